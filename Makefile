@@ -1,0 +1,53 @@
+# The README's two commands: `make run` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+APT_PACKAGES := chromium
+
+.PHONY: setup run test lint typecheck contracts pytest system-deps bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian packages the tests drive (Chromium for the browser tests); root installs them once.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "Please install:$$missing (sudo apt-get install$$missing)"; exit 1; fi; fi
+
+setup: $(BIN)/.installed node_modules/.installed
+
+run: setup
+	$(BIN)/rapport db upgrade
+	$(BIN)/rapport demo
+	$(BIN)/rapport serve
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+contracts: setup
+	$(BIN)/lint-imports
+
+pytest: setup system-deps
+	$(BIN)/pytest
+
+test: lint typecheck contracts pytest
+
+bench: setup
+	$(BIN)/python bench/jobs.py
+
+clean:
+	rm -rf $(VENV) node_modules var

@@ -1,0 +1,64 @@
+"""create_app(): settings, database, worker, middleware, error handlers, routers, console."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from rapport import __version__
+from rapport.config import Settings, get_settings
+from rapport.core.crypto import configure_keyring
+from rapport.core.db import Database
+from rapport.core.logging import configure_logging
+from rapport.identity.sessions import sign_ins
+from rapport.web.api import api_router
+from rapport.web.console import mount_console
+from rapport.web.errors import install_error_handlers
+from rapport.web.health import router as health_router
+from rapport.web.middleware import RequestContextMiddleware
+from rapport.worker.runner import Worker, load_tasks
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the Rapport application; refuses to start in production without a secret key."""
+    settings = settings or get_settings()
+    configure_keyring(settings.secret_keys())
+    configure_logging(settings.log_level)
+    sign_ins.configure(settings)
+    load_tasks()
+    database = database or Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        worker_task = None
+        if settings.run_worker:
+            worker = Worker(database, concurrency=settings.worker_concurrency)
+            worker_task = asyncio.create_task(worker.run_forever(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker_task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(worker_task, timeout=10)
+            await database.dispose()
+
+    app = FastAPI(
+        title="Rapport",
+        version=__version__,
+        description="Self-hosted customer-experience platform for online shops.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(api_router)
+    mount_console(app, settings)
+    app.add_middleware(RequestContextMiddleware, hsts=settings.secure_cookies)
+    return app

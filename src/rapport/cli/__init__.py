@@ -1,0 +1,1 @@
+"""The `rapport` command line (Typer + Rich), one file per command group."""

@@ -1,0 +1,17 @@
+"""The `rapport` command: one Typer sub-app per file, registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from rapport.cli import audit, db, demo, keys, server, staff, workspaces
+
+app = typer.Typer(help="Rapport: self-hosted customer-experience platform.", no_args_is_help=True)
+app.command("serve")(server.serve)
+app.command("worker")(server.worker)
+app.command("demo")(demo.demo)
+app.add_typer(db.app, name="db")
+app.add_typer(workspaces.app, name="workspaces")
+app.add_typer(staff.app, name="staff")
+app.add_typer(keys.app, name="keys")
+app.add_typer(audit.app, name="audit")

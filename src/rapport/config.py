@@ -1,0 +1,84 @@
+"""Settings: the only reader of the environment."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class MissingSecretKeyError(RuntimeError):
+    """Raised when production mode starts without RAPPORT_SECRET_KEY."""
+
+
+class Settings(BaseSettings):
+    """Every knob Rapport reads from `RAPPORT_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="RAPPORT_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = ""
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Master secret; comma-separated for rotation (first signs, all verify).",
+    )
+    base_url: str = "http://127.0.0.1:8000"
+    assets_dir: Path | None = None
+    run_worker: bool = True
+    worker_concurrency: int = 4
+    redis_url: str | None = None
+    log_level: str = "INFO"
+    session_idle_minutes: int = 60
+    session_absolute_hours: int = 12
+    sign_in_max_failures_per_account: int = 5
+    sign_in_max_failures_per_ip: int = 20
+    sign_in_window_minutes: int = 15
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'rapport.db'}"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Tell whether the database is the embedded SQLite."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Tell whether cookies must carry Secure (anything but plain-http localhost)."""
+        return self.base_url.startswith("https://")
+
+    def secret_keys(self) -> list[bytes]:
+        """Return the master key ring, newest first; dev and test keep one in data_dir."""
+        if self.secret_key is not None and self.secret_key.get_secret_value().strip():
+            raw = self.secret_key.get_secret_value()
+            return [part.strip().encode() for part in raw.split(",") if part.strip()]
+        if self.env == "production":
+            raise MissingSecretKeyError(
+                "RAPPORT_SECRET_KEY must be set in production (generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+            )
+        return [self._local_secret_key()]
+
+    def _local_secret_key(self) -> bytes:
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings read from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Domain-free toolkit: database, repositories, jobs, realtime hub, crypto, clock, ids."""

@@ -1,0 +1,113 @@
+"""Secrets at rest: AES-256-GCM with a key ring, blind indexes, token hashing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+_FORMAT_VERSION = b"\x01"
+_KEY_ID_LENGTH = 4
+_NONCE_LENGTH = 12
+
+
+class DecryptionError(Exception):
+    """A ciphertext could not be opened by any key in the ring."""
+
+
+def derive_key(master: bytes, purpose: str) -> bytes:
+    """Derive a 32-byte key for one purpose from a master secret (HKDF-SHA256)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(
+        master
+    )
+
+
+class KeyRing:
+    """AES-GCM keys: the first encrypts, every key decrypts (rotation without downtime)."""
+
+    def __init__(self, masters: list[bytes]) -> None:
+        if not masters:
+            raise ValueError("a key ring needs at least one key")
+        keys = [derive_key(master, "rapport.encryption.v1") for master in masters]
+        self._keys = {hashlib.sha256(key).digest()[:_KEY_ID_LENGTH]: key for key in keys}
+        self._current_id = hashlib.sha256(keys[0]).digest()[:_KEY_ID_LENGTH]
+        # The blind-index key comes from the oldest master so lookups survive rotation.
+        self._index_key = derive_key(masters[-1], "rapport.blind-index.v1")
+        self._signing_key = derive_key(masters[0], "rapport.signing.v1")
+        self._verify_keys = [derive_key(master, "rapport.signing.v1") for master in masters]
+
+    def encrypt(self, plaintext: str, aad: str) -> bytes:
+        """Seal `plaintext`, binding it to `aad` (table/column/row)."""
+        nonce = os.urandom(_NONCE_LENGTH)
+        sealed = AESGCM(self._keys[self._current_id]).encrypt(
+            nonce, plaintext.encode(), aad.encode()
+        )
+        return _FORMAT_VERSION + self._current_id + nonce + sealed
+
+    def decrypt(self, blob: bytes, aad: str) -> str:
+        """Open a blob sealed by any key of the ring with the same `aad`."""
+        key_id = blob[1 : 1 + _KEY_ID_LENGTH]
+        nonce_start = 1 + _KEY_ID_LENGTH
+        key = self._keys.get(key_id)
+        if blob[:1] != _FORMAT_VERSION or key is None:
+            raise DecryptionError("unknown key or format")
+        nonce = blob[nonce_start : nonce_start + _NONCE_LENGTH]
+        try:
+            plain = AESGCM(key).decrypt(nonce, blob[nonce_start + _NONCE_LENGTH :], aad.encode())
+        except Exception as error:
+            raise DecryptionError("ciphertext does not open with this aad") from error
+        return plain.decode()
+
+    def blind_index(self, value: str, kind: str) -> str:
+        """Return a keyed hash of a normalised value, for exact-match lookups."""
+        message = f"{kind}:{value}".encode()
+        return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
+
+    def sign(self, message: str) -> str:
+        """Return an HMAC-SHA256 signature of `message` (URL-safe base64)."""
+        digest = hmac.new(self._signing_key, message.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def verify(self, message: str, signature: str) -> bool:
+        """Check a signature made by any key of the ring."""
+        for key in self._verify_keys:
+            digest = hmac.new(key, message.encode(), hashlib.sha256).digest()
+            expected = base64.urlsafe_b64encode(digest).decode().rstrip("=")
+            if hmac.compare_digest(expected, signature):
+                return True
+        return False
+
+
+def new_token(prefix: str = "", nbytes: int = 32) -> str:
+    """Return a fresh random token, optionally prefixed (e.g. `rk_live_`)."""
+    return prefix + secrets.token_urlsafe(nbytes)
+
+
+def hash_token(token: str) -> str:
+    """Return the SHA-256 hex digest under which a high-entropy token is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+_keyring: KeyRing | None = None
+
+
+def configure_keyring(masters: list[bytes]) -> KeyRing:
+    """Install the process key ring (done by create_app and the CLI from Settings)."""
+    global _keyring
+    _keyring = KeyRing(masters)
+    return _keyring
+
+
+def keyring() -> KeyRing:
+    """Return the process key ring, building it from Settings on first use."""
+    if _keyring is None:
+        from rapport.config import get_settings
+
+        return configure_keyring(get_settings().secret_keys())
+    return _keyring

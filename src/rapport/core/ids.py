@@ -1,0 +1,16 @@
+"""Identifiers: time-ordered, unguessable, safe to show."""
+
+from __future__ import annotations
+
+import os
+import time
+
+
+def new_id() -> str:
+    """Return a UUIDv7 as 32 hex characters (sortable by creation time)."""
+    millis = time.time_ns() // 1_000_000
+    random_bits = int.from_bytes(os.urandom(10), "big")
+    value = (millis & ((1 << 48) - 1)) << 80 | random_bits & ((1 << 80) - 1)
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    return f"{value:032x}"

@@ -1,0 +1,42 @@
+"""Domain events: recorded in the same transaction as the change, delivered to subscribers
+as jobs, so a reaction happens exactly when the change commits."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import JSON, String
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rapport.core.db import Base, IdMixin
+from rapport.core.ids import new_id
+from rapport.core.jobs import enqueue
+
+_subscribers: dict[str, list[str]] = defaultdict(list)
+
+
+class DomainEvent(IdMixin, Base):
+    """A fact another part of Rapport may react to (`order.completed`, ...)."""
+
+    __tablename__ = "domain_events"
+
+    workspace_id: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def subscribe(event_name: str, job_name: str) -> None:
+    """Run the job `job_name(session, event_id=..., **data)` for every `event_name`."""
+    if job_name not in _subscribers[event_name]:
+        _subscribers[event_name].append(job_name)
+
+
+def publish(session: AsyncSession, name: str, *, workspace_id: str, **data: Any) -> DomainEvent:
+    """Record a domain event and enqueue its subscribers, in the caller's transaction."""
+    event = DomainEvent(id=new_id(), workspace_id=workspace_id, name=name, data=data)
+    session.add(event)
+    for job_name in _subscribers.get(name, ()):
+        enqueue(session, job_name, workspace_id=workspace_id, event_id=event.id, **data)
+    return event

@@ -1,0 +1,75 @@
+"""Repository bases: every SQL statement lives in a repository; tenant ones are scoped."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.core.db import Base, TenantMixin
+
+ModelT = TypeVar("ModelT", bound=Base)
+TenantT = TypeVar("TenantT", bound=TenantMixin)
+
+
+class Repository(Generic[ModelT]):
+    """Data access for one model that is not owned by a workspace."""
+
+    model: type[ModelT]
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def base_query(self) -> Select[tuple[ModelT]]:
+        """Return the SELECT every query of this repository starts from."""
+        return select(self.model)
+
+    async def get(self, id_: Any) -> ModelT | None:
+        """Return the row with this primary key, if visible to this repository."""
+        primary_key = self.model.__mapper__.primary_key[0]
+        return await self.one_or_none(self.base_query().where(primary_key == id_))
+
+    async def one_or_none(self, statement: Select[tuple[ModelT]]) -> ModelT | None:
+        """Run a SELECT expected to match at most one row."""
+        return (await self.session.execute(statement)).scalars().one_or_none()
+
+    async def all(self, statement: Select[tuple[ModelT]]) -> Sequence[ModelT]:
+        """Run a SELECT and return every row."""
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def count(self, statement: Select[tuple[ModelT]]) -> int:
+        """Count the rows a SELECT would return."""
+        counted = select(func.count()).select_from(statement.order_by(None).subquery())
+        return int((await self.session.execute(counted)).scalar_one())
+
+    async def add(self, instance: ModelT) -> ModelT:
+        """Add a row and flush it so its defaults and id are set."""
+        self.session.add(instance)
+        await self.session.flush()
+        return instance
+
+    async def delete(self, instance: ModelT) -> None:
+        """Delete a row."""
+        await self.session.delete(instance)
+        await self.session.flush()
+
+
+class TenantRepository(Repository[TenantT]):
+    """Data access scoped to one workspace: no statement can see another workspace's rows."""
+
+    def __init__(self, session: AsyncSession, workspace_id: str) -> None:
+        super().__init__(session)
+        self.workspace_id = workspace_id
+
+    def base_query(self) -> Select[tuple[TenantT]]:
+        """Return the workspace-scoped SELECT every query starts from."""
+        return select(self.model).where(self.model.workspace_id == self.workspace_id)
+
+    async def add(self, instance: TenantT) -> TenantT:
+        """Add a row to this repository's workspace."""
+        if instance.workspace_id not in (None, self.workspace_id):
+            raise ValueError("row belongs to another workspace")
+        instance.workspace_id = self.workspace_id
+        return await super().add(instance)

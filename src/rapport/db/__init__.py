@@ -1,0 +1,1 @@
+"""Database schema: every domain's models, and the Alembic migrations that build them."""

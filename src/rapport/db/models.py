@@ -1,0 +1,36 @@
+"""Import every model so Alembic sees the whole schema."""
+
+from rapport.core.db import Base
+from rapport.core.jobs import Job, JobSchedule
+from rapport.core.outbox import DomainEvent
+from rapport.identity.models import (
+    ApiKey,
+    AuditChainHead,
+    AuditEvent,
+    Membership,
+    RecoveryCode,
+    SignInFailure,
+    Source,
+    StaffSession,
+    StaffUser,
+    Workspace,
+)
+
+metadata = Base.metadata
+
+__all__ = [
+    "ApiKey",
+    "AuditChainHead",
+    "AuditEvent",
+    "DomainEvent",
+    "Job",
+    "JobSchedule",
+    "Membership",
+    "RecoveryCode",
+    "SignInFailure",
+    "Source",
+    "StaffSession",
+    "StaffUser",
+    "Workspace",
+    "metadata",
+]

@@ -1,0 +1,66 @@
+"""Identity errors, each with its HTTP status."""
+
+from __future__ import annotations
+
+from rapport.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
+
+INVALID_CREDENTIALS = "Invalid email or password."
+TOO_MANY_ATTEMPTS = "Too many sign-in attempts. Wait a few minutes and try again."
+
+
+class InvalidCredentials(Unauthorized):
+    """Unknown user, wrong password: one answer for both."""
+
+    keeps_changes = True
+
+    def __init__(self) -> None:
+        super().__init__(INVALID_CREDENTIALS)
+
+
+class SignInThrottled(TooManyRequests):
+    """Too many failures for this account or address (also what a locked account sees)."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(TOO_MANY_ATTEMPTS, retry_after_seconds)
+
+
+class NotSignedIn(Unauthorized):
+    """No valid session or API key came with the request."""
+
+    keeps_changes = True
+
+    def __init__(self, message: str = "Sign in or send an API key.") -> None:
+        super().__init__(message)
+
+
+class InvalidMfaCode(Unauthorized):
+    """The one-time code or recovery code is wrong or was already used."""
+
+    keeps_changes = True
+
+    def __init__(self) -> None:
+        super().__init__("That code is not valid. Codes can be used only once.")
+
+
+class MissingScope(Forbidden):
+    """The caller lacks a scope the operation needs."""
+
+
+class WorkspaceNotFound(NotFound):
+    """No workspace with that slug or id (or not one of yours)."""
+
+
+class SlugTaken(Conflict):
+    """Another workspace already uses this slug."""
+
+
+class StaffNotFound(NotFound):
+    """No such staff member in this workspace."""
+
+
+class LastOwner(Conflict):
+    """A workspace must keep at least one owner."""
+
+
+class ApiKeyNotFound(NotFound):
+    """No such API key in this workspace."""

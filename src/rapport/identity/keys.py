@@ -1,0 +1,106 @@
+"""Secret API keys (scoped, stored hashed, shown once) and public per-source write keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.core.clock import utcnow
+from rapport.core.crypto import hash_token, new_token
+from rapport.identity.audit import Actor, audit
+from rapport.identity.enums import ActorType, Scope
+from rapport.identity.errors import ApiKeyNotFound, MissingScope, NotSignedIn
+from rapport.identity.models import ApiKey, Source
+from rapport.identity.repository import (
+    ApiKeyLookup,
+    ApiKeyRepository,
+    SourceLookup,
+    SourceRepository,
+)
+from rapport.identity.schemas import Principal
+
+API_KEY_PREFIX = "rk_"
+WRITE_KEY_PREFIX = "wk_"
+PREFIX_SHOWN = 10
+
+
+class ApiKeyService:
+    async def create(
+        self, session: AsyncSession, *, workspace_id: str, name: str, scopes: list[Scope],
+        actor: Actor, granter: Principal | None = None,
+    ) -> tuple[ApiKey, str]:
+        """Create a key; return it with the secret, which is never stored or shown again."""
+        if granter is not None and not set(scopes) <= granter.scopes:
+            raise MissingScope("A key cannot grant scopes its creator does not hold.")
+        secret = new_token(API_KEY_PREFIX, 32)
+        key = await ApiKeyRepository(session, workspace_id).add(
+            ApiKey(name=name, prefix=secret[:PREFIX_SHOWN], key_hash=hash_token(secret),
+                   scopes=sorted(str(s) for s in scopes), created_by=actor.id)
+        )
+        await audit.record(
+            session, "api_key.created", actor, workspace_id=workspace_id, target_type="api_key",
+            target_id=key.id, details={"scopes": key.scopes},
+        )
+        return key, secret
+
+    async def list(self, session: AsyncSession, principal: Principal) -> Sequence[ApiKey]:
+        """Return the workspace's API keys (never their secrets)."""
+        return await ApiKeyRepository(session, principal.workspace_id).list_all()
+
+    async def revoke(self, session: AsyncSession, principal: Principal, key_id: str) -> ApiKey:
+        """Revoke a key; it stops working at once."""
+        key = await ApiKeyRepository(session, principal.workspace_id).get(key_id)
+        if key is None:
+            raise ApiKeyNotFound("No such API key in this workspace.")
+        if key.revoked_at is None:
+            key.revoked_at = utcnow()
+            await audit.record(
+                session, "api_key.revoked", Actor.of(principal),
+                workspace_id=principal.workspace_id, target_type="api_key", target_id=key.id,
+            )
+        return key
+
+    async def authenticate(
+        self, session: AsyncSession, secret: str, ip_address: str | None
+    ) -> Principal:
+        """Return the principal behind a presented secret key."""
+        key = await ApiKeyLookup(session).get_by_hash(hash_token(secret))
+        if key is None or key.revoked_at is not None:
+            raise NotSignedIn("API key is not valid or was revoked.")
+        now = utcnow()
+        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+            key.last_used_at = now
+        return Principal(
+            workspace_id=key.workspace_id, actor_type=ActorType.api_key, actor_id=key.id,
+            scopes=frozenset(Scope(s) for s in key.scopes if s in Scope._value2member_map_),
+            ip_address=ip_address,
+        )
+
+
+class SourceService:
+    async def create(
+        self, session: AsyncSession, *, workspace_id: str, name: str, actor: Actor
+    ) -> Source:
+        """Create an event source with a fresh public write key."""
+        source = await SourceRepository(session, workspace_id).add(
+            Source(name=name, write_key=new_token(WRITE_KEY_PREFIX, 24))
+        )
+        await audit.record(
+            session, "source.created", actor, workspace_id=workspace_id, target_type="source",
+            target_id=source.id,
+        )
+        return source
+
+    async def list(self, session: AsyncSession, principal: Principal) -> Sequence[Source]:
+        """Return the workspace's sources."""
+        return await SourceRepository(session, principal.workspace_id).list_all()
+
+    async def by_write_key(self, session: AsyncSession, write_key: str) -> Source | None:
+        """Return the enabled source that owns a write key."""
+        source = await SourceLookup(session).get_by_write_key(write_key)
+        return source if source is not None and source.enabled else None
+
+
+api_keys = ApiKeyService()
+sources = SourceService()

@@ -1,0 +1,141 @@
+"""Identity tables: workspaces, staff, memberships, sessions, keys, audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rapport.core.clock import utcnow
+from rapport.core.db import Base, IdMixin, TenantMixin
+from rapport.identity.enums import ActorType, Role
+
+
+class Workspace(IdMixin, Base):
+    """One brand or shop; the boundary no data crosses."""
+
+    __tablename__ = "workspaces"
+
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    mfa_required: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StaffUser(IdMixin, Base):
+    """A person on a shop's team; may belong to several workspaces."""
+
+    __tablename__ = "staff_users"
+
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_pending_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_last_counter: Mapped[int] = mapped_column(Integer, default=0)
+    mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Membership(TenantMixin, Base):
+    """A staff user's role in one workspace."""
+
+    __tablename__ = "memberships"
+
+    staff_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16))
+
+
+class StaffSession(IdMixin, Base):
+    """A server-side sign-in session; the cookie holds only a random token."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    workspace_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("workspaces.id", ondelete="SET NULL")
+    )
+    mfa_passed: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+
+
+class RecoveryCode(IdMixin, Base):
+    """A single-use MFA recovery code, stored hashed."""
+
+    __tablename__ = "recovery_codes"
+
+    staff_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]
+
+
+class SignInFailure(IdMixin, Base):
+    """One failed sign-in, keyed by a keyed hash of the account or IP (no PII stored)."""
+
+    __tablename__ = "sign_in_failures"
+
+    key: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class ApiKey(TenantMixin, Base):
+    """A secret key for the REST API, stored hashed, with the scopes it grants."""
+
+    __tablename__ = "api_keys"
+
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class Source(TenantMixin, Base):
+    """An event source (site, app, store); its write key is public by design, like Segment's."""
+
+    __tablename__ = "sources"
+
+    name: Mapped[str] = mapped_column(String(200))
+    write_key: Mapped[str] = mapped_column(String(64), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AuditEvent(Base):
+    """An append-only, hash-chained record of a security-relevant act."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    workspace_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    actor_type: Mapped[ActorType] = mapped_column(Enum(ActorType, native_enum=False, length=16))
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str | None] = mapped_column(String(64))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The single row that serialises appends to the audit chain."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))

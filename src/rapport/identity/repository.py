@@ -1,0 +1,221 @@
+"""Every SQL statement of the identity domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+
+from rapport.core.repository import Repository, TenantRepository
+from rapport.identity.models import (
+    ApiKey,
+    AuditChainHead,
+    AuditEvent,
+    Membership,
+    RecoveryCode,
+    SignInFailure,
+    Source,
+    StaffSession,
+    StaffUser,
+    Workspace,
+)
+
+
+class WorkspaceRepository(Repository[Workspace]):
+    model = Workspace
+
+    async def get_by_slug(self, slug: str) -> Workspace | None:
+        """Return the workspace with this slug."""
+        return await self.one_or_none(select(Workspace).where(Workspace.slug == slug))
+
+    async def list_for_staff(self, staff_id: str) -> Sequence[tuple[Workspace, Membership]]:
+        """Return the workspaces a staff user belongs to, with their membership."""
+        rows = await self.session.execute(
+            select(Workspace, Membership)
+            .join(Membership, Membership.workspace_id == Workspace.id)
+            .where(Membership.staff_id == staff_id)
+            .order_by(Workspace.name)
+        )
+        return [(row[0], row[1]) for row in rows]
+
+
+class StaffRepository(Repository[StaffUser]):
+    model = StaffUser
+
+    async def get_by_email(self, email: str) -> StaffUser | None:
+        """Return the staff user with this (normalised) email."""
+        return await self.one_or_none(select(StaffUser).where(StaffUser.email == email))
+
+
+class MembershipRepository(TenantRepository[Membership]):
+    model = Membership
+
+    async def for_staff(self, staff_id: str) -> Membership | None:
+        """Return the staff user's membership in this workspace."""
+        return await self.one_or_none(self.base_query().where(Membership.staff_id == staff_id))
+
+    async def list_with_staff(self) -> Sequence[tuple[Membership, StaffUser]]:
+        """Return every member of the workspace with their account."""
+        rows = await self.session.execute(
+            select(Membership, StaffUser)
+            .join(StaffUser, StaffUser.id == Membership.staff_id)
+            .where(Membership.workspace_id == self.workspace_id)
+            .order_by(StaffUser.display_name)
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    async def count_owners(self) -> int:
+        """Count the owners of the workspace."""
+        return await self.count(self.base_query().where(Membership.role == "owner"))
+
+
+class SessionRepository(Repository[StaffSession]):
+    model = StaffSession
+
+    async def get_by_token_hash(self, token_hash: str) -> StaffSession | None:
+        """Return the session whose token hashes to `token_hash`."""
+        return await self.one_or_none(
+            select(StaffSession).where(StaffSession.token_hash == token_hash)
+        )
+
+    async def revoke_all_for_staff(self, staff_id: str, now: datetime) -> None:
+        """Revoke every live session of a staff user."""
+        await self.session.execute(
+            update(StaffSession)
+            .where(StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+
+class RecoveryCodeRepository(Repository[RecoveryCode]):
+    model = RecoveryCode
+
+    async def replace_for_staff(self, staff_id: str, code_hashes: list[str]) -> None:
+        """Replace a staff user's recovery codes."""
+        await self.session.execute(delete(RecoveryCode).where(RecoveryCode.staff_id == staff_id))
+        self.session.add_all(RecoveryCode(staff_id=staff_id, code_hash=h) for h in code_hashes)
+        await self.session.flush()
+
+    async def use(self, staff_id: str, code_hash: str, now: datetime) -> bool:
+        """Mark an unused code as used; return whether one was."""
+        result = await self.session.execute(
+            update(RecoveryCode)
+            .where(
+                RecoveryCode.staff_id == staff_id,
+                RecoveryCode.code_hash == code_hash,
+                RecoveryCode.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def count_unused(self, staff_id: str) -> int:
+        """Count the recovery codes a staff user has left."""
+        return await self.count(
+            select(RecoveryCode).where(
+                RecoveryCode.staff_id == staff_id, RecoveryCode.used_at.is_(None)
+            )
+        )
+
+
+class SignInFailureRepository(Repository[SignInFailure]):
+    model = SignInFailure
+
+    async def count_since(self, key: str, since: datetime) -> int:
+        """Count the failures recorded under `key` since `since`."""
+        statement = select(func.count()).where(
+            SignInFailure.key == key, SignInFailure.created_at >= since
+        )
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def clear(self, key: str) -> None:
+        """Forget the failures recorded under `key`."""
+        await self.session.execute(delete(SignInFailure).where(SignInFailure.key == key))
+
+    async def prune(self, before: datetime) -> None:
+        """Delete failures older than `before`."""
+        await self.session.execute(delete(SignInFailure).where(SignInFailure.created_at < before))
+
+
+class ApiKeyRepository(TenantRepository[ApiKey]):
+    model = ApiKey
+
+    async def list_all(self) -> Sequence[ApiKey]:
+        """Return the workspace's keys, newest first."""
+        return await self.all(self.base_query().order_by(ApiKey.created_at.desc()))
+
+
+class ApiKeyLookup(Repository[ApiKey]):
+    """Unscoped lookup used only to authenticate a presented key."""
+
+    model = ApiKey
+
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        """Return the key whose hash is `key_hash`."""
+        return await self.one_or_none(select(ApiKey).where(ApiKey.key_hash == key_hash))
+
+
+class SourceRepository(TenantRepository[Source]):
+    model = Source
+
+    async def list_all(self) -> Sequence[Source]:
+        """Return the workspace's sources, oldest first."""
+        return await self.all(self.base_query().order_by(Source.created_at))
+
+
+class SourceLookup(Repository[Source]):
+    """Unscoped lookup used only to authenticate a write key."""
+
+    model = Source
+
+    async def get_by_write_key(self, write_key: str) -> Source | None:
+        """Return the source that owns `write_key`."""
+        return await self.one_or_none(select(Source).where(Source.write_key == write_key))
+
+
+class AuditRepository(Repository[AuditEvent]):
+    model = AuditEvent
+
+    async def advance_head(self) -> tuple[int, str]:
+        """Lock the chain head and return (next seq, previous hash)."""
+        result = await self.session.execute(
+            update(AuditChainHead)
+            .where(AuditChainHead.id == 1)
+            .values(seq=AuditChainHead.seq + 1)
+            .returning(AuditChainHead.seq, AuditChainHead.hash)
+        )
+        seq, previous = result.one()
+        return int(seq), str(previous)
+
+    async def head(self) -> tuple[int, str]:
+        """Return the chain head's seq and hash without locking it."""
+        row = (
+            await self.session.execute(
+                select(AuditChainHead.seq, AuditChainHead.hash).where(AuditChainHead.id == 1)
+            )
+        ).one()
+        return int(row[0]), str(row[1])
+
+    async def set_head_hash(self, digest: str) -> None:
+        """Record the hash of the newest event on the chain head."""
+        await self.session.execute(
+            update(AuditChainHead).where(AuditChainHead.id == 1).values(hash=digest)
+        )
+
+    async def page(
+        self, workspace_id: str | None, *, before_seq: int | None, limit: int
+    ) -> Sequence[AuditEvent]:
+        """Return audit events newest first, optionally for one workspace."""
+        statement = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
+        if workspace_id is not None:
+            statement = statement.where(AuditEvent.workspace_id == workspace_id)
+        if before_seq is not None:
+            statement = statement.where(AuditEvent.seq < before_seq)
+        return await self.all(statement)
+
+    async def in_order(self, after_seq: int, limit: int) -> Sequence[AuditEvent]:
+        """Return a slice of the chain in order, for verification."""
+        return await self.all(
+            select(AuditEvent).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq).limit(limit)
+        )

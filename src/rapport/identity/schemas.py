@@ -1,0 +1,119 @@
+"""Identity schemas: the Principal every domain authorises with, and API shapes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from rapport.identity.enums import ActorType, Role, Scope
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, in which workspace, allowed to do what."""
+
+    workspace_id: str
+    actor_type: ActorType
+    actor_id: str
+    scopes: frozenset[Scope]
+    role: Role | None = None
+    ip_address: str | None = field(default=None, compare=False)
+
+    def can(self, scope: Scope) -> bool:
+        """Tell whether this principal holds `scope`."""
+        return scope in self.scopes
+
+
+class ReadModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class WorkspaceRead(ReadModel):
+    id: str = Field(description="Workspace id.")
+    slug: str = Field(description="URL-safe short name, unique on this install.")
+    name: str = Field(description="Display name of the brand or shop.")
+    mfa_required: bool = Field(description="Whether every staff member must use MFA.")
+    created_at: datetime = Field(description="When the workspace was created.")
+
+
+class WorkspaceUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200, description="New name.")
+    mfa_required: bool | None = Field(default=None, description="Enforce staff MFA.")
+
+
+class StaffRead(ReadModel):
+    id: str = Field(description="Staff user id.")
+    email: str = Field(description="Sign-in email.")
+    display_name: str = Field(description="Name shown to colleagues and customers.")
+    role: Role = Field(description="Role in the current workspace.")
+    mfa_enabled: bool = Field(description="Whether the staff member has TOTP MFA on.")
+
+
+class StaffCreate(BaseModel):
+    email: EmailStr = Field(description="Sign-in email of the new staff member.")
+    display_name: str = Field(min_length=1, max_length=200, description="Display name.")
+    role: Role = Field(default=Role.agent, description="Role in the current workspace.")
+
+
+class StaffCreated(StaffRead):
+    one_time_password: str | None = Field(
+        description="Generated password, shown once; null when the person already had an account."
+    )
+
+
+class RoleUpdate(BaseModel):
+    role: Role = Field(description="The new role in the current workspace.")
+
+
+class ApiKeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200, description="What the key is for.")
+    scopes: list[Scope] = Field(min_length=1, description="Scopes the key grants.")
+
+
+class ApiKeyRead(ReadModel):
+    id: str = Field(description="Key id.")
+    name: str = Field(description="What the key is for.")
+    prefix: str = Field(description="First characters of the key, to recognise it.")
+    scopes: list[Scope] = Field(description="Scopes the key grants.")
+    created_at: datetime = Field(description="When the key was created.")
+    last_used_at: datetime | None = Field(description="Last time the key authenticated.")
+    revoked_at: datetime | None = Field(description="When the key was revoked, if it was.")
+
+
+class ApiKeyCreated(ApiKeyRead):
+    key: str = Field(description="The secret key. Shown once: store it now.")
+
+
+class SourceCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200, description="Where events come from.")
+
+
+class SourceRead(ReadModel):
+    id: str = Field(description="Source id.")
+    name: str = Field(description="Where events come from (site, app, store).")
+    write_key: str = Field(description="Public write key for the Segment-compatible API.")
+    enabled: bool = Field(description="Whether the source accepts events.")
+    created_at: datetime = Field(description="When the source was created.")
+
+
+class AuditEventRead(ReadModel):
+    seq: int = Field(description="Position in the hash chain.")
+    created_at: datetime = Field(description="When it happened.")
+    actor_type: ActorType = Field(description="Kind of actor.")
+    actor_id: str | None = Field(description="Who acted.")
+    action: str = Field(description="What was done, e.g. `staff.signed_in`.")
+    target_type: str | None = Field(description="Kind of thing acted on.")
+    target_id: str | None = Field(description="Id of the thing acted on.")
+    ip_address: str | None = Field(description="Client IP address.")
+    details: dict[str, object] = Field(description="Non-personal details of the act.")
+    hash: str = Field(description="Hash of this record chained to the previous one.")
+
+
+class PrincipalRead(BaseModel):
+    workspace_id: str = Field(description="The workspace the caller acts in.")
+    actor_type: ActorType = Field(description="staff or api_key.")
+    actor_id: str = Field(description="Staff user id or API key id.")
+    role: Role | None = Field(description="Role, for staff.")
+    scopes: list[Scope] = Field(description="Scopes the caller holds.")

@@ -1,0 +1,194 @@
+"""Workspaces and staff: who belongs where, with which role."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.identity.audit import Actor, audit
+from rapport.identity.enums import ROLE_RANK, Role, Scope
+from rapport.identity.errors import (
+    LastOwner,
+    MissingScope,
+    SlugTaken,
+    StaffNotFound,
+    WorkspaceNotFound,
+)
+from rapport.identity.models import Membership, StaffUser, Workspace
+from rapport.identity.passwords import STAFF_MIN_LENGTH, check_policy, hash_password
+from rapport.identity.repository import MembershipRepository, StaffRepository, WorkspaceRepository
+from rapport.identity.schemas import Principal, StaffCreate, WorkspaceUpdate
+from rapport.errors import UnprocessableContent
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """A staff user as seen from one workspace."""
+
+    user: StaffUser
+    role: Role
+
+
+def normalise_email(email: str) -> str:
+    """Return the form under which an email is stored and looked up."""
+    return email.strip().lower()
+
+
+def generate_password() -> str:
+    """Return a random password that meets the staff policy (shown once, to be changed)."""
+    return secrets.token_urlsafe(18)
+
+
+class WorkspaceService:
+    async def create(
+        self, session: AsyncSession, *, slug: str, name: str, actor: Actor
+    ) -> Workspace:
+        """Create a workspace with a unique slug."""
+        if not SLUG_PATTERN.match(slug):
+            raise UnprocessableContent(
+                "Slug must be 1-63 lowercase letters, digits or hyphens, not starting "
+                "or ending with a hyphen."
+            )
+        repository = WorkspaceRepository(session)
+        if await repository.get_by_slug(slug) is not None:
+            raise SlugTaken(f"A workspace with slug {slug!r} already exists.")
+        workspace = await repository.add(Workspace(slug=slug, name=name.strip() or slug))
+        await audit.record(
+            session, "workspace.created", actor, workspace_id=workspace.id,
+            target_type="workspace", target_id=workspace.id,
+        )
+        return workspace
+
+    async def get_by_slug(self, session: AsyncSession, slug: str) -> Workspace:
+        """Return the workspace with this slug or raise WorkspaceNotFound."""
+        workspace = await WorkspaceRepository(session).get_by_slug(slug)
+        if workspace is None:
+            raise WorkspaceNotFound(f"No workspace with slug {slug!r}.")
+        return workspace
+
+    async def get(self, session: AsyncSession, principal: Principal) -> Workspace:
+        """Return the caller's workspace."""
+        workspace = await WorkspaceRepository(session).get(principal.workspace_id)
+        if workspace is None:
+            raise WorkspaceNotFound("Workspace no longer exists.")
+        return workspace
+
+    async def update(
+        self, session: AsyncSession, principal: Principal, body: WorkspaceUpdate
+    ) -> Workspace:
+        """Rename the workspace or change its security settings."""
+        workspace = await self.get(session, principal)
+        changes = body.model_dump(exclude_none=True)
+        for field, value in changes.items():
+            setattr(workspace, field, value)
+        await audit.record(
+            session, "workspace.updated", Actor.of(principal), workspace_id=workspace.id,
+            target_type="workspace", target_id=workspace.id, details={"changed": sorted(changes)},
+        )
+        return workspace
+
+    async def list_for_staff(
+        self, session: AsyncSession, staff_id: str
+    ) -> Sequence[tuple[Workspace, Membership]]:
+        """Return every workspace the staff user belongs to."""
+        return await WorkspaceRepository(session).list_for_staff(staff_id)
+
+
+class StaffService:
+    async def add(
+        self, session: AsyncSession, *, workspace_id: str, body: StaffCreate, actor: Actor,
+        password: str | None = None,
+    ) -> tuple[StaffMember, str | None]:
+        """Add a person to a workspace, creating their account (and a password) if new."""
+        email = normalise_email(body.email)
+        accounts = StaffRepository(session)
+        user = await accounts.get_by_email(email)
+        one_time_password = None
+        if user is None:
+            one_time_password = password or generate_password()
+            check_policy(one_time_password, min_length=STAFF_MIN_LENGTH, context=(email,))
+            user = await accounts.add(
+                StaffUser(email=email, display_name=body.display_name,
+                          password_hash=hash_password(one_time_password))
+            )
+            one_time_password = None if password else one_time_password
+        memberships = MembershipRepository(session, workspace_id)
+        membership = await memberships.for_staff(user.id)
+        if membership is None:
+            membership = await memberships.add(Membership(staff_id=user.id, role=body.role))
+        else:
+            membership.role = body.role
+        await audit.record(
+            session, "staff.added", actor, workspace_id=workspace_id, target_type="staff",
+            target_id=user.id, details={"role": str(body.role)},
+        )
+        return StaffMember(user, membership.role), one_time_password
+
+    async def list(self, session: AsyncSession, principal: Principal) -> list[StaffMember]:
+        """Return every member of the caller's workspace."""
+        rows = await MembershipRepository(session, principal.workspace_id).list_with_staff()
+        return [StaffMember(user, membership.role) for membership, user in rows]
+
+    async def invite(
+        self, session: AsyncSession, principal: Principal, body: StaffCreate
+    ) -> tuple[StaffMember, str | None]:
+        """Add a staff member to the caller's workspace (never above the caller's own role)."""
+        self._check_can_grant(principal, body.role)
+        return await self.add(
+            session, workspace_id=principal.workspace_id, body=body, actor=Actor.of(principal)
+        )
+
+    async def change_role(
+        self, session: AsyncSession, principal: Principal, staff_id: str, role: Role
+    ) -> StaffMember:
+        """Change a member's role; only owners make or unmake owners; one owner must remain."""
+        memberships = MembershipRepository(session, principal.workspace_id)
+        membership = await memberships.for_staff(staff_id)
+        user = await StaffRepository(session).get(staff_id)
+        if membership is None or user is None:
+            raise StaffNotFound("No such staff member in this workspace.")
+        self._check_can_grant(principal, role)
+        self._check_can_grant(principal, membership.role)
+        if membership.role == Role.owner and role != Role.owner:
+            if await memberships.count_owners() <= 1:
+                raise LastOwner("A workspace must keep at least one owner.")
+        previous, membership.role = membership.role, role
+        await audit.record(
+            session, "staff.role_changed", Actor.of(principal),
+            workspace_id=principal.workspace_id, target_type="staff", target_id=staff_id,
+            details={"from": str(previous), "to": str(role)},
+        )
+        return StaffMember(user, role)
+
+    async def remove(self, session: AsyncSession, principal: Principal, staff_id: str) -> None:
+        """Remove a member from the caller's workspace (their account stays)."""
+        memberships = MembershipRepository(session, principal.workspace_id)
+        membership = await memberships.for_staff(staff_id)
+        if membership is None:
+            raise StaffNotFound("No such staff member in this workspace.")
+        self._check_can_grant(principal, membership.role)
+        if membership.role == Role.owner and await memberships.count_owners() <= 1:
+            raise LastOwner("A workspace must keep at least one owner.")
+        await memberships.delete(membership)
+        await audit.record(
+            session, "staff.removed", Actor.of(principal), workspace_id=principal.workspace_id,
+            target_type="staff", target_id=staff_id,
+        )
+
+    def _check_can_grant(self, principal: Principal, role: Role) -> None:
+        if not principal.can(Scope.staff_write):
+            raise MissingScope("Managing staff needs the staff:write scope.")
+        if principal.role is not None and ROLE_RANK[role] > ROLE_RANK[principal.role]:
+            raise MissingScope(f"Your role cannot grant or change the {role} role.")
+        if role == Role.owner and principal.role != Role.owner:
+            raise MissingScope("Only an owner can grant or change the owner role.")
+
+
+workspaces = WorkspaceService()
+staff = StaffService()

@@ -1,0 +1,175 @@
+"""Signing in and out: throttling, server-side sessions, the MFA step, password changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.config import Settings
+from rapport.core.clock import utcnow
+from rapport.core.crypto import hash_token, keyring, new_token
+from rapport.identity.audit import Actor, audit
+from rapport.identity.enums import ActorType
+from rapport.identity.errors import InvalidCredentials, NotSignedIn, SignInThrottled
+from rapport.identity.models import SignInFailure, StaffSession, StaffUser
+from rapport.identity.passwords import (
+    STAFF_MIN_LENGTH,
+    check_policy,
+    hash_password,
+    verify_password,
+)
+from rapport.identity.repository import (
+    SessionRepository,
+    SignInFailureRepository,
+    StaffRepository,
+    WorkspaceRepository,
+)
+from rapport.identity.service import normalise_email
+
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A new session: the raw token goes in the cookie and nowhere else."""
+
+    token: str
+    session: StaffSession
+    user: StaffUser
+    needs_mfa: bool
+
+
+class SignInService:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def configure(self, settings: Settings) -> None:
+        """Apply the limits and timeouts of `settings`."""
+        self.settings = settings
+
+    async def sign_in(
+        self, session: AsyncSession, *, email: str, password: str, ip_address: str | None
+    ) -> SignedIn:
+        """Check credentials under throttling and open a session (MFA still pending if on)."""
+        email = normalise_email(email)
+        keys = [self._throttle_key("account", email), self._throttle_key("ip", ip_address or "")]
+        await self._check_throttle(session, keys)
+        user = await StaffRepository(session).get_by_email(email)
+        ok, new_hash = verify_password(user.password_hash if user else None, password)
+        if user is None or not ok or not user.is_active:
+            await self._record_failure(session, keys, ip_address, user)
+            raise InvalidCredentials()
+        if new_hash is not None:
+            user.password_hash = new_hash
+        await SignInFailureRepository(session).clear(keys[0])
+        return await self._open(session, user, ip_address)
+
+    async def _open(
+        self, session: AsyncSession, user: StaffUser, ip_address: str | None
+    ) -> SignedIn:
+        now = utcnow()
+        token = new_token()
+        memberships = await WorkspaceRepository(session).list_for_staff(user.id)
+        workspace_id = memberships[0][0].id if memberships else None
+        row = await SessionRepository(session).add(
+            StaffSession(
+                token_hash=hash_token(token),
+                staff_id=user.id,
+                workspace_id=workspace_id,
+                mfa_passed=not user.mfa_enabled,
+                last_seen_at=now,
+                expires_at=now + timedelta(hours=self.settings.session_absolute_hours),
+                ip_address=ip_address,
+            )
+        )
+        await audit.record(
+            session, "staff.signed_in", Actor(ActorType.staff, user.id, ip_address),
+            workspace_id=workspace_id, target_type="session", target_id=row.id,
+            details={"mfa_pending": user.mfa_enabled},
+        )
+        return SignedIn(token, row, user, needs_mfa=user.mfa_enabled)
+
+    def _throttle_key(self, kind: str, value: str) -> str:
+        return keyring().blind_index(value, f"sign-in-throttle:{kind}")
+
+    async def _check_throttle(self, session: AsyncSession, keys: list[str]) -> None:
+        window = timedelta(minutes=self.settings.sign_in_window_minutes)
+        failures = SignInFailureRepository(session)
+        since = utcnow() - window
+        limits = [
+            self.settings.sign_in_max_failures_per_account,
+            self.settings.sign_in_max_failures_per_ip,
+        ]
+        for key, limit in zip(keys, limits, strict=True):
+            if await failures.count_since(key, since) >= limit:
+                raise SignInThrottled(int(window.total_seconds()))
+
+    async def _record_failure(
+        self, session: AsyncSession, keys: list[str], ip_address: str | None,
+        user: StaffUser | None,
+    ) -> None:
+        failures = SignInFailureRepository(session)
+        for key in keys:
+            await failures.add(SignInFailure(key=key))
+        await audit.record(
+            session, "staff.sign_in_failed",
+            Actor(ActorType.staff if user else ActorType.anonymous, user.id if user else None,
+                  ip_address),
+            details={"known_account": user is not None},
+        )
+
+    async def resolve(self, session: AsyncSession, token: str) -> tuple[StaffSession, StaffUser]:
+        """Return the live session for a cookie token, enforcing idle and absolute timeouts."""
+        sessions = SessionRepository(session)
+        row = await sessions.get_by_token_hash(hash_token(token))
+        now = utcnow()
+        idle_limit = timedelta(minutes=self.settings.session_idle_minutes)
+        if row is None or row.revoked_at is not None or row.expires_at <= now:
+            raise NotSignedIn("Your session has ended. Sign in again.")
+        if now - row.last_seen_at > idle_limit:
+            row.revoked_at = now
+            raise NotSignedIn("Your session timed out. Sign in again.")
+        user = await StaffRepository(session).get(row.staff_id)
+        if user is None or not user.is_active:
+            raise NotSignedIn("Your account is disabled.")
+        if now - row.last_seen_at > TOUCH_EVERY:
+            row.last_seen_at = now
+        return row, user
+
+    async def sign_out(self, session: AsyncSession, token: str) -> None:
+        """Revoke the session behind a cookie token."""
+        row = await SessionRepository(session).get_by_token_hash(hash_token(token))
+        if row is None or row.revoked_at is not None:
+            return
+        row.revoked_at = utcnow()
+        await audit.record(
+            session, "staff.signed_out", Actor(ActorType.staff, row.staff_id),
+            workspace_id=row.workspace_id, target_type="session", target_id=row.id,
+        )
+
+    async def change_password(
+        self, session: AsyncSession, user: StaffUser, *, current: str, new: str,
+        keep_session_id: str | None,
+    ) -> None:
+        """Change a password after re-checking the current one; end every other session."""
+        ok, _ = verify_password(user.password_hash, current)
+        if not ok:
+            raise InvalidCredentials()
+        check_policy(new, min_length=STAFF_MIN_LENGTH, context=(user.email, user.display_name))
+        user.password_hash = hash_password(new)
+        now = utcnow()
+        sessions = SessionRepository(session)
+        await sessions.revoke_all_for_staff(user.id, now)
+        if keep_session_id is not None:
+            current_session = await sessions.get(keep_session_id)
+            if current_session is not None:
+                current_session.revoked_at = None
+        await audit.record(
+            session, "staff.password_changed", Actor(ActorType.staff, user.id),
+            target_type="staff", target_id=user.id,
+        )
+
+
+sign_ins = SignInService(Settings())

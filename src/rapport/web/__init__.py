@@ -1,0 +1,1 @@
+"""HTTP surface: the REST API, the staff console, static assets."""

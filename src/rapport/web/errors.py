@@ -1,0 +1,72 @@
+"""The one JSON error handler: `{"error": ..., "detail": ...}`, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rapport.core.logging import request_id_var
+from rapport.errors import RapportError
+
+logger = logging.getLogger("rapport.errors")
+
+_HTTP_NAMES = {
+    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+    405: "MethodNotAllowed", 406: "NotAcceptable", 409: "Conflict", 413: "PayloadTooLarge",
+    415: "UnsupportedMediaType", 422: "ValidationError", 429: "TooManyRequests",
+}
+
+
+def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """Return the JSON body every error shares."""
+    return {"error": code, "detail": detail, **extra}
+
+
+def _describe(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
+    cleaned = [
+        {"location": [str(part) for part in error.get("loc", ())], "message": error.get("msg", "")}
+        for error in errors
+    ]
+    summary = "; ".join(
+        f"{'.'.join(item['location'][1:] or item['location'])}: {item['message']}"
+        for item in cleaned[:5]
+    )
+    return summary or "Invalid request.", cleaned
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every failure as the shared JSON shape."""
+
+    @app.exception_handler(RapportError)
+    async def _rapport_error(request: Request, error: RapportError) -> JSONResponse:
+        return JSONResponse(
+            error_body(error.code, error.message), error.status_code, headers=error.headers()
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        summary, problems = _describe(list(error.errors()))
+        return JSONResponse(error_body("ValidationError", summary, problems=problems), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_NAMES.get(error.status_code, "HttpError")
+        return JSONResponse(
+            error_body(code, str(error.detail)), error.status_code, headers=error.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        logger.error("unhandled error", exc_info=error)
+        return JSONResponse(
+            error_body(
+                "InternalError", "Something went wrong on our side.",
+                request_id=request_id_var.get(),
+            ),
+            500,
+        )
