@@ -14,6 +14,7 @@ from rapport.config import Settings
 from rapport.core.clock import set_clock
 from rapport.core.db import Database
 from tests.fixtures.databases import TemplateDatabase, backends, build_template, drop_template
+from tests.fixtures.server import LiveServer, serve
 
 TEST_SECRET = "test-secret-key-not-for-production-0123456789abcdef"
 
@@ -41,8 +42,12 @@ async def database_url(template_database: TemplateDatabase, tmp_path: Path) -> A
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """Settings for one test: its own database and data dir, no background worker."""
     return Settings(
-        env="test", database_url=database_url, secret_key=TEST_SECRET, data_dir=tmp_path,
-        run_worker=False, log_level="WARNING",
+        env="test",
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        data_dir=tmp_path,
+        run_worker=False,
+        log_level="WARNING",
     )
 
 
@@ -72,3 +77,10 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 def _restore_clock() -> Iterator[None]:
     yield
     set_clock(None)
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """A real HTTP server on loopback over the test's database (own pool, own loop)."""
+    with serve(settings) as server:
+        yield server

@@ -26,5 +26,6 @@ async def test_missing_scope_is_403(client: httpx.AsyncClient, database: Databas
     response = await client.get("/api/v1/staff", headers=bearer(secret))
     assert response.status_code == 403
     assert response.json() == {
-        "error": "MissingScope", "detail": "This needs the scope(s): staff:read."
+        "error": "MissingScope",
+        "detail": "This needs the scope(s): staff:read.",
     }

@@ -14,9 +14,7 @@ def alembic_config(database_url: str) -> Config:
     """Return an Alembic config pointing at our migrations and `database_url`."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option(
-        "file_template", "%%(rev)s_%%(slug)s"
-    )
+    config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
     config.attributes["database_url"] = database_url
     return config
 

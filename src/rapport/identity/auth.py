@@ -61,8 +61,12 @@ async def staff_principal(
     if workspace.mfa_required and not user.mfa_enabled:
         raise Forbidden("This workspace requires MFA. Turn it on in your settings.")
     return Principal(
-        workspace_id=workspace.id, actor_type=ActorType.staff, actor_id=user.id,
-        scopes=ROLE_SCOPES[membership.role], role=membership.role, ip_address=ip_address,
+        workspace_id=workspace.id,
+        actor_type=ActorType.staff,
+        actor_id=user.id,
+        scopes=ROLE_SCOPES[membership.role],
+        role=membership.role,
+        ip_address=ip_address,
     )
 
 

@@ -41,10 +41,14 @@ from rapport.identity.service import StaffMember, staff, workspaces
 
 router = APIRouter(tags=["identity"])
 
+
 def _staff_out(member: StaffMember) -> StaffOut:
     return StaffOut(
-        id=member.user.id, email=member.user.email, display_name=member.user.display_name,
-        role=member.role, mfa_enabled=member.user.mfa_enabled,
+        id=member.user.id,
+        email=member.user.email,
+        display_name=member.user.display_name,
+        role=member.role,
+        mfa_enabled=member.user.mfa_enabled,
     )
 
 
@@ -52,8 +56,11 @@ def _staff_out(member: StaffMember) -> StaffOut:
 async def read_me(principal: CurrentPrincipal) -> PrincipalRead:
     """Describe the caller: workspace, kind, role and scopes."""
     return PrincipalRead(
-        workspace_id=principal.workspace_id, actor_type=principal.actor_type,
-        actor_id=principal.actor_id, role=principal.role, scopes=sorted(principal.scopes),
+        workspace_id=principal.workspace_id,
+        actor_type=principal.actor_type,
+        actor_id=principal.actor_id,
+        role=principal.role,
+        scopes=sorted(principal.scopes),
     )
 
 
@@ -109,8 +116,12 @@ async def list_api_keys(principal: KeysRead, session: SessionDep) -> object:
 async def create_api_key(body: ApiKeyCreate, principal: KeysWrite, session: SessionDep) -> object:
     """Create a scoped API key; the secret is in this response only."""
     key, secret = await api_keys.create(
-        session, workspace_id=principal.workspace_id, name=body.name, scopes=body.scopes,
-        actor=Actor.of(principal), granter=principal,
+        session,
+        workspace_id=principal.workspace_id,
+        name=body.name,
+        scopes=body.scopes,
+        actor=Actor.of(principal),
+        granter=principal,
     )
     return ApiKeyCreated(**ApiKeyRead.model_validate(key).model_dump(), key=secret)
 
@@ -139,7 +150,9 @@ async def create_source(body: SourceCreate, principal: SourcesWrite, session: Se
 async def list_audit_events(
     principal: AuditRead,
     session: SessionDep,
-    before_seq: Annotated[int | None, Query(ge=1, le=2**62, description="Page before this seq.")] = None,
+    before_seq: Annotated[
+        int | None, Query(ge=1, le=2**62, description="Page before this seq.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Page size.")] = 50,
 ) -> Page[AuditEventRead]:
     """List the workspace's audit records, newest first."""

@@ -27,20 +27,36 @@ PREFIX_SHOWN = 10
 
 class ApiKeyService:
     async def create(
-        self, session: AsyncSession, *, workspace_id: str, name: str, scopes: list[Scope],
-        actor: Actor, granter: Principal | None = None,
+        self,
+        session: AsyncSession,
+        *,
+        workspace_id: str,
+        name: str,
+        scopes: list[Scope],
+        actor: Actor,
+        granter: Principal | None = None,
     ) -> tuple[ApiKey, str]:
         """Create a key; return it with the secret, which is never stored or shown again."""
         if granter is not None and not set(scopes) <= granter.scopes:
             raise MissingScope("A key cannot grant scopes its creator does not hold.")
         secret = new_token(API_KEY_PREFIX, 32)
         key = await ApiKeyRepository(session, workspace_id).add(
-            ApiKey(name=name, prefix=secret[:PREFIX_SHOWN], key_hash=hash_token(secret),
-                   scopes=sorted(str(s) for s in scopes), created_by=actor.id)
+            ApiKey(
+                name=name,
+                prefix=secret[:PREFIX_SHOWN],
+                key_hash=hash_token(secret),
+                scopes=sorted(str(s) for s in scopes),
+                created_by=actor.id,
+            )
         )
         await audit.record(
-            session, "api_key.created", actor, workspace_id=workspace_id, target_type="api_key",
-            target_id=key.id, details={"scopes": key.scopes},
+            session,
+            "api_key.created",
+            actor,
+            workspace_id=workspace_id,
+            target_type="api_key",
+            target_id=key.id,
+            details={"scopes": key.scopes},
         )
         return key, secret
 
@@ -56,8 +72,12 @@ class ApiKeyService:
         if key.revoked_at is None:
             key.revoked_at = utcnow()
             await audit.record(
-                session, "api_key.revoked", Actor.of(principal),
-                workspace_id=principal.workspace_id, target_type="api_key", target_id=key.id,
+                session,
+                "api_key.revoked",
+                Actor.of(principal),
+                workspace_id=principal.workspace_id,
+                target_type="api_key",
+                target_id=key.id,
             )
         return key
 
@@ -72,7 +92,9 @@ class ApiKeyService:
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
             key.last_used_at = now
         return Principal(
-            workspace_id=key.workspace_id, actor_type=ActorType.api_key, actor_id=key.id,
+            workspace_id=key.workspace_id,
+            actor_type=ActorType.api_key,
+            actor_id=key.id,
             scopes=frozenset(Scope(s) for s in key.scopes if s in Scope._value2member_map_),
             ip_address=ip_address,
         )
@@ -87,7 +109,11 @@ class SourceService:
             Source(name=name, write_key=new_token(WRITE_KEY_PREFIX, 24))
         )
         await audit.record(
-            session, "source.created", actor, workspace_id=workspace_id, target_type="source",
+            session,
+            "source.created",
+            actor,
+            workspace_id=workspace_id,
+            target_type="source",
             target_id=source.id,
         )
         return source

@@ -92,7 +92,9 @@ class MfaService:
     def _matching_counter(self, secret: str, code: str, *, after: int) -> int | None:
         totp = pyotp.TOTP(secret)
         now_counter = totp.timecode(utcnow())
-        for counter in range(now_counter - ALLOWED_DRIFT_STEPS, now_counter + ALLOWED_DRIFT_STEPS + 1):
+        for counter in range(
+            now_counter - ALLOWED_DRIFT_STEPS, now_counter + ALLOWED_DRIFT_STEPS + 1
+        ):
             # A counter at or before the last accepted one is a replay.
             if counter > after and hmac.compare_digest(totp.generate_otp(counter), code):
                 return counter
@@ -106,10 +108,16 @@ class MfaService:
         """Count a staff user's unused recovery codes."""
         return await RecoveryCodeRepository(session).count_unused(user.id)
 
-    async def _audit(self, session: AsyncSession, user: StaffUser, action: str, **details: str) -> None:
+    async def _audit(
+        self, session: AsyncSession, user: StaffUser, action: str, **details: str
+    ) -> None:
         await audit.record(
-            session, action, Actor(ActorType.staff, user.id), target_type="staff",
-            target_id=user.id, details=dict(details),
+            session,
+            action,
+            Actor(ActorType.staff, user.id),
+            target_type="staff",
+            target_id=user.id,
+            details=dict(details),
         )
 
 

@@ -217,5 +217,8 @@ class AuditRepository(Repository[AuditEvent]):
     async def in_order(self, after_seq: int, limit: int) -> Sequence[AuditEvent]:
         """Return a slice of the chain in order, for verification."""
         return await self.all(
-            select(AuditEvent).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq).limit(limit)
+            select(AuditEvent)
+            .where(AuditEvent.seq > after_seq)
+            .order_by(AuditEvent.seq)
+            .limit(limit)
         )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.errors import UnprocessableContent
 from rapport.identity.audit import Actor, audit
 from rapport.identity.enums import ROLE_RANK, Role, Scope
 from rapport.identity.errors import (
@@ -22,7 +23,6 @@ from rapport.identity.models import Membership, StaffUser, Workspace
 from rapport.identity.passwords import STAFF_MIN_LENGTH, check_policy, hash_password
 from rapport.identity.repository import MembershipRepository, StaffRepository, WorkspaceRepository
 from rapport.identity.schemas import Principal, StaffCreate, WorkspaceUpdate
-from rapport.errors import UnprocessableContent
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -60,8 +60,12 @@ class WorkspaceService:
             raise SlugTaken(f"A workspace with slug {slug!r} already exists.")
         workspace = await repository.add(Workspace(slug=slug, name=name.strip() or slug))
         await audit.record(
-            session, "workspace.created", actor, workspace_id=workspace.id,
-            target_type="workspace", target_id=workspace.id,
+            session,
+            "workspace.created",
+            actor,
+            workspace_id=workspace.id,
+            target_type="workspace",
+            target_id=workspace.id,
         )
         return workspace
 
@@ -88,8 +92,13 @@ class WorkspaceService:
         for field, value in changes.items():
             setattr(workspace, field, value)
         await audit.record(
-            session, "workspace.updated", Actor.of(principal), workspace_id=workspace.id,
-            target_type="workspace", target_id=workspace.id, details={"changed": sorted(changes)},
+            session,
+            "workspace.updated",
+            Actor.of(principal),
+            workspace_id=workspace.id,
+            target_type="workspace",
+            target_id=workspace.id,
+            details={"changed": sorted(changes)},
         )
         return workspace
 
@@ -102,7 +111,12 @@ class WorkspaceService:
 
 class StaffService:
     async def add(
-        self, session: AsyncSession, *, workspace_id: str, body: StaffCreate, actor: Actor,
+        self,
+        session: AsyncSession,
+        *,
+        workspace_id: str,
+        body: StaffCreate,
+        actor: Actor,
         password: str | None = None,
     ) -> tuple[StaffMember, str | None]:
         """Add a person to a workspace, creating their account (and a password) if new."""
@@ -114,8 +128,11 @@ class StaffService:
             one_time_password = password or generate_password()
             check_policy(one_time_password, min_length=STAFF_MIN_LENGTH, context=(email,))
             user = await accounts.add(
-                StaffUser(email=email, display_name=body.display_name,
-                          password_hash=hash_password(one_time_password))
+                StaffUser(
+                    email=email,
+                    display_name=body.display_name,
+                    password_hash=hash_password(one_time_password),
+                )
             )
             one_time_password = None if password else one_time_password
         memberships = MembershipRepository(session, workspace_id)
@@ -125,8 +142,13 @@ class StaffService:
         else:
             membership.role = body.role
         await audit.record(
-            session, "staff.added", actor, workspace_id=workspace_id, target_type="staff",
-            target_id=user.id, details={"role": str(body.role)},
+            session,
+            "staff.added",
+            actor,
+            workspace_id=workspace_id,
+            target_type="staff",
+            target_id=user.id,
+            details={"role": str(body.role)},
         )
         return StaffMember(user, membership.role), one_time_password
 
@@ -160,8 +182,12 @@ class StaffService:
                 raise LastOwner("A workspace must keep at least one owner.")
         previous, membership.role = membership.role, role
         await audit.record(
-            session, "staff.role_changed", Actor.of(principal),
-            workspace_id=principal.workspace_id, target_type="staff", target_id=staff_id,
+            session,
+            "staff.role_changed",
+            Actor.of(principal),
+            workspace_id=principal.workspace_id,
+            target_type="staff",
+            target_id=staff_id,
             details={"from": str(previous), "to": str(role)},
         )
         return StaffMember(user, role)
@@ -177,8 +203,12 @@ class StaffService:
             raise LastOwner("A workspace must keep at least one owner.")
         await memberships.delete(membership)
         await audit.record(
-            session, "staff.removed", Actor.of(principal), workspace_id=principal.workspace_id,
-            target_type="staff", target_id=staff_id,
+            session,
+            "staff.removed",
+            Actor.of(principal),
+            workspace_id=principal.workspace_id,
+            target_type="staff",
+            target_id=staff_id,
         )
 
     def _check_can_grant(self, principal: Principal, role: Role) -> None:

@@ -85,8 +85,12 @@ class SignInService:
             )
         )
         await audit.record(
-            session, "staff.signed_in", Actor(ActorType.staff, user.id, ip_address),
-            workspace_id=workspace_id, target_type="session", target_id=row.id,
+            session,
+            "staff.signed_in",
+            Actor(ActorType.staff, user.id, ip_address),
+            workspace_id=workspace_id,
+            target_type="session",
+            target_id=row.id,
             details={"mfa_pending": user.mfa_enabled},
         )
         return SignedIn(token, row, user, needs_mfa=user.mfa_enabled)
@@ -107,16 +111,23 @@ class SignInService:
                 raise SignInThrottled(int(window.total_seconds()))
 
     async def _record_failure(
-        self, session: AsyncSession, keys: list[str], ip_address: str | None,
+        self,
+        session: AsyncSession,
+        keys: list[str],
+        ip_address: str | None,
         user: StaffUser | None,
     ) -> None:
         failures = SignInFailureRepository(session)
         for key in keys:
             await failures.add(SignInFailure(key=key))
         await audit.record(
-            session, "staff.sign_in_failed",
-            Actor(ActorType.staff if user else ActorType.anonymous, user.id if user else None,
-                  ip_address),
+            session,
+            "staff.sign_in_failed",
+            Actor(
+                ActorType.staff if user else ActorType.anonymous,
+                user.id if user else None,
+                ip_address,
+            ),
             details={"known_account": user is not None},
         )
 
@@ -145,12 +156,21 @@ class SignInService:
             return
         row.revoked_at = utcnow()
         await audit.record(
-            session, "staff.signed_out", Actor(ActorType.staff, row.staff_id),
-            workspace_id=row.workspace_id, target_type="session", target_id=row.id,
+            session,
+            "staff.signed_out",
+            Actor(ActorType.staff, row.staff_id),
+            workspace_id=row.workspace_id,
+            target_type="session",
+            target_id=row.id,
         )
 
     async def change_password(
-        self, session: AsyncSession, user: StaffUser, *, current: str, new: str,
+        self,
+        session: AsyncSession,
+        user: StaffUser,
+        *,
+        current: str,
+        new: str,
         keep_session_id: str | None,
     ) -> None:
         """Change a password after re-checking the current one; end every other session."""
@@ -167,8 +187,11 @@ class SignInService:
             if current_session is not None:
                 current_session.revoked_at = None
         await audit.record(
-            session, "staff.password_changed", Actor(ActorType.staff, user.id),
-            target_type="staff", target_id=user.id,
+            session,
+            "staff.password_changed",
+            Actor(ActorType.staff, user.id),
+            target_type="staff",
+            target_id=user.id,
         )
 
 

@@ -16,9 +16,17 @@ from rapport.errors import RapportError
 logger = logging.getLogger("rapport.errors")
 
 _HTTP_NAMES = {
-    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-    405: "MethodNotAllowed", 406: "NotAcceptable", 409: "Conflict", 413: "PayloadTooLarge",
-    415: "UnsupportedMediaType", 422: "ValidationError", 429: "TooManyRequests",
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    422: "ValidationError",
+    429: "TooManyRequests",
 }
 
 
@@ -65,7 +73,8 @@ def install_error_handlers(app: FastAPI) -> None:
         logger.error("unhandled error", exc_info=error)
         return JSONResponse(
             error_body(
-                "InternalError", "Something went wrong on our side.",
+                "InternalError",
+                "Something went wrong on our side.",
                 request_id=request_id_var.get(),
             ),
             500,

@@ -24,6 +24,6 @@ async def readyz(request: Request) -> JSONResponse:
     try:
         async with database.session() as session:
             await session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means not ready
+    except Exception:
         return JSONResponse({"status": "unavailable", "database": "down"}, 503)
     return JSONResponse({"status": "ok", "database": "up"})

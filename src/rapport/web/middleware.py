@@ -68,7 +68,9 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
     def _headers(self, path: str, request_id: str) -> list[tuple[bytes, bytes]]:
-        policy = DOCS_CONTENT_SECURITY_POLICY if path in ("/docs", "/redoc") else CONTENT_SECURITY_POLICY
+        policy = (
+            DOCS_CONTENT_SECURITY_POLICY if path in ("/docs", "/redoc") else CONTENT_SECURITY_POLICY
+        )
         headers = [
             (b"x-request-id", request_id.encode()),
             (b"content-security-policy", policy.encode()),

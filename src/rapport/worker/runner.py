@@ -50,9 +50,7 @@ def load_tasks() -> None:
 async def prune_jobs(session: Any) -> None:
     """Delete finished jobs older than the retention period."""
     cutoff = utcnow() - DONE_JOB_RETENTION
-    await session.execute(
-        delete(Job).where(Job.status == JobStatus.done, Job.finished_at < cutoff)
-    )
+    await session.execute(delete(Job).where(Job.status == JobStatus.done, Job.finished_at < cutoff))
 
 
 schedule("core.prune_jobs", "17 3 * * *")
@@ -162,15 +160,20 @@ class Worker:
                 )
                 if finished.rowcount != 1:  # type: ignore[attr-defined]
                     raise RuntimeError("lease lost to another worker; rolling back")
-        except Exception as error:  # noqa: BLE001 - any failure of a job is recorded, not raised
+        except Exception as error:
             await self._record_failure(claimed, error)
 
     async def _record_failure(self, claimed: ClaimedJob, error: Exception) -> None:
         hopeless = claimed.attempts >= claimed.max_attempts
         logger.warning(
             "job failed",
-            extra={"job": claimed.name, "job_id": claimed.id, "attempt": claimed.attempts,
-                   "error": type(error).__name__, "dead": hopeless},
+            extra={
+                "job": claimed.name,
+                "job_id": claimed.id,
+                "attempt": claimed.attempts,
+                "error": type(error).__name__,
+                "dead": hopeless,
+            },
         )
         values: dict[str, Any] = {
             "last_error": f"{type(error).__name__}: {error}"[:2000],
@@ -193,7 +196,9 @@ class Worker:
         now = utcnow()
         enqueued = 0
         async with self.database.session() as session:
-            known = {row.name: row for row in (await session.execute(select(JobSchedule))).scalars()}
+            known = {
+                row.name: row for row in (await session.execute(select(JobSchedule))).scalars()
+            }
             for definition in registered_schedules():
                 row = known.get(definition.job_name)
                 if row is None:
