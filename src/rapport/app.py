@@ -20,6 +20,7 @@ from rapport.web.console import mount_console
 from rapport.web.errors import install_error_handlers
 from rapport.web.health import router as health_router
 from rapport.web.middleware import RequestContextMiddleware
+from rapport.web.realtime import router as realtime_router
 from rapport.worker.runner import Worker, load_tasks
 
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router)
+    app.include_router(realtime_router)
     mount_console(app, settings)
     app.add_middleware(RequestContextMiddleware, hsts=settings.secure_cookies)
     return app

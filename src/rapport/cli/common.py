@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
+from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +43,10 @@ def run(work: Callable[[Database], Awaitable[T]]) -> T:
     except RapportError as error:
         console.print(f"[red]error:[/red] {error.message}")
         raise SystemExit(1) from error
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        console.print(f"[red]error:[/red] {problems}")
+        raise SystemExit(2) from error
 
 
 @asynccontextmanager

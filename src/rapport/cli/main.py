@@ -6,7 +6,11 @@ import typer
 
 from rapport.cli import audit, db, demo, keys, server, staff, workspaces
 
-app = typer.Typer(help="Rapport: self-hosted customer-experience platform.", no_args_is_help=True)
+app = typer.Typer(
+    help="Rapport: self-hosted customer-experience platform.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 app.command("serve")(server.serve)
 app.command("worker")(server.worker)
 app.command("demo")(demo.demo)

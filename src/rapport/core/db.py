@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -60,8 +61,10 @@ class IdMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class TenantMixin(IdMixin):
+class TenantMixin(IdMixin, Base):
     """Marks a tenant-owned table: every row belongs to exactly one workspace."""
+
+    __abstract__ = True
 
     workspace_id: Mapped[str] = mapped_column(
         String(32), ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
@@ -112,6 +115,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url, pool=pool)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time; queueing units of work here (FIFO, no polling)
+        # beats SQLite's busy handler, which sleeps and retries.
+        self._sqlite_turn = asyncio.Lock() if url.startswith("sqlite") else None
 
     @property
     def is_postgres(self) -> bool:
@@ -121,7 +127,7 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """Yield one unit of work: commit on success, roll back on error, then run hooks."""
-        async with self.sessionmaker() as session:
+        async with self._turn(), self.sessionmaker() as session:
             session.info["database"] = self
             try:
                 yield session
@@ -132,8 +138,18 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
-            for hook in session.info.pop("after_commit", []):
-                await hook()
+            hooks = session.info.pop("after_commit", [])
+        # Hooks run after the turn is released, so they may open sessions of their own.
+        for hook in hooks:
+            await hook()
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        if self._sqlite_turn is None:
+            yield
+            return
+        async with self._sqlite_turn:
+            yield
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -22,7 +22,7 @@ class Repository(Generic[ModelT]):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def base_query(self) -> Select[tuple[ModelT]]:
+    def base_query(self) -> Select[ModelT]:
         """Return the SELECT every query of this repository starts from."""
         return select(self.model)
 
@@ -31,15 +31,15 @@ class Repository(Generic[ModelT]):
         primary_key = self.model.__mapper__.primary_key[0]
         return await self.one_or_none(self.base_query().where(primary_key == id_))
 
-    async def one_or_none(self, statement: Select[tuple[ModelT]]) -> ModelT | None:
+    async def one_or_none(self, statement: Select[ModelT]) -> ModelT | None:
         """Run a SELECT expected to match at most one row."""
         return (await self.session.execute(statement)).scalars().one_or_none()
 
-    async def all(self, statement: Select[tuple[ModelT]]) -> Sequence[ModelT]:
+    async def all(self, statement: Select[ModelT]) -> Sequence[ModelT]:
         """Run a SELECT and return every row."""
         return (await self.session.execute(statement)).scalars().all()
 
-    async def count(self, statement: Select[tuple[ModelT]]) -> int:
+    async def count(self, statement: Select[ModelT]) -> int:
         """Count the rows a SELECT would return."""
         counted = select(func.count()).select_from(statement.order_by(None).subquery())
         return int((await self.session.execute(counted)).scalar_one())
@@ -63,7 +63,7 @@ class TenantRepository(Repository[TenantT]):
         super().__init__(session)
         self.workspace_id = workspace_id
 
-    def base_query(self) -> Select[tuple[TenantT]]:
+    def base_query(self) -> Select[TenantT]:
         """Return the workspace-scoped SELECT every query starts from."""
         return select(self.model).where(self.model.workspace_id == self.workspace_id)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from functools import lru_cache
 
 from argon2 import PasswordHasher
@@ -72,7 +73,5 @@ def verify_password(password_hash: str | None, password: str) -> tuple[bool, str
 
 def _burn_time(password: str) -> None:
     # Unknown accounts cost the same as known ones, so timing does not reveal them.
-    try:
+    with contextlib.suppress(VerifyMismatchError):
         _hasher.verify(_DUMMY_HASH, password)
-    except VerifyMismatchError:
-        pass

@@ -29,6 +29,10 @@ class WorkspaceRepository(Repository[Workspace]):
         """Return the workspace with this slug."""
         return await self.one_or_none(select(Workspace).where(Workspace.slug == slug))
 
+    async def list_all(self) -> Sequence[Workspace]:
+        """Return every workspace by slug."""
+        return await self.all(select(Workspace).order_by(Workspace.slug))
+
     async def list_for_staff(self, staff_id: str) -> Sequence[tuple[Workspace, Membership]]:
         """Return the workspaces a staff user belongs to, with their membership."""
         rows = await self.session.execute(

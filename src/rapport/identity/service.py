@@ -102,6 +102,10 @@ class WorkspaceService:
         )
         return workspace
 
+    async def list_all(self, session: AsyncSession) -> Sequence[Workspace]:
+        """Return every workspace on this install (operators only: CLI)."""
+        return await WorkspaceRepository(session).list_all()
+
     async def list_for_staff(
         self, session: AsyncSession, staff_id: str
     ) -> Sequence[tuple[Workspace, Membership]]:
@@ -177,9 +181,9 @@ class StaffService:
             raise StaffNotFound("No such staff member in this workspace.")
         self._check_can_grant(principal, role)
         self._check_can_grant(principal, membership.role)
-        if membership.role == Role.owner and role != Role.owner:
-            if await memberships.count_owners() <= 1:
-                raise LastOwner("A workspace must keep at least one owner.")
+        demoting_owner = membership.role == Role.owner and role != Role.owner
+        if demoting_owner and await memberships.count_owners() <= 1:
+            raise LastOwner("A workspace must keep at least one owner.")
         previous, membership.role = membership.role, role
         await audit.record(
             session,

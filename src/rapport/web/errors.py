@@ -70,12 +70,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-        logger.error("unhandled error", exc_info=error)
-        return JSONResponse(
-            error_body(
-                "InternalError",
-                "Something went wrong on our side.",
-                request_id=request_id_var.get(),
-            ),
-            500,
-        )
+        return internal_error_response(error)
+
+
+def internal_error_response(error: BaseException) -> JSONResponse:
+    """Log an unexpected failure and return the 500 a client sees (no stack trace)."""
+    logger.error("unhandled error", exc_info=error)
+    return JSONResponse(
+        error_body(
+            "InternalError", "Something went wrong on our side.", request_id=request_id_var.get()
+        ),
+        500,
+    )

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rapport.core.ids import new_id
 from rapport.core.logging import request_id_var
+from rapport.web.errors import internal_error_response
 
 logger = logging.getLogger("rapport.http")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -43,11 +44,11 @@ class RequestContextMiddleware:
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else new_id()
         token = request_id_var.set(request_id)
         started = time.perf_counter()
-        status: dict[str, Any] = {"code": 500}
+        status: dict[str, Any] = {"code": 500, "started": False}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
+                status["code"], status["started"] = message["status"], True
                 message["headers"] = list(message.get("headers", [])) + self._headers(
                     scope["path"], request_id
                 )
@@ -55,6 +56,12 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception as error:
+            # Answered here, not by Starlette's outermost handler, so the 500 keeps the
+            # request id and the security headers and is logged while the id is still set.
+            if status["started"]:
+                raise
+            await internal_error_response(error)(scope, receive, send_with_headers)
         finally:
             logger.info(
                 "request",

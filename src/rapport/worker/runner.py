@@ -8,12 +8,15 @@ import importlib.util
 import logging
 import os
 import socket
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from croniter import croniter
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from rapport.core.clock import utcnow
 from rapport.core.db import Database
@@ -35,6 +38,7 @@ logger = logging.getLogger("rapport.worker")
 
 DOMAINS = ("identity", "customers", "events")
 LEASE_MARGIN = timedelta(seconds=30)
+DEFAULT_TIMEOUT_SECONDS = 300
 DONE_JOB_RETENTION = timedelta(days=7)
 
 
@@ -80,11 +84,19 @@ class Worker:
         unsubscribe = on_enqueue(self._wake.set)
         try:
             while not stop.is_set():
-                await self.tick_schedules()
-                if await self.run_batch() == 0:
+                if await self._iterate() == 0:
                     await self._sleep(stop)
         finally:
             unsubscribe()
+
+    async def _iterate(self) -> int:
+        # A failing database must not kill the loop: log, wait a poll, try again.
+        try:
+            await self.tick_schedules()
+            return await self.run_batch()
+        except Exception as error:
+            logger.error("worker iteration failed", extra={"error": type(error).__name__})
+            return 0
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         self._wake.clear()
@@ -110,7 +122,7 @@ class Worker:
         """Lease due jobs (and jobs whose worker died) to this worker."""
         now = utcnow()
         due = (
-            select(Job.id)
+            select(Job.id, Job.name)
             .where(
                 or_(
                     (Job.status == JobStatus.queued) & (Job.run_at <= now),
@@ -122,24 +134,30 @@ class Worker:
             .with_for_update(skip_locked=True)
         )
         async with self.database.session() as session:
-            ids = list((await session.execute(due)).scalars())
-            if not ids:
-                return []
-            rows = await session.execute(
-                update(Job)
-                .where(Job.id.in_(ids))
-                .values(
-                    status=JobStatus.running,
-                    locked_by=self.worker_id,
-                    locked_until=now + self._lease(),
-                    attempts=Job.attempts + 1,
+            by_lease: dict[timedelta, list[str]] = defaultdict(list)
+            for job_id, name in await session.execute(due):
+                by_lease[self._lease(name)].append(job_id)
+            claimed: list[ClaimedJob] = []
+            for lease, ids in by_lease.items():
+                rows = await session.execute(
+                    update(Job)
+                    .where(Job.id.in_(ids))
+                    .values(
+                        status=JobStatus.running,
+                        locked_by=self.worker_id,
+                        locked_until=now + lease,
+                        attempts=Job.attempts + 1,
+                    )
+                    .returning(Job.id, Job.name, Job.payload, Job.attempts, Job.max_attempts)
                 )
-                .returning(Job.id, Job.name, Job.payload, Job.attempts, Job.max_attempts)
-            )
-            return [ClaimedJob(*row) for row in rows]
+                claimed.extend(ClaimedJob(*row) for row in rows)
+            return claimed
 
-    def _lease(self) -> timedelta:
-        return timedelta(seconds=300) + LEASE_MARGIN
+    def _lease(self, name: str) -> timedelta:
+        # The lease outlives the job's own timeout, so a live worker never loses it.
+        definition = registered_job(name)
+        timeout = definition.timeout_seconds if definition else DEFAULT_TIMEOUT_SECONDS
+        return timedelta(seconds=timeout) + LEASE_MARGIN
 
     async def run_one(self, claimed: ClaimedJob) -> None:
         """Run one claimed job; its writes and its completion commit together."""
@@ -202,12 +220,16 @@ class Worker:
             for definition in registered_schedules():
                 row = known.get(definition.job_name)
                 if row is None:
+                    # Another worker may insert the same schedule at the same moment.
+                    insert = postgresql_insert if self.database.is_postgres else sqlite_insert
                     await session.execute(
-                        insert(JobSchedule).values(
+                        insert(JobSchedule)
+                        .values(
                             name=definition.job_name,
                             cron=definition.cron,
                             next_run_at=next_cron_time(definition.cron, now),
                         )
+                        .on_conflict_do_nothing(index_elements=["name"])
                     )
                     continue
                 if row.next_run_at > now:

@@ -1,0 +1,53 @@
+"""`rapport demo`: a demo workspace with an owner account (safe to run again)."""
+
+from __future__ import annotations
+
+from rapport.cli.common import console, run, settings
+from rapport.core.db import Database
+from rapport.errors import NotFound
+from rapport.identity.audit import SYSTEM
+from rapport.identity.enums import Role
+from rapport.identity.keys import sources
+from rapport.identity.schemas import StaffCreate
+from rapport.identity.service import staff, workspaces
+
+DEMO_SLUG = "demo"
+DEMO_OWNER = "owner@demo.example.com"
+
+
+def demo() -> None:
+    """Create the demo workspace and owner once; print how to sign in."""
+
+    async def work(database: Database) -> str | None:
+        async with database.session() as session:
+            try:
+                await workspaces.get_by_slug(session, DEMO_SLUG)
+                return None
+            except NotFound:
+                pass
+            workspace = await workspaces.create(
+                session, slug=DEMO_SLUG, name="Demo Shop", actor=SYSTEM
+            )
+            body = StaffCreate(email=DEMO_OWNER, display_name="Demo Owner", role=Role.owner)
+            _, password = await staff.add(
+                session, workspace_id=workspace.id, body=body, actor=SYSTEM
+            )
+            await sources.create(
+                session, workspace_id=workspace.id, name="Demo website", actor=SYSTEM
+            )
+            return password
+
+    password = run(work)
+    url = settings().base_url
+    if password is None:
+        console.print(
+            f"Demo workspace already set up. Sign in at {url}/console as {DEMO_OWNER}; "
+            "forgot the password? `.venv/bin/rapport staff reset-password "
+            f"--email {DEMO_OWNER}`"
+        )
+        return
+    console.rule("[bold]Rapport demo workspace[/bold]")
+    console.print(f"Open      {url}/console")
+    console.print(f"Email     {DEMO_OWNER}")
+    console.print(f"Password  [bold]{password}[/bold]   (shown once — keep it)")
+    console.rule()

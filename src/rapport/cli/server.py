@@ -1,0 +1,58 @@
+"""`rapport serve` and `rapport worker`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import typer
+import uvicorn
+
+from rapport.app import create_app
+from rapport.cli.common import console, settings
+from rapport.core.db import Database
+from rapport.worker.runner import Worker, load_tasks
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    worker: bool = typer.Option(True, help="Run the in-process job worker too."),
+) -> None:
+    """Serve Rapport (API, console, ingestion) with an in-process job worker."""
+    current = settings().model_copy(update={"run_worker": worker})
+    app = create_app(current)
+    console.print(
+        f"[bold green]Rapport[/bold green] on http://{host}:{port}/console "
+        f"(API docs: http://{host}:{port}/docs) — database: {_describe(current.database_url)}"
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+
+
+def worker(
+    concurrency: int = typer.Option(4, help="Jobs run at the same time by this process."),
+) -> None:
+    """Run a standalone job worker until interrupted (any number may run against PostgreSQL)."""
+    load_tasks()
+    database = Database(settings().database_url)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        console.print(f"[bold]rapport worker[/bold] running {concurrency} at a time; Ctrl-C stops")
+        try:
+            await Worker(database, concurrency=concurrency).run_forever(stop)
+        finally:
+            await database.dispose()
+
+    asyncio.run(main())
+
+
+def _describe(url: str) -> str:
+    """Show a database url without its password."""
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"

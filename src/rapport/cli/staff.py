@@ -1,0 +1,54 @@
+"""`rapport staff create|reset-password`."""
+
+from __future__ import annotations
+
+import typer
+
+from rapport.cli.common import console, out, run
+from rapport.core.db import Database
+from rapport.identity.audit import SYSTEM
+from rapport.identity.enums import Role
+from rapport.identity.schemas import StaffCreate
+from rapport.identity.service import staff, workspaces
+from rapport.identity.sessions import sign_ins
+
+app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+
+
+@app.command()
+def create(
+    workspace: str = typer.Option(..., help="Workspace slug."),
+    email: str = typer.Option(..., help="Sign-in email."),
+    name: str = typer.Option(..., help="Display name."),
+    role: Role = typer.Option(Role.agent, help="Role in the workspace."),
+) -> None:
+    """Add a staff member; a new account's one-time password is printed once."""
+
+    async def work(database: Database) -> str | None:
+        async with database.session() as session:
+            target = await workspaces.get_by_slug(session, workspace)
+            body = StaffCreate(email=email, display_name=name, role=role)
+            _, password = await staff.add(session, workspace_id=target.id, body=body, actor=SYSTEM)
+            return password
+
+    password = run(work)
+    if password is None:
+        console.print(f"{email} already had an account; added to {workspace} as {role}.")
+        return
+    console.print(
+        f"Created {email} ({role}). One-time password (shown once, change it after signing in):"
+    )
+    out.print(password)
+
+
+@app.command("reset-password")
+def reset_password(email: str = typer.Option(..., help="Sign-in email.")) -> None:
+    """Give a staff account a new random password (printed once) and end its sessions."""
+
+    async def work(database: Database) -> str:
+        async with database.session() as session:
+            return await sign_ins.reset_password(session, email=email, actor=SYSTEM)
+
+    password = run(work)
+    console.print(f"New password for {email} (shown once):")
+    out.print(password)
