@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
+MIN_SECRET_LENGTH = 32
 
 
 class MissingSecretKeyError(RuntimeError):
@@ -61,7 +62,12 @@ class Settings(BaseSettings):
         """Return the master key ring, newest first; dev and test keep one in data_dir."""
         if self.secret_key is not None and self.secret_key.get_secret_value().strip():
             raw = self.secret_key.get_secret_value()
-            return [part.strip().encode() for part in raw.split(",") if part.strip()]
+            keys = [part.strip().encode() for part in raw.split(",") if part.strip()]
+            if self.env == "production" and any(len(key) < MIN_SECRET_LENGTH for key in keys):
+                raise MissingSecretKeyError(
+                    f"Every RAPPORT_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters."
+                )
+            return keys
         if self.env == "production":
             raise MissingSecretKeyError(
                 "RAPPORT_SECRET_KEY must be set in production (generate one with "
