@@ -15,7 +15,7 @@ from rapport.identity.audit import Actor, audit
 from rapport.identity.enums import ActorType
 from rapport.identity.errors import InvalidMfaCode
 from rapport.identity.models import StaffSession, StaffUser
-from rapport.identity.repository import RecoveryCodeRepository
+from rapport.identity.repository import RecoveryCodeRepository, StaffRepository
 
 ISSUER = "Rapport"
 RECOVERY_CODE_COUNT = 10
@@ -79,8 +79,9 @@ class MfaService:
         if user.totp_secret is not None and normalised.isdigit() and len(normalised) == 6:
             secret = keyring().decrypt(user.totp_secret, _aad(user))
             counter = self._matching_counter(secret, normalised, after=user.totp_last_counter)
-            if counter is not None:
-                user.totp_last_counter = counter
+            if counter is not None and await StaffRepository(session).advance_totp_counter(
+                user.id, counter
+            ):
                 return "totp"
         elif user.mfa_enabled and await RecoveryCodeRepository(session).use(
             user.id, hash_token(normalised), utcnow()

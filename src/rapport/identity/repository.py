@@ -51,6 +51,16 @@ class StaffRepository(Repository[StaffUser]):
         """Return the staff user with this (normalised) email."""
         return await self.one_or_none(select(StaffUser).where(StaffUser.email == email))
 
+    async def advance_totp_counter(self, staff_id: str, counter: int) -> bool:
+        """Record `counter` as the last TOTP step used, unless it or a later one already was."""
+        # One conditional UPDATE: of two requests racing with the same code, one wins.
+        result = await self.session.execute(
+            update(StaffUser)
+            .where(StaffUser.id == staff_id, StaffUser.totp_last_counter < counter)
+            .values(totp_last_counter=counter)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
 
 class MembershipRepository(TenantRepository[Membership]):
     model = Membership
@@ -83,13 +93,16 @@ class SessionRepository(Repository[StaffSession]):
             select(StaffSession).where(StaffSession.token_hash == token_hash)
         )
 
-    async def revoke_all_for_staff(self, staff_id: str, now: datetime) -> None:
-        """Revoke every live session of a staff user."""
-        await self.session.execute(
-            update(StaffSession)
-            .where(StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None))
-            .values(revoked_at=now)
+    async def revoke_all_for_staff(
+        self, staff_id: str, now: datetime, *, except_session_id: str | None = None
+    ) -> None:
+        """Revoke every live session of a staff user, optionally but one."""
+        statement = update(StaffSession).where(
+            StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None)
         )
+        if except_session_id is not None:
+            statement = statement.where(StaffSession.id != except_session_id)
+        await self.session.execute(statement.values(revoked_at=now))
 
 
 class RecoveryCodeRepository(Repository[RecoveryCode]):

@@ -200,13 +200,10 @@ class SignInService:
             raise InvalidCredentials()
         check_policy(new, min_length=STAFF_MIN_LENGTH, context=(user.email, user.display_name))
         user.password_hash = hash_password(new)
-        now = utcnow()
-        sessions = SessionRepository(session)
-        await sessions.revoke_all_for_staff(user.id, now)
-        if keep_session_id is not None:
-            current_session = await sessions.get(keep_session_id)
-            if current_session is not None:
-                current_session.revoked_at = None
+        # Never un-revoke: a kept session that had already ended stays ended.
+        await SessionRepository(session).revoke_all_for_staff(
+            user.id, utcnow(), except_session_id=keep_session_id
+        )
         await audit.record(
             session,
             "staff.password_changed",

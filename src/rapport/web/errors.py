@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rapport.core.logging import request_id_var
@@ -28,6 +29,9 @@ _HTTP_NAMES = {
     422: "ValidationError",
     429: "TooManyRequests",
 }
+
+_UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+_UNSTORABLE_TEXT_DETAIL = "Text must not contain NUL characters."
 
 
 def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -67,6 +71,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body(code, str(error.detail)), error.status_code, headers=error.headers
         )
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, error: DBAPIError) -> JSONResponse:
+        # PostgreSQL refuses NUL characters in text (SQLSTATE 22021/22P05): a bad payload.
+        if getattr(error.orig, "sqlstate", None) in _UNSTORABLE_TEXT:
+            return JSONResponse(error_body("ValidationError", _UNSTORABLE_TEXT_DETAIL), 422)
+        return internal_error_response(error)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -1,0 +1,84 @@
+"""The database: SQLite tuned for safety, models and migrations in agreement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from rapport.core.db import Database
+from rapport.db.models import metadata
+
+
+def _sqlite_only(database: Database) -> None:
+    if database.is_postgres:
+        pytest.skip("SQLite pragma")
+
+
+async def _pragma(database: Database, name: str) -> Any:
+    async with database.session() as session:
+        return (await session.execute(text(f"PRAGMA {name}"))).scalar_one()
+
+
+async def test_sqlite_runs_in_wal_mode(database: Database) -> None:
+    _sqlite_only(database)
+    assert await _pragma(database, "journal_mode") == "wal"
+
+
+async def test_sqlite_enforces_foreign_keys(database: Database) -> None:
+    _sqlite_only(database)
+    assert await _pragma(database, "foreign_keys") == 1
+
+
+async def test_sqlite_secure_delete_is_on(database: Database) -> None:
+    _sqlite_only(database)
+    assert await _pragma(database, "secure_delete") == 1
+
+
+def _schema_diff(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, metadata))
+
+
+async def test_migrations_build_exactly_the_models(database: Database) -> None:
+    # Nothing is ignored: the migrated schema must equal the ORM metadata on both backends.
+    async with database.engine.connect() as connection:
+        diff = await connection.run_sync(_schema_diff)
+    assert diff == []
+
+
+async def test_session_commits_on_success(database: Database) -> None:
+    async with database.session() as session:
+        await session.execute(text("UPDATE audit_chain_head SET hash = 'x' WHERE id = 1"))
+    async with database.session() as session:
+        value = (await session.execute(text("SELECT hash FROM audit_chain_head"))).scalar_one()
+    assert value == "x"
+
+
+async def test_session_rolls_back_on_error(database: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with database.session() as session:
+            await session.execute(text("UPDATE audit_chain_head SET hash = 'x' WHERE id = 1"))
+            raise RuntimeError("fail")
+    async with database.session() as session:
+        value = (await session.execute(text("SELECT hash FROM audit_chain_head"))).scalar_one()
+    assert value == "0" * 64
+
+
+async def test_after_commit_hooks_never_run_after_rollback(database: Database) -> None:
+    from rapport.core.db import after_commit
+
+    ran: list[str] = []
+
+    async def hook() -> None:
+        ran.append("hook")
+
+    with pytest.raises(RuntimeError):
+        async with database.session() as session:
+            after_commit(session, hook)
+            raise RuntimeError("fail")
+    assert ran == []
