@@ -202,6 +202,19 @@ async def test_each_failure_writes_an_audit_row(database: Database) -> None:
     ]
 
 
+async def test_each_throttled_attempt_writes_an_audit_row(
+    database: Database, tight_limits: None
+) -> None:
+    account = await _account(database)
+    for _ in range(TIGHT_ACCOUNT_LIMIT + 2):
+        await attempt_sign_in(database, account.email, WRONG)
+    rows = await _actions(database, "staff.sign_in_throttled")
+    assert [(row.actor_type, row.ip_address, row.details) for row in rows] == [
+        (ActorType.anonymous, DEFAULT_IP, {"limit": "account"}),
+        (ActorType.anonymous, DEFAULT_IP, {"limit": "account"}),
+    ]
+
+
 async def test_audit_rows_of_failures_never_hold_the_password(database: Database) -> None:
     account = await _account(database)
     await attempt_sign_in(database, account.email, WRONG)

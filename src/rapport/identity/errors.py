@@ -20,6 +20,8 @@ class InvalidCredentials(Unauthorized):
 class SignInThrottled(TooManyRequests):
     """Too many failures for this account or address (also what a locked account sees)."""
 
+    keeps_changes = True  # the throttled attempt is audited
+
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(TOO_MANY_ATTEMPTS, retry_after_seconds)
 

@@ -80,8 +80,10 @@ class MembershipRepository(TenantRepository[Membership]):
         return [(row[0], row[1]) for row in rows]
 
     async def count_owners(self) -> int:
-        """Count the owners of the workspace."""
-        return await self.count(self.base_query().where(Membership.role == "owner"))
+        """Count the owners of the workspace, locking their rows until the transaction ends
+        (two owners demoting each other at once must not leave none)."""
+        owners = self.base_query().where(Membership.role == "owner").with_for_update()
+        return len(await self.all(owners))
 
 
 class SessionRepository(Repository[StaffSession]):

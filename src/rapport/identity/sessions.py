@@ -62,7 +62,7 @@ class SignInService:
         """Check credentials under throttling and open a session (MFA still pending if on)."""
         email = normalise_email(email)
         keys = [self._throttle_key("account", email), self._throttle_key("ip", ip_address or "")]
-        await self._check_throttle(session, keys)
+        await self._check_throttle(session, keys, ip_address)
         user = await StaffRepository(session).get_by_email(email)
         # Argon2 takes ~100 ms of CPU: off the event loop, so other requests keep flowing.
         ok, new_hash = await asyncio.to_thread(
@@ -108,7 +108,9 @@ class SignInService:
     def _throttle_key(self, kind: str, value: str) -> str:
         return keyring().blind_index(value, f"sign-in-throttle:{kind}")
 
-    async def _check_throttle(self, session: AsyncSession, keys: list[str]) -> None:
+    async def _check_throttle(
+        self, session: AsyncSession, keys: list[str], ip_address: str | None
+    ) -> None:
         window = timedelta(minutes=self.settings.sign_in_window_minutes)
         failures = SignInFailureRepository(session)
         since = utcnow() - window
@@ -116,8 +118,14 @@ class SignInService:
             self.settings.sign_in_max_failures_per_account,
             self.settings.sign_in_max_failures_per_ip,
         ]
-        for key, limit in zip(keys, limits, strict=True):
+        for kind, key, limit in zip(("account", "ip"), keys, limits, strict=True):
             if await failures.count_since(key, since) >= limit:
+                await audit.record(
+                    session,
+                    "staff.sign_in_throttled",
+                    Actor(ActorType.anonymous, None, ip_address),
+                    details={"limit": kind},
+                )
                 raise SignInThrottled(int(window.total_seconds()))
 
     async def _record_failure(
