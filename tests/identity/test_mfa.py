@@ -13,7 +13,7 @@ from rapport.core.db import Database
 from rapport.errors import Conflict
 from rapport.identity.audit import audit
 from rapport.identity.enums import Role
-from rapport.identity.errors import InvalidMfaCode
+from rapport.identity.errors import InvalidMfaCode, SignInThrottled
 from rapport.identity.mfa import mfa
 from rapport.identity.models import AuditEvent, StaffUser
 from rapport.identity.repository import StaffRepository
@@ -42,7 +42,7 @@ async def _verify(database: Database, staff_id: str, code: str) -> str:
             user = await StaffRepository(session).get(staff_id)
             assert user is not None
             return await mfa.verify(session, user, code)
-    except InvalidMfaCode as error:
+    except (InvalidMfaCode, SignInThrottled) as error:
         return type(error).__name__
 
 
@@ -129,6 +129,28 @@ async def test_the_same_code_twice_is_refused(
         "totp",
         "InvalidMfaCode",
     ]
+
+
+async def test_codes_are_throttled_after_five_failures_even_the_right_one(
+    database: Database, user_id: str, clock: FrozenClock
+) -> None:
+    totp, _ = await enrol_mfa(database, user_id)
+    wrong = [await _verify(database, user_id, "000000") for _ in range(5)]
+    clock.advance(STEP)
+    assert [*wrong, await _verify(database, user_id, totp.at(clock.now))] == [
+        *["InvalidMfaCode"] * 5,
+        "SignInThrottled",
+    ]
+
+
+async def test_code_throttle_lifts_after_the_window(
+    database: Database, user_id: str, clock: FrozenClock
+) -> None:
+    totp, _ = await enrol_mfa(database, user_id)
+    for _ in range(5):
+        await _verify(database, user_id, "000000")
+    clock.advance(timedelta(minutes=15, seconds=30))
+    assert await _verify(database, user_id, totp.at(clock.now)) == "totp"
 
 
 async def test_an_older_code_after_a_newer_one_is_refused(

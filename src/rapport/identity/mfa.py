@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import timedelta
 
 import pyotp
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,10 +17,13 @@ from rapport.identity.enums import ActorType
 from rapport.identity.errors import InvalidMfaCode
 from rapport.identity.models import StaffSession, StaffUser
 from rapport.identity.repository import RecoveryCodeRepository, StaffRepository
+from rapport.identity.throttle import Limit, Throttle
 
 ISSUER = "Rapport"
 RECOVERY_CODE_COUNT = 10
 ALLOWED_DRIFT_STEPS = 1
+MAX_CODE_FAILURES = 5
+CODE_FAILURE_WINDOW = timedelta(minutes=15)
 
 
 def _aad(user: StaffUser) -> str:
@@ -31,6 +35,8 @@ def _normalise_code(code: str) -> str:
 
 
 class MfaService:
+    throttle = Throttle(CODE_FAILURE_WINDOW)
+
     def begin_enrollment(self, user: StaffUser) -> str:
         """Start TOTP enrolment: store a pending secret and return its otpauth:// URI."""
         if user.mfa_enabled:
@@ -74,7 +80,10 @@ class MfaService:
         await self._audit(session, user, "staff.mfa_passed", method=method)
 
     async def verify(self, session: AsyncSession, user: StaffUser, code: str) -> str:
-        """Accept a fresh TOTP code or an unused recovery code; return which one it was."""
+        """Accept a fresh TOTP code or an unused recovery code; return which one it was.
+        Failures are throttled per user, so the six digits cannot be brute-forced."""
+        limit = Limit("mfa", user.id, MAX_CODE_FAILURES)
+        await self.throttle.check(session, [limit], None)
         normalised = _normalise_code(code)
         if user.totp_secret is not None and normalised.isdigit() and len(normalised) == 6:
             secret = keyring().decrypt(user.totp_secret, _aad(user))
@@ -87,6 +96,7 @@ class MfaService:
             user.id, hash_token(normalised), utcnow()
         ):
             return "recovery_code"
+        await self.throttle.record_failure(session, [limit])
         await self._audit(session, user, "staff.mfa_failed")
         raise InvalidMfaCode()
 

@@ -10,17 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.config import Settings
 from rapport.core.clock import utcnow
-from rapport.core.crypto import hash_token, keyring, new_token
+from rapport.core.crypto import hash_token, new_token
 from rapport.identity.audit import Actor, audit
 from rapport.identity.enums import ActorType
 from rapport.identity.errors import (
     InvalidCredentials,
     NotSignedIn,
-    SignInThrottled,
     StaffNotFound,
     WorkspaceNotFound,
 )
-from rapport.identity.models import SignInFailure, StaffSession, StaffUser, Workspace
+from rapport.identity.models import StaffSession, StaffUser, Workspace
 from rapport.identity.passwords import (
     STAFF_MIN_LENGTH,
     check_policy,
@@ -29,11 +28,11 @@ from rapport.identity.passwords import (
 )
 from rapport.identity.repository import (
     SessionRepository,
-    SignInFailureRepository,
     StaffRepository,
     WorkspaceRepository,
 )
 from rapport.identity.service import generate_password, normalise_email
+from rapport.identity.throttle import Limit, Throttle
 
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -61,19 +60,19 @@ class SignInService:
     ) -> SignedIn:
         """Check credentials under throttling and open a session (MFA still pending if on)."""
         email = normalise_email(email)
-        keys = [self._throttle_key("account", email), self._throttle_key("ip", ip_address or "")]
-        await self._check_throttle(session, keys, ip_address)
+        limits = self._limits(email, ip_address)
+        await self._throttle().check(session, limits, ip_address)
         user = await StaffRepository(session).get_by_email(email)
         # Argon2 takes ~100 ms of CPU: off the event loop, so other requests keep flowing.
         ok, new_hash = await asyncio.to_thread(
             verify_password, user.password_hash if user else None, password
         )
         if user is None or not ok or not user.is_active:
-            await self._record_failure(session, keys, ip_address, user)
+            await self._record_failure(session, limits, ip_address, user)
             raise InvalidCredentials()
         if new_hash is not None:
             user.password_hash = new_hash
-        await SignInFailureRepository(session).clear(keys[0])
+        await self._throttle().clear(session, limits[0])
         return await self._open(session, user, ip_address)
 
     async def _open(
@@ -105,39 +104,23 @@ class SignInService:
         )
         return SignedIn(token, row, user, needs_mfa=user.mfa_enabled)
 
-    def _throttle_key(self, kind: str, value: str) -> str:
-        return keyring().blind_index(value, f"sign-in-throttle:{kind}")
-
-    async def _check_throttle(
-        self, session: AsyncSession, keys: list[str], ip_address: str | None
-    ) -> None:
-        window = timedelta(minutes=self.settings.sign_in_window_minutes)
-        failures = SignInFailureRepository(session)
-        since = utcnow() - window
-        limits = [
-            self.settings.sign_in_max_failures_per_account,
-            self.settings.sign_in_max_failures_per_ip,
+    def _limits(self, email: str, ip_address: str | None) -> list[Limit]:
+        return [
+            Limit("account", email, self.settings.sign_in_max_failures_per_account),
+            Limit("ip", ip_address or "", self.settings.sign_in_max_failures_per_ip),
         ]
-        for kind, key, limit in zip(("account", "ip"), keys, limits, strict=True):
-            if await failures.count_since(key, since) >= limit:
-                await audit.record(
-                    session,
-                    "staff.sign_in_throttled",
-                    Actor(ActorType.anonymous, None, ip_address),
-                    details={"limit": kind},
-                )
-                raise SignInThrottled(int(window.total_seconds()))
+
+    def _throttle(self) -> Throttle:
+        return Throttle(timedelta(minutes=self.settings.sign_in_window_minutes))
 
     async def _record_failure(
         self,
         session: AsyncSession,
-        keys: list[str],
+        limits: list[Limit],
         ip_address: str | None,
         user: StaffUser | None,
     ) -> None:
-        failures = SignInFailureRepository(session)
-        for key in keys:
-            await failures.add(SignInFailure(key=key))
+        await self._throttle().record_failure(session, limits)
         await audit.record(
             session,
             "staff.sign_in_failed",

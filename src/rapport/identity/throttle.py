@@ -1,0 +1,61 @@
+"""Failure counting shared by every authentication step: password sign-in and MFA codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.core.clock import utcnow
+from rapport.core.crypto import keyring
+from rapport.identity.audit import Actor, audit
+from rapport.identity.enums import ActorType
+from rapport.identity.errors import SignInThrottled
+from rapport.identity.models import SignInFailure
+from rapport.identity.repository import SignInFailureRepository
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `max_failures` failures for one account, address or MFA user per window."""
+
+    kind: str
+    value: str
+    max_failures: int
+
+    @property
+    def key(self) -> str:
+        """Return the keyed hash failures are stored under (no PII in the table)."""
+        return keyring().blind_index(self.value, f"sign-in-throttle:{self.kind}")
+
+
+class Throttle:
+    def __init__(self, window: timedelta) -> None:
+        self.window = window
+
+    async def check(
+        self, session: AsyncSession, limits: list[Limit], ip_address: str | None
+    ) -> None:
+        """Refuse (and audit) the attempt when any limit is reached."""
+        failures = SignInFailureRepository(session)
+        since = utcnow() - self.window
+        for limit in limits:
+            if await failures.count_since(limit.key, since) >= limit.max_failures:
+                await audit.record(
+                    session,
+                    "staff.sign_in_throttled",
+                    Actor(ActorType.anonymous, None, ip_address),
+                    details={"limit": limit.kind},
+                )
+                raise SignInThrottled(int(self.window.total_seconds()))
+
+    async def record_failure(self, session: AsyncSession, limits: list[Limit]) -> None:
+        """Count one failure against every limit."""
+        failures = SignInFailureRepository(session)
+        for limit in limits:
+            await failures.add(SignInFailure(key=limit.key))
+
+    async def clear(self, session: AsyncSession, limit: Limit) -> None:
+        """Forget the failures of one limit (after a success)."""
+        await SignInFailureRepository(session).clear(limit.key)
