@@ -14,6 +14,7 @@ from rapport.config import Settings, get_settings
 from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
 from rapport.core.logging import configure_logging
+from rapport.events.endpoints import segment_router
 from rapport.identity.sessions import sign_ins
 from rapport.web.api import api_router
 from rapport.web.console import mount_console
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router)
+    app.include_router(segment_router)
     app.include_router(realtime_router)
     mount_console(app, settings)
     app.add_middleware(RequestContextMiddleware, hsts=settings.secure_cookies)

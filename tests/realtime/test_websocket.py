@@ -51,16 +51,20 @@ def test_subscriber_receives_its_workspace_topic(test_client: TestClient) -> Non
 
 
 def test_connection_without_session_is_refused(test_client: TestClient) -> None:
-    with pytest.raises(WebSocketDisconnect) as refused:
-        with test_client.websocket_connect("/ws?topic=inbox") as websocket:
-            websocket.receive_json()
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        test_client.websocket_connect("/ws?topic=inbox") as websocket,
+    ):
+        websocket.receive_json()
     assert refused.value.code == 1008
 
 
 def test_cross_site_origin_is_refused(test_client: TestClient) -> None:
     _, token = _signed_in_cookie(test_client)
     headers = {"cookie": f"rapport_session={token}", "origin": "https://evil.example"}
-    with pytest.raises(WebSocketDisconnect) as refused:
-        with test_client.websocket_connect("/ws?topic=inbox", headers=headers) as websocket:
-            websocket.receive_json()
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        test_client.websocket_connect("/ws?topic=inbox", headers=headers) as websocket,
+    ):
+        websocket.receive_json()
     assert refused.value.code == 1008

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from rapport.cli import audit, db, demo, keys, server, staff, workspaces
+from rapport.cli import (
+    audit,
+    customers,
+    db,
+    demo,
+    events,
+    imports,
+    keys,
+    server,
+    sources,
+    staff,
+    workspaces,
+)
 
 app = typer.Typer(
     help="Rapport: self-hosted customer-experience platform.",
@@ -19,3 +31,7 @@ app.add_typer(workspaces.app, name="workspaces")
 app.add_typer(staff.app, name="staff")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
+app.add_typer(sources.app, name="sources")
+app.add_typer(events.app, name="events")
+app.add_typer(customers.app, name="customers")
+app.add_typer(imports.app, name="import")

@@ -3,6 +3,8 @@
 from rapport.core.db import Base
 from rapport.core.jobs import Job, JobSchedule
 from rapport.core.outbox import DomainEvent
+from rapport.customers.models import ConsentRecord, Customer, Identifier, Merge, SearchTerm  # noqa: F401
+from rapport.events.models import Event, Order, OrderItem, Product  # noqa: F401
 from rapport.identity.models import (
     ApiKey,
     AuditChainHead,

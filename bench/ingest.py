@@ -1,0 +1,280 @@
+"""Durable events/s through POST /v1/batch on SQLite and PostgreSQL, against a bulk-insert ceiling.
+
+Run alone: `.venv/bin/python bench/ingest.py [--events N] [--postgres URL]`
+(URL of a PostgreSQL database whose role may CREATE DATABASE; defaults to
+$RAPPORT_TEST_DATABASE_URL when set). For each backend it migrates a fresh database, starts a
+real uvicorn server process (RAPPORT_RUN_WORKER=false: this measures the durable write path; the
+queued processing jobs are left for a worker), sends N track calls in Segment batches from a
+separate client process, checks every call was stored, then bulk-inserts the same rows with the
+same driver-level statement into the same database, without HTTP (the ceiling), then lets a
+worker resolve identities for 20 s (processing rate). Prints one figure per line.
+Memory: pass --events 1000000 and compare the RSS lines (the server streams; nothing accumulates).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+import orjson
+from sqlalchemy import func, select
+
+from rapport.core.clock import utcnow
+from rapport.core.crypto import configure_keyring
+from rapport.core.db import Database
+from rapport.db.migrate import upgrade
+from rapport.events.ingest import Sender, ingestion
+from rapport.events.models import Event
+from rapport.events.repository import EventRepository, encode_time_for
+from rapport.events.wire import parse_batch
+from rapport.identity.audit import SYSTEM
+from rapport.identity.keys import sources
+from rapport.identity.service import workspaces
+from rapport.worker.runner import Worker, load_tasks
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+BATCH = 500
+PROCESS_SECONDS = 20.0
+CONNECTIONS = 4
+SERVER_PROCESSES = int(os.environ.get("BENCH_SERVER_PROCESSES", "1"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def batch_body(prefix: str, first: int, size: int) -> bytes:
+    """Return a realistic analytics-python style batch of track calls."""
+    calls = [
+        {
+            "type": "track",
+            "event": "Product Viewed",
+            "messageId": f"{prefix}-{n}",
+            "anonymousId": f"anon-{n % 5000}",
+            "timestamp": "2026-11-23T12:00:00.000000+00:00",
+            "properties": {"product_id": f"sku-{n % 300}", "price": 19.99, "channel": "web"},
+            "context": {"library": {"name": "analytics-python", "version": "2.3.4"}},
+        }
+        for n in range(first, first + size)
+    ]
+    return orjson.dumps({"batch": calls, "sentAt": "2026-11-23T12:00:00.100000+00:00"})
+
+
+async def _send(url: str, write_key: str, prefix: str, events: int) -> None:
+    headers = {"Content-Type": "application/json"}
+    starts = iter(range(0, events, BATCH))
+    async with httpx.AsyncClient(base_url=url, auth=(write_key, ""), timeout=60) as client:
+
+        async def lane() -> None:
+            for first in starts:
+                body = batch_body(prefix, first, min(BATCH, events - first))
+                response = await client.post("/v1/batch", content=body, headers=headers)
+                if response.status_code != 200 or response.json() != {"success": True}:
+                    raise RuntimeError(f"batch failed: {response.status_code} {response.text}")
+
+        await asyncio.gather(*(lane() for _ in range(CONNECTIONS)))
+
+
+def client_process(url: str, write_key: str, prefix: str, events: int) -> None:
+    """Send every batch from a separate process, so the client does not share the server's core."""
+    asyncio.run(_send(url, write_key, prefix, events))
+
+
+async def prepare(url: str) -> tuple[str, str]:
+    """Create a workspace and a source; return the workspace id and write key."""
+    database = Database(url)
+    async with database.session() as session:
+        workspace = await workspaces.create(
+            session, slug=f"bench-{uuid.uuid4().hex[:6]}", name="Bench", actor=SYSTEM
+        )
+        source = await sources.create(session, workspace_id=workspace.id, name="web", actor=SYSTEM)
+    await database.dispose()
+    return workspace.id, source.write_key
+
+
+async def count_events(url: str, workspace_id: str) -> int:
+    database = Database(url)
+    async with database.session() as session:
+        counted = await session.execute(
+            select(func.count()).select_from(Event).where(Event.workspace_id == workspace_id)
+        )
+        total = int(counted.scalar_one())
+    await database.dispose()
+    return total
+
+
+def start_server(url: str, port: int, data_dir: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "RAPPORT_DATABASE_URL": url,
+        "RAPPORT_SECRET_KEY": SECRET,
+        "RAPPORT_DATA_DIR": data_dir,
+        "RAPPORT_LOG_LEVEL": "WARNING",
+        "RAPPORT_ENV": "development",
+        "RAPPORT_RUN_WORKER": "false",
+    }
+    command = [
+        *(sys.executable, "-m", "uvicorn", "--factory", "rapport.app:create_app"),
+        *("--port", str(port), "--workers", str(SERVER_PROCESSES)),
+        *("--log-level", "warning", "--no-access-log"),
+    ]
+    server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code < 500:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError("server did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return the user + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> tuple[float, float]:
+    """Return the current and peak resident memory of a process, in MB."""
+    fields = dict(
+        line.split(":", 1)
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if ":" in line
+    )
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+async def processing_rate(url: str, workspace_id: str, seconds: float) -> float:
+    """Return events/s resolved by a worker (identity graph, profiles, orders) for a while."""
+    load_tasks()
+    database = Database(url)
+    worker = Worker(database, concurrency=4)
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds and await worker.run_batch():
+        pass
+    elapsed = time.perf_counter() - started
+    async with database.session() as session:
+        done = await session.execute(
+            select(func.count())
+            .select_from(Event)
+            .where(Event.workspace_id == workspace_id, Event.processed.is_(True))
+        )
+        processed = int(done.scalar_one())
+    await database.dispose()
+    return processed / elapsed
+
+
+async def ceiling(url: str, workspace_id: str, events: int) -> float:
+    """Return rows/s of a plain bulk insert of the same rows (built beforehand, untimed)."""
+    sender = Sender(workspace_id, None, trusted=False)
+    dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
+    received_at = utcnow()
+    batches = []
+    for first in range(0, events, BATCH):
+        parsed = parse_batch(batch_body("ceiling", first, min(BATCH, events - first)), received_at)
+        batches.append(ingestion.rows(sender, parsed.calls, received_at, encode_time_for(dialect)))
+    database = Database(url)
+    started = time.perf_counter()
+    for rows in batches:
+        async with database.session() as session:
+            await EventRepository(session, workspace_id).insert_many(rows)
+    elapsed = time.perf_counter() - started
+    await database.dispose()
+    return events / elapsed
+
+
+def measure(label: str, url: str, events: int, data_dir: str) -> None:
+    upgrade(url)
+    configure_keyring([SECRET.encode()])
+    workspace_id, write_key = asyncio.run(prepare(url))
+    port = free_port()
+    server = start_server(url, port, data_dir)
+    try:
+        cpu_before = cpu_seconds(server.pid)
+        started = time.perf_counter()
+        sender = multiprocessing.Process(
+            target=client_process, args=(f"http://127.0.0.1:{port}", write_key, "bench", events)
+        )
+        sender.start()
+        sender.join()
+        elapsed = time.perf_counter() - started
+        server_cpu = cpu_seconds(server.pid) - cpu_before
+        rss, peak = peak_rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    stored = asyncio.run(count_events(url, workspace_id))
+    if sender.exitcode != 0 or stored != events:
+        raise SystemExit(f"{label}: client exit {sender.exitcode}, stored {stored} of {events}")
+    through_api = events / elapsed
+    processed = asyncio.run(processing_rate(url, workspace_id, PROCESS_SECONDS))
+    bulk = asyncio.run(ceiling(url, workspace_id, min(events, 200_000)))
+    print(
+        f"{label} durable events/s through /v1/batch ({events} events, {BATCH}/batch):",
+        f"{through_api:,.0f}",
+    )
+    print(f"{label} bulk-insert ceiling rows/s (same rows, same database): {bulk:,.0f}")
+    print(
+        f"{label} server CPU use during the run (1.0 = one core busy): {server_cpu / elapsed:.2f}"
+    )
+    print(f"{label} ratio api/ceiling: {through_api / bulk:.2f}")
+    sample = f"{PROCESS_SECONDS:.0f} s sample"
+    print(f"{label} processed events/s (identity resolution job, {sample}): {processed:,.0f}")
+    print(f"{label} server RSS MB at end: {rss:.0f}")
+    print(f"{label} server peak RSS MB: {peak:.0f}")
+
+
+async def fresh_postgres(admin_url: str) -> tuple[str, str]:
+    name = f"rapport_bench_{uuid.uuid4().hex[:8]}"
+    connection = await asyncpg.connect(admin_url.replace("+asyncpg", ""))
+    await connection.execute(f'CREATE DATABASE "{name}"')
+    await connection.close()
+    return admin_url.rsplit("/", 1)[0] + "/" + name, name
+
+
+async def drop_postgres(admin_url: str, name: str) -> None:
+    connection = await asyncpg.connect(admin_url.replace("+asyncpg", ""))
+    await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--postgres", default=os.environ.get("RAPPORT_TEST_DATABASE_URL"))
+    parser.add_argument("--skip-sqlite", action="store_true")
+    args = parser.parse_args()
+    print(f"cpus: {os.cpu_count()}")
+    with tempfile.TemporaryDirectory() as directory:
+        if not args.skip_sqlite:
+            measure("sqlite", f"sqlite+aiosqlite:///{directory}/bench.db", args.events, directory)
+        if args.postgres:
+            url, name = asyncio.run(fresh_postgres(args.postgres))
+            try:
+                measure("postgresql", url, args.events, directory)
+            finally:
+                asyncio.run(drop_postgres(args.postgres, name))
+        else:
+            print("postgresql: skipped (pass --postgres URL or set RAPPORT_TEST_DATABASE_URL)")
+
+
+if __name__ == "__main__":
+    main()

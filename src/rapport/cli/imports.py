@@ -1,0 +1,53 @@
+"""`rapport import orders FILE.csv` (UCI Online Retail columns), with a progress bar."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+from pathlib import Path
+from typing import IO
+
+import typer
+from rich.progress import Progress
+
+from rapport.cli.common import console, out, run
+from rapport.core.db import Database
+from rapport.events.imports import imports, read_invoices
+from rapport.identity.service import workspaces
+
+app = typer.Typer(help="Import data from files.", no_args_is_help=True)
+INVOICES_PER_COMMIT = 100
+
+
+def _open(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return path.open(encoding="utf-8", newline="")
+
+
+@app.command()
+def orders(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="CSV file (.csv or .csv.gz)."
+    ),
+    workspace: str = typer.Option(..., help="Workspace slug."),
+) -> None:
+    """Import orders from a CSV with the columns InvoiceNo, StockCode, Description, Quantity,
+    InvoiceDate, UnitPrice, CustomerID, Country; prints the number of orders as the last line."""
+    with _open(file) as stream:
+        rows = sum(1 for _ in stream) - 1
+
+    async def work(database: Database) -> int:
+        async with database.session() as session:
+            workspace_id = (await workspaces.get_by_slug(session, workspace)).id
+        imported = 0
+        with _open(file) as stream, Progress(console=console) as progress:
+            task = progress.add_task("Importing orders", total=max(rows, 0))
+            invoices = read_invoices(stream)
+            while chunk := list(itertools.islice(invoices, INVOICES_PER_COMMIT)):
+                async with database.session() as session:
+                    imported += await imports.import_invoices(session, workspace_id, chunk)
+                progress.advance(task, sum(len(invoice.rows) for invoice in chunk))
+        return imported
+
+    out.print(run(work))

@@ -1,0 +1,74 @@
+"""`rapport sources create|list|webhook-secret`."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from rapport.cli.common import console, out, run
+from rapport.core.db import Database
+from rapport.events.shopify import webhook_secret
+from rapport.identity.audit import SYSTEM
+from rapport.identity.enums import ActorType, Scope
+from rapport.identity.keys import sources
+from rapport.identity.schemas import Principal
+from rapport.identity.service import workspaces
+
+app = typer.Typer(help="Event sources and their public write keys.", no_args_is_help=True)
+
+
+def cli_principal(workspace_id: str) -> Principal:
+    """Return the principal the command line acts as in a workspace."""
+    return Principal(workspace_id, ActorType.system, "cli", frozenset(Scope))
+
+
+@app.command()
+def create(
+    workspace: str = typer.Option(..., help="Workspace slug."),
+    name: str = typer.Option(..., help="Where events come from, e.g. 'web shop'."),
+) -> None:
+    """Create an event source; its write key is printed as the last line."""
+
+    async def work(database: Database) -> str:
+        async with database.session() as session:
+            target = await workspaces.get_by_slug(session, workspace)
+            source = await sources.create(session, workspace_id=target.id, name=name, actor=SYSTEM)
+            return source.write_key
+
+    write_key = run(work)
+    console.print("Write key (public; use it as Segment's writeKey):")
+    out.print(write_key)
+
+
+@app.command("list")
+def list_sources(workspace: str = typer.Option(..., help="Workspace slug.")) -> None:
+    """List a workspace's sources with their write keys."""
+
+    async def work(database: Database) -> list[tuple[str, str, str]]:
+        async with database.session() as session:
+            target = await workspaces.get_by_slug(session, workspace)
+            rows = await sources.list(session, cli_principal(target.id))
+            return [(row.name, row.write_key, row.id) for row in rows]
+
+    table = Table("name", "write key", "id")
+    for row in run(work):
+        table.add_row(*row)
+    out.print(table)
+
+
+@app.command("webhook-secret")
+def show_webhook_secret(
+    workspace: str = typer.Option(..., help="Workspace slug."),
+    write_key: str = typer.Option(..., help="The source's write key."),
+) -> None:
+    """Print the secret that signs a source's Shopify webhooks, as the last line."""
+
+    async def work(database: Database) -> str:
+        async with database.session() as session:
+            target = await workspaces.get_by_slug(session, workspace)
+            source = await sources.by_write_key(session, write_key)
+            if source is None or source.workspace_id != target.id:
+                raise SystemExit("error: no such source in this workspace")
+            return webhook_secret(source.id)
+
+    out.print(run(work))

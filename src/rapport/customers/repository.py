@@ -1,0 +1,167 @@
+"""Every SQL statement of the customers domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select, text, update
+
+from rapport.core.repository import TenantRepository
+from rapport.customers.enums import WEAK_KINDS
+from rapport.customers.models import ConsentRecord, Customer, Identifier, Merge, SearchTerm
+
+
+class CustomerRepository(TenantRepository[Customer]):
+    model = Customer
+
+    async def lock_workspace(self) -> None:
+        """Serialise identity resolution within a workspace (SQLite already serialises writes)."""
+        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                {"key": f"identity:{self.workspace_id}"},
+            )
+
+    async def group_ids(self, customer_id: str) -> list[str]:
+        """Return a profile and every profile merged into it, directly or not."""
+        group, frontier = [customer_id], [customer_id]
+        while frontier:
+            rows = await self.session.execute(
+                select(Customer.id).where(
+                    Customer.workspace_id == self.workspace_id,
+                    Customer.merged_into_id.in_(frontier),
+                )
+            )
+            frontier = [str(row[0]) for row in rows]
+            group.extend(frontier)
+        return group
+
+    async def recent(self, limit: int) -> Sequence[Customer]:
+        """Return live profiles, most recently seen first."""
+        return await self.all(
+            self.base_query()
+            .where(Customer.merged_into_id.is_(None))
+            .order_by(Customer.last_seen_at.desc().nulls_last(), Customer.id.desc())
+            .limit(limit)
+        )
+
+
+class IdentifierRepository(TenantRepository[Identifier]):
+    model = Identifier
+
+    async def find(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Identifier]:
+        """Return the stored identifiers matching (kind, blind index) pairs."""
+        if not keys:
+            return {}
+        indexes = [index for _, index in keys]
+        rows = await self.all(self.base_query().where(Identifier.blind_index.in_(indexes)))
+        wanted = set(keys)
+        return {
+            (row.kind, row.blind_index): row
+            for row in rows
+            if (row.kind, row.blind_index) in wanted
+        }
+
+    async def of(self, customer_ids: list[str]) -> Sequence[Identifier]:
+        """Return the identifiers of some profiles."""
+        return await self.all(
+            self.base_query()
+            .where(Identifier.customer_id.in_(customer_ids))
+            .order_by(Identifier.kind)
+        )
+
+    async def strong_count(self, customer_id: str) -> int:
+        """Count a profile's identifiers that name a person (not a browser or device)."""
+        weak = [str(kind) for kind in WEAK_KINDS]
+        return await self.count(
+            self.base_query().where(
+                Identifier.customer_id == customer_id, Identifier.kind.not_in(weak)
+            )
+        )
+
+    async def count_kind(self, customer_id: str, kind: str) -> int:
+        """Count a profile's identifiers of one kind."""
+        return await self.count(
+            self.base_query().where(Identifier.customer_id == customer_id, Identifier.kind == kind)
+        )
+
+    async def move(self, identifier_ids: list[str], from_id: str, to_id: str) -> None:
+        """Move identifiers between profiles (merge and undo)."""
+        await self.session.execute(
+            update(Identifier)
+            .where(
+                Identifier.workspace_id == self.workspace_id,
+                Identifier.id.in_(identifier_ids),
+                Identifier.customer_id == from_id,
+            )
+            .values(customer_id=to_id)
+        )
+
+    async def ids_of(self, customer_id: str) -> list[str]:
+        """Return the ids of a profile's identifiers."""
+        rows = await self.session.execute(
+            select(Identifier.id).where(
+                Identifier.workspace_id == self.workspace_id, Identifier.customer_id == customer_id
+            )
+        )
+        return [str(row[0]) for row in rows]
+
+
+class SearchTermRepository(TenantRepository[SearchTerm]):
+    model = SearchTerm
+
+    async def replace(self, customer_id: str, indexes: set[str]) -> None:
+        """Replace a profile's name search terms."""
+        await self.session.execute(
+            delete(SearchTerm).where(
+                SearchTerm.workspace_id == self.workspace_id, SearchTerm.customer_id == customer_id
+            )
+        )
+        for index in sorted(indexes):
+            self.session.add(
+                SearchTerm(
+                    workspace_id=self.workspace_id, customer_id=customer_id, blind_index=index
+                )
+            )
+
+    async def customers_named(self, index: str) -> list[str]:
+        """Return the profiles with a name matching a blind index."""
+        rows = await self.session.execute(
+            select(SearchTerm.customer_id)
+            .where(SearchTerm.workspace_id == self.workspace_id, SearchTerm.blind_index == index)
+            .distinct()
+        )
+        return [str(row[0]) for row in rows]
+
+
+class MergeRepository(TenantRepository[Merge]):
+    model = Merge
+
+    async def for_customer(self, customer_id: str) -> Sequence[Merge]:
+        """Return the merges a profile took part in, newest first."""
+        return await self.all(
+            self.base_query()
+            .where((Merge.winner_id == customer_id) | (Merge.loser_id == customer_id))
+            .order_by(Merge.created_at.desc(), Merge.id.desc())
+        )
+
+
+class ConsentRepository(TenantRepository[ConsentRecord]):
+    model = ConsentRecord
+
+    async def history(self, customer_ids: list[str]) -> Sequence[ConsentRecord]:
+        """Return every consent record of a profile group, newest first."""
+        return await self.all(
+            self.base_query()
+            .where(ConsentRecord.customer_id.in_(customer_ids))
+            .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc())
+        )
+
+    async def latest(self, customer_ids: list[str], purpose: str) -> ConsentRecord | None:
+        """Return the latest record of one purpose for a profile group."""
+        return await self.one_or_none(
+            self.base_query()
+            .where(ConsentRecord.customer_id.in_(customer_ids), ConsentRecord.purpose == purpose)
+            .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc())
+            .limit(1)
+        )

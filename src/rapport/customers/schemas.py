@@ -1,0 +1,119 @@
+"""Customers schemas: the identity signal other domains send, and API shapes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rapport.customers.enums import ConsentPurpose
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One identifier seen on a touchpoint: its kind (`external:<type>` for external ids)."""
+
+    kind: str
+    value: str
+
+
+@dataclass
+class IdentitySignal:
+    """What a touchpoint tells about who the customer is and what they said about themselves."""
+
+    identifiers: list[Observed]
+    at: datetime
+    channel: str
+    source: str
+    trusted: bool = False
+    lookup_only: list[Observed] = field(default_factory=list)
+    traits: dict[str, Any] = field(default_factory=dict)
+    consent: dict[str, bool] = field(default_factory=dict)
+    reason: str = "event"
+
+
+class ReadModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class TraitRead(BaseModel):
+    value: Any = Field(description="The latest value (last write wins, by event time).")
+    source: str = Field(description="Where the value came from (source id, import, staff).")
+    at: datetime = Field(description="When the value was written at its source.")
+
+
+class IdentifierRead(BaseModel):
+    kind: str = Field(
+        description="user_id, email, phone, anonymous_id, device_id, external:<type>."
+    )
+    value: str = Field(description="The identifier (decrypted for authorised staff).")
+    shared: bool = Field(description="Seen with several known people; no longer followed.")
+
+
+class CustomerRead(BaseModel):
+    id: str = Field(description="Profile id.")
+    merged_into_id: str | None = Field(description="Set when this profile joined another one.")
+    traits: dict[str, TraitRead] = Field(description="Traits with their source and time.")
+    identifiers: list[IdentifierRead] = Field(description="Identifiers of the profile.")
+    first_seen_at: datetime | None = Field(description="Time of the first touchpoint.")
+    last_seen_at: datetime | None = Field(description="Time of the latest touchpoint.")
+    channels: list[str] = Field(description="Channels the customer used.")
+    orders_count: int = Field(description="Orders placed (completed, updated or refunded).")
+    revenue: Decimal = Field(description="Net revenue of those orders (after refunds).")
+    average_order_value: Decimal = Field(description="revenue / orders_count, 0 without orders.")
+    last_order_at: datetime | None = Field(description="When the latest order was placed.")
+    created_at: datetime = Field(description="When the profile was created.")
+
+
+class CustomerSummary(ReadModel):
+    id: str = Field(description="Profile id.")
+    display_name: str | None = Field(default=None, description="Name or email, if known.")
+    last_seen_at: datetime | None = Field(description="Time of the latest touchpoint.")
+    orders_count: int = Field(description="Orders placed.")
+
+
+class ConsentChange(BaseModel):
+    purpose: ConsentPurpose = Field(description="What the data may be used for.")
+    granted: bool = Field(description="True grants, false withdraws.")
+    notice_version: str | None = Field(
+        default=None, max_length=64, description="Version of the privacy notice shown."
+    )
+    channel: str = Field(
+        default="api", min_length=1, max_length=32, description="Where consent was given."
+    )
+
+
+class ConsentRecordRead(ReadModel):
+    purpose: str = Field(description="Purpose or Segment consent category.")
+    granted: bool = Field(description="Granted (true) or withdrawn (false).")
+    notice_version: str | None = Field(description="Version of the notice shown.")
+    channel: str = Field(description="Where the change was made.")
+    actor: str = Field(description="Who recorded the change.")
+    recorded_at: datetime = Field(description="When the change was made.")
+
+
+class ConsentRead(BaseModel):
+    purposes: dict[str, bool] = Field(description="Current state of every purpose.")
+    history: list[ConsentRecordRead] = Field(description="Every change, newest first.")
+
+
+class MergeRead(ReadModel):
+    id: str = Field(description="Merge id (pass it to unmerge).")
+    winner_id: str = Field(description="The profile that remained.")
+    loser_id: str = Field(description="The profile that joined it.")
+    reason: str = Field(description="Why the profiles were merged.")
+    actor: str = Field(description="Who or what merged them.")
+    created_at: datetime = Field(description="When they were merged.")
+    undone_at: datetime | None = Field(description="When the merge was undone, if it was.")
+
+
+class MergeCreate(BaseModel):
+    winner_id: str = Field(min_length=1, max_length=32, description="Profile that remains.")
+    loser_id: str = Field(min_length=1, max_length=32, description="Profile that joins it.")
+
+
+NO_NUL = r"^[^\x00]*$"
+ID_PATTERN = r"^[0-9a-f]{32}$"

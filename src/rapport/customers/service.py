@@ -1,0 +1,214 @@
+"""The customers service: what every other domain calls to know and update a customer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.core.clock import as_utc
+from rapport.core.outbox import publish
+from rapport.customers.consent import consent
+from rapport.customers.enums import ConsentPurpose
+from rapport.customers.errors import CustomerNotFound
+from rapport.customers.events import CUSTOMER_IDENTIFIED
+from rapport.customers.graph import graph
+from rapport.customers.models import Customer, Identifier
+from rapport.customers.pii import blind_index, name_index, normalise, unseal
+from rapport.customers.repository import (
+    CustomerRepository,
+    IdentifierRepository,
+    SearchTermRepository,
+)
+from rapport.customers.schemas import (
+    CustomerRead,
+    CustomerSummary,
+    IdentifierRead,
+    IdentitySignal,
+    TraitRead,
+)
+from rapport.customers.traits import apply_traits, display_name, name_indexes, read_traits
+
+SEARCH_KINDS = ("email", "phone", "user_id")
+CENT = Decimal("0.01")
+
+
+class CustomerService:
+    async def observe(
+        self, session: AsyncSession, workspace_id: str, signal: IdentitySignal
+    ) -> str | None:
+        """Resolve a touchpoint to a profile and record what it says; return the profile id."""
+        await CustomerRepository(session, workspace_id).lock_workspace()
+        resolution = await graph.resolve(session, workspace_id, signal)
+        customer = resolution.customer
+        if customer is None:
+            return None
+        _touch(customer, signal.at, signal.channel)
+        if signal.traits and apply_traits(customer, signal.traits, signal.source, signal.at):
+            indexes = name_indexes(read_traits(customer))
+            await SearchTermRepository(session, workspace_id).replace(customer.id, indexes)
+        if signal.consent:
+            await consent.record_categories(
+                session,
+                workspace_id,
+                customer.id,
+                signal.consent,
+                channel=signal.channel,
+                actor=f"source:{signal.source}",
+            )
+        if resolution.became_known:
+            publish(
+                session,
+                CUSTOMER_IDENTIFIED,
+                workspace_id=workspace_id,
+                workspace=workspace_id,
+                customer_id=customer.id,
+            )
+        return customer.id
+
+    async def touch(
+        self, session: AsyncSession, workspace_id: str, customer_id: str, at: datetime, channel: str
+    ) -> None:
+        """Record a touchpoint of an already resolved profile (first/last seen, channels)."""
+        _touch(await self.live(session, workspace_id, customer_id), at, channel)
+
+    async def get(self, session: AsyncSession, workspace_id: str, customer_id: str) -> CustomerRead:
+        """Return the 360 profile (a merged profile's id shows the profile it joined)."""
+        customer = await self.live(session, workspace_id, customer_id)
+        group = await CustomerRepository(session, workspace_id).group_ids(customer.id)
+        identifiers = await IdentifierRepository(session, workspace_id).of(group)
+        return _read(customer, [_identifier_read(row) for row in identifiers])
+
+    async def live(self, session: AsyncSession, workspace_id: str, customer_id: str) -> Customer:
+        """Return a profile, following merges to the profile that remains."""
+        repository = CustomerRepository(session, workspace_id)
+        customer = await repository.get(customer_id)
+        for _ in range(64):
+            if customer is None or customer.merged_into_id is None:
+                break
+            customer = await repository.get(customer.merged_into_id)
+        if customer is None:
+            raise CustomerNotFound("No such customer profile in this workspace.")
+        return customer
+
+    async def group_ids(
+        self, session: AsyncSession, workspace_id: str, customer_id: str
+    ) -> list[str]:
+        """Return the ids whose history belongs to this profile (itself and merged ones)."""
+        customer = await self.live(session, workspace_id, customer_id)
+        return await CustomerRepository(session, workspace_id).group_ids(customer.id)
+
+    async def search(self, session: AsyncSession, workspace_id: str, query: str) -> list[str]:
+        """Find profiles by exact email, phone, user id or name (blind indexes, no plaintext)."""
+        found: list[str] = []
+        identifiers = IdentifierRepository(session, workspace_id)
+        for kind in SEARCH_KINDS:
+            value = normalise(kind, query)
+            if value is not None:
+                rows = await identifiers.find([(kind, blind_index(kind, value))])
+                found.extend(row.customer_id for row in rows.values())
+        found.extend(
+            await SearchTermRepository(session, workspace_id).customers_named(name_index(query))
+        )
+        return list(dict.fromkeys(found))
+
+    async def summaries(
+        self, session: AsyncSession, workspace_id: str, ids: list[str] | None, limit: int = 50
+    ) -> list[CustomerSummary]:
+        """Return short views of some profiles (or the most recently seen ones)."""
+        repository = CustomerRepository(session, workspace_id)
+        if ids is None:
+            customers = list(await repository.recent(limit))
+        else:
+            customers = [
+                await self.live(session, workspace_id, customer_id) for customer_id in ids[:limit]
+            ]
+        return [_summary(customer) for customer in dict.fromkeys(customers)]
+
+    async def set_computed(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        customer_id: str,
+        *,
+        orders_count: int,
+        revenue: Decimal,
+        last_order_at: datetime | None,
+    ) -> None:
+        """Store the order-based computed traits of a profile."""
+        customer = await self.live(session, workspace_id, customer_id)
+        customer.orders_count, customer.revenue = orders_count, Decimal(revenue).quantize(CENT)
+        customer.last_order_at = last_order_at
+
+    async def set_activity(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        customer_id: str,
+        *,
+        first_seen_at: datetime | None,
+        last_seen_at: datetime | None,
+        channels: list[str],
+    ) -> None:
+        """Store the activity-based computed traits of a profile (after merge or undo)."""
+        customer = await self.live(session, workspace_id, customer_id)
+        customer.first_seen_at, customer.last_seen_at = first_seen_at, last_seen_at
+        customer.channels = channels
+
+    async def may_use(
+        self, session: AsyncSession, workspace_id: str, customer_id: str, purpose: ConsentPurpose
+    ) -> bool:
+        """Tell whether this customer's data may be used for `purpose`; the one consent check."""
+        return await consent.may_use(session, workspace_id, customer_id, purpose)
+
+
+def _touch(customer: Customer, at: datetime, channel: str) -> None:
+    at = as_utc(at)
+    if customer.first_seen_at is None or as_utc(customer.first_seen_at) > at:
+        customer.first_seen_at = at
+    if customer.last_seen_at is None or as_utc(customer.last_seen_at) < at:
+        customer.last_seen_at = at
+    if channel not in (customer.channels or []):
+        customer.channels = sorted({*(customer.channels or []), channel})
+
+
+def _identifier_read(row: Identifier) -> IdentifierRead:
+    value = unseal(row.value, "customer_identifiers", "value", row.id)
+    return IdentifierRead(kind=row.kind, value=value, shared=row.shared)
+
+
+def _read(customer: Customer, identifiers: list[IdentifierRead]) -> CustomerRead:
+    traits = {name: TraitRead(**trait) for name, trait in read_traits(customer).items()}
+    revenue = Decimal(customer.revenue or 0).quantize(CENT)
+    average = (
+        (revenue / customer.orders_count).quantize(Decimal("0.01"))
+        if customer.orders_count
+        else Decimal(0)
+    )
+    return CustomerRead(
+        id=customer.id,
+        merged_into_id=customer.merged_into_id,
+        traits=traits,
+        identifiers=identifiers,
+        first_seen_at=customer.first_seen_at,
+        last_seen_at=customer.last_seen_at,
+        channels=list(customer.channels or []),
+        orders_count=customer.orders_count,
+        revenue=revenue,
+        average_order_value=average,
+        last_order_at=customer.last_order_at,
+        created_at=customer.created_at,
+    )
+
+
+def _summary(customer: Customer) -> CustomerSummary:
+    return CustomerSummary(
+        id=customer.id,
+        display_name=display_name(read_traits(customer)),
+        last_seen_at=customer.last_seen_at,
+        orders_count=customer.orders_count,
+    )
+
+
+customers = CustomerService()

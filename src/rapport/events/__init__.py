@@ -1,0 +1,1 @@
+"""Ingested touchpoint events (Segment-compatible API), orders and products."""

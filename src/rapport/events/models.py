@@ -1,0 +1,110 @@
+"""Event store, orders and products."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rapport.core.db import Base, TenantMixin
+
+MONEY = Numeric(14, 2)
+
+
+class Event(TenantMixin, Base):
+    """One Segment call, stored once as received; only `customer_id` is filled later."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "message_id"),
+        Index("ix_events_customer_timeline", "workspace_id", "customer_id", "timestamp"),
+        Index("ix_events_name_time", "workspace_id", "name", "timestamp"),
+    )
+
+    # No index of its own: the unique (workspace_id, message_id) index serves workspace scans,
+    # and every index costs ingestion throughput.
+    workspace_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
+    source_id: Mapped[str | None] = mapped_column(String(32))
+    message_id: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    anonymous_id: Mapped[str | None] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(16))
+    trusted: Mapped[bool] = mapped_column(Boolean, default=False)
+    timestamp: Mapped[datetime]
+    received_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    original_timestamp: Mapped[datetime | None]
+    # The original JSON, sealed with AES-GCM (it carries traits such as email and address).
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    customer_id: Mapped[str | None] = mapped_column(String(32))
+    processed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Product(TenantMixin, Base):
+    """A product seen in e-commerce events or imports."""
+
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("workspace_id", "product_key"),)
+
+    product_key: Mapped[str] = mapped_column(String(255))
+    sku: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(500))
+    category: Mapped[str | None] = mapped_column(String(255))
+    price: Mapped[Decimal | None] = mapped_column(MONEY)
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    adds: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Order(TenantMixin, Base):
+    """An order from any touchpoint (event, CSV import, shop webhook)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "order_key"),
+        Index("ix_orders_customer", "workspace_id", "customer_id", "placed_at"),
+    )
+
+    order_key: Mapped[str] = mapped_column(String(255))
+    customer_id: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    origin: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    store_id: Mapped[str | None] = mapped_column(String(255))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    total: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    discount: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    shipping: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    tax: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    refunded: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    placed_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OrderItem(TenantMixin, Base):
+    """One line of an order."""
+
+    __tablename__ = "order_items"
+
+    order_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    product_key: Mapped[str] = mapped_column(String(255))
+    sku: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(500))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    price: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))

@@ -1,0 +1,242 @@
+"""Orders and products from E-commerce v2 events, imports and shop webhooks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.core.outbox import publish
+from rapport.customers.service import customers
+from rapport.events.enums import OrderStatus
+from rapport.events.models import Order, OrderItem, Product
+from rapport.events.repository import OrderRepository, ProductRepository
+
+ORDER_EVENTS = {
+    "Order Completed": OrderStatus.completed,
+    "Order Updated": OrderStatus.updated,
+    "Order Refunded": OrderStatus.refunded,
+    "Order Cancelled": OrderStatus.cancelled,
+}
+PRODUCT_COUNTERS = {"Product Viewed": "views", "Product Added": "adds"}
+CENT = Decimal("0.01")
+
+
+def money(value: Any) -> Decimal:
+    """Read an amount, whatever its JSON type; unreadable amounts count as 0."""
+    if value is None or isinstance(value, bool):
+        return Decimal(0)
+    try:
+        return Decimal(str(value)).quantize(CENT)
+    except (InvalidOperation, ValueError):
+        return Decimal(0)
+
+
+def text(value: Any, length: int = 255) -> str | None:
+    """Read an optional short string."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    cleaned = str(value).replace("\x00", "")[:length]
+    return cleaned or None
+
+
+@dataclass
+class ItemInput:
+    product_key: str
+    sku: str | None = None
+    name: str | None = None
+    quantity: int = 1
+    price: Decimal = Decimal(0)
+    category: str | None = None
+
+
+@dataclass
+class OrderInput:
+    order_key: str
+    status: OrderStatus
+    origin: str
+    channel: str
+    placed_at: datetime
+    customer_id: str | None = None
+    store_id: str | None = None
+    currency: str = "USD"
+    total: Decimal | None = None
+    discount: Decimal = Decimal(0)
+    shipping: Decimal = Decimal(0)
+    tax: Decimal = Decimal(0)
+    refunded: Decimal | None = None
+    items: list[ItemInput] = field(default_factory=list)
+
+
+def items_of(products: Any) -> list[ItemInput]:
+    """Read Segment's `products[]`."""
+    items = []
+    for product in products if isinstance(products, list) else []:
+        if not isinstance(product, dict):
+            continue
+        key = text(product.get("product_id")) or text(product.get("sku"))
+        if key is None:
+            continue
+        quantity = product.get("quantity", 1)
+        items.append(
+            ItemInput(
+                product_key=key,
+                sku=text(product.get("sku")),
+                name=text(product.get("name"), 500),
+                quantity=quantity
+                if isinstance(quantity, int) and not isinstance(quantity, bool)
+                else 1,
+                price=money(product.get("price")),
+                category=text(product.get("category")),
+            )
+        )
+    return items
+
+
+def order_from_event(
+    name: str, properties: dict[str, Any], at: datetime, channel: str, customer_id: str | None
+) -> OrderInput | None:
+    """Read an E-commerce v2 order event; None when it names no order."""
+    order_key = text(properties.get("order_id")) or text(properties.get("checkout_id"))
+    if order_key is None:
+        return None
+    status = ORDER_EVENTS[name]
+    amount = properties.get("total", properties.get("revenue"))
+    return OrderInput(
+        order_key=order_key,
+        status=status,
+        origin="event",
+        channel=channel,
+        placed_at=at,
+        customer_id=customer_id,
+        store_id=text(properties.get("store_id")),
+        currency=(text(properties.get("currency"), 3) or "USD").upper(),
+        total=None if amount is None or status == OrderStatus.refunded else money(amount),
+        discount=money(properties.get("discount")),
+        shipping=money(properties.get("shipping")),
+        tax=money(properties.get("tax")),
+        refunded=money(amount) if status == OrderStatus.refunded and amount is not None else None,
+        items=items_of(properties.get("products")),
+    )
+
+
+class OrderService:
+    async def apply(self, session: AsyncSession, workspace_id: str, data: OrderInput) -> Order:
+        """Create or update an order; publish order.completed / order.refunded once each."""
+        repository = OrderRepository(session, workspace_id)
+        order = await repository.by_key(data.order_key)
+        previous = None if order is None else order.status
+        if order is None:
+            order = Order(
+                order_key=data.order_key,
+                status=str(data.status),
+                origin=data.origin,
+                channel=data.channel,
+                placed_at=data.placed_at,
+                updated_at=data.placed_at,
+            )
+            await repository.add(order)
+        self._update(order, data)
+        if data.items:
+            await repository.replace_items(order, [self._item(item) for item in data.items])
+            await self._products(session, workspace_id, data.items)
+        if order.total == 0 and data.total is None and data.items:
+            order.total = sum((item.price * item.quantity for item in data.items), Decimal(0))
+        self._publish(session, workspace_id, order, previous)
+        return order
+
+    def _update(self, order: Order, data: OrderInput) -> None:
+        if data.customer_id is not None:
+            order.customer_id = data.customer_id
+        if data.total is not None:
+            order.total = data.total
+        if data.status == OrderStatus.refunded:
+            amount = data.refunded if data.refunded is not None else order.total
+            order.refunded = min(order.total, order.refunded + amount)
+        if data.status != OrderStatus.updated:
+            order.status = str(data.status)
+        order.discount = data.discount or order.discount
+        order.shipping = data.shipping or order.shipping
+        order.tax = data.tax or order.tax
+        order.currency = data.currency or order.currency
+        order.store_id = data.store_id or order.store_id
+        order.updated_at = data.placed_at
+
+    def _item(self, item: ItemInput) -> OrderItem:
+        return OrderItem(
+            product_key=item.product_key,
+            sku=item.sku,
+            name=item.name,
+            quantity=item.quantity,
+            price=item.price,
+        )
+
+    async def _products(
+        self, session: AsyncSession, workspace_id: str, items: list[ItemInput]
+    ) -> None:
+        for item in items:
+            await self.product(session, workspace_id, item)
+
+    async def product(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        item: ItemInput,
+        counter: str | None = None,
+        count: int = 1,
+    ) -> Product:
+        """Create or refresh a product from what an event or order says about it."""
+        repository = ProductRepository(session, workspace_id)
+        product = await repository.by_key(item.product_key)
+        if product is None:
+            product = await repository.add(Product(product_key=item.product_key, views=0, adds=0))
+        product.sku = item.sku or product.sku
+        product.name = item.name or product.name
+        product.category = item.category or product.category
+        product.price = item.price or product.price
+        if counter is not None:
+            setattr(product, counter, getattr(product, counter) + count)
+        return product
+
+    def _publish(
+        self, session: AsyncSession, workspace_id: str, order: Order, previous: str | None
+    ) -> None:
+        data = {
+            "workspace": workspace_id,
+            "order_id": order.id,
+            "order_key": order.order_key,
+            "customer_id": order.customer_id,
+            "total": str(order.total),
+            "currency": order.currency,
+        }
+        if order.status in ("completed", "updated") and previous is None:
+            publish(session, "order.completed", workspace_id=workspace_id, **data)
+        if order.status == "refunded" and previous != "refunded":
+            publish(
+                session,
+                "order.refunded",
+                workspace_id=workspace_id,
+                refunded=str(order.refunded),
+                **data,
+            )
+
+    async def refresh_customer(
+        self, session: AsyncSession, workspace_id: str, customer_id: str
+    ) -> None:
+        """Recompute a profile's order-based traits (orders, revenue, last order)."""
+        group = await customers.group_ids(session, workspace_id, customer_id)
+        count, revenue, last = await OrderRepository(session, workspace_id).summary(group)
+        await customers.set_computed(
+            session,
+            workspace_id,
+            customer_id,
+            orders_count=count,
+            revenue=Decimal(str(revenue)),
+            last_order_at=last,
+        )
+
+
+orders = OrderService()

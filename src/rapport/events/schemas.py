@@ -1,0 +1,62 @@
+"""Events schemas: timeline items, counts, orders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rapport.core.pagination import Page
+
+
+class ReadModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class TimelineItem(BaseModel):
+    id: str = Field(description="Stored event id.")
+    message_id: str = Field(description="The sender's messageId (unique per workspace).")
+    type: str = Field(description="identify, track, page, screen, group or alias.")
+    name: str | None = Field(description="Event name (track) or page/screen name.")
+    channel: str = Field(description="Touchpoint: web, mobile, store, chat, email, sms, ...")
+    timestamp: datetime = Field(description="When it happened (clock-skew corrected).")
+    received_at: datetime = Field(description="When Rapport received it.")
+    source_id: str | None = Field(description="The source that sent it (null: secret key).")
+    properties: dict[str, Any] = Field(description="The call's properties (or traits).")
+
+
+TimelinePage = Page[TimelineItem]
+
+
+class EventCounts(BaseModel):
+    identify: int = Field(description="Stored identify calls.")
+    track: int = Field(description="Stored track calls.")
+    page: int = Field(description="Stored page calls.")
+    screen: int = Field(description="Stored screen calls.")
+    group: int = Field(description="Stored group calls.")
+    alias: int = Field(description="Stored alias calls.")
+
+
+class OrderItemRead(ReadModel):
+    product_key: str = Field(description="The shop's product id (or SKU).")
+    sku: str | None = Field(description="Stock keeping unit.")
+    name: str | None = Field(description="Product name.")
+    quantity: int = Field(description="Units ordered.")
+    price: Decimal = Field(description="Unit price.")
+
+
+class OrderRead(ReadModel):
+    id: str = Field(description="Rapport's order id.")
+    order_key: str = Field(description="The shop's order id.")
+    customer_id: str | None = Field(description="The profile that placed it.")
+    status: str = Field(description="completed, updated, refunded or cancelled.")
+    origin: str = Field(description="event, csv or shopify.")
+    channel: str = Field(description="Where it was placed (web, store, ...).")
+    store_id: str | None = Field(description="Store id for in-store sales.")
+    currency: str = Field(description="ISO 4217 currency code.")
+    total: Decimal = Field(description="Order total.")
+    refunded: Decimal = Field(description="Amount refunded so far.")
+    placed_at: datetime = Field(description="When the order was placed.")
+    items: list[OrderItemRead] = Field(description="Order lines.")

@@ -1,0 +1,122 @@
+"""The events service: counts, timelines, orders, and refreshing computed traits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.core.clock import as_utc
+from rapport.core.pagination import decode_cursor, encode_cursor
+from rapport.customers.service import customers
+from rapport.errors import BadRequest
+from rapport.events.enums import CallType
+from rapport.events.errors import OrderNotFound
+from rapport.events.models import Event, Order
+from rapport.events.orders import orders
+from rapport.events.processing import message_of
+from rapport.events.repository import EventRepository, OrderRepository
+from rapport.events.schemas import EventCounts, OrderItemRead, OrderRead, TimelineItem, TimelinePage
+
+
+class EventsService:
+    async def count(self, session: AsyncSession, workspace_id: str) -> EventCounts:
+        """Count the stored calls of every type."""
+        counted = await EventRepository(session, workspace_id).count_by_type()
+        return EventCounts(**{str(kind): counted.get(str(kind), 0) for kind in CallType})
+
+    async def timeline(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        customer_id: str,
+        *,
+        cursor: str | None,
+        limit: int,
+    ) -> TimelinePage:
+        """Return every touchpoint of a profile (merged ones included), newest first."""
+        group = await customers.group_ids(session, workspace_id, customer_id)
+        rows = await EventRepository(session, workspace_id).timeline(
+            group, _before(cursor), limit + 1
+        )
+        items = [_timeline_item(row) for row in rows[:limit]]
+        last = rows[limit - 1] if len(rows) > limit else None
+        next_cursor = encode_cursor([last.timestamp.isoformat(), last.id]) if last else None
+        return TimelinePage(items=items, next_cursor=next_cursor)
+
+    async def orders_of(
+        self, session: AsyncSession, workspace_id: str, customer_id: str
+    ) -> list[OrderRead]:
+        """Return a profile's orders with their lines, newest first."""
+        group = await customers.group_ids(session, workspace_id, customer_id)
+        found = await OrderRepository(session, workspace_id).for_customers(group)
+        return await self._with_items(session, workspace_id, list(found))
+
+    async def order(self, session: AsyncSession, workspace_id: str, order_key: str) -> OrderRead:
+        """Return one order by the shop's order id."""
+        found = await OrderRepository(session, workspace_id).by_key(order_key)
+        if found is None:
+            raise OrderNotFound("No such order in this workspace.")
+        return (await self._with_items(session, workspace_id, [found]))[0]
+
+    async def refresh_customer(
+        self, session: AsyncSession, workspace_id: str, customer_id: str
+    ) -> None:
+        """Recompute a profile's computed traits from its events and orders."""
+        group = await customers.group_ids(session, workspace_id, customer_id)
+        first, last, channels = await EventRepository(session, workspace_id).activity(group)
+        await customers.set_activity(
+            session,
+            workspace_id,
+            customer_id,
+            first_seen_at=first,
+            last_seen_at=last,
+            channels=channels,
+        )
+        await orders.refresh_customer(session, workspace_id, customer_id)
+
+    async def _with_items(
+        self, session: AsyncSession, workspace_id: str, found: list[Order]
+    ) -> list[OrderRead]:
+        items = await OrderRepository(session, workspace_id).items_of([order.id for order in found])
+        by_order: dict[str, list[OrderItemRead]] = {}
+        for item in items:
+            by_order.setdefault(item.order_id, []).append(OrderItemRead.model_validate(item))
+        return [
+            OrderRead.model_validate({**_columns(order), "items": by_order.get(order.id, [])})
+            for order in found
+        ]
+
+
+def _columns(order: Order) -> dict[str, Any]:
+    return {column.key: getattr(order, column.key) for column in Order.__table__.columns}
+
+
+def _before(cursor: str | None) -> tuple[datetime, str] | None:
+    if cursor is None:
+        return None
+    values = decode_cursor(cursor)
+    try:
+        return as_utc(datetime.fromisoformat(str(values[0]))), str(values[1])
+    except (ValueError, IndexError) as error:
+        raise BadRequest("cursor is not valid") from error
+
+
+def _timeline_item(event: Event) -> TimelineItem:
+    message = message_of(event)
+    properties = message.get("properties") if event.type != "identify" else message.get("traits")
+    return TimelineItem(
+        id=event.id,
+        message_id=event.message_id,
+        type=event.type,
+        name=event.name,
+        channel=event.channel,
+        timestamp=event.timestamp,
+        received_at=event.received_at,
+        source_id=event.source_id,
+        properties=properties if isinstance(properties, dict) else {},
+    )
+
+
+events = EventsService()

@@ -1,0 +1,108 @@
+"""Settings for developers: secret API keys and event sources with their write keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Form, Response
+from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.core.deps import SessionDep
+from rapport.errors import RapportError
+from rapport.identity.audit import Actor
+from rapport.identity.enums import Scope
+from rapport.identity.keys import api_keys, sources
+from rapport.identity.models import ApiKey
+from rapport.identity.schemas import ApiKeyCreate, SourceCreate
+from rapport.web.console.context import Console, ConsoleContext
+from rapport.web.console.routing import console_router, is_htmx, on_error, see_other
+from rapport.web.console.tabs import errors_on, tab_page
+from rapport.web.console.templating import page
+
+router = console_router()
+FormText = Annotated[str, Form()]
+
+
+async def render_api_keys(
+    ctx: ConsoleContext,
+    session: AsyncSession,
+    error: RapportError | None = None,
+    created: tuple[ApiKey, str] | None = None,
+) -> Response:
+    """Draw the API keys tab; right after creating a key, show its secret once."""
+    ctx.require(Scope.keys_read)
+    return tab_page(
+        ctx,
+        "api-keys",
+        error=error,
+        secret=created is not None,
+        keys=await api_keys.list(session, ctx.principal),
+        grantable=sorted(ctx.principal.scopes),
+        created=created,
+    )
+
+
+@router.get("/settings/api-keys", response_class=HTMLResponse)
+async def show_api_keys(ctx: Console, session: SessionDep) -> Response:
+    """List the workspace's API keys."""
+    return await render_api_keys(ctx, session)
+
+
+@router.post("/settings/api-keys", response_class=HTMLResponse)
+@on_error(errors_on(render_api_keys))
+async def create_api_key(
+    ctx: Console,
+    session: SessionDep,
+    name: FormText = "",
+    scopes: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Create a scoped key and show its secret, once."""
+    ctx.require(Scope.keys_write)
+    body = ApiKeyCreate.model_validate({"name": name.strip(), "scopes": scopes or []})
+    created = await api_keys.create(
+        session,
+        workspace_id=ctx.workspace.id,
+        name=body.name,
+        scopes=body.scopes,
+        actor=Actor.of(ctx.principal),
+        granter=ctx.principal,
+    )
+    return await render_api_keys(ctx, session, created=created)
+
+
+@router.post("/settings/api-keys/{key_id}/revoke")
+@on_error(errors_on(render_api_keys))
+async def revoke_api_key(ctx: Console, session: SessionDep, key_id: str) -> Response:
+    """Revoke a key; it stops working at once."""
+    ctx.require(Scope.keys_write)
+    key = await api_keys.revoke(session, ctx.principal, key_id)
+    if is_htmx(ctx.request):
+        return page(ctx, "settings/_key_row.html", key=key)
+    return see_other(ctx.request, "/console/settings/api-keys?notice=key-revoked")
+
+
+async def render_sources(
+    ctx: ConsoleContext, session: AsyncSession, error: RapportError | None = None
+) -> Response:
+    """Draw the sources tab with each source's public write key."""
+    ctx.require(Scope.sources_read)
+    return tab_page(ctx, "sources", error=error, sources=await sources.list(session, ctx.principal))
+
+
+@router.get("/settings/sources", response_class=HTMLResponse)
+async def show_sources(ctx: Console, session: SessionDep) -> Response:
+    """List the workspace's event sources."""
+    return await render_sources(ctx, session)
+
+
+@router.post("/settings/sources")
+@on_error(errors_on(render_sources))
+async def create_source(ctx: Console, session: SessionDep, name: FormText = "") -> Response:
+    """Create an event source with a new write key."""
+    ctx.require(Scope.sources_write)
+    body = SourceCreate.model_validate({"name": name.strip()})
+    await sources.create(
+        session, workspace_id=ctx.workspace.id, name=body.name, actor=Actor.of(ctx.principal)
+    )
+    return see_other(ctx.request, "/console/settings/sources?notice=source-created")

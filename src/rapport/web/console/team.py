@@ -1,0 +1,90 @@
+"""Settings: the workspace's team (invite, change roles, remove)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Form, Response
+from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.core.deps import SessionDep
+from rapport.errors import RapportError
+from rapport.identity.enums import ROLE_RANK, Role, Scope
+from rapport.identity.schemas import StaffCreate
+from rapport.identity.service import StaffMember, staff
+from rapport.web.console.context import Console, ConsoleContext
+from rapport.web.console.routing import console_router, on_error, see_other
+from rapport.web.console.tabs import errors_on, tab_page
+
+router = console_router()
+FormText = Annotated[str, Form()]
+
+
+def grantable_roles(ctx: ConsoleContext) -> list[Role]:
+    """Return the roles this staff member may give (never above their own)."""
+    if not ctx.can(Scope.staff_write) or ctx.principal.role is None:
+        return []
+    own = ROLE_RANK[ctx.principal.role]
+    roles = [role for role in Role if ROLE_RANK[role] <= own]
+    return [role for role in roles if role != Role.owner or ctx.principal.role == Role.owner]
+
+
+async def render_team(
+    ctx: ConsoleContext,
+    session: AsyncSession,
+    error: RapportError | None = None,
+    invited: tuple[StaffMember, str | None] | None = None,
+) -> Response:
+    """Draw the team tab; right after an invitation, show the one-time password once."""
+    ctx.require(Scope.staff_read)
+    return tab_page(
+        ctx,
+        "team",
+        error=error,
+        secret=invited is not None,
+        members=await staff.list(session, ctx.principal),
+        roles=grantable_roles(ctx),
+        invited=invited,
+    )
+
+
+@router.get("/settings/team", response_class=HTMLResponse)
+async def show_team(ctx: Console, session: SessionDep) -> Response:
+    """List the workspace's staff and their roles."""
+    return await render_team(ctx, session)
+
+
+@router.post("/settings/team", response_class=HTMLResponse)
+@on_error(errors_on(render_team))
+async def invite_staff(
+    ctx: Console,
+    session: SessionDep,
+    email: FormText = "",
+    display_name: FormText = "",
+    role: Annotated[Role, Form()] = Role.agent,
+) -> Response:
+    """Add someone to the workspace; a new account's password is shown once."""
+    body = StaffCreate.model_validate(
+        {"email": email.strip(), "display_name": display_name.strip(), "role": role}
+    )
+    invited = await staff.invite(session, ctx.principal, body)
+    return await render_team(ctx, session, invited=invited)
+
+
+@router.post("/settings/team/{staff_id}/role")
+@on_error(errors_on(render_team))
+async def change_role(
+    ctx: Console, session: SessionDep, staff_id: str, role: Annotated[Role, Form()]
+) -> Response:
+    """Change a member's role."""
+    await staff.change_role(session, ctx.principal, staff_id, role)
+    return see_other(ctx.request, "/console/settings/team?notice=role-changed")
+
+
+@router.post("/settings/team/{staff_id}/remove")
+@on_error(errors_on(render_team))
+async def remove_staff(ctx: Console, session: SessionDep, staff_id: str) -> Response:
+    """Remove a member from the workspace (their account stays)."""
+    await staff.remove(session, ctx.principal, staff_id)
+    return see_other(ctx.request, "/console/settings/team?notice=staff-removed")

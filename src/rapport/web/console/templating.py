@@ -1,0 +1,91 @@
+"""Jinja2 templates for the console and the helpers that render them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from rapport.errors import RapportError
+
+if TYPE_CHECKING:
+    from rapport.web.console.context import ConsoleContext
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+
+# Messages shown after a redirect (`?notice=key`); only these texts can appear.
+NOTICES = {
+    "signed-out": "You are signed out.",
+    "password-changed": "Your password was changed. Other sessions were signed out.",
+    "mfa-disabled": "Two-step verification is off.",
+    "role-changed": "Role updated.",
+    "staff-removed": "Removed from the workspace.",
+    "key-revoked": "API key revoked. It stops working at once.",
+    "source-created": "Source created. Use its write key to send events.",
+    "workspace-saved": "Workspace settings saved.",
+}
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%d %b %Y, %H:%M UTC") if value else "—"
+
+
+templates.env.filters["when"] = _when
+
+
+def notice(request: Request) -> str | None:
+    """Return the notice named in the query string, if it is a known one."""
+    return NOTICES.get(request.query_params.get("notice", ""))
+
+
+def bare_page(
+    request: Request,
+    name: str,
+    values: dict[str, Any],
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page outside the signed-in shell (sign-in, MFA, errors)."""
+    context = {"notice": notice(request), **values}
+    return templates.TemplateResponse(request, name, context, status_code, headers)
+
+
+def page(
+    ctx: ConsoleContext,
+    name: str,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **values: Any,
+) -> HTMLResponse:
+    """Render a page inside the signed-in shell: nav, workspace switcher, notices."""
+    context = {"ctx": ctx, "csrf_token": ctx.csrf_token, "notice": notice(ctx.request), **values}
+    return templates.TemplateResponse(ctx.request, name, context, status_code, headers)
+
+
+def error_page(request: Request, error: RapportError) -> HTMLResponse:
+    """Render the generic error page with the error's status."""
+    return bare_page(
+        request,
+        "error.html",
+        {"error": error},
+        status_code=error.status_code,
+        headers=error.headers(),
+    )
+
+
+def error_fragment(request: Request, error: RapportError) -> HTMLResponse:
+    """Render an error for HTMX into the page's flash area, whatever the request's target."""
+    return templates.TemplateResponse(
+        request,
+        "_flash_error.html",
+        {"error": error},
+        error.status_code,
+        {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML", **error.headers()},
+    )

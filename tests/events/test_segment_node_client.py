@@ -1,0 +1,62 @@
+"""Segment's Node library (@segment/analytics-node, from npm) against a running Rapport server."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from rapport.core.db import Database
+from rapport.events.models import Event
+from tests.fixtures.identity import make_source, make_workspace
+from tests.fixtures.server import LiveServer
+
+SCRIPT = Path(__file__).with_name("segment_node.js")
+
+
+@pytest.fixture(scope="session")
+def node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Install @segment/analytics-node from npm once; skip when node or npm cannot."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node/npm not installed")
+    prefix = tmp_path_factory.mktemp("segment-node")
+    command = [
+        "npm",
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+        str(prefix),
+        "@segment/analytics-node@3",
+    ]
+    try:
+        subprocess.run(command, capture_output=True, timeout=180, check=True)
+    except (subprocess.SubprocessError, OSError):
+        pytest.skip("@segment/analytics-node could not be installed from npm")
+    return prefix / "node_modules"
+
+
+async def test_every_call_from_the_node_library_arrives_once(
+    live_server: LiveServer, database: Database, node_modules: Path
+) -> None:
+    workspace = await make_workspace(database)
+    source = await make_source(database, workspace)
+    done = subprocess.run(
+        ["node", str(SCRIPT), source.write_key, live_server.url],
+        env={"NODE_PATH": str(node_modules), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    async with database.session() as session:
+        stored = list(
+            (await session.execute(select(Event.message_id).order_by(Event.message_id))).scalars()
+        )
+    assert stored == sorted(
+        [f"node-{n}" for n in range(1, 7)] + [f"node-view-{n:02d}" for n in range(50)]
+    )

@@ -1,0 +1,97 @@
+"""The timeline API: every touchpoint, newest first, paginated, merged profiles included."""
+
+from __future__ import annotations
+
+import httpx
+
+from rapport.core.db import Database
+from tests.fixtures.customers import make_shop
+from tests.fixtures.events import identify, track
+from tests.fixtures.identity import bearer, make_api_key
+
+
+async def test_timeline_is_newest_first_and_paginated(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    calls = [
+        track(
+            f"Step {n}",
+            userId="u-1",
+            timestamp=f"2026-05-0{n}T10:00:00Z",
+            properties={"channel": channel},
+        )
+        for n, channel in zip(range(1, 6), ["web", "email", "sms", "chat", "store"], strict=True)
+    ]
+    await shop.send(*calls)
+    profile = await shop.profile("u-1")
+    headers = bearer(await make_api_key(database, shop.workspace))
+    first = (
+        await client.get(f"/api/v1/customers/{profile.id}/timeline?limit=2", headers=headers)
+    ).json()
+    assert [(i["name"], i["channel"]) for i in first["items"]] == [
+        ("Step 5", "store"),
+        ("Step 4", "chat"),
+    ]
+    second = (
+        await client.get(
+            f"/api/v1/customers/{profile.id}/timeline",
+            params={"limit": 2, "cursor": first["next_cursor"]},
+            headers=headers,
+        )
+    ).json()
+    assert [i["name"] for i in second["items"]] == ["Step 3", "Step 2"]
+    third = (
+        await client.get(
+            f"/api/v1/customers/{profile.id}/timeline",
+            params={"limit": 2, "cursor": second["next_cursor"]},
+            headers=headers,
+        )
+    ).json()
+    assert ([i["name"] for i in third["items"]], third["next_cursor"]) == (["Step 1"], None)
+    assert profile.channels == ["chat", "email", "sms", "store", "web"]
+    assert str(profile.first_seen_at) == "2026-05-01 10:00:00+00:00"
+
+
+async def test_anonymous_history_shows_on_the_timeline(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    await shop.send(
+        track(
+            "Product Viewed",
+            anonymousId="a-7",
+            timestamp="2026-05-01T10:00:00Z",
+            properties={"sku": "X"},
+        )
+    )
+    await shop.send(
+        identify(
+            userId="u-7",
+            anonymousId="a-7",
+            timestamp="2026-05-02T10:00:00Z",
+            traits={"plan": "gold"},
+        )
+    )
+    profile = await shop.profile("u-7")
+    headers = bearer(await make_api_key(database, shop.workspace))
+    items = (await client.get(f"/api/v1/customers/{profile.id}/timeline", headers=headers)).json()[
+        "items"
+    ]
+    assert [(i["type"], i["properties"]) for i in items] == [
+        ("identify", {"plan": "gold"}),
+        ("track", {"sku": "X"}),
+    ]
+
+
+async def test_bad_cursor_is_400(client: httpx.AsyncClient, database: Database) -> None:
+    shop = await make_shop(client, database)
+    await shop.send(identify(userId="u-8"))
+    profile = await shop.profile("u-8")
+    headers = bearer(await make_api_key(database, shop.workspace))
+    response = await client.get(
+        f"/api/v1/customers/{profile.id}/timeline",
+        params={"cursor": "bm90IGpzb24"},
+        headers=headers,
+    )
+    assert response.status_code == 400
