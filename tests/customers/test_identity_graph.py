@@ -244,3 +244,38 @@ async def test_a_large_batch_is_processed_in_chunks_into_one_profile(
         )
     ).json()
     assert len(page["items"]) + len(second["items"]) == 251
+
+
+async def test_a_write_key_alias_joins_an_anonymous_visitor_to_the_known_profile(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    await shop.send(identify(userId="user-42", traits={"email": "ada@example.com"}))
+    await shop.send(track("Product Viewed", anonymousId="anon-1"))
+    await shop.send({"type": "alias", "previousId": "anon-1", "userId": "user-42"})
+    profile = await shop.profile("user-42")
+    assert await shop.profile_of_anonymous("anon-1") == profile.id
+
+
+async def test_an_alias_in_the_same_batch_joins_the_anonymous_page_view(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    await shop.send(
+        identify(userId="user-42", traits={"email": "ada@example.com"}),
+        {"type": "page", "name": "Home", "anonymousId": "anon-1"},
+        {"type": "alias", "previousId": "anon-1", "userId": "user-42"},
+    )
+    profile = await shop.profile("user-42")
+    assert await shop.profile_of_anonymous("anon-1") == profile.id
+
+
+async def test_an_alias_processed_before_the_anonymous_page_view_still_joins_it(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    await shop.send(identify(userId="user-42", traits={"email": "ada@example.com"}))
+    await shop.send({"type": "alias", "previousId": "anon-1", "userId": "user-42"})
+    await shop.send({"type": "page", "name": "Home", "anonymousId": "anon-1"})
+    profile = await shop.profile("user-42")
+    assert await shop.profile_of_anonymous("anon-1") == profile.id

@@ -28,11 +28,13 @@ def signal_of(
     )
     if message.get("type") == "alias":
         previous = message.get("previousId")
-        signal.identifiers = [Observed("user_id", str(message.get("userId")))]
-        signal.lookup_only = [
-            Observed("user_id", str(previous)),
+        # previousId is kept as the profile's anonymous id even when no event has used it
+        # yet, so an anonymous call processed after the alias still finds the profile.
+        signal.identifiers = [
+            Observed("user_id", str(message.get("userId"))),
             Observed("anonymous_id", str(previous)),
         ]
+        signal.lookup_only = [Observed("user_id", str(previous))]
     return signal
 
 
