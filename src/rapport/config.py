@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     )
     base_url: str = "http://127.0.0.1:8000"
     assets_dir: Path | None = None
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        description="Addresses of trusted reverse proxies (comma-separated, or *) whose "
+        "X-Forwarded-For names the client; unset, the direct peer is the client.",
+    )
     run_worker: bool = True
     worker_concurrency: int = 4
     redis_url: str | None = None

@@ -346,3 +346,38 @@ async def test_nul_characters_and_impossible_times_are_rejected_not_500(
         {"index": 1, "messageId": "far", "reason": "date value out of range"},
     ]
     assert [(e.message_id, e.name) for e in await _stored(database)] == [("ok-nul", "NameWith NUL")]
+
+
+async def test_a_batch_sent_at_that_is_not_a_date_is_400(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    _, headers = await _source_headers(database)
+    body = {"batch": [track("Viewed")], "sentAt": "yesterday"}
+    response = await client.post("/v1/batch", json=body, headers=headers)
+    assert (response.status_code, response.json()["error"]) == (400, "MalformedRequest")
+    assert await _stored(database) == []
+
+
+async def test_a_call_context_that_is_not_an_object_beside_a_batch_context_is_stored(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    _, headers = await _source_headers(database)
+    body = {
+        "batch": [track("Viewed", messageId="c-1", context="web")],
+        "context": {"ip": "1.2.3.4"},
+    }
+    response = await client.post("/v1/batch", json=body, headers=headers)
+    assert response.json() == {"success": True}
+    assert [event.message_id for event in await _stored(database)] == ["c-1"]
+
+
+async def test_a_timestamp_at_the_edge_of_the_calendar_is_rejected_not_a_500(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    _, headers = await _source_headers(database)
+    edge = track("Viewed", messageId="edge-1", timestamp="0001-01-01T00:00:00+14:00")
+    body = {"batch": [edge, track("Viewed", messageId="fine-1")]}
+    response = await client.post("/v1/batch", json=body, headers=headers)
+    assert response.status_code == 200
+    assert [r["messageId"] for r in response.json()["rejected"]] == ["edge-1"]
+    assert [event.message_id for event in await _stored(database)] == ["fine-1"]

@@ -156,3 +156,22 @@ async def test_customer_identified_is_published_once(
     assert [e for e in await _domain_events(database) if e[0] == "customer.identified"] == [
         ("customer.identified", profile.id)
     ]
+
+
+async def test_unreadable_amounts_count_as_zero_and_the_batch_still_processes(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    absurd = {"product_id": "p-1", "price": "1e30", "quantity": 10**12}
+    await shop.send(
+        track("Order Completed", userId="u-nan", properties={"order_id": "o-nan", "total": "NaN"}),
+        track("Order Completed", userId="u-nan", properties={"order_id": "o-inf", "total": "inf"}),
+        track(
+            "Order Completed",
+            userId="u-nan",
+            properties={"order_id": "o-big", "products": [absurd]},
+        ),
+        track("Order Completed", userId="u-nan", properties={"order_id": "o-ok", "total": 12.5}),
+    )
+    profile = await shop.profile("u-nan")
+    assert (profile.orders_count, str(profile.revenue)) == (4, "12.50")

@@ -153,6 +153,14 @@ async def test_code_throttle_lifts_after_the_window(
     assert await _verify(database, user_id, totp.at(clock.now)) == "totp"
 
 
+async def test_a_code_in_other_digits_is_refused_not_a_500(
+    database: Database, user_id: str, clock: FrozenClock
+) -> None:
+    await enrol_mfa(database, user_id)
+    arabic_indic = "\u0661\u0662\u0663\u0664\u0665\u0666"
+    assert await _verify(database, user_id, arabic_indic) == "InvalidMfaCode"
+
+
 async def test_an_older_code_after_a_newer_one_is_refused(
     database: Database, user_id: str, clock: FrozenClock
 ) -> None:

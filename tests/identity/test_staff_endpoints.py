@@ -94,6 +94,18 @@ async def test_session_write_without_csrf_token_is_refused(
     assert (response.status_code, response.json()["error"]) == (403, "CsrfFailed")
 
 
+async def test_session_write_with_a_non_ascii_csrf_token_is_refused_not_a_500(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    _, headers = await _signed_in_as(database, await make_workspace(database), Role.owner)
+    raw_headers = {name: value.encode() for name, value in headers.items()}
+    raw_headers["X-CSRF-Token"] = "caf\u00e9".encode("latin-1")
+    response = await client.post(
+        "/api/v1/staff", json={"email": "n@example.com", "display_name": "N"}, headers=raw_headers
+    )
+    assert (response.status_code, response.json()["error"]) == (403, "CsrfFailed")
+
+
 async def test_signed_in_admin_cannot_grant_owner(
     client: httpx.AsyncClient, database: Database
 ) -> None:
@@ -129,6 +141,23 @@ async def test_signed_in_admin_cannot_demote_an_owner(
         f"/api/v1/staff/{owner.user.id}", json={"role": "agent"}, headers=headers
     )
     assert (response.status_code, response.json()["error"]) == (403, "MissingScope")
+
+
+async def test_admin_cannot_demote_the_owner_by_re_inviting_them(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace = await make_workspace(database)
+    owner = await make_staff(database, workspace, Role.owner)
+    _, headers = await _signed_in_as(database, workspace, Role.admin)
+    body = {"email": owner.email, "display_name": "Owner", "role": "agent"}
+    response = await client.post("/api/v1/staff", json=body, headers=headers)
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": "AlreadyMember",
+        "detail": f"{owner.email} is already a member; change their role instead.",
+    }
+    listed = await client.get("/api/v1/staff", headers=headers)
+    assert {(m["email"], m["role"]) for m in listed.json()} >= {(owner.email, "owner")}
 
 
 async def test_key_cannot_grant_owner(client: httpx.AsyncClient, database: Database) -> None:

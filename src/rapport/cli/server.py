@@ -26,7 +26,15 @@ def serve(
         f"[bold green]Rapport[/bold green] on http://{host}:{port}/console "
         f"(API docs: http://{host}:{port}/docs) — database: {_describe(current.database_url)}"
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    proxies = current.forwarded_allow_ips
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=proxies is not None,
+        forwarded_allow_ips=proxies,
+    )
 
 
 def worker(

@@ -79,7 +79,7 @@ class KeyRing:
         for key in self._verify_keys:
             digest = hmac.new(key, message.encode(), hashlib.sha256).digest()
             expected = base64.urlsafe_b64encode(digest).decode().rstrip("=")
-            if hmac.compare_digest(expected, signature):
+            if hmac.compare_digest(expected.encode(), signature.encode()):
                 return True
         return False
 

@@ -23,6 +23,8 @@ ORDER_EVENTS = {
 }
 PRODUCT_COUNTERS = {"Product Viewed": "views", "Product Added": "adds"}
 CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal(10) ** 12
+MAX_QUANTITY = 1_000_000
 
 
 def money(value: Any) -> Decimal:
@@ -30,7 +32,11 @@ def money(value: Any) -> Decimal:
     if value is None or isinstance(value, bool):
         return Decimal(0)
     try:
-        return Decimal(str(value)).quantize(CENT)
+        amount = Decimal(str(value))
+        # NaN, infinities and amounts past Numeric(14, 2) would fail the insert later.
+        if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
+            return Decimal(0)
+        return amount.quantize(CENT)
     except (InvalidOperation, ValueError):
         return Decimal(0)
 
@@ -87,7 +93,9 @@ def items_of(products: Any) -> list[ItemInput]:
                 sku=text(product.get("sku")),
                 name=text(product.get("name"), 500),
                 quantity=quantity
-                if isinstance(quantity, int) and not isinstance(quantity, bool)
+                if isinstance(quantity, int)
+                and not isinstance(quantity, bool)
+                and 0 < quantity <= MAX_QUANTITY
                 else 1,
                 price=money(product.get("price")),
                 category=text(product.get("category")),
@@ -144,7 +152,9 @@ class OrderService:
             await repository.replace_items(order, [self._item(item) for item in data.items])
             await self._products(session, workspace_id, data.items)
         if order.total == 0 and data.total is None and data.items:
-            order.total = sum((item.price * item.quantity for item in data.items), Decimal(0))
+            order.total = money(
+                sum((item.price * item.quantity for item in data.items), Decimal(0))
+            )
         self._publish(session, workspace_id, order, previous)
         return order
 

@@ -87,7 +87,7 @@ class ShopifyService:
         """Verify and record an `orders/create` webhook; return Rapport's order id."""
         sender = await ingestion.authenticate(session, write_key, None)
         if sender.source_id is None or not hmac.compare_digest(
-            signature(webhook_secret(sender.source_id), body), given
+            signature(webhook_secret(sender.source_id), body).encode(), given.encode()
         ):
             raise InvalidSignature("X-Shopify-Hmac-Sha256 does not match the body.")
         if len(body) > MAX_BATCH_BYTES:

@@ -123,11 +123,15 @@ def parse_batch(body: bytes, received_at: datetime) -> Parsed:
     if len(batch) > MAX_BATCH_EVENTS:
         raise BatchTooLarge(f"A batch may not hold more than {MAX_BATCH_EVENTS} calls.")
     parsed = Parsed(write_key=_string_or_none(document.get("writeKey")))
-    sent_at = _parse_time(document.get("sentAt"))
+    try:
+        sent_at = _parse_time(document.get("sentAt"))
+    except ValueError as error:
+        raise MalformedRequest(f"`sentAt` is not an ISO-8601 date: {error}") from error
     shared_context = document.get("context")
     for index, message in enumerate(batch):
-        if isinstance(message, dict) and isinstance(shared_context, dict):
-            message["context"] = {**shared_context, **(message.get("context") or {})}
+        own = message.get("context") if isinstance(message, dict) else None
+        if isinstance(shared_context, dict) and isinstance(own, dict | None):
+            message["context"] = {**shared_context, **(own or {})}
         _accept(parsed, index, message, sent_at, received_at)
     return parsed
 
@@ -235,7 +239,11 @@ def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):
         raise ValueError("expected a string")
     moment = datetime.fromisoformat(value)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    try:
+        # Normalised to UTC here, so an offset at the edge of the calendar fails as bad input.
+        return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError("date out of range") from error
 
 
 def _string_or_none(value: Any) -> str | None:

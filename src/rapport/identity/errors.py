@@ -56,6 +56,10 @@ class SlugTaken(Conflict):
     """Another workspace already uses this slug."""
 
 
+class AlreadyMember(Conflict):
+    """The person already belongs to this workspace."""
+
+
 class StaffNotFound(NotFound):
     """No such staff member in this workspace."""
 

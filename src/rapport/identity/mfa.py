@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from rapport.identity.throttle import Limit, Throttle
 ISSUER = "Rapport"
 RECOVERY_CODE_COUNT = 10
 ALLOWED_DRIFT_STEPS = 1
+TOTP_CODE = re.compile(r"[0-9]{6}")  # ASCII digits only: isdigit() admits other scripts
 MAX_CODE_FAILURES = 5
 CODE_FAILURE_WINDOW = timedelta(minutes=15)
 
@@ -85,7 +87,7 @@ class MfaService:
         limit = Limit("mfa", user.id, MAX_CODE_FAILURES)
         await self.throttle.check(session, [limit], None)
         normalised = _normalise_code(code)
-        if user.totp_secret is not None and normalised.isdigit() and len(normalised) == 6:
+        if user.totp_secret is not None and TOTP_CODE.fullmatch(normalised):
             secret = keyring().decrypt(user.totp_secret, _aad(user))
             counter = self._matching_counter(secret, normalised, after=user.totp_last_counter)
             if counter is not None and await StaffRepository(session).advance_totp_counter(
@@ -101,6 +103,8 @@ class MfaService:
         raise InvalidMfaCode()
 
     def _matching_counter(self, secret: str, code: str, *, after: int) -> int | None:
+        if not TOTP_CODE.fullmatch(code):
+            return None
         totp = pyotp.TOTP(secret)
         now_counter = totp.timecode(utcnow())
         for counter in range(

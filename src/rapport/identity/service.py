@@ -13,6 +13,7 @@ from rapport.errors import UnprocessableContent
 from rapport.identity.audit import Actor, audit
 from rapport.identity.enums import ROLE_RANK, Role, Scope
 from rapport.identity.errors import (
+    AlreadyMember,
     LastOwner,
     MissingScope,
     SlugTaken,
@@ -140,11 +141,10 @@ class StaffService:
             )
             one_time_password = None if password else one_time_password
         memberships = MembershipRepository(session, workspace_id)
-        membership = await memberships.for_staff(user.id)
-        if membership is None:
-            membership = await memberships.add(Membership(staff_id=user.id, role=body.role))
-        else:
-            membership.role = body.role
+        if await memberships.for_staff(user.id) is not None:
+            # Role changes go through change_role and its owner rules, never through an invite.
+            raise AlreadyMember(f"{email} is already a member; change their role instead.")
+        membership = await memberships.add(Membership(staff_id=user.id, role=body.role))
         await audit.record(
             session,
             "staff.added",
