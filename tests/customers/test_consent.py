@@ -9,7 +9,7 @@ from rapport.core.db import Database
 from rapport.core.outbox import DomainEvent
 from rapport.customers.enums import ConsentPurpose
 from rapport.customers.service import customers
-from tests.fixtures.customers import make_shop
+from tests.fixtures.customers import Shop, make_shop
 from tests.fixtures.events import identify, track
 from tests.fixtures.identity import bearer, make_api_key
 
@@ -102,12 +102,13 @@ async def test_segment_category_preferences_are_recorded(
             }
         }
     }
-    await shop.send(track("Consent Updated", userId="u-3", context=consent))
+    headers = bearer(await make_api_key(database, shop.workspace))
+    server_side = {"Authorization": headers["Authorization"]}
+    await shop.send(track("Consent Updated", userId="u-3", context=consent), headers=server_side)
     await shop.send(
-        track("Page Loaded", userId="u-3", context=consent)
+        track("Page Loaded", userId="u-3", context=consent), headers=server_side
     )  # unchanged: no new records
     profile = await shop.profile("u-3")
-    headers = bearer(await make_api_key(database, shop.workspace))
     body = (await client.get(f"/api/v1/customers/{profile.id}/consent", headers=headers)).json()
     assert sorted((r["purpose"], r["granted"]) for r in body["history"]) == [
         ("advertising", False),
@@ -120,6 +121,48 @@ async def test_segment_category_preferences_are_recorded(
         "marketing_email": True,
         "advertising": False,
     }
+
+
+async def _purposes(client: httpx.AsyncClient, shop: Shop, user_id: str) -> dict[str, bool]:
+    profile = await shop.profile(user_id)
+    headers = bearer(await make_api_key(shop.database, shop.workspace))
+    response = await client.get(f"/api/v1/customers/{profile.id}/consent", headers=headers)
+    purposes: dict[str, bool] = response.json()["purposes"]
+    return purposes
+
+
+async def test_the_public_write_key_cannot_grant_consent_for_a_known_customer(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    await shop.send(identify(userId="victim", traits={"email": "victim@example.com"}))
+    grant = {"consent": {"categoryPreferences": {"Marketing Email": True}}}
+    await shop.send(track("Consent Updated", userId="victim", context=grant))
+    assert (await _purposes(client, shop, "victim"))["marketing_email"] is False
+
+
+async def test_the_public_write_key_can_withdraw_consent_of_a_known_customer(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    headers = bearer(await make_api_key(database, shop.workspace))
+    grant = {"consent": {"categoryPreferences": {"Marketing Email": True}}}
+    await shop.send(track("Consent Updated", userId="u-9", context=grant), headers=headers)
+    withdraw = {"consent": {"categoryPreferences": {"Marketing Email": False}}}
+    await shop.send(track("Consent Updated", userId="u-9", context=withdraw))
+    assert (await _purposes(client, shop, "u-9"))["marketing_email"] is False
+
+
+async def test_an_anonymous_visitor_grants_consent_from_the_browser(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    grant = {"consent": {"categoryPreferences": {"Analytics": True}}}
+    await shop.send(track("Consent Updated", anonymousId="visitor-1", context=grant))
+    profile_id = await shop.profile_of_anonymous("visitor-1")
+    headers = bearer(await make_api_key(database, shop.workspace))
+    response = await client.get(f"/api/v1/customers/{profile_id}/consent", headers=headers)
+    assert response.json()["purposes"]["analytics"] is True
 
 
 async def test_unknown_purpose_is_422(client: httpx.AsyncClient, database: Database) -> None:

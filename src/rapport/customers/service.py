@@ -48,12 +48,13 @@ class CustomerService:
         if signal.traits and apply_traits(customer, signal.traits, signal.source, signal.at):
             indexes = name_indexes(read_traits(customer))
             await SearchTermRepository(session, workspace_id).replace(customer.id, indexes)
-        if signal.consent:
+        preferences = await self._believable_consent(session, workspace_id, customer.id, signal)
+        if preferences:
             await consent.record_categories(
                 session,
                 workspace_id,
                 customer.id,
-                signal.consent,
+                preferences,
                 channel=signal.channel,
                 actor=f"source:{signal.source}",
             )
@@ -66,6 +67,17 @@ class CustomerService:
                 customer_id=customer.id,
             )
         return customer.id
+
+    async def _believable_consent(
+        self, session: AsyncSession, workspace_id: str, customer_id: str, signal: IdentitySignal
+    ) -> dict[str, bool]:
+        """Keep what the sender may say: the public write key can grant consent only for an
+        anonymous visitor (anyone can call it with any userId); withdrawals are always kept."""
+        if not signal.consent or signal.trusted:
+            return signal.consent
+        if await IdentifierRepository(session, workspace_id).strong_count(customer_id) == 0:
+            return signal.consent
+        return {category: granted for category, granted in signal.consent.items() if not granted}
 
     async def touch(
         self, session: AsyncSession, workspace_id: str, customer_id: str, at: datetime, channel: str
