@@ -12,6 +12,7 @@ from rapport.app import create_app
 from rapport.config import Settings
 from rapport.core.realtime import get_hub
 from rapport.identity.sessions import sign_ins
+from rapport.web import realtime
 from tests.fixtures.identity import make_staff, make_workspace
 
 
@@ -68,3 +69,24 @@ def test_cross_site_origin_is_refused(test_client: TestClient) -> None:
     ):
         websocket.receive_json()
     assert refused.value.code == 1008
+
+
+def test_the_stream_ends_once_the_session_is_signed_out(
+    test_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(realtime, "RECHECK_SECONDS", 0.05)
+    _, token = _signed_in_cookie(test_client)
+    headers = {"cookie": f"rapport_session={token}"}
+
+    async def sign_out() -> None:
+        async with test_client.app.state.database.session() as session:  # type: ignore[attr-defined]
+            await sign_ins.sign_out(session, token)
+
+    with (
+        pytest.raises(WebSocketDisconnect) as ended,
+        test_client.websocket_connect("/ws?topic=inbox", headers=headers) as websocket,
+    ):
+        assert test_client.portal is not None
+        test_client.portal.call(sign_out)
+        websocket.receive_json()
+    assert ended.value.code == 1008

@@ -19,6 +19,7 @@ router = APIRouter()
 
 POLICY_VIOLATION = 1008
 TOPIC_MAX_LENGTH = 100
+RECHECK_SECONDS = 60.0
 
 
 @router.websocket("/ws")
@@ -34,15 +35,25 @@ async def realtime(websocket: WebSocket, topic: str) -> None:
         return
     await websocket.accept()
     async with get_hub().open(workspace_id, topic) as subscription:
-        forward = asyncio.create_task(_forward(websocket, subscription))
+        forward = asyncio.create_task(_forward(websocket, subscription, workspace_id))
         with contextlib.suppress(WebSocketDisconnect):
             while True:
                 await websocket.receive_text()  # the client only listens; this notices it left
         forward.cancel()
 
 
-async def _forward(websocket: WebSocket, subscription: Subscription) -> None:
-    async for message in subscription:
+async def _forward(websocket: WebSocket, subscription: Subscription, workspace_id: str) -> None:
+    """Send messages, re-checking the session every RECHECK_SECONDS: signing out, a revoked
+    session or leaving the workspace ends the stream."""
+    settings: Settings = websocket.app.state.settings
+    while True:
+        try:
+            message = await asyncio.wait_for(subscription.queue.get(), RECHECK_SECONDS)
+        except TimeoutError:
+            if await _authenticate(websocket, settings) != workspace_id:
+                await websocket.close(code=POLICY_VIOLATION)
+                return
+            continue
         await websocket.send_json(message)
 
 
