@@ -20,6 +20,7 @@ CANARIES = [
     "Zebulon",
     "Quixotic-Canaryman",
     "17 Canarywharf Lane",
+    "userid.canary.k3@example.com",
 ]
 
 
@@ -37,6 +38,7 @@ async def test_no_plaintext_pii_in_the_sqlite_file(
         "address": {"street": CANARIES[4], "city": "London"},
     }
     await shop.send(
+        identify(userId=CANARIES[5], anonymousId="anon-k3", traits={"plan": "gold"}),
         identify(userId="u-1", traits=traits),
         track(
             "Order Completed",

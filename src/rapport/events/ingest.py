@@ -158,7 +158,8 @@ class IngestService:
         encode_time: Callable[[datetime | None], Any],
     ) -> list[tuple[Any, ...]]:
         """Return the event-store rows of some calls, each payload sealed to its row id."""
-        seal = keyring().encrypt
+        ring = keyring()
+        seal, index = ring.encrypt, ring.blind_index
         received = encode_time(received_at)
         workspace_id, source_id, trusted = sender.workspace_id, sender.source_id, sender.trusted
         rows = []
@@ -166,7 +167,9 @@ class IngestService:
             event_id = new_id()
             rows.append((
                 event_id, received, workspace_id, source_id, call.message_id, call.type, call.name,
-                call.user_id, call.anonymous_id, call.channel, trusted, encode_time(call.timestamp),
+                call.user_id and index(call.user_id, "events.user_id"),
+                call.anonymous_id and index(call.anonymous_id, "events.anonymous_id"),
+                call.channel, trusted, encode_time(call.timestamp),
                 received, encode_time(call.sent_at), encode_time(call.original_timestamp),
                 seal(call.raw.decode(), f"events.payload:{event_id}"), None, False,
             ))  # fmt: skip

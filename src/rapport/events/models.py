@@ -41,8 +41,10 @@ class Event(TenantMixin, Base):
     message_id: Mapped[str] = mapped_column(String(255))
     type: Mapped[str] = mapped_column(String(16))
     name: Mapped[str | None] = mapped_column(String(255))
-    user_id: Mapped[str | None] = mapped_column(String(255))
-    anonymous_id: Mapped[str | None] = mapped_column(String(255))
+    # Keyed hashes of userId/anonymousId (often an email): the values themselves stay only in
+    # the encrypted payload, while the hashes still group a person's raw calls.
+    user_index: Mapped[str | None] = mapped_column(String(64))
+    anonymous_index: Mapped[str | None] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(16))
     trusted: Mapped[bool] = mapped_column(Boolean, default=False)
     timestamp: Mapped[datetime]

@@ -22,8 +22,8 @@ def insert_ignoring_duplicates(dialect: str, table: Any) -> Insert:
 
 
 EVENT_COLUMNS = (
-    "id", "created_at", "workspace_id", "source_id", "message_id", "type", "name", "user_id",
-    "anonymous_id", "channel", "trusted", "timestamp", "received_at", "sent_at",
+    "id", "created_at", "workspace_id", "source_id", "message_id", "type", "name", "user_index",
+    "anonymous_index", "channel", "trusted", "timestamp", "received_at", "sent_at",
     "original_timestamp", "payload", "customer_id", "processed",
 )  # fmt: skip
 
