@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.db import Database
+from rapport.core.jobs import Job, JobStatus
 from rapport.core.outbox import DomainEvent
+from rapport.events.models import Order
+from rapport.events.orders import OrderInput, orders
 from tests.fixtures.customers import make_shop
 from tests.fixtures.events import track
 from tests.fixtures.identity import bearer, make_api_key
@@ -175,3 +180,26 @@ async def test_unreadable_amounts_count_as_zero_and_the_batch_still_processes(
     )
     profile = await shop.profile("u-nan")
     assert (profile.orders_count, str(profile.revenue)) == (4, "12.50")
+
+
+async def test_a_call_that_cannot_be_processed_does_not_hold_back_its_chunk(
+    client: httpx.AsyncClient, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_apply = orders.apply
+
+    async def apply_or_fail(session: AsyncSession, workspace_id: str, data: OrderInput) -> Order:
+        if data.order_key == "poison":
+            raise RuntimeError("simulated defect in one call")
+        return await real_apply(session, workspace_id, data)
+
+    monkeypatch.setattr(orders, "apply", apply_or_fail)
+    shop = await make_shop(client, database)
+    await shop.send(
+        track("Order Completed", userId="u-p", properties={"order_id": "poison", "total": 9}),
+        track("Order Completed", userId="u-p", properties={"order_id": "fine", "total": 4}),
+    )
+    profile = await shop.profile("u-p")
+    assert (profile.orders_count, str(profile.revenue)) == (1, "4.00")
+    async with database.session() as session:
+        jobs = (await session.execute(select(Job.status))).scalars().all()
+    assert set(jobs) == {JobStatus.done}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -30,6 +31,8 @@ def message_of(event: Event) -> dict[str, Any]:
     return document
 
 
+logger = logging.getLogger("rapport.events")
+
 PROCESS_CHUNK = 100
 MEMO_TYPES = frozenset({"track", "page", "screen"})
 Memo = dict[tuple[object, ...], str | None]
@@ -48,10 +51,19 @@ class EventProcessor:
         resolved: list[tuple[Event, str | None]] = []
         chunk = event_ids[:PROCESS_CHUNK]
         for event in await EventRepository(session, workspace_id).unprocessed(chunk):
-            customer_id = await self._resolve(session, workspace_id, event, memo)
+            try:
+                # A savepoint per call: one call that cannot be processed is set aside (and
+                # logged) instead of failing, and endlessly retrying, its whole chunk.
+                async with session.begin_nested():
+                    customer_id = await self._resolve(session, workspace_id, event, memo)
+                    if await self._project(session, workspace_id, event, customer_id, products):
+                        with_orders.add(customer_id or "")
+            except Exception as error:  # any failure of one call is contained
+                failure = {"event_id": event.id, "error": type(error).__name__}
+                logger.warning("call not processed", extra=failure)
+                memo.clear()
+                customer_id = None
             resolved.append((event, customer_id))
-            if await self._project(session, workspace_id, event, customer_id, products):
-                with_orders.add(customer_id or "")
         # Written once at the end: dirty events would otherwise be re-flushed before every query.
         for event, customer_id in resolved:
             event.customer_id, event.processed = customer_id, True
