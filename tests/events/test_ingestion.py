@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
@@ -381,3 +382,17 @@ async def test_a_timestamp_at_the_edge_of_the_calendar_is_rejected_not_a_500(
     assert response.status_code == 200
     assert [r["messageId"] for r in response.json()["rejected"]] == ["edge-1"]
     assert [event.message_id for event in await _stored(database)] == ["fine-1"]
+
+
+async def test_a_body_past_the_wire_limit_is_refused_before_it_is_read(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    _, headers = await _source_headers(database)
+
+    async def flood() -> AsyncIterator[bytes]:
+        for _ in range(2048):
+            yield b" " * 1024
+
+    response = await client.post("/v1/batch", content=flood(), headers=headers)
+    assert (response.status_code, response.json()["error"]) == (400, "BatchTooLarge")
+    assert await _stored(database) == []

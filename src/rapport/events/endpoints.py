@@ -11,11 +11,16 @@ from rapport.core.db import Database
 from rapport.core.deps import SessionDep
 from rapport.events.auth import CustomerId, CustomersRead, EventsRead, OrderKey
 from rapport.events.enums import CallType
+from rapport.events.errors import BatchTooLarge
 from rapport.events.ingest import IngestRequest, ingestion
 from rapport.events.schemas import EventCounts, OrderRead, TimelinePage
 from rapport.events.service import events
 from rapport.events.shopify import shopify
-from rapport.events.wire import Parsed
+from rapport.events.wire import MAX_BATCH_BYTES, Parsed
+
+# A gzip body is never larger than what it inflates to, save a few header bytes.
+MAX_WIRE_BYTES = MAX_BATCH_BYTES + 1024
+MAX_WEBHOOK_BYTES = 1024 * 1024
 
 segment_router = APIRouter(prefix="/v1", tags=["ingestion"], include_in_schema=False)
 
@@ -49,8 +54,23 @@ def database_of(request: Request) -> Database:
     return database
 
 
+async def read_capped(request: Request, limit: int, refusal: str) -> bytes:
+    """Read the body, refusing it as soon as it grows past `limit` (never buffer a flood)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BatchTooLarge(refusal)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BatchTooLarge(refusal)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _ingest(request: Request, call_type: CallType | None) -> JSONResponse:
-    body = await request.body()
+    refusal = f"A batch may not exceed {MAX_BATCH_BYTES // 1024} KB."
+    body = await read_capped(request, MAX_WIRE_BYTES, refusal)
     parsed = await ingestion.ingest(database_of(request), _ingest_request(request, body), call_type)
     return _answer(parsed)
 
@@ -145,5 +165,7 @@ async def receive_shopify_order(
 ) -> JSONResponse:
     """Record a Shopify `orders/create` webhook (verified by X-Shopify-Hmac-Sha256)."""
     given = request.headers.get("x-shopify-hmac-sha256", "")
-    order_id = await shopify.order_created(session, write_key, await request.body(), given)
+    refusal = f"A webhook body may not exceed {MAX_WEBHOOK_BYTES // 1024} KB."
+    body = await read_capped(request, MAX_WEBHOOK_BYTES, refusal)
+    order_id = await shopify.order_created(session, write_key, body, given)
     return JSONResponse({"success": True, "order_id": order_id})
