@@ -39,35 +39,36 @@ class KeyRing:
         self._current_id = hashlib.sha256(keys[0]).digest()[:_KEY_ID_LENGTH]
         # The blind-index key comes from the oldest master so lookups survive rotation.
         self._index_key = derive_key(masters[-1], "rapport.blind-index.v1")
+        self._index_base = hmac.new(self._index_key, digestmod=hashlib.sha256)
+        self._ciphers = {key_id: AESGCM(key) for key_id, key in self._keys.items()}
         self._signing_key = derive_key(masters[0], "rapport.signing.v1")
         self._verify_keys = [derive_key(master, "rapport.signing.v1") for master in masters]
 
     def encrypt(self, plaintext: str, aad: str) -> bytes:
         """Seal `plaintext`, binding it to `aad` (table/column/row)."""
         nonce = os.urandom(_NONCE_LENGTH)
-        sealed = AESGCM(self._keys[self._current_id]).encrypt(
-            nonce, plaintext.encode(), aad.encode()
-        )
+        sealed = self._ciphers[self._current_id].encrypt(nonce, plaintext.encode(), aad.encode())
         return _FORMAT_VERSION + self._current_id + nonce + sealed
 
     def decrypt(self, blob: bytes, aad: str) -> str:
         """Open a blob sealed by any key of the ring with the same `aad`."""
         key_id = blob[1 : 1 + _KEY_ID_LENGTH]
         nonce_start = 1 + _KEY_ID_LENGTH
-        key = self._keys.get(key_id)
-        if blob[:1] != _FORMAT_VERSION or key is None:
+        cipher = self._ciphers.get(key_id)
+        if blob[:1] != _FORMAT_VERSION or cipher is None:
             raise DecryptionError("unknown key or format")
         nonce = blob[nonce_start : nonce_start + _NONCE_LENGTH]
         try:
-            plain = AESGCM(key).decrypt(nonce, blob[nonce_start + _NONCE_LENGTH :], aad.encode())
+            plain = cipher.decrypt(nonce, blob[nonce_start + _NONCE_LENGTH :], aad.encode())
         except Exception as error:
             raise DecryptionError("ciphertext does not open with this aad") from error
         return plain.decode()
 
     def blind_index(self, value: str, kind: str) -> str:
         """Return a keyed hash of a normalised value, for exact-match lookups."""
-        message = f"{kind}:{value}".encode()
-        return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
+        digest = self._index_base.copy()  # cheaper than keying a new HMAC per value
+        digest.update(f"{kind}:{value}".encode())
+        return digest.hexdigest()
 
     def sign(self, message: str) -> str:
         """Return an HMAC-SHA256 signature of `message` (URL-safe base64)."""
