@@ -25,11 +25,11 @@ import time
 import uuid
 from pathlib import Path
 
-import asyncpg
 import httpx
 import orjson
 from sqlalchemy import func, select
 
+from benchdb import drop_postgres, fresh_postgres
 from rapport.core.clock import utcnow
 from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
@@ -238,20 +238,6 @@ def measure(label: str, url: str, events: int, data_dir: str) -> None:
     print(f"{label} processed events/s (identity resolution job, {sample}): {processed:,.0f}")
     print(f"{label} server RSS MB at end: {rss:.0f}")
     print(f"{label} server peak RSS MB: {peak:.0f}")
-
-
-async def fresh_postgres(admin_url: str) -> tuple[str, str]:
-    name = f"rapport_bench_{uuid.uuid4().hex[:8]}"
-    connection = await asyncpg.connect(admin_url.replace("+asyncpg", ""))
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    await connection.close()
-    return admin_url.rsplit("/", 1)[0] + "/" + name, name
-
-
-async def drop_postgres(admin_url: str, name: str) -> None:
-    connection = await asyncpg.connect(admin_url.replace("+asyncpg", ""))
-    await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await connection.close()
 
 
 def main() -> None:

@@ -14,15 +14,14 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from sqlalchemy import insert, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from benchdb import drop_postgres, fresh_postgres
 from rapport.core.clock import utcnow
 from rapport.core.db import Database
 from rapport.core.ids import new_id
@@ -94,21 +93,6 @@ async def bare_baseline(url: str, jobs: int, concurrency: int) -> float:
     elapsed = time.perf_counter() - started
     await database.dispose()
     return jobs / elapsed
-
-
-async def fresh_postgres(admin_url: str) -> tuple[str, str]:
-    """Create a throwaway PostgreSQL database; return its url and name."""
-    name = f"rapport_bench_{uuid.uuid4().hex[:8]}"
-    connection = await asyncpg.connect(admin_url.replace("+asyncpg", ""))
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    await connection.close()
-    return admin_url.rsplit("/", 1)[0] + "/" + name, name
-
-
-async def drop_postgres(admin_url: str, name: str) -> None:
-    connection = await asyncpg.connect(admin_url.replace("+asyncpg", ""))
-    await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await connection.close()
 
 
 def measure(label: str, url: str, jobs: int, concurrency: int) -> None:
