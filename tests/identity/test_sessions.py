@@ -9,7 +9,7 @@ import pytest
 from rapport.core.crypto import hash_token
 from rapport.core.db import Database
 from rapport.identity.enums import Role
-from rapport.identity.errors import InvalidCredentials, NotSignedIn
+from rapport.identity.errors import InvalidCredentials, NotSignedIn, SignInThrottled
 from rapport.identity.passwords import WeakPassword, verify_password
 from rapport.identity.repository import SessionRepository
 from rapport.identity.sessions import sign_ins
@@ -174,6 +174,29 @@ async def test_change_password_needs_the_current_password(database: Database) ->
                 new=NEW_PASSWORD,
                 keep_session_id=None,
             )
+
+
+async def _change_from(database: Database, account: StaffAccount, current: str) -> str:
+    """Try a password change in its own unit of work; return the outcome's name."""
+    detached = await load_user(database, account.user.id)
+    try:
+        async with database.session() as session:
+            user = await session.merge(detached)
+            await sign_ins.change_password(
+                session, user, current=current, new=NEW_PASSWORD, keep_session_id=None
+            )
+    except (InvalidCredentials, SignInThrottled) as error:
+        return type(error).__name__
+    return "changed"
+
+
+async def test_change_password_guesses_are_throttled_like_sign_ins(database: Database) -> None:
+    account = await _account(database)
+    guesses = [await _change_from(database, account, "wrong password here") for _ in range(5)]
+    assert [*guesses, await _change_from(database, account, account.password)] == [
+        *["InvalidCredentials"] * 5,
+        "SignInThrottled",
+    ]
 
 
 async def test_change_password_applies_the_policy(database: Database) -> None:

@@ -185,9 +185,13 @@ class SignInService:
         new: str,
         keep_session_id: str | None,
     ) -> None:
-        """Change a password after re-checking the current one; end every other session."""
+        """Change a password after re-checking the current one (throttled and audited like a
+        sign-in, so a borrowed session cannot guess it); end every other session."""
+        limits = self._limits(user.email, None)[:1]
+        await self._throttle().check(session, limits, None)
         ok, _ = await asyncio.to_thread(verify_password, user.password_hash, current)
         if not ok:
+            await self._record_failure(session, limits, None, user)
             raise InvalidCredentials()
         check_policy(new, min_length=STAFF_MIN_LENGTH, context=(user.email, user.display_name))
         user.password_hash = hash_password(new)
