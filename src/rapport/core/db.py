@@ -128,7 +128,6 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         """Yield one unit of work: commit on success, roll back on error, then run hooks."""
         async with self._turn(), self.sessionmaker() as session:
-            session.info["database"] = self
             try:
                 yield session
                 await session.commit()
@@ -159,9 +158,3 @@ class Database:
 def after_commit(session: AsyncSession, hook: AfterCommit) -> None:
     """Run `hook` once the session's transaction has committed (never after a rollback)."""
     session.info.setdefault("after_commit", []).append(hook)
-
-
-def database_of(session: AsyncSession) -> Database:
-    """Return the Database a session was opened from."""
-    database: Database = session.info["database"]
-    return database

@@ -83,7 +83,8 @@ _wakeups: list[Callable[[], None]] = []
 def job(
     name: str, *, max_attempts: int = 8, timeout_seconds: float = 300
 ) -> Callable[[JobHandler], JobHandler]:
-    """Register an async `handler(session, **payload)` under a `"domain.verb"` name."""
+    """Register an async `handler(session, **payload)` under a `"domain.verb"` name; a job
+    enqueued with a `workspace_id` also receives it as `workspace_id=`."""
 
     def register(handler: JobHandler) -> JobHandler:
         _registry[name] = JobDefinition(name, handler, max_attempts, timeout_seconds)

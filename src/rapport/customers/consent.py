@@ -81,7 +81,6 @@ class ConsentService:
                 session,
                 CONSENT_CHANGED,
                 workspace_id=workspace_id,
-                workspace=workspace_id,
                 customer_id=customer_id,
                 purpose=purpose,
                 granted=granted,

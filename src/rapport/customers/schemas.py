@@ -7,8 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from rapport.core.schemas import ReadModel
 from rapport.customers.enums import ConsentPurpose
 
 
@@ -33,10 +34,6 @@ class IdentitySignal:
     traits: dict[str, Any] = field(default_factory=dict)
     consent: dict[str, bool] = field(default_factory=dict)
     reason: str = "event"
-
-
-class ReadModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
 
 
 class TraitRead(BaseModel):

@@ -63,7 +63,6 @@ class CustomerService:
                 session,
                 CUSTOMER_IDENTIFIED,
                 workspace_id=workspace_id,
-                workspace=workspace_id,
                 customer_id=customer.id,
             )
         return customer.id

@@ -114,7 +114,7 @@ class IngestService:
     async def authenticate(
         self, session: AsyncSession, key: str | None, ip_address: str | None
     ) -> Sender:
-        """Resolve a write key (cached briefly) or a secret key with events:write."""
+        """Resolve a write key (remembered briefly) or a secret key with events:write."""
         if not key:
             raise InvalidWriteKey()
         if key.startswith(API_KEY_PREFIX):
@@ -122,9 +122,6 @@ class IngestService:
             if not principal.can(Scope.events_write):
                 raise InvalidWriteKey("This secret key lacks the events:write scope.")
             return Sender(principal.workspace_id, None, trusted=True)
-        cached = _source_cache.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
         return await self._look_up_source(session, key)
 
     async def _look_up_source(self, session: AsyncSession, key: str) -> Sender:
@@ -146,7 +143,6 @@ class IngestService:
             session,
             PROCESS_JOB,
             workspace_id=sender.workspace_id,
-            workspace=sender.workspace_id,
             event_ids=[row[0] for row in rows],
         )
 

@@ -43,8 +43,8 @@ class EventProcessor:
         """Resolve and project stored calls, oldest first, a chunk per transaction (the rest
         goes to a follow-up job, so SQLite's writer is never held for long)."""
         if len(event_ids) > PROCESS_CHUNK:
-            enqueue(session, PROCESS_JOB, workspace_id=workspace_id, workspace=workspace_id,
-                    event_ids=event_ids[PROCESS_CHUNK:])  # fmt: skip
+            rest = event_ids[PROCESS_CHUNK:]
+            enqueue(session, PROCESS_JOB, workspace_id=workspace_id, event_ids=rest)
         with_orders: set[str] = set()
         memo: Memo = {}
         products: dict[tuple[str, str], ItemInput] = {}

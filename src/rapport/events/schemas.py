@@ -6,13 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from rapport.core.pagination import Page
-
-
-class ReadModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+from rapport.core.schemas import ReadModel
 
 
 class TimelineItem(BaseModel):

@@ -14,18 +14,18 @@ from rapport.events.service import events
 
 
 @job("events.process_batch")
-async def process_batch(session: AsyncSession, workspace: str, event_ids: list[str]) -> None:
+async def process_batch(session: AsyncSession, workspace_id: str, event_ids: list[str]) -> None:
     """Resolve the customers of a stored batch and project orders, traits and consent."""
-    await processor.process(session, workspace, event_ids)
+    await processor.process(session, workspace_id, event_ids)
 
 
 @job("events.refresh_merged_customers")
 async def refresh_merged_customers(
-    session: AsyncSession, workspace: str, winner_id: str, loser_id: str, **_: Any
+    session: AsyncSession, workspace_id: str, winner_id: str, loser_id: str, **_: Any
 ) -> None:
     """Recompute the computed traits of both profiles of a merge or its undo."""
     for customer_id in (winner_id, loser_id):
-        await events.refresh_customer(session, workspace, customer_id)
+        await events.refresh_customer(session, workspace_id, customer_id)
 
 
 subscribe(CUSTOMER_MERGED, "events.refresh_merged_customers")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field
 
+from rapport.core.schemas import ReadModel
 from rapport.identity.enums import ActorType, Role, Scope
 
 
@@ -24,10 +25,6 @@ class Principal:
     def can(self, scope: Scope) -> bool:
         """Tell whether this principal holds `scope`."""
         return scope in self.scopes
-
-
-class ReadModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
 
 
 class WorkspaceRead(ReadModel):

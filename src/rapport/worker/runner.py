@@ -67,6 +67,13 @@ class ClaimedJob:
     payload: dict[str, Any]
     attempts: int
     max_attempts: int
+    workspace_id: str | None
+
+    def arguments(self) -> dict[str, Any]:
+        """Return the handler's keyword arguments: the payload, plus the job's workspace."""
+        if self.workspace_id is None:
+            return self.payload
+        return {**self.payload, "workspace_id": self.workspace_id}
 
 
 class Worker:
@@ -148,7 +155,14 @@ class Worker:
                         locked_until=now + lease,
                         attempts=Job.attempts + 1,
                     )
-                    .returning(Job.id, Job.name, Job.payload, Job.attempts, Job.max_attempts)
+                    .returning(
+                        Job.id,
+                        Job.name,
+                        Job.payload,
+                        Job.attempts,
+                        Job.max_attempts,
+                        Job.workspace_id,
+                    )
                 )
                 claimed.extend(ClaimedJob(*row) for row in rows)
             return claimed
@@ -169,7 +183,7 @@ class Worker:
                 raise RuntimeError("lease expired too many times")
             async with self.database.session() as session:
                 await asyncio.wait_for(
-                    definition.handler(session, **claimed.payload), definition.timeout_seconds
+                    definition.handler(session, **claimed.arguments()), definition.timeout_seconds
                 )
                 finished = await session.execute(
                     update(Job)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Form, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from rapport.core.deps import SessionDep, SettingsDep
@@ -15,6 +13,7 @@ from rapport.identity.sessions import sign_ins
 from rapport.web.console.context import MFA_PATH, SIGN_IN_PATH, Visitor, signed_in
 from rapport.web.console.routing import (
     ConsoleRedirect,
+    FormText,
     console_router,
     on_error,
     safe_next,
@@ -32,7 +31,6 @@ from rapport.web.console.security import (
 from rapport.web.console.templating import bare_page
 
 router = console_router()
-FormText = Annotated[str, Form()]
 
 
 def _sign_in_page(

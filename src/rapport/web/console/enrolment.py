@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import segno
-from fastapi import Form, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 
 from rapport.core.deps import SessionDep
 from rapport.errors import RapportError
 from rapport.identity.mfa import mfa
 from rapport.web.console.context import ENROL_PATH, Visitor, mfa_passed
-from rapport.web.console.routing import ConsoleRedirect, console_router, on_error
+from rapport.web.console.routing import ConsoleRedirect, FormText, console_router, on_error
 from rapport.web.console.security import session_csrf_token
 from rapport.web.console.templating import bare_page
 
 router = console_router()
-FormText = Annotated[str, Form()]
 DONE_PATH = "/console/settings/profile"
 NO_STORE = {"Cache-Control": "no-store"}
 

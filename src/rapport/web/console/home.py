@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Form, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 
 from rapport.core.deps import SessionDep
@@ -13,11 +11,10 @@ from rapport.identity.keys import api_keys, sources
 from rapport.identity.service import staff
 from rapport.identity.sessions import sign_ins
 from rapport.web.console.context import Console, ConsoleContext, Visitor, mfa_passed
-from rapport.web.console.routing import console_router, safe_next, see_other
+from rapport.web.console.routing import FormText, console_router, safe_next, see_other
 from rapport.web.console.templating import page
 
 router = console_router()
-FormText = Annotated[str, Form()]
 
 
 async def _checklist(ctx: ConsoleContext, session: SessionDep) -> list[tuple[str, str, bool]]:

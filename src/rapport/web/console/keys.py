@@ -16,12 +16,11 @@ from rapport.identity.keys import api_keys, sources
 from rapport.identity.models import ApiKey
 from rapport.identity.schemas import ApiKeyCreate, SourceCreate
 from rapport.web.console.context import Console, ConsoleContext
-from rapport.web.console.routing import console_router, is_htmx, on_error, see_other
+from rapport.web.console.routing import FormText, console_router, is_htmx, on_error, see_other
 from rapport.web.console.tabs import errors_on, tab_page
 from rapport.web.console.templating import page
 
 router = console_router()
-FormText = Annotated[str, Form()]
 
 
 async def render_api_keys(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar, cast
+from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Form, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
@@ -16,6 +16,7 @@ from rapport.errors import CsrfFailed, RapportError, UnprocessableContent
 from rapport.web.console.templating import error_fragment, error_page
 
 CONSOLE_ENDPOINT = "rapport.console_endpoint"
+FormText = Annotated[str, Form()]
 ErrorView = Callable[[Request, RapportError], Awaitable[Response]]
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 

@@ -8,6 +8,7 @@ from starlette.datastructures import UploadFile
 from rapport.config import Settings
 from rapport.core.crypto import hash_token, new_token
 from rapport.core.csrf import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, csrf_token, csrf_valid
+from rapport.core.deps import get_settings_dep
 from rapport.errors import CsrfFailed
 from rapport.identity.auth import session_cookie_name
 
@@ -21,11 +22,6 @@ CSRF_MESSAGE = (
 def nonce_cookie_name(settings: Settings) -> str:
     """Name the pre-session CSRF cookie: `__Host-` whenever it can carry Secure."""
     return SECURE_NONCE_COOKIE if settings.secure_cookies else PLAIN_NONCE_COOKIE
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def set_session_cookie(response: Response, settings: Settings, token: str) -> None:
@@ -54,7 +50,7 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
 
 def session_token(request: Request) -> str | None:
     """Return the raw session token the browser sent, if any."""
-    return request.cookies.get(session_cookie_name(_settings(request))) or None
+    return request.cookies.get(session_cookie_name(get_settings_dep(request))) or None
 
 
 def session_csrf_token(request: Request) -> str:
@@ -64,7 +60,7 @@ def session_csrf_token(request: Request) -> str:
 
 def pre_session_csrf(request: Request) -> tuple[str, str | None]:
     """Return the sign-in form's CSRF token and, when the nonce is new, the nonce to set."""
-    nonce = request.cookies.get(nonce_cookie_name(_settings(request)))
+    nonce = request.cookies.get(nonce_cookie_name(get_settings_dep(request)))
     if nonce:
         return csrf_token(nonce), None
     nonce = new_token(nbytes=24)
@@ -85,7 +81,7 @@ def set_nonce_cookie(response: Response, settings: Settings, nonce: str) -> None
 
 def _seeds(request: Request) -> list[str]:
     token = session_token(request)
-    nonce = request.cookies.get(nonce_cookie_name(_settings(request)))
+    nonce = request.cookies.get(nonce_cookie_name(get_settings_dep(request)))
     return [seed for seed in (hash_token(token) if token else None, nonce) if seed]
 
 

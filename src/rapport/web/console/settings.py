@@ -17,11 +17,16 @@ from rapport.identity.schemas import WorkspaceUpdate
 from rapport.identity.service import StaffMember, staff, workspaces
 from rapport.identity.sessions import sign_ins
 from rapport.web.console.context import Console, ConsoleContext
-from rapport.web.console.routing import ConsoleRedirect, console_router, on_error, see_other
+from rapport.web.console.routing import (
+    ConsoleRedirect,
+    FormText,
+    console_router,
+    on_error,
+    see_other,
+)
 from rapport.web.console.tabs import errors_on, tab_page
 
 router = console_router()
-FormText = Annotated[str, Form()]
 AUDIT_PAGE_SIZE = 50
 
 

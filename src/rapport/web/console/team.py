@@ -14,11 +14,10 @@ from rapport.identity.enums import ROLE_RANK, Role, Scope
 from rapport.identity.schemas import StaffCreate
 from rapport.identity.service import StaffMember, staff
 from rapport.web.console.context import Console, ConsoleContext
-from rapport.web.console.routing import console_router, on_error, see_other
+from rapport.web.console.routing import FormText, console_router, on_error, see_other
 from rapport.web.console.tabs import errors_on, tab_page
 
 router = console_router()
-FormText = Annotated[str, Form()]
 
 
 def grantable_roles(ctx: ConsoleContext) -> list[Role]:
