@@ -47,6 +47,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key=TEST_SECRET,
         data_dir=tmp_path,
         run_worker=False,
+        ingest_processes=0,
         log_level="WARNING",
     )
 

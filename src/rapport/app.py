@@ -15,6 +15,7 @@ from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
 from rapport.core.logging import configure_logging
 from rapport.events.endpoints import segment_router
+from rapport.events.ingest import CallPreparer, IngestService
 from rapport.identity.sessions import sign_ins
 from rapport.web.api import api_router
 from rapport.web.console import mount_console
@@ -33,10 +34,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     sign_ins.configure(settings)
     load_tasks()
     database = database or Database(settings.database_url)
+    ingestion = IngestService(
+        CallPreparer(settings.preparation_processes), settings.ingest_events_per_second
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
+        ingestion.start(settings.secret_keys())
         worker_task = None
         if settings.run_worker:
             worker = Worker(database, concurrency=settings.worker_concurrency)
@@ -48,6 +53,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             if worker_task is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(worker_task, timeout=10)
+            ingestion.stop()
             await database.dispose()
 
     app = FastAPI(
@@ -58,6 +64,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.ingestion = ingestion
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +39,20 @@ class Settings(BaseSettings):
         "X-Forwarded-For names the client; unset, the direct peer is the client.",
     )
     run_worker: bool = True
+    ingest_processes: int | None = Field(
+        default=None,
+        ge=0,
+        le=32,
+        description="Processes that parse and seal large ingestion batches beside the server, "
+        "on CPUs of their own; unset: one per CPU beyond the first, at most 4; 0: none.",
+    )
+    ingest_events_per_second: int = Field(
+        default=5000,
+        ge=0,
+        description="Calls a second one source (or secret key) may send, bursts of five "
+        "seconds' worth allowed; beyond it ingestion answers 429 and Segment's libraries retry. "
+        "0: no limit.",
+    )
     worker_concurrency: int = 4
     redis_url: str | None = None
     log_level: str = "INFO"
@@ -52,6 +67,13 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'rapport.db'}"
         return self
+
+    @property
+    def preparation_processes(self) -> int:
+        """Return how many ingestion preparation processes to run."""
+        if self.ingest_processes is not None:
+            return self.ingest_processes
+        return max(0, min(4, (os.cpu_count() or 1) - 1))
 
     @property
     def is_sqlite(self) -> bool:

@@ -14,3 +14,14 @@ def new_id() -> str:
     value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
     value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
     return f"{value:032x}"
+
+
+def new_ids(count: int) -> list[str]:
+    """Return `count` UUIDv7s of this millisecond (one clock read, one urandom call)."""
+    stamp = (time.time_ns() // 1_000_000 & ((1 << 48) - 1)) << 80 | 0x7 << 76 | 0x2 << 62
+    random = os.urandom(10 * count)
+    keep = ((1 << 80) - 1) & ~(0xF << 76) & ~(0x3 << 62)
+    return [
+        f"{stamp | int.from_bytes(random[start : start + 10], 'big') & keep:032x}"
+        for start in range(0, 10 * count, 10)
+    ]

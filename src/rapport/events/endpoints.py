@@ -12,11 +12,11 @@ from rapport.core.deps import SessionDep
 from rapport.events.auth import CustomerId, CustomersRead, EventsRead, OrderKey
 from rapport.events.enums import CallType
 from rapport.events.errors import BatchTooLarge
-from rapport.events.ingest import IngestRequest, ingestion
+from rapport.events.ingest import IngestRequest, IngestService, Prepared
 from rapport.events.schemas import EventCounts, OrderRead, TimelinePage
 from rapport.events.service import events
 from rapport.events.shopify import shopify
-from rapport.events.wire import MAX_BATCH_BYTES, Parsed
+from rapport.events.wire import MAX_BATCH_BYTES
 
 # A gzip body is never larger than what it inflates to, save a few header bytes.
 MAX_WIRE_BYTES = MAX_BATCH_BYTES + 1024
@@ -34,17 +34,17 @@ def _ingest_request(request: Request, body: bytes) -> IngestRequest:
     )
 
 
-def _answer(parsed: Parsed) -> JSONResponse:
+def _answer(prepared: Prepared) -> JSONResponse:
     rejected = [
         {"index": item.index, "messageId": item.message_id, "reason": item.reason}
-        for item in parsed.rejected
+        for item in prepared.rejected
     ]
-    if rejected and not parsed.calls:
+    if rejected and not prepared.rows:
         detail = f"All {len(rejected)} calls were rejected; see `rejected`."
         body: dict[str, Any] = {"error": "MalformedRequest", "detail": detail}
         return JSONResponse({**body, "rejected": rejected}, status_code=400)
     if rejected:
-        return JSONResponse({"success": True, "accepted": len(parsed.calls), "rejected": rejected})
+        return JSONResponse({"success": True, "accepted": len(prepared.rows), "rejected": rejected})
     return JSONResponse({"success": True})
 
 
@@ -52,6 +52,12 @@ def database_of(request: Request) -> Database:
     """Return the application's database (ingestion opens its unit of work after parsing)."""
     database: Database = request.app.state.database
     return database
+
+
+def ingestion_of(request: Request) -> IngestService:
+    """Return the application's ingestion (its preparation processes and rate limits)."""
+    ingestion: IngestService = request.app.state.ingestion
+    return ingestion
 
 
 async def read_capped(request: Request, limit: int, refusal: str) -> bytes:
@@ -71,8 +77,10 @@ async def read_capped(request: Request, limit: int, refusal: str) -> bytes:
 async def _ingest(request: Request, call_type: CallType | None) -> JSONResponse:
     refusal = f"A batch may not exceed {MAX_BATCH_BYTES // 1024} KB."
     body = await read_capped(request, MAX_WIRE_BYTES, refusal)
-    parsed = await ingestion.ingest(database_of(request), _ingest_request(request, body), call_type)
-    return _answer(parsed)
+    prepared = await ingestion_of(request).ingest(
+        database_of(request), _ingest_request(request, body), call_type
+    )
+    return _answer(prepared)
 
 
 @segment_router.post("/batch")

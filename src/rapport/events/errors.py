@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rapport.errors import BadRequest, NotFound, Unauthorized
+from rapport.errors import BadRequest, NotFound, TooManyRequests, Unauthorized
 
 
 class MalformedRequest(BadRequest):
@@ -32,3 +32,8 @@ class OrderNotFound(NotFound):
 
 class ImportFileInvalid(BadRequest):
     """An import file lacks a column or holds an unreadable row."""
+
+
+class IngestionThrottled(TooManyRequests):
+    """A source sends faster than its limit, or an address keeps sending bad write keys.
+    Segment's libraries retry a 429 after backing off, so nothing is lost."""

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
+import multiprocessing
+import signal
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,18 +18,20 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
-from rapport.core.crypto import keyring
+from rapport.core.crypto import configure_keyring, keyring
 from rapport.core.db import Database
-from rapport.core.ids import new_id
+from rapport.core.ids import new_ids
 from rapport.core.jobs import enqueue
+from rapport.core.ratelimit import RateLimiter
 from rapport.events.enums import CallType
-from rapport.events.errors import InvalidWriteKey
+from rapport.events.errors import IngestionThrottled, InvalidWriteKey
 from rapport.events.repository import EventRepository, encode_time_for
 from rapport.events.wire import (
     MAX_BATCH_BYTES,
+    MAX_BATCH_EVENTS,
     MAX_EVENT_BYTES,
     Call,
-    Parsed,
+    Rejection,
     decompress,
     parse_batch,
     parse_single,
@@ -33,6 +41,12 @@ from rapport.identity.keys import API_KEY_PREFIX, api_keys, sources
 
 SOURCE_CACHE_SECONDS = 10.0
 PROCESS_JOB = "events.process_batch"
+# Bodies from this size up go to a preparation process (a 500-call batch is ~150 KB).
+POOL_MIN_BYTES = 16 * 1024
+# Invalid write keys an address may send a minute before it is refused unheard.
+BAD_KEYS_PER_MINUTE = 30
+
+logger = logging.getLogger("rapport.events")
 
 
 @dataclass(frozen=True)
@@ -76,40 +90,187 @@ def basic_username(authorization: str) -> str | None:
     return decoded.partition(":")[0] or None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A request's calls, checked and sealed: event-store rows without their sender columns
+    (EVENT_COLUMNS after SENDER_COLUMNS), the calls refused and the body's own write key."""
+
+    rows: list[tuple[Any, ...]]
+    rejected: list[Rejection]
+    write_key: str | None
+
+
+def prepare(
+    body: bytes,
+    content_encoding: str,
+    call_type: CallType | None,
+    received_at: datetime,
+    dialect: str,
+) -> Prepared:
+    """Inflate, parse, check and seal one request's calls: pure CPU work, no I/O, so it runs
+    in the server process or, for large bodies, in a preparation process (see CallPreparer)."""
+    limit = MAX_BATCH_BYTES if call_type is None else MAX_EVENT_BYTES
+    plain = decompress(body, content_encoding, limit)
+    if call_type is None:
+        parsed = parse_batch(plain, received_at)
+    else:
+        parsed = parse_single(plain, call_type, received_at)
+    rows = event_rows(parsed.calls, received_at, encode_time_for(dialect))
+    return Prepared(rows, parsed.rejected, parsed.write_key)
+
+
+def event_rows(
+    calls: list[Call], received_at: datetime, encode_time: Callable[[datetime | None], Any]
+) -> list[tuple[Any, ...]]:
+    """Return the event-store rows of some calls (sender columns left out), each payload
+    sealed to its row id."""
+    ring = keyring()
+    seal, index = ring.encrypt, ring.blind_index
+    received = encode_time(received_at)
+    encoded: dict[datetime | None, Any] = {None: None}  # a batch shares sentAt, often more
+
+    def encode(moment: datetime | None) -> Any:
+        if moment not in encoded:
+            encoded[moment] = encode_time(moment)
+        return encoded[moment]
+
+    return [
+        (
+            event_id, received, call.message_id, call.type, call.name,
+            call.user_id and index(call.user_id, "events.user_id"),
+            call.anonymous_id and index(call.anonymous_id, "events.anonymous_id"),
+            call.channel, encode(call.timestamp), received, encode(call.sent_at),
+            encode(call.original_timestamp), seal(call.raw.decode(), payload_aad(event_id)),
+        )
+        for call, event_id in zip(calls, new_ids(len(calls)), strict=True)
+    ]  # fmt: skip
+
+
+class CallPreparer:
+    """Runs `prepare` in the server process, or for large bodies in preparation processes.
+
+    A server process runs its Python under one lock (the GIL): parsing and sealing a batch of
+    500 calls would compete with the database driver binding the previous batch's rows.
+    Preparation processes have their own GIL and CPU, leaving the server's event loop to HTTP,
+    the INSERT and the commit. Small bodies (one call from a browser) stay inline, where a
+    round trip to another process would cost more than the work."""
+
+    def __init__(self, processes: int = 0) -> None:
+        self.processes = processes
+        self._masters: list[bytes] = []
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self, masters: list[bytes]) -> None:
+        """Start the preparation processes (none when `processes` is 0)."""
+        self._masters = masters
+        if self.processes > 0:
+            self._pool = ProcessPoolExecutor(
+                self.processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_preparation_process,
+                initargs=(masters,),
+            )
+            for _ in range(self.processes):
+                self._pool.submit(int)  # spawn them now, not on the first batch
+
+    def stop(self) -> None:
+        """Stop the preparation processes."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    async def prepare(
+        self,
+        body: bytes,
+        content_encoding: str,
+        call_type: CallType | None,
+        received_at: datetime,
+        dialect: str,
+    ) -> Prepared:
+        """Prepare a request's calls where it is cheapest."""
+        arguments = (body, content_encoding, call_type, received_at, dialect)
+        pool = self._pool
+        if pool is None or len(body) < POOL_MIN_BYTES:
+            return prepare(*arguments)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, prepare, *arguments)
+        except BrokenProcessPool:
+            # A preparation process died (killed, out of memory): start afresh, lose nothing.
+            logger.warning("preparation process died; restarting the pool")
+            if self._pool is pool:
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+                self.start(self._masters)
+            return prepare(*arguments)
+
+
+def _start_preparation_process(masters: list[bytes]) -> None:
+    """Set up a preparation process: the server's key ring; Ctrl-C is the server's to handle."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    configure_keyring(masters)
+
+
 class IngestService:
+    """Ingestion for one application: its call preparer and its rate limits."""
+
+    def __init__(self, preparer: CallPreparer | None = None, events_per_second: int = 0) -> None:
+        self.preparer = preparer or CallPreparer()
+        # A source may send a few seconds' worth at once, and never less than one full batch.
+        burst = max(5 * events_per_second, MAX_BATCH_EVENTS)
+        self.per_sender = RateLimiter(events_per_second, burst)
+        self.bad_keys_per_address = RateLimiter(BAD_KEYS_PER_MINUTE / 60, BAD_KEYS_PER_MINUTE)
+
+    def start(self, masters: list[bytes]) -> None:
+        """Start what ingestion runs beside the server (preparation processes)."""
+        self.preparer.start(masters)
+
+    def stop(self) -> None:
+        """Stop it."""
+        self.preparer.stop()
+
     async def ingest(
         self, database: Database, request: IngestRequest, call_type: CallType | None
-    ) -> Parsed:
+    ) -> Prepared:
         """Store the calls of one request durably and queue their processing.
 
-        Parsing and sealing happen before the unit of work opens, so the database (SQLite's
-        single writer above all) is held only for the INSERT and the commit."""
+        Preparing (parsing, checking, sealing) happens before the unit of work opens, so the
+        database (SQLite's single writer above all) is held only for the INSERT and commit."""
         header_key = basic_username(request.authorization)
         sender = None
         if header_key is not None:
             sender = await self.sender(database, header_key, request.ip_address)
-        limit = MAX_BATCH_BYTES if call_type is None else MAX_EVENT_BYTES
-        body = decompress(request.body, request.content_encoding, limit)
-        received_at = utcnow()
-        if call_type is None:
-            parsed = parse_batch(body, received_at)
-        else:
-            parsed = parse_single(body, call_type, received_at)
+        dialect = "postgresql" if database.is_postgres else "sqlite"
+        prepared = await self.preparer.prepare(
+            request.body, request.content_encoding, call_type, utcnow(), dialect
+        )
         if sender is None:
-            sender = await self.sender(database, parsed.write_key, request.ip_address)
-        encode_time = encode_time_for("postgresql" if database.is_postgres else "sqlite")
-        rows = self.rows(sender, parsed.calls, received_at, encode_time)
+            sender = await self.sender(database, prepared.write_key, request.ip_address)
+        wait = self.per_sender.take(sender.source_id or sender.workspace_id, len(prepared.rows))
+        if wait:
+            raise IngestionThrottled(
+                f"This source sends over its limit of {self.per_sender.rate:,.0f} calls a "
+                f"second; retry in {wait} s.",
+                wait,
+            )
         async with database.session() as session:
-            await self.store(session, sender, rows)
-        return parsed
+            await self.store(session, sender, prepared.rows)
+        return prepared
 
     async def sender(self, database: Database, key: str | None, ip_address: str | None) -> Sender:
-        """Authenticate a key, from the in-process cache when it can."""
+        """Authenticate a key, from the in-process cache when it can; an address that keeps
+        sending bad keys is turned away before the database is asked."""
         cached = _source_cache.get(key or "")
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        async with database.session() as session:
-            return await self.authenticate(session, key, ip_address)
+        address = ip_address or "unknown"
+        if wait := self.bad_keys_per_address.wait(address):
+            raise IngestionThrottled(f"Too many invalid write keys; retry in {wait} s.", wait)
+        try:
+            async with database.session() as session:
+                return await self.authenticate(session, key, ip_address)
+        except InvalidWriteKey:
+            self.bad_keys_per_address.take(address)
+            raise
 
     async def authenticate(
         self, session: AsyncSession, key: str | None, ip_address: str | None
@@ -135,41 +296,20 @@ class IngestService:
     async def store(
         self, session: AsyncSession, sender: Sender, rows: list[tuple[Any, ...]]
     ) -> None:
-        """Insert event rows in one statement and queue one job to process them."""
+        """Insert prepared rows, stamped with their sender, in one statement and queue one
+        job to process them."""
         if not rows:
             return
-        await EventRepository(session, sender.workspace_id).insert_many(rows)
+        stamp = (sender.workspace_id, sender.source_id, sender.trusted)
+        await EventRepository(session, sender.workspace_id).insert_many(
+            [stamp + row for row in rows]
+        )
         enqueue(
             session,
             PROCESS_JOB,
             workspace_id=sender.workspace_id,
             event_ids=[row[0] for row in rows],
         )
-
-    def rows(
-        self,
-        sender: Sender,
-        calls: list[Call],
-        received_at: datetime,
-        encode_time: Callable[[datetime | None], Any],
-    ) -> list[tuple[Any, ...]]:
-        """Return the event-store rows of some calls, each payload sealed to its row id."""
-        ring = keyring()
-        seal, index = ring.encrypt, ring.blind_index
-        received = encode_time(received_at)
-        workspace_id, source_id, trusted = sender.workspace_id, sender.source_id, sender.trusted
-        rows = []
-        for call in calls:
-            event_id = new_id()
-            rows.append((
-                event_id, received, workspace_id, source_id, call.message_id, call.type, call.name,
-                call.user_id and index(call.user_id, "events.user_id"),
-                call.anonymous_id and index(call.anonymous_id, "events.anonymous_id"),
-                call.channel, trusted, encode_time(call.timestamp),
-                received, encode_time(call.sent_at), encode_time(call.original_timestamp),
-                seal(call.raw.decode(), f"events.payload:{event_id}"), None, False,
-            ))  # fmt: skip
-        return rows
 
 
 def forget_cached_sources() -> None:

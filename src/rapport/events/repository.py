@@ -21,30 +21,37 @@ def insert_ignoring_duplicates(dialect: str, table: Any) -> Insert:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
+# Who sent a call, first: ingestion prepares the other columns before it knows the sender.
+SENDER_COLUMNS = ("workspace_id", "source_id", "trusted")
 EVENT_COLUMNS = (
-    "id", "created_at", "workspace_id", "source_id", "message_id", "type", "name", "user_index",
-    "anonymous_index", "channel", "trusted", "timestamp", "received_at", "sent_at",
-    "original_timestamp", "payload", "customer_id", "processed",
+    *SENDER_COLUMNS, "id", "created_at", "message_id", "type", "name", "user_index",
+    "anonymous_index", "channel", "timestamp", "received_at", "sent_at", "original_timestamp",
+    "payload",
 )  # fmt: skip
+# Filled by processing; every new row starts unresolved (written as literals, not bound).
+UNRESOLVED = {"customer_id": "NULL", "processed": "false"}
 
 
-PG_ARRAY_TYPES = {"trusted": "boolean", "processed": "boolean", "payload": "bytea"} | {
+PG_ARRAY_TYPES = {"trusted": "boolean", "payload": "bytea"} | {
     column: "timestamptz"
     for column in ("created_at", "timestamp", "received_at", "sent_at", "original_timestamp")
 }
-_COLUMN_LIST = ", ".join(EVENT_COLUMNS)
+_COLUMN_LIST = ", ".join((*EVENT_COLUMNS, *UNRESOLVED))
+_LITERALS = ", ".join(UNRESOLVED.values())
 # SQLite: one executemany of a prepared INSERT. PostgreSQL: one INSERT ... SELECT FROM unnest()
 # of column arrays, a single statement for the whole batch (several times faster than
 # executemany).
 INSERT_EVENTS_SQLITE = (
-    f"INSERT INTO events ({_COLUMN_LIST}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))}) "  # noqa: S608
+    f"INSERT INTO events ({_COLUMN_LIST}) "  # noqa: S608
+    f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))}, {_LITERALS}) "
     "ON CONFLICT (workspace_id, message_id) DO NOTHING"
 )
 _ARRAYS = ", ".join(
     f"${n}::{PG_ARRAY_TYPES.get(column, 'varchar')}[]" for n, column in enumerate(EVENT_COLUMNS, 1)
 )
 INSERT_EVENTS_POSTGRESQL = (
-    f"INSERT INTO events ({_COLUMN_LIST}) SELECT * FROM unnest({_ARRAYS}) "  # noqa: S608
+    f"INSERT INTO events ({_COLUMN_LIST}) "  # noqa: S608
+    f"SELECT rows.*, {_LITERALS} FROM unnest({_ARRAYS}) AS rows "
     "ON CONFLICT (workspace_id, message_id) DO NOTHING"
 )
 
