@@ -9,9 +9,12 @@ from rapport.core.db import Database
 from rapport.core.outbox import DomainEvent
 from rapport.customers.enums import ConsentPurpose
 from rapport.customers.service import customers
+from rapport.identity.enums import Role
+from rapport.identity.models import AuditEvent
 from tests.fixtures.customers import Shop, make_shop
 from tests.fixtures.events import identify, track
-from tests.fixtures.identity import bearer, make_api_key
+from tests.fixtures.identity import bearer, make_api_key, make_staff
+from tests.web.console import csrf_of, sign_in
 
 ALL_DENIED = {str(purpose): False for purpose in ConsentPurpose}
 
@@ -175,3 +178,86 @@ async def test_unknown_purpose_is_422(client: httpx.AsyncClient, database: Datab
         headers=bearer(await make_api_key(database, shop.workspace)),
     )
     assert response.status_code == 422
+
+
+async def _consent_audit(database: Database) -> list[AuditEvent]:
+    async with database.session() as session:
+        rows = await session.execute(
+            select(AuditEvent)
+            .where(AuditEvent.action == "customer.consent_changed")
+            .order_by(AuditEvent.seq)
+        )
+        return list(rows.scalars())
+
+
+async def test_consent_changed_with_a_secret_key_is_audited(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    await shop.send(identify(userId="u-audit"))
+    profile = await shop.profile("u-audit")
+    headers = bearer(await make_api_key(database, shop.workspace))
+    path = f"/api/v1/customers/{profile.id}/consent"
+    change = {"purpose": "marketing_sms", "notice_version": "ada@example.com", "channel": "phone"}
+    await client.post(path, json={**change, "granted": True}, headers=headers)
+    await client.post(path, json={**change, "granted": False}, headers=headers)
+    history = (await client.get(path, headers=headers)).json()["history"]
+    rows = await _consent_audit(database)
+    assert [
+        (row.workspace_id, str(row.actor_type), row.target_type, row.target_id) for row in rows
+    ] == [(shop.workspace.id, "api_key", "customer", profile.id)] * 2
+    assert [row.details for row in rows] == [
+        {
+            "consent_record_id": rows[0].details["consent_record_id"],
+            "purpose": "marketing_sms",
+            "granted": True,
+            "was_granted": False,
+        },
+        {
+            "consent_record_id": rows[1].details["consent_record_id"],
+            "purpose": "marketing_sms",
+            "granted": False,
+            "was_granted": True,
+        },
+    ]
+    assert len(history) == 2
+    assert "ada@example.com" not in str([row.details for row in rows])
+
+
+async def test_consent_changed_by_staff_in_the_console_session_is_audited_as_staff(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    await shop.send(identify(userId="u-staff"))
+    profile = await shop.profile("u-staff")
+    account = await make_staff(database, shop.workspace, Role.supervisor)
+    await sign_in(client, account.email, account.password)
+    page = await client.get("/console")
+    token = csrf_of(page.text)
+    response = await client.post(
+        f"/api/v1/customers/{profile.id}/consent",
+        json={"purpose": "analytics", "granted": True},
+        headers={"X-CSRF-Token": token},
+    )
+    assert response.status_code == 200, response.text
+    [row] = await _consent_audit(database)
+    assert (str(row.actor_type), row.actor_id, row.workspace_id) == (
+        "staff",
+        account.user.id,
+        shop.workspace.id,
+    )
+
+
+async def test_consent_from_segment_calls_is_not_audited(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    server_side = bearer(await make_api_key(database, shop.workspace))
+    preferences = {"consent": {"categoryPreferences": {"Marketing Email": True}}}
+    await shop.send(identify(userId="u-seg", context=preferences), headers=server_side)
+    async with database.session() as session:
+        profile_id = (await customers.search(session, shop.workspace.id, "u-seg"))[0]
+        assert await customers.may_use(
+            session, shop.workspace.id, profile_id, ConsentPurpose.marketing_email
+        )
+    assert await _consent_audit(database) == []

@@ -9,10 +9,11 @@ import orjson
 import pytest
 
 from rapport.core.db import Database
-from rapport.events.shopify import signature, webhook_secret
+from rapport.events.shopify import signature
+from rapport.identity.keys import sources
 from tests.fixtures.customers import make_shop
 from tests.fixtures.events import identify, track
-from tests.fixtures.identity import make_source
+from tests.fixtures.identity import bearer, make_api_key, make_source
 
 CANARIES = [
     "canary.zq7@example.com",
@@ -57,12 +58,25 @@ async def test_no_plaintext_pii_in_the_sqlite_file(
             "customer": {"id": 9, "first_name": CANARIES[2], "last_name": CANARIES[3]},
         }
     )
+    async with database.session() as session:
+        secret = await sources.webhook_secret(session, shop.workspace.id, source.id)
+    assert secret is not None
     await client.post(
         f"/v1/webhooks/shopify/{source.write_key}/orders-create",
         content=order,
-        headers={"X-Shopify-Hmac-Sha256": signature(webhook_secret(source.id), order)},
+        headers={"X-Shopify-Hmac-Sha256": signature(secret, order)},
     )
-    assert (await shop.profile(CANARIES[0])).traits["first_name"].value == CANARIES[2]
+    profile = await shop.profile(CANARIES[0])
+    assert profile.traits["first_name"].value == CANARIES[2]
+    # A staff merge and its undo: the merge log keeps the replaced traits, the audit log the act.
+    headers = bearer(await make_api_key(database, shop.workspace))
+    await shop.send(identify(userId="u-2", traits={"plan": "free"}))
+    merged = await client.post(
+        "/api/v1/customer-merges",
+        json={"winner_id": (await shop.profile("u-2")).id, "loser_id": profile.id},
+        headers=headers,
+    )
+    await client.post(f"/api/v1/customer-merges/{merged.json()['id']}/undo", headers=headers)
     await database.dispose()  # checkpoint and close, so the WAL is folded into the file
     path = Path(database.url.split("///", 1)[1])
     files = [file for file in path.parent.iterdir() if file.name.startswith(path.name)]

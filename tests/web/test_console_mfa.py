@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pyotp
 import pytest
+from sqlalchemy import select
 
 from rapport.core.clock import set_clock
 from rapport.core.db import Database
+from rapport.identity.models import AuditEvent
 from tests.fixtures.identity import StaffAccount, console_sign_in, make_staff, make_workspace
 from tests.web.console import (
     csrf_of,
@@ -169,3 +171,52 @@ async def test_workspace_requiring_mfa_sends_staff_to_enrolment_first(
     home = await client.get("/console")
     assert home.status_code == 200
     assert '<p class="eyebrow">Strict Shop</p>' in home.text
+
+
+async def _staff_actions(database: Database, staff_id: str) -> list[tuple[str, str | None]]:
+    """Return (action, workspace id) of a staff user's own MFA and password records."""
+    async with database.session() as session:
+        rows = await session.execute(
+            select(AuditEvent.action, AuditEvent.workspace_id)
+            .where(AuditEvent.actor_id == staff_id, AuditEvent.target_type == "staff")
+            .order_by(AuditEvent.seq)
+        )
+        return [(action, workspace_id) for action, workspace_id in rows.tuples()]
+
+
+async def test_mfa_and_password_records_name_the_workspace_acted_in(
+    client: httpx.AsyncClient, database: Database, clock: Clock
+) -> None:
+    workspace = await make_workspace(database)
+    account = await make_staff(database, workspace)
+    await sign_in(client, account.email, account.password)
+    secret, _ = await enrol(client, clock)
+    await sign_out_and_in(client, account)
+    clock.advance(30)
+    assert (await submit_code(client, "000000")).status_code == 401
+    assert (await submit_code(client, code_at(secret, clock))).status_code == 303
+    changed = await post_form(
+        client,
+        "/console/settings/profile",
+        "/console/settings/password",
+        {"current_password": account.password, "new_password": "another long passphrase 2026"},
+    )
+    assert changed.status_code == 303
+    clock.advance(30)
+    disabled = await post_form(
+        client,
+        "/console/settings/profile",
+        "/console/settings/mfa/disable",
+        {"code": code_at(secret, clock)},
+    )
+    assert disabled.status_code == 303
+    assert await _staff_actions(database, account.user.id) == [
+        ("staff.mfa_enabled", workspace.id),
+        ("staff.mfa_failed", workspace.id),
+        ("staff.mfa_passed", workspace.id),
+        ("staff.password_changed", workspace.id),
+        ("staff.mfa_disabled", workspace.id),
+    ]
+    page = await client.get("/console/settings/audit")
+    for action in ("staff.mfa_enabled", "staff.mfa_passed", "staff.password_changed"):
+        assert f"<code>{action}</code>" in page.text

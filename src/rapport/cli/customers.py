@@ -10,6 +10,7 @@ from rapport.cli.common import out, run
 from rapport.core.db import Database
 from rapport.customers.merges import merges
 from rapport.customers.service import customers
+from rapport.identity.audit import SYSTEM
 from rapport.identity.service import workspaces
 
 app = typer.Typer(help="Customer profiles, identity merges and their undo.", no_args_is_help=True)
@@ -71,6 +72,7 @@ def merge(
                 loser_id=loser,
                 reason="staff",
                 actor=CLI_ACTOR,
+                audited_by=SYSTEM,
             )
             return done.id
 
@@ -87,7 +89,9 @@ def unmerge(
     async def work(database: Database) -> str:
         workspace_id = await _workspace_id(database, workspace)
         async with database.session() as session:
-            undone = await merges.unmerge(session, workspace_id, merge_id, CLI_ACTOR)
+            undone = await merges.unmerge(
+                session, workspace_id, merge_id, CLI_ACTOR, audited_by=SYSTEM
+            )
             return f"unmerged {undone.loser_id} from {undone.winner_id}"
 
     out.print(run(work))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 from rich.table import Table
 
 from rapport.cli.common import console, out, run
 from rapport.core.db import Database
-from rapport.events.shopify import webhook_secret
 from rapport.identity.audit import SYSTEM
 from rapport.identity.enums import ActorType, Scope
 from rapport.identity.keys import sources
@@ -57,11 +58,23 @@ def list_sources(workspace: str = typer.Option(..., help="Workspace slug.")) -> 
 
 
 @app.command("webhook-secret")
-def show_webhook_secret(
+def webhook_secret(
     workspace: str = typer.Option(..., help="Workspace slug."),
     write_key: str = typer.Option(..., help="The source's write key."),
+    rotate: bool = typer.Option(
+        False, "--rotate", help="Replace it with a new random secret; the old one stops at once."
+    ),
+    set_secret: bool = typer.Option(
+        False,
+        "--set",
+        help="Store the secret your shop signs with (Shopify: Settings > Notifications > "
+        "Webhooks), read from a hidden prompt or from stdin.",
+    ),
 ) -> None:
     """Print the secret that signs a source's Shopify webhooks, as the last line."""
+    if rotate and set_secret:
+        raise typer.BadParameter("Use --rotate or --set, not both.")
+    pasted = _read_secret() if set_secret else None
 
     async def work(database: Database) -> str:
         async with database.session() as session:
@@ -69,6 +82,22 @@ def show_webhook_secret(
             source = await sources.by_write_key(session, write_key)
             if source is None or source.workspace_id != target.id:
                 raise SystemExit("error: no such source in this workspace")
-            return webhook_secret(source.id)
+            current = await sources.webhook_secret(session, target.id, source.id)
+            if current is not None and not rotate and pasted is None:
+                return current
+            return await sources.set_webhook_secret(
+                session, workspace_id=target.id, source_id=source.id, actor=SYSTEM, secret=pasted
+            )
 
-    out.print(run(work))
+    secret = run(work)
+    if pasted is None:
+        out.print(secret)
+    else:
+        console.print("Webhook secret stored.")
+
+
+def _read_secret() -> str:
+    """Read a pasted secret without echoing it or leaving it in the shell history."""
+    if sys.stdin.isatty():
+        return str(typer.prompt("Webhook signing secret", hide_input=True))
+    return sys.stdin.readline().strip()

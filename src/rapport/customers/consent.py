@@ -11,6 +11,7 @@ from rapport.customers.events import CONSENT_CHANGED
 from rapport.customers.models import ConsentRecord
 from rapport.customers.repository import ConsentRepository, CustomerRepository
 from rapport.customers.schemas import ConsentChange, ConsentRead, ConsentRecordRead
+from rapport.identity.audit import Actor, audit
 
 
 def purpose_of(category: str) -> str:
@@ -48,6 +49,38 @@ class ConsentService:
             channel=change.channel,
             actor=actor,
         )
+
+    async def record_by(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        customer_id: str,
+        change: ConsentChange,
+        *,
+        actor: str,
+        audited_by: Actor,
+    ) -> ConsentRecord:
+        """Append a grant or withdrawal made by staff or a secret API key, and audit it. The
+        audit row holds ids, the purpose and the states only: never free text a caller typed
+        (notice version, channel), since an audit row can never be erased."""
+        group = await CustomerRepository(session, workspace_id).group_ids(customer_id)
+        previous = await ConsentRepository(session, workspace_id).latest(group, str(change.purpose))
+        record = await self.record(session, workspace_id, customer_id, change, actor=actor)
+        await audit.record(
+            session,
+            "customer.consent_changed",
+            audited_by,
+            workspace_id=workspace_id,
+            target_type="customer",
+            target_id=customer_id,
+            details={
+                "consent_record_id": record.id,
+                "purpose": record.purpose,
+                "granted": record.granted,
+                "was_granted": previous is not None and previous.granted,
+            },
+        )
+        return record
 
     async def record_raw(
         self,

@@ -29,6 +29,7 @@ from rapport.customers.schemas import (
     MergeRead,
 )
 from rapport.customers.service import customers
+from rapport.identity.audit import Actor
 
 router = APIRouter(tags=["customers"])
 
@@ -71,8 +72,13 @@ async def record_consent(
 ) -> ConsentRead:
     """Record a grant or withdrawal of consent on the customer's behalf."""
     customer = await customers.live(session, principal.workspace_id, customer_id)
-    await consent.record(
-        session, principal.workspace_id, customer.id, body, actor=actor_of(principal)
+    await consent.record_by(
+        session,
+        principal.workspace_id,
+        customer.id,
+        body,
+        actor=actor_of(principal),
+        audited_by=Actor.of(principal),
     )
     return await consent.read(session, principal.workspace_id, customer.id)
 
@@ -98,10 +104,17 @@ async def merge_customers(
         loser_id=body.loser_id,
         reason="staff",
         actor=actor_of(principal),
+        audited_by=Actor.of(principal),
     )
 
 
 @router.post("/customer-merges/{merge_id}/undo", response_model=MergeRead)
 async def undo_merge(merge_id: MergeId, principal: CustomersMerge, session: SessionDep) -> Merge:
     """Undo a merge: the joined profile gets its identifiers back."""
-    return await merges.unmerge(session, principal.workspace_id, merge_id, actor_of(principal))
+    return await merges.unmerge(
+        session,
+        principal.workspace_id,
+        merge_id,
+        actor_of(principal),
+        audited_by=Actor.of(principal),
+    )

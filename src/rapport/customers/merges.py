@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
+from rapport.core.ids import new_id
 from rapport.core.outbox import publish
 from rapport.customers.errors import (
     CannotMerge,
@@ -16,8 +17,31 @@ from rapport.customers.errors import (
 )
 from rapport.customers.events import CUSTOMER_MERGED, CUSTOMER_UNMERGED
 from rapport.customers.models import Customer, Merge
-from rapport.customers.repository import CustomerRepository, IdentifierRepository, MergeRepository
-from rapport.customers.traits import combine_traits
+from rapport.customers.pii import seal_json, unseal_json
+from rapport.customers.repository import (
+    CustomerRepository,
+    IdentifierRepository,
+    MergeRepository,
+    SearchTermRepository,
+)
+from rapport.customers.traits import (
+    TraitChanges,
+    combine_traits,
+    name_indexes,
+    read_traits,
+    restore_traits,
+)
+from rapport.identity.audit import Actor, audit
+
+
+def seal_changes(changes: TraitChanges, merge_id: str) -> bytes | None:
+    """Seal what a merge did to the winner's traits (None when it changed nothing)."""
+    return seal_json(changes, "customer_merges", "trait_changes", merge_id) if changes else None
+
+
+def trait_changes(merge: Merge) -> TraitChanges:
+    """Return what a merge did to the winner's traits."""
+    return unseal_json(merge.trait_changes, "customer_merges", "trait_changes", merge.id)
 
 
 class MergeService:
@@ -30,22 +54,27 @@ class MergeService:
         loser_id: str,
         reason: str,
         actor: str,
+        audited_by: Actor | None = None,
     ) -> Merge:
-        """Join `loser` into `winner`: identifiers move, history follows, the log remembers."""
+        """Join `loser` into `winner`: identifiers move, history follows, the log remembers.
+        A merge made by staff or an API key (`audited_by`) is also written to the audit log."""
         winner, loser = await self._pair(session, workspace_id, winner_id, loser_id)
         identifiers = IdentifierRepository(session, workspace_id)
         moved = await identifiers.ids_of(loser.id)
         await identifiers.move(moved, loser.id, winner.id)
         loser.merged_into_id = winner.id
         _combine_activity(winner, loser)
-        combine_traits(winner, loser)
+        changes = combine_traits(winner, loser)
+        merge_id = new_id()
         merge = await MergeRepository(session, workspace_id).add(
             Merge(
+                id=merge_id,
                 winner_id=winner.id,
                 loser_id=loser.id,
                 reason=reason,
                 actor=actor,
                 identifier_ids=moved,
+                trait_changes=seal_changes(changes, merge_id),
             )
         )
         publish(
@@ -57,12 +86,22 @@ class MergeService:
             loser_id=loser.id,
             reason=reason,
         )
+        if audited_by is not None:
+            details = {"identifiers_moved": len(moved), "traits_taken": sorted(changes)}
+            await _audit(session, "customer.merged", audited_by, merge, details)
         return merge
 
     async def unmerge(
-        self, session: AsyncSession, workspace_id: str, merge_id: str, actor: str
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        merge_id: str,
+        actor: str,
+        *,
+        audited_by: Actor | None = None,
     ) -> Merge:
-        """Undo a merge: the joined profile gets its identifiers back and lives again."""
+        """Undo a merge: the joined profile gets its identifiers back and lives again, and the
+        winner gets back the traits the merge replaced (unless it was sent newer ones since)."""
         merge = await MergeRepository(session, workspace_id).get(merge_id)
         if merge is None:
             raise MergeNotFound("No such merge in this workspace.")
@@ -76,6 +115,7 @@ class MergeService:
             merge.identifier_ids, winner.id, loser.id
         )
         loser.merged_into_id = None
+        restored = await self._restore_traits(session, workspace_id, winner, merge)
         merge.undone_at, merge.undone_by = utcnow(), actor
         publish(
             session,
@@ -85,6 +125,12 @@ class MergeService:
             winner_id=winner.id,
             loser_id=loser.id,
         )
+        if audited_by is not None:
+            details = {
+                "identifiers_returned": len(merge.identifier_ids),
+                "traits_restored": restored,
+            }
+            await _audit(session, "customer.unmerged", audited_by, merge, details)
         return merge
 
     async def history(
@@ -92,6 +138,24 @@ class MergeService:
     ) -> Sequence[Merge]:
         """Return the merges a profile took part in, newest first."""
         return await MergeRepository(session, workspace_id).for_customer(customer_id)
+
+    async def _restore_traits(
+        self, session: AsyncSession, workspace_id: str, winner: Customer, merge: Merge
+    ) -> list[str]:
+        """Put back the winner's own traits and name search terms; return the names restored."""
+        changes = trait_changes(merge)
+        if not changes:
+            return []
+        earlier = [
+            trait_changes(other)
+            for other in await self.history(session, workspace_id, winner.id)
+            if other.winner_id == winner.id and other.undone_at is not None
+        ]
+        restored = restore_traits(winner, changes, earlier)
+        if restored:
+            indexes = name_indexes(read_traits(winner))
+            await SearchTermRepository(session, workspace_id).replace(winner.id, indexes)
+        return restored
 
     async def _pair(
         self, session: AsyncSession, workspace_id: str, winner_id: str, loser_id: str
@@ -103,6 +167,21 @@ class MergeService:
         if winner.id == loser.id or winner.merged_into_id or loser.merged_into_id:
             raise CannotMerge("Only two different, unmerged profiles can be merged.")
         return winner, loser
+
+
+async def _audit(
+    session: AsyncSession, action: str, actor: Actor, merge: Merge, details: dict[str, object]
+) -> None:
+    """Record a staff merge or undo: ids, counts and trait names only, never values."""
+    await audit.record(
+        session,
+        action,
+        actor,
+        workspace_id=merge.workspace_id,
+        target_type="customer",
+        target_id=merge.winner_id,
+        details={"merge_id": merge.id, "loser_id": merge.loser_id, **details},
+    )
 
 
 def _combine_activity(winner: Customer, loser: Customer) -> None:

@@ -80,6 +80,9 @@ class Merge(TenantMixin, Base):
     reason: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(100))
     identifier_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # {"trait": {"before": winner's trait or null, "taken": the loser's}}, sealed (values are
+    # PII), so an undo can give the winner back what it had.
+    trait_changes: Mapped[bytes | None] = mapped_column(LargeBinary)
     undone_at: Mapped[datetime | None]
     undone_by: Mapped[str | None] = mapped_column(String(100))
 

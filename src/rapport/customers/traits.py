@@ -10,6 +10,8 @@ from rapport.customers.pii import name_index, seal_json, unseal_json
 
 NAME_TRAITS = (("first_name", "firstName"), ("last_name", "lastName"))
 MAX_TRAITS = 200
+# {"trait": {"before": the winner's trait or None, "taken": the loser's trait}}
+TraitChanges = dict[str, dict[str, Any]]
 
 
 def read_traits(customer: Customer) -> dict[str, dict[str, Any]]:
@@ -40,13 +42,52 @@ def apply_traits(customer: Customer, incoming: dict[str, Any], source: str, at: 
     return changed
 
 
-def combine_traits(winner: Customer, loser: Customer) -> None:
-    """Give the winner every trait of the loser that is newer or missing."""
+def combine_traits(winner: Customer, loser: Customer) -> TraitChanges:
+    """Give the winner every trait of the loser that is newer or missing; return what changed
+    (each trait's previous value and the one taken) so an undo can restore it."""
     mine, theirs = read_traits(winner), read_traits(loser)
+    changes: TraitChanges = {}
     for name, trait in theirs.items():
         if name not in mine or mine[name]["at"] < trait["at"]:
+            changes[name] = {"before": mine.get(name), "taken": trait}
             mine[name] = trait
     write_traits(winner, mine)
+    return changes
+
+
+def restore_traits(
+    winner: Customer, changes: TraitChanges, undone_earlier: list[TraitChanges]
+) -> list[str]:
+    """Give the winner back the traits a merge replaced, unless written again since (a later
+    event of its own wins); return the names restored. A value that itself came from a merge
+    undone earlier (`undone_earlier`) is followed back to what the winner had before that."""
+    mine = read_traits(winner)
+    restored = []
+    for name, change in sorted(changes.items()):
+        if mine.get(name) != change["taken"]:
+            continue  # rewritten after the merge: last write wins
+        before = _own_value(name, change["before"], undone_earlier)
+        if before is None:
+            mine.pop(name)
+        else:
+            mine[name] = before
+        restored.append(name)
+    if restored:
+        write_traits(winner, mine)
+    return restored
+
+
+def _own_value(
+    name: str, value: dict[str, Any] | None, undone_earlier: list[TraitChanges]
+) -> dict[str, Any] | None:
+    for _ in range(len(undone_earlier) + 1):
+        earlier = next(
+            (c[name] for c in undone_earlier if name in c and c[name]["taken"] == value), None
+        )
+        if value is None or earlier is None:
+            return value
+        value = earlier["before"]
+    return value
 
 
 def display_name(traits: dict[str, dict[str, Any]]) -> str | None:

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
-from rapport.core.crypto import keyring
 from rapport.customers.schemas import IdentitySignal, Observed
 from rapport.customers.service import customers
 from rapport.events.enums import Channel, OrderOrigin, OrderStatus
@@ -19,13 +18,9 @@ from rapport.events.errors import InvalidSignature, MalformedRequest
 from rapport.events.ingest import ingestion
 from rapport.events.orders import ItemInput, OrderInput, money, orders, text
 from rapport.events.wire import MAX_BATCH_BYTES, load_object
+from rapport.identity.keys import sources
 
 SHOPIFY_SOURCE = "shopify"
-
-
-def webhook_secret(source_id: str) -> str:
-    """Return the signing secret of a source's shop webhooks (derived from the key ring)."""
-    return keyring().sign(f"shopify-webhook:{source_id}")
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -86,8 +81,11 @@ class ShopifyService:
     ) -> str:
         """Verify and record an `orders/create` webhook; return Rapport's order id."""
         sender = await ingestion.authenticate(session, write_key, None)
-        if sender.source_id is None or not hmac.compare_digest(
-            signature(webhook_secret(sender.source_id), body).encode(), given.encode()
+        secret = None
+        if sender.source_id is not None:
+            secret = await sources.webhook_secret(session, sender.workspace_id, sender.source_id)
+        if secret is None or not hmac.compare_digest(
+            signature(secret, body).encode(), given.encode()
         ):
             raise InvalidSignature("X-Shopify-Hmac-Sha256 does not match the body.")
         if len(body) > MAX_BATCH_BYTES:

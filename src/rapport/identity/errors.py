@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from rapport.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
+from rapport.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    UnprocessableContent,
+)
 
 INVALID_CREDENTIALS = "Invalid email or password."
 TOO_MANY_ATTEMPTS = "Too many sign-in attempts. Wait a few minutes and try again."
@@ -70,3 +77,11 @@ class LastOwner(Conflict):
 
 class ApiKeyNotFound(NotFound):
     """No such API key in this workspace."""
+
+
+class SourceNotFound(NotFound):
+    """No such event source in this workspace."""
+
+
+class InvalidWebhookSecret(UnprocessableContent):
+    """A pasted webhook signing secret is too short, too long or not printable."""

@@ -7,10 +7,17 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
-from rapport.core.crypto import hash_token, new_token
+from rapport.core.crypto import hash_token, keyring, new_token
+from rapport.core.ids import new_id
 from rapport.identity.audit import Actor, audit
 from rapport.identity.enums import ActorType, Scope
-from rapport.identity.errors import ApiKeyNotFound, MissingScope, NotSignedIn
+from rapport.identity.errors import (
+    ApiKeyNotFound,
+    InvalidWebhookSecret,
+    MissingScope,
+    NotSignedIn,
+    SourceNotFound,
+)
 from rapport.identity.models import ApiKey, Source
 from rapport.identity.repository import (
     ApiKeyLookup,
@@ -23,6 +30,8 @@ from rapport.identity.schemas import Principal
 API_KEY_PREFIX = "rk_"
 WRITE_KEY_PREFIX = "wk_"
 PREFIX_SHOWN = 10
+WEBHOOK_SECRET_BYTES = 32
+WEBHOOK_SECRET_LENGTHS = (16, 200)
 
 
 class ApiKeyService:
@@ -104,9 +113,16 @@ class SourceService:
     async def create(
         self, session: AsyncSession, *, workspace_id: str, name: str, actor: Actor
     ) -> Source:
-        """Create an event source with a fresh public write key."""
+        """Create an event source with a fresh public write key and webhook signing secret."""
+        source_id = new_id()
         source = await SourceRepository(session, workspace_id).add(
-            Source(name=name, write_key=new_token(WRITE_KEY_PREFIX, 24))
+            Source(
+                id=source_id,
+                name=name,
+                write_key=new_token(WRITE_KEY_PREFIX, 24),
+                webhook_secret=_seal_secret(_random_secret(), source_id),
+                webhook_secret_set_at=utcnow(),
+            )
         )
         await audit.record(
             session,
@@ -126,6 +142,72 @@ class SourceService:
         """Return the enabled source that owns a write key."""
         source = await SourceLookup(session).get_by_write_key(write_key)
         return source if source is not None and source.enabled else None
+
+    async def get(self, session: AsyncSession, workspace_id: str, source_id: str) -> Source:
+        """Return one of the workspace's sources or raise SourceNotFound."""
+        source = await SourceRepository(session, workspace_id).get(source_id)
+        if source is None:
+            raise SourceNotFound("No such event source in this workspace.")
+        return source
+
+    async def webhook_secret(
+        self, session: AsyncSession, workspace_id: str, source_id: str
+    ) -> str | None:
+        """Return the secret the source's shop webhooks must be signed with, if one is set."""
+        source = await self.get(session, workspace_id, source_id)
+        if source.webhook_secret is None:
+            return None
+        return keyring().decrypt(source.webhook_secret, _secret_aad(source.id))
+
+    async def set_webhook_secret(
+        self,
+        session: AsyncSession,
+        *,
+        workspace_id: str,
+        source_id: str,
+        actor: Actor,
+        secret: str | None = None,
+    ) -> str:
+        """Replace a source's webhook signing secret with the one the shop shows (Shopify:
+        "your webhooks will be signed with ...") or, when none is given, a new random one;
+        the old secret stops working at once. Return the new secret."""
+        source = await self.get(session, workspace_id, source_id)
+        chosen = _random_secret() if secret is None else _checked_secret(secret)
+        source.webhook_secret = _seal_secret(chosen, source.id)
+        source.webhook_secret_set_at = utcnow()
+        await audit.record(
+            session,
+            "source.webhook_secret_changed",
+            actor,
+            workspace_id=workspace_id,
+            target_type="source",
+            target_id=source.id,
+            details={"generated": secret is None},
+        )
+        return chosen
+
+
+def _secret_aad(source_id: str) -> str:
+    return f"sources.webhook_secret:{source_id}"
+
+
+def _seal_secret(secret: str, source_id: str) -> bytes:
+    return keyring().encrypt(secret, _secret_aad(source_id))
+
+
+def _random_secret() -> str:
+    return new_token(nbytes=WEBHOOK_SECRET_BYTES)
+
+
+def _checked_secret(secret: str) -> str:
+    secret = secret.strip()
+    shortest, longest = WEBHOOK_SECRET_LENGTHS
+    printable = secret.isascii() and secret.isprintable() and " " not in secret
+    if not shortest <= len(secret) <= longest or not printable:
+        raise InvalidWebhookSecret(
+            f"A webhook secret is {shortest}-{longest} printable characters without spaces."
+        )
+    return secret
 
 
 api_keys = ApiKeyService()

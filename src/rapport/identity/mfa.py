@@ -48,9 +48,10 @@ class MfaService:
         return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
 
     async def confirm_enrollment(
-        self, session: AsyncSession, user: StaffUser, code: str
+        self, session: AsyncSession, user: StaffUser, code: str, *, workspace_id: str | None = None
     ) -> list[str]:
-        """Turn MFA on once the first code checks out; return the recovery codes (shown once)."""
+        """Turn MFA on once the first code checks out; return the recovery codes (shown once).
+        `workspace_id` is the workspace the staff member is acting in, for the audit log."""
         if user.totp_pending_secret is None:
             raise Conflict("Start MFA enrolment first.")
         secret = keyring().decrypt(user.totp_pending_secret, _aad(user))
@@ -63,25 +64,30 @@ class MfaService:
         await RecoveryCodeRepository(session).replace_for_staff(
             user.id, [hash_token(_normalise_code(c)) for c in codes]
         )
-        await self._audit(session, user, "staff.mfa_enabled")
+        await self._audit(session, user, "staff.mfa_enabled", workspace_id)
         return codes
 
-    async def disable(self, session: AsyncSession, user: StaffUser, code: str) -> None:
+    async def disable(
+        self, session: AsyncSession, user: StaffUser, code: str, *, workspace_id: str | None = None
+    ) -> None:
         """Turn MFA off after one more valid code."""
-        await self.verify(session, user, code)
+        await self.verify(session, user, code, workspace_id=workspace_id)
         user.mfa_enabled, user.totp_secret, user.totp_last_counter = False, None, 0
         await RecoveryCodeRepository(session).replace_for_staff(user.id, [])
-        await self._audit(session, user, "staff.mfa_disabled")
+        await self._audit(session, user, "staff.mfa_disabled", workspace_id)
 
     async def pass_sign_in(
         self, session: AsyncSession, user: StaffUser, staff_session: StaffSession, code: str
     ) -> None:
         """Complete the MFA step of a sign-in."""
-        method = await self.verify(session, user, code)
+        workspace_id = staff_session.workspace_id
+        method = await self.verify(session, user, code, workspace_id=workspace_id)
         staff_session.mfa_passed = True
-        await self._audit(session, user, "staff.mfa_passed", method=method)
+        await self._audit(session, user, "staff.mfa_passed", workspace_id, method=method)
 
-    async def verify(self, session: AsyncSession, user: StaffUser, code: str) -> str:
+    async def verify(
+        self, session: AsyncSession, user: StaffUser, code: str, *, workspace_id: str | None = None
+    ) -> str:
         """Accept a fresh TOTP code or an unused recovery code; return which one it was.
         Failures are throttled per user, so the six digits cannot be brute-forced."""
         limit = Limit("mfa", user.id, MAX_CODE_FAILURES)
@@ -99,7 +105,7 @@ class MfaService:
         ):
             return "recovery_code"
         await self.throttle.record_failure(session, [limit])
-        await self._audit(session, user, "staff.mfa_failed")
+        await self._audit(session, user, "staff.mfa_failed", workspace_id)
         raise InvalidMfaCode()
 
     def _matching_counter(self, secret: str, code: str, *, after: int) -> int | None:
@@ -124,12 +130,18 @@ class MfaService:
         return await RecoveryCodeRepository(session).count_unused(user.id)
 
     async def _audit(
-        self, session: AsyncSession, user: StaffUser, action: str, **details: str
+        self,
+        session: AsyncSession,
+        user: StaffUser,
+        action: str,
+        workspace_id: str | None,
+        **details: str,
     ) -> None:
         await audit.record(
             session,
             action,
             Actor(ActorType.staff, user.id),
+            workspace_id=workspace_id,
             target_type="staff",
             target_id=user.id,
             details=dict(details),

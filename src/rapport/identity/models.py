@@ -110,6 +110,10 @@ class Source(TenantMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     write_key: Mapped[str] = mapped_column(String(64), unique=True)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The secret shop webhooks (Shopify-style) are signed with, sealed with the key ring: a
+    # stored random or pasted value, so rotating the ring's master keys never changes it.
+    webhook_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    webhook_secret_set_at: Mapped[datetime | None]
 
 
 class AuditEvent(Base):

@@ -119,6 +119,7 @@ class SignInService:
         limits: list[Limit],
         ip_address: str | None,
         user: StaffUser | None,
+        workspace_id: str | None = None,
     ) -> None:
         await self._throttle().record_failure(session, limits)
         await audit.record(
@@ -129,6 +130,7 @@ class SignInService:
                 user.id if user else None,
                 ip_address,
             ),
+            workspace_id=workspace_id,
             details={"known_account": user is not None},
         )
 
@@ -184,14 +186,16 @@ class SignInService:
         current: str,
         new: str,
         keep_session_id: str | None,
+        workspace_id: str | None = None,
     ) -> None:
         """Change a password after re-checking the current one (throttled and audited like a
-        sign-in, so a borrowed session cannot guess it); end every other session."""
+        sign-in, so a borrowed session cannot guess it); end every other session.
+        `workspace_id` is the workspace the staff member is acting in, for the audit log."""
         limits = self._limits(user.email, None)[:1]
         await self._throttle().check(session, limits, None)
         ok, _ = await asyncio.to_thread(verify_password, user.password_hash, current)
         if not ok:
-            await self._record_failure(session, limits, None, user)
+            await self._record_failure(session, limits, None, user, workspace_id)
             raise InvalidCredentials()
         check_policy(new, min_length=STAFF_MIN_LENGTH, context=(user.email, user.display_name))
         user.password_hash = hash_password(new)
@@ -203,6 +207,7 @@ class SignInService:
             session,
             "staff.password_changed",
             Actor(ActorType.staff, user.id),
+            workspace_id=workspace_id,
             target_type="staff",
             target_id=user.id,
         )

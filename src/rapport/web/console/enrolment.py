@@ -70,8 +70,10 @@ async def confirm_enrolment(
     request: Request, session: SessionDep, visit: Visitor, code: FormText = ""
 ) -> Response:
     """Turn MFA on with a first code and show the recovery codes, once."""
-    _, user = mfa_passed(request, visit)
-    codes = await mfa.confirm_enrollment(session, user, code)
+    staff_session, user = mfa_passed(request, visit)
+    codes = await mfa.confirm_enrollment(
+        session, user, code, workspace_id=staff_session.workspace_id
+    )
     return bare_page(
         request,
         "auth/recovery_codes.html",

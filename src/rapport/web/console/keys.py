@@ -13,7 +13,7 @@ from rapport.errors import RapportError
 from rapport.identity.audit import Actor
 from rapport.identity.enums import Scope
 from rapport.identity.keys import api_keys, sources
-from rapport.identity.models import ApiKey
+from rapport.identity.models import ApiKey, Source
 from rapport.identity.schemas import ApiKeyCreate, SourceCreate
 from rapport.web.console.context import Console, ConsoleContext
 from rapport.web.console.routing import FormText, console_router, is_htmx, on_error, see_other
@@ -82,11 +82,22 @@ async def revoke_api_key(ctx: Console, session: SessionDep, key_id: str) -> Resp
 
 
 async def render_sources(
-    ctx: ConsoleContext, session: AsyncSession, error: RapportError | None = None
+    ctx: ConsoleContext,
+    session: AsyncSession,
+    error: RapportError | None = None,
+    generated: tuple[Source, str] | None = None,
 ) -> Response:
-    """Draw the sources tab with each source's public write key."""
+    """Draw the sources tab with each source's public write key; right after a new webhook
+    secret was made, show it once."""
     ctx.require(Scope.sources_read)
-    return tab_page(ctx, "sources", error=error, sources=await sources.list(session, ctx.principal))
+    return tab_page(
+        ctx,
+        "sources",
+        error=error,
+        secret=generated is not None,
+        sources=await sources.list(session, ctx.principal),
+        generated=generated,
+    )
 
 
 @router.get("/settings/sources", response_class=HTMLResponse)
@@ -105,3 +116,28 @@ async def create_source(ctx: Console, session: SessionDep, name: FormText = "") 
         session, workspace_id=ctx.workspace.id, name=body.name, actor=Actor.of(ctx.principal)
     )
     return see_other(ctx.request, "/console/settings/sources?notice=source-created")
+
+
+@router.post("/settings/sources/{source_id}/webhook-secret", response_class=HTMLResponse)
+@on_error(errors_on(render_sources))
+async def change_webhook_secret(
+    ctx: Console,
+    session: SessionDep,
+    source_id: str,
+    action: FormText = "",
+    secret: FormText = "",
+) -> Response:
+    """Store the secret the shop signs webhooks with, or make a new one and show it once."""
+    ctx.require(Scope.sources_write)
+    pasted = secret if action == "set" else None
+    chosen = await sources.set_webhook_secret(
+        session,
+        workspace_id=ctx.workspace.id,
+        source_id=source_id,
+        actor=Actor.of(ctx.principal),
+        secret=pasted,
+    )
+    if pasted is not None:
+        return see_other(ctx.request, "/console/settings/sources?notice=webhook-secret-stored")
+    source = await sources.get(session, ctx.workspace.id, source_id)
+    return await render_sources(ctx, session, generated=(source, chosen))

@@ -65,6 +65,7 @@ async def change_password(
         current=current_password,
         new=new_password,
         keep_session_id=ctx.staff_session.id,
+        workspace_id=ctx.workspace.id,
     )
     return see_other(ctx.request, "/console/settings/profile?notice=password-changed")
 
@@ -73,7 +74,7 @@ async def change_password(
 @on_error(errors_on(render_profile))
 async def disable_mfa(ctx: Console, session: SessionDep, code: FormText = "") -> Response:
     """Turn two-step verification off after one more valid code."""
-    await mfa.disable(session, ctx.user, code)
+    await mfa.disable(session, ctx.user, code, workspace_id=ctx.workspace.id)
     return see_other(ctx.request, "/console/settings/profile?notice=mfa-disabled")
 
 

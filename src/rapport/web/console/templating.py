@@ -27,6 +27,7 @@ NOTICES = {
     "staff-removed": "Removed from the workspace.",
     "key-revoked": "API key revoked. It stops working at once.",
     "source-created": "Source created. Use its write key to send events.",
+    "webhook-secret-stored": "Webhook secret stored. Webhooks signed with the old one now fail.",
     "workspace-saved": "Workspace settings saved.",
 }
 
