@@ -4,9 +4,11 @@ Run alone: `.venv/bin/python bench/ingest.py [--events N] [--postgres URL]`
 (URL of a PostgreSQL database whose role may CREATE DATABASE; defaults to
 $RAPPORT_TEST_DATABASE_URL when set). For each backend it migrates a fresh database, starts a
 real uvicorn server process (RAPPORT_RUN_WORKER=false: this measures the durable write path; the
-queued processing jobs are left for a worker), sends N track calls in Segment batches from a
-separate client process, checks every call was stored, then bulk-inserts the same rows with the
-same driver-level statement into the same database, without HTTP (the ceiling), then lets a
+queued processing jobs are left for a worker) and sends N track calls built by analytics-python
+(segment-analytics-python from PyPI) in batches of 500 with the library's own transport, from a
+separate client process. It re-sends the first calls through the library's whole pipeline and
+checks that every call was stored exactly once. Then it bulk-inserts the same rows with the
+same driver-level statement into the same database, without HTTP (the ceiling), and lets a
 worker resolve identities for 20 s (processing rate). Prints one figure per line.
 Memory: pass --events 1000000 and compare the RSS lines (the server streams; nothing accumulates).
 """
@@ -15,18 +17,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
-import orjson
+from segment.analytics import Client
+from segment.analytics.request import DatetimeSerializer, post
 from sqlalchemy import func, select
 
 from benchdb import drop_postgres, fresh_postgres
@@ -46,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
 BATCH = 500
 PROCESS_SECONDS = 20.0
+RESENT = 5000
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
 SERVER_PROCESSES = int(os.environ.get("BENCH_SERVER_PROCESSES", "1"))
 
@@ -56,41 +64,81 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def batch_body(prefix: str, first: int, size: int) -> bytes:
-    """Return a realistic analytics-python style batch of track calls."""
-    calls = [
+def template_message() -> dict[str, Any]:
+    """Return a track call exactly as analytics-python builds it (send=False hands it back
+    instead of queueing it): library context, millisecond timestamp, cleaned fields."""
+    builder = Client("unused", send=False)
+    _, message = builder.track(
+        anonymous_id="anon-0", event="Product Viewed", properties={}, message_id="template"
+    )
+    return dict(message)
+
+
+def messages(template: dict[str, Any], prefix: str, first: int, size: int) -> list[dict[str, Any]]:
+    """Return `size` calls of the template, each with its own messageId, visitor and product."""
+    return [
         {
-            "type": "track",
-            "event": "Product Viewed",
+            **template,
             "messageId": f"{prefix}-{n}",
             "anonymousId": f"anon-{n % 5000}",
-            "timestamp": "2026-11-23T12:00:00.000000+00:00",
             "properties": {"product_id": f"sku-{n % 300}", "price": 19.99, "channel": "web"},
-            "context": {"library": {"name": "analytics-python", "version": "2.3.4"}},
         }
         for n in range(first, first + size)
     ]
-    return orjson.dumps({"batch": calls, "sentAt": "2026-11-23T12:00:00.100000+00:00"})
 
 
-async def _send(url: str, write_key: str, prefix: str, events: int) -> None:
-    headers = {"Content-Type": "application/json"}
+def client_process(url: str, write_key: str, prefix: str, events: int, cpu: Any) -> None:
+    """Send every batch with analytics-python's own transport (`segment.analytics.request.post`:
+    its JSON encoder, Basic auth, requests session), from CONNECTIONS threads of a separate
+    process, so the load generator is not what is measured."""
+    template = template_message()
     starts = iter(range(0, events, BATCH))
-    async with httpx.AsyncClient(base_url=url, auth=(write_key, ""), timeout=60) as client:
+    lock = threading.Lock()
 
-        async def lane() -> None:
-            for first in starts:
-                body = batch_body(prefix, first, min(BATCH, events - first))
-                response = await client.post("/v1/batch", content=body, headers=headers)
-                if response.status_code != 200 or response.json() != {"success": True}:
-                    raise RuntimeError(f"batch failed: {response.status_code} {response.text}")
+    def lane() -> None:
+        while True:
+            with lock:
+                first = next(starts, None)
+            if first is None:
+                return
+            batch = messages(template, prefix, first, min(BATCH, events - first))
+            response = post(write_key, host=url, timeout=60, batch=batch)
+            if response.status_code != 200 or response.json() != {"success": True}:
+                raise RuntimeError(f"batch failed: {response.status_code} {response.text}")
 
-        await asyncio.gather(*(lane() for _ in range(CONNECTIONS)))
+    with ThreadPoolExecutor(CONNECTIONS) as pool:
+        for lane_done in [pool.submit(lane) for _ in range(CONNECTIONS)]:
+            lane_done.result()
+    times = os.times()
+    cpu.value = times.user + times.system
 
 
-def client_process(url: str, write_key: str, prefix: str, events: int) -> None:
-    """Send every batch from a separate process, so the client does not share the server's core."""
-    asyncio.run(_send(url, write_key, prefix, events))
+def resend_with_client(url: str, write_key: str, prefix: str, count: int) -> None:
+    """Send the first `count` calls again through analytics-python's whole pipeline (track ->
+    queue -> consumer threads -> batch upload, gzip on): every one is a duplicate."""
+    errors: list[Exception] = []
+    client = Client(
+        write_key,
+        host=url,
+        gzip=True,
+        upload_size=BATCH,
+        max_queue_size=count + 1,
+        thread=2,
+        on_error=lambda error, _: errors.append(error),
+    )
+    for n in range(count):
+        sent, _ = client.track(
+            anonymous_id=f"anon-{n % 5000}",
+            event="Product Viewed",
+            properties={"product_id": f"sku-{n % 300}", "price": 19.99, "channel": "web"},
+            message_id=f"{prefix}-{n}",
+        )
+        if not sent:
+            raise RuntimeError("analytics-python dropped a call (queue full)")
+    client.flush()
+    client.join()
+    if errors:
+        raise RuntimeError(f"analytics-python reported {len(errors)} errors: {errors[0]}")
 
 
 async def create_source(url: str) -> tuple[str, str]:
@@ -204,8 +252,10 @@ async def ceiling(url: str, workspace_id: str, events: int) -> float:
     dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
     received_at = utcnow()
     batches = []
+    template = template_message()
     for first in range(0, events, BATCH):
-        body = batch_body("ceiling", first, min(BATCH, events - first))
+        batch = messages(template, "ceiling", first, min(BATCH, events - first))
+        body = json.dumps({"batch": batch}, cls=DatetimeSerializer).encode()
         prepared = prepare(body, "", None, received_at, dialect)
         batches.append([stamp + row for row in prepared.rows])
     database = Database(url)
@@ -227,13 +277,17 @@ def measure(label: str, url: str, events: int, data_dir: str) -> None:
     try:
         cpu_before = cpu_seconds(server.pid)
         started = time.perf_counter()
+        client_cpu = multiprocessing.Value("d", 0.0)
         sender = multiprocessing.Process(
-            target=client_process, args=(f"http://127.0.0.1:{port}", write_key, "bench", events)
+            target=client_process,
+            args=(f"http://127.0.0.1:{port}", write_key, "bench", events, client_cpu),
         )
         sender.start()
         sender.join()
         elapsed = time.perf_counter() - started
         server_cpu = cpu_seconds(server.pid) - cpu_before
+        # Exactly once: re-sent calls (through the library's whole pipeline) are not stored again.
+        resend_with_client(f"http://127.0.0.1:{port}", write_key, "bench", min(events, RESENT))
         rss, peak = peak_rss_mb(server.pid)
     finally:
         server.terminate()
@@ -248,12 +302,15 @@ def measure(label: str, url: str, events: int, data_dir: str) -> None:
         f"{label} durable events/s through /v1/batch ({events} events, {BATCH}/batch):",
         f"{through_api:,.0f}",
     )
+    print(f"{label} exactly once: {stored} stored after {min(events, RESENT)} were re-sent")
     print(f"{label} bulk-insert ceiling rows/s (same rows, same database): {bulk:,.0f}")
     print(
         f"{label} server CPU use during the run, preparation processes included "
         f"(1.0 = one core busy): {server_cpu / elapsed:.2f}"
     )
     print(f"{label} server CPU per event (µs): {server_cpu / events * 1e6:.1f}")
+    client_us = client_cpu.value / events * 1e6
+    print(f"{label} client CPU per event (µs, analytics-python): {client_us:.1f}")
     print(f"{label} ratio api/ceiling: {through_api / bulk:.2f}")
     sample = f"{PROCESS_SECONDS:.0f} s sample"
     print(f"{label} processed events/s (identity resolution job, {sample}): {processed:,.0f}")
