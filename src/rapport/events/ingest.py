@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.clock import utcnow
 from rapport.core.crypto import configure_keyring, keyring
 from rapport.core.db import Database
+from rapport.core.groupcommit import GroupCommit
 from rapport.core.ids import new_ids
 from rapport.core.jobs import enqueue
 from rapport.core.ratelimit import RateLimiter
@@ -45,6 +46,9 @@ PROCESS_JOB = "events.process_batch"
 POOL_MIN_BYTES = 16 * 1024
 # Invalid write keys an address may send a minute before it is refused unheard.
 BAD_KEYS_PER_MINUTE = 30
+# Requests that arrive while calls are being written share the next transaction, up to this
+# many calls (a few tens of milliseconds of SQLite's single writer).
+MAX_GROUP_ROWS = 5000
 
 logger = logging.getLogger("rapport.events")
 
@@ -56,6 +60,10 @@ class Sender:
     workspace_id: str
     source_id: str | None
     trusted: bool
+
+
+Stored = tuple[Sender, list[tuple[Any, ...]]]
+"""A request's prepared rows and who sent them."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +227,7 @@ class IngestService:
         burst = max(5 * events_per_second, MAX_BATCH_EVENTS)
         self.per_sender = RateLimiter(events_per_second, burst)
         self.bad_keys_per_address = RateLimiter(BAD_KEYS_PER_MINUTE / 60, BAD_KEYS_PER_MINUTE)
+        self._writers: dict[Database, GroupCommit[Stored]] = {}
 
     def start(self, masters: list[bytes]) -> None:
         """Start what ingestion runs beside the server (preparation processes)."""
@@ -252,9 +261,15 @@ class IngestService:
                 f"second; retry in {wait} s.",
                 wait,
             )
-        async with database.session() as session:
-            await self.store(session, sender, prepared.rows)
+        if prepared.rows:
+            await self._writer(database).submit((sender, prepared.rows), len(prepared.rows))
         return prepared
+
+    def _writer(self, database: Database) -> GroupCommit[Stored]:
+        writer = self._writers.get(database)
+        if writer is None:
+            writer = self._writers[database] = GroupCommit(database, self.store, MAX_GROUP_ROWS)
+        return writer
 
     async def sender(self, database: Database, key: str | None, ip_address: str | None) -> Sender:
         """Authenticate a key, from the in-process cache when it can; an address that keeps
@@ -293,23 +308,21 @@ class IngestService:
         _source_cache[key] = (time.monotonic() + SOURCE_CACHE_SECONDS, sender)
         return sender
 
-    async def store(
-        self, session: AsyncSession, sender: Sender, rows: list[tuple[Any, ...]]
-    ) -> None:
-        """Insert prepared rows, stamped with their sender, in one statement and queue one
-        job to process them."""
-        if not rows:
-            return
-        stamp = (sender.workspace_id, sender.source_id, sender.trusted)
-        await EventRepository(session, sender.workspace_id).insert_many(
-            [stamp + row for row in rows]
-        )
-        enqueue(
-            session,
-            PROCESS_JOB,
-            workspace_id=sender.workspace_id,
-            event_ids=[row[0] for row in rows],
-        )
+    async def store(self, session: AsyncSession, requests: list[Stored]) -> None:
+        """Insert the prepared rows of some requests, stamped with their sender, in one
+        statement per workspace, and queue one processing job per request."""
+        stamped: dict[str, list[tuple[Any, ...]]] = {}
+        for sender, rows in requests:
+            stamp = (sender.workspace_id, sender.source_id, sender.trusted)
+            stamped.setdefault(sender.workspace_id, []).extend(stamp + row for row in rows)
+            enqueue(
+                session,
+                PROCESS_JOB,
+                workspace_id=sender.workspace_id,
+                event_ids=[row[0] for row in rows],
+            )
+        for workspace_id, rows in stamped.items():
+            await EventRepository(session, workspace_id).insert_many(rows)
 
 
 def forget_cached_sources() -> None:
