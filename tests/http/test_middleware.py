@@ -108,6 +108,21 @@ async def test_access_log_is_json_with_request_id_and_no_query_string(
     assert "example.com" not in buffer.getvalue()
 
 
+async def test_access_log_masks_credentials_carried_in_the_path(
+    settings: Settings, database: Database
+) -> None:
+    app = create_app(settings.model_copy(update={"log_level": "INFO"}), database)
+    buffer = _capture_rapport_logs()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        await client.get("/console/invitations/inv-token-s3cr3t")
+        await client.post("/v1/webhooks/shopify/wk_s3cr3t/orders-create", content=b"{}")
+    paths = [json.loads(line).get("path") for line in buffer.getvalue().splitlines()]
+    assert "/console/invitations/***" in paths
+    assert "/v1/webhooks/shopify/***/orders-create" in paths
+    assert "s3cr3t" not in buffer.getvalue()
+
+
 async def test_unhandled_error_log_has_request_id_and_no_message(
     settings: Settings, database: Database
 ) -> None:

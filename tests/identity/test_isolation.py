@@ -81,6 +81,7 @@ async def test_identity_routes_refuse_another_workspaces_ids(
         other_headers=bearer(await make_api_key(database, theirs)),
     )
     assert [(probe.method, probe.path, probe.status, probe.error) for probe in probes] == [
+        ("DELETE", "/api/v1/staff/invitations/{invitation_id}", 404, "InvitationNotFound"),
         ("PATCH", "/api/v1/staff/{staff_id}", 404, "StaffNotFound"),
         ("DELETE", "/api/v1/staff/{staff_id}", 404, "StaffNotFound"),
         ("DELETE", "/api/v1/api-keys/{key_id}", 404, "ApiKeyNotFound"),

@@ -75,8 +75,8 @@ async def test_signed_in_supervisor_cannot_add_staff(
 ) -> None:
     _, headers = await _signed_in_as(database, await make_workspace(database), Role.supervisor)
     response = await client.post(
-        "/api/v1/staff",
-        json={"email": "new@example.com", "display_name": "New", "role": "agent"},
+        "/api/v1/staff/invitations",
+        json={"email": "new@example.com", "role": "agent"},
         headers=headers,
     )
     assert response.status_code == 403
@@ -89,7 +89,7 @@ async def test_session_write_without_csrf_token_is_refused(
     _, headers = await _signed_in_as(database, await make_workspace(database), Role.owner)
     del headers["X-CSRF-Token"]
     response = await client.post(
-        "/api/v1/staff", json={"email": "n@example.com", "display_name": "N"}, headers=headers
+        "/api/v1/staff/invitations", json={"email": "n@example.com"}, headers=headers
     )
     assert (response.status_code, response.json()["error"]) == (403, "CsrfFailed")
 
@@ -101,7 +101,7 @@ async def test_session_write_with_a_non_ascii_csrf_token_is_refused_not_a_500(
     raw_headers = {name: value.encode() for name, value in headers.items()}
     raw_headers["X-CSRF-Token"] = "caf\u00e9".encode("latin-1")
     response = await client.post(
-        "/api/v1/staff", json={"email": "n@example.com", "display_name": "N"}, headers=raw_headers
+        "/api/v1/staff/invitations", json={"email": "n@example.com"}, headers=raw_headers
     )
     assert (response.status_code, response.json()["error"]) == (403, "CsrfFailed")
 
@@ -111,8 +111,8 @@ async def test_signed_in_admin_cannot_grant_owner(
 ) -> None:
     _, headers = await _signed_in_as(database, await make_workspace(database), Role.admin)
     response = await client.post(
-        "/api/v1/staff",
-        json={"email": "boss@example.com", "display_name": "Boss", "role": "owner"},
+        "/api/v1/staff/invitations",
+        json={"email": "boss@example.com", "role": "owner"},
         headers=headers,
     )
     assert response.status_code == 403
@@ -149,8 +149,8 @@ async def test_admin_cannot_demote_the_owner_by_re_inviting_them(
     workspace = await make_workspace(database)
     owner = await make_staff(database, workspace, Role.owner)
     _, headers = await _signed_in_as(database, workspace, Role.admin)
-    body = {"email": owner.email, "display_name": "Owner", "role": "agent"}
-    response = await client.post("/api/v1/staff", json=body, headers=headers)
+    body = {"email": owner.email, "role": "agent"}
+    response = await client.post("/api/v1/staff/invitations", json=body, headers=headers)
     assert response.status_code == 409
     assert response.json() == {
         "error": "AlreadyMember",
@@ -163,8 +163,8 @@ async def test_admin_cannot_demote_the_owner_by_re_inviting_them(
 async def test_key_cannot_grant_owner(client: httpx.AsyncClient, database: Database) -> None:
     workspace = await make_workspace(database)
     response = await client.post(
-        "/api/v1/staff",
-        json={"email": "boss@example.com", "display_name": "Boss", "role": "owner"},
+        "/api/v1/staff/invitations",
+        json={"email": "boss@example.com", "role": "owner"},
         headers=bearer(await make_api_key(database, workspace)),
     )
     assert (response.status_code, response.json()["error"]) == (403, "MissingScope")
@@ -198,25 +198,6 @@ async def test_owner_can_demote_another_owner(
         f"/api/v1/staff/{other.user.id}", json={"role": "admin"}, headers=headers
     )
     assert (response.status_code, response.json()["role"]) == (200, "admin")
-
-
-async def test_key_with_staff_write_adds_an_agent_with_a_one_time_password(
-    client: httpx.AsyncClient, database: Database
-) -> None:
-    workspace = await make_workspace(database)
-    response = await client.post(
-        "/api/v1/staff",
-        json={"email": "New.Agent@Example.com", "display_name": "New Agent"},
-        headers=bearer(await make_api_key(database, workspace, [Scope.staff_write])),
-    )
-    body = response.json()
-    assert response.status_code == 201
-    assert (body["email"], body["role"], body["mfa_enabled"]) == (
-        "new.agent@example.com",
-        "agent",
-        False,
-    )
-    assert len(body["one_time_password"]) >= 15
 
 
 async def test_role_change_is_audited(client: httpx.AsyncClient, database: Database) -> None:

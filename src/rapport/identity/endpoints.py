@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from rapport.core.deps import SessionDep
+from rapport.core.deps import SessionDep, SettingsDep
 from rapport.core.pagination import Page
 from rapport.identity.audit import Actor, audit
 from rapport.identity.auth import (
@@ -21,18 +21,20 @@ from rapport.identity.auth import (
     WorkspaceRead,
     WorkspaceWrite,
 )
+from rapport.identity.invitations import InvitationView, invitation_link, invitations
 from rapport.identity.keys import api_keys, sources
 from rapport.identity.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyRead,
     AuditEventRead,
+    InvitationCreate,
+    InvitationCreated,
+    InvitationRead,
     PrincipalRead,
     RoleUpdate,
     SourceCreate,
     SourceRead,
-    StaffCreate,
-    StaffCreated,
     WorkspaceUpdate,
 )
 from rapport.identity.schemas import StaffRead as StaffOut
@@ -49,6 +51,20 @@ def _staff_out(member: StaffMember) -> StaffOut:
         display_name=member.user.display_name,
         role=member.role,
         mfa_enabled=member.user.mfa_enabled,
+    )
+
+
+def _invitation_out(view: InvitationView) -> InvitationRead:
+    invitation = view.invitation
+    return InvitationRead(
+        id=invitation.id,
+        email=view.email,
+        role=invitation.role,
+        status=view.status,
+        invited_by_type=invitation.invited_by_type,
+        invited_by_id=invitation.invited_by_id,
+        created_at=invitation.created_at,
+        expires_at=invitation.expires_at,
     )
 
 
@@ -84,11 +100,30 @@ async def list_staff(principal: StaffRead, session: SessionDep) -> list[StaffOut
     return [_staff_out(member) for member in await staff.list(session, principal)]
 
 
-@router.post("/staff", status_code=201, response_model=StaffCreated)
-async def create_staff(body: StaffCreate, principal: StaffWrite, session: SessionDep) -> object:
-    """Add a staff member; a new account gets a one-time password shown once."""
-    member, password = await staff.invite(session, principal, body)
-    return StaffCreated(**_staff_out(member).model_dump(), one_time_password=password)
+@router.get("/staff/invitations", response_model=list[InvitationRead])
+async def list_invitations(principal: StaffRead, session: SessionDep) -> list[InvitationRead]:
+    """List invitations nobody has answered yet (pending or expired), newest first."""
+    return [_invitation_out(view) for view in await invitations.list_open(session, principal)]
+
+
+@router.post("/staff/invitations", status_code=201, response_model=InvitationCreated)
+async def create_invitation(
+    body: InvitationCreate, principal: StaffWrite, session: SessionDep, settings: SettingsDep
+) -> InvitationCreated:
+    """Invite someone by email; the single-use link to accept is in this response only."""
+    issued = await invitations.invite(session, principal, body)
+    return InvitationCreated(
+        **_invitation_out(issued.view).model_dump(),
+        link=invitation_link(settings.base_url, issued.token),
+    )
+
+
+@router.delete("/staff/invitations/{invitation_id}", response_model=InvitationRead)
+async def revoke_invitation(
+    invitation_id: str, principal: StaffWrite, session: SessionDep
+) -> InvitationRead:
+    """Withdraw an unanswered invitation; its link stops working at once."""
+    return _invitation_out(await invitations.revoke(session, principal, invitation_id))
 
 
 @router.patch("/staff/{staff_id}", response_model=StaffOut)

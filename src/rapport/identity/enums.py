@@ -62,3 +62,11 @@ class ActorType(enum.StrEnum):
     api_key = "api_key"
     system = "system"
     anonymous = "anonymous"
+
+
+class InvitationStatus(enum.StrEnum):
+    pending = "pending"
+    expired = "expired"
+    accepted = "accepted"
+    declined = "declined"
+    revoked = "revoked"

@@ -6,6 +6,7 @@ from rapport.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    RapportError,
     TooManyRequests,
     Unauthorized,
     UnprocessableContent,
@@ -85,3 +86,17 @@ class SourceNotFound(NotFound):
 
 class InvalidWebhookSecret(UnprocessableContent):
     """A pasted webhook signing secret is too short, too long or not printable."""
+
+
+class InvitationNotFound(NotFound):
+    """No such invitation in this workspace, or no invitation behind a link's token."""
+
+
+class InvitationUnavailable(RapportError):
+    """The invitation was accepted, declined, revoked or has expired: its link is spent."""
+
+    status_code = 410
+
+
+class InvitationForAnotherAccount(Forbidden):
+    """The signed-in account is not the one the invitation was sent to."""

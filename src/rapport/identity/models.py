@@ -1,4 +1,4 @@
-"""Identity tables: workspaces, staff, memberships, sessions, keys, audit log."""
+"""Identity tables: workspaces, staff, memberships, invitations, sessions, keys, audit log."""
 
 from __future__ import annotations
 
@@ -47,6 +47,29 @@ class Membership(TenantMixin, Base):
         String(32), ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
     )
     role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16))
+
+
+class Invitation(TenantMixin, Base):
+    """An invitation to join a workspace, pending until the invited person accepts it.
+
+    The email is sealed (AAD bound to this row) with a blind index for lookup; the link's
+    token is stored only as its SHA-256 hash."""
+
+    __tablename__ = "staff_invitations"
+
+    email_index: Mapped[str] = mapped_column(String(64), index=True)
+    email: Mapped[bytes] = mapped_column(LargeBinary)
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_type: Mapped[ActorType] = mapped_column(
+        Enum(ActorType, native_enum=False, length=16)
+    )
+    invited_by_id: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    accepted_by: Mapped[str | None] = mapped_column(String(32))
+    declined_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
 
 
 class StaffSession(IdMixin, Base):

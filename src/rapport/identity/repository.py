@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 
 from rapport.core.repository import Repository, TenantRepository
 from rapport.identity.models import (
     ApiKey,
     AuditChainHead,
     AuditEvent,
+    Invitation,
     Membership,
     RecoveryCode,
     SignInFailure,
@@ -84,6 +85,52 @@ class MembershipRepository(TenantRepository[Membership]):
         (two owners demoting each other at once must not leave none)."""
         owners = self.base_query().where(Membership.role == "owner").with_for_update()
         return len(await self.all(owners))
+
+
+def _still_open() -> tuple[ColumnElement[bool], ...]:
+    return (
+        Invitation.accepted_at.is_(None),
+        Invitation.declined_at.is_(None),
+        Invitation.revoked_at.is_(None),
+    )
+
+
+class InvitationRepository(TenantRepository[Invitation]):
+    model = Invitation
+
+    async def list_open(self) -> Sequence[Invitation]:
+        """Return the workspace's invitations nobody accepted, declined or revoked, newest first
+        (expired ones included, so an admin sees them and can invite again)."""
+        return await self.all(
+            self.base_query().where(*_still_open()).order_by(Invitation.created_at.desc())
+        )
+
+    async def open_for_email(self, email_index: str) -> Sequence[Invitation]:
+        """Return the workspace's open invitations for one email (by its blind index)."""
+        return await self.all(
+            self.base_query().where(Invitation.email_index == email_index, *_still_open())
+        )
+
+
+class InvitationLookup(Repository[Invitation]):
+    """Unscoped access used only through an invitation link's token."""
+
+    model = Invitation
+
+    async def get_by_token_hash(self, token_hash: str) -> Invitation | None:
+        """Return the invitation whose link token hashes to `token_hash`."""
+        return await self.one_or_none(select(Invitation).where(Invitation.token_hash == token_hash))
+
+    async def close(self, invitation_id: str, now: datetime, **values: object) -> bool:
+        """Set `values` (accepted/declined/revoked) on an invitation that is still open and
+        unexpired; return whether it was (of two racing requests, one wins)."""
+        statement = update(Invitation).where(
+            Invitation.id == invitation_id, Invitation.expires_at > now, *_still_open()
+        )
+        result = await self.session.execute(
+            statement.values(**values).execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 class SessionRepository(Repository[StaffSession]):

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, EmailStr, Field
 
 from rapport.core.schemas import ReadModel
-from rapport.identity.enums import ActorType, Role, Scope
+from rapport.identity.enums import ActorType, InvitationStatus, Role, Scope
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,26 @@ class StaffCreate(BaseModel):
     role: Role = Field(default=Role.agent, description="Role in the current workspace.")
 
 
-class StaffCreated(StaffRead):
-    one_time_password: str | None = Field(
-        description="Generated password, shown once; null when the person already had an account."
+class InvitationCreate(BaseModel):
+    email: EmailStr = Field(description="Email of the person to invite.")
+    role: Role = Field(default=Role.agent, description="Role they get when they accept.")
+
+
+class InvitationRead(BaseModel):
+    id: str = Field(description="Invitation id.")
+    email: str = Field(description="The email the invitation was sent to.")
+    role: Role = Field(description="Role the person gets when they accept.")
+    status: InvitationStatus = Field(description="pending, expired, accepted, declined, revoked.")
+    invited_by_type: ActorType = Field(description="Kind of actor who invited: staff, api_key.")
+    invited_by_id: str | None = Field(description="Staff user or API key id of the inviter.")
+    created_at: datetime = Field(description="When the invitation was made.")
+    expires_at: datetime = Field(description="When the link stops working.")
+
+
+class InvitationCreated(InvitationRead):
+    link: str = Field(
+        description="The single-use link the person accepts with. Shown once: pass it on now "
+        "(Rapport keeps only its hash)."
     )
 
 

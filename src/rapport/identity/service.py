@@ -41,6 +41,17 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def check_can_grant(principal: Principal, role: Role) -> None:
+    """Refuse unless the principal may manage staff and give `role` (never above their own;
+    only owners make owners)."""
+    if not principal.can(Scope.staff_write):
+        raise MissingScope("Managing staff needs the staff:write scope.")
+    if principal.role is not None and ROLE_RANK[role] > ROLE_RANK[principal.role]:
+        raise MissingScope(f"Your role cannot grant or change the {role} role.")
+    if role == Role.owner and principal.role != Role.owner:
+        raise MissingScope("Only an owner can grant or change the owner role.")
+
+
 def generate_password() -> str:
     """Return a random password that meets the staff policy (shown once, to be changed)."""
     return secrets.token_urlsafe(18)
@@ -124,7 +135,8 @@ class StaffService:
         actor: Actor,
         password: str | None = None,
     ) -> tuple[StaffMember, str | None]:
-        """Add a person to a workspace, creating their account (and a password) if new."""
+        """Add a person to a workspace at once, creating their account (and a password) if new.
+        Operators only (CLI, demo): staff and API keys invite, and the person accepts."""
         email = normalise_email(body.email)
         accounts = StaffRepository(session)
         user = await accounts.get_by_email(email)
@@ -161,15 +173,6 @@ class StaffService:
         rows = await MembershipRepository(session, principal.workspace_id).list_with_staff()
         return [StaffMember(user, membership.role) for membership, user in rows]
 
-    async def invite(
-        self, session: AsyncSession, principal: Principal, body: StaffCreate
-    ) -> tuple[StaffMember, str | None]:
-        """Add a staff member to the caller's workspace (never above the caller's own role)."""
-        self._check_can_grant(principal, body.role)
-        return await self.add(
-            session, workspace_id=principal.workspace_id, body=body, actor=Actor.of(principal)
-        )
-
     async def change_role(
         self, session: AsyncSession, principal: Principal, staff_id: str, role: Role
     ) -> StaffMember:
@@ -179,8 +182,8 @@ class StaffService:
         user = await StaffRepository(session).get(staff_id)
         if membership is None or user is None:
             raise StaffNotFound("No such staff member in this workspace.")
-        self._check_can_grant(principal, role)
-        self._check_can_grant(principal, membership.role)
+        check_can_grant(principal, role)
+        check_can_grant(principal, membership.role)
         demoting_owner = membership.role == Role.owner and role != Role.owner
         if demoting_owner and await memberships.count_owners() <= 1:
             raise LastOwner("A workspace must keep at least one owner.")
@@ -202,7 +205,7 @@ class StaffService:
         membership = await memberships.for_staff(staff_id)
         if membership is None:
             raise StaffNotFound("No such staff member in this workspace.")
-        self._check_can_grant(principal, membership.role)
+        check_can_grant(principal, membership.role)
         if membership.role == Role.owner and await memberships.count_owners() <= 1:
             raise LastOwner("A workspace must keep at least one owner.")
         await memberships.delete(membership)
@@ -214,14 +217,6 @@ class StaffService:
             target_type="staff",
             target_id=staff_id,
         )
-
-    def _check_can_grant(self, principal: Principal, role: Role) -> None:
-        if not principal.can(Scope.staff_write):
-            raise MissingScope("Managing staff needs the staff:write scope.")
-        if principal.role is not None and ROLE_RANK[role] > ROLE_RANK[principal.role]:
-            raise MissingScope(f"Your role cannot grant or change the {role} role.")
-        if role == Role.owner and principal.role != Role.owner:
-            raise MissingScope("Only an owner can grant or change the owner role.")
 
 
 workspaces = WorkspaceService()

@@ -15,6 +15,15 @@ from rapport.web.errors import internal_error_response
 
 logger = logging.getLogger("rapport.http")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Path segments that are credentials (invitation tokens, write keys in webhook URLs): logs show
+# where a request went, never the secret it carried.
+_SECRET_IN_PATH = re.compile(r"^(/console/invitations/|/v1/webhooks/[^/]+/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """Return a request path with any credential it carries masked."""
+    return _SECRET_IN_PATH.sub(r"\1***", path)
+
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -67,7 +76,7 @@ class RequestContextMiddleware:
                 "request",
                 extra={
                     "method": scope["method"],
-                    "path": scope["path"],
+                    "path": loggable_path(scope["path"]),
                     "status": status["code"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },

@@ -25,7 +25,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import RedirectResponse
 
 from rapport.config import Settings
-from rapport.web.console import auth, customers, enrolment, home, keys, team
+from rapport.web.console import auth, customers, enrolment, home, invitations, keys, team
 from rapport.web.console import settings as settings_pages
 from rapport.web.console.assets import mount_assets
 from rapport.web.console.routing import install_console_errors
@@ -61,7 +61,13 @@ AREAS: list[Area] = [
 ]
 SETTINGS_AREA = Area("Settings", "/console/settings", settings_pages.router, icon="gear")
 # Routers that are part of the console but not areas of their own.
-SUPPORT_ROUTERS: list[APIRouter] = [auth.router, enrolment.router, team.router, keys.router]
+SUPPORT_ROUTERS: list[APIRouter] = [
+    auth.router,
+    enrolment.router,
+    team.router,
+    keys.router,
+    invitations.router,
+]
 
 
 def console_routers() -> list[APIRouter]:

@@ -1,4 +1,4 @@
-"""Settings: the workspace's team (invite, change roles, remove)."""
+"""Settings: the workspace's team (invite, withdraw invitations, change roles, remove)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.deps import SessionDep
 from rapport.errors import RapportError
 from rapport.identity.enums import ROLE_RANK, Role, Scope
-from rapport.identity.schemas import StaffCreate
-from rapport.identity.service import StaffMember, staff
+from rapport.identity.invitations import IssuedInvitation, invitation_link, invitations
+from rapport.identity.schemas import InvitationCreate
+from rapport.identity.service import staff
 from rapport.web.console.context import Console, ConsoleContext
 from rapport.web.console.routing import FormText, console_router, on_error, see_other
 from rapport.web.console.tabs import errors_on, tab_page
@@ -33,24 +34,29 @@ async def render_team(
     ctx: ConsoleContext,
     session: AsyncSession,
     error: RapportError | None = None,
-    invited: tuple[StaffMember, str | None] | None = None,
+    issued: IssuedInvitation | None = None,
 ) -> Response:
-    """Draw the team tab; right after an invitation, show the one-time password once."""
+    """Draw the team tab; right after an invitation, show its link once."""
     ctx.require(Scope.staff_read)
+    base_url = ctx.request.app.state.settings.base_url
+    members = await staff.list(session, ctx.principal)
     return tab_page(
         ctx,
         "team",
         error=error,
-        secret=invited is not None,
-        members=await staff.list(session, ctx.principal),
+        secret=issued is not None,
+        members=members,
+        names={member.user.id: member.user.display_name for member in members},
+        invitations=await invitations.list_open(session, ctx.principal),
         roles=grantable_roles(ctx),
-        invited=invited,
+        issued=issued,
+        link=invitation_link(base_url, issued.token) if issued else None,
     )
 
 
 @router.get("/settings/team", response_class=HTMLResponse)
 async def show_team(ctx: Console, session: SessionDep) -> Response:
-    """List the workspace's staff and their roles."""
+    """List the workspace's staff, their roles and the pending invitations."""
     return await render_team(ctx, session)
 
 
@@ -60,15 +66,20 @@ async def invite_staff(
     ctx: Console,
     session: SessionDep,
     email: FormText = "",
-    display_name: FormText = "",
     role: Annotated[Role, Form()] = Role.agent,
 ) -> Response:
-    """Add someone to the workspace; a new account's password is shown once."""
-    body = StaffCreate.model_validate(
-        {"email": email.strip(), "display_name": display_name.strip(), "role": role}
-    )
-    invited = await staff.invite(session, ctx.principal, body)
-    return await render_team(ctx, session, invited=invited)
+    """Invite someone by email and show the link to pass on, once."""
+    body = InvitationCreate.model_validate({"email": email.strip(), "role": role})
+    issued = await invitations.invite(session, ctx.principal, body)
+    return await render_team(ctx, session, issued=issued)
+
+
+@router.post("/settings/team/invitations/{invitation_id}/revoke")
+@on_error(errors_on(render_team))
+async def revoke_invitation(ctx: Console, session: SessionDep, invitation_id: str) -> Response:
+    """Withdraw an invitation; its link stops working at once."""
+    await invitations.revoke(session, ctx.principal, invitation_id)
+    return see_other(ctx.request, "/console/settings/team?notice=invitation-revoked")
 
 
 @router.post("/settings/team/{staff_id}/role")

@@ -25,6 +25,12 @@ NOTICES = {
     "mfa-disabled": "Two-step verification is off.",
     "role-changed": "Role updated.",
     "staff-removed": "Removed from the workspace.",
+    "invitation-revoked": "Invitation withdrawn. Its link no longer works.",
+    "invitation-accepted": "Welcome aboard: you joined the workspace.",
+    "account-ready": (
+        "Now sign in to accept the invitation: with the password you just chose if the email "
+        "was new to Rapport, or with your existing password if you already had an account."
+    ),
     "key-revoked": "API key revoked. It stops working at once.",
     "source-created": "Source created. Use its write key to send events.",
     "webhook-secret-stored": "Webhook secret stored. Webhooks signed with the old one now fail.",
