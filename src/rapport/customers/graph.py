@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import enum
+import functools
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,12 +14,13 @@ from rapport.customers.enums import LIMITS, PRIORITY, WEAK_KINDS, IdentifierKind
 from rapport.customers.merges import merges
 from rapport.customers.models import Customer, Identifier
 from rapport.customers.pii import blind_index, normalise, seal
-from rapport.customers.repository import CustomerRepository, IdentifierRepository
+from rapport.customers.repository import CustomerRepository, IdentifierRepository, IdentifierRow
 from rapport.customers.schemas import IdentitySignal, Observed
 
 Key = tuple[str, str]
 
 
+@functools.lru_cache(maxsize=1024)
 def base_kind(kind: str) -> IdentifierKind:
     """Return the kind whose rules apply (`external:loyalty` follows `external`)."""
     return IdentifierKind(kind.split(":", 1)[0])
@@ -25,6 +29,22 @@ def base_kind(kind: str) -> IdentifierKind:
 def is_weak(kind: str) -> bool:
     """Tell whether an identifier describes a browser or device rather than a person."""
     return base_kind(kind) in WEAK_KINDS
+
+
+@dataclass(frozen=True)
+class Link:
+    """Where a stored identifier points: its profile, and whether it is a shared device."""
+
+    customer_id: str
+    shared: bool
+
+
+class Shortcut(enum.Enum):
+    """What a signal's identifiers alone say, when no walk of the graph is needed."""
+
+    walk = "walk"  # something may change the graph: walk it
+    nobody = "nobody"  # only shared devices (or nothing usable): nobody can be told apart
+    new = "new"  # every identifier is unknown: a new profile holds them all
 
 
 @dataclass
@@ -60,8 +80,8 @@ class IdentityGraph:
         self, session: AsyncSession, workspace_id: str, signal: IdentitySignal
     ) -> Resolution:
         """Find or create the profile a signal belongs to, merging only when that is safe."""
-        observed = _prepare(signal.identifiers)
-        lookups = observed + _prepare(signal.lookup_only)
+        observed = prepare(signal.identifiers)
+        lookups = observed + prepare(signal.lookup_only)
         if not observed and not lookups:
             return Resolution()
         found = await IdentifierRepository(session, workspace_id).find([key for _, key in lookups])
@@ -146,17 +166,10 @@ class IdentityGraph:
         was_known = (
             not resolution.created and await context.identifiers.strong_count(customer.id) > 0
         )
-        added: dict[str, int] = {}
-        for item, key in context.observed:
-            if key in context.found:
-                continue
-            # A profile created just now holds only what this loop added: count, don't query.
-            if resolution.created:
-                fits = added.get(item.kind, 0) < LIMITS[base_kind(item.kind)]
-            else:
-                fits = await self._fits(context, customer.id, item.kind)
-            if fits:
-                added[item.kind] = added.get(item.kind, 0) + 1
+        unknown = [(item, key) for item, key in context.observed if key not in context.found]
+        # A profile created just now holds only what this call adds: count, don't query.
+        for item, key in within_limits(unknown) if resolution.created else unknown:
+            if resolution.created or await self._fits(context, customer.id, item.kind):
                 await self._add(context, customer.id, item, key)
                 resolution.added.append(item.kind)
         resolution.customer = customer
@@ -167,19 +180,54 @@ class IdentityGraph:
         return await context.identifiers.count_kind(customer_id, kind) < LIMITS[base_kind(kind)]
 
     async def _add(self, context: _Context, customer_id: str, item: Observed, key: Key) -> None:
-        identifier_id = new_id()
-        identifier = Identifier(
-            id=identifier_id,
-            customer_id=customer_id,
-            kind=item.kind,
-            blind_index=key[1],
-            value=seal(item.value, "customer_identifiers", "value", identifier_id),
-            last_seen_at=context.signal.at,
-        )
-        context.found[key] = await context.identifiers.add(identifier)
+        row = new_identifier(customer_id, item, key, context.signal.at)
+        context.found[key] = await context.identifiers.add(Identifier(**row._asdict()))
+
+    def new_identifiers(
+        self, customer_id: str, signal: IdentitySignal, observed: list[tuple[Observed, Key]]
+    ) -> list[IdentifierRow]:
+        """Return the identifier rows of a new profile holding a signal's unknown identifiers."""
+        return [
+            new_identifier(customer_id, item, key, signal.at)
+            for item, key in within_limits(observed)
+        ]
 
 
-def _prepare(items: list[Observed]) -> list[tuple[Observed, Key]]:
+def new_identifier(customer_id: str, item: Observed, key: Key, at: datetime) -> IdentifierRow:
+    """Return a profile's new identifier row, its value sealed to the row."""
+    identifier_id = new_id()
+    value = seal(item.value, "customer_identifiers", "value", identifier_id)
+    return IdentifierRow(identifier_id, customer_id, item.kind, key[1], value, at)
+
+
+def within_limits(observed: list[tuple[Observed, Key]]) -> list[tuple[Observed, Key]]:
+    """Keep the identifiers one new profile may hold (per-kind limits, in priority order)."""
+    kept: list[tuple[Observed, Key]] = []
+    counts: dict[str, int] = {}
+    for item, key in observed:
+        if counts.get(item.kind, 0) < LIMITS[base_kind(item.kind)]:
+            counts[item.kind] = counts.get(item.kind, 0) + 1
+            kept.append((item, key))
+    return kept
+
+
+def shortcut(observed: list[tuple[Observed, Key]], links: dict[Key, Link]) -> str | Shortcut:
+    """Tell what a plain touchpoint resolves to without walking the graph: the one profile
+    its identifiers point at, nobody, a new profile, or `walk` when the graph may change
+    (some identifiers known and some not, or known ones pointing at different profiles)."""
+    known = [(item, links[key]) for item, key in observed if key in links]
+    if not known:
+        return Shortcut.new if observed else Shortcut.nobody
+    if len(known) < len(observed):
+        return Shortcut.walk
+    # Shared devices are not followed; strong identifiers are never shared.
+    owners = {link.customer_id for item, link in known if not (link.shared and is_weak(item.kind))}
+    if not owners:
+        return Shortcut.nobody
+    return owners.pop() if len(owners) == 1 else Shortcut.walk
+
+
+def prepare(items: list[Observed]) -> list[tuple[Observed, Key]]:
     """Normalise, drop blocked values and duplicates, and order by priority."""
     prepared: dict[Key, Observed] = {}
     for item in items:

@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import ColumnElement, delete, insert, select, text, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from rapport.core.repository import TenantRepository
 from rapport.customers.enums import WEAK_KINDS
 from rapport.customers.models import ConsentRecord, Customer, Identifier, Merge, SearchTerm
+
+
+class ActivityRow(NamedTuple):
+    """A profile's activity columns, read and written without loading the profile."""
+
+    id: str
+    first_seen_at: datetime | None
+    last_seen_at: datetime | None
+    channels: list[str]
+    merged: bool
+
+
+class IdentifierRow(NamedTuple):
+    """A new identifier, ready to insert (its value already sealed)."""
+
+    id: str
+    customer_id: str
+    kind: str
+    blind_index: str
+    value: bytes
+    last_seen_at: datetime
 
 
 class CustomerRepository(TenantRepository[Customer]):
@@ -36,6 +60,64 @@ class CustomerRepository(TenantRepository[Customer]):
             group.extend(frontier)
         return group
 
+    async def activity(self, customer_ids: list[str]) -> list[ActivityRow]:
+        """Return the activity of some profiles (in one query, loading no profile)."""
+        if not customer_ids:
+            return []
+        rows = await self.session.execute(
+            select(
+                Customer.id,
+                Customer.first_seen_at,
+                Customer.last_seen_at,
+                Customer.channels,
+                Customer.merged_into_id.is_not(None),
+            ).where(Customer.workspace_id == self.workspace_id, Customer.id.in_(customer_ids))
+        )
+        return [ActivityRow(*row) for row in rows]
+
+    async def insert_new(self, profiles: list[ActivityRow]) -> None:
+        """Insert new profiles with their activity, in one statement."""
+        if profiles:
+            await self.session.execute(
+                insert(Customer),
+                [
+                    {
+                        "id": profile.id,
+                        "workspace_id": self.workspace_id,
+                        "first_seen_at": profile.first_seen_at,
+                        "last_seen_at": profile.last_seen_at,
+                        "channels": profile.channels,
+                    }
+                    for profile in profiles
+                ],
+            )
+
+    async def write_activity(self, profiles: list[ActivityRow]) -> None:
+        """Store the activity of profiles, in one statement; copies loaded in the session
+        are given the same values, so they never write back older ones."""
+        if not profiles:
+            return
+        # Bulk UPDATE by primary key; the session's copies are synchronised below instead.
+        await self.session.execute(
+            update(Customer)
+            .where(Customer.workspace_id == self.workspace_id)
+            .execution_options(synchronize_session=None),
+            [
+                {
+                    "id": profile.id,
+                    "first_seen_at": profile.first_seen_at,
+                    "last_seen_at": profile.last_seen_at,
+                    "channels": profile.channels,
+                }
+                for profile in profiles
+            ],
+        )
+        for profile in profiles:
+            loaded = self.session.identity_map.get(self.session.identity_key(Customer, profile.id))
+            if loaded is not None:
+                for name in ("first_seen_at", "last_seen_at", "channels"):
+                    set_committed_value(loaded, name, getattr(profile, name))
+
     async def recent(self, limit: int) -> Sequence[Customer]:
         """Return live profiles, most recently seen first."""
         return await self.all(
@@ -49,12 +131,36 @@ class CustomerRepository(TenantRepository[Customer]):
 class IdentifierRepository(TenantRepository[Identifier]):
     model = Identifier
 
+    async def insert_new(self, identifiers: list[IdentifierRow]) -> None:
+        """Insert new identifiers, in one statement."""
+        if identifiers:
+            await self.session.execute(
+                insert(Identifier),
+                [row._asdict() | {"workspace_id": self.workspace_id} for row in identifiers],
+            )
+
+    async def owners(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, bool]]:
+        """Return the profile and shared flag of the stored identifiers matching (kind, blind
+        index) pairs, without loading the rows."""
+        if not keys:
+            return {}
+        rows = await self.session.execute(
+            select(
+                Identifier.kind, Identifier.blind_index, Identifier.customer_id, Identifier.shared
+            ).where(Identifier.workspace_id == self.workspace_id, *_matching(keys))
+        )
+        wanted = set(keys)
+        return {
+            (kind, index): (customer_id, shared)
+            for kind, index, customer_id, shared in rows
+            if (kind, index) in wanted
+        }
+
     async def find(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Identifier]:
         """Return the stored identifiers matching (kind, blind index) pairs."""
         if not keys:
             return {}
-        indexes = [index for _, index in keys]
-        rows = await self.all(self.base_query().where(Identifier.blind_index.in_(indexes)))
+        rows = await self.all(self.base_query().where(*_matching(keys)))
         wanted = set(keys)
         return {
             (row.kind, row.blind_index): row
@@ -105,6 +211,16 @@ class IdentifierRepository(TenantRepository[Identifier]):
             )
         )
         return [str(row[0]) for row in rows]
+
+
+def _matching(keys: list[tuple[str, str]]) -> tuple[ColumnElement[bool], ...]:
+    """Narrow identifiers to some (kind, blind index) pairs (a superset: check the pairs).
+    Both columns are named so the (workspace, kind, blind index) index serves the lookup,
+    whatever the size of the workspace."""
+    return (
+        Identifier.kind.in_(sorted({kind for kind, _ in keys})),
+        Identifier.blind_index.in_(sorted({index for _, index in keys})),
+    )
 
 
 class SearchTermRepository(TenantRepository[SearchTerm]):

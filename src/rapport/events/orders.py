@@ -190,25 +190,13 @@ class OrderService:
         for item in items:
             await self.product(session, workspace_id, item)
 
-    async def product(
-        self,
-        session: AsyncSession,
-        workspace_id: str,
-        item: ItemInput,
-        counter: str | None = None,
-        count: int = 1,
-    ) -> Product:
+    async def product(self, session: AsyncSession, workspace_id: str, item: ItemInput) -> Product:
         """Create or refresh a product from what an event or order says about it."""
         repository = ProductRepository(session, workspace_id)
         product = await repository.by_key(item.product_key)
         if product is None:
             product = await repository.add(Product(product_key=item.product_key, views=0, adds=0))
-        product.sku = item.sku or product.sku
-        product.name = item.name or product.name
-        product.category = item.category or product.category
-        product.price = item.price or product.price
-        if counter is not None:
-            setattr(product, counter, getattr(product, counter) + count)
+        _refresh(product, item)
         return product
 
     def _publish(
@@ -233,6 +221,28 @@ class OrderService:
                 **data,
             )
 
+    async def count_products(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        counted: dict[tuple[str, str], ItemInput],
+    ) -> None:
+        """Add a chunk's product views and adds (keyed by counter and product), reading every
+        product in one query."""
+        if not counted:
+            return
+        repository = ProductRepository(session, workspace_id)
+        keys = sorted({product_key for _, product_key in counted})
+        found = await repository.all(repository.base_query().where(Product.product_key.in_(keys)))
+        known = {product.product_key: product for product in found}
+        for (counter, product_key), item in counted.items():
+            product = known.get(product_key)
+            if product is None:
+                product = await repository.add(Product(product_key=product_key, views=0, adds=0))
+                known[product_key] = product
+            _refresh(product, item)
+            setattr(product, counter, getattr(product, counter) + item.quantity)
+
     async def refresh_customer(
         self, session: AsyncSession, workspace_id: str, customer_id: str
     ) -> None:
@@ -247,6 +257,15 @@ class OrderService:
             revenue=Decimal(str(revenue)),
             last_order_at=last,
         )
+
+
+def _refresh(product: Product, item: ItemInput) -> None:
+    """Take what an event or order says about a product, keeping what it leaves out."""
+    said = {"sku": item.sku, "name": item.name, "category": item.category, "price": item.price}
+    for name, value in said.items():
+        # Only real changes are set: an unchanged product is not written back.
+        if value and getattr(product, name) != value:
+            setattr(product, name, value)
 
 
 orders = OrderService()

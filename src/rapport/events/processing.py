@@ -1,8 +1,10 @@
-"""Process stored calls: resolve each to a profile, then project orders and products."""
+"""Process stored calls a chunk at a time: resolve each to a profile (plain calls together,
+anything that may change the identity graph in its own savepoint), project orders and products."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -10,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.crypto import keyring
 from rapport.core.jobs import enqueue
-from rapport.customers.service import customers
+from rapport.customers.schemas import IdentitySignal
+from rapport.customers.service import ObservationBatch, PlainTouch, customers
 from rapport.events.ingest import PROCESS_JOB, payload_aad
 from rapport.events.models import Event
 from rapport.events.orders import (
@@ -33,9 +36,28 @@ def message_of(event: Event) -> dict[str, Any]:
 
 logger = logging.getLogger("rapport.events")
 
-PROCESS_CHUNK = 100
-MEMO_TYPES = frozenset({"track", "page", "screen"})
-Memo = dict[tuple[object, ...], str | None]
+# Calls per transaction: plain calls cost well under a millisecond each, so a chunk holds
+# SQLite's single writer for some tens of milliseconds.
+PROCESS_CHUNK = 250
+
+
+@dataclass
+class _Call:
+    """One stored call, opened once: its message, identity signal and plain touchpoint."""
+
+    event: Event
+    message: dict[str, Any]
+    signal: IdentitySignal
+    touch: PlainTouch | None
+
+
+@dataclass
+class _Chunk:
+    """What a chunk's calls add up to, written once at its end."""
+
+    resolved: list[tuple[Event, str | None]] = field(default_factory=list)
+    products: dict[tuple[str, str], ItemInput] = field(default_factory=dict)
+    with_orders: set[str] = field(default_factory=set)
 
 
 class EventProcessor:
@@ -45,93 +67,124 @@ class EventProcessor:
         if len(event_ids) > PROCESS_CHUNK:
             rest = event_ids[PROCESS_CHUNK:]
             enqueue(session, PROCESS_JOB, workspace_id=workspace_id, event_ids=rest)
-        with_orders: set[str] = set()
-        memo: Memo = {}
-        products: dict[tuple[str, str], ItemInput] = {}
-        resolved: list[tuple[Event, str | None]] = []
-        chunk = event_ids[:PROCESS_CHUNK]
-        for event in await EventRepository(session, workspace_id).unprocessed(chunk):
-            try:
-                # A savepoint per call: one call that cannot be processed is set aside (and
-                # logged) instead of failing, and endlessly retrying, its whole chunk.
-                async with session.begin_nested():
-                    customer_id = await self._resolve(session, workspace_id, event, memo)
-                    if await self._project(session, workspace_id, event, customer_id, products):
-                        with_orders.add(customer_id or "")
-            except Exception as error:  # any failure of one call is contained
-                failure = {"event_id": event.id, "error": type(error).__name__}
-                logger.warning("call not processed", extra=failure)
-                memo.clear()
-                customer_id = None
-            resolved.append((event, customer_id))
-        # Written once at the end: dirty events would otherwise be re-flushed before every query.
-        for event, customer_id in resolved:
-            event.customer_id, event.processed = customer_id, True
-        for (counter, _), item in products.items():
-            await orders.product(session, workspace_id, item, counter, count=item.quantity)
-        for customer_id in sorted(with_orders - {""}):
-            await orders.refresh_customer(session, workspace_id, customer_id)
+        batch = await customers.batch(session, workspace_id)
+        events = await EventRepository(session, workspace_id).unprocessed(event_ids[:PROCESS_CHUNK])
+        chunk = _Chunk()
+        # Every call is opened first, so the batch looks all their identifiers up at once.
+        for event, call in [(event, self._open(event, batch)) for event in events]:
+            customer_id = None
+            if call is not None:
+                customer_id = await self._resolve(session, workspace_id, batch, call, chunk)
+            chunk.resolved.append((event, customer_id))
+        await batch.flush()
+        await self._finish(session, workspace_id, chunk)
+
+    def _open(self, event: Event, batch: ObservationBatch) -> _Call | None:
+        """Decrypt and read a call once; a call that cannot be read is logged and set aside."""
+        try:
+            message = message_of(event)
+            signal = signal_of(
+                message,
+                at=event.timestamp,
+                channel=event.channel,
+                source=event.source_id or "server",
+                trusted=event.trusted,
+            )
+            # Order events project within the call's savepoint, so they walk the graph.
+            ordering = event.type == "track" and event.name in ORDER_EVENTS
+            return _Call(event, message, signal, None if ordering else batch.plain(signal))
+        except Exception as error:  # any failure of one call is contained
+            _log_failure(event, error)
+            return None
 
     async def _resolve(
-        self, session: AsyncSession, workspace_id: str, event: Event, memo: Memo
-    ) -> str | None:
-        message = message_of(event)
-        signal = signal_of(
-            message,
-            at=event.timestamp,
-            channel=event.channel,
-            source=event.source_id or "server",
-            trusted=event.trusted,
-        )
-        # A plain track/page/screen with identifiers already resolved in this chunk needs no
-        # second walk of the graph; anything that may change the graph clears the memo.
-        key = (event.trusted, *sorted((item.kind, item.value) for item in signal.identifiers))
-        reusable = event.type in MEMO_TYPES and not signal.traits and not signal.consent
-        if reusable and key in memo:
-            customer_id = memo[key]
-            if customer_id is not None:
-                await customers.touch(session, workspace_id, customer_id, signal.at, signal.channel)
-            return customer_id
-        if not reusable or len(signal.identifiers) > 1:
-            memo.clear()
-        customer_id = await customers.observe(session, workspace_id, signal)
-        if reusable:
-            memo[key] = customer_id
-        return customer_id
-
-    async def _project(
         self,
         session: AsyncSession,
         workspace_id: str,
-        event: Event,
-        customer_id: str | None,
-        products: dict[tuple[str, str], ItemInput],
+        batch: ObservationBatch,
+        call: _Call,
+        chunk: _Chunk,
+    ) -> str | None:
+        """Resolve a call quickly when it is plain, else walk the graph in its own savepoint."""
+        if call.touch is not None:
+            quick = await batch.resolve(call.touch)
+            if quick.resolved:
+                self._count_product(call, chunk.products)
+                return quick.customer_id
+        await batch.flush()  # a failing call rolls back to here: keep the quick work before it
+        customer_id = await self._walk(session, workspace_id, call, chunk)
+        batch.forget()
+        return customer_id
+
+    async def _walk(
+        self, session: AsyncSession, workspace_id: str, call: _Call, chunk: _Chunk
+    ) -> str | None:
+        try:
+            # A savepoint per call that may change the graph: one call that cannot be
+            # processed is set aside (and logged) instead of failing, and endlessly retrying,
+            # its whole chunk.
+            async with session.begin_nested():
+                customer_id = await customers.observe(session, workspace_id, call.signal)
+                if await self._project_order(session, workspace_id, call, customer_id):
+                    chunk.with_orders.add(customer_id or "")
+        except Exception as error:  # any failure of one call is contained
+            _log_failure(call.event, error)
+            return None
+        self._count_product(call, chunk.products)
+        return customer_id
+
+    async def _finish(self, session: AsyncSession, workspace_id: str, chunk: _Chunk) -> None:
+        """Write what the chunk adds up to: events, product counters, order-based traits."""
+        # Written once at the end: dirty events would otherwise be re-flushed before every query.
+        for event, customer_id in chunk.resolved:
+            event.customer_id, event.processed = customer_id, True
+        await orders.count_products(session, workspace_id, chunk.products)
+        for customer_id in sorted(chunk.with_orders - {""}):
+            await orders.refresh_customer(session, workspace_id, customer_id)
+
+    async def _project_order(
+        self, session: AsyncSession, workspace_id: str, call: _Call, customer_id: str | None
     ) -> bool:
-        """Turn e-commerce events into orders and product stats; tell whether an order changed."""
-        if event.type != "track" or event.name is None:
+        """Turn an order event into an order; tell whether an order changed."""
+        event = call.event
+        if event.type != "track" or event.name not in ORDER_EVENTS:
             return False
-        properties = message_of(event).get("properties")
-        properties = properties if isinstance(properties, dict) else {}
-        if event.name in ORDER_EVENTS:
-            data = order_from_event(
-                event.name, properties, event.timestamp, event.channel, customer_id
+        data = order_from_event(
+            event.name, _properties(call), event.timestamp, event.channel, customer_id
+        )
+        if data is not None:
+            await orders.apply(session, workspace_id, data)
+        return data is not None
+
+    def _count_product(self, call: _Call, products: dict[tuple[str, str], ItemInput]) -> None:
+        """Count a product view or add; the product row is written once per chunk."""
+        event = call.event
+        if event.type != "track" or event.name not in PRODUCT_COUNTERS:
+            return
+        properties = _properties(call)
+        key = text(properties.get("product_id")) or text(properties.get("sku"))
+        if key is None:
+            return
+        counted = (PRODUCT_COUNTERS[event.name], key)
+        if counted not in products:
+            products[counted] = ItemInput(
+                product_key=key,
+                sku=text(properties.get("sku")),
+                name=text(properties.get("name"), 500),
+                category=text(properties.get("category")),
+                quantity=0,
             )
-            if data is not None:
-                await orders.apply(session, workspace_id, data)
-            return data is not None
-        if event.name in PRODUCT_COUNTERS:
-            key = text(properties.get("product_id")) or text(properties.get("sku"))
-            if key is not None:
-                item = ItemInput(
-                    product_key=key,
-                    sku=text(properties.get("sku")),
-                    name=text(properties.get("name"), 500),
-                    category=text(properties.get("category")),
-                    quantity=0,
-                )
-                seen = products.setdefault((PRODUCT_COUNTERS[event.name], key), item)
-                seen.quantity += 1  # counts the events; the product row is written once per chunk
-        return False
+        products[counted].quantity += 1  # counts the events
+
+
+def _properties(call: _Call) -> dict[str, Any]:
+    properties = call.message.get("properties")
+    return properties if isinstance(properties, dict) else {}
+
+
+def _log_failure(event: Event, error: Exception) -> None:
+    failure = {"event_id": event.id, "error": type(error).__name__}
+    logger.warning("call not processed", extra=failure)
 
 
 processor = EventProcessor()

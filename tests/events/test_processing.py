@@ -1,0 +1,285 @@
+"""Processing a chunk of stored calls: plain calls resolved together, failures set aside."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+
+from rapport.core.db import Database
+from rapport.core.jobs import Job, JobStatus
+from rapport.core.outbox import DomainEvent
+from rapport.customers import service as customers_service
+from rapport.customers.events import CUSTOMER_IDENTIFIED
+from rapport.customers.models import Customer
+from rapport.events.models import Event, Product
+from rapport.events.processing import PROCESS_CHUNK
+from tests.fixtures.customers import Shop, make_shop
+from tests.fixtures.events import identify, process_all, track, write_key_auth
+from tests.fixtures.identity import make_api_key
+
+
+def at(day: int, hour: int = 12) -> str:
+    """Return an ISO time in May 2026."""
+    return f"2026-05-{day:02d}T{hour:02d}:00:00+00:00"
+
+
+def view(anonymous_id: str, day: int, hour: int = 12, **fields: Any) -> dict[str, Any]:
+    """Return a plain Product Viewed call at a given time."""
+    return track("Product Viewed", anonymousId=anonymous_id, timestamp=at(day, hour), **fields)
+
+
+async def store(shop: Shop, *calls: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    """Send calls in one batch without processing them."""
+    response = await shop.client.post(
+        "/v1/batch", json={"batch": list(calls)}, headers=headers or write_key_auth(shop.write_key)
+    )
+    assert response.status_code == 200, response.text
+
+
+async def activity(shop: Shop, customer_id: str) -> tuple[str, str, list[str]]:
+    """Return a profile's first seen, last seen and channels."""
+    async with shop.database.session() as session:
+        customer = await customers_service.customers.get(session, shop.workspace.id, customer_id)
+    return str(customer.first_seen_at), str(customer.last_seen_at), customer.channels
+
+
+async def outcome(database: Database, message_id: str) -> tuple[str | None, bool]:
+    """Return the profile a stored call resolved to and whether it was processed."""
+    async with database.session() as session:
+        event = (
+            await session.execute(select(Event).where(Event.message_id == message_id))
+        ).scalar_one()
+    return event.customer_id, event.processed
+
+
+async def test_a_failing_call_is_set_aside_and_the_rest_of_its_chunk_is_recorded_exactly(
+    client: httpx.AsyncClient, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_apply = customers_service.apply_traits
+
+    def apply_or_fail(
+        customer: Customer, traits: dict[str, Any], source: str, at: datetime
+    ) -> bool:
+        if traits.get("plan") == "poison":
+            raise RuntimeError("simulated defect in one call")
+        return real_apply(customer, traits, source, at)
+
+    monkeypatch.setattr(customers_service, "apply_traits", apply_or_fail)
+    shop = await make_shop(client, database)
+    await shop.send(view("a", 1), view("b", 1))
+    await store(
+        shop,
+        view("a", 2, messageId="a-before"),
+        view("b", 3, properties={"channel": "store"}),
+        identify(
+            userId="u-fail", anonymousId="c", timestamp=at(4), traits={"plan": "poison"},
+            messageId="failing",
+        ),
+        view("a", 5, properties={"channel": "mobile"}, messageId="a-after"),
+        view("c", 6, messageId="c-after"),
+    )  # fmt: skip
+    await process_all(database)
+    a, b, c = [await shop.profile_of_anonymous(name) for name in ("a", "b", "c")]
+    assert await outcome(database, "failing") == (None, True)
+    assert await shop.find("u-fail") == []
+    assert [await outcome(database, m) for m in ("a-before", "a-after", "c-after")] == [
+        (a, True),
+        (a, True),
+        (c, True),
+    ]
+    assert await activity(shop, a) == (
+        "2026-05-01 12:00:00+00:00",
+        "2026-05-05 12:00:00+00:00",
+        ["mobile", "other"],
+    )
+    assert await activity(shop, b) == (
+        "2026-05-01 12:00:00+00:00",
+        "2026-05-03 12:00:00+00:00",
+        ["other", "store"],
+    )
+    assert await activity(shop, c) == (
+        "2026-05-06 12:00:00+00:00",
+        "2026-05-06 12:00:00+00:00",
+        ["other"],
+    )
+
+
+async def test_a_call_that_cannot_be_read_is_set_aside_and_the_rest_of_its_chunk_is_processed(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    await store(
+        shop,
+        view("d", 1, messageId="before"),
+        view("e", 2, messageId="unreadable"),
+        view("d", 3, messageId="after"),
+    )
+    async with database.session() as session:
+        await session.execute(
+            update(Event).where(Event.message_id == "unreadable").values(payload=b"tampered")
+        )
+    await process_all(database)
+    d = await shop.profile_of_anonymous("d")
+    assert [await outcome(database, m) for m in ("before", "unreadable", "after")] == [
+        (d, True),
+        (None, True),
+        (d, True),
+    ]
+    assert await activity(shop, d) == (
+        "2026-05-01 12:00:00+00:00",
+        "2026-05-03 12:00:00+00:00",
+        ["other"],
+    )
+    async with database.session() as session:
+        jobs = (await session.execute(select(Job.status))).scalars().all()
+    assert set(jobs) == {JobStatus.done}
+
+
+async def test_touches_of_a_profile_in_one_chunk_keep_the_earliest_and_latest_time_and_channels(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    await shop.send(identify(userId="u-t", anonymousId="t", timestamp=at(10)))
+    await shop.send(
+        view("t", 12, properties={"channel": "mobile"}),
+        view("t", 8, properties={"channel": "web"}),
+        {"type": "page", "name": "Home", "anonymousId": "t", "timestamp": at(11)},
+        {"type": "screen", "name": "Cart", "userId": "u-t", "timestamp": at(9, 8)},
+    )
+    profile = await shop.profile("u-t")
+    assert await activity(shop, profile.id) == (
+        "2026-05-08 12:00:00+00:00",
+        "2026-05-12 12:00:00+00:00",
+        ["mobile", "other", "web"],
+    )
+
+
+async def test_calls_of_a_new_visitor_in_one_chunk_share_one_new_profile(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    await shop.send(view("new", 3, messageId="n1"), view("new", 1, messageId="n2"))
+    profile = await shop.profile_of_anonymous("new")
+    assert [await outcome(database, m) for m in ("n1", "n2")] == [(profile, True), (profile, True)]
+    assert await activity(shop, profile) == (
+        "2026-05-01 12:00:00+00:00",
+        "2026-05-03 12:00:00+00:00",
+        ["other"],
+    )
+    async with database.session() as session:
+        profiles = (await session.execute(select(func.count()).select_from(Customer))).scalar_one()
+        announced = (
+            await session.execute(
+                select(func.count()).where(DomainEvent.name == CUSTOMER_IDENTIFIED)
+            )
+        ).scalar_one()
+    assert (profiles, announced) == (1, 0)
+
+
+async def test_an_unknown_user_id_on_a_track_call_makes_a_known_profile_announced_once(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    await shop.send(
+        track("Product Viewed", userId="u-k", anonymousId="k", timestamp=at(1)),
+        track("Product Viewed", userId="u-k", timestamp=at(2)),
+    )
+    profile = await shop.profile("u-k")
+    assert await shop.profile_of_anonymous("k") == profile.id
+    async with database.session() as session:
+        announced = (
+            (
+                await session.execute(
+                    select(DomainEvent).where(DomainEvent.name == CUSTOMER_IDENTIFIED)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert [event.data["customer_id"] for event in announced] == [profile.id]
+
+
+async def test_a_call_after_an_identify_in_its_chunk_finds_the_identifiers_it_added(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    tablet = {"device": {"id": "tablet-1"}}
+    await shop.send(
+        view("laptop", 1),
+        identify(userId="u-dev", anonymousId="laptop", context=tablet, timestamp=at(2)),
+        view("tablet-browser", 3, context=tablet, messageId="later"),
+    )
+    profile = await shop.profile("u-dev")
+    assert await shop.profile_of_anonymous("tablet-browser") == profile.id
+    assert await outcome(database, "later") == (profile.id, True)
+    assert sorted(i.value for i in profile.identifiers) == [
+        "laptop",
+        "tablet-1",
+        "tablet-browser",
+        "u-dev",
+    ]
+
+
+async def test_a_call_after_a_merge_in_its_chunk_touches_the_profile_that_remains(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    await shop.send(
+        identify(userId="old-id", anonymousId="old-browser", timestamp=at(1)),
+        identify(userId="new-id", timestamp=at(2)),
+    )
+    loser = (await shop.profile("old-id")).id
+    headers = {"Authorization": f"Bearer {await make_api_key(database, shop.workspace)}"}
+    await store(
+        shop,
+        {"type": "alias", "previousId": "old-id", "userId": "new-id", "timestamp": at(3)},
+        view("old-browser", 4, properties={"channel": "mobile"}, messageId="after-merge"),
+        headers=headers,
+    )
+    await process_all(database)
+    winner = await shop.profile("new-id")
+    assert winner.id != loser
+    assert await outcome(database, "after-merge") == (winner.id, True)
+    assert await activity(shop, winner.id) == (
+        "2026-05-01 12:00:00+00:00",
+        "2026-05-04 12:00:00+00:00",
+        ["mobile", "other"],
+    )
+    async with database.session() as session:
+        merged = await session.get(Customer, loser)
+    assert merged is not None
+    assert (str(merged.last_seen_at), merged.merged_into_id) == (
+        "2026-05-01 12:00:00+00:00",
+        winner.id,
+    )
+
+
+async def test_many_visitors_over_several_chunks_get_one_profile_each_and_exact_counts(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    visitors = 120
+    calls = [
+        view(f"v-{n % visitors}", 1 + n // visitors, properties={"product_id": f"p-{n % 7}"})
+        for n in range(PROCESS_CHUNK + 110)
+    ]
+    await shop.send(*calls)
+    async with database.session() as session:
+        seen = (
+            await session.execute(
+                select(Customer.first_seen_at, Customer.last_seen_at, Customer.channels)
+            )
+        ).all()
+        unprocessed = (
+            await session.execute(select(func.count()).where(Event.processed.is_(False)))
+        ).scalar_one()
+        views = dict((await session.execute(select(Product.product_key, Product.views))).all())
+    assert (len(seen), unprocessed) == (visitors, 0)
+    assert {(str(first), str(last), tuple(channels)) for first, last, channels in seen} == {
+        ("2026-05-01 12:00:00+00:00", "2026-05-03 12:00:00+00:00", ("other",))
+    }
+    assert views == {f"p-{k}": len(range(k, len(calls), 7)) for k in range(7)}
