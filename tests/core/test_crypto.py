@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 import pytest
 
@@ -101,3 +102,11 @@ def test_tokens_carry_their_prefix_and_are_unique() -> None:
     tokens = {new_token("rk_") for _ in range(100)}
     assert len(tokens) == 100
     assert all(token.startswith("rk_") and len(token) == 3 + 43 for token in tokens)
+
+
+@pytest.mark.parametrize("value", ["", "ada@example.com", "ü" * 100, "x" * 5000])
+def test_blind_index_is_hmac_sha256_of_kind_and_value(value: str) -> None:
+    """Stored indexes stay valid: the fast path computes exactly HMAC-SHA256."""
+    ring = KeyRing([b"n" * 40, b"o" * 40])
+    expected = hmac.new(ring._index_key, f"customers.email:{value}".encode(), hashlib.sha256)
+    assert ring.blind_index(value, "customers.email") == expected.hexdigest()

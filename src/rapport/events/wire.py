@@ -216,6 +216,8 @@ def _identifier(message: dict[str, Any], key: str) -> str | None:
     value = message.get(key)
     if value is None:
         return None
+    if type(value) is str and len(value) <= MAX_ID_LENGTH and "\x00" not in value:
+        return value or None  # the usual case, checked first
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueError(f"`{key}` must be a string or a number")
     text = str(value)
