@@ -58,6 +58,9 @@ class MergeService:
     ) -> Merge:
         """Join `loser` into `winner`: identifiers move, history follows, the log remembers.
         A merge made by staff or an API key (`audited_by`) is also written to the audit log."""
+        # The graph is locked as event processing locks it, so a chunk being resolved never
+        # sees half a merge (re-entrant: processing itself merges while holding it).
+        await CustomerRepository(session, workspace_id).lock_workspace()
         winner, loser = await self._pair(session, workspace_id, winner_id, loser_id)
         identifiers = IdentifierRepository(session, workspace_id)
         moved = await identifiers.ids_of(loser.id)
@@ -102,6 +105,7 @@ class MergeService:
     ) -> Merge:
         """Undo a merge: the joined profile gets its identifiers back and lives again, and the
         winner gets back the traits the merge replaced (unless it was sent newer ones since)."""
+        await CustomerRepository(session, workspace_id).lock_workspace()
         merge = await MergeRepository(session, workspace_id).get(merge_id)
         if merge is None:
             raise MergeNotFound("No such merge in this workspace.")
