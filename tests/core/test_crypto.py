@@ -110,3 +110,16 @@ def test_blind_index_is_hmac_sha256_of_kind_and_value(value: str) -> None:
     ring = KeyRing([b"n" * 40, b"o" * 40])
     expected = hmac.new(ring._index_key, f"customers.email:{value}".encode(), hashlib.sha256)
     assert ring.blind_index(value, "customers.email") == expected.hexdigest()
+
+
+def test_encrypt_many_seals_each_value_to_its_own_aad_with_its_own_nonce() -> None:
+    ring = KeyRing([b"n" * 40])
+    sealed = ring.encrypt_many([b"first", b"second", b"first"], ["row:1", "row:2", "row:3"])
+    assert [ring.decrypt(blob, f"row:{n}") for n, blob in enumerate(sealed, 1)] == [
+        "first",
+        "second",
+        "first",
+    ]
+    assert sealed[0] != sealed[2]  # same value, different nonce
+    with pytest.raises(DecryptionError):
+        ring.decrypt(sealed[0], "row:2")

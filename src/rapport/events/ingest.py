@@ -133,8 +133,12 @@ def event_rows(
     """Return the event-store rows of some calls (sender columns left out), each payload
     sealed to its row id."""
     ring = keyring()
-    seal, index = ring.encrypt, ring.blind_index
+    index = ring.blind_index
     received = encode_time(received_at)
+    event_ids = new_ids(len(calls))
+    payloads = ring.encrypt_many(
+        [call.raw for call in calls], [payload_aad(event_id) for event_id in event_ids]
+    )
     encoded: dict[datetime | None, Any] = {None: None}  # a batch shares sentAt, often more
 
     def encode(moment: datetime | None) -> Any:
@@ -148,9 +152,9 @@ def event_rows(
             call.user_id and index(call.user_id, "events.user_id"),
             call.anonymous_id and index(call.anonymous_id, "events.anonymous_id"),
             call.channel, encode(call.timestamp), received, encode(call.sent_at),
-            encode(call.original_timestamp), seal(call.raw.decode(), payload_aad(event_id)),
+            encode(call.original_timestamp), payload,
         )
-        for call, event_id in zip(calls, new_ids(len(calls)), strict=True)
+        for call, event_id, payload in zip(calls, event_ids, payloads, strict=True)
     ]  # fmt: skip
 
 
