@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.db import Base, TenantMixin
@@ -66,6 +66,12 @@ class TenantRepository(Repository[TenantT]):
     def base_query(self) -> Select[TenantT]:
         """Return the workspace-scoped SELECT every query starts from."""
         return select(self.model).where(self.model.workspace_id == self.workspace_id)
+
+    def in_workspace(self) -> ColumnElement[bool]:
+        """Return the workspace condition in a form no index can serve, for lookups by many
+        primary keys: without table statistics SQLite would otherwise walk a workspace-prefixed
+        index over every row of the workspace instead of looking the keys up."""
+        return self.model.workspace_id.concat("") == self.workspace_id
 
     async def add(self, instance: TenantT) -> TenantT:
         """Add a row to this repository's workspace."""

@@ -71,7 +71,7 @@ class CustomerRepository(TenantRepository[Customer]):
                 Customer.last_seen_at,
                 Customer.channels,
                 Customer.merged_into_id.is_not(None),
-            ).where(Customer.workspace_id == self.workspace_id, Customer.id.in_(customer_ids))
+            ).where(Customer.id.in_(customer_ids), self.in_workspace())
         )
         return [ActivityRow(*row) for row in rows]
 

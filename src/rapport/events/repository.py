@@ -91,8 +91,8 @@ class EventRepository(TenantRepository[Event]):
     async def unprocessed(self, ids: list[str]) -> Sequence[Event]:
         """Return the given events not processed yet, oldest first."""
         return await self.all(
-            self.base_query()
-            .where(Event.id.in_(ids), Event.processed.is_(False))
+            select(Event)
+            .where(Event.id.in_(ids), self.in_workspace(), Event.processed.is_(False))
             .order_by(Event.timestamp, Event.id)
         )
 

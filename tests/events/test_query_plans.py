@@ -1,0 +1,41 @@
+"""Lookups by many primary keys use the keys, not a walk of the whole workspace (SQLite plans
+without statistics, so a workspace-prefixed index would otherwise win)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy.dialects import sqlite
+
+from rapport.core.db import Database
+from rapport.events.repository import EventRepository
+
+
+async def _plan(database: Database, query: Any) -> str:
+    """Return SQLite's plan for a query with bound parameters, as the driver sends it (a plan
+    for literal values can differ)."""
+    compiled = query.compile(dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True})
+    parameters = tuple(compiled.params[name] for name in compiled.positiontup)
+    async with database.session() as session:
+        connection = await session.connection()
+        result = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", parameters)
+        return " | ".join(str(row[-1]) for row in result)
+
+
+async def test_unprocessed_events_are_looked_up_by_primary_key(database: Database) -> None:
+    if database.is_postgres:
+        pytest.skip("SQLite's planner")
+    captured: list[Any] = []
+
+    async with database.session() as session:
+        repository = EventRepository(session, "w" * 32)
+
+        async def capture(query: Any) -> list[Any]:
+            captured.append(query)
+            return []
+
+        repository.all = capture  # type: ignore[method-assign,assignment]
+        await repository.unprocessed([f"id-{n}" for n in range(250)])
+    plan = await _plan(database, captured[0])
+    assert "USING INDEX sqlite_autoindex_events_1 (id=?)" in plan, plan
