@@ -283,15 +283,15 @@ def measure(label: str, url: str, events: int, data_dir: str) -> None:
     configure_keyring([SECRET.encode()])
     workspace_id, write_key = asyncio.run(create_source(url))
     port = free_port()
+    client_cpu = multiprocessing.Value("d", 0.0)
+    sender = multiprocessing.Process(
+        target=client_process,
+        args=(f"http://127.0.0.1:{port}", write_key, "bench", events, client_cpu),
+    )
     server = start_server(url, port, data_dir)
     try:
         cpu_before = cpu_seconds(server.pid)
         started = time.perf_counter()
-        client_cpu = multiprocessing.Value("d", 0.0)
-        sender = multiprocessing.Process(
-            target=client_process,
-            args=(f"http://127.0.0.1:{port}", write_key, "bench", events, client_cpu),
-        )
         sender.start()
         sender.join()
         elapsed = time.perf_counter() - started
@@ -302,8 +302,15 @@ def measure(label: str, url: str, events: int, data_dir: str) -> None:
         resend_with_client(f"http://127.0.0.1:{port}", write_key, "bench", min(events, RESENT))
         rss, peak = peak_rss_mb(server.pid)
     finally:
+        if sender.pid is not None and sender.is_alive():  # interrupted: stop the client too
+            sender.terminate()
+            sender.join()
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
     stored = asyncio.run(count_events(url, workspace_id))
     if sender.exitcode != 0 or stored != events:
         raise SystemExit(f"{label}: client exit {sender.exitcode}, stored {stored} of {events}")

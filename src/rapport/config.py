@@ -49,9 +49,9 @@ class Settings(BaseSettings):
     ingest_events_per_second: int = Field(
         default=5000,
         ge=0,
-        description="Calls a second one source (or secret key) may send, bursts of five "
-        "seconds' worth allowed; beyond it ingestion answers 429 and Segment's libraries retry. "
-        "0: no limit.",
+        description="Calls a second one source may send (secret keys: one allowance per "
+        "workspace), bursts of five seconds' worth allowed; beyond it ingestion answers 429 and "
+        "Segment's libraries retry. 0: no limit.",
     )
     worker_concurrency: int = 4
     redis_url: str | None = None

@@ -54,3 +54,12 @@ def test_memory_is_bounded_by_forgetting_the_least_recently_used(clock: list[flo
     limiter.take("c")
     assert sorted(limiter._buckets) == ["a", "c"]
     assert limiter.take("b") == 0  # forgotten: a full bucket again
+
+
+def test_tokens_given_back_are_there_again_but_never_beyond_the_burst(clock: list[float]) -> None:
+    limiter = RateLimiter(rate=1, burst=10, clock=lambda: clock[0])
+    assert limiter.take("a", 10) == 0
+    limiter.give_back("a", 4)
+    assert limiter.take("a", 4) == 0
+    limiter.give_back("a", 100)
+    assert limiter.take("a", 11) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from rapport.app import create_app
 from rapport.config import Settings
 from rapport.core.db import Database
+from rapport.events import ingest as ingest_module
 from rapport.events.ingest import BAD_KEYS_PER_MINUTE
 from rapport.events.models import Event
 from rapport.events.wire import MAX_BATCH_EVENTS
@@ -70,3 +72,50 @@ async def test_an_address_sending_bad_keys_is_turned_away(
     assert int(response.headers["retry-after"]) >= 1
     # A key already in use keeps working from that address (it is served from the cache).
     assert (await client.post("/v1/track", json=track("Viewed"), headers=good)).status_code == 200
+
+
+async def test_bad_secret_keys_count_against_the_address_too(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    for attempt in range(BAD_KEYS_PER_MINUTE):
+        wrong = write_key_auth(f"rk_not-a-real-key-{attempt}")
+        response = await client.post("/v1/track", json=track("Viewed"), headers=wrong)
+        assert response.status_code == 401
+        assert response.json()["error"] == "InvalidWriteKey"
+    response = await client.post("/v1/track", json=track("Viewed"), headers=wrong)
+    assert response.status_code == 429
+
+
+async def test_a_valid_key_whose_cache_entry_lapsed_still_works_from_a_throttled_address(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace = await make_workspace(database)
+    write_key = (await make_source(database, workspace)).write_key
+    good = write_key_auth(write_key)
+    assert (await client.post("/v1/track", json=track("Viewed"), headers=good)).status_code == 200
+    for attempt in range(BAD_KEYS_PER_MINUTE + 1):
+        wrong = write_key_auth(f"not-a-key-{attempt}")
+        await client.post("/v1/track", json=track("Viewed"), headers=wrong)
+    expires, sender = ingest_module._source_cache[write_key]
+    ingest_module._source_cache[write_key] = (expires - 3600, sender)  # lapsed
+    assert (await client.post("/v1/track", json=track("Viewed"), headers=good)).status_code == 200
+
+
+async def test_a_request_refused_for_its_rate_is_refused_before_its_body_is_read(
+    limited: httpx.AsyncClient, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = await make_workspace(database)
+    headers = write_key_auth((await make_source(database, workspace)).write_key)
+    burst = {"batch": [track("Product Viewed") for _ in range(MAX_BATCH_EVENTS)]}
+    assert (await limited.post("/v1/batch", json=burst, headers=headers)).status_code == 200
+    prepared: list[bytes] = []
+    original = ingest_module.prepare
+
+    def spy(body: bytes, *arguments: Any) -> ingest_module.Prepared:
+        prepared.append(body)
+        return original(body, *arguments)
+
+    monkeypatch.setattr(ingest_module, "prepare", spy)
+    refused = await limited.post("/v1/batch", json=burst, headers=headers)
+    assert refused.status_code == 429
+    assert prepared == []

@@ -100,3 +100,18 @@ async def test_another_workspaces_source_is_not_found(
     response = await post_form(client, "/console/settings/sources", action, {"action": "rotate"})
     assert response.status_code == 404
     assert await _secret(database, theirs) == before
+
+
+async def test_an_unknown_action_changes_nothing(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace = await make_workspace(database)
+    account = await make_staff(database, workspace)
+    source = await make_source(database, workspace, "Shopify")
+    before = await _secret(database, source)
+    await sign_in(client, account.email, account.password)
+    action = f"/console/settings/sources/{source.id}/webhook-secret"
+    for form in ({}, {"action": "rotat"}):
+        response = await post_form(client, "/console/settings/sources", action, form)
+        assert response.status_code == 422
+    assert await _secret(database, source) == before

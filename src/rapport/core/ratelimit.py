@@ -38,6 +38,11 @@ class RateLimiter:
         self._store(key, tokens - amount)
         return 0
 
+    def give_back(self, key: str, amount: float) -> None:
+        """Return tokens taken for work that did not happen (never beyond the burst)."""
+        if self.rate > 0 and key in self._buckets:
+            self._store(key, min(self.burst, self._refilled(key) + amount))
+
     def wait(self, key: str) -> int:
         """Return the whole seconds until one token is there (0: one is there now)."""
         if self.rate <= 0 or key not in self._buckets:

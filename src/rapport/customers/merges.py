@@ -90,7 +90,11 @@ class MergeService:
             reason=reason,
         )
         if audited_by is not None:
-            details = {"identifiers_moved": len(moved), "traits_taken": sorted(changes)}
+            # Counts only: trait names are whatever senders chose, and audit rows never go away.
+            details: dict[str, object] = {
+                "identifiers_moved": len(moved),
+                "traits_taken": len(changes),
+            }
             await _audit(session, "customer.merged", audited_by, merge, details)
         return merge
 
@@ -130,9 +134,9 @@ class MergeService:
             loser_id=loser.id,
         )
         if audited_by is not None:
-            details = {
+            details: dict[str, object] = {
                 "identifiers_returned": len(merge.identifier_ids),
-                "traits_restored": restored,
+                "traits_restored": len(restored),
             }
             await _audit(session, "customer.unmerged", audited_by, merge, details)
         return merge
@@ -176,7 +180,7 @@ class MergeService:
 async def _audit(
     session: AsyncSession, action: str, actor: Actor, merge: Merge, details: dict[str, object]
 ) -> None:
-    """Record a staff merge or undo: ids, counts and trait names only, never values."""
+    """Record a staff merge or undo: ids and counts only, never values."""
     await audit.record(
         session,
         action,

@@ -38,12 +38,15 @@ from rapport.events.wire import (
     parse_single,
 )
 from rapport.identity.enums import Scope
+from rapport.identity.errors import NotSignedIn
 from rapport.identity.keys import API_KEY_PREFIX, api_keys, sources
 
 SOURCE_CACHE_SECONDS = 10.0
 PROCESS_JOB = "events.process_batch"
 # Bodies from this size up go to a preparation process (a 500-call batch is ~150 KB).
 POOL_MIN_BYTES = 16 * 1024
+# Preparation processes that may die within a minute before the server stops respawning them.
+MAX_DEATHS_A_MINUTE = 3
 # Invalid write keys an address may send a minute before it is refused unheard.
 BAD_KEYS_PER_MINUTE = 30
 # Requests that arrive while calls are being written share the next transaction, up to this
@@ -171,6 +174,7 @@ class CallPreparer:
         self.processes = processes
         self._masters: list[bytes] = []
         self._pool: ProcessPoolExecutor | None = None
+        self._deaths: list[float] = []
 
     def start(self, masters: list[bytes]) -> None:
         """Start the preparation processes (none when `processes` is 0)."""
@@ -208,12 +212,22 @@ class CallPreparer:
             return await asyncio.get_running_loop().run_in_executor(pool, prepare, *arguments)
         except BrokenProcessPool:
             # A preparation process died (killed, out of memory): start afresh, lose nothing.
-            logger.warning("preparation process died; restarting the pool")
             if self._pool is pool:
                 pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
-                self.start(self._masters)
+                self._restart()
             return prepare(*arguments)
+
+    def _restart(self) -> None:
+        """Start fresh preparation processes, unless they keep dying: then prepare in the
+        server process from now on rather than respawn on every request."""
+        now = time.monotonic()
+        self._deaths = [moment for moment in self._deaths if now - moment < 60] + [now]
+        if len(self._deaths) > MAX_DEATHS_A_MINUTE:
+            logger.error("preparation processes keep dying; preparing in the server process")
+            return
+        logger.warning("preparation process died; restarting the pool")
+        self.start(self._masters)
 
 
 def _start_preparation_process(masters: list[bytes]) -> None:
@@ -252,22 +266,39 @@ class IngestService:
         sender = None
         if header_key is not None:
             sender = await self.sender(database, header_key, request.ip_address)
+            self._refuse_if_over_rate(sender, 1)  # before any work on the body
+        else:
+            self._refuse_if_sending_bad_keys(request.ip_address)
         dialect = "postgresql" if database.is_postgres else "sqlite"
         prepared = await self.preparer.prepare(
             request.body, request.content_encoding, call_type, utcnow(), dialect
         )
         if sender is None:
             sender = await self.sender(database, prepared.write_key, request.ip_address)
-        wait = self.per_sender.take(sender.source_id or sender.workspace_id, len(prepared.rows))
+        if not prepared.rows:
+            return prepared
+        self._refuse_if_over_rate(sender, len(prepared.rows), take=True)
+        try:
+            await self._writer(database).submit((sender, prepared.rows), len(prepared.rows))
+        except BaseException:
+            # Not stored: the retry that follows must not find the allowance spent.
+            self.per_sender.give_back(_rate_key(sender), len(prepared.rows))
+            raise
+        return prepared
+
+    def _refuse_if_over_rate(self, sender: Sender, calls: int, *, take: bool = False) -> None:
+        key = _rate_key(sender)
+        wait = self.per_sender.take(key, calls) if take else self.per_sender.wait(key)
         if wait:
             raise IngestionThrottled(
                 f"This source sends over its limit of {self.per_sender.rate:,.0f} calls a "
                 f"second; retry in {wait} s.",
                 wait,
             )
-        if prepared.rows:
-            await self._writer(database).submit((sender, prepared.rows), len(prepared.rows))
-        return prepared
+
+    def _refuse_if_sending_bad_keys(self, ip_address: str | None) -> None:
+        if wait := self.bad_keys_per_address.wait(ip_address or "unknown"):
+            raise IngestionThrottled(f"Too many invalid write keys; retry in {wait} s.", wait)
 
     def _writer(self, database: Database) -> GroupCommit[Stored]:
         writer = self._writers.get(database)
@@ -276,41 +307,20 @@ class IngestService:
         return writer
 
     async def sender(self, database: Database, key: str | None, ip_address: str | None) -> Sender:
-        """Authenticate a key, from the in-process cache when it can; an address that keeps
-        sending bad keys is turned away before the database is asked."""
+        """Authenticate a key, from the in-process cache when it can. An address that keeps
+        sending bad keys is turned away before the database is asked, unless the key is one
+        that was valid here recently (its cache entry only lapsed)."""
         cached = _source_cache.get(key or "")
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        address = ip_address or "unknown"
-        if wait := self.bad_keys_per_address.wait(address):
-            raise IngestionThrottled(f"Too many invalid write keys; retry in {wait} s.", wait)
+        if cached is None:
+            self._refuse_if_sending_bad_keys(ip_address)
         try:
             async with database.session() as session:
-                return await self.authenticate(session, key, ip_address)
+                return await authenticate(session, key, ip_address)
         except InvalidWriteKey:
-            self.bad_keys_per_address.take(address)
+            self.bad_keys_per_address.take(ip_address or "unknown")
             raise
-
-    async def authenticate(
-        self, session: AsyncSession, key: str | None, ip_address: str | None
-    ) -> Sender:
-        """Resolve a write key (remembered briefly) or a secret key with events:write."""
-        if not key:
-            raise InvalidWriteKey()
-        if key.startswith(API_KEY_PREFIX):
-            principal = await api_keys.authenticate(session, key, ip_address)
-            if not principal.can(Scope.events_write):
-                raise InvalidWriteKey("This secret key lacks the events:write scope.")
-            return Sender(principal.workspace_id, None, trusted=True)
-        return await self._look_up_source(session, key)
-
-    async def _look_up_source(self, session: AsyncSession, key: str) -> Sender:
-        source = await sources.by_write_key(session, key)
-        if source is None:
-            raise InvalidWriteKey("Unknown write key, or its source is disabled.")
-        sender = Sender(source.workspace_id, source.id, trusted=False)
-        _source_cache[key] = (time.monotonic() + SOURCE_CACHE_SECONDS, sender)
-        return sender
 
     async def store(self, session: AsyncSession, requests: list[Stored]) -> None:
         """Insert the prepared rows of some requests, stamped with their sender, in one
@@ -329,9 +339,31 @@ class IngestService:
             await EventRepository(session, workspace_id).insert_many(rows)
 
 
+async def authenticate(session: AsyncSession, key: str | None, ip_address: str | None) -> Sender:
+    """Resolve a write key (remembered briefly) or a secret key with events:write."""
+    if not key:
+        raise InvalidWriteKey()
+    if key.startswith(API_KEY_PREFIX):
+        try:
+            principal = await api_keys.authenticate(session, key, ip_address)
+        except NotSignedIn as error:
+            raise InvalidWriteKey("Unknown, expired or revoked secret key.") from error
+        if not principal.can(Scope.events_write):
+            raise InvalidWriteKey("This secret key lacks the events:write scope.")
+        return Sender(principal.workspace_id, None, trusted=True)
+    source = await sources.by_write_key(session, key)
+    if source is None:
+        raise InvalidWriteKey("Unknown write key, or its source is disabled.")
+    sender = Sender(source.workspace_id, source.id, trusted=False)
+    _source_cache[key] = (time.monotonic() + SOURCE_CACHE_SECONDS, sender)
+    return sender
+
+
+def _rate_key(sender: Sender) -> str:
+    """Name the allowance a sender draws on: its source, or its workspace for secret keys."""
+    return sender.source_id or sender.workspace_id
+
+
 def forget_cached_sources() -> None:
     """Drop every cached write key (tests, source changes)."""
     _source_cache.clear()
-
-
-ingestion = IngestService()

@@ -15,7 +15,7 @@ from rapport.customers.schemas import IdentitySignal, Observed
 from rapport.customers.service import customers
 from rapport.events.enums import Channel, OrderOrigin, OrderStatus
 from rapport.events.errors import InvalidSignature, MalformedRequest
-from rapport.events.ingest import ingestion
+from rapport.events.ingest import authenticate
 from rapport.events.orders import ItemInput, OrderInput, money, orders, text
 from rapport.events.wire import MAX_BATCH_BYTES, load_object
 from rapport.identity.keys import sources
@@ -80,7 +80,7 @@ class ShopifyService:
         self, session: AsyncSession, write_key: str, body: bytes, given: str
     ) -> str:
         """Verify and record an `orders/create` webhook; return Rapport's order id."""
-        sender = await ingestion.authenticate(session, write_key, None)
+        sender = await authenticate(session, write_key, None)
         secret = None
         if sender.source_id is not None:
             secret = await sources.webhook_secret(session, sender.workspace_id, sender.source_id)

@@ -1,7 +1,9 @@
 """Staff invitations: invite by email, the invited person accepts or declines with a link.
 
-Nobody joins a workspace without consent: an invitation stays pending until the person it was
-sent to, signed in as that email, accepts it. Inviting answers the same whether or not the
+An existing account never joins a workspace without its owner: an invitation stays pending
+until someone signed in as the invited email accepts it. For an email with no account yet the
+link is a bearer credential: whoever holds it may create that account (as with the one-time
+password it replaces), so pass it on privately. Inviting answers the same whether or not the
 email already has a Rapport account, so invitations cannot be used to probe accounts.
 """
 
@@ -273,16 +275,28 @@ class InvitationService:
             raise InvitationUnavailable(_UNAVAILABLE[status])
         return invitation
 
-    async def _close(self, session: AsyncSession, invitation: Invitation, **values: object) -> None:
+    async def _close(
+        self,
+        session: AsyncSession,
+        invitation: Invitation,
+        *,
+        unexpired: bool = True,
+        **values: object,
+    ) -> None:
         # A conditional UPDATE: of two requests spending the same link at once, one wins.
-        if not await InvitationLookup(session).close(invitation.id, utcnow(), **values):
+        now = utcnow()
+        if not await InvitationLookup(session).close(
+            invitation.id, now, unexpired=unexpired, **values
+        ):
             raise InvitationUnavailable("This invitation was just answered or withdrawn.")
         await session.refresh(invitation)
 
     async def _revoke(
         self, session: AsyncSession, invitation: Invitation, actor: Actor, reason: str = ""
     ) -> None:
-        invitation.revoked_at = utcnow()
+        # Conditional like accepting, so a revoke racing an acceptance cannot mark a used link
+        # revoked; an expired link may still be revoked (to tidy the list).
+        await self._close(session, invitation, unexpired=False, revoked_at=utcnow())
         details = {"reason": reason} if reason else {}
         await self._audit(session, "staff.invitation_revoked", actor, invitation, **details)
 

@@ -121,12 +121,15 @@ class InvitationLookup(Repository[Invitation]):
         """Return the invitation whose link token hashes to `token_hash`."""
         return await self.one_or_none(select(Invitation).where(Invitation.token_hash == token_hash))
 
-    async def close(self, invitation_id: str, now: datetime, **values: object) -> bool:
-        """Set `values` (accepted/declined/revoked) on an invitation that is still open and
-        unexpired; return whether it was (of two racing requests, one wins)."""
-        statement = update(Invitation).where(
-            Invitation.id == invitation_id, Invitation.expires_at > now, *_still_open()
-        )
+    async def close(
+        self, invitation_id: str, now: datetime, *, unexpired: bool = True, **values: object
+    ) -> bool:
+        """Set `values` (accepted/declined/revoked) on an invitation that is still open (and,
+        unless `unexpired` is False, unexpired); return whether it was (of two racing
+        requests, one wins)."""
+        statement = update(Invitation).where(Invitation.id == invitation_id, *_still_open())
+        if unexpired:
+            statement = statement.where(Invitation.expires_at > now)
         result = await self.session.execute(
             statement.values(**values).execution_options(synchronize_session=False)
         )

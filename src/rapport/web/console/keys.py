@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.deps import SessionDep
-from rapport.errors import RapportError
+from rapport.errors import RapportError, UnprocessableContent
 from rapport.identity.audit import Actor
 from rapport.identity.enums import Scope
 from rapport.identity.keys import api_keys, sources
@@ -129,6 +129,8 @@ async def change_webhook_secret(
 ) -> Response:
     """Store the secret the shop signs webhooks with, or make a new one and show it once."""
     ctx.require(Scope.sources_write)
+    if action not in ("set", "rotate"):
+        raise UnprocessableContent("Choose whether to store a secret or make a new one.")
     pasted = secret if action == "set" else None
     chosen = await sources.set_webhook_secret(
         session,
