@@ -280,8 +280,9 @@ class IngestService:
         self._refuse_if_over_rate(sender, len(prepared.rows), take=True)
         try:
             await self._writer(database).submit((sender, prepared.rows), len(prepared.rows))
-        except BaseException:
-            # Not stored: the retry that follows must not find the allowance spent.
+        except Exception:
+            # Not stored: the retry that follows must not find the allowance spent. (A client
+            # that hung up is not this case: its write goes on, see GroupCommit.submit.)
             self.per_sender.give_back(_rate_key(sender), len(prepared.rows))
             raise
         return prepared
