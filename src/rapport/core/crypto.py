@@ -51,9 +51,7 @@ class KeyRing:
 
     def encrypt(self, plaintext: str, aad: str) -> bytes:
         """Seal `plaintext`, binding it to `aad` (table/column/row)."""
-        nonce = os.urandom(_NONCE_LENGTH)
-        sealed = self._ciphers[self._current_id].encrypt(nonce, plaintext.encode(), aad.encode())
-        return _FORMAT_VERSION + self._current_id + nonce + sealed
+        return self.encrypt_many([plaintext.encode()], [aad])[0]
 
     def encrypt_many(self, plaintexts: list[bytes], aads: list[str]) -> list[bytes]:
         """Seal many values at once (one random read for every nonce), each bound to its aad."""

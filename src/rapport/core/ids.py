@@ -8,16 +8,12 @@ import time
 
 def new_id() -> str:
     """Return a UUIDv7 as 32 hex characters (sortable by creation time)."""
-    millis = time.time_ns() // 1_000_000
-    random_bits = int.from_bytes(os.urandom(10), "big")
-    value = (millis & ((1 << 48) - 1)) << 80 | random_bits & ((1 << 80) - 1)
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
-    return f"{value:032x}"
+    return new_ids(1)[0]
 
 
 def new_ids(count: int) -> list[str]:
-    """Return `count` UUIDv7s of this millisecond (one clock read, one urandom call)."""
+    """Return `count` UUIDv7s of this millisecond (one clock read, one urandom call): 48 bits
+    of milliseconds, version 7, the RFC 4122 variant, the rest random."""
     stamp = (time.time_ns() // 1_000_000 & ((1 << 48) - 1)) << 80 | 0x7 << 76 | 0x2 << 62
     random = os.urandom(10 * count)
     keep = ((1 << 80) - 1) & ~(0xF << 76) & ~(0x3 << 62)

@@ -198,12 +198,6 @@ class CustomerService:
             return signal.consent
         return {category: granted for category, granted in signal.consent.items() if not granted}
 
-    async def touch(
-        self, session: AsyncSession, workspace_id: str, customer_id: str, at: datetime, channel: str
-    ) -> None:
-        """Record a touchpoint of an already resolved profile (first/last seen, channels)."""
-        _touch(await self.live(session, workspace_id, customer_id), at, channel)
-
     async def get(self, session: AsyncSession, workspace_id: str, customer_id: str) -> CustomerRead:
         """Return the 360 profile (a merged profile's id shows the profile it joined)."""
         customer = await self.live(session, workspace_id, customer_id)

@@ -363,8 +363,3 @@ async def authenticate(session: AsyncSession, key: str | None, ip_address: str |
 def _rate_key(sender: Sender) -> str:
     """Name the allowance a sender draws on: its source, or its workspace for secret keys."""
     return sender.source_id or sender.workspace_id
-
-
-def forget_cached_sources() -> None:
-    """Drop every cached write key (tests, source changes)."""
-    _source_cache.clear()

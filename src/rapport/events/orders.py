@@ -232,9 +232,7 @@ class OrderService:
         if not counted:
             return
         repository = ProductRepository(session, workspace_id)
-        keys = sorted({product_key for _, product_key in counted})
-        found = await repository.all(repository.base_query().where(Product.product_key.in_(keys)))
-        known = {product.product_key: product for product in found}
+        known = await repository.by_keys(sorted({product_key for _, product_key in counted}))
         for (counter, product_key), item in counted.items():
             product = known.get(product_key)
             if product is None:

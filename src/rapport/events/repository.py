@@ -136,6 +136,11 @@ class ProductRepository(TenantRepository[Product]):
         """Return a product by the shop's id for it."""
         return await self.one_or_none(self.base_query().where(Product.product_key == product_key))
 
+    async def by_keys(self, product_keys: list[str]) -> dict[str, Product]:
+        """Return the products with these shop ids, by id."""
+        found = await self.all(self.base_query().where(Product.product_key.in_(product_keys)))
+        return {product.product_key: product for product in found}
+
 
 class OrderRepository(TenantRepository[Order]):
     model = Order
