@@ -1,0 +1,21 @@
+"""identity verification secrets per source
+
+Revision ID: 20261202_0006
+Revises: 20261202_0005
+Create Date: 2026-12-02 06:00:00
+"""
+
+from collections.abc import Sequence
+
+revision: str = "20261202_0006"
+down_revision: str | None = "20261202_0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
