@@ -97,3 +97,40 @@ async def test_anonymous_visitor_is_sent_to_sign_in(
     response = await client.get("/console/customers")
     assert response.status_code in (303, 307)
     assert response.headers["location"].startswith("/console/sign-in")
+
+
+async def test_crafted_timeline_cursor_is_400_on_the_profile_page(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await _shop_with_customer(client, database)
+    profile = await shop.profile("u-1")
+    response = await client.get(
+        f"/console/customers/{profile.id}",
+        # Base64 of ["9999-12-31T23:59:59-23:59","x"]: converting that moment overflows.
+        params={"cursor": "WyI5OTk5LTEyLTMxVDIzOjU5OjU5LTIzOjU5IiwieCJd"},
+        headers=await _agent_headers(database, shop),
+    )
+    assert (response.status_code, "cursor is not valid" in response.text) == (400, True)
+
+
+async def test_older_link_pages_the_timeline(client: httpx.AsyncClient, database: Database) -> None:
+    shop = await make_shop(client, database)
+    await shop.send(
+        *(
+            track(f"Step {n}", userId="u-2", timestamp=f"2026-05-01T10:{n:02}:00Z")
+            for n in range(30)
+        )
+    )
+    profile = await shop.profile("u-2")
+    headers = await _agent_headers(database, shop)
+    first = await client.get(f"/console/customers/{profile.id}", headers=headers)
+    cursor = first.text.split("?cursor=", 1)[1].split('"', 1)[0]
+    older = await client.get(
+        f"/console/customers/{profile.id}", params={"cursor": cursor}, headers=headers
+    )
+    assert ("Step 4" in first.text, "Step 5" in first.text) == (False, True)
+    assert (older.status_code, "Step 4" in older.text, "Step 5" in older.text) == (
+        200,
+        True,
+        False,
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 
 from rapport.core.db import Database
+from rapport.core.pagination import encode_cursor
+from rapport.events.service import TIMELINE_CURSOR
 from tests.fixtures.customers import make_shop
 from tests.fixtures.events import identify, track
 from tests.fixtures.identity import bearer, make_api_key
@@ -95,3 +97,48 @@ async def test_bad_cursor_is_400(client: httpx.AsyncClient, database: Database) 
         headers=headers,
     )
     assert response.status_code == 400
+
+
+# Base64 of ["9999-12-31T23:59:59-23:59","x"]: converting that moment to UTC overflows.
+OVERFLOWING_CURSOR = "WyI5OTk5LTEyLTMxVDIzOjU5OjU5LTIzOjU5IiwieCJd"
+
+
+async def _timeline_status(
+    client: httpx.AsyncClient, database: Database, cursor: str
+) -> tuple[int, dict[str, str]]:
+    shop = await make_shop(client, database)
+    await shop.send(identify(userId="u-9"))
+    profile = await shop.profile("u-9")
+    response = await client.get(
+        f"/api/v1/customers/{profile.id}/timeline",
+        params={"cursor": cursor},
+        headers=bearer(await make_api_key(database, shop.workspace)),
+    )
+    return response.status_code, response.json()
+
+
+async def test_crafted_cursor_is_400_not_500(client: httpx.AsyncClient, database: Database) -> None:
+    assert await _timeline_status(client, database, OVERFLOWING_CURSOR) == (
+        400,
+        {"error": "BadRequest", "detail": "cursor is not valid"},
+    )
+
+
+async def test_signed_cursor_with_an_overflowing_moment_is_400(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    signed = encode_cursor(TIMELINE_CURSOR, ["9999-12-31T23:59:59-23:59", "x"])
+    assert (await _timeline_status(client, database, signed))[0] == 400
+
+
+async def test_cursor_signed_for_another_list_is_400(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    other = encode_cursor("identity.audit", ["2026-05-01T10:00:00+00:00", "x"])
+    assert (await _timeline_status(client, database, other))[0] == 400
+
+
+async def test_altered_cursor_is_400(client: httpx.AsyncClient, database: Database) -> None:
+    issued = encode_cursor(TIMELINE_CURSOR, ["2026-05-01T10:00:00+00:00", "x"])
+    altered = ("A" if issued[0] != "A" else "B") + issued[1:]
+    assert (await _timeline_status(client, database, altered))[0] == 400

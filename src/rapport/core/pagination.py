@@ -1,16 +1,24 @@
-"""Keyset pagination helpers shared by list endpoints."""
+"""Keyset pagination helpers shared by list endpoints: signed, fully validated cursors."""
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
+from rapport.core.crypto import keyring
 from rapport.errors import BadRequest
 
 ItemT = TypeVar("ItemT")
+KeyT = TypeVar("KeyT")
+
+# URL-safe base64 of an HMAC-SHA256 without padding: the fixed-length tail of every cursor.
+_SIGNATURE_LENGTH = 43
+# Everything a parser may raise on values it did not expect, a year-9999 offset included.
+_MALFORMED = (ValueError, TypeError, IndexError, KeyError, OverflowError)
 
 
 class Page(BaseModel, Generic[ItemT]):
@@ -22,17 +30,28 @@ class Page(BaseModel, Generic[ItemT]):
     )
 
 
-def encode_cursor(values: list[Any]) -> str:
-    """Turn the sort key of the last item into an opaque cursor."""
-    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
+def encode_cursor(kind: str, values: list[str | int]) -> str:
+    """Turn the sort key of the last item into an opaque cursor, signed for one kind of list."""
+    packed = json.dumps(values, separators=(",", ":")).encode()
+    payload = base64.urlsafe_b64encode(packed).decode().rstrip("=")
+    return payload + keyring().sign(_signed_text(kind, payload))
 
 
-def decode_cursor(cursor: str) -> list[Any]:
-    """Read a cursor made by `encode_cursor`; a tampered one is a 400."""
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError as error:
-        raise BadRequest("cursor is not valid") from error
-    if not isinstance(values, list):
+def decode_cursor(kind: str, cursor: str, parse: Callable[[list[Any]], KeyT]) -> KeyT:
+    """Read a cursor this server issued for `kind` through `parse`; anything else is a 400."""
+    payload, signature = cursor[:-_SIGNATURE_LENGTH], cursor[-_SIGNATURE_LENGTH:]
+    if not payload or not keyring().verify(_signed_text(kind, payload), signature):
         raise BadRequest("cursor is not valid")
-    return values
+    try:
+        values = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        if not isinstance(values, list):
+            raise TypeError("a cursor holds a list")
+        return parse(values)
+    except _MALFORMED as error:
+        # Signed by an older release or a rotated key, but not what this list reads now.
+        raise BadRequest("cursor is not valid") from error
+
+
+def _signed_text(kind: str, payload: str) -> str:
+    # The kind keeps a cursor of one list from being replayed on another.
+    return f"cursor:{kind}:{payload}"

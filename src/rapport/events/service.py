@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.clock import as_utc
 from rapport.core.pagination import decode_cursor, encode_cursor
 from rapport.customers.service import customers
-from rapport.errors import BadRequest
 from rapport.events.enums import CallType
 from rapport.events.errors import OrderNotFound
 from rapport.events.models import Event, Order
@@ -18,6 +17,8 @@ from rapport.events.orders import orders
 from rapport.events.processing import message_of
 from rapport.events.repository import EventRepository, OrderRepository
 from rapport.events.schemas import EventCounts, OrderItemRead, OrderRead, TimelineItem, TimelinePage
+
+TIMELINE_CURSOR = "events.timeline"
 
 
 class EventsService:
@@ -42,7 +43,9 @@ class EventsService:
         )
         items = [_timeline_item(row) for row in rows[:limit]]
         last = rows[limit - 1] if len(rows) > limit else None
-        next_cursor = encode_cursor([last.timestamp.isoformat(), last.id]) if last else None
+        next_cursor = (
+            encode_cursor(TIMELINE_CURSOR, [last.timestamp.isoformat(), last.id]) if last else None
+        )
         return TimelinePage(items=items, next_cursor=next_cursor)
 
     async def orders_of(
@@ -94,13 +97,14 @@ def _columns(order: Order) -> dict[str, Any]:
 
 
 def _before(cursor: str | None) -> tuple[datetime, str] | None:
-    if cursor is None:
-        return None
-    values = decode_cursor(cursor)
-    try:
-        return as_utc(datetime.fromisoformat(str(values[0]))), str(values[1])
-    except (ValueError, IndexError) as error:
-        raise BadRequest("cursor is not valid") from error
+    return None if cursor is None else decode_cursor(TIMELINE_CURSOR, cursor, _timeline_key)
+
+
+def _timeline_key(values: list[Any]) -> tuple[datetime, str]:
+    moment, event_id = values
+    if not isinstance(moment, str) or not isinstance(event_id, str):
+        raise TypeError("a timeline cursor holds a timestamp and an event id")
+    return as_utc(datetime.fromisoformat(moment)), event_id
 
 
 def _timeline_item(event: Event) -> TimelineItem:
