@@ -359,17 +359,26 @@ async def test_a_batch_sent_at_that_is_not_a_date_is_400(
     assert await _stored(database) == []
 
 
-async def test_a_call_context_that_is_not_an_object_beside_a_batch_context_is_stored(
+async def test_a_call_context_that_is_not_an_object_beside_a_batch_context_is_rejected_alone(
     client: httpx.AsyncClient, database: Database
 ) -> None:
     _, headers = await _source_headers(database)
     body = {
-        "batch": [track("Viewed", messageId="c-1", context="web")],
+        "batch": [
+            track("Viewed", messageId="c-1", context="web"),
+            track("Viewed", messageId="c-2"),
+        ],
         "context": {"ip": "1.2.3.4"},
     }
     response = await client.post("/v1/batch", json=body, headers=headers)
-    assert response.json() == {"success": True}
-    assert [event.message_id for event in await _stored(database)] == ["c-1"]
+    assert response.json() == {
+        "success": True,
+        "accepted": 1,
+        "rejected": [
+            {"index": 0, "messageId": "c-1", "reason": "`context` must be an object, not a string"}
+        ],
+    }
+    assert [event.message_id for event in await _stored(database)] == ["c-2"]
 
 
 async def test_a_timestamp_at_the_edge_of_the_calendar_is_rejected_not_a_500(

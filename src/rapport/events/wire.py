@@ -12,6 +12,7 @@ import orjson
 from rapport.core.ids import new_id
 from rapport.events.enums import CallType, Channel
 from rapport.events.errors import BatchTooLarge, MalformedRequest
+from rapport.events.shapes import ARRAY, FLAG, ID, OBJECT, TEXT, Shape, check
 
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -35,6 +36,31 @@ SERVER_LIBRARIES = (
     "analytics-java",
     "analytics-php",
     "analytics.NET",
+)
+# The fields of Segment's spec a sender may set, by JSON type: any other field is stored as sent.
+CONTEXT_SHAPE = Shape(
+    {
+        "active": FLAG, "app": OBJECT, "campaign": OBJECT, "consent": OBJECT,
+        "device": OBJECT, "externalIds": ARRAY, "groupId": ID, "ip": TEXT, "library": OBJECT,
+        "locale": TEXT, "location": OBJECT, "network": OBJECT, "os": OBJECT, "page": OBJECT,
+        "referrer": OBJECT, "screen": OBJECT, "timezone": TEXT, "traits": OBJECT,
+        "userAgent": TEXT, "userAgentData": OBJECT,
+    },
+    objects={"library": Shape({"name": TEXT, "version": ID})},
+)  # fmt: skip
+CALL_SHAPE = Shape(
+    {
+        "type": TEXT, "messageId": ID, "userId": ID, "anonymousId": ID, "groupId": ID,
+        "previousId": ID, "event": TEXT, "name": TEXT, "category": TEXT, "properties": OBJECT,
+        "traits": OBJECT, "context": OBJECT, "integrations": OBJECT, "timestamp": TEXT,
+        "originalTimestamp": TEXT, "sentAt": TEXT, "receivedAt": TEXT, "channel": TEXT,
+        "version": ID, "writeKey": TEXT,
+    },
+    objects={"context": CONTEXT_SHAPE},
+)  # fmt: skip
+BATCH_SHAPE = Shape(
+    {"context": OBJECT, "integrations": OBJECT, "sentAt": TEXT, "writeKey": TEXT},
+    objects={"context": CONTEXT_SHAPE},
 )
 
 
@@ -122,11 +148,12 @@ def parse_batch(body: bytes, received_at: datetime) -> Parsed:
         raise MalformedRequest("`batch` must be an array of calls.")
     if len(batch) > MAX_BATCH_EVENTS:
         raise BatchTooLarge(f"A batch may not hold more than {MAX_BATCH_EVENTS} calls.")
-    parsed = Parsed(write_key=_string_or_none(document.get("writeKey")))
     try:
-        sent_at = _parse_time(document.get("sentAt"))
+        check(document, BATCH_SHAPE)
+        sent_at = _time_field(document, "sentAt")
     except ValueError as error:
-        raise MalformedRequest(f"`sentAt` is not an ISO-8601 date: {error}") from error
+        raise MalformedRequest(str(error)) from error
+    parsed = Parsed(write_key=_string_or_none(document.get("writeKey")))
     shared_context = document.get("context")
     for index, message in enumerate(batch):
         own = message.get("context") if isinstance(message, dict) else None
@@ -146,11 +173,12 @@ def _accept(
         parsed.calls.append(_normalise(message, sent_at, received_at))
     except (ValueError, OverflowError) as error:
         message_id = message.get("messageId")
-        shown = str(message_id)[:MAX_ID_LENGTH] if message_id is not None else None
-        parsed.rejected.append(Rejection(index, shown, str(error)))
+        shown = message_id if isinstance(message_id, str) else None
+        parsed.rejected.append(Rejection(index, shown and shown[:MAX_ID_LENGTH], str(error)))
 
 
 def _normalise(message: dict[str, Any], batch_sent_at: datetime | None, now: datetime) -> Call:
+    check(message, CALL_SHAPE)
     call_type = message.get("type")
     if call_type not in CALL_TYPES:
         raise ValueError(f"type must be one of {', '.join(CallType)}, got {call_type!r}")
@@ -162,8 +190,12 @@ def _normalise(message: dict[str, Any], batch_sent_at: datetime | None, now: dat
     message["messageId"] = message_id
     name = _call_name(call_type, message)
     sent_at = _time_field(message, "sentAt") or batch_sent_at
-    original = _time_field(message, "timestamp") or _time_field(message, "originalTimestamp")
-    raw = orjson.dumps(message)
+    stated = (_time_field(message, "timestamp"), _time_field(message, "originalTimestamp"))
+    original = stated[0] or stated[1]
+    try:
+        raw = orjson.dumps(message)
+    except orjson.JSONEncodeError as error:  # nested deeper than orjson writes (254 levels)
+        raise ValueError(f"the call cannot be stored: {error}") from error
     if len(raw) > MAX_EVENT_BYTES:
         raise ValueError(f"a call may not exceed {MAX_EVENT_BYTES // 1024} KB")
     return Call(
@@ -230,12 +262,13 @@ def _identifier(message: dict[str, Any], key: str) -> str | None:
 
 def _time_field(message: dict[str, Any], key: str) -> datetime | None:
     try:
-        return _parse_time(message.get(key))
+        return parse_time(message.get(key))
     except ValueError as error:
         raise ValueError(f"`{key}` is not an ISO-8601 date: {error}") from error
 
 
-def _parse_time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
+    """Read an optional ISO-8601 date as UTC; raise ValueError for anything else."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -266,7 +299,8 @@ def channel_of(message: dict[str, Any]) -> str:
 
 def _channel_from_context(context: dict[str, Any]) -> str:
     library = context.get("library")
-    library_name = library.get("name", "") if isinstance(library, dict) else ""
+    name = library.get("name") if isinstance(library, dict) else None
+    library_name = name if isinstance(name, str) else ""
     if isinstance(context.get("app"), dict) or library_name in MOBILE_LIBRARIES:
         return str(Channel.mobile)
     if isinstance(context.get("page"), dict) or library_name.startswith("analytics.js"):
