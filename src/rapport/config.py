@@ -105,10 +105,18 @@ class Settings(BaseSettings):
     def _local_secret_key(self) -> bytes:
         path = self.data_dir / "secret.key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            private_directory(path.parent)
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as key:
+                key.write(secrets.token_urlsafe(48))
         return path.read_text().strip().encode()
+
+
+def private_directory(path: Path) -> None:
+    """Create `path` (and missing parents) readable by its owner only; leave an existing one."""
+    if not path.exists():
+        path.mkdir(parents=True, mode=0o700)
+        # mkdir's mode passes through the umask; say it exactly.
+        path.chmod(0o700)
 
 
 @lru_cache
