@@ -350,16 +350,13 @@ async def test_a_declined_invitation_cannot_be_accepted(database: Database) -> N
 async def _create_account(
     database: Database, token: str, password: str = NEW_PASSWORD, name: str = "New Person"
 ) -> RapportError | None:
-    async def work(session: AsyncSession) -> None:
+    try:
         await invitations.create_account(
-            session,
-            token,
-            display_name=name,
-            password=password,
-            ip_address=None,
+            database, token, display_name=name, password=password, ip_address=None
         )
-
-    return await _outcome(database, work)
+    except RapportError as error:
+        return error
+    return None
 
 
 async def test_a_new_person_creates_an_account_then_accepts(database: Database) -> None:

@@ -42,16 +42,14 @@ async def _resolve(database: Database, token: str) -> str:
 async def _change_password(
     database: Database, account: StaffAccount, keep_session_id: str | None
 ) -> None:
-    detached = await load_user(database, account.user.id)
-    async with database.session() as session:
-        user = await session.merge(detached)
-        await sign_ins.change_password(
-            session,
-            user,
-            current=account.password,
-            new=NEW_PASSWORD,
-            keep_session_id=keep_session_id,
-        )
+    user = await load_user(database, account.user.id)
+    await sign_ins.change_password(
+        database,
+        user,
+        current=account.password,
+        new=NEW_PASSWORD,
+        keep_session_id=keep_session_id,
+    )
 
 
 async def test_token_is_stored_only_as_its_hash(database: Database) -> None:
@@ -163,28 +161,24 @@ async def test_change_password_stores_the_new_password(database: Database) -> No
 
 async def test_change_password_needs_the_current_password(database: Database) -> None:
     account = await _account(database)
-    detached = await load_user(database, account.user.id)
-    async with database.session() as session:
-        user = await session.merge(detached)
-        with pytest.raises(InvalidCredentials):
-            await sign_ins.change_password(
-                session,
-                user,
-                current="wrong password here",
-                new=NEW_PASSWORD,
-                keep_session_id=None,
-            )
+    user = await load_user(database, account.user.id)
+    with pytest.raises(InvalidCredentials):
+        await sign_ins.change_password(
+            database,
+            user,
+            current="wrong password here",
+            new=NEW_PASSWORD,
+            keep_session_id=None,
+        )
 
 
 async def _change_from(database: Database, account: StaffAccount, current: str) -> str:
     """Try a password change in its own unit of work; return the outcome's name."""
-    detached = await load_user(database, account.user.id)
+    user = await load_user(database, account.user.id)
     try:
-        async with database.session() as session:
-            user = await session.merge(detached)
-            await sign_ins.change_password(
-                session, user, current=current, new=NEW_PASSWORD, keep_session_id=None
-            )
+        await sign_ins.change_password(
+            database, user, current=current, new=NEW_PASSWORD, keep_session_id=None
+        )
     except (InvalidCredentials, SignInThrottled) as error:
         return type(error).__name__
     return "changed"
@@ -201,14 +195,12 @@ async def test_change_password_guesses_are_throttled_like_sign_ins(database: Dat
 
 async def test_change_password_applies_the_policy(database: Database) -> None:
     account = await _account(database)
-    detached = await load_user(database, account.user.id)
-    async with database.session() as session:
-        user = await session.merge(detached)
-        with pytest.raises(WeakPassword):
-            await sign_ins.change_password(
-                session,
-                user,
-                current=account.password,
-                new="passwordpassword",
-                keep_session_id=None,
-            )
+    user = await load_user(database, account.user.id)
+    with pytest.raises(WeakPassword):
+        await sign_ins.change_password(
+            database,
+            user,
+            current=account.password,
+            new="passwordpassword",
+            keep_session_id=None,
+        )

@@ -30,10 +30,9 @@ def _signed_in_cookie(client: TestClient) -> tuple[str, str]:
         database = client.app.state.database  # type: ignore[attr-defined]
         workspace = await make_workspace(database)
         account = await make_staff(database, workspace)
-        async with database.session() as session:
-            signed_in = await sign_ins.sign_in(
-                session, email=account.email, password=account.password, ip_address=None
-            )
+        signed_in = await sign_ins.sign_in(
+            database, email=account.email, password=account.password, ip_address=None
+        )
         return workspace.id, signed_in.token
 
     assert client.portal is not None

@@ -72,8 +72,7 @@ def reset_password(email: str = typer.Option(..., help="Sign-in email.")) -> Non
     """Give a staff account a new random password (printed once) and end its sessions."""
 
     async def work(database: Database) -> str:
-        async with database.session() as session:
-            return await sign_ins.reset_password(session, email=email, actor=SYSTEM)
+        return await sign_ins.reset_password(database, email=email, actor=SYSTEM)
 
     password = run(work)
     console.print(f"New password for {email} (shown once):")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import re
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, MetaData, String, event
+from sqlalchemy.engine import Connection, ExecutionContext
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,8 +20,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_only
 
 from rapport.core.clock import as_utc, utcnow
 from rapport.core.ids import new_id
@@ -71,7 +76,7 @@ class TenantMixin(IdMixin, Base):
     )
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, writer: WriterTurn) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Transactions are begun explicitly below; autocommit mode stops pysqlite from
@@ -89,10 +94,152 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front, so a transaction that read first never
-        # fails with SQLITE_BUSY when it later writes (the Rails 8 default, for the same reason).
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _on_begin(connection: Connection) -> None:
+        # A unit of work starts as a reader: under WAL it reads its own snapshot and neither
+        # waits for the writer nor holds it up.
+        connection.exec_driver_sql("BEGIN")
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _before_execute(
+        connection: Connection,
+        _cursor: Any,
+        statement: str,
+        _parameters: Any,
+        context: ExecutionContext | None,
+        _executemany: bool,
+    ) -> None:
+        if not connection.info.get(_WRITER) and _writes(statement, context):
+            _become_writer(connection, writer)
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        # Returned to the pool after its commit or rollback: the turn passes on.
+        if record.info.pop(_WRITER, False):
+            writer.release()
+
+    @event.listens_for(engine.sync_engine.pool, "invalidate")
+    def _on_invalidate(_dbapi_connection: Any, record: ConnectionPoolEntry, _error: Any) -> None:
+        if record.info.pop(_WRITER, False):
+            writer.release()
+
+
+_WRITER = "rapport_writer"
+_TRANSACTION_CONTROL = ("begin", "commit", "rollback", "release", "end")
+_READS = ("select", "pragma", "explain")
+_WRITE_IN_CTE = re.compile(r"\b(insert|update|delete|replace)\b", re.IGNORECASE)
+
+
+def _writes(statement: str, context: ExecutionContext | None) -> bool:
+    """Tell whether a statement needs SQLite's writer: it changes data, opens a savepoint,
+    or locks what it reads (`SELECT ... FOR UPDATE`, which SQLite does not spell)."""
+    head = statement.lstrip()[:9].lower()
+    if head.startswith(_TRANSACTION_CONTROL):
+        return False
+    if head.startswith(_READS):
+        compiled = getattr(context, "compiled", None)
+        return getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is not None
+    if head.startswith("with"):
+        return _WRITE_IN_CTE.search(statement) is not None
+    return True
+
+
+def _become_writer(connection: Connection, writer: WriterTurn) -> None:
+    """Wait for the writer's turn, then trade the read transaction for a write one.
+
+    The reads so far ended with their snapshot; later statements see every committed
+    write, as on PostgreSQL's READ COMMITTED. Reads a write depends on lock first
+    (`with_for_update()` or `take_writer`), so they run inside the write transaction."""
+    await_only(writer.acquire(background=_background.get()))
+    connection.info[_WRITER] = True
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute("COMMIT")
+        cursor.execute("BEGIN IMMEDIATE")
+    except BaseException:
+        connection.info.pop(_WRITER, None)
+        writer.release()
+        raise
+    finally:
+        cursor.close()
+
+
+async def take_writer(session: AsyncSession) -> None:
+    """Make this unit of work SQLite's writer now, before reads that later writes depend on
+    (on PostgreSQL, row locks and advisory locks do that job: nothing happens here)."""
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        await connection.run_sync(_run_as_writer)
+
+
+def _run_as_writer(connection: Connection) -> None:
+    # Opening a savepoint counts as writing (see _writes); releasing it changes nothing.
+    if not connection.info.get(_WRITER):
+        connection.exec_driver_sql("SAVEPOINT rapport_take_writer")
+        connection.exec_driver_sql("RELEASE SAVEPOINT rapport_take_writer")
+
+
+class WriterTurn:
+    """SQLite's one writer, handed out in this process one unit of work at a time.
+
+    Waiting here (FIFO, no polling) beats SQLite's busy handler, which sleeps and retries.
+    Interactive work (requests) goes before background work (jobs, imports), but never
+    more than `INTERACTIVE_STREAK` times in a row while background work waits, so a busy
+    live path cannot starve processing."""
+
+    INTERACTIVE_STREAK = 4
+
+    def __init__(self) -> None:
+        self._held = False
+        self._streak = 0
+        self._waiting: dict[bool, deque[asyncio.Future[None]]] = {False: deque(), True: deque()}
+
+    async def acquire(self, *, background: bool) -> None:
+        """Wait for the turn."""
+        if not self._held:
+            self._held = True
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._waiting[background].append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # the turn arrived as we were cancelled: pass it on
+            else:
+                self._waiting[background].remove(future)
+            raise
+
+    def release(self) -> None:
+        """Hand the turn to the next waiting unit of work, or free it."""
+        for background in self._order():
+            queue = self._waiting[background]
+            while queue:
+                future = queue.popleft()
+                if not future.done():
+                    self._streak = 0 if background else self._streak + 1
+                    future.set_result(None)
+                    return
+        self._held = False
+        self._streak = 0
+
+    def _order(self) -> tuple[bool, bool]:
+        if self._streak >= self.INTERACTIVE_STREAK and self._waiting[True]:
+            return (True, False)
+        return (False, True)
+
+
+_background: ContextVar[bool] = ContextVar("rapport_background_writer", default=False)
+
+
+@contextmanager
+def background_work() -> Iterator[None]:
+    """Mark the units of work opened inside as background: they yield the writer to
+    interactive ones (see WriterTurn)."""
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)
 
 
 def make_engine(url: str, *, pool: bool = True) -> AsyncEngine:
@@ -102,10 +249,10 @@ def make_engine(url: str, *, pool: bool = True) -> AsyncEngine:
         kwargs["poolclass"] = NullPool
     elif url.startswith("postgresql"):
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
-    engine = create_async_engine(url, **kwargs)
-    if url.startswith("sqlite"):
-        _configure_sqlite(engine)
-    return engine
+    else:
+        # Readers each have a connection of their own (WAL); one of them at a time writes.
+        kwargs.update(pool_size=8, max_overflow=24)
+    return create_async_engine(url, **kwargs)
 
 
 class Database:
@@ -115,9 +262,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url, pool=pool)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        # SQLite has one writer at a time; queueing units of work here (FIFO, no polling)
-        # beats SQLite's busy handler, which sleeps and retries.
-        self._sqlite_turn = asyncio.Lock() if url.startswith("sqlite") else None
+        self.writer = WriterTurn()
+        if url.startswith("sqlite"):
+            _configure_sqlite(self.engine, self.writer)
 
     @property
     def is_postgres(self) -> bool:
@@ -126,8 +273,11 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """Yield one unit of work: commit on success, roll back on error, then run hooks."""
-        async with self._turn(), self.sessionmaker() as session:
+        """Yield one unit of work: commit on success, roll back on error, then run hooks.
+
+        On SQLite it reads without waiting for anyone and holds the writer only from its
+        first write to its commit."""
+        async with self.sessionmaker() as session:
             try:
                 yield session
                 await session.commit()
@@ -138,17 +288,8 @@ class Database:
                 await session.rollback()
                 raise
             hooks = session.info.pop("after_commit", [])
-        # Hooks run after the turn is released, so they may open sessions of their own.
         for hook in hooks:
             await hook()
-
-    @asynccontextmanager
-    async def _turn(self) -> AsyncIterator[None]:
-        if self._sqlite_turn is None:
-            yield
-            return
-        async with self._sqlite_turn:
-            yield
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

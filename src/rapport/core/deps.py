@@ -19,6 +19,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+def get_database(request: Request) -> Database:
+    """Return the application's database, for flows that open short units of work of their
+    own (around a password hash, the network or a model, which no transaction may span)."""
+    database: Database = request.app.state.database
+    return database
+
+
 def get_settings_dep(request: Request) -> Settings:
     """Return the application's settings."""
     settings: Settings = request.app.state.settings
@@ -28,3 +35,4 @@ def get_settings_dep(request: Request) -> Settings:
 # scope="function": the commit happens before the response leaves, so a 2xx means durable.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+DatabaseDep = Annotated[Database, Depends(get_database)]

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from sqlalchemy import ColumnElement, delete, insert, select, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from rapport.core.db import take_writer
 from rapport.core.repository import TenantRepository
 from rapport.customers.enums import WEAK_KINDS
 from rapport.customers.models import ConsentRecord, Customer, Identifier, Merge, SearchTerm
@@ -39,12 +40,15 @@ class CustomerRepository(TenantRepository[Customer]):
     model = Customer
 
     async def lock_workspace(self) -> None:
-        """Serialise identity resolution within a workspace (SQLite already serialises writes)."""
+        """Serialise identity resolution within a workspace (on SQLite, by taking the one
+        writer before the reads that resolution's writes depend on)."""
         if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
             await self.session.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
                 {"key": f"identity:{self.workspace_id}"},
             )
+        else:
+            await take_writer(self.session)
 
     async def group_ids(self, customer_id: str) -> list[str]:
         """Return a profile and every profile merged into it, directly or not."""
@@ -126,6 +130,24 @@ class CustomerRepository(TenantRepository[Customer]):
             .order_by(Customer.last_seen_at.desc().nulls_last(), Customer.id.desc())
             .limit(limit)
         )
+
+    async def by_ids(self, customer_ids: list[str]) -> Sequence[Customer]:
+        """Return some profiles, locked: what is written to them next depends on what is read."""
+        return await self.all(
+            select(Customer)
+            .where(Customer.id.in_(customer_ids), self.in_workspace())
+            .with_for_update()
+        )
+
+    async def merged_into(self, customer_ids: list[str]) -> list[tuple[str, str]]:
+        """Return (profile, the profile it joined) for the profiles merged into these."""
+        rows = await self.session.execute(
+            select(Customer.id, Customer.merged_into_id).where(
+                Customer.workspace_id == self.workspace_id,
+                Customer.merged_into_id.in_(customer_ids),
+            )
+        )
+        return [(str(row[0]), str(row[1])) for row in rows]
 
 
 class IdentifierRepository(TenantRepository[Identifier]):

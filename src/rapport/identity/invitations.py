@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
 from rapport.core.crypto import hash_token, keyring, new_token
+from rapport.core.db import Database
 from rapport.core.ids import new_id
 from rapport.errors import UnprocessableContent
 from rapport.identity.audit import Actor, audit
@@ -195,7 +196,7 @@ class InvitationService:
 
     async def create_account(
         self,
-        session: AsyncSession,
+        database: Database,
         token: str,
         *,
         display_name: str,
@@ -204,14 +205,30 @@ class InvitationService:
     ) -> None:
         """Create the invited email's account with the chosen password, unless it already has
         one. Both cases answer alike (and take as long), so the link cannot reveal whether the
-        email had an account; an existing account is never changed."""
-        invitation = await self._usable(session, token)
+        email had an account; an existing account is never changed. The password is hashed
+        between two units of work, holding no connection and no writer."""
+        async with database.session() as session:
+            invitation = await self._usable(session, token)
         email = keyring().decrypt(invitation.email, _aad(invitation.id))
         display_name = " ".join(display_name.split())
         if not 1 <= len(display_name) <= MAX_NAME_LENGTH:
             raise UnprocessableContent(f"Enter your name (1 to {MAX_NAME_LENGTH} characters).")
         check_policy(password, min_length=STAFF_MIN_LENGTH, context=(email, display_name))
         password_hash = await asyncio.to_thread(hash_password, password)
+        async with database.session() as session:
+            await self._usable(session, token)  # still open after the hash
+            await self._add_account(
+                session, invitation, (email, display_name, password_hash), ip_address
+            )
+
+    async def _add_account(
+        self,
+        session: AsyncSession,
+        invitation: Invitation,
+        account: tuple[str, str, str],
+        ip_address: str | None,
+    ) -> None:
+        email, display_name, password_hash = account
         accounts = StaffRepository(session)
         if await accounts.get_by_email(email) is not None:
             return

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, delete, func, select, update
 
 from rapport.core.repository import Repository, TenantRepository
+from rapport.identity.enums import Role
 from rapport.identity.models import (
     ApiKey,
     AuditChainHead,
+    AuditCheckpoint,
     AuditEvent,
     Invitation,
     Membership,
@@ -47,6 +50,17 @@ class WorkspaceRepository(Repository[Workspace]):
 
 class StaffRepository(Repository[StaffUser]):
     model = StaffUser
+
+    async def password_hash_of(self, staff_id: str) -> str | None:
+        """Return a staff member's stored password hash."""
+        statement = select(StaffUser.password_hash).where(StaffUser.id == staff_id)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def set_password_hash(self, staff_id: str, password_hash: str) -> None:
+        """Store a new password hash for a staff member."""
+        await self.session.execute(
+            update(StaffUser).where(StaffUser.id == staff_id).values(password_hash=password_hash)
+        )
 
     async def get_by_email(self, email: str) -> StaffUser | None:
         """Return the staff user with this (normalised) email."""
@@ -198,6 +212,10 @@ class SignInFailureRepository(Repository[SignInFailure]):
         )
         return int((await self.session.execute(statement)).scalar_one())
 
+    async def forget(self, failure_ids: list[str]) -> None:
+        """Delete some failures by id."""
+        await self.session.execute(delete(SignInFailure).where(SignInFailure.id.in_(failure_ids)))
+
     async def clear(self, key: str) -> None:
         """Forget the failures recorded under `key`."""
         await self.session.execute(delete(SignInFailure).where(SignInFailure.key == key))
@@ -214,15 +232,47 @@ class ApiKeyRepository(TenantRepository[ApiKey]):
         """Return the workspace's keys, newest first."""
         return await self.all(self.base_query().order_by(ApiKey.created_at.desc()))
 
+    async def live_for_staff(self, staff_id: str) -> Sequence[ApiKey]:
+        """Return the unrevoked keys carrying a staff member's authority, oldest first,
+        locked until the transaction ends (they are about to be narrowed or revoked)."""
+        statement = self.base_query().where(
+            ApiKey.staff_id == staff_id, ApiKey.revoked_at.is_(None)
+        )
+        return await self.all(statement.order_by(ApiKey.created_at).with_for_update())
+
+
+@dataclass(frozen=True)
+class KeyWithAuthority:
+    """A key with its staff member's current role in its workspace (None: not a member) and
+    whether their account is active; both mean nothing for keys the system made."""
+
+    key: ApiKey
+    role: Role | None
+    staff_active: bool
+
 
 class ApiKeyLookup(Repository[ApiKey]):
     """Unscoped lookup used only to authenticate a presented key."""
 
     model = ApiKey
 
-    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
-        """Return the key whose hash is `key_hash`."""
-        return await self.one_or_none(select(ApiKey).where(ApiKey.key_hash == key_hash))
+    async def get_by_hash(self, key_hash: str) -> KeyWithAuthority | None:
+        """Return the key whose hash is `key_hash` with its staff member's role and account
+        state, in the one statement authentication costs."""
+        statement = (
+            select(ApiKey, Membership.role, StaffUser.is_active)
+            .outerjoin(
+                Membership,
+                (Membership.workspace_id == ApiKey.workspace_id)
+                & (Membership.staff_id == ApiKey.staff_id),
+            )
+            .outerjoin(StaffUser, StaffUser.id == ApiKey.staff_id)
+            .where(ApiKey.key_hash == key_hash)
+        )
+        row = (await self.session.execute(statement)).first()
+        if row is None:
+            return None
+        return KeyWithAuthority(row[0], row[1], bool(row[2]))
 
 
 class SourceRepository(TenantRepository[Source]):
@@ -266,6 +316,11 @@ class AuditRepository(Repository[AuditEvent]):
         ).one()
         return int(row[0]), str(row[1])
 
+    async def legacy_until_seq(self) -> int:
+        """Return the last seq that may carry an unkeyed (version 0) hash."""
+        statement = select(AuditChainHead.legacy_until_seq).where(AuditChainHead.id == 1)
+        return int((await self.session.execute(statement)).scalar_one())
+
     async def set_head_hash(self, digest: str) -> None:
         """Record the hash of the newest event on the chain head."""
         await self.session.execute(
@@ -283,11 +338,27 @@ class AuditRepository(Repository[AuditEvent]):
             statement = statement.where(AuditEvent.seq < before_seq)
         return await self.all(statement)
 
-    async def in_order(self, after_seq: int, limit: int) -> Sequence[AuditEvent]:
-        """Return a slice of the chain in order, for verification."""
-        return await self.all(
-            select(AuditEvent)
-            .where(AuditEvent.seq > after_seq)
-            .order_by(AuditEvent.seq)
-            .limit(limit)
+    async def in_order(
+        self, after_seq: int, limit: int, *, through_seq: int | None = None
+    ) -> Sequence[AuditEvent]:
+        """Return a slice of the chain in order (up to `through_seq`), for verification."""
+        statement = select(AuditEvent).where(AuditEvent.seq > after_seq)
+        if through_seq is not None:
+            statement = statement.where(AuditEvent.seq <= through_seq)
+        return await self.all(statement.order_by(AuditEvent.seq).limit(limit))
+
+
+class AuditCheckpointRepository(Repository[AuditCheckpoint]):
+    model = AuditCheckpoint
+
+    async def latest(self) -> AuditCheckpoint | None:
+        """Return the checkpoint of the furthest point of the chain."""
+        return await self.one_or_none(
+            select(AuditCheckpoint)
+            .order_by(AuditCheckpoint.seq.desc(), AuditCheckpoint.id.desc())
+            .limit(1)
         )
+
+    async def in_order(self) -> Sequence[AuditCheckpoint]:
+        """Return every stored checkpoint, oldest first."""
+        return await self.all(select(AuditCheckpoint).order_by(AuditCheckpoint.id))

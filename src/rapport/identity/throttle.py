@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
 from rapport.core.crypto import keyring
+from rapport.core.db import take_writer
 from rapport.identity.audit import Actor, audit
 from rapport.identity.enums import ActorType
 from rapport.identity.errors import SignInThrottled
@@ -37,7 +38,9 @@ class Throttle:
     async def check(
         self, session: AsyncSession, limits: list[Limit], ip_address: str | None
     ) -> None:
-        """Refuse (and audit) the attempt when any limit is reached."""
+        """Refuse (and audit) the attempt when any limit is reached. The count is taken as
+        the writer, so attempts running side by side cannot all see the same count."""
+        await take_writer(session)
         failures = SignInFailureRepository(session)
         since = utcnow() - self.window
         for limit in limits:
@@ -50,11 +53,24 @@ class Throttle:
                 )
                 raise SignInThrottled(int(self.window.total_seconds()))
 
-    async def record_failure(self, session: AsyncSession, limits: list[Limit]) -> None:
-        """Count one failure against every limit."""
+    async def reserve(
+        self, session: AsyncSession, limits: list[Limit], ip_address: str | None
+    ) -> list[str]:
+        """Check the limits and count this attempt as a failure before it is judged, so a
+        slow check (a password hash) cannot be raced by parallel attempts; return the
+        failures to `release` if the attempt succeeds."""
+        await self.check(session, limits, ip_address)
+        return await self.record_failure(session, limits)
+
+    async def record_failure(self, session: AsyncSession, limits: list[Limit]) -> list[str]:
+        """Count one failure against every limit; return the ids of what was recorded."""
         failures = SignInFailureRepository(session)
-        for limit in limits:
-            await failures.add(SignInFailure(key=limit.key))
+        recorded = [await failures.add(SignInFailure(key=limit.key)) for limit in limits]
+        return [failure.id for failure in recorded]
+
+    async def release(self, session: AsyncSession, failure_ids: list[str]) -> None:
+        """Take back failures counted by `reserve` for an attempt that succeeded."""
+        await SignInFailureRepository(session).forget(failure_ids)
 
     async def clear(self, session: AsyncSession, limit: Limit) -> None:
         """Forget the failures of one limit (after a success)."""

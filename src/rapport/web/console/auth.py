@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from rapport.core.deps import SessionDep, SettingsDep
+from rapport.core.deps import DatabaseDep, SessionDep, SettingsDep
 from rapport.errors import RapportError
 from rapport.identity.auth import client_ip
 from rapport.identity.mfa import mfa
@@ -71,7 +71,7 @@ async def show_sign_in(request: Request, visit: Visitor, next: str = "") -> Resp
 @on_error(_sign_in_failed)
 async def sign_in(
     request: Request,
-    session: SessionDep,
+    database: DatabaseDep,
     settings: SettingsDep,
     email: FormText = "",
     password: FormText = "",
@@ -79,11 +79,12 @@ async def sign_in(
 ) -> Response:
     """Check the password, open a session, and go on to the MFA step if it is on."""
     signed = await sign_ins.sign_in(
-        session, email=email, password=password, ip_address=client_ip(request)
+        database,
+        email=email,
+        password=password,
+        ip_address=client_ip(request),
+        replacing=session_token(request),
     )
-    previous = session_token(request)
-    if previous:
-        await sign_ins.sign_out(session, previous)
     target = with_next(MFA_PATH, safe_next(next)) if signed.needs_mfa else safe_next(next)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, settings, signed.token)

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.db import Database
-from rapport.core.deps import SessionDep
+from rapport.core.deps import DatabaseDep, SessionDep
 from rapport.errors import RapportError
 from rapport.identity.audit import Actor
 from rapport.identity.auth import client_ip, staff_session_from_cookie
@@ -88,14 +88,14 @@ async def show_invitation(
 @on_error(_form_failed)
 async def create_account(
     request: Request,
-    session: SessionDep,
+    database: DatabaseDep,
     token: str,
     display_name: FormText = "",
     password: FormText = "",
 ) -> Response:
     """Choose a name and password for the invited email, then sign in to accept."""
     await invitations.create_account(
-        session,
+        database,
         token,
         display_name=display_name,
         password=password,

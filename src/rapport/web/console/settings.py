@@ -8,7 +8,7 @@ from fastapi import Form, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rapport.core.deps import SessionDep
+from rapport.core.deps import DatabaseDep, SessionDep
 from rapport.errors import RapportError
 from rapport.identity.audit import audit
 from rapport.identity.enums import Scope
@@ -54,13 +54,13 @@ async def show_profile(ctx: Console, session: SessionDep) -> Response:
 @on_error(errors_on(render_profile))
 async def change_password(
     ctx: Console,
-    session: SessionDep,
+    database: DatabaseDep,
     current_password: FormText = "",
     new_password: FormText = "",
 ) -> Response:
     """Change your password; every other session ends."""
     await sign_ins.change_password(
-        session,
+        database,
         ctx.user,
         current=current_password,
         new=new_password,
