@@ -36,6 +36,9 @@ class Customer(TenantMixin, Base):
     merged_into_id: Mapped[str | None] = mapped_column(String(32), index=True)
     # {"trait": {"value": ..., "source": ..., "at": iso}}, sealed with AES-GCM (names, emails).
     traits: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # What unverified calls claimed ({"identifiers": [...], "traits": {...}}), sealed; shown
+    # as unverified, never used as the profile's identifiers or traits.
+    claims: Mapped[bytes | None] = mapped_column(LargeBinary)
     first_seen_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)

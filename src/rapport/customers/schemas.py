@@ -34,6 +34,9 @@ class IdentitySignal:
     traits: dict[str, Any] = field(default_factory=dict)
     consent: dict[str, bool] = field(default_factory=dict)
     reason: str = "event"
+    # False when the source requires signed identities and this call's was not signed: only
+    # its browser and device identifiers resolve it, the rest is kept as unverified claims.
+    verified: bool = True
 
 
 class TraitRead(BaseModel):
@@ -50,6 +53,23 @@ class IdentifierRead(BaseModel):
     shared: bool = Field(description="Seen with several known people; no longer followed.")
 
 
+class ClaimedIdentifierRead(BaseModel):
+    kind: str = Field(description="user_id, email, phone or external:<type>.")
+    value: str = Field(description="The identifier an unverified call claimed.")
+    source: str = Field(description="The source that sent the call.")
+    at: datetime = Field(description="When the call was made.")
+
+
+class ClaimsRead(BaseModel):
+    identifiers: list[ClaimedIdentifierRead] = Field(
+        description="Identifiers claimed by unsigned identify calls, newest first; never used "
+        "to find or merge profiles."
+    )
+    traits: dict[str, TraitRead] = Field(
+        description="Traits claimed by unsigned identify calls; not part of `traits`."
+    )
+
+
 class CustomerRead(BaseModel):
     id: str = Field(description="Profile id.")
     merged_into_id: str | None = Field(description="Set when this profile joined another one.")
@@ -63,6 +83,10 @@ class CustomerRead(BaseModel):
     average_order_value: Decimal = Field(description="revenue / orders_count, 0 without orders.")
     last_order_at: datetime | None = Field(description="When the latest order was placed.")
     created_at: datetime = Field(description="When the profile was created.")
+    claims: ClaimsRead = Field(
+        description="Unverified claims: what unsigned calls said when the source requires "
+        "verified identities (see Identity verification)."
+    )
 
 
 class CustomerSummary(ReadModel):

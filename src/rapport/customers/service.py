@@ -12,6 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.clock import as_utc
 from rapport.core.ids import new_id
 from rapport.core.outbox import publish
+from rapport.customers.bulk import OrderTotals as OrderTotals  # for other domains
+from rapport.customers.bulk import ProfileBatch
+from rapport.customers.bulk import SeenTraits as SeenTraits  # for other domains
+from rapport.customers.claims import believable, claims_read, record_claim
 from rapport.customers.consent import consent
 from rapport.customers.enums import ConsentPurpose
 from rapport.customers.errors import CustomerNotFound
@@ -27,6 +31,7 @@ from rapport.customers.repository import (
     SearchTermRepository,
 )
 from rapport.customers.schemas import (
+    ClaimsRead,
     CustomerRead,
     CustomerSummary,
     IdentifierRead,
@@ -88,6 +93,9 @@ class ObservationBatch:
 
     def plain(self, signal: IdentitySignal) -> PlainTouch | None:
         """Prepare a touchpoint that may skip the graph walk (None when it may not)."""
+        signal, claim = believable(signal)
+        if claim:
+            return None
         if signal.reason not in PLAIN_CALLS or signal.traits or signal.consent:
             return None
         if signal.lookup_only:
@@ -160,12 +168,15 @@ class CustomerService:
         self, session: AsyncSession, workspace_id: str, signal: IdentitySignal
     ) -> str | None:
         """Resolve a touchpoint to a profile and record what it says; return the profile id."""
+        signal, claim = believable(signal)
         await CustomerRepository(session, workspace_id).lock_workspace()
         resolution = await graph.resolve(session, workspace_id, signal)
         customer = resolution.customer
         if customer is None:
             return None
         _touch(customer, signal.at, signal.channel)
+        if claim:
+            record_claim(customer, claim, signal.source, signal.at)
         if signal.traits and apply_traits(customer, signal.traits, signal.source, signal.at):
             indexes = name_indexes(read_traits(customer))
             await SearchTermRepository(session, workspace_id).replace(customer.id, indexes)
@@ -187,6 +198,10 @@ class CustomerService:
         await CustomerRepository(session, workspace_id).lock_workspace()
         return ObservationBatch(session, workspace_id)
 
+    def profiles(self, session: AsyncSession, workspace_id: str) -> ProfileBatch:
+        """Start updating many profiles' traits and order-based traits at once."""
+        return ProfileBatch(session, workspace_id)
+
     async def _believable_consent(
         self, session: AsyncSession, workspace_id: str, customer_id: str, signal: IdentitySignal
     ) -> dict[str, bool]:
@@ -201,9 +216,12 @@ class CustomerService:
     async def get(self, session: AsyncSession, workspace_id: str, customer_id: str) -> CustomerRead:
         """Return the 360 profile (a merged profile's id shows the profile it joined)."""
         customer = await self.live(session, workspace_id, customer_id)
-        group = await CustomerRepository(session, workspace_id).group_ids(customer.id)
+        repository = CustomerRepository(session, workspace_id)
+        group = await repository.group_ids(customer.id)
         identifiers = await IdentifierRepository(session, workspace_id).of(group)
-        return _read(customer, [_identifier_read(row) for row in identifiers])
+        profiles = [await repository.get(member) for member in group]
+        claims = claims_read([profile for profile in profiles if profile is not None])
+        return _read(customer, [_identifier_read(row) for row in identifiers], claims)
 
     async def live(self, session: AsyncSession, workspace_id: str, customer_id: str) -> Customer:
         """Return a profile, following merges to the profile that remains."""
@@ -324,7 +342,9 @@ def _identifier_read(row: Identifier) -> IdentifierRead:
     return IdentifierRead(kind=row.kind, value=value, shared=row.shared)
 
 
-def _read(customer: Customer, identifiers: list[IdentifierRead]) -> CustomerRead:
+def _read(
+    customer: Customer, identifiers: list[IdentifierRead], claims: ClaimsRead
+) -> CustomerRead:
     traits = {name: TraitRead(**trait) for name, trait in read_traits(customer).items()}
     revenue = Decimal(customer.revenue or 0).quantize(CENT)
     average = (
@@ -345,6 +365,7 @@ def _read(customer: Customer, identifiers: list[IdentifierRead]) -> CustomerRead
         average_order_value=average,
         last_order_at=customer.last_order_at,
         created_at=customer.created_at,
+        claims=claims,
     )
 
 

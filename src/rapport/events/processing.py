@@ -26,6 +26,7 @@ from rapport.events.orders import (
 )
 from rapport.events.repository import EventRepository
 from rapport.events.signals import signal_of
+from rapport.identity.verification import Policy, identity_verification
 
 
 def message_of(event: Event) -> dict[str, Any]:
@@ -69,9 +70,11 @@ class EventProcessor:
             enqueue(session, PROCESS_JOB, workspace_id=workspace_id, event_ids=rest)
         batch = await customers.batch(session, workspace_id)
         events = await EventRepository(session, workspace_id).unprocessed(event_ids[:PROCESS_CHUNK])
+        senders = {event.source_id for event in events if event.source_id and not event.trusted}
+        policies = await identity_verification.policies(session, workspace_id, senders)
         chunk = _Chunk()
         # Every call is opened first, so the batch looks all their identifiers up at once.
-        for event, call in [(event, self._open(event, batch)) for event in events]:
+        for event, call in [(event, self._open(event, batch, policies)) for event in events]:
             customer_id = None
             if call is not None:
                 customer_id = await self._resolve(session, workspace_id, batch, call, chunk)
@@ -79,7 +82,9 @@ class EventProcessor:
         await batch.flush()
         await self._finish(session, workspace_id, chunk)
 
-    def _open(self, event: Event, batch: ObservationBatch) -> _Call | None:
+    def _open(
+        self, event: Event, batch: ObservationBatch, policies: dict[str, Policy]
+    ) -> _Call | None:
         """Decrypt and read a call once; a call that cannot be read is logged and set aside."""
         try:
             message = message_of(event)
@@ -89,6 +94,7 @@ class EventProcessor:
                 channel=event.channel,
                 source=event.source_id or "server",
                 trusted=event.trusted,
+                verified=_vouched_for(event, message, policies),
             )
             # Order events project within the call's savepoint, so they walk the graph.
             ordering = event.type == "track" and event.name in ORDER_EVENTS
@@ -180,6 +186,14 @@ class EventProcessor:
 def _properties(call: _Call) -> dict[str, Any]:
     properties = call.message.get("properties")
     return properties if isinstance(properties, dict) else {}
+
+
+def _vouched_for(event: Event, message: dict[str, Any], policies: dict[str, Policy]) -> bool:
+    """Tell whether a call's identity may be believed: a trusted sender's, any call of a source
+    that does not require signed identities, or one whose userId carries the source's
+    signature. Checked when the call is processed, so a secret rotated in between counts."""
+    policy = None if event.trusted or event.source_id is None else policies.get(event.source_id)
+    return policy is None or not policy.required or policy.vouches_for(message)
 
 
 def _log_failure(event: Event, error: Exception) -> None:

@@ -12,9 +12,16 @@ MAX_EXTERNAL_IDS = 10
 
 
 def signal_of(
-    message: dict[str, Any], *, at: datetime, channel: str, source: str, trusted: bool
+    message: dict[str, Any],
+    *,
+    at: datetime,
+    channel: str,
+    source: str,
+    trusted: bool,
+    verified: bool = True,
 ) -> IdentitySignal:
-    """Build the identity signal of one stored call."""
+    """Build the identity signal of one stored call (`verified` false: nobody vouched for
+    its identity although its source requires it, so it is only a claim)."""
     traits = _traits(message)
     signal = IdentitySignal(
         identifiers=_identifiers(message, traits),
@@ -25,6 +32,7 @@ def signal_of(
         traits=traits,
         consent=_consent(message),
         reason=str(message.get("type")),
+        verified=verified,
     )
     if message.get("type") == "alias":
         previous = message.get("previousId")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.core.clock import utcnow
@@ -137,6 +137,16 @@ class Source(TenantMixin, Base):
     # stored random or pasted value, so rotating the ring's master keys never changes it.
     webhook_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
     webhook_secret_set_at: Mapped[datetime | None]
+    # The secret a shop's server signs its customers' user ids with (identity verification),
+    # sealed like the webhook secret; made when first asked for, changed only by a rotation.
+    identity_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    identity_secret_set_at: Mapped[datetime | None]
+    # New sources refuse unsigned identities (the safe default); sources that existed before
+    # identity verification keep today's behaviour (the column's server default) until an
+    # admin turns it on, so an upgrade breaks no shop.
+    identity_verification_required: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=false()
+    )
 
 
 class AuditEvent(Base):
