@@ -19,9 +19,11 @@ from rapport.events.ingest import CallPreparer, IngestService
 from rapport.identity.sessions import sign_ins
 from rapport.web.api import api_router
 from rapport.web.console import mount_console
+from rapport.web.docs import router as docs_router
 from rapport.web.errors import install_error_handlers
 from rapport.web.health import router as health_router
 from rapport.web.middleware import RequestContextMiddleware
+from rapport.web.openapi import install_openapi
 from rapport.web.realtime import router as realtime_router
 from rapport.worker.runner import Worker, load_tasks
 
@@ -61,6 +63,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=__version__,
         description="Self-hosted customer-experience platform for online shops.",
         lifespan=lifespan,
+        # /docs is served by rapport.web.docs from npm's swagger-ui-dist, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -70,6 +75,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(api_router)
     app.include_router(segment_router)
     app.include_router(realtime_router)
+    app.include_router(docs_router)
+    install_openapi(app)
     mount_console(app, settings)
     app.add_middleware(RequestContextMiddleware, hsts=settings.secure_cookies)
     return app

@@ -17,6 +17,12 @@ from rapport.customers.auth import (
     actor_of,
 )
 from rapport.customers.consent import consent
+from rapport.customers.errors import (
+    CannotMerge,
+    CustomerNotFound,
+    MergeAlreadyUndone,
+    MergeNotFound,
+)
 from rapport.customers.merges import merges
 from rapport.customers.models import Merge
 from rapport.customers.schemas import (
@@ -29,6 +35,7 @@ from rapport.customers.schemas import (
     MergeRead,
 )
 from rapport.customers.service import customers
+from rapport.errors import error_responses
 from rapport.identity.audit import Actor
 
 router = APIRouter(tags=["customers"])
@@ -49,7 +56,11 @@ async def list_customers(
     return await customers.summaries(session, principal.workspace_id, ids, limit)
 
 
-@router.get("/customers/{customer_id}", response_model=CustomerRead)
+@router.get(
+    "/customers/{customer_id}",
+    response_model=CustomerRead,
+    responses=error_responses(CustomerNotFound),
+)
 async def get_customer(
     customer_id: CustomerId, principal: CustomersRead, session: SessionDep
 ) -> CustomerRead:
@@ -57,7 +68,11 @@ async def get_customer(
     return await customers.get(session, principal.workspace_id, customer_id)
 
 
-@router.get("/customers/{customer_id}/consent", response_model=ConsentRead)
+@router.get(
+    "/customers/{customer_id}/consent",
+    response_model=ConsentRead,
+    responses=error_responses(CustomerNotFound),
+)
 async def get_consent(
     customer_id: CustomerId, principal: CustomersRead, session: SessionDep
 ) -> ConsentRead:
@@ -66,7 +81,11 @@ async def get_consent(
     return await consent.read(session, principal.workspace_id, customer.id)
 
 
-@router.post("/customers/{customer_id}/consent", response_model=ConsentRead)
+@router.post(
+    "/customers/{customer_id}/consent",
+    response_model=ConsentRead,
+    responses=error_responses(CustomerNotFound),
+)
 async def record_consent(
     customer_id: CustomerId, body: ConsentChange, principal: CustomersWrite, session: SessionDep
 ) -> ConsentRead:
@@ -83,7 +102,11 @@ async def record_consent(
     return await consent.read(session, principal.workspace_id, customer.id)
 
 
-@router.get("/customers/{customer_id}/merges", response_model=list[MergeRead])
+@router.get(
+    "/customers/{customer_id}/merges",
+    response_model=list[MergeRead],
+    responses=error_responses(CustomerNotFound),
+)
 async def list_merges(
     customer_id: CustomerId, principal: CustomersRead, session: SessionDep
 ) -> Sequence[Merge]:
@@ -92,7 +115,12 @@ async def list_merges(
     return await merges.history(session, principal.workspace_id, customer.id)
 
 
-@router.post("/customer-merges", response_model=MergeRead, status_code=201)
+@router.post(
+    "/customer-merges",
+    response_model=MergeRead,
+    status_code=201,
+    responses=error_responses(CustomerNotFound, CannotMerge),
+)
 async def merge_customers(
     body: MergeCreate, principal: CustomersMerge, session: SessionDep
 ) -> Merge:
@@ -108,7 +136,11 @@ async def merge_customers(
     )
 
 
-@router.post("/customer-merges/{merge_id}/undo", response_model=MergeRead)
+@router.post(
+    "/customer-merges/{merge_id}/undo",
+    response_model=MergeRead,
+    responses=error_responses(MergeNotFound, MergeAlreadyUndone, CannotMerge),
+)
 async def undo_merge(merge_id: MergeId, principal: CustomersMerge, session: SessionDep) -> Merge:
     """Undo a merge: the joined profile gets its identifiers back."""
     return await merges.unmerge(

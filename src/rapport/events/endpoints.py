@@ -9,9 +9,11 @@ from fastapi.responses import JSONResponse
 
 from rapport.core.db import Database
 from rapport.core.deps import SessionDep
+from rapport.customers.errors import CustomerNotFound
+from rapport.errors import BadRequest, error_responses
 from rapport.events.auth import CustomerId, CustomersRead, EventsRead, OrderKey
 from rapport.events.enums import CallType
-from rapport.events.errors import BatchTooLarge
+from rapport.events.errors import BatchTooLarge, OrderNotFound
 from rapport.events.ingest import IngestRequest, IngestService, Prepared
 from rapport.events.schemas import EventCounts, OrderRead, TimelinePage
 from rapport.events.service import events
@@ -134,7 +136,11 @@ async def count_events(principal: EventsRead, session: SessionDep) -> EventCount
     return await events.count(session, principal.workspace_id)
 
 
-@router.get("/customers/{customer_id}/timeline", response_model=TimelinePage)
+@router.get(
+    "/customers/{customer_id}/timeline",
+    response_model=TimelinePage,
+    responses=error_responses(CustomerNotFound, BadRequest),
+)
 async def get_timeline(
     customer_id: CustomerId,
     principal: CustomersRead,
@@ -151,7 +157,11 @@ async def get_timeline(
     )
 
 
-@router.get("/customers/{customer_id}/orders", response_model=list[OrderRead])
+@router.get(
+    "/customers/{customer_id}/orders",
+    response_model=list[OrderRead],
+    responses=error_responses(CustomerNotFound),
+)
 async def list_customer_orders(
     customer_id: CustomerId, principal: CustomersRead, session: SessionDep
 ) -> list[OrderRead]:
@@ -159,7 +169,9 @@ async def list_customer_orders(
     return await events.orders_of(session, principal.workspace_id, customer_id)
 
 
-@router.get("/orders/{order_key}", response_model=OrderRead)
+@router.get(
+    "/orders/{order_key}", response_model=OrderRead, responses=error_responses(OrderNotFound)
+)
 async def get_order(
     order_key: OrderKey, principal: CustomersRead, session: SessionDep
 ) -> OrderRead:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from rapport.core.deps import SessionDep, SettingsDep
 from rapport.core.pagination import Page
+from rapport.errors import error_responses
 from rapport.identity.audit import Actor, audit
 from rapport.identity.auth import (
     AuditRead,
@@ -20,6 +21,14 @@ from rapport.identity.auth import (
     StaffWrite,
     WorkspaceRead,
     WorkspaceWrite,
+)
+from rapport.identity.errors import (
+    AlreadyMember,
+    ApiKeyNotFound,
+    InvitationNotFound,
+    InvitationUnavailable,
+    LastOwner,
+    StaffNotFound,
 )
 from rapport.identity.invitations import InvitationView, invitation_link, invitations
 from rapport.identity.keys import api_keys, sources
@@ -106,7 +115,12 @@ async def list_invitations(principal: StaffRead, session: SessionDep) -> list[In
     return [_invitation_out(view) for view in await invitations.list_open(session, principal)]
 
 
-@router.post("/staff/invitations", status_code=201, response_model=InvitationCreated)
+@router.post(
+    "/staff/invitations",
+    status_code=201,
+    response_model=InvitationCreated,
+    responses=error_responses(AlreadyMember),
+)
 async def create_invitation(
     body: InvitationCreate, principal: StaffWrite, session: SessionDep, settings: SettingsDep
 ) -> InvitationCreated:
@@ -118,7 +132,11 @@ async def create_invitation(
     )
 
 
-@router.delete("/staff/invitations/{invitation_id}", response_model=InvitationRead)
+@router.delete(
+    "/staff/invitations/{invitation_id}",
+    response_model=InvitationRead,
+    responses=error_responses(InvitationNotFound, InvitationUnavailable),
+)
 async def revoke_invitation(
     invitation_id: str, principal: StaffWrite, session: SessionDep
 ) -> InvitationRead:
@@ -126,7 +144,11 @@ async def revoke_invitation(
     return _invitation_out(await invitations.revoke(session, principal, invitation_id))
 
 
-@router.patch("/staff/{staff_id}", response_model=StaffOut)
+@router.patch(
+    "/staff/{staff_id}",
+    response_model=StaffOut,
+    responses=error_responses(StaffNotFound, LastOwner),
+)
 async def update_staff_role(
     staff_id: str, body: RoleUpdate, principal: StaffWrite, session: SessionDep
 ) -> object:
@@ -134,7 +156,9 @@ async def update_staff_role(
     return _staff_out(await staff.change_role(session, principal, staff_id, body.role))
 
 
-@router.delete("/staff/{staff_id}", status_code=204)
+@router.delete(
+    "/staff/{staff_id}", status_code=204, responses=error_responses(StaffNotFound, LastOwner)
+)
 async def delete_staff(staff_id: str, principal: StaffWrite, session: SessionDep) -> Response:
     """Remove a staff member from the workspace."""
     await staff.remove(session, principal, staff_id)
@@ -161,7 +185,9 @@ async def create_api_key(body: ApiKeyCreate, principal: KeysWrite, session: Sess
     return ApiKeyCreated(**ApiKeyRead.model_validate(key).model_dump(), key=secret)
 
 
-@router.delete("/api-keys/{key_id}", response_model=ApiKeyRead)
+@router.delete(
+    "/api-keys/{key_id}", response_model=ApiKeyRead, responses=error_responses(ApiKeyNotFound)
+)
 async def revoke_api_key(key_id: str, principal: KeysWrite, session: SessionDep) -> object:
     """Revoke an API key."""
     return await api_keys.revoke(session, principal, key_id)
@@ -185,8 +211,9 @@ async def create_source(body: SourceCreate, principal: SourcesWrite, session: Se
 async def list_audit_events(
     principal: AuditRead,
     session: SessionDep,
+    # seq is a 32-bit INTEGER on PostgreSQL: a larger cursor is a 422, not a 500.
     before_seq: Annotated[
-        int | None, Query(ge=1, le=2**62, description="Page before this seq.")
+        int | None, Query(ge=1, le=2**31 - 1, description="Page before this seq.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Page size.")] = 50,
 ) -> Page[AuditEventRead]:

@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -66,11 +67,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("ValidationError", summary, problems=problems), 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+        headers = error.headers
+        if error.status_code == 405 and (allowed := allowed_methods(request)):
+            headers = {**(headers or {}), "Allow": allowed}
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers=headers)
         code = _HTTP_NAMES.get(error.status_code, "HttpError")
-        return JSONResponse(
-            error_body(code, str(error.detail)), error.status_code, headers=error.headers
-        )
+        return JSONResponse(error_body(code, str(error.detail)), error.status_code, headers=headers)
 
     @app.exception_handler(DBAPIError)
     async def _database_error(request: Request, error: DBAPIError) -> JSONResponse:
@@ -82,6 +86,27 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         return internal_error_response(error)
+
+
+def allowed_methods(request: Request) -> str:
+    """List the methods of the resource at this path, for `Allow` (empty if none): those of
+    the first route template that matches, as the document lists them by template."""
+    path = request.scope["path"]
+    matching = [
+        route
+        for route in iter_route_contexts(request.app.routes)
+        if route.methods and route.path_regex.match(path)
+    ]
+    if not matching:
+        return ""
+    template = matching[0].path_format
+    methods = {
+        method
+        for route in matching
+        if route.path_format == template
+        for method in route.methods or ()
+    }
+    return ", ".join(sorted(methods | {"OPTIONS"}))
 
 
 def internal_error_response(error: BaseException) -> JSONResponse:

@@ -14,8 +14,13 @@ STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 # The repository root (where package.json and npm's node_modules live), next to src/.
 PROJECT_DIR = Path(__file__).resolve().parents[4]
 # Public name under /static/vendor/ -> file inside node_modules (installed by `npm ci`).
-VENDOR_FILES = {"htmx.min.js": "htmx.org/dist/htmx.min.js"}
+VENDOR_FILES = {
+    "htmx.min.js": "htmx.org/dist/htmx.min.js",
+    "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
+}
 VENDOR_CACHE = "public, max-age=3600"
+MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,7 +42,9 @@ async def vendor_file(name: str, request: Request) -> Response:
             f"{name} is not installed: run `make setup` (it runs `npm ci`) and reload.",
             status_code=404,
         )
-    return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": VENDOR_CACHE})
+    return FileResponse(
+        path, media_type=MEDIA_TYPES[path.suffix], headers={"Cache-Control": VENDOR_CACHE}
+    )
 
 
 def mount_assets(app: FastAPI) -> None:
