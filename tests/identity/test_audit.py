@@ -1,4 +1,4 @@
-"""The audit log: an append-only hash chain whose tampering verify() pinpoints."""
+"""The audit log: an append-only MAC chain whose tampering verify() pinpoints."""
 
 from __future__ import annotations
 
@@ -7,17 +7,11 @@ import asyncio
 from sqlalchemy import select, text
 
 from rapport.core.db import Database
-from rapport.identity.audit import SYSTEM, Actor, audit
+from rapport.identity.audit import SYSTEM, Actor, audit, event_digest
 from rapport.identity.enums import ActorType
 from rapport.identity.models import AuditEvent
-
-
-async def _record(database: Database, count: int) -> None:
-    for number in range(count):
-        async with database.session() as session:
-            await audit.record(
-                session, "test.acted", SYSTEM, target_type="thing", target_id=f"t{number}"
-            )
+from tests.fixtures.audit import drop_guards
+from tests.fixtures.audit import record as _record
 
 
 async def _first_broken(database: Database) -> int | None:
@@ -26,6 +20,7 @@ async def _first_broken(database: Database) -> int | None:
 
 
 async def _execute(database: Database, sql: str) -> None:
+    await drop_guards(database)  # the attacker owns the database
     async with database.session() as session:
         await session.execute(text(sql))
 
@@ -63,15 +58,16 @@ async def test_altered_actor_is_reported(database: Database) -> None:
     assert await _first_broken(database) == 2
 
 
-async def test_recomputed_hash_still_breaks_the_next_link(database: Database) -> None:
+async def test_hash_recomputed_without_the_key_is_reported_at_its_seq(
+    database: Database,
+) -> None:
     await _record(database, 4)
+    await drop_guards(database)
     async with database.session() as session:
         event = (await session.execute(select(AuditEvent).where(AuditEvent.seq == 2))).scalar_one()
         event.target_id = "forged"
-        from rapport.identity.audit import event_digest
-
         event.hash = event_digest(event)
-    assert await _first_broken(database) == 3
+    assert await _first_broken(database) == 2
 
 
 async def test_row_deleted_from_the_middle_is_reported(database: Database) -> None:

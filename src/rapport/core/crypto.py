@@ -7,8 +7,10 @@ import hashlib
 import hmac
 import os
 import secrets
+from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -16,6 +18,7 @@ _FORMAT_VERSION = b"\x01"
 _KEY_ID_LENGTH = 4
 _NONCE_LENGTH = 12
 _SHA256_BLOCK = 64
+_FINGERPRINT_HEX_LENGTH = 16
 
 
 class DecryptionError(Exception):
@@ -27,6 +30,19 @@ def derive_key(master: bytes, purpose: str) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(
         master
     )
+
+
+def key_fingerprint(material: bytes) -> str:
+    """Return a short public name for a key: 16 hex digits of its SHA-256, never the key."""
+    return hashlib.sha256(material).hexdigest()[:_FINGERPRINT_HEX_LENGTH]
+
+
+@dataclass(frozen=True)
+class PurposeKey:
+    """A secret derived from one master for one purpose, named by its fingerprint."""
+
+    key_id: str
+    secret: bytes
 
 
 class KeyRing:
@@ -48,6 +64,21 @@ class KeyRing:
         self._ciphers = {key_id: AESGCM(key) for key_id, key in self._keys.items()}
         self._signing_key = derive_key(masters[0], "rapport.signing.v1")
         self._verify_keys = [derive_key(master, "rapport.signing.v1") for master in masters]
+        self._masters = list(masters)
+        self._purpose_keys: dict[str, list[PurposeKey]] = {}
+
+    def purpose_keys(self, purpose: str) -> list[PurposeKey]:
+        """Return one key per master for `purpose`, newest first: the first makes, all check."""
+        if purpose not in self._purpose_keys:
+            derived = [derive_key(master, purpose) for master in self._masters]
+            self._purpose_keys[purpose] = [PurposeKey(key_fingerprint(k), k) for k in derived]
+        return self._purpose_keys[purpose]
+
+    def signing_keys(self, purpose: str) -> list[Ed25519PrivateKey]:
+        """Return one Ed25519 key per master for `purpose`, newest first (publishable halves)."""
+        return [
+            Ed25519PrivateKey.from_private_bytes(key.secret) for key in self.purpose_keys(purpose)
+        ]
 
     def encrypt(self, plaintext: str, aad: str) -> bytes:
         """Seal `plaintext`, binding it to `aad` (table/column/row)."""

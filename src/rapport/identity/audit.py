@@ -1,16 +1,18 @@
-"""The audit log: append-only, each record hashed with the previous one's hash."""
+"""The audit log: append-only, each record MACed with a ring key over the previous one's hash."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
+from rapport.core.crypto import keyring
 from rapport.identity.enums import ActorType
 from rapport.identity.models import AuditEvent
 from rapport.identity.repository import AuditRepository
@@ -18,6 +20,9 @@ from rapport.identity.schemas import Principal
 
 GENESIS_HASH = "0" * 64
 VERIFY_CHUNK = 1000
+MAC_PURPOSE = "rapport.audit-mac.v1"
+LEGACY_DIGEST = 0  # unkeyed SHA-256: records made before keyed MACs
+KEYED_MAC = 1  # HMAC-SHA256 with the ring key named by mac_key_id
 
 
 @dataclass(frozen=True)
@@ -43,10 +48,10 @@ class ChainReport:
 
     checked: int
     first_broken_seq: int | None
+    reason: str | None = None
 
 
-def event_digest(event: AuditEvent) -> str:
-    """Return the hash of a record: its previous hash and its canonical content."""
+def _canonical(event: AuditEvent) -> str:
     content = {
         "seq": event.seq,
         "created_at": event.created_at.isoformat(timespec="microseconds"),
@@ -59,8 +64,53 @@ def event_digest(event: AuditEvent) -> str:
         "ip_address": event.ip_address,
         "details": event.details,
     }
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{event.prev_hash}|{canonical}".encode()).hexdigest()
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def event_digest(event: AuditEvent) -> str:
+    """Return the unkeyed (version 0) hash of a record: its previous hash and its content."""
+    return hashlib.sha256(f"{event.prev_hash}|{_canonical(event)}".encode()).hexdigest()
+
+
+def event_mac(event: AuditEvent, key: bytes) -> str:
+    """Return the keyed (version 1) MAC of a record: its key id, previous hash and content."""
+    message = f"v{KEYED_MAC}|{event.mac_key_id}|{event.prev_hash}|{_canonical(event)}"
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """What an intact record must satisfy, beyond linking to the one before it."""
+
+    legacy_until_seq: int
+    keys: Mapping[str, bytes]
+    anchors: Mapping[int, str] = field(default_factory=dict)
+
+    def problem(self, event: AuditEvent, expected_seq: int, previous: str) -> str | None:
+        """Return why `event` is not the intact record `expected_seq`, or None."""
+        if event.seq != expected_seq:
+            return "record missing"
+        if event.prev_hash != previous:
+            return "does not link to the record before it"
+        key = self.keys.get(event.mac_key_id or "")
+        if event.mac_version == LEGACY_DIGEST and event.seq <= self.legacy_until_seq:
+            expected = event_digest(event)
+        elif event.mac_version == KEYED_MAC and key is not None:
+            expected = event_mac(event, key)
+        elif event.mac_version == KEYED_MAC:
+            return f"made with key {event.mac_key_id}, which is not in the key ring"
+        else:
+            return "not keyed, though the keyed chain had begun"
+        if not hmac.compare_digest(event.hash, expected):
+            return "content does not match its MAC"
+        if self.anchors.get(event.seq, event.hash) != event.hash:
+            return "differs from a signed checkpoint"
+        return None
+
+
+def mac_keys() -> dict[str, bytes]:
+    """Return the ring's audit MAC keys by key id (every key of the ring checks)."""
+    return {key.key_id: key.secret for key in keyring().purpose_keys(MAC_PURPOSE)}
 
 
 class AuditService:
@@ -90,8 +140,11 @@ class AuditService:
             ip_address=actor.ip_address,
             details=details or {},
             prev_hash=previous,
+            mac_version=KEYED_MAC,
         )
-        event.hash = event_digest(event)
+        key = keyring().purpose_keys(MAC_PURPOSE)[0]
+        event.mac_key_id = key.key_id
+        event.hash = event_mac(event, key.secret)
         await repository.add(event)
         await repository.set_head_hash(event.hash)
         return event
@@ -104,23 +157,30 @@ class AuditService:
             principal.workspace_id, before_seq=before_seq, limit=limit
         )
 
-    async def verify(self, session: AsyncSession) -> ChainReport:
-        """Walk the whole chain; report the first record whose link or content is broken."""
+    async def verify(
+        self,
+        session: AsyncSession,
+        *,
+        anchors: Mapping[int, str] | None = None,
+        after: tuple[int, str] = (0, GENESIS_HASH),
+    ) -> ChainReport:
+        """Walk the chain after record `after` (seq, hash) up to the head; report the first
+        record whose link, MAC or checkpointed hash is wrong."""
         repository = AuditRepository(session)
-        previous, expected_seq, checked = GENESIS_HASH, 1, 0
-        while chunk := await repository.in_order(expected_seq - 1, VERIFY_CHUNK):
-            for event in chunk:
-                intact = (
-                    event.seq == expected_seq
-                    and event.prev_hash == previous
-                    and event.hash == event_digest(event)
-                )
-                if not intact:
-                    return ChainReport(checked, expected_seq)
-                previous, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
         head_seq, head_hash = await repository.head()
-        if head_seq != checked or head_hash != previous:
-            return ChainReport(checked, checked + 1)  # records were cut off the end
+        rules = _Rules(await repository.legacy_until_seq(), mac_keys(), anchors or {})
+        (seq, previous), checked = after, 0
+        while chunk := await repository.in_order(seq, VERIFY_CHUNK, through_seq=head_seq):
+            for event in chunk:
+                problem = rules.problem(event, seq + 1, previous)
+                if problem is not None:
+                    return ChainReport(checked, seq + 1, problem)
+                seq, previous, checked = event.seq, event.hash, checked + 1
+        if seq != head_seq or previous != head_hash:
+            return ChainReport(checked, seq + 1, "records were cut off the end")
+        beyond = [anchor for anchor in rules.anchors if anchor > seq]
+        if beyond:
+            return ChainReport(checked, min(beyond), "a checkpointed record is missing")
         return ChainReport(checked, None)
 
 

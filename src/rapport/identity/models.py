@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, LargeBinary, String, false
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, LargeBinary, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.core.clock import utcnow
@@ -150,7 +150,7 @@ class Source(TenantMixin, Base):
 
 
 class AuditEvent(Base):
-    """An append-only, hash-chained record of a security-relevant act."""
+    """An append-only record of a security-relevant act, chained by a keyed MAC."""
 
     __tablename__ = "audit_events"
 
@@ -166,6 +166,9 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # 0: unkeyed SHA-256 (records made before 20261202_0005); 1: HMAC-SHA256 under mac_key_id.
+    mac_version: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    mac_key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 class AuditChainHead(Base):
@@ -176,3 +179,18 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+    # Records up to this seq may be unkeyed (they predate keyed MACs); a trigger keeps it fixed.
+    legacy_until_seq: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class AuditCheckpoint(Base):
+    """An Ed25519-signed statement that the audit chain's record `seq` had hash `hash`."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, index=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    key_id: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(String(128))
