@@ -10,7 +10,7 @@ from rapport.core.clock import utcnow
 from rapport.core.crypto import hash_token, keyring, new_token
 from rapport.core.ids import new_id
 from rapport.identity.audit import Actor, audit
-from rapport.identity.enums import ActorType, Scope
+from rapport.identity.enums import ROLE_SCOPES, ActorType, Scope
 from rapport.identity.errors import (
     ApiKeyNotFound,
     InvalidWebhookSecret,
@@ -49,13 +49,15 @@ class ApiKeyService:
         if granter is not None and not set(scopes) <= granter.scopes:
             raise MissingScope("A key cannot grant scopes its creator does not hold.")
         secret = new_token(API_KEY_PREFIX, 32)
-        key = await ApiKeyRepository(session, workspace_id).add(
+        repository = ApiKeyRepository(session, workspace_id)
+        key = await repository.add(
             ApiKey(
                 name=name,
                 prefix=secret[:PREFIX_SHOWN],
                 key_hash=hash_token(secret),
                 scopes=sorted(str(s) for s in scopes),
                 created_by=actor.id,
+                staff_id=await _authority_of(repository, actor),
             )
         )
         await audit.record(
@@ -93,10 +95,16 @@ class ApiKeyService:
     async def authenticate(
         self, session: AsyncSession, secret: str, ip_address: str | None
     ) -> Principal:
-        """Return the principal behind a presented secret key."""
-        key = await ApiKeyLookup(session).get_by_hash(hash_token(secret))
-        if key is None or key.revoked_at is not None:
+        """Return the principal behind a presented secret key: never more than the current
+        role of the staff member it acts for allows, and nothing once they are gone."""
+        found = await ApiKeyLookup(session).get_by_hash(hash_token(secret))
+        if found is None or found.key.revoked_at is not None:
             raise NotSignedIn("API key is not valid or was revoked.")
+        key, scopes = found.key, _known_scopes(found.key.scopes)
+        if key.staff_id is not None:
+            if found.role is None or not found.staff_active:
+                raise NotSignedIn("API key is not valid or was revoked.")
+            scopes &= ROLE_SCOPES[found.role]
         now = utcnow()
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
             key.last_used_at = now
@@ -104,9 +112,58 @@ class ApiKeyService:
             workspace_id=key.workspace_id,
             actor_type=ActorType.api_key,
             actor_id=key.id,
-            scopes=frozenset(Scope(s) for s in key.scopes if s in Scope._value2member_map_),
+            scopes=scopes,
             ip_address=ip_address,
         )
+
+    async def limit_for_staff(
+        self,
+        session: AsyncSession,
+        *,
+        workspace_id: str,
+        staff_id: str,
+        allowed: frozenset[Scope],
+        actor: Actor,
+        reason: str,
+    ) -> None:
+        """Narrow a staff member's live keys in a workspace to `allowed` (revoking those left
+        with nothing), auditing each key changed."""
+        for key in await ApiKeyRepository(session, workspace_id).live_for_staff(staff_id):
+            kept = sorted(scope for scope in key.scopes if scope in allowed)
+            dropped = sorted(set(key.scopes) - set(kept))
+            if kept and not dropped:
+                continue
+            if kept:  # a revoked key keeps the scopes it had, for the record
+                key.scopes = kept
+            else:
+                key.revoked_at = utcnow()
+            action = "api_key.narrowed" if kept else "api_key.revoked"
+            await audit.record(
+                session,
+                action,
+                actor,
+                workspace_id=workspace_id,
+                target_type="api_key",
+                target_id=key.id,
+                details={"reason": reason, "scopes": kept, "dropped": dropped},
+            )
+
+
+async def _authority_of(repository: ApiKeyRepository, actor: Actor) -> str | None:
+    """Return the staff member a new key acts for: its staff creator, or the one its creating
+    key acts for (so keys made by keys follow the same person); None for the system."""
+    if actor.type == ActorType.staff:
+        return actor.id
+    if actor.type != ActorType.api_key:
+        return None
+    creator = await repository.get(actor.id)
+    if creator is None:
+        raise NotSignedIn("API key is not valid or was revoked.")
+    return creator.staff_id
+
+
+def _known_scopes(stored: list[str]) -> frozenset[Scope]:
+    return frozenset(Scope(s) for s in stored if s in Scope._value2member_map_)
 
 
 class SourceService:

@@ -121,6 +121,10 @@ class ApiKey(TenantMixin, Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[list[str]] = mapped_column(JSON)
     created_by: Mapped[str | None] = mapped_column(String(32))
+    # The staff member whose authority the key carries: its creator, or the staff member
+    # behind the key that created it; null for keys the system made (CLI). The key holds at
+    # most that member's current role's scopes and dies with their membership.
+    staff_id: Mapped[str | None] = mapped_column(String(32), index=True)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 

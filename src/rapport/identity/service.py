@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.errors import UnprocessableContent
 from rapport.identity.audit import Actor, audit
-from rapport.identity.enums import ROLE_RANK, Role, Scope
+from rapport.identity.enums import ROLE_RANK, ROLE_SCOPES, Role, Scope
 from rapport.identity.errors import (
     AlreadyMember,
     LastOwner,
@@ -20,6 +20,7 @@ from rapport.identity.errors import (
     StaffNotFound,
     WorkspaceNotFound,
 )
+from rapport.identity.keys import api_keys
 from rapport.identity.models import Membership, StaffUser, Workspace
 from rapport.identity.passwords import STAFF_MIN_LENGTH, check_policy, hash_password
 from rapport.identity.repository import MembershipRepository, StaffRepository, WorkspaceRepository
@@ -197,10 +198,19 @@ class StaffService:
             target_id=staff_id,
             details={"from": str(previous), "to": str(role)},
         )
+        await api_keys.limit_for_staff(
+            session,
+            workspace_id=principal.workspace_id,
+            staff_id=staff_id,
+            allowed=ROLE_SCOPES[role],
+            actor=Actor.of(principal),
+            reason="creator_role_changed",
+        )
         return StaffMember(user, role)
 
     async def remove(self, session: AsyncSession, principal: Principal, staff_id: str) -> None:
-        """Remove a member from the caller's workspace (their account stays)."""
+        """Remove a member from the caller's workspace (their account stays; the API keys
+        they made there are revoked)."""
         memberships = MembershipRepository(session, principal.workspace_id)
         membership = await memberships.for_staff(staff_id)
         if membership is None:
@@ -216,6 +226,14 @@ class StaffService:
             workspace_id=principal.workspace_id,
             target_type="staff",
             target_id=staff_id,
+        )
+        await api_keys.limit_for_staff(
+            session,
+            workspace_id=principal.workspace_id,
+            staff_id=staff_id,
+            allowed=frozenset(),
+            actor=Actor.of(principal),
+            reason="creator_removed",
         )
 
 
