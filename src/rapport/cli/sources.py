@@ -1,4 +1,4 @@
-"""`rapport sources create|list|webhook-secret`."""
+"""`rapport sources create|list|webhook-secret|identity-secret`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rapport.identity.enums import ActorType, Scope
 from rapport.identity.keys import sources
 from rapport.identity.schemas import Principal
 from rapport.identity.service import workspaces
+from rapport.identity.verification import identity_verification
 
 app = typer.Typer(help="Event sources and their public write keys.", no_args_is_help=True)
 
@@ -94,6 +95,48 @@ def webhook_secret(
         out.print(secret)
     else:
         console.print("Webhook secret stored.")
+
+
+@app.command("identity-secret")
+def identity_secret(
+    workspace: str = typer.Option(..., help="Workspace slug."),
+    write_key: str = typer.Option(..., help="The source's write key."),
+    rotate: bool = typer.Option(
+        False, "--rotate", help="Replace it with a new random secret; old signatures stop at once."
+    ),
+    require: bool | None = typer.Option(
+        None,
+        "--require/--no-require",
+        help="Keep unsigned identities from the write key as unverified claims (or stop).",
+    ),
+) -> None:
+    """Print the secret a shop's server signs user ids with (identity verification), as the
+    last line; made the first time it is asked for."""
+
+    async def work(database: Database) -> tuple[str, bool]:
+        async with database.session() as session:
+            target = await workspaces.get_by_slug(session, workspace)
+            source = await sources.by_write_key(session, write_key)
+            if source is None or source.workspace_id != target.id:
+                raise SystemExit("error: no such source in this workspace")
+            if require is not None:
+                await identity_verification.set_required(
+                    session,
+                    workspace_id=target.id,
+                    source_id=source.id,
+                    required=require,
+                    actor=SYSTEM,
+                )
+            change = identity_verification.rotate if rotate else identity_verification.secret
+            secret = await change(
+                session, workspace_id=target.id, source_id=source.id, actor=SYSTEM
+            )
+            return secret, source.identity_verification_required
+
+    secret, required = run(work)
+    state = "required" if required else "NOT required: unsigned identify calls still count"
+    console.print(f"Identity verification is {state}. Sign user ids with this secret:")
+    out.print(secret)
 
 
 def _read_secret() -> str:

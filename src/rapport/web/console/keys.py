@@ -15,6 +15,7 @@ from rapport.identity.enums import Scope
 from rapport.identity.keys import api_keys, sources
 from rapport.identity.models import ApiKey, Source
 from rapport.identity.schemas import ApiKeyCreate, SourceCreate
+from rapport.identity.verification import identity_verification
 from rapport.web.console.context import Console, ConsoleContext
 from rapport.web.console.routing import FormText, console_router, is_htmx, on_error, see_other
 from rapport.web.console.tabs import errors_on, tab_page
@@ -86,17 +87,23 @@ async def render_sources(
     session: AsyncSession,
     error: RapportError | None = None,
     generated: tuple[Source, str] | None = None,
+    identity_notice: str | None = None,
 ) -> Response:
     """Draw the sources tab with each source's public write key; right after a new webhook
-    secret was made, show it once."""
+    secret was made, show it once. Admins also see each source's identity verification."""
     ctx.require(Scope.sources_read)
+    admin = ctx.can(Scope.sources_write)
     return tab_page(
         ctx,
         "sources",
         error=error,
-        secret=generated is not None,
+        secret=generated is not None or admin,
         sources=await sources.list(session, ctx.principal),
         generated=generated,
+        verification=await identity_verification.overview(session, ctx.workspace.id)
+        if admin
+        else [],
+        identity_notice=identity_notice,
     )
 
 
@@ -143,3 +150,28 @@ async def change_webhook_secret(
         return see_other(ctx.request, "/console/settings/sources?notice=webhook-secret-stored")
     source = await sources.get(session, ctx.workspace.id, source_id)
     return await render_sources(ctx, session, generated=(source, chosen))
+
+
+@router.post("/settings/sources/{source_id}/identity-verification", response_class=HTMLResponse)
+@on_error(errors_on(render_sources))
+async def change_identity_verification(
+    ctx: Console, session: SessionDep, source_id: str, action: FormText = ""
+) -> Response:
+    """Make a new identity secret, or require signed identities or stop requiring them."""
+    ctx.require(Scope.sources_write)
+    place = {"workspace_id": ctx.workspace.id, "source_id": source_id}
+    actor = Actor.of(ctx.principal)
+    if action == "rotate":
+        await identity_verification.rotate(session, **place, actor=actor)
+        notice = "New identity secret made: signatures made with the old one no longer count."
+    elif action in ("require", "allow"):
+        required = action == "require"
+        await identity_verification.set_required(session, **place, required=required, actor=actor)
+        notice = (
+            "Unsigned identities from this source are now kept as unverified claims."
+            if required
+            else "Unsigned identities from this source count again, as before."
+        )
+    else:
+        raise UnprocessableContent("Choose to make a new secret, require or allow.")
+    return await render_sources(ctx, session, identity_notice=notice)
