@@ -205,7 +205,7 @@ class WriterTurn:
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
                 self.release()  # the turn arrived as we were cancelled: pass it on
-            else:
+            elif future in self._waiting[background]:
                 self._waiting[background].remove(future)
             raise
 

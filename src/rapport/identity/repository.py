@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, text, update
 
+from rapport.core.db import take_writer
 from rapport.core.repository import Repository, TenantRepository
 from rapport.identity.enums import Role
 from rapport.identity.models import (
@@ -211,6 +212,17 @@ class SignInFailureRepository(Repository[SignInFailure]):
             SignInFailure.key == key, SignInFailure.created_at >= since
         )
         return int((await self.session.execute(statement)).scalar_one())
+
+    async def lock_keys(self, keys: list[str]) -> None:
+        """Make counting and recording under `keys` one step at a time until commit (an
+        advisory lock per key on PostgreSQL, the writer on SQLite)."""
+        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+            for key in sorted(set(keys)):  # one order everywhere: no deadlock
+                await self.session.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"sign-in:{key}"}
+                )
+        else:
+            await take_writer(self.session)
 
     async def forget(self, failure_ids: list[str]) -> None:
         """Delete some failures by id."""

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
 from rapport.core.crypto import keyring
-from rapport.core.db import take_writer
 from rapport.identity.audit import Actor, audit
 from rapport.identity.enums import ActorType
 from rapport.identity.errors import SignInThrottled
@@ -39,9 +38,9 @@ class Throttle:
         self, session: AsyncSession, limits: list[Limit], ip_address: str | None
     ) -> None:
         """Refuse (and audit) the attempt when any limit is reached. The count is taken as
-        the writer, so attempts running side by side cannot all see the same count."""
-        await take_writer(session)
+        one at a time per key, so attempts running side by side cannot all see one count."""
         failures = SignInFailureRepository(session)
+        await failures.lock_keys([limit.key for limit in limits])
         since = utcnow() - self.window
         for limit in limits:
             if await failures.count_since(limit.key, since) >= limit.max_failures:
