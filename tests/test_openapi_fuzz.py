@@ -20,6 +20,7 @@ from schemathesis.checks import (
 from schemathesis.generation import GenerationMode
 
 from rapport.core.db import Database
+from rapport.identity.enums import Scope
 from tests.fixtures.identity import bearer, make_api_key, make_workspace
 from tests.fixtures.server import LiveServer
 
@@ -68,7 +69,7 @@ async def test_every_operation_answers_only_what_the_document_declares(
     operations = await asyncio.to_thread(_operations, live_server)
     assert any(op.path == "/api/v1/staff" for op in operations)
     workspace = await make_workspace(database)
-    # A fresh owner-scoped key per operation: a fuzzed DELETE can never revoke the key in use.
-    secrets = [await make_api_key(database, workspace) for _ in operations]
+    # A fresh all-scopes key per operation: a fuzzed DELETE can never revoke the key in use.
+    secrets = [await make_api_key(database, workspace, list(Scope)) for _ in operations]
     for operation, secret in zip(operations, secrets, strict=True):
         await asyncio.to_thread(_fuzz, operation, live_server.url, secret)

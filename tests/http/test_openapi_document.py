@@ -56,8 +56,9 @@ async def test_api_operations_document_authentication_and_its_refusals(
     )
     assert staff["delete"]["responses"]["403"]["description"] == (
         "- `MissingScope`: The caller lacks a scope the operation needs.\n"
-        "- `Forbidden`: The caller may not do this.\n"
-        "- `CsrfFailed`: A state-changing browser request came without a valid CSRF token."
+        "- `CsrfFailed`: A state-changing browser request came without a valid CSRF token.\n"
+        "- `Forbidden`: The signed-in staff member is no longer in the workspace, or it requires "
+        "MFA they lack."
     )
 
 

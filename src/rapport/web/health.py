@@ -17,7 +17,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "The database does not answer."}})
 async def readyz(request: Request) -> JSONResponse:
     """Answer 200 when the database answers, 503 otherwise."""
     database: Database = request.app.state.database

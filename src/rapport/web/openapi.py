@@ -14,7 +14,6 @@ from rapport.core.csrf import SAFE_METHODS
 from rapport.errors import (
     CsrfFailed,
     ErrorBody,
-    Forbidden,
     Problem,
     describe_error,
     error_responses,
@@ -28,6 +27,10 @@ ERROR_CONTENT = {"application/json": {"schema": {"$ref": f"{SCHEMAS}ErrorBody"}}
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 VALIDATION = describe_error(
     "ValidationError", "The request does not match this document; `problems` lists each part."
+)
+STAFF_REFUSED = describe_error(
+    "Forbidden",
+    "The signed-in staff member is no longer in the workspace, or it requires MFA they lack.",
 )
 # FastAPI's answer to a body it cannot decode at all (not UTF-8, say); a JSON syntax error is 422.
 UNREADABLE_BODY = describe_error("BadRequest", "The body could not be read as JSON text.")
@@ -89,11 +92,10 @@ def derived_errors(route: RouteContext, method: str) -> dict[int, list[str]]:
     """Return the errors every route like this one can answer, by status."""
     derived: dict[int, list[str]] = {}
     if authenticates(route):
-        errors = [NotSignedIn, MissingScope, Forbidden]
-        if method not in SAFE_METHODS:
-            errors.append(CsrfFailed)
+        errors = [NotSignedIn, MissingScope, *([CsrfFailed] if method not in SAFE_METHODS else [])]
         for status, response in error_responses(*errors).items():
             derived[int(status)] = response["description"].split("\n")
+        derived[403].append(STAFF_REFUSED)
     if route.body_field is not None:
         derived[400] = [UNREADABLE_BODY]
     if get_flat_params(route.dependant) or route.body_field is not None:
