@@ -71,7 +71,8 @@ async def test_service_errors_are_documented_by_name(client: httpx.AsyncClient) 
         "expired: its link is spent."
     )
     merge = document["paths"]["/api/v1/customer-merges"]["post"]
-    assert sorted(merge["responses"]) == ["201", "400", "401", "403", "404", "409", "422"]
+    statuses = ["201", "400", "401", "403", "404", "408", "409", "413", "422"]
+    assert sorted(merge["responses"]) == statuses
     assert merge["responses"]["409"]["description"] == (
         "- `CannotMerge`: The two profiles cannot be merged (same profile, or one already merged)."
     )

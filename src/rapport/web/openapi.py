@@ -14,6 +14,7 @@ from rapport.core.csrf import SAFE_METHODS
 from rapport.errors import (
     CsrfFailed,
     ErrorBody,
+    PayloadTooLarge,
     Problem,
     describe_error,
     error_responses,
@@ -34,6 +35,8 @@ STAFF_REFUSED = describe_error(
 )
 # FastAPI's answer to a body it cannot decode at all (not UTF-8, say); a JSON syntax error is 422.
 UNREADABLE_BODY = describe_error("BadRequest", "The body could not be read as JSON text.")
+# Bodies are read whole, capped and on a deadline before any route runs (web/bodies.py).
+SLOW_BODY = describe_error("RequestTimeout", "The body did not arrive in time.")
 SECURITY_SCHEMES = {
     "ApiKey": {
         "type": "http",
@@ -93,14 +96,21 @@ def derived_errors(route: RouteContext, method: str) -> dict[int, list[str]]:
     derived: dict[int, list[str]] = {}
     if authenticates(route):
         errors = [NotSignedIn, MissingScope, *([CsrfFailed] if method not in SAFE_METHODS else [])]
-        for status, response in error_responses(*errors).items():
-            derived[int(status)] = response["description"].split("\n")
+        derived.update(_lines(error_responses(*errors)))
         derived[403].append(STAFF_REFUSED)
     if route.body_field is not None:
         derived[400] = [UNREADABLE_BODY]
+        derived[408] = [SLOW_BODY]
+        derived.update(_lines(error_responses(PayloadTooLarge)))
     if get_flat_params(route.dependant) or route.body_field is not None:
         derived[422] = [VALIDATION]
     return derived
+
+
+def _lines(responses: dict[int | str, dict[str, Any]]) -> dict[int, list[str]]:
+    return {
+        int(status): response["description"].split("\n") for status, response in responses.items()
+    }
 
 
 def authenticates(route: RouteContext) -> bool:
