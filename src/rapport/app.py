@@ -18,6 +18,7 @@ from rapport.events.endpoints import segment_router
 from rapport.events.ingest import CallPreparer, IngestService
 from rapport.identity.sessions import sign_ins
 from rapport.web.api import api_router
+from rapport.web.bodies import BodyMiddleware
 from rapport.web.console import mount_console
 from rapport.web.docs import router as docs_router
 from rapport.web.errors import install_error_handlers
@@ -78,5 +79,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(docs_router)
     install_openapi(app)
     mount_console(app, settings)
+    app.add_middleware(BodyMiddleware)
     app.add_middleware(RequestContextMiddleware, hsts=settings.secure_cookies)
     return app
