@@ -180,12 +180,15 @@ async def get_order(
 
 
 @segment_router.post("/webhooks/shopify/{write_key}/orders-create")
-async def receive_shopify_order(
-    write_key: str, request: Request, session: SessionDep
-) -> JSONResponse:
+async def receive_shopify_order(write_key: str, request: Request) -> JSONResponse:
     """Record a Shopify `orders/create` webhook (verified by X-Shopify-Hmac-Sha256)."""
-    given = request.headers.get("x-shopify-hmac-sha256", "")
+    # The body is read and verified before the order's unit of work opens: a slow sender
+    # must never hold SQLite's writer or a PostgreSQL pool connection.
+    database = database_of(request)
     refusal = f"A webhook body may not exceed {MAX_WEBHOOK_BYTES // 1024} KB."
     body = await read_capped(request, MAX_WEBHOOK_BYTES, refusal)
-    order_id = await shopify.order_created(session, write_key, body, given)
+    given = request.headers.get("x-shopify-hmac-sha256", "")
+    order = await shopify.verify(database, write_key, body, given)
+    async with database.session() as session:
+        order_id = await shopify.record(session, order)
     return JSONResponse({"success": True, "order_id": order_id})

@@ -150,7 +150,7 @@ def parse_batch(body: bytes, received_at: datetime) -> Parsed:
         raise BatchTooLarge(f"A batch may not hold more than {MAX_BATCH_EVENTS} calls.")
     try:
         check(document, BATCH_SHAPE)
-        sent_at = _time_field(document, "sentAt")
+        sent_at = time_field(document, "sentAt")
     except ValueError as error:
         raise MalformedRequest(str(error)) from error
     parsed = Parsed(write_key=_string_or_none(document.get("writeKey")))
@@ -189,8 +189,8 @@ def _normalise(message: dict[str, Any], batch_sent_at: datetime | None, now: dat
     message_id = _identifier(message, "messageId") or f"rapport-{new_id()}"
     message["messageId"] = message_id
     name = _call_name(call_type, message)
-    sent_at = _time_field(message, "sentAt") or batch_sent_at
-    stated = (_time_field(message, "timestamp"), _time_field(message, "originalTimestamp"))
+    sent_at = time_field(message, "sentAt") or batch_sent_at
+    stated = (time_field(message, "timestamp"), time_field(message, "originalTimestamp"))
     original = stated[0] or stated[1]
     try:
         raw = orjson.dumps(message)
@@ -260,15 +260,15 @@ def _identifier(message: dict[str, Any], key: str) -> str | None:
     return text or None
 
 
-def _time_field(message: dict[str, Any], key: str) -> datetime | None:
+def time_field(message: dict[str, Any], key: str) -> datetime | None:
+    """Read an optional ISO-8601 date field as UTC; raise ValueError naming the field."""
     try:
-        return parse_time(message.get(key))
+        return _parse_time(message.get(key))
     except ValueError as error:
         raise ValueError(f"`{key}` is not an ISO-8601 date: {error}") from error
 
 
-def parse_time(value: Any) -> datetime | None:
-    """Read an optional ISO-8601 date as UTC; raise ValueError for anything else."""
+def _parse_time(value: Any) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
