@@ -101,8 +101,14 @@ async def load_context(
 
 
 async def console_context(request: Request, session: SessionDep, visit: Visitor) -> ConsoleContext:
-    """Dependency: the signed-in staff member's console context."""
-    return await load_context(request, session, visit)
+    """Dependency: the signed-in staff member's console context.
+
+    What resolving the visit wrote (the session's last-seen time) commits here, and the
+    connection goes back to the pool: a page that then waits (on a password hash, say)
+    holds none, and the page's own statements start a fresh transaction."""
+    context = await load_context(request, session, visit)
+    await session.commit()
+    return context
 
 
 async def fresh_context(request: Request, session: AsyncSession) -> ConsoleContext:
