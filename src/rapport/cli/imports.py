@@ -16,7 +16,7 @@ from rapport.events.imports import imports, read_invoices
 from rapport.identity.service import workspaces
 
 app = typer.Typer(help="Import data from files.", no_args_is_help=True)
-INVOICES_PER_COMMIT = 100
+INVOICES_PER_COMMIT = 250
 
 
 def _open(path: Path) -> IO[str]:

@@ -143,8 +143,7 @@ class CustomerRepository(TenantRepository[Customer]):
         """Return (profile, the profile it joined) for the profiles merged into these."""
         rows = await self.session.execute(
             select(Customer.id, Customer.merged_into_id).where(
-                Customer.workspace_id == self.workspace_id,
-                Customer.merged_into_id.in_(customer_ids),
+                Customer.merged_into_id.in_(customer_ids), self.in_workspace()
             )
         )
         return [(str(row[0]), str(row[1])) for row in rows]

@@ -1,10 +1,10 @@
-"""Import orders from CSV files in the UCI Online Retail column layout."""
+"""Import orders from CSV files in the UCI Online Retail column layout, a chunk at a time."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import IO
@@ -12,10 +12,10 @@ from typing import IO
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.customers.schemas import IdentitySignal, Observed
-from rapport.customers.service import customers
+from rapport.customers.service import SeenTraits, customers
 from rapport.events.enums import Channel, OrderOrigin, OrderStatus
 from rapport.events.errors import ImportFileInvalid
-from rapport.events.orders import ItemInput, OrderInput, money, orders
+from rapport.events.orders import MAX_QUANTITY, ItemInput, OrderInput, money, orders
 
 COLUMNS = (
     "InvoiceNo",
@@ -32,10 +32,20 @@ CSV_SOURCE = "import:csv"
 
 @dataclass
 class Invoice:
-    """The rows of one invoice."""
+    """The rows of one invoice, with the file line of each."""
 
     number: str
-    rows: list[dict[str, str]]
+    rows: list[dict[str, str]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Sale:
+    """One invoice read into an order, with the customer number and country it names."""
+
+    order: OrderInput
+    customer: str | None
+    country: str
 
 
 def read_invoices(stream: IO[str]) -> Iterator[Invoice]:
@@ -50,99 +60,122 @@ def read_invoices(stream: IO[str]) -> Iterator[Invoice]:
         if current is not None and current.number != number:
             yield current
             current = None
-        current = current or Invoice(number, [])
+        current = current or Invoice(number)
         current.rows.append(row)
+        current.lines.append(reader.line_num)
     if current is not None:
         yield current
 
 
-def _placed_at(value: str, line: str) -> datetime:
+def _placed_at(value: str | None, line: int) -> datetime:
     try:
-        moment = datetime.fromisoformat(value.strip())
+        moment = datetime.fromisoformat((value or "").strip())
     except ValueError as error:
-        raise ImportFileInvalid(f"Invoice {line}: InvoiceDate {value!r} is not a date.") from error
+        raise ImportFileInvalid(f"Line {line}: InvoiceDate {value!r} is not a date.") from error
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _quantity(value: str | None, line: int) -> int:
+    try:
+        quantity = abs(int(float(value or "")))
+    except (ValueError, OverflowError):
+        quantity = -1
+    if not 0 <= quantity <= MAX_QUANTITY:
+        raise ImportFileInvalid(f"Line {line}: Quantity {value!r} is not a number of items.")
+    return quantity
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    """Read an optional text cell, cut to its column's length."""
+    return (value or "").strip().replace("\x00", "")[:length] or None
 
 
 def _items(invoice: Invoice) -> list[ItemInput]:
     items = []
-    for row in invoice.rows:
-        try:
-            quantity = abs(int(float(row["Quantity"])))
-        except ValueError as error:
-            raise ImportFileInvalid(
-                f"Invoice {invoice.number}: Quantity {row['Quantity']!r} is not a number."
-            ) from error
-        code = row["StockCode"].strip() or "unknown"
-        items.append(
-            ItemInput(
-                product_key=code,
-                sku=code,
-                name=row["Description"].strip() or None,
-                quantity=quantity,
-                price=money(row["UnitPrice"]),
-            )
-        )
+    for row, line in zip(invoice.rows, invoice.lines, strict=True):
+        code = _clip(row["StockCode"], 255) or "unknown"
+        name = _clip(row["Description"], 500)
+        quantity = _quantity(row["Quantity"], line)
+        items.append(ItemInput(code, code, name, quantity, money(row["UnitPrice"])))
     return items
+
+
+def read_sale(invoice: Invoice) -> _Sale:
+    """Read an invoice into an order (a credit note, numbered C..., as a cancelled order)."""
+    if not invoice.number:
+        raise ImportFileInvalid(f"Line {invoice.lines[0]}: InvoiceNo is empty.")
+    first = invoice.rows[0]
+    items = _items(invoice)
+    status = (
+        OrderStatus.cancelled if invoice.number.upper().startswith("C") else OrderStatus.completed
+    )
+    order = OrderInput(
+        order_key=_clip(invoice.number, 255) or invoice.number,
+        status=status,
+        origin=str(OrderOrigin.csv),
+        channel=str(Channel.web),
+        placed_at=_placed_at(first["InvoiceDate"], invoice.lines[0]),
+        currency="GBP",
+        total=sum((item.price * item.quantity for item in items), Decimal(0)),
+        items=items,
+    )
+    number = (first.get("CustomerID") or "").strip().removesuffix(".0")
+    return _Sale(order, number or None, (first.get("Country") or "").strip())
 
 
 class ImportService:
     async def import_invoices(
         self, session: AsyncSession, workspace_id: str, invoices: Iterable[Invoice]
     ) -> int:
-        """Import invoices as orders (credit notes, numbered C..., as cancelled orders)."""
-        count = 0
-        for invoice in invoices:
-            await self.import_invoice(session, workspace_id, invoice)
-            count += 1
-        return count
+        """Import a chunk of invoices as orders: every row is read (and checked) before the
+        first write, customers are resolved and orders written with a few statements."""
+        sales = [read_sale(invoice) for invoice in invoices]
+        if not sales:
+            return 0
+        await self._customers(session, workspace_id, sales)
+        await orders.apply_many(session, workspace_id, [sale.order for sale in sales])
+        customer_ids = {sale.order.customer_id for sale in sales if sale.order.customer_id}
+        await orders.refresh_customers(session, workspace_id, sorted(customer_ids))
+        return len(sales)
 
-    async def import_invoice(
-        self, session: AsyncSession, workspace_id: str, invoice: Invoice
+    async def _customers(
+        self, session: AsyncSession, workspace_id: str, sales: list[_Sale]
     ) -> None:
-        """Import one invoice as an order, resolving its customer by CustomerID."""
-        first = invoice.rows[0]
-        placed_at = _placed_at(first["InvoiceDate"], invoice.number)
-        customer_id = await self._customer(session, workspace_id, first, placed_at)
-        items = _items(invoice)
-        status = (
-            OrderStatus.cancelled
-            if invoice.number.upper().startswith("C")
-            else OrderStatus.completed
-        )
-        total = sum((item.price * item.quantity for item in items), Decimal(0))
-        await orders.apply(
-            session,
-            workspace_id,
-            OrderInput(
-                order_key=invoice.number,
-                status=status,
-                origin=str(OrderOrigin.csv),
-                channel=str(Channel.web),
-                placed_at=placed_at,
-                customer_id=customer_id,
-                currency="GBP",
-                total=total,
-                items=items,
-            ),
-        )
-        if customer_id is not None:
-            await orders.refresh_customer(session, workspace_id, customer_id)
+        """Resolve each sale's customer by CustomerID (all looked up at once) and record the
+        country each says, once per profile (the latest sale's wins)."""
+        batch = await customers.batch(session, workspace_id)
+        touches = [
+            (sale, batch.plain(_signal(sale, plain=True))) for sale in sales if sale.customer
+        ]
+        countries: dict[str, SeenTraits] = {}
+        for sale, touch in touches:
+            quick = None if touch is None else await batch.resolve(touch)
+            if quick is None or not quick.resolved:
+                await batch.flush()  # walking the graph records the country too
+                signal = _signal(sale, plain=False)
+                sale.order.customer_id = await customers.observe(session, workspace_id, signal)
+                batch.forget()
+                continue
+            sale.order.customer_id = quick.customer_id
+            seen = SeenTraits({"country": sale.country}, CSV_SOURCE, sale.order.placed_at)
+            known = countries.get(quick.customer_id or "")
+            if quick.customer_id and sale.country and (known is None or known.at <= seen.at):
+                countries[quick.customer_id] = seen
+        await batch.flush()
+        await customers.profiles(session, workspace_id).record_traits(countries)
 
-    async def _customer(
-        self, session: AsyncSession, workspace_id: str, row: dict[str, str], at: datetime
-    ) -> str | None:
-        number = (row.get("CustomerID") or "").strip()
-        if not number:
-            return None
-        signal = IdentitySignal(
-            identifiers=[Observed("user_id", number.removesuffix(".0"))],
-            at=at,
-            channel=str(Channel.web),
-            source=CSV_SOURCE,
-            traits={"country": row["Country"].strip()},
-        )
-        return await customers.observe(session, workspace_id, signal)
+
+def _signal(sale: _Sale, *, plain: bool) -> IdentitySignal:
+    """Return what a sale says about its customer. The plain form, for quick resolution, is
+    read like an Order Completed track call: who and when, its country written apart."""
+    return IdentitySignal(
+        identifiers=[Observed("user_id", sale.customer or "")],
+        at=sale.order.placed_at,
+        channel=str(Channel.web),
+        source=CSV_SOURCE,
+        traits={"country": sale.country} if sale.country and not plain else {},
+        reason="track" if plain else "event",
+    )
 
 
 imports = ImportService()

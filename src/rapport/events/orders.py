@@ -9,11 +9,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.core.clock import utcnow
+from rapport.core.ids import new_ids
 from rapport.core.outbox import publish
-from rapport.customers.service import customers
+from rapport.customers.service import OrderTotals, customers
 from rapport.events.enums import OrderStatus
-from rapport.events.models import Order, OrderItem, Product
-from rapport.events.repository import OrderRepository, ProductRepository
+from rapport.events.models import Order, Product
+from rapport.events.repository import OrderRepository, ProductRepository, ProductRow
 
 ORDER_EVENTS = {
     "Order Completed": OrderStatus.completed,
@@ -133,30 +135,39 @@ def order_from_event(
 
 class OrderService:
     async def apply(self, session: AsyncSession, workspace_id: str, data: OrderInput) -> Order:
-        """Create or update an order; publish order.completed / order.refunded once each."""
+        """Create or update one order (the one-order case of `apply_many`)."""
+        return (await self.apply_many(session, workspace_id, [data]))[0]
+
+    async def apply_many(
+        self, session: AsyncSession, workspace_id: str, inputs: list[OrderInput]
+    ) -> list[Order]:
+        """Create or update orders, in input order, with a few statements in all (orders and
+        products read once, lines written in one statement); publish order.completed /
+        order.refunded once each."""
         repository = OrderRepository(session, workspace_id)
-        order = await repository.by_key(data.order_key)
-        previous = None if order is None else order.status
-        if order is None:
-            order = Order(
-                order_key=data.order_key,
-                status=str(data.status),
-                origin=data.origin,
-                channel=data.channel,
-                placed_at=data.placed_at,
-                updated_at=data.placed_at,
-            )
-            await repository.add(order)
-        self._update(order, data)
-        if data.items:
-            await repository.replace_items(order, [self._item(item) for item in data.items])
-            await self._products(session, workspace_id, data.items)
-        if order.total == 0 and data.total is None and data.items:
-            order.total = money(
-                sum((item.price * item.quantity for item in data.items), Decimal(0))
-            )
-        self._publish(session, workspace_id, order, previous)
-        return order
+        known = await repository.by_keys(sorted({data.order_key for data in inputs}))
+        stored = {order.id for order in known.values()}
+        fresh = iter(new_ids(len(inputs)))
+        applied, created, lines = [], [], {}
+        for data in inputs:
+            order = known.get(data.order_key)
+            previous = None if order is None else order.status
+            if order is None:
+                order = known[data.order_key] = _new_order(next(fresh), workspace_id, data)
+                created.append(order)
+            self._update(order, data)
+            if data.items:
+                lines[order.id] = data.items
+            if order.total == 0 and data.total is None and data.items:
+                order.total = money(
+                    sum((item.price * item.quantity for item in data.items), Decimal(0))
+                )
+            self._publish(session, workspace_id, order, previous)
+            applied.append(order)
+        await repository.insert_new(created)
+        await repository.replace_items(sorted(stored & lines.keys()), _lines(lines))
+        await self._products(session, workspace_id, [i for items in lines.values() for i in items])
+        return applied
 
     def _update(self, order: Order, data: OrderInput) -> None:
         if data.customer_id is not None:
@@ -175,29 +186,25 @@ class OrderService:
         order.store_id = data.store_id or order.store_id
         order.updated_at = data.placed_at
 
-    def _item(self, item: ItemInput) -> OrderItem:
-        return OrderItem(
-            product_key=item.product_key,
-            sku=item.sku,
-            name=item.name,
-            quantity=item.quantity,
-            price=item.price,
-        )
-
     async def _products(
         self, session: AsyncSession, workspace_id: str, items: list[ItemInput]
     ) -> None:
-        for item in items:
-            await self.product(session, workspace_id, item)
-
-    async def product(self, session: AsyncSession, workspace_id: str, item: ItemInput) -> Product:
-        """Create or refresh a product from what an event or order says about it."""
+        """Create or refresh the products of some order lines: one read, one write of each."""
+        if not items:
+            return
         repository = ProductRepository(session, workspace_id)
-        product = await repository.by_key(item.product_key)
-        if product is None:
-            product = await repository.add(Product(product_key=item.product_key, views=0, adds=0))
-        _refresh(product, item)
-        return product
+        latest = _latest(items)
+        stored = await repository.details(sorted(latest))
+        new, changed = [], []
+        ids = iter(new_ids(len(latest) - len(stored)))
+        for key, said in latest.items():
+            row = stored.get(key)
+            details = _said(row or ProductRow(next(ids), key, None, None, None, None), said)
+            if row is None:
+                new.append(details)
+            elif details != row:
+                changed.append(details)
+        await repository.write_details(new, changed)
 
     def _publish(
         self, session: AsyncSession, workspace_id: str, order: Order, previous: str | None
@@ -255,6 +262,81 @@ class OrderService:
             revenue=Decimal(str(revenue)),
             last_order_at=last,
         )
+
+    async def refresh_customers(
+        self, session: AsyncSession, workspace_id: str, customer_ids: list[str]
+    ) -> None:
+        """Recompute the order-based traits of several live profiles with a few queries."""
+        if not customer_ids:
+            return
+        profiles = customers.profiles(session, workspace_id)
+        groups = await profiles.groups(customer_ids)
+        members = [member for group in groups.values() for member in group]
+        found = await OrderRepository(session, workspace_id).summaries(members)
+        totals = {}
+        for customer_id, group in groups.items():
+            rows = [found[member] for member in group if member in found]
+            last = max((row[2] for row in rows if row[2] is not None), default=None)
+            totals[customer_id] = OrderTotals(
+                orders_count=sum(row[0] for row in rows),
+                revenue=sum((Decimal(str(row[1])) for row in rows), Decimal(0)),
+                last_order_at=last,
+            )
+        await profiles.set_computed(totals)
+
+
+def _new_order(order_id: str, workspace_id: str, data: OrderInput) -> Order:
+    """Return a new order with every amount set (no flush needed before updating it)."""
+    return Order(
+        id=order_id,
+        workspace_id=workspace_id,
+        created_at=utcnow(),
+        store_id=None,
+        customer_id=None,
+        order_key=data.order_key,
+        status=str(data.status),
+        origin=data.origin,
+        channel=data.channel,
+        placed_at=data.placed_at,
+        updated_at=data.placed_at,
+        # Set now, not at the INSERT: the update that follows reads them.
+        currency="USD",
+        total=Decimal(0),
+        discount=Decimal(0),
+        shipping=Decimal(0),
+        tax=Decimal(0),
+        refunded=Decimal(0),
+    )
+
+
+def _lines(lines: dict[str, list[ItemInput]]) -> list[tuple[Any, ...]]:
+    """Return order lines as rows of ITEM_COLUMNS from order_id on."""
+    return [
+        (order_id, item.product_key, item.sku, item.name, item.quantity, item.price)
+        for order_id, items in lines.items()
+        for item in items
+    ]
+
+
+def _latest(items: list[ItemInput]) -> dict[str, ProductRow]:
+    """Return what the items say about each product, the last value of each detail winning
+    (what refreshing a product item by item would leave)."""
+    latest: dict[str, ProductRow] = {}
+    for item in items:
+        said = ProductRow("", item.product_key, item.sku, item.name, item.category, item.price)
+        known = latest.get(item.product_key)
+        latest[item.product_key] = said if known is None else _said(known, said)
+    return latest
+
+
+def _said(row: ProductRow, said: ProductRow) -> ProductRow:
+    """Return a product's details with what was said about it (what it leaves out is kept)."""
+    return row._replace(
+        sku=said.sku or row.sku,
+        name=said.name or row.name,
+        category=said.category or row.category,
+        price=said.price or row.price,
+    )
 
 
 def _refresh(product: Product, item: ItemInput) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Insert, func, select
+from sqlalchemy import Insert, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from rapport.core.clock import as_utc
+from rapport.core.clock import as_utc, utcnow
+from rapport.core.ids import new_ids
 from rapport.core.repository import TenantRepository
 from rapport.events.models import Event, Order, OrderItem, Product
 
@@ -30,6 +32,8 @@ EVENT_COLUMNS = (
 )  # fmt: skip
 # Filled by processing; every new row starts unresolved (written as literals, not bound).
 UNRESOLVED = {"customer_id": "NULL", "processed": "false"}
+# The order statuses counted in a profile's orders and revenue.
+PAID = ("completed", "updated", "refunded")
 
 
 PG_ARRAY_TYPES = {"trusted": "boolean", "payload": "bytea"} | {
@@ -54,6 +58,29 @@ INSERT_EVENTS_POSTGRESQL = (
     f"SELECT rows.*, {_LITERALS} FROM unnest({_ARRAYS}) AS rows "
     "ON CONFLICT (workspace_id, message_id) DO NOTHING"
 )
+
+
+ITEM_COLUMNS = (
+    "id", "workspace_id", "created_at", "order_id", "product_key", "sku", "name", "quantity",
+    "price",
+)  # fmt: skip
+ITEM_TYPES = {"created_at": "timestamptz", "quantity": "integer", "price": "numeric"}
+INSERT_ITEMS_SQLITE = (
+    f"INSERT INTO order_items ({', '.join(ITEM_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' * len(ITEM_COLUMNS))})"
+)
+INSERT_ITEMS_POSTGRESQL = (
+    f"INSERT INTO order_items ({', '.join(ITEM_COLUMNS)}) SELECT * FROM unnest("  # noqa: S608
+    + ", ".join(
+        f"${n}::{ITEM_TYPES.get(column, 'varchar')}[]" for n, column in enumerate(ITEM_COLUMNS, 1)
+    )
+    + ")"
+)
+
+
+# The tables behind the models, for the Core statements of bulk writes.
+ORDERS = cast(Table, Order.__table__)
+PRODUCTS = cast(Table, Product.__table__)
 
 
 def _sqlite_time(moment: datetime | None) -> str | None:
@@ -129,6 +156,17 @@ class EventRepository(TenantRepository[Event]):
         return first, last, sorted(str(row[0]) for row in channels)
 
 
+class ProductRow(NamedTuple):
+    """A product's details, read and written without loading the product."""
+
+    id: str
+    product_key: str
+    sku: str | None
+    name: str | None
+    category: str | None
+    price: Decimal | None
+
+
 class ProductRepository(TenantRepository[Product]):
     model = Product
 
@@ -137,9 +175,46 @@ class ProductRepository(TenantRepository[Product]):
         return await self.one_or_none(self.base_query().where(Product.product_key == product_key))
 
     async def by_keys(self, product_keys: list[str]) -> dict[str, Product]:
-        """Return the products with these shop ids, by id."""
-        found = await self.all(self.base_query().where(Product.product_key.in_(product_keys)))
+        """Return the products with these shop ids (locked: counters and details are rewritten
+        from what is read), by id."""
+        found = await self.all(
+            self.base_query().where(Product.product_key.in_(product_keys)).with_for_update()
+        )
         return {product.product_key: product for product in found}
+
+    async def details(self, product_keys: list[str]) -> dict[str, ProductRow]:
+        """Return the details of the products with these shop ids (locked), by id."""
+        rows = await self.session.execute(
+            select(*(getattr(Product, column) for column in ProductRow._fields))
+            .where(Product.workspace_id == self.workspace_id)
+            .where(Product.product_key.in_(product_keys))
+            .with_for_update()
+        )
+        return {row.product_key: ProductRow(*row) for row in rows}
+
+    async def write_details(self, new: list[ProductRow], changed: list[ProductRow]) -> None:
+        """Insert new products and store the details of changed ones, a statement each."""
+        table = PRODUCTS
+        if new:
+            created = {"workspace_id": self.workspace_id, "created_at": utcnow(), "views": 0}
+            await self.session.execute(
+                insert(table), [created | {"adds": 0} | row._asdict() for row in new]
+            )
+        if changed:
+            # Each row's keys name the columns set (SQLAlchemy's executemany UPDATE).
+            await self.session.execute(
+                update(table).where(table.c.id == bindparam("product_id")),
+                [
+                    {
+                        "product_id": row.id,
+                        "sku": row.sku,
+                        "name": row.name,
+                        "category": row.category,
+                        "price": row.price,
+                    }
+                    for row in changed
+                ],
+            )
 
 
 class OrderRepository(TenantRepository[Order]):
@@ -148,6 +223,23 @@ class OrderRepository(TenantRepository[Order]):
     async def by_key(self, order_key: str) -> Order | None:
         """Return an order by the shop's order id."""
         return await self.one_or_none(self.base_query().where(Order.order_key == order_key))
+
+    async def by_keys(self, order_keys: list[str]) -> dict[str, Order]:
+        """Return the orders with these shop ids, locked for the update that follows, by id."""
+        found = await self.all(
+            self.base_query().where(Order.order_key.in_(order_keys)).with_for_update()
+        )
+        return {order.order_key: order for order in found}
+
+    async def insert_new(self, orders: list[Order]) -> None:
+        """Insert orders built in memory (every column set, not added to the session) in one
+        statement."""
+        if orders:
+            columns = [column.key for column in ORDERS.columns]
+            await self.session.execute(
+                insert(ORDERS),
+                [{column: getattr(order, column) for column in columns} for order in orders],
+            )
 
     async def for_customers(self, customer_ids: list[str], limit: int = 100) -> Sequence[Order]:
         """Return a profile's orders, newest first."""
@@ -160,7 +252,7 @@ class OrderRepository(TenantRepository[Order]):
 
     async def summary(self, customer_ids: list[str]) -> tuple[int, Any, Any]:
         """Count paid orders and sum their net revenue; return the last order time too."""
-        counted = Order.status.in_(("completed", "updated", "refunded"))
+        counted = Order.status.in_(PAID)
         row = (
             await self.session.execute(
                 select(
@@ -176,6 +268,24 @@ class OrderRepository(TenantRepository[Order]):
         ).one()
         return int(row[0]), row[1], row[2]
 
+    async def summaries(self, customer_ids: list[str]) -> dict[str, tuple[int, Any, Any]]:
+        """Return `summary` for each of these profiles that has paid orders, in one query."""
+        rows = await self.session.execute(
+            select(
+                Order.customer_id,
+                func.count(),
+                func.coalesce(func.sum(Order.total - Order.refunded), 0),
+                func.max(Order.placed_at),
+            )
+            .where(
+                Order.workspace_id == self.workspace_id,
+                Order.customer_id.in_(customer_ids),
+                Order.status.in_(PAID),
+            )
+            .group_by(Order.customer_id)
+        )
+        return {str(row[0]): (int(row[1]), row[2], row[3]) for row in rows}
+
     async def items_of(self, order_ids: list[str]) -> Sequence[OrderItem]:
         """Return the lines of some orders."""
         rows = await self.session.execute(
@@ -185,11 +295,32 @@ class OrderRepository(TenantRepository[Order]):
         )
         return rows.scalars().all()
 
-    async def replace_items(self, order: Order, items: list[OrderItem]) -> None:
-        """Replace an order's lines."""
-        for existing in await self.items_of([order.id]):
-            await self.session.delete(existing)
-        for item in items:
-            item.workspace_id, item.order_id = self.workspace_id, order.id
-            self.session.add(item)
-        await self.session.flush()
+    async def replace_items(self, stored_ids: list[str], lines: list[tuple[Any, ...]]) -> None:
+        """Replace the lines of some orders: delete those of the stored orders given, then
+        insert the new lines (ITEM_COLUMNS from order_id on) in one driver-level statement."""
+        if stored_ids:
+            await self.session.execute(
+                delete(OrderItem)
+                .where(OrderItem.workspace_id == self.workspace_id)
+                .where(OrderItem.order_id.in_(stored_ids))
+                .execution_options(synchronize_session=False)
+            )
+        await self.session.flush()  # the orders the new lines belong to
+        if not lines:
+            return
+        dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
+        created_at = encode_time_for(dialect)(utcnow())
+        stamp = (self.workspace_id, created_at)
+        ids = new_ids(len(lines))
+        connection = await self.session.connection()
+        if dialect == "postgresql":
+            rows = [(line_id, *stamp, *line) for line_id, line in zip(ids, lines, strict=True)]
+            columns = tuple(list(column) for column in zip(*rows, strict=True))
+            await connection.exec_driver_sql(INSERT_ITEMS_POSTGRESQL, columns)
+        else:
+            # SQLAlchemy stores Numeric as REAL on SQLite: the same float it would bind.
+            rows = [
+                (line_id, *stamp, *line[:-1], float(line[-1]))
+                for line_id, line in zip(ids, lines, strict=True)
+            ]
+            await connection.exec_driver_sql(INSERT_ITEMS_SQLITE, rows)

@@ -1,0 +1,239 @@
+"""Lines/s of `rapport import orders` on SQLite and PostgreSQL, against a plain executemany.
+
+Run alone: `.venv/bin/python bench/imports.py [--lines N] [--postgres URL]`
+(URL of a PostgreSQL database whose role may CREATE DATABASE; defaults to
+$RAPPORT_TEST_DATABASE_URL when set). It builds a CSV of N lines by repeating the UCI Online
+Retail slice in /work/shared/data (each copy's invoice and customer numbers shifted, so every
+copy is new orders of new customers), migrates a fresh database, and runs the real command
+(`rapport import orders`, a separate process) on it, then again on the same file (which must
+add nothing). Then it inserts the same orders and lines into the same database with one plain
+driver-level executemany per table and chunk (rows built beforehand, untimed: the ceiling).
+Prints one figure per line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import gzip
+import itertools
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from benchdb import drop_postgres, fresh_postgres
+from rapport.cli.imports import INVOICES_PER_COMMIT
+from rapport.core.clock import utcnow
+from rapport.core.crypto import configure_keyring
+from rapport.core.db import Database
+from rapport.core.ids import new_ids
+from rapport.customers.models import Customer
+from rapport.db.migrate import upgrade
+from rapport.events.models import Order, OrderItem, Product
+from rapport.events.repository import encode_time_for
+from rapport.identity.audit import SYSTEM
+from rapport.identity.service import workspaces
+
+ROOT = Path(__file__).resolve().parents[1]
+SLICE = (
+    ROOT.parent / "shared/data/online_retail_slice/online_retail_first49999rows.csv.gz"
+    if (ROOT.parent / "shared").exists()
+    else Path("/work/shared/data/online_retail_slice/online_retail_first49999rows.csv.gz")
+)
+SECRET = "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+ORDER_COLUMNS = (
+    "id", "workspace_id", "created_at", "order_key", "customer_id", "status", "origin",
+    "channel", "currency", "total", "discount", "shipping", "tax", "refunded", "placed_at",
+    "updated_at",
+)  # fmt: skip
+ITEM_COLUMNS = (
+    "id", "workspace_id", "created_at", "order_id", "product_key", "sku", "name", "quantity",
+    "price",
+)  # fmt: skip
+
+
+def shifted_rows(lines: int) -> Iterator[dict[str, str]]:
+    """Yield `lines` rows: the slice, again and again, each copy's numbers shifted."""
+    with gzip.open(SLICE, "rt", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    for copy in itertools.count():
+        for row in rows:
+            if lines == 0:
+                return
+            lines -= 1
+            number = row["InvoiceNo"]
+            prefix = "C" if number.startswith("C") else ""
+            shifted = int(number.removeprefix("C")) + copy * 1_000_000
+            customer = row["CustomerID"]
+            yield {
+                **row,
+                "InvoiceNo": f"{prefix}{shifted}",
+                "CustomerID": str(int(customer) + copy * 100_000) if customer else "",
+            }
+
+
+def write_file(path: Path, lines: int) -> list[dict[str, str]]:
+    """Write the CSV the command imports; return its rows."""
+    rows = list(shifted_rows(lines))
+    with path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
+async def create_workspace(url: str, slug: str) -> str:
+    database = Database(url)
+    async with database.session() as session:
+        workspace = await workspaces.create(session, slug=slug, name="Bench", actor=SYSTEM)
+    await database.dispose()
+    return workspace.id
+
+
+async def counts(url: str, workspace_id: str) -> tuple[int, ...]:
+    """Count the workspace's orders, order lines, products and customers."""
+    database = Database(url)
+    found = []
+    async with database.session() as session:
+        for model in (Order, OrderItem, Product, Customer):
+            statement = select(func.count()).where(model.workspace_id == workspace_id)
+            found.append(int((await session.execute(statement)).scalar_one()))
+    await database.dispose()
+    return tuple(found)
+
+
+def run_import(url: str, path: Path, slug: str, data_dir: str) -> float:
+    """Run `rapport import orders` in its own process; return its wall time."""
+    env = {
+        **os.environ,
+        "RAPPORT_DATABASE_URL": url,
+        "RAPPORT_SECRET_KEY": SECRET,
+        "RAPPORT_DATA_DIR": data_dir,
+        "RAPPORT_LOG_LEVEL": "WARNING",
+    }
+    command = [str(Path(sys.executable).parent / "rapport"), "import", "orders", str(path)]
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*command, "--workspace", slug], env=env, capture_output=True, text=True, check=False
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"import failed: {done.stderr[-2000:]}")
+    return elapsed
+
+
+def plain_rows(
+    rows: list[dict[str, str]], workspace_id: str, dialect: str
+) -> list[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
+    """Return the same orders and lines as plain rows, a chunk of orders per transaction."""
+    encode = encode_time_for(dialect)
+    amount: Any = Decimal if dialect == "postgresql" else float
+    now = encode(utcnow())
+    invoices = [list(group) for _, group in itertools.groupby(rows, lambda r: r["InvoiceNo"])]
+    chunks = []
+    for start in range(0, len(invoices), INVOICES_PER_COMMIT):
+        orders, items = [], []
+        for invoice in invoices[start : start + INVOICES_PER_COMMIT]:
+            first, ids = invoice[0], new_ids(len(invoice) + 1)
+            placed = encode(datetime.fromisoformat(first["InvoiceDate"]).replace(tzinfo=UTC))
+            total = sum((Decimal(r["UnitPrice"]) * abs(int(r["Quantity"])) for r in invoice), 0)
+            key = first["InvoiceNo"]
+            zero = amount(0)
+            orders.append(
+                (ids[0], workspace_id, now, key, None, "completed", "csv", "web", "GBP",
+                 amount(total), zero, zero, zero, zero, placed, placed)
+            )  # fmt: skip
+            items.extend(
+                (line_id, workspace_id, now, ids[0], r["StockCode"], r["StockCode"],
+                 r["Description"], abs(int(r["Quantity"])), amount(Decimal(r["UnitPrice"])))
+                for line_id, r in zip(ids[1:], invoice, strict=True)
+            )  # fmt: skip
+        chunks.append((orders, items))
+    return chunks
+
+
+async def plain_executemany(url: str, workspace_id: str, rows: list[dict[str, str]]) -> float:
+    """Return the seconds a plain executemany of the same orders and lines takes."""
+    dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
+    marks = (lambda n: [f"${i}" for i in range(1, n + 1)]) if dialect == "postgresql" else None
+    statements = []
+    for table, columns in (("orders", ORDER_COLUMNS), ("order_items", ITEM_COLUMNS)):
+        places = marks(len(columns)) if marks else ["?"] * len(columns)
+        statements.append(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(places)})"  # noqa: S608
+        )
+    chunks = plain_rows(rows, workspace_id, dialect)
+    database = Database(url, pool=False)
+    started = time.perf_counter()
+    for orders, items in chunks:
+        async with database.session() as session:
+            connection = await session.connection()
+            await connection.exec_driver_sql(statements[0], orders)
+            await connection.exec_driver_sql(statements[1], items)
+    elapsed = time.perf_counter() - started
+    await database.dispose()
+    return elapsed
+
+
+def measure(label: str, url: str, lines: int, directory: str) -> None:
+    upgrade(url)
+    configure_keyring([SECRET.encode()])
+    path = Path(directory) / "orders.csv"
+    rows = write_file(path, lines)
+    slug = f"bench-{uuid.uuid4().hex[:6]}"
+    workspace_id = asyncio.run(create_workspace(url, slug))
+    first = run_import(url, path, slug, directory)
+    after_first = asyncio.run(counts(url, workspace_id))
+    again = run_import(url, path, slug, directory)
+    after_again = asyncio.run(counts(url, workspace_id))
+    plain_workspace = asyncio.run(create_workspace(url, f"plain-{uuid.uuid4().hex[:6]}"))
+    plain = asyncio.run(plain_executemany(url, plain_workspace, rows))
+    print(f"{label} lines imported: {lines} ({after_first[0]} orders, {INVOICES_PER_COMMIT}/chunk)")
+    print(f"{label} rapport import orders lines/s: {lines / first:,.0f} ({first:.1f} s)")
+    print(f"{label} same file again lines/s: {lines / again:,.0f} ({again:.1f} s)")
+    verdict = "nothing added" if after_first == after_again else "ADDED ROWS"
+    print(
+        f"{label} orders, lines, products, customers after the first and the second import: "
+        f"{after_first} {after_again} ({verdict})"
+    )
+    print(f"{label} plain executemany lines/s (same rows, same database): {lines / plain:,.0f}")
+    print(f"{label} ratio import/plain executemany: {plain / first:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--lines", type=int, default=200_000)
+    parser.add_argument("--postgres", default=os.environ.get("RAPPORT_TEST_DATABASE_URL"))
+    parser.add_argument("--skip-sqlite", action="store_true")
+    args = parser.parse_args()
+    print(f"cpus: {os.cpu_count()}")
+    with tempfile.TemporaryDirectory() as directory:
+        if not args.skip_sqlite:
+            measure("sqlite", f"sqlite+aiosqlite:///{directory}/bench.db", args.lines, directory)
+        if args.postgres:
+            url, name = asyncio.run(fresh_postgres(args.postgres))
+            try:
+                measure("postgresql", url, args.lines, directory)
+            finally:
+                asyncio.run(drop_postgres(args.postgres, name))
+        else:
+            print("postgresql: skipped (pass --postgres URL or set RAPPORT_TEST_DATABASE_URL)")
+
+
+if __name__ == "__main__":
+    main()
