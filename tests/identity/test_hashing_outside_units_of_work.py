@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +13,7 @@ from sqlalchemy import text
 
 from rapport.core.db import Database
 from rapport.identity import invitations as invitations_module
+from rapport.identity import passwords
 from rapport.identity import sessions as sessions_module
 from rapport.identity.audit import SYSTEM
 from rapport.identity.invitations import invitations
@@ -125,3 +128,35 @@ async def test_parallel_wrong_passwords_are_all_counted(database: Database) -> N
 
     outcomes = await asyncio.gather(*(guess() for _ in range(8)))
     assert sorted(outcomes) == ["InvalidCredentials"] * 5 + ["SignInThrottled"] * 3
+
+
+async def test_password_checks_take_turns_for_the_hashing_threads(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A burst of sign-ins queues for hashing instead of taking every core from the live path.
+    account = await make_staff(database, await make_workspace(database))
+    running, most = [0], [0]
+    lock = threading.Lock()
+    check = sessions_module.verify_password
+
+    def counted(*arguments: Any) -> Any:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.05)  # in the hashing thread, not the event loop
+            return check(*arguments)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(sessions_module, "verify_password", counted)
+    await asyncio.gather(
+        *(
+            sign_ins.sign_in(
+                database, email=account.email, password=account.password, ip_address=None
+            )
+            for _ in range(4)
+        )
+    )
+    assert most[0] == passwords.HASHING_THREADS

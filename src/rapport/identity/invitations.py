@@ -9,7 +9,6 @@ email already has a Rapport account, so invitations cannot be used to probe acco
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,7 +29,12 @@ from rapport.identity.errors import (
     InvitationUnavailable,
 )
 from rapport.identity.models import Invitation, Membership, StaffUser, Workspace
-from rapport.identity.passwords import STAFF_MIN_LENGTH, check_policy, hash_password
+from rapport.identity.passwords import (
+    STAFF_MIN_LENGTH,
+    check_policy,
+    hash_password,
+    in_hashing_thread,
+)
 from rapport.identity.repository import (
     InvitationLookup,
     InvitationRepository,
@@ -214,7 +218,7 @@ class InvitationService:
         if not 1 <= len(display_name) <= MAX_NAME_LENGTH:
             raise UnprocessableContent(f"Enter your name (1 to {MAX_NAME_LENGTH} characters).")
         check_policy(password, min_length=STAFF_MIN_LENGTH, context=(email, display_name))
-        password_hash = await asyncio.to_thread(hash_password, password)
+        password_hash = await in_hashing_thread(hash_password, password)
         async with database.session() as session:
             await self._usable(session, token)  # still open after the hash
             await self._add_account(

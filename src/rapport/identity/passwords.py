@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
+import weakref
+from collections.abc import Callable
 from functools import lru_cache
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -18,6 +23,23 @@ MAX_LENGTH = 256
 # OWASP: Argon2id, m=19 MiB, t=2, p=1 is the floor; we use 64 MiB, t=3, p=1.
 _hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1, hash_len=32, salt_len=16)
 _DUMMY_HASH = _hasher.hash("rapport-timing-equaliser-not-a-password")
+
+
+# Argon2 is meant to be slow: at most this many run at once, so a burst of sign-ins (or a
+# guessing attack) queues for a hashing turn instead of taking every core from the live path.
+HASHING_THREADS = max(1, (os.cpu_count() or 2) - 1)
+_hashing_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+Result = TypeVar("Result")
+
+
+async def in_hashing_thread(function: Callable[..., Result], *arguments: object) -> Result:
+    """Run a password hash or check in a thread, at most HASHING_THREADS at a time."""
+    loop = asyncio.get_running_loop()
+    turns = _hashing_turns.setdefault(loop, asyncio.Semaphore(HASHING_THREADS))
+    async with turns:
+        return await asyncio.to_thread(function, *arguments)
 
 
 class WeakPassword(UnprocessableContent):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,6 +25,7 @@ from rapport.identity.passwords import (
     STAFF_MIN_LENGTH,
     check_policy,
     hash_password,
+    in_hashing_thread,
     verify_password,
 )
 from rapport.identity.repository import (
@@ -77,7 +77,7 @@ class SignInService:
             attempt = await self._throttle().reserve(session, limits, ip_address)
             user = await StaffRepository(session).get_by_email(email)
         stored = user.password_hash if user else None
-        ok, new_hash = await asyncio.to_thread(verify_password, stored, password)
+        ok, new_hash = await in_hashing_thread(verify_password, stored, password)
         async with database.session() as session:
             if user is None or not ok or not user.is_active:
                 await self._audit_failure(session, ip_address, user)
@@ -209,7 +209,7 @@ class SignInService:
         async with database.session() as session:
             attempt = await self._throttle().reserve(session, limits, None)
             stored = await StaffRepository(session).password_hash_of(user.id)
-        ok, _ = await asyncio.to_thread(verify_password, stored, current)
+        ok, _ = await in_hashing_thread(verify_password, stored, current)
         new_hash = await self._hash_if_allowed(database, attempt, new, user) if ok else None
         async with database.session() as session:
             if new_hash is None:
@@ -241,12 +241,12 @@ class SignInService:
             async with database.session() as session:
                 await self._throttle().release(session, attempt)
             raise
-        return await asyncio.to_thread(hash_password, new)
+        return await in_hashing_thread(hash_password, new)
 
     async def reset_password(self, database: Database, *, email: str, actor: Actor) -> str:
         """Give an account a new random password (returned once) and end its sessions."""
         password = generate_password()
-        password_hash = await asyncio.to_thread(hash_password, password)
+        password_hash = await in_hashing_thread(hash_password, password)
         async with database.session() as session:
             user = await StaffRepository(session).get_by_email(normalise_email(email))
             if user is None:
