@@ -9,14 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Index, Integer, String, Text
+from sqlalchemy import JSON, Enum, Index, Integer, String, Text, event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rapport.core.clock import utcnow
 from rapport.core.db import Base, IdMixin, after_commit
 
 JobHandler = Callable[..., Awaitable[None]]
+# The PostgreSQL channel on which committed enqueues wake the workers of other processes.
+JOBS_CHANNEL = "rapport_jobs"
+_WAKEUP = "wakeup_registered"
 
 
 class JobStatus(enum.StrEnum):
@@ -103,6 +106,11 @@ def registered_job(name: str) -> JobDefinition | None:
     return _registry.get(name)
 
 
+def registered_jobs() -> list[JobDefinition]:
+    """Return every registered job."""
+    return list(_registry.values())
+
+
 def registered_schedules() -> list[ScheduleDefinition]:
     """Return every recurring job."""
     return list(_schedules.values())
@@ -134,10 +142,20 @@ def enqueue(
         max_attempts=definition.max_attempts,
     )
     session.add(row)
-    if not session.info.get("wakeup_registered"):
-        session.info["wakeup_registered"] = True
+    if not session.info.get(_WAKEUP):
+        session.info[_WAKEUP] = True
         after_commit(session, _wake_workers)
     return row
+
+
+@event.listens_for(Session, "before_commit")
+def _notify_other_processes(session: Session) -> None:
+    # PostgreSQL delivers a notification sent inside a transaction when, and only if, it
+    # commits: workers elsewhere wake exactly when the job exists.
+    if session.info.get(_WAKEUP):
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_notify('{JOBS_CHANNEL}', '')")
 
 
 async def _wake_workers() -> None:

@@ -3,51 +3,46 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import logging
-import os
-import socket
-from collections import defaultdict
-from dataclasses import dataclass
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
 from croniter import croniter
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, case, delete, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from rapport.core.clock import utcnow
 from rapport.core.db import Database
-from rapport.core.ids import new_id
 from rapport.core.jobs import (
     Job,
     JobSchedule,
     JobStatus,
-    backoff,
     enqueue,
     job,
     on_enqueue,
     registered_job,
+    registered_jobs,
     registered_schedules,
     schedule,
 )
+from rapport.domains import load_tasks as load_tasks  # the one list of domains
+from rapport.worker.batch import BatchRunner, ClaimedJob, LeaseLost, failure_values, refusal
+from rapport.worker.orphans import new_worker_id, reclaim_orphans
+from rapport.worker.wakeup import JobListener
 
 logger = logging.getLogger("rapport.worker")
 
-DOMAINS = ("identity", "customers", "events")
 LEASE_MARGIN = timedelta(seconds=30)
+# Schedules, orphaned jobs and the PostgreSQL listener are looked at once a second at most.
+HOUSEKEEPING_SECONDS = 1.0
+# A claimed job waits in the local queue about as long as its batch runs: keep that short.
+QUICK_BATCH_SECONDS = 0.25
+SLOW_BATCH_SECONDS = 1.0
+MAX_CLAIM = 512
 DEFAULT_TIMEOUT_SECONDS = 300
 DONE_JOB_RETENTION = timedelta(days=7)
-
-
-def load_tasks() -> None:
-    """Import every domain's `tasks` module so its jobs are registered."""
-    for domain in DOMAINS:
-        module = f"rapport.{domain}.tasks"
-        if importlib.util.find_spec(module) is not None:
-            importlib.import_module(module)
 
 
 @job("core.prune_jobs")
@@ -60,22 +55,6 @@ async def prune_jobs(session: Any) -> None:
 schedule("core.prune_jobs", "17 3 * * *")
 
 
-@dataclass(frozen=True)
-class ClaimedJob:
-    id: str
-    name: str
-    payload: dict[str, Any]
-    attempts: int
-    max_attempts: int
-    workspace_id: str | None
-
-    def arguments(self) -> dict[str, Any]:
-        """Return the handler's keyword arguments: the payload, plus the job's workspace."""
-        if self.workspace_id is None:
-            return self.payload
-        return {**self.payload, "workspace_id": self.workspace_id}
-
-
 class Worker:
     """Runs jobs from the database; any number may run against one PostgreSQL."""
 
@@ -83,30 +62,50 @@ class Worker:
         self.database = database
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{new_id()[-8:]}"
+        self.worker_id = new_worker_id()
+        self.batches = BatchRunner(database, self.worker_id, self.run_one)
+        self._claim_size = concurrency
         self._wake = asyncio.Event()
+        self._next_housekeeping = 0.0
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Run jobs until `stop` is set, waking early whenever a job is enqueued here."""
+        """Run jobs until `stop` is set, waking early whenever a job is enqueued (in this
+        process, or on PostgreSQL in any process)."""
         unsubscribe = on_enqueue(self._wake.set)
+        listener = JobListener(self.database, self._wake.set)
         try:
             while not stop.is_set():
-                if await self._iterate() == 0:
+                if await self._iterate(listener) == 0:
                     await self._sleep(stop)
         finally:
             unsubscribe()
+            await listener.close()
 
-    async def _iterate(self) -> int:
+    async def _iterate(self, listener: JobListener | None = None) -> int:
+        # Cleared before claiming, so a job enqueued during the claim still wakes the loop.
+        self._wake.clear()
         # A failing database must not kill the loop: log, wait a poll, try again.
         try:
-            await self.tick_schedules()
-            return await self.run_batch()
+            ran = await self.run_batch()
+            # After the batch, so waking jobs never wait behind it.
+            if time.monotonic() >= self._next_housekeeping:
+                await self._housekeeping(listener)
+            return ran
         except Exception as error:
             logger.error("worker iteration failed", extra={"error": type(error).__name__})
             return 0
 
+    async def _housekeeping(self, listener: JobListener | None) -> None:
+        if listener is not None:
+            await listener.ensure()
+        await self.tick_schedules()
+        reclaimed = await reclaim_orphans(self.database)
+        if reclaimed:
+            logger.warning("jobs of a dead local worker queued again", extra={"jobs": reclaimed})
+            self._wake.set()
+        self._next_housekeeping = time.monotonic() + min(self.poll_seconds, HOUSEKEEPING_SECONDS)
+
     async def _sleep(self, stop: asyncio.Event) -> None:
-        self._wake.clear()
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
         await asyncio.wait(waiters, timeout=self.poll_seconds, return_when="FIRST_COMPLETED")
         for waiter in waiters:
@@ -120,16 +119,26 @@ class Worker:
         return total
 
     async def run_batch(self) -> int:
-        """Claim up to `concurrency` due jobs and run them concurrently."""
-        claimed = await self.claim(self.concurrency)
-        await asyncio.gather(*(self.run_one(claimed_job) for claimed_job in claimed))
+        """Claim a batch of due jobs and run it in `concurrency` lanes of short transactions.
+
+        The batch doubles while batches finish quickly and halves when they do not, so quick
+        jobs are claimed hundreds at a time and slow ones never wait long in a local queue."""
+        started = time.monotonic()
+        claimed = await self.claim(self._claim_size)
+        lanes = [claimed[lane :: self.concurrency] for lane in range(self.concurrency)]
+        await asyncio.gather(*(self.batches.run(lane) for lane in lanes if lane))
+        elapsed = time.monotonic() - started
+        if len(claimed) == self._claim_size and elapsed < QUICK_BATCH_SECONDS:
+            self._claim_size = min(self._claim_size * 2, MAX_CLAIM)
+        elif elapsed > SLOW_BATCH_SECONDS:
+            self._claim_size = max(self.concurrency, self._claim_size // 2)
         return len(claimed)
 
     async def claim(self, limit: int) -> list[ClaimedJob]:
-        """Lease due jobs (and jobs whose worker died) to this worker."""
+        """Lease due jobs (and jobs whose lease ran out) to this worker, in one statement."""
         now = utcnow()
         due = (
-            select(Job.id, Job.name)
+            select(Job.id)
             .where(
                 or_(
                     (Job.status == JobStatus.queued) & (Job.run_at <= now),
@@ -141,46 +150,29 @@ class Worker:
             .with_for_update(skip_locked=True)
         )
         async with self.database.session() as session:
-            by_lease: dict[timedelta, list[str]] = defaultdict(list)
-            for job_id, name in await session.execute(due):
-                by_lease[self._lease(name)].append(job_id)
-            claimed: list[ClaimedJob] = []
-            for lease, ids in by_lease.items():
-                rows = await session.execute(
-                    update(Job)
-                    .where(Job.id.in_(ids))
-                    .values(
-                        status=JobStatus.running,
-                        locked_by=self.worker_id,
-                        locked_until=now + lease,
-                        attempts=Job.attempts + 1,
-                    )
-                    .returning(
-                        Job.id,
-                        Job.name,
-                        Job.payload,
-                        Job.attempts,
-                        Job.max_attempts,
-                        Job.workspace_id,
-                    )
+            rows = await session.execute(
+                update(Job)
+                .where(Job.id.in_(due.scalar_subquery()))
+                .values(
+                    status=JobStatus.running,
+                    locked_by=self.worker_id,
+                    locked_until=_lease_end(now),
+                    attempts=Job.attempts + 1,
                 )
-                claimed.extend(ClaimedJob(*row) for row in rows)
-            return claimed
-
-    def _lease(self, name: str) -> timedelta:
-        # The lease outlives the job's own timeout, so a live worker never loses it.
-        definition = registered_job(name)
-        timeout = definition.timeout_seconds if definition else DEFAULT_TIMEOUT_SECONDS
-        return timedelta(seconds=timeout) + LEASE_MARGIN
+                .returning(
+                    Job.id, Job.name, Job.payload, Job.attempts, Job.max_attempts, Job.workspace_id
+                )
+            )
+            # Ids are time-ordered: oldest first, whatever order RETURNING gives.
+            return sorted((ClaimedJob(*row) for row in rows), key=lambda claimed: claimed.id)
 
     async def run_one(self, claimed: ClaimedJob) -> None:
-        """Run one claimed job; its writes and its completion commit together."""
+        """Run one claimed job alone; its writes and its completion commit together."""
         definition = registered_job(claimed.name)
         try:
-            if definition is None:
-                raise LookupError(f"no handler registered for {claimed.name}")
-            if claimed.attempts > claimed.max_attempts:
-                raise RuntimeError("lease expired too many times")
+            refused = refusal(claimed)
+            if refused is not None or definition is None:
+                raise refused or LookupError(claimed.name)
             async with self.database.session() as session:
                 await asyncio.wait_for(
                     definition.handler(session, **claimed.arguments()), definition.timeout_seconds
@@ -191,37 +183,14 @@ class Worker:
                     .values(status=JobStatus.done, finished_at=utcnow(), locked_until=None)
                 )
                 if finished.rowcount != 1:  # type: ignore[attr-defined]
-                    raise RuntimeError("lease lost to another worker; rolling back")
+                    raise LeaseLost("lease lost to another worker; rolling back")
         except Exception as error:
-            await self._record_failure(claimed, error)
-
-    async def _record_failure(self, claimed: ClaimedJob, error: Exception) -> None:
-        hopeless = claimed.attempts >= claimed.max_attempts
-        logger.warning(
-            "job failed",
-            extra={
-                "job": claimed.name,
-                "job_id": claimed.id,
-                "attempt": claimed.attempts,
-                "error": type(error).__name__,
-                "dead": hopeless,
-            },
-        )
-        values: dict[str, Any] = {
-            "last_error": f"{type(error).__name__}: {error}"[:2000],
-            "locked_by": None,
-            "locked_until": None,
-        }
-        if hopeless:
-            values.update(status=JobStatus.dead, finished_at=utcnow())
-        else:
-            values.update(status=JobStatus.queued, run_at=utcnow() + backoff(claimed.attempts))
-        async with self.database.session() as session:
-            await session.execute(
-                update(Job)
-                .where(Job.id == claimed.id, Job.locked_by == self.worker_id)
-                .values(**values)
-            )
+            async with self.database.session() as session:
+                await session.execute(
+                    update(Job)
+                    .where(Job.id == claimed.id, Job.locked_by == self.worker_id)
+                    .values(**failure_values(claimed, error))
+                )
 
     async def tick_schedules(self) -> int:
         """Enqueue every recurring job that is due; exactly one worker wins each run."""
@@ -257,6 +226,23 @@ class Worker:
                     enqueue(session, definition.job_name)
                     enqueued += 1
         return enqueued
+
+
+def _lease_end(now: datetime) -> ColumnElement[datetime]:
+    """Return when a lease taken `now` ends, per job name: it outlives the job's own
+    timeout, so a live worker never loses it."""
+    column_type = Job.__table__.c.locked_until.type
+    default = literal(now + timedelta(seconds=DEFAULT_TIMEOUT_SECONDS) + LEASE_MARGIN, column_type)
+    longer_or_shorter = {
+        definition.name: literal(
+            now + timedelta(seconds=definition.timeout_seconds) + LEASE_MARGIN, column_type
+        )
+        for definition in registered_jobs()
+        if definition.timeout_seconds != DEFAULT_TIMEOUT_SECONDS
+    }
+    if not longer_or_shorter:
+        return default
+    return case(longer_or_shorter, value=Job.name, else_=default)
 
 
 def next_cron_time(cron: str, after: datetime) -> datetime:
