@@ -96,6 +96,26 @@ def encode_time_for(dialect: str) -> Callable[[datetime | None], Any]:
     return (lambda moment: moment) if dialect == "postgresql" else _sqlite_time
 
 
+class Keyset(NamedTuple):
+    """A keyset cursor over (time, id): `older` pages run newest first from it, newer ones
+    oldest first."""
+
+    moment: datetime
+    id: str
+    older: bool
+
+
+def _windowed(query: Any, moment: Any, id_: Any, key: Keyset | None) -> Any:
+    """Order a time-ordered query and narrow it to one side of a keyset cursor."""
+    if key is None:
+        return query.order_by(moment.desc(), id_.desc())
+    if key.older:
+        after = (moment < key.moment) | ((moment == key.moment) & (id_ < key.id))
+        return query.where(after).order_by(moment.desc(), id_.desc())
+    before = (moment > key.moment) | ((moment == key.moment) & (id_ > key.id))
+    return query.where(before).order_by(moment.asc(), id_.asc())
+
+
 class EventRepository(TenantRepository[Event]):
     model = Event
 
@@ -143,6 +163,16 @@ class EventRepository(TenantRepository[Event]):
                 (Event.timestamp < moment) | ((Event.timestamp == moment) & (Event.id < event_id))
             )
         return await self.all(query.order_by(Event.timestamp.desc(), Event.id.desc()).limit(limit))
+
+    async def window(
+        self, customer_ids: list[str], types: list[str] | None, key: Keyset | None, limit: int
+    ) -> Sequence[Event]:
+        """Return a profile's events of some types (all when None) on one side of a keyset
+        cursor: older ones newest first, or newer ones oldest first."""
+        query = self.base_query().where(Event.customer_id.in_(customer_ids))
+        if types is not None:
+            query = query.where(Event.type.in_(types))
+        return await self.all(_windowed(query, Event.timestamp, Event.id, key).limit(limit))
 
     async def activity(self, customer_ids: list[str]) -> tuple[Any, Any, list[str]]:
         """Return first seen, last seen and the channels of a profile's events."""
@@ -249,6 +279,23 @@ class OrderRepository(TenantRepository[Order]):
             .order_by(Order.placed_at.desc(), Order.id.desc())
             .limit(limit)
         )
+
+    async def window(
+        self, customer_ids: list[str], key: Keyset | None, limit: int
+    ) -> Sequence[Order]:
+        """Return a profile's orders on one side of a keyset cursor (as `EventRepository`)."""
+        query = self.base_query().where(Order.customer_id.in_(customer_ids))
+        return await self.all(_windowed(query, Order.placed_at, Order.id, key).limit(limit))
+
+    async def currencies(self, customer_ids: list[str]) -> list[tuple[str, str]]:
+        """Return the (profile, currency) pairs of these profiles' paid orders."""
+        rows = await self.session.execute(
+            select(Order.customer_id, Order.currency)
+            .where(Order.workspace_id == self.workspace_id, Order.customer_id.in_(customer_ids))
+            .where(Order.status.in_(PAID))
+            .distinct()
+        )
+        return [(str(row[0]), str(row[1])) for row in rows]
 
     async def summary(self, customer_ids: list[str]) -> tuple[int, Any, Any]:
         """Count paid orders and sum their net revenue; return the last order time too."""
