@@ -132,18 +132,31 @@ async def bare_ceiling(url: str, jobs: int) -> tuple[float, float]:
     return jobs / (finished - started), jobs / (finished - inserted)
 
 
-async def send_probes(database: Database, probes: int) -> dict[int, float]:
-    """Enqueue one probe job per transaction, a few milliseconds apart; return send times."""
-    sent: dict[int, float] = {}
+Sent = dict[int, tuple[float, float]]
+
+
+async def send_probes(database: Database, probes: int) -> Sent:
+    """Enqueue one probe job per transaction, a few milliseconds apart; return when each
+    enqueue was called and when its transaction had committed."""
+    sent: Sent = {}
     for n in range(probes):
-        sent[n] = time.monotonic()
+        called = time.monotonic()
         async with database.session() as session:
             enqueue(session, "bench.probe", n=n)
+        sent[n] = (called, time.monotonic())
         await asyncio.sleep(PROBE_GAP_SECONDS)
     return sent
 
 
-async def probe_from_here(url: str, probes: int) -> dict[int, float]:
+def delays(sent: Sent, started: dict[int, float]) -> tuple[list[float], list[float]]:
+    """Return enqueue -> start and commit -> start delays in milliseconds."""
+    return (
+        [(started[n] - called) * 1000 for n, (called, _) in sent.items()],
+        [(started[n] - committed) * 1000 for n, (_, committed) in sent.items()],
+    )
+
+
+async def probe_from_here(url: str, probes: int) -> Sent:
     """Send probes through an engine of this process; return their send times."""
     database = Database(url)
     sent = await send_probes(database, probes)
@@ -151,7 +164,7 @@ async def probe_from_here(url: str, probes: int) -> dict[int, float]:
     return sent
 
 
-async def latency_in_process(url: str, probes: int) -> list[float]:
+async def latency_in_process(url: str, probes: int) -> tuple[list[float], list[float]]:
     """Return enqueue -> start delays (ms) with a worker woken in the enqueuing process."""
     database = Database(url)
     stop = asyncio.Event()
@@ -164,7 +177,7 @@ async def latency_in_process(url: str, probes: int) -> list[float]:
     stop.set()
     await running
     await database.dispose()
-    return [(started_at[n] - sent[n]) * 1000 for n in sent]
+    return delays(sent, started_at)
 
 
 def _worker_process(url: str, queue: Any, ready: Any, stop: Any) -> None:
@@ -185,7 +198,7 @@ def _worker_process(url: str, queue: Any, ready: Any, stop: Any) -> None:
     asyncio.run(main())
 
 
-def latency_other_process(url: str, probes: int) -> list[float]:
+def latency_other_process(url: str, probes: int) -> tuple[list[float], list[float]]:
     """Return enqueue -> start delays (ms) with the worker in another process."""
     context = multiprocessing.get_context("spawn")
     queue, ready, stop = context.Queue(), context.Event(), context.Event()
@@ -198,13 +211,18 @@ def latency_other_process(url: str, probes: int) -> list[float]:
     finally:
         stop.set()
         process.join(timeout=30)
-    return [(started[n] - sent[n]) * 1000 for n in sent]
+    return delays(sent, started)
 
 
-def percentiles(delays: list[float]) -> str:
-    """Return 'p50 X ms, p95 Y ms'."""
-    cuts = statistics.quantiles(delays, n=20)
-    return f"p50 {statistics.median(delays):.1f} ms, p95 {cuts[18]:.1f} ms"
+def percentiles(measured: tuple[list[float], list[float]]) -> str:
+    """Return p50 and p95 from the enqueue call and from its commit."""
+    from_call, from_commit = measured
+    return (
+        f"p50 {statistics.median(from_call):.1f} ms, "
+        f"p95 {statistics.quantiles(from_call, n=20)[18]:.1f} ms "
+        f"(from the commit: p50 {statistics.median(from_commit):.1f} ms, "
+        f"p95 {statistics.quantiles(from_commit, n=20)[18]:.1f} ms)"
+    )
 
 
 def measure(label: str, url: str, jobs: int, concurrency: int) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from rapport.core.clock import utcnow
-from rapport.core.db import Database
+from rapport.core.db import Database, background_work
 from rapport.core.jobs import (
     Job,
     JobSchedule,
@@ -74,9 +74,11 @@ class Worker:
         unsubscribe = on_enqueue(self._wake.set)
         listener = JobListener(self.database, self._wake.set)
         try:
-            while not stop.is_set():
-                if await self._iterate(listener) == 0:
-                    await self._sleep(stop)
+            # Requests take SQLite's writer before jobs do (never starving them, see WriterTurn).
+            with background_work():
+                while not stop.is_set():
+                    if await self._iterate(listener) == 0:
+                        await self._sleep(stop)
         finally:
             unsubscribe()
             await listener.close()
