@@ -14,7 +14,7 @@ from rapport.config import Settings, get_settings
 from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
 from rapport.core.logging import configure_logging
-from rapport.events.endpoints import segment_router
+from rapport.domains import load_tasks, root_routers
 from rapport.events.ingest import CallPreparer, IngestService
 from rapport.identity.sessions import sign_ins
 from rapport.web.api import api_router
@@ -26,7 +26,7 @@ from rapport.web.health import router as health_router
 from rapport.web.middleware import RequestContextMiddleware
 from rapport.web.openapi import install_openapi
 from rapport.web.realtime import router as realtime_router
-from rapport.worker.runner import Worker, load_tasks
+from rapport.worker.runner import Worker
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -74,7 +74,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router)
-    app.include_router(segment_router)
+    for router in root_routers():
+        app.include_router(router)
     app.include_router(realtime_router)
     app.include_router(docs_router)
     install_openapi(app)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.config import Settings, get_settings
 from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
+from rapport.domains import load_tasks
 from rapport.errors import RapportError
 
 T = TypeVar("T")
@@ -30,6 +31,8 @@ def settings() -> Settings:
 
 def run(work: Callable[[Database], Awaitable[T]]) -> T:
     """Run `work(database)` on the configured database; RapportErrors exit with code 1."""
+    # A command that publishes a domain event must know its subscribers (a merge, say).
+    load_tasks()
 
     async def main() -> T:
         database = Database(settings().database_url, pool=False)

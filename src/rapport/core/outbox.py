@@ -33,6 +33,11 @@ def subscribe(event_name: str, job_name: str) -> None:
         _subscribers[event_name].append(job_name)
 
 
+def subscriptions() -> dict[str, list[str]]:
+    """Return every event name with the jobs subscribed to it."""
+    return {name: list(jobs) for name, jobs in _subscribers.items() if jobs}
+
+
 def publish(session: AsyncSession, name: str, *, workspace_id: str, **data: Any) -> DomainEvent:
     """Record a domain event and enqueue its subscribers, in the caller's transaction."""
     event = DomainEvent(id=new_id(), workspace_id=workspace_id, name=name, data=data)

@@ -8,9 +8,10 @@ Adding an area (say Customers) takes two steps:
    it signs the visitor in, enforces MFA and gives the workspace and principal); render with
    `page(ctx, "customers/list.html", ...)` from `templating`, templates extending "layout.html"
    under `templates/customers/`.
-2. Register it with one line in AREAS below: `Area("Customers", "/console/customers",
-   customers.router, icon="users")`. The navigation shows it; areas without a router show as
-   disabled "soon" items.
+2. Register it in its domain's entry of `rapport.domains.DOMAINS`: `ConsoleArea("Customers",
+   "/console/customers", "users", page="customers")` (or, for pages that are no area, the
+   module's name in `console_pages`). The navigation shows it in its place in PLACES below;
+   places no registered domain provides yet show as disabled "soon" items.
 
 Every POST, PUT, PATCH or DELETE under /console must carry the CSRF token (the hidden
 `csrf_token` field, or the `X-CSRF-Token` header that console.js adds to HTMX requests);
@@ -19,13 +20,15 @@ Every POST, PUT, PATCH or DELETE under /console must carry the CSRF token (the h
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import RedirectResponse
 
 from rapport.config import Settings
-from rapport.web.console import auth, customers, enrolment, home, invitations, keys, team
+from rapport.domains import ConsoleArea, console_areas, console_pages
+from rapport.web.console import home
 from rapport.web.console import settings as settings_pages
 from rapport.web.console.assets import mount_assets
 from rapport.web.console.routing import install_console_errors
@@ -48,10 +51,10 @@ class Area:
         return self.router is not None
 
 
-AREAS: list[Area] = [
-    Area("Home", "/console", home.router, icon="home"),
+# Where each area sits in the navigation, whichever domain provides it.
+PLACES: list[Area] = [
     Area("Inbox", "/console/inbox", icon="inbox"),
-    Area("Customers", "/console/customers", customers.router, icon="users"),
+    Area("Customers", "/console/customers", icon="users"),
     Area("Assistant", "/console/assistant", icon="bot"),
     Area("Surveys", "/console/surveys", icon="survey"),
     Area("Metrics", "/console/metrics", icon="chart"),
@@ -60,20 +63,34 @@ AREAS: list[Area] = [
     Area("Automation", "/console/automation", icon="bolt"),
 ]
 SETTINGS_AREA = Area("Settings", "/console/settings", settings_pages.router, icon="gear")
-# Routers that are part of the console but not areas of their own.
-SUPPORT_ROUTERS: list[APIRouter] = [
-    auth.router,
-    enrolment.router,
-    team.router,
-    keys.router,
-    invitations.router,
-]
+
+
+def _page_router(page: str) -> APIRouter:
+    router: APIRouter = importlib.import_module(f"rapport.web.console.{page}").router
+    return router
+
+
+def _area(area: ConsoleArea) -> Area:
+    router = _page_router(area.page) if area.page is not None else None
+    return Area(area.label, area.path, router, icon=area.icon)
+
+
+def _navigation() -> list[Area]:
+    """Return Home, then the places filled by the domains' areas, then areas without a place."""
+    provided = {area.label: _area(area) for area in console_areas()}
+    placed = [provided.pop(place.label, place) for place in PLACES]
+    return [Area("Home", "/console", home.router, icon="home"), *placed, *provided.values()]
+
+
+AREAS: list[Area] = _navigation()
 
 
 def console_routers() -> list[APIRouter]:
-    """Return every console router: areas first, then sign-in, enrolment and settings parts."""
+    """Return every console router: areas first, then settings and the domains' other pages."""
     areas = [area.router for area in [*AREAS, SETTINGS_AREA] if area.router is not None]
-    return [*areas, *SUPPORT_ROUTERS]
+    provided = {id(router) for router in areas}
+    pages = [_page_router(page) for page in console_pages()]
+    return [*areas, *(router for router in pages if id(router) not in provided)]
 
 
 def mount_console(app: FastAPI, settings: Settings) -> None:
