@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -32,6 +33,7 @@ from rapport.identity.errors import (
 )
 from rapport.identity.invitations import InvitationView, invitation_link, invitations
 from rapport.identity.keys import api_keys, sources
+from rapport.identity.models import ApiKey, Source, Workspace
 from rapport.identity.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -90,7 +92,7 @@ async def read_me(principal: CurrentPrincipal) -> PrincipalRead:
 
 
 @router.get("/workspace", response_model=WorkspaceOut)
-async def read_workspace(principal: WorkspaceRead, session: SessionDep) -> object:
+async def read_workspace(principal: WorkspaceRead, session: SessionDep) -> Workspace:
     """Return the caller's workspace."""
     return await workspaces.get(session, principal)
 
@@ -98,7 +100,7 @@ async def read_workspace(principal: WorkspaceRead, session: SessionDep) -> objec
 @router.patch("/workspace", response_model=WorkspaceOut)
 async def update_workspace(
     body: WorkspaceUpdate, principal: WorkspaceWrite, session: SessionDep
-) -> object:
+) -> Workspace:
     """Rename the workspace or enforce staff MFA."""
     return await workspaces.update(session, principal, body)
 
@@ -151,7 +153,7 @@ async def revoke_invitation(
 )
 async def update_staff_role(
     staff_id: str, body: RoleUpdate, principal: StaffWrite, session: SessionDep
-) -> object:
+) -> StaffOut:
     """Change a staff member's role."""
     return _staff_out(await staff.change_role(session, principal, staff_id, body.role))
 
@@ -166,13 +168,15 @@ async def delete_staff(staff_id: str, principal: StaffWrite, session: SessionDep
 
 
 @router.get("/api-keys", response_model=list[ApiKeyRead])
-async def list_api_keys(principal: KeysRead, session: SessionDep) -> object:
+async def list_api_keys(principal: KeysRead, session: SessionDep) -> Sequence[ApiKey]:
     """List API keys (never their secrets)."""
     return await api_keys.list(session, principal)
 
 
 @router.post("/api-keys", status_code=201, response_model=ApiKeyCreated)
-async def create_api_key(body: ApiKeyCreate, principal: KeysWrite, session: SessionDep) -> object:
+async def create_api_key(
+    body: ApiKeyCreate, principal: KeysWrite, session: SessionDep
+) -> ApiKeyCreated:
     """Create a scoped API key; the secret is in this response only."""
     key, secret = await api_keys.create(
         session,
@@ -188,19 +192,19 @@ async def create_api_key(body: ApiKeyCreate, principal: KeysWrite, session: Sess
 @router.delete(
     "/api-keys/{key_id}", response_model=ApiKeyRead, responses=error_responses(ApiKeyNotFound)
 )
-async def revoke_api_key(key_id: str, principal: KeysWrite, session: SessionDep) -> object:
+async def revoke_api_key(key_id: str, principal: KeysWrite, session: SessionDep) -> ApiKey:
     """Revoke an API key."""
     return await api_keys.revoke(session, principal, key_id)
 
 
 @router.get("/sources", response_model=list[SourceRead])
-async def list_sources(principal: SourcesRead, session: SessionDep) -> object:
+async def list_sources(principal: SourcesRead, session: SessionDep) -> Sequence[Source]:
     """List event sources and their public write keys."""
     return await sources.list(session, principal)
 
 
 @router.post("/sources", status_code=201, response_model=SourceRead)
-async def create_source(body: SourceCreate, principal: SourcesWrite, session: SessionDep) -> object:
+async def create_source(body: SourceCreate, principal: SourcesWrite, session: SessionDep) -> Source:
     """Create an event source with a new write key."""
     return await sources.create(
         session, workspace_id=principal.workspace_id, name=body.name, actor=Actor.of(principal)
