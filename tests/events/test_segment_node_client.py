@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,28 +14,15 @@ from tests.fixtures.identity import make_source, make_workspace
 from tests.fixtures.server import LiveServer
 
 SCRIPT = Path(__file__).with_name("segment_node.js")
+NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
 
 
 @pytest.fixture(scope="session")
-def node_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Install @segment/analytics-node from npm once; skip when node or npm cannot."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node/npm not installed")
-    prefix = tmp_path_factory.mktemp("segment-node")
-    command = [
-        "npm",
-        "install",
-        "--no-audit",
-        "--no-fund",
-        "--prefix",
-        str(prefix),
-        "@segment/analytics-node@3",
-    ]
-    try:
-        subprocess.run(command, capture_output=True, timeout=180, check=True)
-    except (subprocess.SubprocessError, OSError):
-        pytest.skip("@segment/analytics-node could not be installed from npm")
-    return prefix / "node_modules"
+def node_modules() -> Path:
+    """The repository's node_modules, where `make setup` installs the client (package.json)."""
+    client = NODE_MODULES / "@segment" / "analytics-node" / "package.json"
+    assert client.exists(), "@segment/analytics-node is missing: run `make setup` (npm ci)"
+    return NODE_MODULES
 
 
 async def test_every_call_from_the_node_library_arrives_once(
