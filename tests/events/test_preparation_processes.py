@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -64,14 +65,14 @@ async def test_large_batches_go_through_a_preparation_process_that_may_die(
     with serve(settings.model_copy(update={"ingest_processes": 1})) as server:
         deadline = time.monotonic() + 30
         while not (children := _spawned_children()) and time.monotonic() < deadline:
-            time.sleep(0.05)
+            await asyncio.sleep(0.05)
         assert len(children) == 1
         assert _send(source.write_key, server.url, "before", 1200) == []
         assert await _stored(database, "before") == 1200
 
         os.kill(children[0], signal.SIGKILL)  # as the OOM killer would
         while children[0] in _spawned_children() and time.monotonic() < deadline + 30:
-            time.sleep(0.05)
+            await asyncio.sleep(0.05)
         capfd.readouterr()
         assert _send(source.write_key, server.url, "after", 1200) == []
         assert "preparation process died" in capfd.readouterr().err  # the path under test
