@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import operator
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,15 +28,16 @@ COLUMNS = (
     "CustomerID",
     "Country",
 )
+INVOICE, CODE, DESCRIPTION, QUANTITY, DATE, PRICE, CUSTOMER, COUNTRY = range(len(COLUMNS))
 CSV_SOURCE = "import:csv"
 
 
 @dataclass
 class Invoice:
-    """The rows of one invoice, with the file line of each."""
+    """The rows of one invoice (their cells in COLUMNS order), with the file line of each."""
 
     number: str
-    rows: list[dict[str, str]] = field(default_factory=list)
+    rows: list[tuple[str, ...]] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
 
 
@@ -50,34 +52,45 @@ class _Sale:
 
 def read_invoices(stream: IO[str]) -> Iterator[Invoice]:
     """Group consecutive CSV rows by invoice number, checking the header first."""
-    reader = csv.DictReader(stream)
-    missing = [column for column in COLUMNS if column not in (reader.fieldnames or [])]
+    reader = csv.reader(stream)
+    header = [name.strip() for name in next(reader, [])]
+    missing = [column for column in COLUMNS if column not in header]
     if missing:
         raise ImportFileInvalid(f"The file lacks the column(s): {', '.join(missing)}.")
+    cells = operator.itemgetter(*(header.index(column) for column in COLUMNS))
     current: Invoice | None = None
     for row in reader:
-        number = (row.get("InvoiceNo") or "").strip()
+        if not row:
+            continue
+        try:
+            values: tuple[str, ...] = cells(row)
+        except IndexError:
+            message = (
+                f"Line {reader.line_num}: {len(row)} cells where the header has {len(header)}."
+            )
+            raise ImportFileInvalid(message) from None
+        number = values[INVOICE].strip()
         if current is not None and current.number != number:
             yield current
             current = None
         current = current or Invoice(number)
-        current.rows.append(row)
+        current.rows.append(values)
         current.lines.append(reader.line_num)
     if current is not None:
         yield current
 
 
-def _placed_at(value: str | None, line: int) -> datetime:
+def _placed_at(value: str, line: int) -> datetime:
     try:
-        moment = datetime.fromisoformat((value or "").strip())
+        moment = datetime.fromisoformat(value.strip())
     except ValueError as error:
         raise ImportFileInvalid(f"Line {line}: InvoiceDate {value!r} is not a date.") from error
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _quantity(value: str | None, line: int) -> int:
+def _quantity(value: str, line: int) -> int:
     try:
-        quantity = abs(int(float(value or "")))
+        quantity = abs(int(float(value)))
     except (ValueError, OverflowError):
         quantity = -1
     if not 0 <= quantity <= MAX_QUANTITY:
@@ -85,18 +98,18 @@ def _quantity(value: str | None, line: int) -> int:
     return quantity
 
 
-def _clip(value: str | None, length: int) -> str | None:
+def _clip(value: str, length: int) -> str | None:
     """Read an optional text cell, cut to its column's length."""
-    return (value or "").strip().replace("\x00", "")[:length] or None
+    return value.strip().replace("\x00", "")[:length] or None
 
 
 def _items(invoice: Invoice) -> list[ItemInput]:
     items = []
     for row, line in zip(invoice.rows, invoice.lines, strict=True):
-        code = _clip(row["StockCode"], 255) or "unknown"
-        name = _clip(row["Description"], 500)
-        quantity = _quantity(row["Quantity"], line)
-        items.append(ItemInput(code, code, name, quantity, money(row["UnitPrice"])))
+        code = _clip(row[CODE], 255) or "unknown"
+        name = _clip(row[DESCRIPTION], 500)
+        quantity = _quantity(row[QUANTITY], line)
+        items.append(ItemInput(code, code, name, quantity, money(row[PRICE])))
     return items
 
 
@@ -114,13 +127,13 @@ def read_sale(invoice: Invoice) -> _Sale:
         status=status,
         origin=str(OrderOrigin.csv),
         channel=str(Channel.web),
-        placed_at=_placed_at(first["InvoiceDate"], invoice.lines[0]),
+        placed_at=_placed_at(first[DATE], invoice.lines[0]),
         currency="GBP",
         total=sum((item.price * item.quantity for item in items), Decimal(0)),
         items=items,
     )
-    number = (first.get("CustomerID") or "").strip().removesuffix(".0")
-    return _Sale(order, number or None, (first.get("Country") or "").strip())
+    number = first[CUSTOMER].strip().removesuffix(".0")
+    return _Sale(order, number or None, first[COUNTRY].strip())
 
 
 class ImportService:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -148,7 +149,7 @@ class OrderService:
         known = await repository.by_keys(sorted({data.order_key for data in inputs}))
         stored = {order.id for order in known.values()}
         fresh = iter(new_ids(len(inputs)))
-        applied, created, lines = [], [], {}
+        applied, created, lines, items = [], [], {}, []
         for data in inputs:
             order = known.get(data.order_key)
             previous = None if order is None else order.status
@@ -158,6 +159,7 @@ class OrderService:
             self._update(order, data)
             if data.items:
                 lines[order.id] = data.items
+                items.extend(data.items)
             if order.total == 0 and data.total is None and data.items:
                 order.total = money(
                     sum((item.price * item.quantity for item in data.items), Decimal(0))
@@ -165,9 +167,20 @@ class OrderService:
             self._publish(session, workspace_id, order, previous)
             applied.append(order)
         await repository.insert_new(created)
-        await repository.replace_items(sorted(stored & lines.keys()), _lines(lines))
-        await self._products(session, workspace_id, [i for items in lines.values() for i in items])
+        await self._write_lines(repository, stored, lines)
+        await self._products(session, workspace_id, items)
         return applied
+
+    async def _write_lines(
+        self, repository: OrderRepository, stored: set[str], lines: dict[str, list[ItemInput]]
+    ) -> None:
+        """Write the orders' new lines; a stored order whose lines are the same keeps them
+        (so importing a file again rewrites nothing)."""
+        current = await repository.lines_of(sorted(stored & lines.keys()))
+        for order_id, rows in current.items():
+            if Counter(rows) == Counter(_lines({order_id: lines[order_id]})):
+                del lines[order_id]
+        await repository.replace_items(sorted(stored & lines.keys()), _lines(lines))
 
     def _update(self, order: Order, data: OrderInput) -> None:
         if data.customer_id is not None:
@@ -321,12 +334,16 @@ def _lines(lines: dict[str, list[ItemInput]]) -> list[tuple[Any, ...]]:
 def _latest(items: list[ItemInput]) -> dict[str, ProductRow]:
     """Return what the items say about each product, the last value of each detail winning
     (what refreshing a product item by item would leave)."""
-    latest: dict[str, ProductRow] = {}
+    said: dict[str, list[Any]] = {}
     for item in items:
-        said = ProductRow("", item.product_key, item.sku, item.name, item.category, item.price)
-        known = latest.get(item.product_key)
-        latest[item.product_key] = said if known is None else _said(known, said)
-    return latest
+        known = said.get(item.product_key)
+        if known is None:
+            said[item.product_key] = [item.sku, item.name, item.category, item.price]
+            continue
+        for index, value in enumerate((item.sku, item.name, item.category, item.price)):
+            if value:
+                known[index] = value
+    return {key: ProductRow("", key, *details) for key, details in said.items()}
 
 
 def _said(row: ProductRow, said: ProductRow) -> ProductRow:

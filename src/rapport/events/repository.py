@@ -342,6 +342,20 @@ class OrderRepository(TenantRepository[Order]):
         )
         return rows.scalars().all()
 
+    async def lines_of(self, order_ids: list[str]) -> dict[str, list[tuple[Any, ...]]]:
+        """Return the lines of some orders as rows of ITEM_COLUMNS from order_id on."""
+        found: dict[str, list[tuple[Any, ...]]] = {order_id: [] for order_id in order_ids}
+        if order_ids:
+            columns = [getattr(OrderItem, column) for column in ITEM_COLUMNS[3:]]
+            rows = await self.session.execute(
+                select(*columns).where(
+                    OrderItem.workspace_id == self.workspace_id, OrderItem.order_id.in_(order_ids)
+                )
+            )
+            for row in rows:
+                found[row[0]].append(tuple(row))
+        return found
+
     async def replace_items(self, stored_ids: list[str], lines: list[tuple[Any, ...]]) -> None:
         """Replace the lines of some orders: delete those of the stored orders given, then
         insert the new lines (ITEM_COLUMNS from order_id on) in one driver-level statement."""
