@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.config import Settings
 from rapport.core.csrf import CSRF_HEADER, SAFE_METHODS, csrf_valid
@@ -71,7 +72,17 @@ async def staff_principal(
 
 
 async def current_principal(request: Request, session: SessionDep) -> Principal:
-    """Authenticate the caller by API key (Bearer) or staff session cookie (+ CSRF)."""
+    """Authenticate the caller by API key (Bearer) or staff session cookie (+ CSRF).
+
+    What authenticating wrote (a key's or session's last-use time) commits at once, so
+    the endpoint starts a fresh transaction and holds SQLite's writer only for its own
+    writes."""
+    principal = await _authenticate(request, session)
+    await session.commit()
+    return principal
+
+
+async def _authenticate(request: Request, session: AsyncSession) -> Principal:
     authorization = request.headers.get("authorization", "")
     scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() == "bearer" and credentials:
