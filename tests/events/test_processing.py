@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from rapport.core.db import Database
 from rapport.core.jobs import Job, JobStatus
 from rapport.core.outbox import DomainEvent
+from rapport.customers import resolution
 from rapport.customers import service as customers_service
 from rapport.customers.events import CUSTOMER_IDENTIFIED
 from rapport.customers.models import Customer
@@ -56,10 +57,10 @@ async def outcome(database: Database, message_id: str) -> tuple[str | None, bool
     return event.customer_id, event.processed
 
 
-async def test_a_failing_call_is_set_aside_and_the_rest_of_its_chunk_is_recorded_exactly(
+async def test_a_failing_call_is_kept_unprocessed_and_the_rest_of_its_chunk_is_recorded_exactly(
     client: httpx.AsyncClient, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_apply = customers_service.apply_traits
+    real_apply = resolution.apply_traits
 
     def apply_or_fail(
         customer: Customer, traits: dict[str, Any], source: str, at: datetime
@@ -68,7 +69,7 @@ async def test_a_failing_call_is_set_aside_and_the_rest_of_its_chunk_is_recorded
             raise RuntimeError("simulated defect in one call")
         return real_apply(customer, traits, source, at)
 
-    monkeypatch.setattr(customers_service, "apply_traits", apply_or_fail)
+    monkeypatch.setattr(resolution, "apply_traits", apply_or_fail)
     shop = await make_shop(client, database)
     await shop.send(view("a", 1), view("b", 1))
     await store(
@@ -84,7 +85,7 @@ async def test_a_failing_call_is_set_aside_and_the_rest_of_its_chunk_is_recorded
     )  # fmt: skip
     await process_all(database)
     a, b, c = [await shop.profile_of_anonymous(name) for name in ("a", "b", "c")]
-    assert await outcome(database, "failing") == (None, True)
+    assert await outcome(database, "failing") == (None, False)
     assert await shop.find("u-fail") == []
     assert [await outcome(database, m) for m in ("a-before", "a-after", "c-after")] == [
         (a, True),
@@ -108,7 +109,7 @@ async def test_a_failing_call_is_set_aside_and_the_rest_of_its_chunk_is_recorded
     )
 
 
-async def test_a_call_that_cannot_be_read_is_set_aside_and_the_rest_of_its_chunk_is_processed(
+async def test_an_unreadable_call_is_kept_unprocessed_and_the_rest_of_its_chunk_is_processed(
     client: httpx.AsyncClient, database: Database
 ) -> None:
     shop = await make_shop(client, database)
@@ -126,7 +127,7 @@ async def test_a_call_that_cannot_be_read_is_set_aside_and_the_rest_of_its_chunk
     d = await shop.profile_of_anonymous("d")
     assert [await outcome(database, m) for m in ("before", "unreadable", "after")] == [
         (d, True),
-        (None, True),
+        (None, False),
         (d, True),
     ]
     assert await activity(shop, d) == (

@@ -57,6 +57,23 @@ class Event(TenantMixin, Base):
     processed: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class ProcessingFailure(TenantMixin, Base):
+    """A stored call whose processing failed: the call stays unprocessed until re-processed."""
+
+    __tablename__ = "event_processing_failures"
+    __table_args__ = (UniqueConstraint("workspace_id", "event_id"),)
+
+    event_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    source_id: Mapped[str | None] = mapped_column(String(32))
+    # The error's class and where it was raised, never its message (it may quote a value).
+    error: Mapped[str] = mapped_column(String(100))
+    location: Mapped[str] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    last_failed_at: Mapped[datetime]
+
+
 class Product(TenantMixin, Base):
     """A product seen in e-commerce events or imports."""
 

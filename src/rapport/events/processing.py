@@ -1,9 +1,9 @@
-"""Process stored calls a chunk at a time: resolve each to a profile (plain calls together,
-anything that may change the identity graph in its own savepoint), project orders and products."""
+"""Process stored calls a chunk at a time: open each, resolve them all through the customers
+domain's one entry point, project orders and products, and settle every call: processed, or
+failed and kept for re-processing (never marked processed when it was not)."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,15 +11,18 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.crypto import keyring
+from rapport.core.db import Database, background_work
 from rapport.core.jobs import enqueue
 from rapport.customers.schemas import IdentitySignal
-from rapport.customers.service import ObservationBatch, PlainTouch, customers
+from rapport.customers.service import customers
+from rapport.events.failures import Failed, failed, processing_failures
 from rapport.events.ingest import PROCESS_JOB, payload_aad
 from rapport.events.models import Event
 from rapport.events.orders import (
     ORDER_EVENTS,
     PRODUCT_COUNTERS,
     ItemInput,
+    OrderInput,
     order_from_event,
     orders,
     text,
@@ -35,30 +38,31 @@ def message_of(event: Event) -> dict[str, Any]:
     return document
 
 
-logger = logging.getLogger("rapport.events")
-
-# Calls per transaction: plain calls cost well under a millisecond each, so a chunk holds
-# SQLite's single writer for some tens of milliseconds.
+# Calls per transaction: calls are opened before the transaction writes, and what is left
+# costs a few hundred microseconds per call or less, so a chunk holds SQLite's writer briefly.
 PROCESS_CHUNK = 250
 
 
 @dataclass
 class _Call:
-    """One stored call, opened once: its message, identity signal and plain touchpoint."""
+    """One stored call, opened once: its message, identity signal and, once resolved, profile."""
 
     event: Event
     message: dict[str, Any]
     signal: IdentitySignal
-    touch: PlainTouch | None
+    customer_id: str | None = None
 
 
 @dataclass
 class _Chunk:
-    """What a chunk's calls add up to, written once at its end."""
+    """What a chunk's calls come to, written once at its end."""
 
-    resolved: list[tuple[Event, str | None]] = field(default_factory=list)
-    products: dict[tuple[str, str], ItemInput] = field(default_factory=dict)
-    with_orders: set[str] = field(default_factory=set)
+    done: list[_Call] = field(default_factory=list)
+    failures: list[Failed] = field(default_factory=list)
+
+    def fail(self, event: Event, error: BaseException) -> None:
+        """Keep a call's failure: it stays unprocessed until re-processed."""
+        self.failures.append(failed(event.id, event.source_id, error))
 
 
 class EventProcessor:
@@ -68,109 +72,115 @@ class EventProcessor:
         if len(event_ids) > PROCESS_CHUNK:
             rest = event_ids[PROCESS_CHUNK:]
             enqueue(session, PROCESS_JOB, workspace_id=workspace_id, event_ids=rest)
-        batch = await customers.batch(session, workspace_id)
-        events = await EventRepository(session, workspace_id).unprocessed(event_ids[:PROCESS_CHUNK])
+        with background_work():
+            await self._process(session, workspace_id, event_ids[:PROCESS_CHUNK])
+
+    async def _process(
+        self, session: AsyncSession, workspace_id: str, event_ids: list[str]
+    ) -> None:
+        events = await EventRepository(session, workspace_id).unprocessed(event_ids)
         senders = {event.source_id for event in events if event.source_id and not event.trusted}
         policies = await identity_verification.policies(session, workspace_id, senders)
         chunk = _Chunk()
-        # Every call is opened first, so the batch looks all their identifiers up at once.
-        for event, call in [(event, self._open(event, batch, policies)) for event in events]:
-            customer_id = None
-            if call is not None:
-                customer_id = await self._resolve(session, workspace_id, batch, call, chunk)
-            chunk.resolved.append((event, customer_id))
-        await batch.flush()
+        # Opened before anything is written: decrypting and reading calls holds no writer.
+        calls = [call for event in events if (call := _open(event, policies, chunk)) is not None]
+        resolved = await customers.resolve(session, workspace_id, [call.signal for call in calls])
+        for call, outcome in zip(calls, resolved, strict=True):
+            if outcome.error is not None:
+                chunk.fail(call.event, outcome.error)
+            else:
+                call.customer_id = outcome.customer_id
+                chunk.done.append(call)
+        await self._project_orders(session, workspace_id, chunk)
         await self._finish(session, workspace_id, chunk)
 
-    def _open(
-        self, event: Event, batch: ObservationBatch, policies: dict[str, Policy]
-    ) -> _Call | None:
-        """Decrypt and read a call once; a call that cannot be read is logged and set aside."""
-        try:
-            message = message_of(event)
-            signal = signal_of(
-                message,
-                at=event.timestamp,
-                channel=event.channel,
-                source=event.source_id or "server",
-                trusted=event.trusted,
-                verified=_vouched_for(event, message, policies),
-            )
-            # Order events project within the call's savepoint, so they walk the graph.
-            ordering = event.type == "track" and event.name in ORDER_EVENTS
-            return _Call(event, message, signal, None if ordering else batch.plain(signal))
-        except Exception as error:  # any failure of one call is contained
-            _log_failure(event, error)
-            return None
-
-    async def _resolve(
-        self,
-        session: AsyncSession,
-        workspace_id: str,
-        batch: ObservationBatch,
-        call: _Call,
-        chunk: _Chunk,
-    ) -> str | None:
-        """Resolve a call quickly when it is plain, else walk the graph in its own savepoint."""
-        if call.touch is not None:
-            quick = await batch.resolve(call.touch)
-            if quick.resolved:
-                self._count_product(call, chunk.products)
-                return quick.customer_id
-        await batch.flush()  # a failing call rolls back to here: keep the quick work before it
-        customer_id = await self._walk(session, workspace_id, call, chunk)
-        batch.forget()
-        return customer_id
-
-    async def _walk(
-        self, session: AsyncSession, workspace_id: str, call: _Call, chunk: _Chunk
-    ) -> str | None:
-        try:
-            # A savepoint per call that may change the graph: one call that cannot be
-            # processed is set aside (and logged) instead of failing, and endlessly retrying,
-            # its whole chunk.
-            async with session.begin_nested():
-                customer_id = await customers.observe(session, workspace_id, call.signal)
-                if await self._project_order(session, workspace_id, call, customer_id):
-                    chunk.with_orders.add(customer_id or "")
-        except Exception as error:  # any failure of one call is contained
-            _log_failure(call.event, error)
-            return None
-        self._count_product(call, chunk.products)
-        return customer_id
+    async def _project_orders(
+        self, session: AsyncSession, workspace_id: str, chunk: _Chunk
+    ) -> None:
+        """Turn the chunk's order events into orders, all at once; when that fails, one at a
+        time, each in a savepoint, so only the calls that fail are set aside."""
+        projected = [(call, data) for call in chunk.done if (data := _order_of(call)) is not None]
+        if not projected:
+            return
+        if await _applied(session, workspace_id, [data for _, data in projected]):
+            return
+        for call, data in projected:
+            try:
+                async with session.begin_nested():
+                    await orders.apply(session, workspace_id, data)
+            except Exception as error:  # this call's failure is kept, the others go on
+                chunk.done.remove(call)
+                chunk.fail(call.event, error)
 
     async def _finish(self, session: AsyncSession, workspace_id: str, chunk: _Chunk) -> None:
-        """Write what the chunk adds up to: events, product counters, order-based traits."""
-        # Written once at the end: dirty events would otherwise be re-flushed before every query.
-        for event, customer_id in chunk.resolved:
-            event.customer_id, event.processed = customer_id, True
-        await orders.count_products(session, workspace_id, chunk.products)
-        for customer_id in sorted(chunk.with_orders - {""}):
-            await orders.refresh_customer(session, workspace_id, customer_id)
-
-    async def _project_order(
-        self, session: AsyncSession, workspace_id: str, call: _Call, customer_id: str | None
-    ) -> bool:
-        """Turn an order event into an order; tell whether an order changed."""
-        event = call.event
-        if event.type != "track" or event.name not in ORDER_EVENTS:
-            return False
-        data = order_from_event(
-            event.name, _properties(call), event.timestamp, event.channel, customer_id
+        """Settle every call, then write what the processed ones add up to: product counters
+        and the order-based traits of the profiles whose orders changed."""
+        await processing_failures.settle(
+            session,
+            workspace_id,
+            [(call.event.id, call.customer_id) for call in chunk.done],
+            chunk.failures,
         )
-        if data is not None:
-            await orders.apply(session, workspace_id, data)
-        return data is not None
+        await orders.count_products(session, workspace_id, _products(chunk.done))
+        with_orders = {
+            call.customer_id for call in chunk.done if call.customer_id and _is_order(call.event)
+        }
+        await orders.refresh_customers(session, workspace_id, sorted(with_orders))
 
-    def _count_product(self, call: _Call, products: dict[tuple[str, str], ItemInput]) -> None:
-        """Count a product view or add; the product row is written once per chunk."""
+
+async def _applied(session: AsyncSession, workspace_id: str, inputs: list[OrderInput]) -> bool:
+    """Apply orders in one savepoint; tell whether that worked (if not, nothing was kept)."""
+    try:
+        async with session.begin_nested():
+            await orders.apply_many(session, workspace_id, inputs)
+    except Exception:  # the caller finds the failing orders one by one
+        return False
+    return True
+
+
+def _open(event: Event, policies: dict[str, Policy], chunk: _Chunk) -> _Call | None:
+    """Decrypt and read a call once; a call that cannot be read is kept as a failure."""
+    try:
+        message = message_of(event)
+        signal = signal_of(
+            message,
+            at=event.timestamp,
+            channel=event.channel,
+            source=event.source_id or "server",
+            trusted=event.trusted,
+            verified=_vouched_for(event, message, policies),
+        )
+        return _Call(event, message, signal)
+    except Exception as error:  # one call that cannot be read is its own failure
+        chunk.fail(event, error)
+        return None
+
+
+def _is_order(event: Event) -> bool:
+    return event.type == "track" and event.name in ORDER_EVENTS
+
+
+def _order_of(call: _Call) -> OrderInput | None:
+    """Read the order an order event describes (None for other calls)."""
+    event = call.event
+    if event.name is None or not _is_order(event):
+        return None
+    return order_from_event(
+        event.name, _properties(call), event.timestamp, event.channel, call.customer_id
+    )
+
+
+def _products(calls: list[_Call]) -> dict[tuple[str, str], ItemInput]:
+    """Count the product views and adds of some calls (each product written once per chunk)."""
+    products: dict[tuple[str, str], ItemInput] = {}
+    for call in calls:
         event = call.event
         if event.type != "track" or event.name not in PRODUCT_COUNTERS:
-            return
+            continue
         properties = _properties(call)
         key = text(properties.get("product_id")) or text(properties.get("sku"))
         if key is None:
-            return
+            continue
         counted = (PRODUCT_COUNTERS[event.name], key)
         if counted not in products:
             products[counted] = ItemInput(
@@ -181,6 +191,7 @@ class EventProcessor:
                 quantity=0,
             )
         products[counted].quantity += 1  # counts the events
+    return products
 
 
 def _properties(call: _Call) -> dict[str, Any]:
@@ -196,9 +207,26 @@ def _vouched_for(event: Event, message: dict[str, Any], policies: dict[str, Poli
     return policy is None or not policy.required or policy.vouches_for(message)
 
 
-def _log_failure(event: Event, error: Exception) -> None:
-    failure = {"event_id": event.id, "error": type(error).__name__}
-    logger.warning("call not processed", extra=failure)
-
-
 processor = EventProcessor()
+
+
+async def reprocess_failures(database: Database, workspace_id: str) -> tuple[int, int]:
+    """Process again every call whose processing failed, a chunk per unit of work; return
+    how many were processed and how many failed again."""
+    processed = failed_again = 0
+    after: str | None = None
+    while True:
+        async with database.session() as session:
+            chunk = await processing_failures.oldest(
+                session, workspace_id, limit=PROCESS_CHUNK, after=after
+            )
+        if not chunk:
+            return processed, failed_again
+        async with database.session() as session:
+            await processor.process(session, workspace_id, [row.event_id for row in chunk])
+        async with database.session() as session:
+            left = await processing_failures.still_failing(
+                session, workspace_id, [row.event_id for row in chunk]
+            )
+        processed, failed_again = processed + len(chunk) - left, failed_again + left
+        after = chunk[-1].id
