@@ -12,8 +12,11 @@ class RapportError(Exception):
     """A business-rule failure rendered as `{"error": <class name>, "detail": message}`."""
 
     status_code = 400
-    # An outcome whose record must persist (a failed sign-in is counted and audited even
-    # though the request fails); the unit of work commits instead of rolling back.
+    # An outcome whose record must persist although the request fails: the unit of work
+    # commits instead of rolling back. Only errors raised after recording a security fact
+    # set it (a throttled attempt, a wrong MFA code, a session revoked for idling, a console
+    # redirect after a session touch); prefer recording in a unit of work of its own and
+    # raising after it, as sign-in does.
     keeps_changes = False
 
     def __init__(self, message: str, status_code: int | None = None) -> None:

@@ -17,9 +17,8 @@ TOO_MANY_ATTEMPTS = "Too many sign-in attempts. Wait a few minutes and try again
 
 
 class InvalidCredentials(Unauthorized):
-    """Unknown user, wrong password: one answer for both."""
-
-    keeps_changes = True
+    """Unknown user, wrong password: one answer for both (raised after the failure was
+    recorded in a unit of work of its own, so it keeps nothing)."""
 
     def __init__(self) -> None:
         super().__init__(INVALID_CREDENTIALS)
@@ -37,7 +36,7 @@ class SignInThrottled(TooManyRequests):
 class NotSignedIn(Unauthorized):
     """No valid session or API key came with the request."""
 
-    keeps_changes = True
+    keeps_changes = True  # a session found idle is revoked on the way out
 
     def __init__(self, message: str = "Sign in or send an API key.") -> None:
         super().__init__(message)
@@ -46,7 +45,7 @@ class NotSignedIn(Unauthorized):
 class InvalidMfaCode(Unauthorized):
     """The one-time code or recovery code is wrong or was already used."""
 
-    keeps_changes = True
+    keeps_changes = True  # the failure is counted and audited
 
     def __init__(self) -> None:
         super().__init__("That code is not valid. Codes can be used only once.")

@@ -278,7 +278,8 @@ class InvitationService:
             staff_id=user.id,
         )
         workspace = await WorkspaceRepository(session).get(invitation.workspace_id)
-        assert workspace is not None  # the invitation row cascades with its workspace
+        if workspace is None:  # deleted while the invitation was being answered
+            raise InvitationNotFound(INVALID_LINK)
         return workspace
 
     async def decline(self, session: AsyncSession, token: str, actor: Actor) -> None:

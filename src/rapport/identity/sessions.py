@@ -80,15 +80,21 @@ class SignInService:
         ok, new_hash = await in_hashing_thread(verify_password, stored, password)
         async with database.session() as session:
             if user is None or not ok or not user.is_active:
+                # The attempt stays counted (reserved above); the failure is audited and
+                # committed before the refusal is raised.
                 await self._audit_failure(session, ip_address, user)
-                raise InvalidCredentials()
-            await self._throttle().release(session, attempt)
-            await self._throttle().clear(session, limits[0])
-            if new_hash is not None:
-                await StaffRepository(session).set_password_hash(user.id, new_hash)
-            if replacing:
-                await self.sign_out(session, replacing)
-            return await self._open(session, user, ip_address)
+                signed = None
+            else:
+                await self._throttle().release(session, attempt)
+                await self._throttle().clear(session, limits[0])
+                if new_hash is not None:
+                    await StaffRepository(session).set_password_hash(user.id, new_hash)
+                if replacing:
+                    await self.sign_out(session, replacing)
+                signed = await self._open(session, user, ip_address)
+        if signed is None:
+            raise InvalidCredentials()
+        return signed
 
     async def _open(
         self, session: AsyncSession, user: StaffUser, ip_address: str | None
@@ -211,10 +217,11 @@ class SignInService:
             stored = await StaffRepository(session).password_hash_of(user.id)
         ok, _ = await in_hashing_thread(verify_password, stored, current)
         new_hash = await self._hash_if_allowed(database, attempt, new, user) if ok else None
-        async with database.session() as session:
-            if new_hash is None:
+        if new_hash is None:
+            async with database.session() as session:
                 await self._audit_failure(session, None, user, workspace_id)
-                raise InvalidCredentials()
+            raise InvalidCredentials()
+        async with database.session() as session:
             await self._throttle().release(session, attempt)
             await StaffRepository(session).set_password_hash(user.id, new_hash)
             # Never un-revoke: a kept session that had already ended stays ended.
