@@ -1,5 +1,5 @@
-"""CSV order imports: the same totals as the file says, idempotent, bad rows by line number,
-imported customers and orders in the console."""
+"""CSV order imports, and the batched order writes they share with /v1 order events: the
+totals the file says, idempotent, bad rows by line number, customers and orders in the console."""
 
 from __future__ import annotations
 
@@ -21,9 +21,12 @@ from rapport.core.db import Database
 from rapport.core.outbox import DomainEvent
 from rapport.customers.models import Customer, Identifier
 from rapport.customers.service import customers
+from rapport.events.enums import OrderStatus
 from rapport.events.errors import ImportFileInvalid
 from rapport.events.imports import COLUMNS, imports, read_invoices
 from rapport.events.models import Order, OrderItem, Product
+from rapport.events.orders import ItemInput, OrderInput, orders
+from rapport.events.service import events
 from rapport.identity.enums import Role
 from tests.conftest import TEST_SECRET
 from tests.events.test_cli import RAPPORT, RETAIL
@@ -215,3 +218,31 @@ async def test_imported_customers_and_orders_show_in_the_console(
     assert page.status_code == 200
     keys = ["900001", "536365", "C900002"]
     assert [key for key in keys if f">{key}</td>" in page.text] == keys
+
+
+async def test_a_batch_naming_an_order_twice_applies_both_in_turn(database: Database) -> None:
+    workspace = await make_workspace(database)
+    at = datetime(2026, 5, 1, 10, tzinfo=UTC)
+    mug = ItemInput("p-1", name="Mug", quantity=2, price=Decimal("5.00"))
+    completed = OrderInput(
+        "A-1", OrderStatus.completed, "event", "web", at, total=Decimal("10.00"), items=[mug]
+    )
+    refunded = OrderInput("A-1", OrderStatus.refunded, "event", "web", at, refunded=Decimal("4.00"))
+    async with database.session() as session:
+        applied = await orders.apply_many(session, workspace.id, [completed, refunded])
+    assert applied[0] is applied[1]
+    async with database.session() as session:
+        order = await events.order(session, workspace.id, "A-1")
+        published = await session.execute(
+            select(DomainEvent.name).where(DomainEvent.workspace_id == workspace.id)
+        )
+        names = sorted(published.scalars())
+    assert (order.status, order.total, order.refunded) == (
+        "refunded",
+        Decimal("10.00"),
+        Decimal("4.00"),
+    )
+    assert [(i.product_key, i.quantity, i.price) for i in order.items] == [
+        ("p-1", 2, Decimal("5.00"))
+    ]
+    assert names == ["order.completed", "order.refunded"]

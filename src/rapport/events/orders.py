@@ -80,6 +80,20 @@ class OrderInput:
     items: list[ItemInput] = field(default_factory=list)
 
 
+class _Draft:
+    """A new order's columns, kept in memory until one INSERT writes a chunk's new orders."""
+
+    def __init__(self, order_id: str, workspace_id: str, data: OrderInput) -> None:
+        self.id, self.workspace_id, self.created_at = order_id, workspace_id, utcnow()
+        self.order_key, self.status = data.order_key, str(data.status)
+        self.origin, self.channel = data.origin, data.channel
+        self.placed_at = self.updated_at = data.placed_at
+        self.customer_id: str | None = None
+        self.store_id: str | None = None
+        self.currency = "USD"
+        self.total = self.discount = self.shipping = self.tax = self.refunded = Decimal(0)
+
+
 def items_of(products: Any) -> list[ItemInput]:
     """Read Segment's `products[]`."""
     items = []
@@ -137,25 +151,28 @@ def order_from_event(
 class OrderService:
     async def apply(self, session: AsyncSession, workspace_id: str, data: OrderInput) -> Order:
         """Create or update one order (the one-order case of `apply_many`)."""
-        return (await self.apply_many(session, workspace_id, [data]))[0]
+        [order_id] = await self.apply_many(session, workspace_id, [data])
+        order = await OrderRepository(session, workspace_id).get(order_id)
+        assert order is not None  # written just now
+        return order
 
     async def apply_many(
         self, session: AsyncSession, workspace_id: str, inputs: list[OrderInput]
-    ) -> list[Order]:
+    ) -> list[str]:
         """Create or update orders, in input order, with a few statements in all (orders and
-        products read once, lines written in one statement); publish order.completed /
-        order.refunded once each."""
+        products read once, new orders and lines written in one statement each); publish
+        order.completed / order.refunded once each; return the orders' ids."""
         repository = OrderRepository(session, workspace_id)
         known = await repository.by_keys(sorted({data.order_key for data in inputs}))
         stored = {order.id for order in known.values()}
         fresh = iter(new_ids(len(inputs)))
-        applied, created, lines, items = [], [], {}, []
+        drafts: dict[str, _Draft] = {}
+        applied, lines, items = [], {}, []
         for data in inputs:
-            order = known.get(data.order_key)
+            order: Order | _Draft | None = known.get(data.order_key) or drafts.get(data.order_key)
             previous = None if order is None else order.status
             if order is None:
-                order = known[data.order_key] = _new_order(next(fresh), workspace_id, data)
-                created.append(order)
+                order = drafts[data.order_key] = _Draft(next(fresh), workspace_id, data)
             self._update(order, data)
             if data.items:
                 lines[order.id] = data.items
@@ -165,8 +182,8 @@ class OrderService:
                     sum((item.price * item.quantity for item in data.items), Decimal(0))
                 )
             self._publish(session, workspace_id, order, previous)
-            applied.append(order)
-        await repository.insert_new(created)
+            applied.append(order.id)
+        await repository.insert_new([vars(draft) for draft in drafts.values()])
         await self._write_lines(repository, stored, lines)
         await self._products(session, workspace_id, items)
         return applied
@@ -182,7 +199,7 @@ class OrderService:
                 del lines[order_id]
         await repository.replace_items(sorted(stored & lines.keys()), _lines(lines))
 
-    def _update(self, order: Order, data: OrderInput) -> None:
+    def _update(self, order: Order | _Draft, data: OrderInput) -> None:
         if data.customer_id is not None:
             order.customer_id = data.customer_id
         if data.total is not None:
@@ -220,7 +237,11 @@ class OrderService:
         await repository.write_details(new, changed)
 
     def _publish(
-        self, session: AsyncSession, workspace_id: str, order: Order, previous: str | None
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        order: Order | _Draft,
+        previous: str | None,
     ) -> None:
         data = {
             "workspace": workspace_id,
@@ -296,30 +317,6 @@ class OrderService:
                 last_order_at=last,
             )
         await profiles.set_computed(totals)
-
-
-def _new_order(order_id: str, workspace_id: str, data: OrderInput) -> Order:
-    """Return a new order with every amount set (no flush needed before updating it)."""
-    return Order(
-        id=order_id,
-        workspace_id=workspace_id,
-        created_at=utcnow(),
-        store_id=None,
-        customer_id=None,
-        order_key=data.order_key,
-        status=str(data.status),
-        origin=data.origin,
-        channel=data.channel,
-        placed_at=data.placed_at,
-        updated_at=data.placed_at,
-        # Set now, not at the INSERT: the update that follows reads them.
-        currency="USD",
-        total=Decimal(0),
-        discount=Decimal(0),
-        shipping=Decimal(0),
-        tax=Decimal(0),
-        refunded=Decimal(0),
-    )
 
 
 def _lines(lines: dict[str, list[ItemInput]]) -> list[tuple[Any, ...]]:

@@ -261,15 +261,10 @@ class OrderRepository(TenantRepository[Order]):
         )
         return {order.order_key: order for order in found}
 
-    async def insert_new(self, orders: list[Order]) -> None:
-        """Insert orders built in memory (every column set, not added to the session) in one
-        statement."""
+    async def insert_new(self, orders: list[dict[str, Any]]) -> None:
+        """Insert new orders (every column given) in one statement."""
         if orders:
-            columns = [column.key for column in ORDERS.columns]
-            await self.session.execute(
-                insert(ORDERS),
-                [{column: getattr(order, column) for column in columns} for order in orders],
-            )
+            await self.session.execute(insert(ORDERS), orders)
 
     async def for_customers(self, customer_ids: list[str], limit: int = 100) -> Sequence[Order]:
         """Return a profile's orders, newest first."""
