@@ -6,9 +6,10 @@ $RAPPORT_TEST_DATABASE_URL when set). It builds a CSV of N lines by repeating th
 Retail slice in /work/shared/data (each copy's invoice and customer numbers shifted, so every
 copy is new orders of new customers), migrates a fresh database, and runs the real command
 (`rapport import orders`, a separate process) on it, then again on the same file (which must
-add nothing). Then it inserts the same orders and lines into the same database with one plain
-driver-level executemany per table and chunk (rows built beforehand, untimed: the ceiling).
-Prints one figure per line.
+add nothing). The baseline is a plain import of the same file into the same database: read
+it with csv.DictReader into order and line rows, then one driver-level executemany per table
+and chunk of orders (no customers, products or deduplication); its insert part alone is the
+ceiling. Prints one figure per line.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import csv
 import gzip
 import itertools
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -85,14 +87,13 @@ def shifted_rows(lines: int) -> Iterator[dict[str, str]]:
             }
 
 
-def write_file(path: Path, lines: int) -> list[dict[str, str]]:
-    """Write the CSV the command imports; return its rows."""
+def write_file(path: Path, lines: int) -> None:
+    """Write the CSV the command imports."""
     rows = list(shifted_rows(lines))
     with path.open("w", newline="", encoding="utf-8") as stream:
         writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    return rows
 
 
 async def create_workspace(url: str, slug: str) -> str:
@@ -115,8 +116,8 @@ async def counts(url: str, workspace_id: str) -> tuple[int, ...]:
     return tuple(found)
 
 
-def run_import(url: str, path: Path, slug: str, data_dir: str) -> float:
-    """Run `rapport import orders` in its own process; return its wall time."""
+def run_import(url: str, path: Path, slug: str, data_dir: str) -> tuple[float, float]:
+    """Run `rapport import orders` in its own process; return its wall and CPU seconds."""
     env = {
         **os.environ,
         "RAPPORT_DATABASE_URL": url,
@@ -125,20 +126,27 @@ def run_import(url: str, path: Path, slug: str, data_dir: str) -> float:
         "RAPPORT_LOG_LEVEL": "WARNING",
     }
     command = [str(Path(sys.executable).parent / "rapport"), "import", "orders", str(path)]
-    started = time.perf_counter()
+    cpu, started = _children_cpu(), time.perf_counter()
     done = subprocess.run(
         [*command, "--workspace", slug], env=env, capture_output=True, text=True, check=False
     )
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"import failed: {done.stderr[-2000:]}")
-    return elapsed
+    return elapsed, _children_cpu() - cpu
+
+
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def plain_rows(
-    rows: list[dict[str, str]], workspace_id: str, dialect: str
+    path: Path, workspace_id: str, dialect: str
 ) -> list[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
-    """Return the same orders and lines as plain rows, a chunk of orders per transaction."""
+    """Read the file into the same orders and lines as plain rows, a chunk of orders each."""
+    with path.open(newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
     encode = encode_time_for(dialect)
     amount: Any = Decimal if dialect == "postgresql" else float
     now = encode(utcnow())
@@ -165,8 +173,9 @@ def plain_rows(
     return chunks
 
 
-async def plain_executemany(url: str, workspace_id: str, rows: list[dict[str, str]]) -> float:
-    """Return the seconds a plain executemany of the same orders and lines takes."""
+async def plain_executemany(url: str, workspace_id: str, path: Path) -> tuple[float, float]:
+    """Return the seconds a plain import takes to read the file into rows, then to insert
+    them with one executemany per table and chunk."""
     dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
     marks = (lambda n: [f"${i}" for i in range(1, n + 1)]) if dialect == "postgresql" else None
     statements = []
@@ -175,7 +184,9 @@ async def plain_executemany(url: str, workspace_id: str, rows: list[dict[str, st
         statements.append(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(places)})"  # noqa: S608
         )
-    chunks = plain_rows(rows, workspace_id, dialect)
+    started = time.perf_counter()
+    chunks = plain_rows(path, workspace_id, dialect)
+    read = time.perf_counter() - started
     database = Database(url, pool=False)
     started = time.perf_counter()
     for orders, items in chunks:
@@ -185,32 +196,40 @@ async def plain_executemany(url: str, workspace_id: str, rows: list[dict[str, st
             await connection.exec_driver_sql(statements[1], items)
     elapsed = time.perf_counter() - started
     await database.dispose()
-    return elapsed
+    return read, elapsed
 
 
 def measure(label: str, url: str, lines: int, directory: str) -> None:
     upgrade(url)
     configure_keyring([SECRET.encode()])
     path = Path(directory) / "orders.csv"
-    rows = write_file(path, lines)
+    write_file(path, lines)
     slug = f"bench-{uuid.uuid4().hex[:6]}"
     workspace_id = asyncio.run(create_workspace(url, slug))
-    first = run_import(url, path, slug, directory)
+    first, first_cpu = run_import(url, path, slug, directory)
     after_first = asyncio.run(counts(url, workspace_id))
-    again = run_import(url, path, slug, directory)
+    again, _ = run_import(url, path, slug, directory)
     after_again = asyncio.run(counts(url, workspace_id))
     plain_workspace = asyncio.run(create_workspace(url, f"plain-{uuid.uuid4().hex[:6]}"))
-    plain = asyncio.run(plain_executemany(url, plain_workspace, rows))
-    print(f"{label} lines imported: {lines} ({after_first[0]} orders, {INVOICES_PER_COMMIT}/chunk)")
-    print(f"{label} rapport import orders lines/s: {lines / first:,.0f} ({first:.1f} s)")
+    read, insert = asyncio.run(plain_executemany(url, plain_workspace, path))
+    print(f"{label} lines: {lines} ({after_first[0]} orders, {INVOICES_PER_COMMIT} per chunk)")
+    print(
+        f"{label} rapport import orders lines/s: {lines / first:,.0f} "
+        f"({first:.1f} s, CPU {first_cpu:.1f} s, process start included)"
+    )
     print(f"{label} same file again lines/s: {lines / again:,.0f} ({again:.1f} s)")
     verdict = "nothing added" if after_first == after_again else "ADDED ROWS"
     print(
         f"{label} orders, lines, products, customers after the first and the second import: "
         f"{after_first} {after_again} ({verdict})"
     )
-    print(f"{label} plain executemany lines/s (same rows, same database): {lines / plain:,.0f}")
-    print(f"{label} ratio import/plain executemany: {plain / first:.2f}")
+    plain = read + insert
+    print(
+        f"{label} plain executemany import lines/s (csv read + executemany): {lines / plain:,.0f}"
+    )
+    print(f"{label} ratio import/plain executemany import: {plain / first:.2f}")
+    print(f"{label} insert-only ceiling lines/s (rows built beforehand): {lines / insert:,.0f}")
+    print(f"{label} ratio import/insert-only ceiling: {insert / first:.2f}")
 
 
 def main() -> None:
