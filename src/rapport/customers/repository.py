@@ -4,15 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, delete, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from rapport.core.db import take_writer
 from rapport.core.repository import TenantRepository
 from rapport.customers.enums import WEAK_KINDS
 from rapport.customers.models import ConsentRecord, Customer, Identifier, Merge, SearchTerm
+from rapport.customers.schemas import CustomerFilters, CustomerSort
+
+# The column each sort orders by (then by id); a cursor holds its value and the id.
+SORT_COLUMNS: dict[CustomerSort, Any] = {
+    CustomerSort.last_seen: Customer.last_seen_at,
+    CustomerSort.orders: Customer.orders_count,
+    CustomerSort.revenue: Customer.revenue,
+}
+ListKey = tuple[Any, str]
 
 
 class ActivityRow(NamedTuple):
@@ -131,6 +153,64 @@ class CustomerRepository(TenantRepository[Customer]):
             .limit(limit)
         )
 
+    async def listed(
+        self, filters: CustomerFilters, sort: CustomerSort, after: ListKey | None, limit: int
+    ) -> Sequence[Customer]:
+        """Return live profiles matching the filters, sorted (then by id), after a cursor."""
+        column = SORT_COLUMNS[sort]
+        query = self.base_query().where(*self._matching(filters))
+        if after is not None:
+            query = query.where(_after(column, *after))
+        order = column.desc().nulls_last() if column.nullable else column.desc()
+        return await self.all(query.order_by(order, Customer.id.desc()).limit(limit))
+
+    async def count_listed(self, filters: CustomerFilters) -> int:
+        """Count the live profiles matching the filters."""
+        return await self.count(self.base_query().where(*self._matching(filters)))
+
+    def _matching(self, filters: CustomerFilters) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = [Customer.merged_into_id.is_(None)]
+        if filters.has_orders:
+            conditions.append(Customer.orders_count > 0)
+        if filters.seen_since is not None:
+            conditions.append(Customer.last_seen_at >= filters.seen_since)
+        if filters.consent is not None:
+            conditions.append(Customer.id.in_(self._consenting(filters.consent)))
+        return conditions
+
+    def _consenting(self, purpose: str) -> Select[tuple[str]]:
+        """Select the live profiles whose latest record of `purpose`, over the profiles merged
+        into them too, grants it (walking up from the records, never over the workspace)."""
+        scoped = (ConsentRecord.workspace_id == self.workspace_id) & (
+            ConsentRecord.purpose == purpose
+        )
+        member = ConsentRecord.customer_id
+        up = (
+            select(member.label("member"), member.label("profile"))
+            .where(scoped)
+            .distinct()
+            .cte("consent_up", recursive=True)
+        )
+        parent = aliased(Customer)
+        up = up.union_all(
+            select(up.c.member, parent.merged_into_id)
+            .join(parent, parent.id == up.c.profile)
+            .where(parent.workspace_id == self.workspace_id, parent.merged_into_id.is_not(None))
+        )
+        rank = func.row_number().over(
+            partition_by=up.c.profile,
+            order_by=(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc()),
+        )
+        ranked = (
+            select(up.c.profile.label("root"), ConsentRecord.granted, rank.label("rank"))
+            .join(Customer, Customer.id == up.c.profile)
+            .join(ConsentRecord, ConsentRecord.customer_id == up.c.member)
+            .where(scoped, Customer.workspace_id == self.workspace_id)
+            .where(Customer.merged_into_id.is_(None))
+            .subquery()
+        )
+        return select(ranked.c.root).where(ranked.c.rank == 1, ranked.c.granted == true())
+
     async def by_ids(self, customer_ids: list[str]) -> Sequence[Customer]:
         """Return some profiles, locked: what is written to them next depends on what is read."""
         return await self.all(
@@ -197,6 +277,15 @@ class IdentifierRepository(TenantRepository[Identifier]):
             .order_by(Identifier.kind)
         )
 
+    async def strong_of(self, customer_ids: list[str]) -> Sequence[Identifier]:
+        """Return the identifiers of some profiles that name a person (not a browser)."""
+        weak = [str(kind) for kind in WEAK_KINDS]
+        return await self.all(
+            self.base_query()
+            .where(Identifier.customer_id.in_(customer_ids), Identifier.kind.not_in(weak))
+            .order_by(Identifier.kind, Identifier.id)
+        )
+
     async def strong_count(self, customer_id: str) -> int:
         """Count a profile's identifiers that name a person (not a browser or device)."""
         weak = [str(kind) for kind in WEAK_KINDS]
@@ -232,6 +321,14 @@ class IdentifierRepository(TenantRepository[Identifier]):
             )
         )
         return [str(row[0]) for row in rows]
+
+
+def _after(column: Any, value: Any, customer_id: str) -> ColumnElement[bool]:
+    """Select the profiles after (value, id) in a descending keyset order, nulls last."""
+    if value is None:
+        return and_(column.is_(None), Customer.id < customer_id)
+    later = or_(column < value, and_(column == value, Customer.id < customer_id))
+    return or_(later, column.is_(None)) if column.nullable else later
 
 
 def _matching(keys: list[tuple[str, str]]) -> tuple[ColumnElement[bool], ...]:

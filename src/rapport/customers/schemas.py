@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -94,6 +95,38 @@ class CustomerSummary(ReadModel):
     display_name: str | None = Field(default=None, description="Name or email, if known.")
     last_seen_at: datetime | None = Field(description="Time of the latest touchpoint.")
     orders_count: int = Field(description="Orders placed.")
+
+
+class CustomerSort(enum.StrEnum):
+    """How the customers list is ordered (each newest or largest first)."""
+
+    last_seen = "last_seen"
+    orders = "orders"
+    revenue = "revenue"
+
+
+@dataclass(frozen=True)
+class CustomerFilters:
+    """Which live profiles a customers list shows (every condition must hold)."""
+
+    has_orders: bool = False
+    seen_since: datetime | None = None
+    consent: str | None = None  # a purpose whose latest record grants it
+
+
+class CustomerListItem(BaseModel):
+    id: str = Field(description="Profile id.")
+    display_name: str | None = Field(description="Name, email or customer number, if known.")
+    email: str | None = Field(description="Email trait or identifier, if known.")
+    orders_count: int = Field(description="Orders placed.")
+    revenue: Decimal = Field(description="Net revenue of those orders.")
+    last_seen_at: datetime | None = Field(description="Time of the latest touchpoint.")
+
+
+class CustomerListPage(BaseModel):
+    items: list[CustomerListItem] = Field(description="The profiles of this page.")
+    total: int = Field(description="How many profiles match the filters, on every page.")
+    next_cursor: str | None = Field(description="Cursor of the next page; null on the last.")
 
 
 class ConsentChange(BaseModel):

@@ -27,6 +27,27 @@ class TimelineItem(BaseModel):
 TimelinePage = Page[TimelineItem]
 
 
+class Highlight(BaseModel):
+    label: str = Field(description="What the value is (Product, URL, Amount, ...).")
+    value: str = Field(description="The value, as text.")
+
+
+class HistoryItem(BaseModel):
+    id: str = Field(description="Stored event id, or Rapport's order id.")
+    type: str = Field(description="The call type (track, page, ...) or `order`.")
+    name: str | None = Field(description="Event or page name; the shop's id of an order.")
+    channel: str = Field(description="Touchpoint: web, mobile, store, ...")
+    timestamp: datetime = Field(description="When it happened (an order: when placed).")
+    source_id: str | None = Field(description="The source that sent the event.")
+    highlights: list[Highlight] = Field(description="Its key properties (product, URL, amount).")
+
+
+class HistoryPage(BaseModel):
+    items: list[HistoryItem] = Field(description="Events and orders, newest first.")
+    older_cursor: str | None = Field(description="Cursor of the older page; null on the oldest.")
+    newer_cursor: str | None = Field(description="Cursor of the newer page; null on the newest.")
+
+
 class EventCounts(BaseModel):
     identify: int = Field(description="Stored identify calls.")
     track: int = Field(description="Stored track calls.")
@@ -57,3 +78,9 @@ class OrderRead(ReadModel):
     refunded: Decimal = Field(description="Amount refunded so far.")
     placed_at: datetime = Field(description="When the order was placed.")
     items: list[OrderItemRead] = Field(description="Order lines.")
+
+
+class OrdersPage(BaseModel):
+    items: list[OrderRead] = Field(description="Orders, newest first.")
+    older_cursor: str | None = Field(description="Cursor of the older page; null on the oldest.")
+    newer_cursor: str | None = Field(description="Cursor of the newer page; null on the newest.")

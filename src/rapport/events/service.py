@@ -12,13 +12,25 @@ from rapport.core.pagination import decode_cursor, encode_cursor
 from rapport.customers.service import customers
 from rapport.events.enums import CallType
 from rapport.events.errors import OrderNotFound
+from rapport.events.history import ORDER, decode_key, encode_key, event_item, order_item, page_of
 from rapport.events.models import Event, Order
 from rapport.events.orders import orders
 from rapport.events.processing import message_of
 from rapport.events.repository import EventRepository, OrderRepository
-from rapport.events.schemas import EventCounts, OrderItemRead, OrderRead, TimelineItem, TimelinePage
+from rapport.events.schemas import (
+    EventCounts,
+    HistoryItem,
+    HistoryPage,
+    OrderItemRead,
+    OrderRead,
+    OrdersPage,
+    TimelineItem,
+    TimelinePage,
+)
 
 TIMELINE_CURSOR = "events.timeline"
+HISTORY_CURSOR = "events.history"
+ORDERS_CURSOR = "events.orders"
 
 
 class EventsService:
@@ -55,6 +67,73 @@ class EventsService:
         group = await customers.group_ids(session, workspace_id, customer_id)
         found = await OrderRepository(session, workspace_id).for_customers(group)
         return await self._with_items(session, workspace_id, list(found))
+
+    async def history(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        customer_id: str,
+        *,
+        only: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> HistoryPage:
+        """Return a profile's events and orders (merged profiles' included), newest first,
+        a page either side of a cursor; `only` keeps one call type, or `order`."""
+        group = await customers.group_ids(session, workspace_id, customer_id)
+        kind = f"{HISTORY_CURSOR}.{only or 'all'}"  # a cursor serves the list it came from
+        key = decode_key(kind, cursor)
+        rows: list[HistoryItem] = []
+        if only != ORDER:
+            types = None if only is None else [only]
+            found = await EventRepository(session, workspace_id).window(
+                group, types, key, limit + 1
+            )
+            rows.extend(event_item(event) for event in found)
+        if only in (None, ORDER):
+            placed = await OrderRepository(session, workspace_id).window(group, key, limit + 1)
+            read = await self._with_items(session, workspace_id, list(placed))
+            rows.extend(order_item(order) for order in read)
+        window = page_of(rows, key, limit, lambda item: (item.timestamp, item.id))
+        return HistoryPage(
+            items=window.items,
+            older_cursor=encode_key(kind, window.older, older=True),
+            newer_cursor=encode_key(kind, window.newer, older=False),
+        )
+
+    async def orders_page(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        customer_id: str,
+        *,
+        cursor: str | None,
+        limit: int,
+    ) -> OrdersPage:
+        """Return a page of a profile's orders with their lines, newest first."""
+        group = await customers.group_ids(session, workspace_id, customer_id)
+        key = decode_key(ORDERS_CURSOR, cursor)
+        placed = await OrderRepository(session, workspace_id).window(group, key, limit + 1)
+        read = await self._with_items(session, workspace_id, list(placed))
+        window = page_of(read, key, limit, lambda order: (as_utc(order.placed_at), order.id))
+        return OrdersPage(
+            items=window.items,
+            older_cursor=encode_key(ORDERS_CURSOR, window.older, older=True),
+            newer_cursor=encode_key(ORDERS_CURSOR, window.newer, older=False),
+        )
+
+    async def currencies(
+        self, session: AsyncSession, workspace_id: str, customer_ids: list[str]
+    ) -> dict[str, list[str]]:
+        """Return the currencies of each live profile's paid orders (merged ones' included)."""
+        groups = await customers.profiles(session, workspace_id).groups(customer_ids)
+        owner = {member: root for root, members in groups.items() for member in members}
+        found: dict[str, set[str]] = {customer_id: set() for customer_id in customer_ids}
+        for member, currency in await OrderRepository(session, workspace_id).currencies(
+            list(owner)
+        ):
+            found[owner[member]].add(currency)
+        return {customer_id: sorted(codes) for customer_id, codes in found.items()}
 
     async def order(self, session: AsyncSession, workspace_id: str, order_key: str) -> OrderRead:
         """Return one order by the shop's order id."""

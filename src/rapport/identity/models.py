@@ -21,6 +21,8 @@ class Workspace(IdMixin, Base):
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     mfa_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # IANA name (Europe/Berlin): every time in the console is shown in this zone.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
 
 class StaffUser(IdMixin, Base):

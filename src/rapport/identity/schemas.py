@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
+from zoneinfo import available_timezones
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, EmailStr, Field, field_validator
 
 from rapport.core.schemas import ReadModel
 from rapport.identity.enums import ActorType, InvitationStatus, Role, Scope
@@ -32,12 +34,32 @@ class WorkspaceRead(ReadModel):
     slug: str = Field(description="URL-safe short name, unique on this install.")
     name: str = Field(description="Display name of the brand or shop.")
     mfa_required: bool = Field(description="Whether every staff member must use MFA.")
+    time_zone: str = Field(description="IANA time zone the console shows times in.")
     created_at: datetime = Field(description="When the workspace was created.")
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    """Return the IANA time zone names this machine knows."""
+    return frozenset(available_timezones())
 
 
 class WorkspaceUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200, description="New name.")
     mfa_required: bool | None = Field(default=None, description="Enforce staff MFA.")
+    time_zone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="IANA time zone (Europe/Berlin) the console shows times in.",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def known_time_zone(cls, value: str | None) -> str | None:
+        """Accept only a time zone of the IANA database."""
+        if value is not None and value not in time_zones():
+            raise ValueError("not a known time zone (use an IANA name such as Europe/Berlin)")
+        return value
 
 
 class StaffRead(ReadModel):

@@ -13,7 +13,7 @@ from rapport.errors import RapportError
 from rapport.identity.audit import audit
 from rapport.identity.enums import Scope
 from rapport.identity.mfa import mfa
-from rapport.identity.schemas import WorkspaceUpdate
+from rapport.identity.schemas import WorkspaceUpdate, time_zones
 from rapport.identity.service import StaffMember, staff, workspaces
 from rapport.identity.sessions import sign_ins
 from rapport.web.console.context import Console, ConsoleContext
@@ -83,7 +83,7 @@ async def render_workspace(
 ) -> Response:
     """Draw the workspace tab: name and security."""
     ctx.require(Scope.workspace_read)
-    return tab_page(ctx, "workspace", error=error)
+    return tab_page(ctx, "workspace", error=error, time_zones=sorted(time_zones()))
 
 
 @router.get("/settings/workspace", response_class=HTMLResponse)
@@ -99,10 +99,14 @@ async def update_workspace(
     session: SessionDep,
     name: FormText = "",
     mfa_required: Annotated[bool, Form()] = False,
+    time_zone: FormText = "",
 ) -> Response:
-    """Rename the workspace or require two-step verification of all its staff."""
+    """Rename the workspace, set its time zone or require two-step verification of all its
+    staff."""
     ctx.require(Scope.workspace_write)
-    body = WorkspaceUpdate(name=name.strip(), mfa_required=mfa_required)
+    body = WorkspaceUpdate(
+        name=name.strip(), mfa_required=mfa_required, time_zone=time_zone.strip() or None
+    )
     await workspaces.update(session, ctx.principal, body)
     return see_other(ctx.request, "/console/settings/workspace?notice=workspace-saved")
 

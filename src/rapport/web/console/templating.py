@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
+from rapport.core.clock import as_utc
 from rapport.errors import RapportError
 
 if TYPE_CHECKING:
@@ -35,14 +41,48 @@ NOTICES = {
     "source-created": "Source created. Use its write key to send events.",
     "webhook-secret-stored": "Webhook secret stored. Webhooks signed with the old one now fail.",
     "workspace-saved": "Workspace settings saved.",
+    "consent-recorded": "Consent recorded.",
+    "customers-merged": "Profiles merged. Undo the merge below if it was a mistake.",
+    "merge-undone": "Merge undone: the other profile has its identifiers back.",
 }
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%d %b %Y, %H:%M UTC") if value else "—"
+def zone_named(name: str | None) -> ZoneInfo:
+    """Return a workspace's time zone (UTC when unset or unknown to this machine)."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+@pass_context
+def _when(context: Context, value: datetime | None) -> str:
+    """Show a time in the workspace's time zone, named by its abbreviation (CET, UTC)."""
+    if value is None:
+        return "—"
+    workspace = getattr(context.get("ctx"), "workspace", None)  # none outside a workspace
+    local = as_utc(value).astimezone(zone_named(getattr(workspace, "time_zone", None)))
+    return local.strftime("%d %b %Y, %H:%M %Z")
+
+
+def _label(name: str) -> str:
+    """Turn a trait or property name (first_name, firstName) into a label (First name)."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").replace("-", " ")
+    text = " ".join(words.split()).lower()
+    return text[:1].upper() + text[1:]
+
+
+def _money(amount: Decimal | float | int | None, currency: str | None = None) -> str:
+    """Show an amount with two decimals, thousands separated, and its currency if known."""
+    if amount is None:
+        return "—"
+    shown = f"{Decimal(str(amount)):,.2f}"
+    return f"{shown} {currency}" if currency else shown
 
 
 templates.env.filters["when"] = _when
+templates.env.filters["label"] = _label
+templates.env.filters["money"] = _money
 
 
 def notice(request: Request) -> str | None:
