@@ -16,10 +16,13 @@ from rapport.customers.models import Customer
 from rapport.events.failures import FailureRead, processing_failures
 from rapport.events.models import Event
 from rapport.events.processing import reprocess_failures
+from rapport.identity.enums import Role
 from tests.events.test_cli import rapport
 from tests.events.test_processing import outcome, store, view
 from tests.fixtures.customers import Shop, make_shop
 from tests.fixtures.events import identify, process_all
+from tests.fixtures.identity import make_staff
+from tests.fixtures.sessions import session_headers, sign_in
 
 
 async def failures_of(shop: Shop) -> list[FailureRead]:
@@ -118,3 +121,24 @@ async def test_the_cli_lists_failures_and_reprocesses_them_after_a_fix(
     ]
     assert await outcome(database, "unreadable") == (await shop.profile_of_anonymous("v-1"), True)
     assert rapport(settings, "events", "failures", "--workspace", shop.workspace.slug) == []
+
+
+async def test_the_sources_page_shows_each_sources_failed_calls(
+    client: httpx.AsyncClient, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    break_traits(monkeypatch)
+    shop = await make_shop(client, database)
+    poison = {"plan": "poison"}
+    await store(
+        shop,
+        identify(userId="u-4", traits=poison, messageId="bad-1"),
+        identify(userId="u-5", traits=poison, messageId="bad-2"),
+    )
+    await process_all(database)
+    account = await make_staff(database, shop.workspace, Role.admin)
+    headers = session_headers((await sign_in(database, account)).token)
+    page = await client.get("/console/settings/sources", headers=headers)
+    assert page.status_code == 200
+    section = page.text.split('id="processing-failures"', 1)[1].split("</section>", 1)[0]
+    row = section.split(f'data-failures-source="{await source_of(database, "bad-1")}"', 1)[1]
+    assert row.split("</tr>", 1)[0].count('<span class="pill pill-red">2</span>') == 1
