@@ -18,9 +18,11 @@ import argparse
 import asyncio
 import csv
 import gzip
+import io
 import itertools
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,8 +46,9 @@ from rapport.core.db import Database
 from rapport.core.ids import new_ids
 from rapport.customers.models import Customer
 from rapport.db.migrate import upgrade
+from rapport.events.imports import imports, read_invoices
 from rapport.events.models import Order, OrderItem, Product
-from rapport.events.repository import encode_time_for
+from rapport.events.rows import encode_time_for
 from rapport.identity.audit import SYSTEM
 from rapport.identity.service import workspaces
 
@@ -199,6 +202,24 @@ async def plain_executemany(url: str, workspace_id: str, path: Path) -> tuple[fl
     return read, elapsed
 
 
+async def chunk_times(url: str, workspace_id: str, path: Path, lines: int) -> list[float]:
+    """Import the file's first `lines` lines in this process, a chunk per unit of work as the
+    command does; return each unit of work's seconds (reading its rows included, so an upper
+    bound of how long it held SQLite's writer)."""
+    database = Database(url, pool=False)
+    spent = []
+    with path.open(newline="", encoding="utf-8") as stream:
+        head = io.StringIO("".join(itertools.islice(stream, lines + 1)), newline="")
+        invoices = read_invoices(head)
+        while chunk := list(itertools.islice(invoices, INVOICES_PER_COMMIT)):
+            started = time.perf_counter()
+            async with database.session() as session:
+                await imports.import_invoices(session, workspace_id, chunk)
+            spent.append(time.perf_counter() - started)
+    await database.dispose()
+    return spent
+
+
 def measure(label: str, url: str, lines: int, directory: str) -> None:
     upgrade(url)
     configure_keyring([SECRET.encode()])
@@ -230,6 +251,11 @@ def measure(label: str, url: str, lines: int, directory: str) -> None:
     print(f"{label} ratio import/plain executemany import: {plain / first:.2f}")
     print(f"{label} insert-only ceiling lines/s (rows built beforehand): {lines / insert:,.0f}")
     print(f"{label} ratio import/insert-only ceiling: {insert / first:.2f}")
+    timed = asyncio.run(chunk_times(url, plain_workspace, path, min(lines, 50_000)))
+    print(
+        f"{label} unit of work per chunk ms (rows read in it included): "
+        f"median {statistics.median(timed) * 1000:.0f}, longest {max(timed) * 1000:.0f}"
+    )
 
 
 def main() -> None:

@@ -45,8 +45,8 @@ EXTRA = [
 ]  # fmt: skip
 
 
-def _write(path: Path, rows: list[list[str]]) -> Path:
-    with path.open("w", newline="") as stream:
+def _write(path: Path, rows: list[list[str]], encoding: str = "utf-8") -> Path:
+    with path.open("w", newline="", encoding=encoding) as stream:
         writer = csv.writer(stream)
         writer.writerow(COLUMNS)
         writer.writerows(rows)
@@ -180,7 +180,8 @@ async def test_the_command_reports_a_bad_row_by_its_line(
     workspace = await make_workspace(database)
     good = ["536365", "85123A", "HEART", "6", "2010-12-01 08:26:00", "2.55", "1", "UK"]
     bad = ["536366", "22633", "HAND WARMER", "1e999", "2010-12-01 08:28:00", "1.85", "1", "UK"]
-    path = _write(tmp_path / "bad.csv", [good, bad])
+    # Saved by a spreadsheet: a byte order mark before the header.
+    path = _write(tmp_path / "bad.csv", [good, bad], encoding="utf-8-sig")
     env = {
         **os.environ,
         "RAPPORT_DATABASE_URL": settings.database_url,
