@@ -29,4 +29,4 @@ async def test_claims_are_listed_as_unverified_beside_the_profile(
     assert claims.count('<span class="pill">unverified</span>') == 4
     assert "<code>user_id</code> alice-1" in claims
     assert "<code>email</code> mallory@evil.example" in claims
-    assert "name: Mallory" in claims
+    assert "Name: Mallory" in claims
