@@ -154,40 +154,31 @@ class ImportService:
     async def _customers(
         self, session: AsyncSession, workspace_id: str, sales: list[_Sale]
     ) -> None:
-        """Resolve each sale's customer by CustomerID (all looked up at once) and record the
-        country each says, once per profile (the latest sale's wins)."""
-        batch = await customers.batch(session, workspace_id)
-        touches = [
-            (sale, batch.plain(_signal(sale, plain=True))) for sale in sales if sale.customer
-        ]
+        """Resolve each sale's customer by CustomerID (all the chunk's looked up at once) and
+        record each profile's country once, the latest sale's winning."""
+        named = [sale for sale in sales if sale.customer]
+        resolved = await customers.resolve(session, workspace_id, [_signal(sale) for sale in named])
         countries: dict[str, SeenTraits] = {}
-        for sale, touch in touches:
-            quick = None if touch is None else await batch.resolve(touch)
-            if quick is None or not quick.resolved:
-                await batch.flush()  # walking the graph records the country too
-                signal = _signal(sale, plain=False)
-                sale.order.customer_id = await customers.observe(session, workspace_id, signal)
-                batch.forget()
-                continue
-            sale.order.customer_id = quick.customer_id
+        for sale, outcome in zip(named, resolved, strict=True):
+            if outcome.error is not None:
+                raise outcome.error
+            customer_id = sale.order.customer_id = outcome.customer_id
             seen = SeenTraits({"country": sale.country}, CSV_SOURCE, sale.order.placed_at)
-            known = countries.get(quick.customer_id or "")
-            if quick.customer_id and sale.country and (known is None or known.at <= seen.at):
-                countries[quick.customer_id] = seen
-        await batch.flush()
+            known = countries.get(customer_id or "")
+            if customer_id and sale.country and (known is None or known.at <= seen.at):
+                countries[customer_id] = seen
         await customers.profiles(session, workspace_id).record_traits(countries)
 
 
-def _signal(sale: _Sale, *, plain: bool) -> IdentitySignal:
-    """Return what a sale says about its customer. The plain form, for quick resolution, is
-    read like an Order Completed track call: who and when, its country written apart."""
+def _signal(sale: _Sale) -> IdentitySignal:
+    """Return who a sale names and when, read like an Order Completed track call (so it takes
+    resolution's quick path); its country is written apart, once per profile."""
     return IdentitySignal(
         identifiers=[Observed("user_id", sale.customer or "")],
         at=sale.order.placed_at,
         channel=str(Channel.web),
         source=CSV_SOURCE,
-        traits={"country": sale.country} if sale.country and not plain else {},
-        reason="track" if plain else "event",
+        reason="track",
     )
 
 
