@@ -32,6 +32,16 @@ class Customer(TenantMixin, Base):
     """One person's 360 profile; a merged profile points at the one it joined."""
 
     __tablename__ = "customers"
+    # The console list's sorts: led by the workspace and the "not merged" filter, ending in
+    # the id its keyset pages by.
+    __table_args__ = tuple(
+        Index(f"ix_customers_list_{name}", "workspace_id", "merged_into_id", column, "id")
+        for name, column in (
+            ("seen", "last_seen_at"),
+            ("orders", "orders_count"),
+            ("revenue", "revenue"),
+        )
+    )
 
     merged_into_id: Mapped[str | None] = mapped_column(String(32), index=True)
     # {"trait": {"value": ..., "source": ..., "at": iso}}, sealed with AES-GCM (names, emails).
