@@ -15,7 +15,8 @@ from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
 from rapport.core.logging import configure_logging
 from rapport.domains import load_tasks, root_routers
-from rapport.events.ingest import CallPreparer, IngestService
+from rapport.events.ingest import IngestService
+from rapport.events.preparation import CallPreparer
 from rapport.identity.sessions import sign_ins
 from rapport.web.api import api_router
 from rapport.web.bodies import BodyMiddleware

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from rapport.app import create_app
 from rapport.config import Settings
 from rapport.core.db import Database
-from rapport.events import ingest as ingest_module
+from rapport.events import preparation, senders
 from rapport.events.ingest import BAD_KEYS_PER_MINUTE
 from rapport.events.models import Event
 from rapport.events.wire import MAX_BATCH_EVENTS
@@ -96,8 +96,8 @@ async def test_a_valid_key_whose_cache_entry_lapsed_still_works_from_a_throttled
     for attempt in range(BAD_KEYS_PER_MINUTE + 1):
         wrong = write_key_auth(f"not-a-key-{attempt}")
         await client.post("/v1/track", json=track("Viewed"), headers=wrong)
-    expires, sender = ingest_module._source_cache[write_key]
-    ingest_module._source_cache[write_key] = (expires - 3600, sender)  # lapsed
+    expires, sender = senders._source_cache[write_key]
+    senders._source_cache[write_key] = (expires - 3600, sender)  # lapsed
     assert (await client.post("/v1/track", json=track("Viewed"), headers=good)).status_code == 200
 
 
@@ -109,13 +109,13 @@ async def test_a_request_refused_for_its_rate_is_refused_before_its_body_is_read
     burst = {"batch": [track("Product Viewed") for _ in range(MAX_BATCH_EVENTS)]}
     assert (await limited.post("/v1/batch", json=burst, headers=headers)).status_code == 200
     prepared: list[bytes] = []
-    original = ingest_module.prepare
+    original = preparation.prepare
 
-    def spy(body: bytes, *arguments: Any) -> ingest_module.Prepared:
+    def spy(body: bytes, *arguments: Any) -> preparation.Prepared:
         prepared.append(body)
         return original(body, *arguments)
 
-    monkeypatch.setattr(ingest_module, "prepare", spy)
+    monkeypatch.setattr(preparation, "prepare", spy)
     refused = await limited.post("/v1/batch", json=burst, headers=headers)
     assert refused.status_code == 429
     assert prepared == []

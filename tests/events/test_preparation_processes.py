@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from rapport.config import Settings
 from rapport.core.db import Database
-from rapport.events.ingest import POOL_MIN_BYTES
 from rapport.events.models import Event
+from rapport.events.preparation import POOL_MIN_BYTES
 from tests.fixtures.identity import make_source, make_workspace
 from tests.fixtures.server import serve
 

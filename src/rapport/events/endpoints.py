@@ -14,7 +14,8 @@ from rapport.errors import BadRequest, error_responses
 from rapport.events.auth import CustomerId, CustomersRead, EventsRead, OrderKey
 from rapport.events.enums import CallType
 from rapport.events.errors import BatchTooLarge, OrderNotFound
-from rapport.events.ingest import IngestRequest, IngestService, Prepared
+from rapport.events.ingest import IngestRequest, IngestService
+from rapport.events.preparation import Prepared
 from rapport.events.schemas import EventCounts, OrderRead, TimelinePage
 from rapport.events.service import events
 from rapport.events.shopify import shopify

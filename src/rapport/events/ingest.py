@@ -1,69 +1,31 @@
-"""The ingestion hot path: authenticate, check, one bulk INSERT and one job per request."""
+"""The ingestion hot path: authenticate, rate-limit, prepare, then one group-committed INSERT
+and one processing job per request."""
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import logging
-import multiprocessing
-import signal
-import time
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
-from rapport.core.crypto import configure_keyring, keyring
 from rapport.core.db import Database
 from rapport.core.groupcommit import GroupCommit
-from rapport.core.ids import new_ids
 from rapport.core.jobs import enqueue
 from rapport.core.ratelimit import RateLimiter
 from rapport.events.enums import CallType
 from rapport.events.errors import IngestionThrottled, InvalidWriteKey
-from rapport.events.repository import EventRepository, encode_time_for
-from rapport.events.wire import (
-    MAX_BATCH_BYTES,
-    MAX_BATCH_EVENTS,
-    MAX_EVENT_BYTES,
-    Call,
-    Rejection,
-    decompress,
-    parse_batch,
-    parse_single,
-)
-from rapport.identity.enums import Scope
-from rapport.identity.errors import NotSignedIn
-from rapport.identity.keys import API_KEY_PREFIX, api_keys, sources
+from rapport.events.preparation import CallPreparer, Prepared
+from rapport.events.repository import EventRepository
+from rapport.events.rows import PROCESS_JOB, sender_columns
+from rapport.events.senders import Sender, authenticate, basic_username, cached_sender, known_here
+from rapport.events.wire import MAX_BATCH_EVENTS
 
-SOURCE_CACHE_SECONDS = 10.0
-PROCESS_JOB = "events.process_batch"
-# Bodies from this size up go to a preparation process (a 500-call batch is ~150 KB).
-POOL_MIN_BYTES = 16 * 1024
-# Preparation processes that may die within a minute before the server stops respawning them.
-MAX_DEATHS_A_MINUTE = 3
 # Invalid write keys an address may send a minute before it is refused unheard.
 BAD_KEYS_PER_MINUTE = 30
 # Requests that arrive while calls are being written share the next transaction, up to this
 # many calls (a few tens of milliseconds of SQLite's single writer).
 MAX_GROUP_ROWS = 5000
-
-logger = logging.getLogger("rapport.events")
-
-
-@dataclass(frozen=True)
-class Sender:
-    """Who sent calls: a source by its public write key, or a trusted server by secret key."""
-
-    workspace_id: str
-    source_id: str | None
-    trusted: bool
-
 
 Stored = tuple[Sender, list[tuple[Any, ...]]]
 """A request's prepared rows and who sent them."""
@@ -77,163 +39,6 @@ class IngestRequest:
     content_encoding: str
     authorization: str
     ip_address: str | None
-
-
-_source_cache: dict[str, tuple[float, Sender]] = {}
-
-
-def payload_aad(event_id: str) -> str:
-    """Return the AES-GCM associated data that binds a stored payload to its row."""
-    return f"events.payload:{event_id}"
-
-
-def basic_username(authorization: str) -> str | None:
-    """Return the user name of a Basic Authorization header (Segment puts the key there)."""
-    scheme, _, credentials = authorization.partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(credentials.strip(), validate=True).decode()
-    except ValueError:
-        return None
-    return decoded.partition(":")[0] or None
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A request's calls, checked and sealed: event-store rows without their sender columns
-    (EVENT_COLUMNS after SENDER_COLUMNS), the calls refused and the body's own write key."""
-
-    rows: list[tuple[Any, ...]]
-    rejected: list[Rejection]
-    write_key: str | None
-
-
-def prepare(
-    body: bytes,
-    content_encoding: str,
-    call_type: CallType | None,
-    received_at: datetime,
-    dialect: str,
-) -> Prepared:
-    """Inflate, parse, check and seal one request's calls: pure CPU work, no I/O, so it runs
-    in the server process or, for large bodies, in a preparation process (see CallPreparer)."""
-    limit = MAX_BATCH_BYTES if call_type is None else MAX_EVENT_BYTES
-    plain = decompress(body, content_encoding, limit)
-    if call_type is None:
-        parsed = parse_batch(plain, received_at)
-    else:
-        parsed = parse_single(plain, call_type, received_at)
-    rows = event_rows(parsed.calls, received_at, encode_time_for(dialect))
-    return Prepared(rows, parsed.rejected, parsed.write_key)
-
-
-def event_rows(
-    calls: list[Call], received_at: datetime, encode_time: Callable[[datetime | None], Any]
-) -> list[tuple[Any, ...]]:
-    """Return the event-store rows of some calls (sender columns left out), each payload
-    sealed to its row id."""
-    ring = keyring()
-    index = ring.blind_index
-    received = encode_time(received_at)
-    event_ids = new_ids(len(calls))
-    payloads = ring.encrypt_many(
-        [call.raw for call in calls], [payload_aad(event_id) for event_id in event_ids]
-    )
-    encoded: dict[datetime | None, Any] = {None: None}  # a batch shares sentAt, often more
-
-    def encode(moment: datetime | None) -> Any:
-        if moment not in encoded:
-            encoded[moment] = encode_time(moment)
-        return encoded[moment]
-
-    return [
-        (
-            event_id, received, call.message_id, call.type, call.name,
-            call.user_id and index(call.user_id, "events.user_id"),
-            call.anonymous_id and index(call.anonymous_id, "events.anonymous_id"),
-            call.channel, encode(call.timestamp), received, encode(call.sent_at),
-            encode(call.original_timestamp), payload,
-        )
-        for call, event_id, payload in zip(calls, event_ids, payloads, strict=True)
-    ]  # fmt: skip
-
-
-class CallPreparer:
-    """Runs `prepare` in the server process, or for large bodies in preparation processes.
-
-    A server process runs its Python under one lock (the GIL): parsing and sealing a batch of
-    500 calls would compete with the database driver binding the previous batch's rows.
-    Preparation processes have their own GIL and CPU, leaving the server's event loop to HTTP,
-    the INSERT and the commit. Small bodies (one call from a browser) stay inline, where a
-    round trip to another process would cost more than the work."""
-
-    def __init__(self, processes: int = 0) -> None:
-        self.processes = processes
-        self._masters: list[bytes] = []
-        self._pool: ProcessPoolExecutor | None = None
-        self._deaths: list[float] = []
-
-    def start(self, masters: list[bytes]) -> None:
-        """Start the preparation processes (none when `processes` is 0)."""
-        self._masters = masters
-        if self.processes > 0:
-            self._pool = ProcessPoolExecutor(
-                self.processes,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_preparation_process,
-                initargs=(masters,),
-            )
-            for _ in range(self.processes):
-                self._pool.submit(int)  # spawn them now, not on the first batch
-
-    def stop(self) -> None:
-        """Stop the preparation processes."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-    async def prepare(
-        self,
-        body: bytes,
-        content_encoding: str,
-        call_type: CallType | None,
-        received_at: datetime,
-        dialect: str,
-    ) -> Prepared:
-        """Prepare a request's calls where it is cheapest."""
-        arguments = (body, content_encoding, call_type, received_at, dialect)
-        pool = self._pool
-        if pool is None or len(body) < POOL_MIN_BYTES:
-            return prepare(*arguments)
-        try:
-            return await asyncio.get_running_loop().run_in_executor(pool, prepare, *arguments)
-        except BrokenProcessPool:
-            # A preparation process died (killed, out of memory): start afresh, lose nothing.
-            if self._pool is pool:
-                pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
-                self._restart()
-            return prepare(*arguments)
-
-    def _restart(self) -> None:
-        """Start fresh preparation processes, unless they keep dying: then prepare in the
-        server process from now on rather than respawn on every request."""
-        now = time.monotonic()
-        self._deaths = [moment for moment in self._deaths if now - moment < 60] + [now]
-        if len(self._deaths) > MAX_DEATHS_A_MINUTE:
-            logger.error("preparation processes keep dying; preparing in the server process")
-            return
-        logger.warning("preparation process died; restarting the pool")
-        self.start(self._masters)
-
-
-def _start_preparation_process(masters: list[bytes]) -> None:
-    """Set up a preparation process: the server's key ring; Ctrl-C is the server's to handle."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    configure_keyring(masters)
 
 
 class IngestService:
@@ -311,10 +116,10 @@ class IngestService:
         """Authenticate a key, from the in-process cache when it can. An address that keeps
         sending bad keys is turned away before the database is asked, unless the key is one
         that was valid here recently (its cache entry only lapsed)."""
-        cached = _source_cache.get(key or "")
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        if cached is None:
+        cached = cached_sender(key)
+        if cached is not None:
+            return cached
+        if not known_here(key):
             self._refuse_if_sending_bad_keys(ip_address)
         try:
             async with database.session() as session:
@@ -328,7 +133,7 @@ class IngestService:
         statement per workspace, and queue one processing job per request."""
         stamped: dict[str, list[tuple[Any, ...]]] = {}
         for sender, rows in requests:
-            stamp = (sender.workspace_id, sender.source_id, sender.trusted)
+            stamp = sender_columns(sender.workspace_id, sender.source_id, sender.trusted)
             stamped.setdefault(sender.workspace_id, []).extend(stamp + row for row in rows)
             enqueue(
                 session,
@@ -338,26 +143,6 @@ class IngestService:
             )
         for workspace_id, rows in stamped.items():
             await EventRepository(session, workspace_id).insert_many(rows)
-
-
-async def authenticate(session: AsyncSession, key: str | None, ip_address: str | None) -> Sender:
-    """Resolve a write key (remembered briefly) or a secret key with events:write."""
-    if not key:
-        raise InvalidWriteKey()
-    if key.startswith(API_KEY_PREFIX):
-        try:
-            principal = await api_keys.authenticate(session, key, ip_address)
-        except NotSignedIn as error:
-            raise InvalidWriteKey("Unknown, expired or revoked secret key.") from error
-        if not principal.can(Scope.events_write):
-            raise InvalidWriteKey("This secret key lacks the events:write scope.")
-        return Sender(principal.workspace_id, None, trusted=True)
-    source = await sources.by_write_key(session, key)
-    if source is None:
-        raise InvalidWriteKey("Unknown write key, or its source is disabled.")
-    sender = Sender(source.workspace_id, source.id, trusted=False)
-    _source_cache[key] = (time.monotonic() + SOURCE_CACHE_SECONDS, sender)
-    return sender
 
 
 def _rate_key(sender: Sender) -> str:

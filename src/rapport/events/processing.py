@@ -16,7 +16,6 @@ from rapport.core.jobs import enqueue
 from rapport.customers.schemas import IdentitySignal
 from rapport.customers.service import customers
 from rapport.events.failures import Failed, failed, processing_failures
-from rapport.events.ingest import PROCESS_JOB, payload_aad
 from rapport.events.models import Event
 from rapport.events.orders import (
     ORDER_EVENTS,
@@ -28,6 +27,8 @@ from rapport.events.orders import (
     text,
 )
 from rapport.events.repository import EventRepository
+from rapport.events.rows import PROCESS_JOB
+from rapport.events.sealed import payload_aad
 from rapport.events.signals import signal_of
 from rapport.identity.verification import Policy, identity_verification
 

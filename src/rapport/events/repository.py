@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Insert, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from rapport.core.clock import as_utc, utcnow
+from rapport.core.clock import utcnow
 from rapport.core.ids import new_ids
 from rapport.core.repository import TenantRepository
 from rapport.events.models import Event, Order, OrderItem, Product
+from rapport.events.rows import EVENT_COLUMNS, encode_time_for
 
 
 def insert_ignoring_duplicates(dialect: str, table: Any) -> Insert:
@@ -23,13 +24,6 @@ def insert_ignoring_duplicates(dialect: str, table: Any) -> Insert:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
-# Who sent a call, first: ingestion prepares the other columns before it knows the sender.
-SENDER_COLUMNS = ("workspace_id", "source_id", "trusted")
-EVENT_COLUMNS = (
-    *SENDER_COLUMNS, "id", "created_at", "message_id", "type", "name", "user_index",
-    "anonymous_index", "channel", "timestamp", "received_at", "sent_at", "original_timestamp",
-    "payload",
-)  # fmt: skip
 # Filled by processing; every new row starts unresolved (written as literals, not bound).
 UNRESOLVED = {"customer_id": "NULL", "processed": "false"}
 # The order statuses counted in a profile's orders and revenue.
@@ -81,19 +75,6 @@ INSERT_ITEMS_POSTGRESQL = (
 # The tables behind the models, for the Core statements of bulk writes.
 ORDERS = cast(Table, Order.__table__)
 PRODUCTS = cast(Table, Product.__table__)
-
-
-def _sqlite_time(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is not UTC:
-        moment = as_utc(moment)
-    return moment.isoformat(" ", "microseconds")[:26]  # SQLAlchemy's SQLite text, no offset
-
-
-def encode_time_for(dialect: str) -> Callable[[datetime | None], Any]:
-    """Return how a driver takes a UTC time: as is (asyncpg), or in SQLAlchemy's SQLite text."""
-    return (lambda moment: moment) if dialect == "postgresql" else _sqlite_time
 
 
 class Keyset(NamedTuple):
