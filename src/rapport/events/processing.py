@@ -7,10 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rapport.core.crypto import keyring
 from rapport.core.db import Database, background_work
 from rapport.core.jobs import enqueue
 from rapport.customers.schemas import IdentitySignal
@@ -28,15 +26,14 @@ from rapport.events.orders import (
 )
 from rapport.events.repository import EventRepository
 from rapport.events.rows import PROCESS_JOB
-from rapport.events.sealed import payload_aad
+from rapport.events.sealed import open_payload
 from rapport.events.signals import signal_of
 from rapport.identity.verification import Policy, identity_verification
 
 
 def message_of(event: Event) -> dict[str, Any]:
     """Open the stored original call."""
-    document: dict[str, Any] = orjson.loads(keyring().decrypt(event.payload, payload_aad(event.id)))
-    return document
+    return open_payload(event.id, event.payload)
 
 
 # Calls per transaction: calls are opened before the transaction writes, and what is left

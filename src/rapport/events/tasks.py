@@ -10,10 +10,11 @@ from rapport.core.jobs import job
 from rapport.core.outbox import subscribe
 from rapport.customers.events import CUSTOMER_MERGED, CUSTOMER_UNMERGED
 from rapport.events.processing import processor
+from rapport.events.rows import PROCESS_JOB
 from rapport.events.service import events
 
 
-@job("events.process_batch")
+@job(PROCESS_JOB)
 async def process_batch(session: AsyncSession, workspace_id: str, event_ids: list[str]) -> None:
     """Resolve the customers of a stored batch and project orders, traits and consent."""
     await processor.process(session, workspace_id, event_ids)
