@@ -181,10 +181,6 @@ class ProductRow(NamedTuple):
 class ProductRepository(TenantRepository[Product]):
     model = Product
 
-    async def by_key(self, product_key: str) -> Product | None:
-        """Return a product by the shop's id for it."""
-        return await self.one_or_none(self.base_query().where(Product.product_key == product_key))
-
     async def by_keys(self, product_keys: list[str]) -> dict[str, Product]:
         """Return the products with these shop ids (locked: counters and details are rewritten
         from what is read), by id."""
