@@ -15,7 +15,7 @@ from rapport.core.clock import utcnow
 from rapport.core.crypto import keyring
 from rapport.identity.enums import ActorType
 from rapport.identity.models import AuditEvent
-from rapport.identity.repository import AuditRepository
+from rapport.identity.repository import AuditFilter, AuditRepository
 from rapport.identity.schemas import Principal
 
 GENESIS_HASH = "0" * 64
@@ -150,12 +150,22 @@ class AuditService:
         return event
 
     async def list_for_workspace(
-        self, session: AsyncSession, principal: Principal, *, before_seq: int | None, limit: int
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        *,
+        before_seq: int | None,
+        limit: int,
+        only: AuditFilter | None = None,
     ) -> Sequence[AuditEvent]:
-        """Return the workspace's audit records, newest first."""
+        """Return the workspace's audit records, newest first, filtered by `only`."""
         return await AuditRepository(session).page(
-            principal.workspace_id, before_seq=before_seq, limit=limit
+            principal.workspace_id, before_seq=before_seq, limit=limit, only=only
         )
+
+    async def actions(self, session: AsyncSession, principal: Principal) -> list[str]:
+        """Return the actions recorded in the workspace (for a filter's choices)."""
+        return await AuditRepository(session).actions(principal.workspace_id)
 
     async def verify(
         self,

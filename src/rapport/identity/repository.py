@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, delete, func, select, text, update
 
 from rapport.core.db import take_writer
 from rapport.core.repository import Repository, TenantRepository
-from rapport.identity.enums import Role
+from rapport.identity.enums import ActorType, Role
 from rapport.identity.models import (
     ApiKey,
     AuditChainHead,
@@ -305,6 +305,31 @@ class SourceLookup(Repository[Source]):
         return await self.one_or_none(select(Source).where(Source.write_key == write_key))
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit records to list: by actor (a staff id or an actor type), action, time."""
+
+    actor: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """Return the WHERE conditions this filter adds."""
+        found: list[ColumnElement[bool]] = []
+        if self.actor in set(ActorType):
+            found.append(AuditEvent.actor_type == ActorType(self.actor))
+        elif self.actor:
+            found.append(AuditEvent.actor_id == self.actor)
+        if self.action:
+            found.append(AuditEvent.action == self.action)
+        if self.since is not None:
+            found.append(AuditEvent.created_at >= self.since)
+        if self.until is not None:
+            found.append(AuditEvent.created_at < self.until)
+        return found
+
+
 class AuditRepository(Repository[AuditEvent]):
     model = AuditEvent
 
@@ -340,15 +365,32 @@ class AuditRepository(Repository[AuditEvent]):
         )
 
     async def page(
-        self, workspace_id: str | None, *, before_seq: int | None, limit: int
+        self,
+        workspace_id: str | None,
+        *,
+        before_seq: int | None,
+        limit: int,
+        only: AuditFilter | None = None,
     ) -> Sequence[AuditEvent]:
-        """Return audit events newest first, optionally for one workspace."""
+        """Return audit events newest first, optionally for one workspace and filtered."""
         statement = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
+        if only is not None:
+            statement = statement.where(*only.conditions())
         if workspace_id is not None:
             statement = statement.where(AuditEvent.workspace_id == workspace_id)
         if before_seq is not None:
             statement = statement.where(AuditEvent.seq < before_seq)
         return await self.all(statement)
+
+    async def actions(self, workspace_id: str) -> list[str]:
+        """Return the actions recorded in a workspace, alphabetically."""
+        statement = (
+            select(AuditEvent.action)
+            .where(AuditEvent.workspace_id == workspace_id)
+            .distinct()
+            .order_by(AuditEvent.action)
+        )
+        return [str(action) for action in (await self.session.execute(statement)).scalars()]
 
     async def in_order(
         self, after_seq: int, limit: int, *, through_seq: int | None = None

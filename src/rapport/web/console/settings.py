@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Response
+from fastapi import Depends, Form, Query, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,7 @@ from rapport.identity.mfa import mfa
 from rapport.identity.schemas import WorkspaceUpdate, time_zones
 from rapport.identity.service import StaffMember, staff, workspaces
 from rapport.identity.sessions import sign_ins
+from rapport.web.console.audit_view import OTHER_ACTORS, AuditQuery, audit_query, target_names
 from rapport.web.console.context import Console, ConsoleContext
 from rapport.web.console.routing import (
     ConsoleRedirect,
@@ -112,14 +113,33 @@ async def update_workspace(
 
 
 @router.get("/settings/audit", response_class=HTMLResponse)
-async def show_audit_log(ctx: Console, session: SessionDep) -> Response:
-    """Show the workspace's most recent audit records."""
+async def show_audit_log(
+    ctx: Console,
+    session: SessionDep,
+    query: Annotated[AuditQuery, Depends(audit_query)],
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    """Show the workspace's audit records, newest first, filtered, a page at a time."""
     ctx.require(Scope.audit_read)
-    events = await audit.list_for_workspace(
-        session, ctx.principal, before_seq=None, limit=AUDIT_PAGE_SIZE
+    only = query.audit_filter(ctx)
+    found = await audit.list_for_workspace(
+        session, ctx.principal, before_seq=before, limit=AUDIT_PAGE_SIZE + 1, only=only
     )
+    events = found[:AUDIT_PAGE_SIZE]
     names = {member.user.id: member.user.display_name for member in await _members(ctx, session)}
-    return tab_page(ctx, "audit", events=events, names=names)
+    older = {**query.params(), "before": str(events[-1].seq)} if len(found) > len(events) else None
+    return tab_page(
+        ctx,
+        "audit",
+        events=events,
+        names=names,
+        targets=await target_names(ctx, session, events, names),
+        actions=await audit.actions(session, ctx.principal),
+        other_actors=OTHER_ACTORS,
+        query=query,
+        newest=query.params() if before is not None else None,
+        older=older,
+    )
 
 
 async def _members(ctx: ConsoleContext, session: AsyncSession) -> list[StaffMember]:
