@@ -7,6 +7,8 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import select
 
+from rapport.app import create_app
+from rapport.config import Settings
 from rapport.core.clock import set_clock, utcnow
 from rapport.core.db import Database
 from rapport.identity.enums import Role
@@ -254,3 +256,26 @@ async def test_an_expired_link_is_gone(client: httpx.AsyncClient, database: Data
     )
     assert posted.status_code == 410
     assert "This invitation has expired. Ask for a new one." in posted.text
+
+
+async def test_the_team_page_warns_when_links_point_elsewhere_than_the_browser(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    account = await make_staff(database, await make_workspace(database))
+    await sign_in(client, account.email, account.password)
+    page = await client.get("/console/settings/team")
+    warning = "data-base-url-warning>Invitation links start with <code>http://127.0.0.1:8000</code>"
+    assert warning in page.text
+    assert "you opened Rapport at <code>http://127.0.0.1</code>" in page.text
+
+
+async def test_no_warning_when_the_browser_uses_the_base_url(
+    settings: Settings, database: Database
+) -> None:
+    app = create_app(settings.model_copy(update={"base_url": "http://127.0.0.1"}), database)
+    transport = httpx.ASGITransport(app=app)
+    account = await make_staff(database, await make_workspace(database))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        await sign_in(client, account.email, account.password)
+        page = await client.get("/console/settings/team")
+    assert (page.status_code, "data-base-url-warning" in page.text) == (200, False)

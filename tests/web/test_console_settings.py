@@ -120,8 +120,10 @@ async def test_source_created_in_settings_lists_its_write_key(
     assert response.headers["location"] == "/console/settings/sources?notice=source-created"
     page = await client.get(response.headers["location"])
     assert "Source created. Use its write key to send events." in page.text
-    assert "<td>Web shop</td><td><code>wk_" in page.text
-    assert f"<code>{existing.write_key}</code>" in page.text
+    assert (
+        '<td>Web shop</td><td class="nowrap" data-copy-scope><code data-write-key>wk_' in page.text
+    )
+    assert f"<code data-write-key>{existing.write_key}</code>" in page.text
 
 
 async def test_audit_log_lists_sign_ins_by_name(

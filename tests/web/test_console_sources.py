@@ -10,6 +10,7 @@ from rapport.core.db import Database
 from rapport.identity.enums import Role
 from rapport.identity.keys import sources
 from rapport.identity.models import Source
+from tests.fixtures.events import track, write_key_auth
 from tests.fixtures.identity import make_source, make_staff, make_workspace
 from tests.web.console import post_form, sign_in
 
@@ -115,3 +116,32 @@ async def test_an_unknown_action_changes_nothing(
         response = await post_form(client, "/console/settings/sources", action, form)
         assert response.status_code == 422
     assert await _secret(database, source) == before
+
+
+async def test_each_source_shows_its_events_today_last_event_and_a_setup_snippet(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace = await make_workspace(database)
+    account = await make_staff(database, workspace, Role.supervisor)
+    busy = await make_source(database, workspace, "Web")
+    quiet = await make_source(database, workspace, "Store")
+    response = await client.post(
+        "/v1/batch",
+        json={"batch": [track("Viewed"), track("Viewed")]},
+        headers=write_key_auth(busy.write_key),
+    )
+    assert response.status_code == 200
+    await sign_in(client, account.email, account.password)
+    page = await client.get("/console/settings/sources")
+    found = re.findall(
+        r'<tr data-source-row="(\w+)">.*?<td data-events-today>(\d+)</td>'
+        r'<td class="nowrap" data-last-event>([^<]+)</td>',
+        page.text,
+    )
+    rows = {source_id: (count, last) for source_id, count, last in found}
+    assert rows.keys() == {busy.id, quiet.id}
+    assert rows[quiet.id] == ("0", "Never")
+    assert rows[busy.id][0] == "2"
+    assert re.fullmatch(r"\d\d \w\w\w \d{4}, \d\d:\d\d UTC", rows[busy.id][1])
+    assert f"curl http://127.0.0.1:8000/v1/track -u '{busy.write_key}:'" in page.text
+    assert "Webhook secret set" not in page.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime
 
 
 def new_id() -> str:
@@ -21,3 +22,10 @@ def new_ids(count: int) -> list[str]:
         f"{stamp | int.from_bytes(random[start : start + 10], 'big') & keep:032x}"
         for start in range(0, 10 * count, 10)
     ]
+
+
+def first_id_at(moment: datetime) -> str:
+    """Return the smallest id made at or after `moment` (ids sort by creation time), so a
+    range of ids is a range of creation times that the primary key serves."""
+    milliseconds = int(moment.timestamp() * 1000) & ((1 << 48) - 1)
+    return f"{milliseconds:012x}{'0' * 20}"

@@ -10,7 +10,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Insert, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from rapport.core.clock import utcnow
+from rapport.core.clock import as_utc, utcnow
 from rapport.core.ids import new_ids
 from rapport.core.repository import TenantRepository
 from rapport.events.models import Event, Order, OrderItem, Product
@@ -133,6 +133,38 @@ class EventRepository(TenantRepository[Event]):
         )
         return {str(row[0]): int(row[1]) for row in rows}
 
+    async def received_since(self, first_id: str) -> tuple[int, int]:
+        """Count calls received from id `first_id` on (ids grow with time) and their customers."""
+        row = (
+            await self.session.execute(
+                select(func.count(), func.count(Event.customer_id.distinct())).where(
+                    Event.id >= first_id, self.in_workspace()
+                )
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    async def received_by_source(self, first_id: str) -> dict[str, int]:
+        """Count calls received from id `first_id` on, per source."""
+        rows = await self.session.execute(
+            select(Event.source_id, func.count())
+            .where(Event.id >= first_id, self.in_workspace())
+            .group_by(Event.source_id)
+        )
+        return {str(row[0]): int(row[1]) for row in rows if row[0] is not None}
+
+    async def last_received(self, source_id: str, after_id: str) -> datetime | None:
+        """Return when the source's newest call arrived; `after_id` (the source's own id, so
+        its creation) bounds the walk back along the primary key."""
+        statement = (
+            select(Event.received_at)
+            .where(Event.id > after_id, self.in_workspace(), Event.source_id == source_id)
+            .order_by(Event.id.desc())
+            .limit(1)
+        )
+        found = (await self.session.execute(statement)).scalar_one_or_none()
+        return None if found is None else as_utc(found)
+
     async def timeline(
         self, customer_ids: list[str], before: tuple[datetime, str] | None, limit: int
     ) -> Sequence[Event]:
@@ -230,6 +262,18 @@ class OrderRepository(TenantRepository[Order]):
     async def by_key(self, order_key: str) -> Order | None:
         """Return an order by the shop's order id."""
         return await self.one_or_none(self.base_query().where(Order.order_key == order_key))
+
+    async def placed_since(self, moment: datetime, first_id: str) -> list[tuple[str, int, Decimal]]:
+        """Count and total (net of refunds) the orders placed since `moment`, by currency;
+        cancelled ones left out. Such orders were stored from id `first_id` on."""
+        rows = await self.session.execute(
+            select(Order.currency, func.count(), func.sum(Order.total - Order.refunded))
+            .where(Order.id >= first_id, self.in_workspace(), Order.placed_at >= moment)
+            .where(Order.status != "cancelled")
+            .group_by(Order.currency)
+            .order_by(Order.currency)
+        )
+        return [(str(row[0]), int(row[1]), Decimal(row[2] or 0)) for row in rows]
 
     async def by_keys(self, order_keys: list[str]) -> dict[str, Order]:
         """Return the orders with these shop ids, locked for the update that follows, by id."""

@@ -84,3 +84,21 @@ class OrdersPage(BaseModel):
     items: list[OrderRead] = Field(description="Orders, newest first.")
     older_cursor: str | None = Field(description="Cursor of the older page; null on the oldest.")
     newer_cursor: str | None = Field(description="Cursor of the newer page; null on the newest.")
+
+
+class Revenue(BaseModel):
+    currency: str = Field(description="ISO 4217 currency code.")
+    orders: int = Field(description="Orders placed in this currency.")
+    amount: Decimal = Field(description="Their totals, net of refunds.")
+
+
+class DayFigures(BaseModel):
+    events: int = Field(description="Calls received since the start of the day.")
+    customers: int = Field(description="Distinct customers those calls were resolved to.")
+    orders: int = Field(description="Orders placed since the start of the day (not cancelled).")
+    revenue: list[Revenue] = Field(description="Their revenue, per currency.")
+
+
+class SourceActivity(BaseModel):
+    events_today: int = Field(description="Calls received from the source since the day began.")
+    last_event_at: datetime | None = Field(description="When its newest call arrived.")

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import as_utc
+from rapport.core.ids import first_id_at
 from rapport.core.pagination import decode_cursor, encode_cursor
 from rapport.customers.service import customers
 from rapport.events.enums import CallType
@@ -18,12 +19,15 @@ from rapport.events.orders import orders
 from rapport.events.processing import message_of
 from rapport.events.repository import EventRepository, OrderRepository
 from rapport.events.schemas import (
+    DayFigures,
     EventCounts,
     HistoryItem,
     HistoryPage,
     OrderItemRead,
     OrderRead,
     OrdersPage,
+    Revenue,
+    SourceActivity,
     TimelineItem,
     TimelinePage,
 )
@@ -38,6 +42,36 @@ class EventsService:
         """Count the stored calls of every type."""
         counted = await EventRepository(session, workspace_id).count_by_type()
         return EventCounts(**{str(kind): counted.get(str(kind), 0) for kind in CallType})
+
+    async def day_figures(
+        self, session: AsyncSession, workspace_id: str, since: datetime
+    ) -> DayFigures:
+        """Count the calls, their customers and the orders (with revenue) since `since`."""
+        first_id = first_id_at(since)
+        received, resolved = await EventRepository(session, workspace_id).received_since(first_id)
+        placed = await OrderRepository(session, workspace_id).placed_since(since, first_id)
+        return DayFigures(
+            events=received,
+            customers=resolved,
+            orders=sum(count for _, count, _ in placed),
+            revenue=[
+                Revenue(currency=code, orders=count, amount=net) for code, count, net in placed
+            ],
+        )
+
+    async def source_activity(
+        self, session: AsyncSession, workspace_id: str, source_ids: list[str], since: datetime
+    ) -> dict[str, SourceActivity]:
+        """Return each source's calls since `since` and when its newest call arrived."""
+        repository = EventRepository(session, workspace_id)
+        counts = await repository.received_by_source(first_id_at(since))
+        return {
+            source_id: SourceActivity(
+                events_today=counts.get(source_id, 0),
+                last_event_at=await repository.last_received(source_id, source_id),
+            )
+            for source_id in source_ids
+        }
 
     async def timeline(
         self,

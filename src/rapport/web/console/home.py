@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
 
+from rapport.core.clock import utcnow
 from rapport.core.deps import SessionDep
+from rapport.events.schemas import DayFigures
+from rapport.events.service import events
 from rapport.identity.enums import Scope
 from rapport.identity.keys import api_keys, sources
+from rapport.identity.models import Workspace
 from rapport.identity.service import staff
 from rapport.identity.sessions import sign_ins
 from rapport.web.console.context import Console, ConsoleContext, Visitor, mfa_passed
 from rapport.web.console.routing import FormText, console_router, safe_next, see_other
-from rapport.web.console.templating import page
+from rapport.web.console.templating import page, zone_named
 
 router = console_router()
+
+
+def start_of_today(workspace: Workspace) -> datetime:
+    """Return when today began in the workspace's time zone."""
+    local = utcnow().astimezone(zone_named(workspace.time_zone))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
 async def _checklist(ctx: ConsoleContext, session: SessionDep) -> list[tuple[str, str, bool]]:
@@ -34,8 +46,11 @@ async def _checklist(ctx: ConsoleContext, session: SessionDep) -> list[tuple[str
 
 @router.get("", response_class=HTMLResponse)
 async def show_home(ctx: Console, session: SessionDep) -> Response:
-    """Show the home page of the current workspace."""
-    return page(ctx, "home.html", steps=await _checklist(ctx, session))
+    """Show the home page: today's figures (to those who may read events) and first steps."""
+    figures: DayFigures | None = None
+    if ctx.can(Scope.events_read):
+        figures = await events.day_figures(session, ctx.workspace.id, start_of_today(ctx.workspace))
+    return page(ctx, "home.html", steps=await _checklist(ctx, session), figures=figures)
 
 
 @router.post("/workspace")

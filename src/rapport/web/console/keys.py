@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.deps import SessionDep
 from rapport.errors import RapportError, UnprocessableContent
+from rapport.events.failures import processing_failures
+from rapport.events.service import events
 from rapport.identity.audit import Actor
 from rapport.identity.enums import Scope
 from rapport.identity.keys import api_keys, sources
@@ -17,7 +19,9 @@ from rapport.identity.models import ApiKey, Source
 from rapport.identity.schemas import ApiKeyCreate, SourceCreate
 from rapport.identity.verification import identity_verification
 from rapport.web.console.context import Console, ConsoleContext
+from rapport.web.console.home import start_of_today
 from rapport.web.console.routing import FormText, console_router, is_htmx, on_error, see_other
+from rapport.web.console.scopes import PRESETS, SCOPE_DESCRIPTIONS, chosen_scopes
 from rapport.web.console.tabs import errors_on, tab_page
 from rapport.web.console.templating import page
 
@@ -38,7 +42,9 @@ async def render_api_keys(
         error=error,
         secret=created is not None,
         keys=await api_keys.list(session, ctx.principal),
-        grantable=sorted(ctx.principal.scopes),
+        grantable=[scope for scope in Scope if scope in ctx.principal.scopes],
+        descriptions=SCOPE_DESCRIPTIONS,
+        presets=[(preset, preset.within(ctx.principal.scopes)) for preset in PRESETS],
         created=created,
     )
 
@@ -55,11 +61,13 @@ async def create_api_key(
     ctx: Console,
     session: SessionDep,
     name: FormText = "",
+    preset: FormText = "",
     scopes: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    """Create a scoped key and show its secret, once."""
+    """Create a key with a preset's scopes or the ticked ones, and show its secret, once."""
     ctx.require(Scope.keys_write)
-    body = ApiKeyCreate.model_validate({"name": name.strip(), "scopes": scopes or []})
+    chosen = chosen_scopes(preset, scopes or [], ctx.principal.scopes)
+    body = ApiKeyCreate.model_validate({"name": name.strip(), "scopes": chosen})
     created = await api_keys.create(
         session,
         workspace_id=ctx.workspace.id,
@@ -93,17 +101,24 @@ async def render_sources(
     secret was made, show it once. Admins also see each source's identity verification."""
     ctx.require(Scope.sources_read)
     admin = ctx.can(Scope.sources_write)
+    found = await sources.list(session, ctx.principal)
+    ids = [source.id for source in found]
     return tab_page(
         ctx,
         "sources",
         error=error,
         secret=generated is not None or admin,
-        sources=await sources.list(session, ctx.principal),
+        sources=found,
+        activity=await events.source_activity(
+            session, ctx.workspace.id, ids, start_of_today(ctx.workspace)
+        ),
+        base_url=ctx.request.app.state.settings.base_url.rstrip("/"),
         generated=generated,
         verification=await identity_verification.overview(session, ctx.workspace.id)
         if admin
         else [],
         identity_notice=identity_notice,
+        processing_failures=await processing_failures.per_source(session, ctx.workspace.id),
     )
 
 

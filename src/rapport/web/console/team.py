@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import Form, Response
+from fastapi import Form, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +31,13 @@ def grantable_roles(ctx: ConsoleContext) -> list[Role]:
     return [role for role in roles if role != Role.owner or ctx.principal.role == Role.owner]
 
 
+def foreign_base_url(request: Request, base_url: str) -> str | None:
+    """Return the base URL invitation links use when the browser reached Rapport elsewhere."""
+    if urlsplit(base_url).netloc.lower() == request.url.netloc.lower():
+        return None
+    return base_url
+
+
 async def render_team(
     ctx: ConsoleContext,
     session: AsyncSession,
@@ -51,6 +59,8 @@ async def render_team(
         roles=grantable_roles(ctx),
         issued=issued,
         link=invitation_link(base_url, issued.token) if issued else None,
+        foreign_base_url=foreign_base_url(ctx.request, base_url),
+        here=f"{ctx.request.url.scheme}://{ctx.request.url.netloc}",
     )
 
 
