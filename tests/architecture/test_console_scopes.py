@@ -8,8 +8,6 @@ member whose role grants no scope at all must get 403 from it, whatever it was s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +18,7 @@ from rapport.identity.enums import ROLE_SCOPES, Role
 from rapport.web.console.context import Console
 from rapport.web.console.routing import console_router
 from tests.fixtures.identity import make_staff, make_workspace
+from tests.fixtures.routes import every_route
 from tests.web.console import csrf_of, sign_in
 
 # (method, path) pairs that need no scope, each with its reason.
@@ -46,19 +45,7 @@ UNSCOPED_CONSOLE_ROUTES: dict[tuple[str, str], str] = {
 
 # Routes that still validate their form before their scope check (a member without the scope
 # gets 422, not 403): owed a scope dependency; remove each entry once fixed (a test says when).
-OWED: dict[tuple[str, str], int] = {
-    ("POST", "/console/customers/{customer_id}/consent"): 422,
-    ("POST", "/console/customers/{customer_id}/merge"): 422,
-}
-
-
-def every_route(app: FastAPI) -> Iterator[Any]:
-    """Yield the app's routes, those of included routers too (FastAPI includes lazily)."""
-    for route in app.routes:
-        if hasattr(route, "effective_route_contexts"):
-            yield from route.effective_route_contexts()
-        else:
-            yield route
+OWED: dict[tuple[str, str], int] = {}
 
 
 def console_routes(app: FastAPI) -> list[tuple[str, str]]:

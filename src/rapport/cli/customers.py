@@ -8,6 +8,7 @@ import typer
 
 from rapport.cli.common import out, run
 from rapport.core.db import Database
+from rapport.customers.enums import MergeReason
 from rapport.customers.merges import merges
 from rapport.customers.service import customers
 from rapport.identity.audit import SYSTEM
@@ -70,7 +71,7 @@ def merge(
                 workspace_id,
                 winner_id=winner,
                 loser_id=loser,
-                reason="staff",
+                reason=MergeReason.staff,
                 actor=CLI_ACTOR,
                 audited_by=SYSTEM,
             )

@@ -17,6 +17,7 @@ from rapport.customers.auth import (
     actor_of,
 )
 from rapport.customers.consent import consent
+from rapport.customers.enums import MergeReason
 from rapport.customers.errors import (
     CannotMerge,
     CustomerNotFound,
@@ -130,7 +131,7 @@ async def merge_customers(
         principal.workspace_id,
         winner_id=body.winner_id,
         loser_id=body.loser_id,
-        reason="staff",
+        reason=MergeReason.staff,
         actor=actor_of(principal),
         audited_by=Actor.of(principal),
     )

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.clock import utcnow
 from rapport.core.ids import new_id
 from rapport.core.outbox import publish
+from rapport.customers.enums import MergeReason
 from rapport.customers.errors import (
     CannotMerge,
     CustomerNotFound,
@@ -52,7 +53,7 @@ class MergeService:
         *,
         winner_id: str,
         loser_id: str,
-        reason: str,
+        reason: MergeReason,
         actor: str,
         audited_by: Actor | None = None,
     ) -> Merge:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -117,3 +117,19 @@ async def fresh_context(request: Request, session: AsyncSession) -> ConsoleConte
 
 
 Console = Annotated[ConsoleContext, Depends(console_context)]
+
+
+def console_requiring(*scopes: Scope) -> Any:
+    """Return a dependency: the console context of a staff member holding every one of
+    `scopes`. Being a dependency, it refuses (403) before the form is even checked."""
+
+    async def dependency(ctx: Console) -> ConsoleContext:
+        for scope in scopes:
+            ctx.require(scope)
+        return ctx
+
+    return Depends(dependency)
+
+
+CustomersWriteConsole = Annotated[ConsoleContext, console_requiring(Scope.customers_write)]
+CustomersMergeConsole = Annotated[ConsoleContext, console_requiring(Scope.customers_merge)]

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.deps import SessionDep
 from rapport.customers.auth import actor_of
 from rapport.customers.consent import consent
-from rapport.customers.enums import WEAK_KINDS, ConsentPurpose
+from rapport.customers.enums import WEAK_KINDS, ConsentPurpose, MergeReason
 from rapport.customers.listing import listing, name_from
 from rapport.customers.merges import merges
 from rapport.customers.schemas import (
@@ -33,7 +33,12 @@ from rapport.events.service import events
 from rapport.identity.audit import Actor
 from rapport.identity.enums import Scope
 from rapport.identity.keys import sources
-from rapport.web.console.context import Console, ConsoleContext
+from rapport.web.console.context import (
+    Console,
+    ConsoleContext,
+    CustomersMergeConsole,
+    CustomersWriteConsole,
+)
 from rapport.web.console.routing import console_router, see_other
 from rapport.web.console.templating import page, zone_named
 
@@ -178,14 +183,13 @@ async def show_customer(
 
 @router.post("/customers/{customer_id}/consent")
 async def record_consent(
-    ctx: Console,
+    ctx: CustomersWriteConsole,
     session: SessionDep,
     customer_id: str,
     purpose: Annotated[ConsentPurpose, Form()],
     granted: Annotated[bool, Form()],
 ) -> Response:
     """Record a grant or withdrawal of consent that the customer gave staff."""
-    ctx.require(Scope.customers_write)
     workspace_id = ctx.principal.workspace_id
     customer = await customers.live(session, workspace_id, customer_id)
     change = ConsentChange(purpose=purpose, granted=granted, channel="console")
@@ -202,16 +206,15 @@ async def record_consent(
 
 @router.post("/customers/{customer_id}/merge")
 async def merge_customer(
-    ctx: Console, session: SessionDep, customer_id: str, other_id: ProfileId
+    ctx: CustomersMergeConsole, session: SessionDep, customer_id: str, other_id: ProfileId
 ) -> Response:
     """Merge another profile into this one (logged; can be undone)."""
-    ctx.require(Scope.customers_merge)
     merge = await merges.merge(
         session,
         ctx.principal.workspace_id,
         winner_id=customer_id,
         loser_id=other_id,
-        reason="staff",
+        reason=MergeReason.staff,
         actor=actor_of(ctx.principal),
         audited_by=Actor.of(ctx.principal),
     )
@@ -219,9 +222,8 @@ async def merge_customer(
 
 
 @router.post("/customer-merges/{merge_id}/undo")
-async def undo_merge(ctx: Console, session: SessionDep, merge_id: str) -> Response:
+async def undo_merge(ctx: CustomersMergeConsole, session: SessionDep, merge_id: str) -> Response:
     """Undo a merge: the joined profile gets its identifiers back."""
-    ctx.require(Scope.customers_merge)
     merge = await merges.unmerge(
         session,
         ctx.principal.workspace_id,
