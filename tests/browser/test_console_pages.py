@@ -11,8 +11,8 @@ from playwright.async_api import Dialog, Page, expect
 
 from rapport.core.db import Database
 from rapport.identity.enums import Role
-from tests.fixtures.browser import watch
-from tests.fixtures.identity import StaffAccount, make_staff, make_workspace
+from tests.fixtures.browser import sign_in_page, watch
+from tests.fixtures.identity import make_staff, make_workspace
 from tests.fixtures.server import LiveServer
 
 
@@ -20,21 +20,12 @@ async def accept(dialog: Dialog) -> None:
     await dialog.accept()
 
 
-async def sign_in(page: Page, server: LiveServer, account: StaffAccount) -> None:
-    await page.goto(f"{server.url}/console")
-    await expect(page).to_have_url(f"{server.url}/console/sign-in?next=/console")
-    await page.get_by_label("Email").fill(account.email)
-    await page.get_by_label("Password").fill(account.password)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page).to_have_url(f"{server.url}/console")
-
-
 async def test_sign_in_shows_the_home_page_with_navigation(
     page: Page, live_server: LiveServer, database: Database, tmp_path: Path
 ) -> None:
     account = await make_staff(database, await make_workspace(database, "north-shop"))
     problems = await watch(page)
-    await sign_in(page, live_server, account)
+    await sign_in_page(page, live_server.url, account.email, account.password, "/console")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Good to see you, Owner Person")
     navigation = page.get_by_role("navigation", name="Main")
     await expect(navigation.get_by_role("link", name="Home")).to_have_attribute(
@@ -54,7 +45,7 @@ async def test_workspace_switcher_changes_the_current_workspace(
         database, await make_workspace(database, "beta-shop"), Role.agent, email=account.email
     )
     problems = await watch(page)
-    await sign_in(page, live_server, account)
+    await sign_in_page(page, live_server.url, account.email, account.password, "/console")
     await expect(page.locator(".eyebrow")).to_have_text("Alpha-Shop")
     await page.get_by_label("Switch workspace").select_option("beta-shop")
     await expect(page.locator(".eyebrow")).to_have_text("Beta-Shop")
@@ -67,7 +58,7 @@ async def test_api_key_is_created_shown_once_and_revoked(
 ) -> None:
     account = await make_staff(database, await make_workspace(database))
     problems = await watch(page)
-    await sign_in(page, live_server, account)
+    await sign_in_page(page, live_server.url, account.email, account.password, "/console")
     await page.get_by_role("link", name="Settings").click()
     await page.get_by_role("link", name="API keys").click()
     await page.get_by_label("Name", exact=True).fill("Order sync")
@@ -97,7 +88,7 @@ async def test_mfa_enrolment_shows_a_scannable_qr_code_and_recovery_codes(
 ) -> None:
     account = await make_staff(database, await make_workspace(database))
     problems = await watch(page)
-    await sign_in(page, live_server, account)
+    await sign_in_page(page, live_server.url, account.email, account.password, "/console")
     await page.get_by_role("link", name="Settings").click()
     await page.get_by_role("link", name="Set up two-step verification").click()
     await page.get_by_role("button", name="Set up now").click()

@@ -16,8 +16,8 @@ from rapport.customers.service import customers
 from rapport.events.enums import OrderStatus
 from rapport.events.orders import ItemInput, OrderInput, orders
 from rapport.identity.models import Workspace
-from tests.fixtures.browser import watch
-from tests.fixtures.identity import StaffAccount, make_staff, make_workspace
+from tests.fixtures.browser import sign_in_page, watch
+from tests.fixtures.identity import make_staff, make_workspace
 from tests.fixtures.server import LiveServer
 
 START = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -67,14 +67,6 @@ async def _order(session: AsyncSession, workspace: Workspace, customer_id: str) 
     await orders.refresh_customer(session, workspace.id, customer_id)
 
 
-async def _sign_in(page: Page, server: LiveServer, account: StaffAccount) -> None:
-    await page.goto(f"{server.url}/console/customers")
-    await page.get_by_label("Email").fill(account.email)
-    await page.get_by_label("Password").fill(account.password)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page).to_have_url(f"{server.url}/console/customers")
-
-
 async def test_list_pages_and_filters(
     page: Page, live_server: LiveServer, database: Database, tmp_path: Path
 ) -> None:
@@ -82,7 +74,7 @@ async def test_list_pages_and_filters(
     account = await make_staff(database, workspace)
     await _people(database, workspace, 55)
     problems = await watch(page)
-    await _sign_in(page, live_server, account)
+    await sign_in_page(page, live_server.url, account.email, account.password, "/console/customers")
     rows = page.locator(".customer-table tbody tr")
     await expect(page.locator("[data-total]")).to_have_text("55 customers")
     await expect(rows).to_have_count(50)
@@ -106,7 +98,7 @@ async def test_customer_page_reads_as_a_profile(
     account = await make_staff(database, workspace)
     await _people(database, workspace, 2)
     problems = await watch(page)
-    await _sign_in(page, live_server, account)
+    await sign_in_page(page, live_server.url, account.email, account.password, "/console/customers")
     await page.get_by_role("link", name="Person 1").click()
     await expect(page).to_have_title("Person 1 · Customers · Rapport")
     address = page.locator(".traits .value-fields")
@@ -133,7 +125,7 @@ async def test_pages_fit_a_phone(
     context = await browser.new_context(viewport={"width": 390, "height": 844})
     page = await context.new_page()
     problems = await watch(page)
-    await _sign_in(page, live_server, account)
+    await sign_in_page(page, live_server.url, account.email, account.password, "/console/customers")
     widths = {}
     for path in ("/console/customers", f"/console/customers/{people[-1]}"):
         await page.goto(f"{live_server.url}{path}")

@@ -11,7 +11,7 @@ from playwright.async_api import Browser, Page, expect
 
 from rapport.core.db import Database
 from rapport.identity.enums import Role, Scope
-from tests.fixtures.browser import watch
+from tests.fixtures.browser import sign_in_page, watch
 from tests.fixtures.events import identify, process_all, track, write_key_auth
 from tests.fixtures.identity import (
     StaffAccount,
@@ -67,14 +67,6 @@ async def _busy_workspace(database: Database, server: LiveServer) -> tuple[Staff
     return owner, "customer-with-a-long-user-id-0123456789"
 
 
-async def _sign_in(page: Page, server: LiveServer, account: StaffAccount) -> None:
-    await page.goto(f"{server.url}/console/sign-in")
-    await page.get_by_label("Email").fill(account.email)
-    await page.get_by_label("Password").fill(account.password)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page).to_have_url(f"{server.url}/console")
-
-
 async def _width(page: Page, url: str) -> int:
     response = await page.goto(url)
     assert response is not None and response.status < 500, url
@@ -99,7 +91,7 @@ async def test_every_console_page_fits_a_390_pixel_phone(
     owner, _ = await _busy_workspace(database, live_server)
     problems = await watch(phone)
     assert await _width(phone, f"{live_server.url}/console/sign-in") <= PHONE["width"]
-    await _sign_in(phone, live_server, owner)
+    await sign_in_page(phone, live_server.url, owner.email, owner.password, "/console")
     widths = {}
     for url in await _console_pages(phone, live_server):
         widths[url.removeprefix(live_server.url)] = await _width(phone, url)
@@ -124,7 +116,7 @@ async def test_on_a_phone_the_navigation_opens_from_the_menu_button(
     phone: Page, live_server: LiveServer, database: Database
 ) -> None:
     owner = await make_staff(database, await make_workspace(database))
-    await _sign_in(phone, live_server, owner)
+    await sign_in_page(phone, live_server.url, owner.email, owner.password, "/console")
     navigation = phone.get_by_role("navigation", name="Main")
     menu = phone.get_by_role("button", name="Menu")
     await expect(navigation).to_be_hidden()

@@ -13,7 +13,7 @@ from rapport.core.clock import set_clock, utcnow
 from rapport.core.db import Database
 from rapport.identity.enums import Role
 from rapport.identity.models import Membership, Workspace
-from tests.fixtures.identity import make_invitation, make_staff, make_workspace
+from tests.fixtures.identity import console_sign_in, make_invitation, make_staff, make_workspace
 from tests.fixtures.sessions import enrol_mfa
 from tests.web.console import csrf_of, post_form, sign_in
 
@@ -33,21 +33,6 @@ async def _roles(database: Database, workspace: Workspace) -> dict[str, Role]:
             )
         )
         return {row[0]: row[1] for row in rows}
-
-
-async def _sign_in_to(
-    client: httpx.AsyncClient, email: str, password: str, next_path: str
-) -> httpx.Response:
-    page = await client.get(f"/console/sign-in?next={next_path}")
-    return await client.post(
-        "/console/sign-in",
-        data={
-            "email": email,
-            "password": password,
-            "next": next_path,
-            "csrf_token": csrf_of(page.text),
-        },
-    )
 
 
 # The team page.
@@ -124,7 +109,7 @@ async def test_a_new_person_creates_an_account_signs_in_and_accepts(
     )
     assert created.status_code == 303
     assert created.headers["location"] == f"/console/sign-in?notice=account-ready&next={link}"
-    signed = await _sign_in_to(client, "newcomer@example.com", NEW_PASSWORD, link)
+    signed = await console_sign_in(client, "newcomer@example.com", NEW_PASSWORD, link)
     assert signed.headers["location"] == link
     invitation = await client.get(link)
     assert "Accept and join" in invitation.text
@@ -144,7 +129,7 @@ async def test_an_existing_account_signs_in_with_mfa_and_accepts(
     totp, _ = await enrol_mfa(database, person.user.id)
     issued = await make_invitation(database, workspace, person.email, Role.admin)
     link = _path(issued.token)
-    signed = await _sign_in_to(client, person.email, person.password, link)
+    signed = await console_sign_in(client, person.email, person.password, link)
     assert signed.headers["location"] == f"/console/mfa?next={link}"
     step = await client.get(signed.headers["location"])
     code = totp.at(utcnow() + timedelta(seconds=30))
