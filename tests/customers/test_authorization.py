@@ -9,7 +9,7 @@ import pytest
 
 from rapport.core.db import Database
 from rapport.identity.enums import Role, Scope
-from tests.fixtures.customers import Shop, make_shop
+from tests.fixtures.customers import Shop, make_merge, make_shop
 from tests.fixtures.events import identify, track
 from tests.fixtures.identity import bearer, make_api_key, make_staff, make_workspace
 from tests.fixtures.sessions import session_headers, sign_in
@@ -46,6 +46,7 @@ CASES = [
         ok=201,
         json={"winner_id": "{customer}", "loser_id": "{other}"},
     ),
+    Case("POST", "/api/v1/customer-merges/{merge}/undo", Scope.customers_merge),
 ]
 
 
@@ -56,9 +57,11 @@ async def _setup(client: httpx.AsyncClient, database: Database) -> tuple[Shop, d
         track("Order Completed", userId="u-1", properties={"order_id": "o-1"}),
         identify(userId="u-2"),
     )
+    merge = await make_merge(database, shop.workspace.id)
     return shop, {
         "customer": (await shop.profile("u-1")).id,
         "other": (await shop.profile("u-2")).id,
+        "merge": merge,
     }
 
 
