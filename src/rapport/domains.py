@@ -11,9 +11,11 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Protocol
 
 from fastapi import APIRouter
 
+from rapport.config import Settings
 from rapport.identity.enums import Scope
 
 
@@ -26,6 +28,16 @@ class ConsoleArea:
     path: str
     icon: str
     page: str | None = None
+
+
+class BackgroundPart(Protocol):
+    """Something a domain runs beside the web server for as long as the app lives."""
+
+    def start(self) -> None:
+        """Start it (the app is starting)."""
+
+    def stop(self) -> None:
+        """Stop it (the app is stopping)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,9 @@ class Domain:
     console_areas: tuple[ConsoleArea, ...] = ()
     # Console modules that are no navigation area (sign-in, settings sub-pages, ...).
     console_pages: tuple[str, ...] = ()
+    # Factories in `background` (Settings -> BackgroundPart) of what runs beside the server;
+    # the app keeps each on `app.state` under its factory's name.
+    background: tuple[str, ...] = ()
 
     def part(self, name: str) -> ModuleType:
         """Import and return the domain's module `name`."""
@@ -77,6 +92,15 @@ DOMAINS: tuple[Domain, ...] = (
         scopes=(Scope.events_read, Scope.events_write),
         tasks=True,
         root_routers=("segment_router",),
+        background=("ingestion",),
+    ),
+    Domain(
+        "support",
+        scopes=(
+            Scope.conversations_read,
+            Scope.conversations_write,
+            Scope.conversations_assign,
+        ),
     ),
 )
 
@@ -118,3 +142,9 @@ def console_pages() -> list[str]:
     """Return the console modules of every domain's area and other pages."""
     areas = [area.page for area in console_areas() if area.page is not None]
     return [*areas, *(page for domain in DOMAINS for page in domain.console_pages)]
+
+
+def background_parts(settings: Settings) -> dict[str, BackgroundPart]:
+    """Build what every domain runs beside the server, by name (not started yet)."""
+    found = [(domain, name) for domain in DOMAINS for name in domain.background]
+    return {name: getattr(domain.part("background"), name)(settings) for domain, name in found}

@@ -29,6 +29,7 @@ class Scope(enum.StrEnum):
     events_write = "events:write"
     conversations_read = "conversations:read"
     conversations_write = "conversations:write"
+    conversations_assign = "conversations:assign"
     reports_read = "reports:read"
 
 
@@ -42,6 +43,7 @@ _AGENT = {
 _SUPERVISOR = _AGENT | {
     Scope.staff_read,
     Scope.customers_write,
+    Scope.conversations_assign,
     Scope.reports_read,
     Scope.sources_read,
 }

@@ -169,6 +169,11 @@ class StaffService:
         )
         return StaffMember(user, membership.role), one_time_password
 
+    async def role_in(self, session: AsyncSession, workspace_id: str, staff_id: str) -> Role | None:
+        """Return a staff member's role in a workspace; None when they are not a member."""
+        membership = await MembershipRepository(session, workspace_id).for_staff(staff_id)
+        return None if membership is None else membership.role
+
     async def list(self, session: AsyncSession, principal: Principal) -> list[StaffMember]:
         """Return every member of the caller's workspace."""
         rows = await MembershipRepository(session, principal.workspace_id).list_with_staff()

@@ -24,6 +24,7 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.events_write: "Send events as trusted server-side calls (tracking API).",
     Scope.conversations_read: "Read conversations.",
     Scope.conversations_write: "Reply in conversations.",
+    Scope.conversations_assign: "Assign conversations to agents and teams; manage teams.",
     Scope.reports_read: "Read reports and metrics.",
 }
 CUSTOM = "custom"

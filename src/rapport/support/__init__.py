@@ -1,0 +1,1 @@
+"""Support desk: conversations on every channel, messages, teams, priority and metrics."""

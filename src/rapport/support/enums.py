@@ -1,0 +1,78 @@
+"""Support enumerations: channels, statuses, priorities, authors and metric kinds."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Channel(enum.StrEnum):
+    """Where a conversation takes place."""
+
+    chat = "chat"
+    email = "email"
+    sms = "sms"
+    api = "api"
+    phone = "phone"
+    in_store = "in_store"
+
+
+class ApiChannel(enum.StrEnum):
+    """The channels a conversation may be opened on through the REST API (chat, email and
+    SMS arrive through their own channels)."""
+
+    api = "api"
+    phone = "phone"
+    in_store = "in_store"
+
+
+class ConversationStatus(enum.StrEnum):
+    """Where a conversation stands; `pending` is owned by the assistant."""
+
+    open = "open"
+    pending = "pending"
+    snoozed = "snoozed"
+    resolved = "resolved"
+    closed = "closed"
+
+
+# A new customer message reopens a conversation in one of these.
+REOPENED_BY_CUSTOMER = frozenset(
+    {ConversationStatus.snoozed, ConversationStatus.resolved, ConversationStatus.closed}
+)
+# Leaving one of these for an active status starts a new open->resolved cycle.
+FINISHED = frozenset({ConversationStatus.resolved, ConversationStatus.closed})
+
+
+class Priority(enum.StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    urgent = "urgent"
+
+
+class AuthorType(enum.StrEnum):
+    """Who wrote a message."""
+
+    customer = "customer"
+    agent = "agent"
+    assistant = "assistant"
+    system = "system"
+
+
+class MessageKind(enum.StrEnum):
+    """What a message posted through the API is: the customer's words, a public agent reply
+    or a private note for colleagues."""
+
+    customer = "customer"
+    reply = "reply"
+    note = "note"
+
+
+class MetricKind(enum.StrEnum):
+    """The support facts recorded as they happen, so reports are queries."""
+
+    first_response = "first_response"
+    reply = "reply"
+    resolution = "resolution"
+    reopen = "reopen"
+    handoff = "handoff"

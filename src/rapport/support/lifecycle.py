@@ -1,0 +1,104 @@
+"""Status changes and what they record: history, metric events, events and pushes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.core.clock import as_utc, utcnow
+from rapport.support import metrics
+from rapport.support.enums import FINISHED, ConversationStatus, MetricKind
+from rapport.support.errors import InvalidSnooze
+from rapport.support.events import CONVERSATION_STATUS_CHANGED
+from rapport.support.models import Activity, Conversation
+from rapport.support.notify import announce
+from rapport.support.repository import ActivityRepository, MessageRepository
+from rapport.support.schemas import Acting
+
+
+async def log(
+    session: AsyncSession, conversation: Conversation, kind: str, actor: str, **data: Any
+) -> None:
+    """Add one entry to a conversation's history and mark it changed."""
+    now = utcnow()
+    conversation.updated_at = now
+    await ActivityRepository(session, conversation.workspace_id).add(
+        Activity(conversation_id=conversation.id, kind=kind, actor=actor, data=data, created_at=now)
+    )
+
+
+async def change_status(
+    session: AsyncSession,
+    conversation: Conversation,
+    status: ConversationStatus,
+    acting: Acting,
+    snoozed_until: datetime | None = None,
+) -> None:
+    """Move a conversation to `status`, recording the hand-off, reopen or resolved cycle."""
+    now, before = utcnow(), conversation.status
+    _check_snooze(status, snoozed_until, now)
+    if status == before and status != ConversationStatus.snoozed:
+        return
+    if before == ConversationStatus.pending and status == ConversationStatus.open:
+        await _hand_off(session, conversation, acting, now)
+    if before in FINISHED and status not in FINISHED:
+        conversation.cycle_started_at = now
+        await metrics.record(
+            session, conversation, MetricKind.reopen, since=None, now=now,
+            staff_id=acting.staff_id, reopened_from=str(before),
+        )  # fmt: skip
+    if before not in FINISHED and status in FINISHED:
+        await _end_cycle(session, conversation, status, acting, now)
+    conversation.status = status
+    conversation.snoozed_until = snoozed_until
+    until = None if snoozed_until is None else as_utc(snoozed_until).isoformat()
+    await log(session, conversation, "status", acting.actor, to=status, snoozed_until=until)
+    announce(
+        session,
+        CONVERSATION_STATUS_CHANGED,
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        previous=str(before),
+        status=str(status),
+    )
+
+
+def _check_snooze(status: ConversationStatus, until: datetime | None, now: datetime) -> None:
+    snoozing = status == ConversationStatus.snoozed
+    if snoozing != (until is not None) or (until is not None and as_utc(until) <= now):
+        raise InvalidSnooze("Snooze with a `snoozed_until` in the future, and only then.")
+
+
+async def _hand_off(
+    session: AsyncSession, conversation: Conversation, acting: Acting, now: datetime
+) -> None:
+    """The assistant hands the conversation to people: first response and the customer's
+    wait are measured from here on."""
+    conversation.handed_off_at = now
+    if conversation.awaiting_reply_since is not None:
+        conversation.awaiting_reply_since = now
+    await metrics.record(
+        session, conversation, MetricKind.handoff, since=conversation.created_at, now=now,
+        staff_id=acting.staff_id,
+    )  # fmt: skip
+
+
+async def _end_cycle(
+    session: AsyncSession,
+    conversation: Conversation,
+    status: ConversationStatus,
+    acting: Acting,
+    now: datetime,
+) -> None:
+    if status == ConversationStatus.resolved:
+        human = await MessageRepository(session, conversation.workspace_id).has_human_reply(
+            conversation.id
+        )
+        await metrics.record(
+            session, conversation, MetricKind.resolution, since=conversation.cycle_started_at,
+            now=now, staff_id=acting.staff_id, by_assistant_alone=not human,
+            handed_off=conversation.handed_off_at is not None,
+        )  # fmt: skip
+    conversation.cycle_started_at = None

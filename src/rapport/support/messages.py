@@ -1,0 +1,159 @@
+"""Messages and notes: masked, sealed, and what each one changes in its conversation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.core.clock import as_utc, utcnow
+from rapport.core.crypto import keyring
+from rapport.core.ids import new_id
+from rapport.customers.errors import CustomerNotFound
+from rapport.customers.service import customers
+from rapport.identity.service import staff
+from rapport.support import metrics
+from rapport.support.enums import (
+    REOPENED_BY_CUSTOMER,
+    AuthorType,
+    ConversationStatus,
+    MessageKind,
+    MetricKind,
+)
+from rapport.support.errors import InvalidMention
+from rapport.support.events import MESSAGE_CREATED
+from rapport.support.lifecycle import change_status
+from rapport.support.models import Conversation, Message
+from rapport.support.notify import announce
+from rapport.support.priority import PRIORITY_RANK, CustomerValue, score
+from rapport.support.redaction import mask_card_numbers
+from rapport.support.repository import MessageRepository
+from rapport.support.schemas import Acting, MessageRead
+
+AUTHOR_OF_KIND = {
+    MessageKind.customer: AuthorType.customer,
+    MessageKind.reply: AuthorType.agent,
+    MessageKind.note: AuthorType.agent,
+}
+
+
+def body_aad(message_id: str) -> str:
+    """Return the associated data that binds a sealed body to its row."""
+    return f"conversation_messages.body:{message_id}"
+
+
+def read_message(message: Message) -> MessageRead:
+    """Return a message with its body opened."""
+    return MessageRead(
+        id=message.id,
+        conversation_id=message.conversation_id,
+        author_type=message.author_type,
+        author=message.author,
+        private=message.private,
+        body=keyring().decrypt(message.body, body_aad(message.id)),
+        mentions=list(message.mentions),
+        created_at=message.created_at,
+    )
+
+
+async def write_message(
+    session: AsyncSession,
+    conversation: Conversation,
+    author_type: AuthorType,
+    author: str,
+    text: str,
+    *,
+    acting: Acting,
+    private: bool = False,
+    mentions: list[str] | None = None,
+) -> Message:
+    """Store a message (card numbers masked, body sealed) and apply what it means: a
+    customer's words reopen and wait for a reply, an agent's public reply answers them."""
+    await _check_mentions(session, conversation.workspace_id, private, mentions or [])
+    now, message_id = utcnow(), new_id()
+    sealed = keyring().encrypt(mask_card_numbers(text), body_aad(message_id))
+    message = Message(
+        id=message_id,
+        conversation_id=conversation.id,
+        author_type=author_type,
+        author=author,
+        private=private,
+        body=sealed,
+        mentions=list(dict.fromkeys(mentions or [])),
+        created_at=now,
+    )
+    await MessageRepository(session, conversation.workspace_id).add(message)
+    conversation.last_message_at = conversation.updated_at = now
+    if author_type == AuthorType.customer:
+        await _customer_wrote(session, conversation, text, acting, now)
+    elif author_type == AuthorType.agent and not private:
+        await _agent_replied(session, conversation, acting, now)
+    announce(
+        session,
+        MESSAGE_CREATED,
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        message_id=message.id,
+        author_type=str(author_type),
+        private=private,
+        mentions=message.mentions,
+    )
+    return message
+
+
+async def _check_mentions(
+    session: AsyncSession, workspace_id: str, private: bool, mentions: list[str]
+) -> None:
+    if mentions and not private:
+        raise InvalidMention("Only private notes mention staff.")
+    for staff_id in dict.fromkeys(mentions):
+        if await staff.role_in(session, workspace_id, staff_id) is None:
+            raise InvalidMention(f"{staff_id} is no staff member of this workspace.")
+
+
+async def _customer_wrote(
+    session: AsyncSession, conversation: Conversation, text: str, acting: Acting, now: datetime
+) -> None:
+    if conversation.status in REOPENED_BY_CUSTOMER:
+        await change_status(session, conversation, ConversationStatus.open, acting)
+    if conversation.awaiting_reply_since is None:
+        conversation.awaiting_reply_since = now
+    value = None
+    if conversation.customer_id is not None:
+        value = await _customer_value(session, conversation.workspace_id, conversation.customer_id)
+    if not conversation.priority_overridden:
+        scored = score(text, value)
+        if PRIORITY_RANK[scored.priority] > PRIORITY_RANK[conversation.priority]:
+            conversation.priority, conversation.priority_reason = scored.priority, scored.reason
+
+
+async def _agent_replied(
+    session: AsyncSession, conversation: Conversation, acting: Acting, now: datetime
+) -> None:
+    waiting_since = conversation.awaiting_reply_since
+    if waiting_since is None:
+        return  # nobody was waiting (an agent writing first, a second reply in a row)
+    if conversation.first_response_at is None:
+        start = conversation.handed_off_at or conversation.created_at
+        await metrics.record(
+            session, conversation, MetricKind.first_response, since=start, now=now,
+            staff_id=acting.staff_id, from_hand_off=conversation.handed_off_at is not None,
+        )  # fmt: skip
+        conversation.first_response_at = now
+    await metrics.record(
+        session, conversation, MetricKind.reply, since=as_utc(waiting_since), now=now,
+        staff_id=acting.staff_id,
+    )  # fmt: skip
+    conversation.awaiting_reply_since = None
+
+
+async def _customer_value(
+    session: AsyncSession, workspace_id: str, customer_id: str
+) -> CustomerValue | None:
+    """Return what the 360 says the customer is worth (nothing when the profile is gone)."""
+    try:
+        customer = await customers.live(session, workspace_id, customer_id)
+    except CustomerNotFound:
+        return None
+    return CustomerValue(orders_count=customer.orders_count, revenue=Decimal(customer.revenue or 0))

@@ -1,0 +1,158 @@
+"""Support tables: conversations, their messages and history, teams, agents and metrics."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rapport.core.clock import utcnow
+from rapport.core.db import Base, TenantMixin
+from rapport.support.enums import AuthorType, Channel, ConversationStatus, MetricKind, Priority
+
+
+def _enum(kind: type[enum.StrEnum]) -> Enum:
+    return Enum(kind, native_enum=False, length=16)
+
+
+def conversation_fk() -> ForeignKey:
+    """Return a new foreign key to a conversation (one object per column)."""
+    return ForeignKey("conversations.id", ondelete="CASCADE")
+
+
+def staff_fk() -> ForeignKey:
+    """Return a new foreign key to a staff user (one object per column)."""
+    return ForeignKey("staff_users.id", ondelete="CASCADE")
+
+
+class Conversation(TenantMixin, Base):
+    """One conversation with a customer on one channel; a merged one points to its survivor."""
+
+    __tablename__ = "conversations"
+    # The inbox pages newest first by id within a status (led by the workspace).
+    __table_args__ = (
+        Index("ix_conversations_inbox", "workspace_id", "status", "id"),
+        Index("ix_conversations_assignee", "workspace_id", "assignee_id", "id"),
+        Index("ix_conversations_team", "workspace_id", "team_id", "id"),
+    )
+
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    status: Mapped[ConversationStatus] = mapped_column(_enum(ConversationStatus))
+    snoozed_until: Mapped[datetime | None]
+    priority: Mapped[Priority] = mapped_column(_enum(Priority))
+    priority_reason: Mapped[str] = mapped_column(String(300))
+    priority_overridden: Mapped[bool] = mapped_column(Boolean, default=False)
+    customer_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    assignee_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    team_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("support_teams.id", ondelete="SET NULL")
+    )
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    merged_into_id: Mapped[str | None] = mapped_column(String(32))
+    # What the metric events are measured from: the current open->resolved cycle's start,
+    # the assistant's hand-off, the oldest customer message no human has answered yet.
+    cycle_started_at: Mapped[datetime | None]
+    handed_off_at: Mapped[datetime | None]
+    awaiting_reply_since: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    last_message_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(TenantMixin, Base):
+    """A message or private note; its body is sealed to its row (customer PII)."""
+
+    __tablename__ = "conversation_messages"
+    __table_args__ = (
+        Index("ix_conversation_messages_thread", "workspace_id", "conversation_id", "id"),
+    )
+
+    conversation_id: Mapped[str] = mapped_column(String(32), conversation_fk())
+    author_type: Mapped[AuthorType] = mapped_column(_enum(AuthorType))
+    # Who wrote it: `staff:<id>`, `api_key:<id>`, `customer:<id>`, `assistant`, `system`.
+    author: Mapped[str] = mapped_column(String(100))
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    mentions: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Activity(TenantMixin, Base):
+    """One change to a conversation (status, priority, assignment, tags, merge), kept as its
+    history; moves with the messages when the conversation is merged."""
+
+    __tablename__ = "conversation_activities"
+    __table_args__ = (
+        Index("ix_conversation_activities_thread", "workspace_id", "conversation_id", "id"),
+    )
+
+    conversation_id: Mapped[str] = mapped_column(String(32), conversation_fk())
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Team(TenantMixin, Base):
+    """A support team (billing, returns, a language, a brand's agents)."""
+
+    __tablename__ = "support_teams"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class TeamMember(TenantMixin, Base):
+    """A staff member's place in a team."""
+
+    __tablename__ = "support_team_members"
+    __table_args__ = (UniqueConstraint("team_id", "staff_id"),)
+
+    team_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("support_teams.id", ondelete="CASCADE")
+    )
+    staff_id: Mapped[str] = mapped_column(String(32), staff_fk(), index=True)
+
+
+class Agent(TenantMixin, Base):
+    """A staff member's support settings in a workspace (missing: the defaults)."""
+
+    __tablename__ = "support_agents"
+    __table_args__ = (UniqueConstraint("workspace_id", "staff_id"),)
+
+    staff_id: Mapped[str] = mapped_column(String(32), staff_fk())
+    # Sees and acts only on conversations of their teams (or assigned to them).
+    limited_to_teams: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MetricEvent(TenantMixin, Base):
+    """An append-only support fact (a first response, a reply, a resolved cycle, a reopen,
+    a hand-off) with what it measured, recorded when it happened."""
+
+    __tablename__ = "conversation_metric_events"
+    __table_args__ = (Index("ix_conversation_metric_events_kind", "workspace_id", "kind", "id"),)
+
+    conversation_id: Mapped[str] = mapped_column(String(32), conversation_fk(), index=True)
+    kind: Mapped[MetricKind] = mapped_column(_enum(MetricKind))
+    seconds: Mapped[float | None] = mapped_column(Float)
+    staff_id: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    # Facts of the moment a report filters by (resolved by the assistant alone, ...).
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,175 @@
+"""Every SQL statement of the support desk."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, exists, or_, select, update
+
+from rapport.core.repository import TenantRepository
+from rapport.support.enums import AuthorType
+from rapport.support.models import (
+    Activity,
+    Agent,
+    Conversation,
+    Message,
+    MetricEvent,
+    Team,
+    TeamMember,
+)
+from rapport.support.schemas import ConversationFilters, Visibility
+
+
+class ConversationRepository(TenantRepository[Conversation]):
+    model = Conversation
+
+    async def get_visible(
+        self, conversation_id: str, visibility: Visibility, *, for_update: bool = False
+    ) -> Conversation | None:
+        """Return a conversation the caller may see (locked for a change when asked)."""
+        query = self.base_query().where(Conversation.id == conversation_id, *_visible(visibility))
+        return await self.one_or_none(query.with_for_update() if for_update else query)
+
+    async def listed(
+        self,
+        filters: ConversationFilters,
+        visibility: Visibility,
+        before_id: str | None,
+        limit: int,
+    ) -> Sequence[Conversation]:
+        """Return unmerged conversations matching the filters, newest first, before a cursor."""
+        query = self.base_query().where(
+            Conversation.merged_into_id.is_(None), *_visible(visibility), *_matching(filters)
+        )
+        if before_id is not None:
+            query = query.where(Conversation.id < before_id)
+        return await self.all(query.order_by(Conversation.id.desc()).limit(limit))
+
+    async def move_thread(self, from_id: str, to_id: str) -> None:
+        """Move a conversation's messages and history to another one."""
+        for model in (Message, Activity):
+            await self.session.execute(
+                update(model)
+                .where(model.workspace_id == self.workspace_id, model.conversation_id == from_id)
+                .values(conversation_id=to_id)
+                .execution_options(synchronize_session=False)
+            )
+
+
+def _visible(visibility: Visibility) -> list[ColumnElement[bool]]:
+    if visibility.team_ids is None:
+        return []
+    return [
+        or_(
+            Conversation.team_id.in_(visibility.team_ids),
+            Conversation.assignee_id == visibility.staff_id,
+        )
+    ]
+
+
+def _matching(filters: ConversationFilters) -> list[ColumnElement[bool]]:
+    columns = {
+        Conversation.status: filters.status,
+        Conversation.assignee_id: filters.assignee_id,
+        Conversation.team_id: filters.team_id,
+        Conversation.channel: filters.channel,
+        Conversation.priority: filters.priority,
+    }
+    return [column == value for column, value in columns.items() if value is not None]
+
+
+class MessageRepository(TenantRepository[Message]):
+    model = Message
+
+    async def page(
+        self, conversation_id: str, after_id: str | None, limit: int
+    ) -> Sequence[Message]:
+        """Return a conversation's messages, oldest first, after a cursor."""
+        query = self.base_query().where(Message.conversation_id == conversation_id)
+        if after_id is not None:
+            query = query.where(Message.id > after_id)
+        return await self.all(query.order_by(Message.id).limit(limit))
+
+    async def has_human_reply(self, conversation_id: str) -> bool:
+        """Tell whether an agent ever wrote to the customer in this conversation."""
+        query = select(
+            exists().where(
+                Message.workspace_id == self.workspace_id,
+                Message.conversation_id == conversation_id,
+                Message.author_type == AuthorType.agent,
+                Message.private.is_(False),
+            )
+        )
+        return bool((await self.session.execute(query)).scalar())
+
+
+class ActivityRepository(TenantRepository[Activity]):
+    model = Activity
+
+    async def of(self, conversation_id: str) -> Sequence[Activity]:
+        """Return a conversation's history, oldest first."""
+        return await self.all(
+            self.base_query()
+            .where(Activity.conversation_id == conversation_id)
+            .order_by(Activity.id)
+        )
+
+
+class MetricRepository(TenantRepository[MetricEvent]):
+    """Metric events are only ever added (append-only): there is no update or delete here."""
+
+    model = MetricEvent
+
+    async def of(self, conversation_id: str) -> Sequence[MetricEvent]:
+        """Return the metric events of a conversation, in the order they happened."""
+        return await self.all(
+            self.base_query()
+            .where(MetricEvent.conversation_id == conversation_id)
+            .order_by(MetricEvent.id)
+        )
+
+
+class TeamRepository(TenantRepository[Team]):
+    model = Team
+
+    async def named(self, name: str) -> Team | None:
+        """Return the team with this name."""
+        return await self.one_or_none(self.base_query().where(Team.name == name))
+
+    async def listed(self) -> Sequence[Team]:
+        """Return every team, by name."""
+        return await self.all(self.base_query().order_by(Team.name, Team.id))
+
+
+class TeamMemberRepository(TenantRepository[TeamMember]):
+    model = TeamMember
+
+    async def find(self, team_id: str, staff_id: str) -> TeamMember | None:
+        """Return one member's place in one team."""
+        return await self.one_or_none(
+            self.base_query().where(TeamMember.team_id == team_id, TeamMember.staff_id == staff_id)
+        )
+
+    async def of_teams(self, team_ids: list[str]) -> Sequence[TeamMember]:
+        """Return the members of some teams."""
+        return await self.all(
+            self.base_query().where(TeamMember.team_id.in_(team_ids)).order_by(TeamMember.id)
+        )
+
+    async def team_ids_of(self, staff_id: str) -> list[str]:
+        """Return the teams a staff member belongs to."""
+        rows = await self.session.execute(
+            select(TeamMember.team_id)
+            .where(TeamMember.workspace_id == self.workspace_id, TeamMember.staff_id == staff_id)
+            .order_by(TeamMember.team_id)
+        )
+        return [str(row[0]) for row in rows]
+
+
+class AgentRepository(TenantRepository[Agent]):
+    model = Agent
+
+    async def for_staff(self, staff_id: str, *, for_update: bool = False) -> Agent | None:
+        """Return a staff member's support settings, if any were set."""
+        query = self.base_query().where(Agent.staff_id == staff_id)
+        return await self.one_or_none(query.with_for_update() if for_update else query)
