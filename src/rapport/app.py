@@ -14,9 +14,7 @@ from rapport.config import Settings, get_settings
 from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
 from rapport.core.logging import configure_logging
-from rapport.domains import load_tasks, root_routers
-from rapport.events.ingest import IngestService
-from rapport.events.preparation import CallPreparer
+from rapport.domains import background_parts, load_tasks, root_routers
 from rapport.identity.sessions import sign_ins
 from rapport.web.api import api_router
 from rapport.web.bodies import BodyMiddleware
@@ -38,14 +36,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     sign_ins.configure(settings)
     load_tasks()
     database = database or Database(settings.database_url)
-    ingestion = IngestService(
-        CallPreparer(settings.preparation_processes), settings.ingest_events_per_second
-    )
+    background = background_parts(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        ingestion.start(settings.secret_keys())
+        for part in background.values():
+            part.start()
         worker_task = None
         if settings.run_worker:
             worker = Worker(database, concurrency=settings.worker_concurrency)
@@ -57,7 +54,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             if worker_task is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(worker_task, timeout=10)
-            ingestion.stop()
+            for part in reversed(background.values()):
+                part.stop()
             await database.dispose()
 
     app = FastAPI(
@@ -71,7 +69,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.ingestion = ingestion
+    for name, part in background.items():
+        setattr(app.state, name, part)
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_router)

@@ -16,7 +16,7 @@ from rapport.identity.enums import Scope
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "rapport"
 # Packages that are layers of their own, not domains (db/models.py gathers every domain's).
 NOT_DOMAINS = {"core", "db", "web", "cli", "worker", "nlp"}
-PARTS = ("models", "endpoints", "tasks")
+PARTS = ("models", "endpoints", "tasks", "background")
 
 # Prints the jobs, schedules and subscriptions a process knows after `mode` set it up.
 REGISTERED = """

@@ -44,17 +44,24 @@ class IngestRequest:
 class IngestService:
     """Ingestion for one application: its call preparer and its rate limits."""
 
-    def __init__(self, preparer: CallPreparer | None = None, events_per_second: int = 0) -> None:
+    def __init__(
+        self,
+        preparer: CallPreparer | None = None,
+        events_per_second: int = 0,
+        masters: list[bytes] | None = None,
+    ) -> None:
         self.preparer = preparer or CallPreparer()
+        self.masters = masters or []
         # A source may send a few seconds' worth at once, and never less than one full batch.
         burst = max(5 * events_per_second, MAX_BATCH_EVENTS)
         self.per_sender = RateLimiter(events_per_second, burst)
         self.bad_keys_per_address = RateLimiter(BAD_KEYS_PER_MINUTE / 60, BAD_KEYS_PER_MINUTE)
         self._writers: dict[Database, GroupCommit[Stored]] = {}
 
-    def start(self, masters: list[bytes]) -> None:
-        """Start what ingestion runs beside the server (preparation processes)."""
-        self.preparer.start(masters)
+    def start(self) -> None:
+        """Start what ingestion runs beside the server (preparation processes, which need
+        the key ring's masters to seal payloads)."""
+        self.preparer.start(self.masters)
 
     def stop(self) -> None:
         """Stop it."""
