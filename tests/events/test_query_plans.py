@@ -26,16 +26,9 @@ async def _plan(database: Database, query: Any) -> str:
 async def test_unprocessed_events_are_looked_up_by_primary_key(database: Database) -> None:
     if database.is_postgres:
         pytest.skip("SQLite's planner")
-    captured: list[Any] = []
-
     async with database.session() as session:
-        repository = EventRepository(session, "w" * 32)
-
-        async def capture(query: Any) -> list[Any]:
-            captured.append(query)
-            return []
-
-        repository.all = capture  # type: ignore[method-assign,assignment]
-        await repository.unprocessed([f"id-{n}" for n in range(250)])
-    plan = await _plan(database, captured[0])
+        query = EventRepository(session, "w" * 32).unprocessed_query(
+            [f"id-{n}" for n in range(250)]
+        )
+    plan = await _plan(database, query)
     assert "USING INDEX sqlite_autoindex_events_1 (id=?)" in plan, plan

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Table,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -123,14 +125,16 @@ class CustomerRepository(TenantRepository[Customer]):
         are given the same values, so they never write back older ones."""
         if not profiles:
             return
-        # Bulk UPDATE by primary key; the session's copies are synchronised below instead.
+        # A Core executemany (compiled once, no ORM work per row); the session's copies are
+        # synchronised below instead.
+        table = cast(Table, Customer.__table__)
         await self.session.execute(
-            update(Customer)
-            .where(Customer.workspace_id == self.workspace_id)
-            .execution_options(synchronize_session=None),
+            update(table)
+            .where(table.c.id == bindparam("profile_id"))
+            .where(table.c.workspace_id == self.workspace_id),
             [
                 {
-                    "id": profile.id,
+                    "profile_id": profile.id,
                     "first_seen_at": profile.first_seen_at,
                     "last_seen_at": profile.last_seen_at,
                     "channels": profile.channels,

@@ -10,14 +10,15 @@ from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
 from rapport.core.ids import new_ids
 from rapport.core.repository import TenantRepository
-from rapport.events.models import Event, ProcessingFailure
+from rapport.events.models import ProcessingFailure
+from rapport.events.repository import EventRepository
 
 PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -71,16 +72,7 @@ class FailureRepository(TenantRepository[ProcessingFailure]):
 
     async def mark_processed(self, resolved: list[tuple[str, str | None]]) -> None:
         """Mark calls processed with their profile, in one statement."""
-        if resolved:
-            await self.session.execute(
-                update(Event)
-                .where(Event.workspace_id == self.workspace_id)
-                .execution_options(synchronize_session=None),
-                [
-                    {"id": event_id, "customer_id": customer_id, "processed": True}
-                    for event_id, customer_id in resolved
-                ],
-            )
+        await EventRepository(self.session, self.workspace_id).mark_processed(resolved)
 
     async def record(self, failures: list[Failed]) -> None:
         """Keep failures, one row per call: a call failing again counts one more attempt."""

@@ -15,8 +15,13 @@ from rapport.core.ids import new_ids
 from rapport.core.outbox import publish
 from rapport.customers.service import OrderTotals, customers
 from rapport.events.enums import OrderStatus
-from rapport.events.models import Order, Product
-from rapport.events.repository import OrderRepository, ProductRepository, ProductRow
+from rapport.events.models import Order
+from rapport.events.order_repository import (
+    OrderRepository,
+    ProductCount,
+    ProductRepository,
+    ProductRow,
+)
 
 ORDER_EVENTS = {
     "Order Completed": OrderStatus.completed,
@@ -268,19 +273,20 @@ class OrderService:
         workspace_id: str,
         counted: dict[tuple[str, str], ItemInput],
     ) -> None:
-        """Add a chunk's product views and adds (keyed by counter and product), reading every
-        product in one query."""
+        """Add a chunk's product views and adds (keyed by counter and product), every product
+        written by one statement; details said later in the chunk win."""
         if not counted:
             return
-        repository = ProductRepository(session, workspace_id)
-        known = await repository.by_keys(sorted({product_key for _, product_key in counted}))
-        for (counter, product_key), item in counted.items():
-            product = known.get(product_key)
-            if product is None:
-                product = await repository.add(Product(product_key=product_key, views=0, adds=0))
-                known[product_key] = product
-            _refresh(product, item)
-            setattr(product, counter, getattr(product, counter) + item.quantity)
+        said = _latest(list(counted.values()))
+        totals = {key: {"views": 0, "adds": 0} for key in said}
+        for (counter, key), item in counted.items():
+            totals[key][counter] += item.quantity
+        await ProductRepository(session, workspace_id).add_counts(
+            [
+                ProductCount(key, row.sku, row.name, row.category, **totals[key])
+                for key, row in said.items()
+            ]
+        )
 
     async def refresh_customer(
         self, session: AsyncSession, workspace_id: str, customer_id: str
@@ -351,15 +357,6 @@ def _said(row: ProductRow, said: ProductRow) -> ProductRow:
         category=said.category or row.category,
         price=said.price or row.price,
     )
-
-
-def _refresh(product: Product, item: ItemInput) -> None:
-    """Take what an event or order says about a product, keeping what it leaves out."""
-    said = {"sku": item.sku, "name": item.name, "category": item.category, "price": item.price}
-    for name, value in said.items():
-        # Only real changes are set: an unchanged product is not written back.
-        if value and getattr(product, name) != value:
-            setattr(product, name, value)
 
 
 orders = OrderService()

@@ -5,7 +5,7 @@ failed and kept for re-processing (never marked processed when it was not)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +14,6 @@ from rapport.core.jobs import enqueue
 from rapport.customers.schemas import IdentitySignal
 from rapport.customers.service import customers
 from rapport.events.failures import Failed, failed, processing_failures
-from rapport.events.models import Event
 from rapport.events.orders import (
     ORDER_EVENTS,
     PRODUCT_COUNTERS,
@@ -24,14 +23,24 @@ from rapport.events.orders import (
     orders,
     text,
 )
-from rapport.events.repository import EventRepository
+from rapport.events.repository import EventRepository, StoredCall
 from rapport.events.rows import PROCESS_JOB
 from rapport.events.sealed import open_payload
 from rapport.events.signals import signal_of
 from rapport.identity.verification import Policy, identity_verification
 
 
-def message_of(event: Event) -> dict[str, Any]:
+class Sealed(Protocol):
+    """A stored call's row id and sealed payload (an ORM event or a plain row)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def payload(self) -> bytes: ...
+
+
+def message_of(event: Sealed) -> dict[str, Any]:
     """Open the stored original call."""
     return open_payload(event.id, event.payload)
 
@@ -45,7 +54,7 @@ PROCESS_CHUNK = 250
 class _Call:
     """One stored call, opened once: its message, identity signal and, once resolved, profile."""
 
-    event: Event
+    event: StoredCall
     message: dict[str, Any]
     signal: IdentitySignal
     customer_id: str | None = None
@@ -58,7 +67,7 @@ class _Chunk:
     done: list[_Call] = field(default_factory=list)
     failures: list[Failed] = field(default_factory=list)
 
-    def fail(self, event: Event, error: BaseException) -> None:
+    def fail(self, event: StoredCall, error: BaseException) -> None:
         """Keep a call's failure: it stays unprocessed until re-processed."""
         self.failures.append(failed(event.id, event.source_id, error))
 
@@ -136,7 +145,7 @@ async def _applied(session: AsyncSession, workspace_id: str, inputs: list[OrderI
     return True
 
 
-def _open(event: Event, policies: dict[str, Policy], chunk: _Chunk) -> _Call | None:
+def _open(event: StoredCall, policies: dict[str, Policy], chunk: _Chunk) -> _Call | None:
     """Decrypt and read a call once; a call that cannot be read is kept as a failure."""
     try:
         message = message_of(event)
@@ -154,7 +163,7 @@ def _open(event: Event, policies: dict[str, Policy], chunk: _Chunk) -> _Call | N
         return None
 
 
-def _is_order(event: Event) -> bool:
+def _is_order(event: StoredCall) -> bool:
     return event.type == "track" and event.name in ORDER_EVENTS
 
 
@@ -197,7 +206,7 @@ def _properties(call: _Call) -> dict[str, Any]:
     return properties if isinstance(properties, dict) else {}
 
 
-def _vouched_for(event: Event, message: dict[str, Any], policies: dict[str, Policy]) -> bool:
+def _vouched_for(event: StoredCall, message: dict[str, Any], policies: dict[str, Policy]) -> bool:
     """Tell whether a call's identity may be believed: a trusted sender's, any call of a source
     that does not require signed identities, or one whose userId carries the source's
     signature. Checked when the call is processed, so a secret rotated in between counts."""

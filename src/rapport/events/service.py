@@ -15,9 +15,10 @@ from rapport.events.enums import CallType
 from rapport.events.errors import OrderNotFound
 from rapport.events.history import ORDER, decode_key, encode_key, event_item, order_item, page_of
 from rapport.events.models import Event, Order
+from rapport.events.order_repository import OrderRepository
 from rapport.events.orders import orders
 from rapport.events.processing import message_of
-from rapport.events.repository import EventRepository, OrderRepository
+from rapport.events.repository import EventRepository
 from rapport.events.schemas import (
     DayFigures,
     EventCounts,
