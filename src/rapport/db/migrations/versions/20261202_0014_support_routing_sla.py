@@ -1,0 +1,21 @@
+"""routing, business hours and SLA policies
+
+Revision ID: 20261202_0014
+Revises: 20261202_0013
+Create Date: 2026-12-02 07:00:00
+"""
+
+from collections.abc import Sequence
+
+revision: str = "20261202_0014"
+down_revision: str | None = "20261202_0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
