@@ -12,6 +12,7 @@ from rapport.cli import (
     events,
     imports,
     keys,
+    nlp,
     server,
     sources,
     staff,
@@ -35,3 +36,4 @@ app.add_typer(sources.app, name="sources")
 app.add_typer(events.app, name="events")
 app.add_typer(customers.app, name="customers")
 app.add_typer(imports.app, name="import")
+app.add_typer(nlp.app, name="nlp")

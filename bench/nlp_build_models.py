@@ -1,0 +1,86 @@
+"""Build the models shipped in src/rapport/nlp/data from /work/shared/data (run by hand).
+
+`python bench/nlp_build_models.py intents|sentiment` retrains one of them: the default
+e-commerce intent model from the three Bitext files, or the sentiment heads from VADER's
+tweets, movie and editorial snippets (never its Amazon reviews, which evaluate them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import cross_val_predict
+
+from nlp_datasets import bitext_all, sentiment_label, vader_rows
+from rapport.nlp import intents, metrics
+from rapport.nlp.embeddings import HASHING_NAME, load_embedder
+from rapport.nlp.features import combine, ngram_features
+from rapport.nlp.sentiment import MODEL_DIR, SentimentHead, label_for, save_heads
+from rapport.nlp.training import train_intents
+
+DATA = Path(__file__).resolve().parents[1] / "src" / "rapport" / "nlp" / "data"
+BANDS = np.linspace(0.0, 1.5, 31)
+SENTIMENT_SETS = ("tweets", "movieReviewSnippets", "nytEditorialSnippets")
+
+
+def build_intents() -> None:
+    """Train the default intent model on every Bitext row."""
+    rows = bitext_all()
+    texts, labels = [text for text, _ in rows], [label for _, label in rows]
+    model = train_intents(texts, labels, load_embedder(threads=2), progress=print_progress)
+    model.metadata["source"] = "Bitext customer-service data (CDLA-Sharing-1.0), see SOURCE.md"
+    intents.save(model, DATA / "intents")
+
+
+def print_progress(stage: str, done: int, total: int) -> None:
+    """Print a stage's progress every few chunks."""
+    if done == total or done % 2560 == 0:
+        print(f"{stage}: {done}/{total}", flush=True)
+
+
+def neutral_band(predicted: np.ndarray, truth: list[str]) -> tuple[float, float]:
+    """Pick the neutral band that maximises out-of-fold macro-F1 on the training data."""
+    scores = [
+        metrics.macro_f1(truth, [label_for(float(value), band) for value in predicted])
+        for band in BANDS
+    ]
+    best = int(np.argmax(scores))
+    return float(BANDS[best]), float(scores[best])
+
+
+def build_sentiment() -> None:
+    """Fit ridge heads (MiniLM + n-grams, and n-grams alone) on the mean ratings."""
+    rows = [row for name in SENTIMENT_SETS for row in vader_rows(name)]
+    texts = [text for text, _ in rows]
+    ratings = np.array([rating for _, rating in rows])
+    truth = [sentiment_label(rating) for rating in ratings]
+    embedder = load_embedder(threads=2)
+    ngrams = ngram_features(texts)
+    feature_sets = {embedder.name: combine(embedder.embed(texts), ngrams), HASHING_NAME: ngrams}
+    heads, figures = {}, {}
+    for name, features in feature_sets.items():
+        regression = Ridge(alpha=3.0)
+        out_of_fold = cross_val_predict(regression, features, ratings, cv=3)
+        band, f1 = neutral_band(out_of_fold, truth)
+        regression.fit(features, ratings)
+        weights = np.asarray(regression.coef_, dtype=np.float32).reshape(-1, 1)
+        heads[name] = SentimentHead(weights, float(regression.intercept_), band)
+        figures[name] = {"out_of_fold_macro_f1": f1, "neutral_band": band}
+        print(name, figures[name], flush=True)
+    digest = hashlib.sha256("".join(f"{r}\t{t}\n" for t, r in rows).encode()).hexdigest()
+    save_heads(heads, MODEL_DIR, {
+        "version": dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S"),
+        "data_sha256": digest,
+        "examples": len(rows),
+        "source": "VADER ground truth: tweets, movie and NYT snippets (MIT), see SOURCE.md",
+        "metrics": figures,
+    })  # fmt: skip
+
+
+if __name__ == "__main__":
+    {"intents": build_intents, "sentiment": build_sentiment}[sys.argv[1]]()

@@ -1,0 +1,126 @@
+"""Evaluation and training files from /work/shared/data as `text,label` CSVs.
+
+`python bench/nlp_datasets.py DIR` writes:
+- bitext_train.csv / bitext_test.csv: the 8k Bitext file split by template (near-duplicates,
+  word TF-IDF cosine >= 0.85 within an intent, are linked and kept on one side), 80/20 per intent;
+- bitext_all.csv: the three Bitext files, de-duplicated (the default model's training data);
+- amazon_sentiment.csv: VADER's Amazon review snippets, mean rating cut at +-0.05;
+- sentiment_train.tsv: VADER's tweets, movie and editorial snippets with their mean rating.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+SHARED = Path("/work/shared/data")
+BITEXT = SHARED / "bitext_customer_support"
+VADER = SHARED / "vader_groundtruth"
+NEAR_DUPLICATE = 0.85
+
+
+def bitext_8k() -> list[tuple[str, str]]:
+    """Return (utterance, intent) rows of the 8k file."""
+    with (BITEXT / "bitext_cs_training_8k.csv").open(encoding="utf-8-sig", newline="") as f:
+        return [(row["utterance"], row["intent"]) for row in csv.DictReader(f)]
+
+
+def bitext_all() -> list[tuple[str, str]]:
+    """Return the rows of the three Bitext files, exact duplicates removed, intents unified."""
+    rows = bitext_8k()
+    with (BITEXT / "bitext_cs_20k_utterances_2020.csv").open(encoding="utf-8-sig") as f:
+        rows += [(r["utterance"], r["intent"]) for r in csv.DictReader(f)]
+    with (BITEXT / "bitext_llm_cs_training_v1_2023.csv").open(encoding="utf-8") as f:
+        rows += [(r["instruction"], r["intent"]) for r in csv.DictReader(f)]
+    unified = [
+        (text.strip(), label.replace("check_invoices", "check_invoice")) for text, label in rows
+    ]
+    seen: set[str] = set()
+    return [row for row in unified if not (row[0].lower() in seen or seen.add(row[0].lower()))]
+
+
+def template_groups(rows: list[tuple[str, str]]) -> list[int]:
+    """Link near-duplicates of one intent (single linkage) and return each row's group."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    parent = list(range(len(rows)))
+
+    def find(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    by_label: dict[str, list[int]] = defaultdict(list)
+    for index, (_, label) in enumerate(rows):
+        by_label[label].append(index)
+    for indices in by_label.values():
+        vectors = TfidfVectorizer().fit_transform([rows[i][0].lower() for i in indices])
+        similar = (vectors @ vectors.T).toarray() >= NEAR_DUPLICATE
+        for a, b in zip(*np.nonzero(np.triu(similar, 1)), strict=True):
+            parent[find(indices[a])] = find(indices[b])
+    return [find(index) for index in range(len(rows))]
+
+
+def split_by_template(rows: list[tuple[str, str]], seed: int = 0) -> tuple[list, list]:
+    """Put a fifth of each intent's template groups in the test set."""
+    groups = template_groups(rows)
+    generator = np.random.default_rng(seed)
+    test_groups: set[int] = set()
+    for label in sorted({label for _, label in rows}):
+        label_groups = sorted({g for g, (_, lab) in zip(groups, rows, strict=True) if lab == label})
+        generator.shuffle(label_groups)
+        test_groups.update(label_groups[: max(1, len(label_groups) // 5)])
+    train = [row for row, g in zip(rows, groups, strict=True) if g not in test_groups]
+    test = [row for row, g in zip(rows, groups, strict=True) if g in test_groups]
+    return train, test
+
+
+def vader_rows(name: str) -> list[tuple[str, float]]:
+    """Return (text, mean rating) rows of a VADER ground-truth file."""
+    encoding = "utf-8" if name.startswith("movie") else "latin-1"
+    rows = []
+    with (VADER / f"{name}_GroundTruth.txt").open(encoding=encoding, newline="") as f:
+        for line in f:
+            parts = line.rstrip("\r\n").split("\t")
+            if len(parts) >= 3:
+                rows.append((parts[2], float(parts[1])))
+    return rows
+
+
+def sentiment_label(rating: float) -> str:
+    """Cut a mean rating at +-0.05, as SOURCE.md counts the classes."""
+    return "positive" if rating > 0.05 else "negative" if rating < -0.05 else "neutral"
+
+
+def write(path: Path, rows: list[tuple[str, str]]) -> None:
+    """Write a text,label CSV."""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label"])
+        writer.writerows(rows)
+
+
+def main(directory: Path) -> None:
+    """Write every file into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    train, test = split_by_template(bitext_8k())
+    write(directory / "bitext_train.csv", train)
+    write(directory / "bitext_test.csv", test)
+    write(directory / "bitext_all.csv", bitext_all())
+    amazon = [
+        (text, sentiment_label(rating)) for text, rating in vader_rows("amazonReviewSnippets")
+    ]
+    write(directory / "amazon_sentiment.csv", amazon)
+    with (directory / "sentiment_train.tsv").open("w", encoding="utf-8") as f:
+        for name in ("tweets", "movieReviewSnippets", "nytEditorialSnippets"):
+            f.writelines(f"{rating}\t{text}\n" for text, rating in vader_rows(name))
+    print(f"train {len(train)} test {len(test)} all {len(bitext_all())} amazon {len(amazon)}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

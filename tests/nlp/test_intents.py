@@ -1,0 +1,77 @@
+"""Intent models: training, out-of-scope detection, saving, and the n-gram fallback head."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rapport.nlp import intents
+from rapport.nlp.embeddings import HASHING_NAME, MINILM_NAME
+from rapport.nlp.ports import Embedder
+from rapport.nlp.training import train_intents
+from tests.nlp.conftest import intent_rows
+
+QUERIES = ["where is my parcel?", "please cancel the order", "I forgot my password"]
+EXPECTED = ["track_order", "cancel_order", "recover_password"]
+
+
+@pytest.fixture(scope="module")
+def model(minilm: Embedder) -> intents.IntentModel:
+    rows = intent_rows(with_out_of_scope=True)
+    return train_intents([t for t, _ in rows], [label for _, label in rows], minilm, "oos")
+
+
+def test_trained_model_has_both_heads_and_metadata(model: intents.IntentModel) -> None:
+    assert sorted(model.heads) == sorted([MINILM_NAME, HASHING_NAME])
+    assert model.labels == ["cancel_order", "get_refund", "oos", "recover_password", "track_order"]
+    assert model.oos_label == "oos"
+    assert model.metadata["examples"] == 40
+    assert len(str(model.metadata["data_sha256"])) == 64
+
+
+def test_minilm_head_predicts_unambiguous_intents(
+    model: intents.IntentModel, minilm: Embedder
+) -> None:
+    classifier = intents.LinearIntentClassifier(model, minilm)
+    predictions = classifier.predict(QUERIES, threshold=0.0)
+    assert [p.label for p in predictions] == EXPECTED
+    assert classifier.labels == ["cancel_order", "get_refund", "recover_password", "track_order"]
+
+
+def test_out_of_scope_text_is_flagged(model: intents.IntentModel, minilm: Embedder) -> None:
+    prediction = intents.LinearIntentClassifier(model, minilm).predict(
+        ["what is the weather in Paris tomorrow"], threshold=0.0
+    )[0]
+    assert (prediction.label, prediction.out_of_scope) == ("oos", True)
+
+
+def test_a_threshold_above_every_confidence_rejects_everything(
+    model: intents.IntentModel, minilm: Embedder
+) -> None:
+    predictions = intents.LinearIntentClassifier(model, minilm).predict(QUERIES, threshold=1.0)
+    assert [(p.label, p.out_of_scope) for p in predictions] == [("oos", True)] * 3
+
+
+def test_saved_model_predicts_the_same(
+    model: intents.IntentModel, minilm: Embedder, tmp_path: Path
+) -> None:
+    intents.save(model, tmp_path / "model")
+    loaded = intents.load(tmp_path / "model")
+    before = intents.LinearIntentClassifier(model, minilm).predict(QUERIES)
+    after = intents.LinearIntentClassifier(loaded, minilm).predict(QUERIES)
+    assert [(p.label, round(p.confidence, 5)) for p in after] == [
+        (p.label, round(p.confidence, 5)) for p in before
+    ]
+
+
+def test_without_the_embedder_the_ngram_head_answers(model: intents.IntentModel) -> None:
+    classifier = intents.LinearIntentClassifier(model, None)
+    assert classifier.feature_name == HASHING_NAME
+    predictions = classifier.predict(["cancel my order please", "reset my password"], 0.0)
+    assert [p.label for p in predictions] == ["cancel_order", "recover_password"]
+
+
+def test_training_needs_two_labels() -> None:
+    with pytest.raises(ValueError, match="at least two labels"):
+        train_intents(["a", "b"], ["x", "x"], None)
