@@ -284,3 +284,35 @@ async def test_many_visitors_over_several_chunks_get_one_profile_each_and_exact_
         ("2026-05-01 12:00:00+00:00", "2026-05-03 12:00:00+00:00", ("other",))
     }
     assert views == {f"p-{k}": len(range(k, len(calls), 7)) for k in range(7)}
+
+
+async def test_product_counters_add_up_over_chunks_and_keep_details_left_out(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    mug = {"product_id": "p-1", "sku": "M-1", "name": "Mug"}
+    await shop.send(
+        view("a", 1, properties=mug),
+        track("Product Added", anonymousId="a", timestamp=at(1), properties={"product_id": "p-1"}),
+        view("b", 1, 13, properties={"product_id": "p-1", "name": "Big mug"}),
+    )
+    await shop.send(
+        view("c", 2, properties={"product_id": "p-1", "category": "Kitchen"}),
+        track("Product Added", anonymousId="c", timestamp=at(2), properties={"sku": "T-9"}),
+    )
+    async with database.session() as session:
+        rows = await session.execute(
+            select(
+                Product.product_key,
+                Product.sku,
+                Product.name,
+                Product.category,
+                Product.views,
+                Product.adds,
+            ).order_by(Product.product_key)
+        )
+        products = [tuple(row) for row in rows]
+    assert products == [
+        ("T-9", "T-9", None, None, 0, 1),
+        ("p-1", "M-1", "Big mug", "Kitchen", 3, 1),
+    ]

@@ -268,19 +268,16 @@ class OrderService:
             )
 
     async def count_products(
-        self,
-        session: AsyncSession,
-        workspace_id: str,
-        counted: dict[tuple[str, str], ItemInput],
+        self, session: AsyncSession, workspace_id: str, counted: list[tuple[str, ItemInput]]
     ) -> None:
-        """Add a chunk's product views and adds (keyed by counter and product), every product
-        written by one statement; details said later in the chunk win."""
+        """Add a chunk's product views and adds ((counter, what the event said), in order),
+        every product written once by one statement; details said later win."""
         if not counted:
             return
-        said = _latest(list(counted.values()))
+        said = _latest([item for _, item in counted])
         totals = {key: {"views": 0, "adds": 0} for key in said}
-        for (counter, key), item in counted.items():
-            totals[key][counter] += item.quantity
+        for counter, item in counted:
+            totals[item.product_key][counter] += 1
         await ProductRepository(session, workspace_id).add_counts(
             [
                 ProductCount(key, row.sku, row.name, row.category, **totals[key])

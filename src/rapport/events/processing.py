@@ -177,9 +177,9 @@ def _order_of(call: _Call) -> OrderInput | None:
     )
 
 
-def _products(calls: list[_Call]) -> dict[tuple[str, str], ItemInput]:
-    """Count the product views and adds of some calls (each product written once per chunk)."""
-    products: dict[tuple[str, str], ItemInput] = {}
+def _products(calls: list[_Call]) -> list[tuple[str, ItemInput]]:
+    """Return the product views and adds of some calls, in order: (counter, what was said)."""
+    counted = []
     for call in calls:
         event = call.event
         if event.type != "track" or event.name not in PRODUCT_COUNTERS:
@@ -188,17 +188,14 @@ def _products(calls: list[_Call]) -> dict[tuple[str, str], ItemInput]:
         key = text(properties.get("product_id")) or text(properties.get("sku"))
         if key is None:
             continue
-        counted = (PRODUCT_COUNTERS[event.name], key)
-        if counted not in products:
-            products[counted] = ItemInput(
-                product_key=key,
-                sku=text(properties.get("sku")),
-                name=text(properties.get("name"), 500),
-                category=text(properties.get("category")),
-                quantity=0,
-            )
-        products[counted].quantity += 1  # counts the events
-    return products
+        said = ItemInput(
+            product_key=key,
+            sku=text(properties.get("sku")),
+            name=text(properties.get("name"), 500),
+            category=text(properties.get("category")),
+        )
+        counted.append((PRODUCT_COUNTERS[event.name], said))
+    return counted
 
 
 def _properties(call: _Call) -> dict[str, Any]:
