@@ -101,6 +101,8 @@ DOMAINS: tuple[Domain, ...] = (
             Scope.conversations_write,
             Scope.conversations_assign,
         ),
+        console_areas=(ConsoleArea("Inbox", "/console/inbox", "inbox", "support"),),
+        console_pages=("support_actions",),
     ),
 )
 

@@ -74,8 +74,14 @@ def _matching(filters: ConversationFilters) -> list[ColumnElement[bool]]:
         Conversation.team_id: filters.team_id,
         Conversation.channel: filters.channel,
         Conversation.priority: filters.priority,
+        Conversation.customer_id: filters.customer_id,
     }
-    return [column == value for column, value in columns.items() if value is not None]
+    found = [column == value for column, value in columns.items() if value is not None]
+    if filters.unassigned:
+        found.append(Conversation.assignee_id.is_(None))
+    if filters.team_ids is not None:
+        found.append(Conversation.team_id.in_(filters.team_ids))
+    return found
 
 
 class MessageRepository(TenantRepository[Message]):

@@ -186,6 +186,10 @@ class ConversationFilters:
     team_id: str | None = None
     channel: Channel | None = None
     priority: Priority | None = None
+    # The console's views: nobody assigned; routed to one of these teams; one customer's.
+    unassigned: bool = False
+    team_ids: tuple[str, ...] | None = None
+    customer_id: str | None = None
 
 
 @dataclass(frozen=True)
