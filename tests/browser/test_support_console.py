@@ -1,0 +1,117 @@
+"""The agent console in a real Chromium: answers show up live in another tab, new
+conversations appear in the inbox without a reload, and both pages fit a phone."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from rapport.core.db import Database
+from rapport.identity.enums import Scope
+from tests.fixtures.browser import sign_in_page, watch
+from tests.fixtures.identity import bearer, make_api_key
+from tests.fixtures.server import LiveServer
+from tests.fixtures.support_console import (
+    conversation_url,
+    make_desk,
+    make_named_customer,
+    open_conversation,
+)
+
+PHONE = {"width": 390, "height": 844}
+STAY = "window.__stayed = true"
+STAYED = "window.__stayed === true"
+
+
+@pytest.fixture
+async def phone(browser: Browser) -> AsyncIterator[Page]:
+    """A page in its own context with a phone's viewport."""
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    yield page
+    await context.close()
+
+
+async def test_a_reply_shows_live_in_another_tab(
+    page: Page, live_server: LiveServer, database: Database, tmp_path: Path
+) -> None:
+    desk = await make_desk(database)
+    customer_id = await make_named_customer(database, desk.workspace.id, "Mia Berg")
+    conversation_id = await open_conversation(
+        database, desk.workspace.id, "Where is my rain jacket?", customer_id=customer_id
+    )
+    url = conversation_url(conversation_id)
+    problems = await watch(page)
+    await sign_in_page(page, live_server.url, desk.agent.email, desk.agent.password, url)
+    other = await page.context.new_page()
+    other_problems = await watch(other)
+    await other.goto(f"{live_server.url}{url}")
+    await expect(other.locator("[data-live-topic]")).to_have_attribute("data-live", "connected")
+    await other.evaluate(STAY)
+    await page.get_by_label("Message").fill("It left our warehouse today.")
+    await page.get_by_role("button", name="Send reply").click()
+    await expect(page.locator(".message-body").last).to_have_text("It left our warehouse today.")
+    thread = other.locator("#thread .message-body")
+    await expect(thread).to_have_text(["Where is my rain jacket?", "It left our warehouse today."])
+    await page.get_by_label("Status").select_option("resolved")
+    await page.get_by_role("button", name="Change status").click()
+    await expect(other.locator("#state [data-status]")).to_have_text("Resolved")
+    assert await other.evaluate(STAYED)
+    await other.screenshot(path=tmp_path / "conversation.png", full_page=True)
+    assert await problems.all(page) == []
+    assert await other_problems.all(other) == []
+
+
+async def test_a_new_conversation_appears_in_the_inbox_without_reload(
+    page: Page, live_server: LiveServer, database: Database, tmp_path: Path
+) -> None:
+    desk = await make_desk(database)
+    key = await make_api_key(database, desk.workspace, [Scope.conversations_write])
+    problems = await watch(page)
+    await sign_in_page(
+        page, live_server.url, desk.agent.email, desk.agent.password, "/console/inbox"
+    )
+    await expect(page.locator(".empty")).to_have_text("No conversations here.")
+    await expect(page.locator("[data-live-topic]")).to_have_attribute("data-live", "connected")
+    await page.evaluate(STAY)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        body = {"channel": "phone", "message": {"kind": "customer", "body": "Refund asap"}}
+        response = await client.post("/api/v1/conversations", json=body, headers=bearer(key))
+        assert response.status_code == 201
+    row = page.locator(".conversation-item")
+    await expect(row).to_have_count(1)
+    await expect(row.locator("[data-priority]")).to_have_text("Urgent")
+    assert await page.evaluate(STAYED)
+    await page.screenshot(path=tmp_path / "inbox.png", full_page=True)
+    assert await problems.all(page) == []
+
+
+async def test_inbox_and_conversation_fit_a_phone(
+    phone: Page, live_server: LiveServer, database: Database, tmp_path: Path
+) -> None:
+    desk = await make_desk(database)
+    customer_id = await make_named_customer(database, desk.workspace.id, "Maximiliane Bergström")
+    conversation_id = await open_conversation(
+        database,
+        desk.workspace.id,
+        "My order number ORDER-0123456789-ABCDEFGHIJKLMNOPQRSTUVWXYZ never arrived " * 3,
+        customer_id=customer_id,
+        tags=["a-rather-long-tag-name", "returns"],
+    )
+    problems = await watch(phone)
+    await sign_in_page(
+        phone, live_server.url, desk.agent.email, desk.agent.password, "/console/inbox"
+    )
+    await expect(phone.locator(".conversation-item")).to_have_count(1)
+    assert await phone.evaluate("document.documentElement.scrollWidth") <= 390
+    await phone.screenshot(path=tmp_path / "inbox-phone.png", full_page=True)
+    await phone.locator(".conversation-link").click()
+    await expect(phone).to_have_url(f"{live_server.url}{conversation_url(conversation_id)}")
+    await expect(phone.get_by_role("button", name="Send reply")).to_be_visible()
+    assert await phone.evaluate("document.documentElement.scrollWidth") <= 390
+    await phone.screenshot(path=tmp_path / "conversation-phone.png", full_page=True)
+    assert await problems.all(phone) == []
