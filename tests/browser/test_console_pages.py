@@ -31,7 +31,7 @@ async def test_sign_in_shows_the_home_page_with_navigation(
     await expect(navigation.get_by_role("link", name="Home")).to_have_attribute(
         "aria-current", "page"
     )
-    await expect(navigation.get_by_text("Inboxsoon")).to_have_attribute("aria-disabled", "true")
+    await expect(navigation.get_by_text("Assistantsoon")).to_have_attribute("aria-disabled", "true")
     await expect(page.locator(".js-hidden")).to_be_hidden()
     await page.screenshot(path=tmp_path / "home.png", full_page=True)
     assert await problems.all(page) == []
