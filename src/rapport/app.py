@@ -25,6 +25,8 @@ from rapport.web.health import router as health_router
 from rapport.web.middleware import RequestContextMiddleware
 from rapport.web.openapi import install_openapi
 from rapport.web.realtime import router as realtime_router
+from rapport.web.widget import WidgetCorsMiddleware
+from rapport.web.widget import router as widget_router
 from rapport.worker.runner import Worker
 
 
@@ -77,9 +79,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     for router in root_routers():
         app.include_router(router)
     app.include_router(realtime_router)
+    app.include_router(widget_router)
     app.include_router(docs_router)
     install_openapi(app)
     mount_console(app, settings)
     app.add_middleware(BodyMiddleware)
+    app.add_middleware(WidgetCorsMiddleware)
     app.add_middleware(RequestContextMiddleware, hsts=settings.secure_cookies)
     return app

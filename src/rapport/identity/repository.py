@@ -160,6 +160,16 @@ class SessionRepository(Repository[StaffSession]):
             select(StaffSession).where(StaffSession.token_hash == token_hash)
         )
 
+    async def any_seen_in(self, workspace_id: str, since: datetime, now: datetime) -> bool:
+        """Tell whether a live session in a workspace was used since `since`."""
+        query = select(StaffSession.id).where(
+            StaffSession.workspace_id == workspace_id,
+            StaffSession.revoked_at.is_(None),
+            StaffSession.expires_at > now,
+            StaffSession.last_seen_at >= since,
+        )
+        return (await self.session.execute(query.limit(1))).first() is not None
+
     async def revoke_all_for_staff(
         self, staff_id: str, now: datetime, *, except_session_id: str | None = None
     ) -> None:

@@ -6,9 +6,11 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.core.clock import utcnow
 from rapport.errors import UnprocessableContent
 from rapport.identity.audit import Actor, audit
 from rapport.identity.enums import ROLE_RANK, ROLE_SCOPES, Role, Scope
@@ -23,7 +25,12 @@ from rapport.identity.errors import (
 from rapport.identity.keys import api_keys
 from rapport.identity.models import Membership, StaffUser, Workspace
 from rapport.identity.passwords import STAFF_MIN_LENGTH, check_policy, hash_password
-from rapport.identity.repository import MembershipRepository, StaffRepository, WorkspaceRepository
+from rapport.identity.repository import (
+    MembershipRepository,
+    SessionRepository,
+    StaffRepository,
+    WorkspaceRepository,
+)
 from rapport.identity.schemas import Principal, StaffCreate, WorkspaceUpdate
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -168,6 +175,13 @@ class StaffService:
             details={"role": str(body.role)},
         )
         return StaffMember(user, membership.role), one_time_password
+
+    async def someone_online(
+        self, session: AsyncSession, workspace_id: str, within: timedelta
+    ) -> bool:
+        """Tell whether a staff member of the workspace used the console within `within`."""
+        now = utcnow()
+        return await SessionRepository(session).any_seen_in(workspace_id, now - within, now)
 
     async def role_in(self, session: AsyncSession, workspace_id: str, staff_id: str) -> Role | None:
         """Return a staff member's role in a workspace; None when they are not a member."""

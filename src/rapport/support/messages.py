@@ -73,6 +73,8 @@ async def write_message(
     await _check_mentions(session, conversation.workspace_id, private, mentions or [])
     now, message_id = utcnow(), new_id()
     sealed = keyring().encrypt(mask_card_numbers(text), body_aad(message_id))
+    # The conversation is locked (or new), so seq follows commit order within it.
+    conversation.message_seq = (conversation.message_seq or 0) + 1
     message = Message(
         id=message_id,
         conversation_id=conversation.id,
@@ -81,6 +83,7 @@ async def write_message(
         private=private,
         body=sealed,
         mentions=list(dict.fromkeys(mentions or [])),
+        seq=conversation.message_seq,
         created_at=now,
     )
     await MessageRepository(session, conversation.workspace_id).add(message)

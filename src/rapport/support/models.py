@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     String,
     UniqueConstraint,
@@ -75,6 +76,8 @@ class Conversation(TenantMixin, Base):
     first_response_at: Mapped[datetime | None]
     last_message_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The last message's place in this thread (Message.seq): chat clients resume after it.
+    message_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Message(TenantMixin, Base):
@@ -92,6 +95,9 @@ class Message(TenantMixin, Base):
     private: Mapped[bool] = mapped_column(Boolean, default=False)
     body: Mapped[bytes] = mapped_column(LargeBinary)
     mentions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # 1, 2, 3, ... within the conversation, given under its row lock, so in commit order: a
+    # chat client that saw n misses nothing by asking for what came after n.
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Activity(TenantMixin, Base):
@@ -156,3 +162,64 @@ class MetricEvent(TenantMixin, Base):
     team_id: Mapped[str | None] = mapped_column(String(32))
     # Facts of the moment a report filters by (resolved by the assistant alone, ...).
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class WidgetVisitor(TenantMixin, Base):
+    """A chat widget visitor (one browser): a random token Rapport issued, stored hashed,
+    bound to its workspace and source; a signed-in customer's verified user id joins their
+    devices' conversations."""
+
+    __tablename__ = "widget_visitors"
+
+    source_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("sources.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Blind index of the user id the shop's server signed (never the id itself).
+    user_index: Mapped[str | None] = mapped_column(String(64))
+    # Where to send the reply when no agent was online (sealed to the row).
+    email: Mapped[bytes | None] = mapped_column(LargeBinary)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WidgetThread(TenantMixin, Base):
+    """A chat conversation's owner (a visitor, or every device of a verified customer) and how
+    far each side has read."""
+
+    __tablename__ = "widget_threads"
+    __table_args__ = (
+        Index("ix_widget_threads_visitor", "workspace_id", "visitor_id", "id"),
+        Index("ix_widget_threads_user", "workspace_id", "user_index", "id"),
+    )
+
+    conversation_id: Mapped[str] = mapped_column(String(32), conversation_fk(), unique=True)
+    visitor_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("widget_visitors.id", ondelete="CASCADE")
+    )
+    user_index: Mapped[str | None] = mapped_column(String(64))
+    visitor_read_seq: Mapped[int] = mapped_column(Integer, default=0)
+    agent_read_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WidgetClientMessage(TenantMixin, Base):
+    """The id a widget gave a message it sent, so a resend after a reconnect finds the stored
+    message instead of writing it twice."""
+
+    __tablename__ = "widget_client_messages"
+    __table_args__ = (UniqueConstraint("visitor_id", "client_id"),)
+
+    visitor_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("widget_visitors.id", ondelete="CASCADE")
+    )
+    client_id: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str] = mapped_column(String(32), conversation_fk())
+    message_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("conversation_messages.id", ondelete="CASCADE")
+    )
+
+
+# The email channel's settings and records live in their own module.
+from rapport.support import email_models as email_models  # noqa: E402
+
+# Routing settings, calendars, SLA policies and SLA events live in their own module.
+from rapport.support import routing_models as routing_models  # noqa: E402

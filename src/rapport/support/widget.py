@@ -1,0 +1,292 @@
+"""The chat widget's visitors and their conversations: sessions, sends a resend never doubles,
+catch-up after a place in the thread, read marks, and an email for an offline reply."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.core.clock import utcnow
+from rapport.core.crypto import hash_token, keyring, new_token
+from rapport.core.realtime import publish_after_commit
+from rapport.identity.keys import sources
+from rapport.identity.service import staff
+from rapport.identity.verification import identity_verification
+from rapport.support.enums import AuthorType, Channel, MessageKind
+from rapport.support.errors import ConversationNotFound
+from rapport.support.messages import read_message, write_message
+from rapport.support.models import Message, WidgetClientMessage, WidgetThread, WidgetVisitor
+from rapport.support.notify import announce
+from rapport.support.schemas import Acting, ConversationCreate, MessageCreate
+from rapport.support.service import conversations
+from rapport.support.widget_errors import (
+    IdentityNotVerified,
+    VisitorNotRecognised,
+    WidgetKeyInvalid,
+)
+from rapport.support.widget_repository import (
+    ClientMessageRepository,
+    ThreadMessageRepository,
+    ThreadRepository,
+    VisitorLookup,
+    VisitorRepository,
+)
+from rapport.support.widget_schemas import (
+    Sent,
+    Visitor,
+    WidgetMessageCreate,
+    WidgetMessageList,
+    WidgetMessageRead,
+    WidgetRead,
+    WidgetSessionRead,
+    WidgetStart,
+)
+
+# Someone used the console this recently: the widget says an agent is online.
+PRESENCE_WINDOW = timedelta(minutes=5)
+CATCH_UP_LIMIT = 100
+VISITOR_TOKEN_PREFIX = "vt_"  # noqa: S105 (a prefix, not a secret)
+
+
+def owner_topic(visitor: Visitor) -> str:
+    """Return the realtime topic of everything a visitor owns (all devices of a customer)."""
+    return f"widget:{visitor.user_index or visitor.id}"
+
+
+class WidgetService:
+    async def start(
+        self, session: AsyncSession, body: WidgetStart
+    ) -> tuple[Visitor, WidgetSessionRead]:
+        """Recognise or register a visitor of a source (a verified customer when the shop's
+        server signed their user id); return them with their current conversation."""
+        source = await sources.by_write_key(session, body.write_key)
+        if source is None:
+            raise WidgetKeyInvalid("This write key is not valid.")
+        workspace_id, source_id = source.workspace_id, source.id
+        user_index = await _verified_user(
+            session, workspace_id, source_id, body.user_id, body.user_hash
+        )
+        row, token = await _visitor_of(session, workspace_id, source_id, body.visitor_token)
+        row.user_index, row.last_seen_at = user_index, utcnow()
+        visitor = _visitor(row)
+        thread = await ThreadRepository(session, visitor.workspace_id).latest_owned(
+            visitor.id, user_index
+        )
+        last_seq = 0
+        if thread is not None:
+            conversation = await conversations.get(
+                session, visitor.workspace_id, thread.conversation_id, _acting(visitor)
+            )
+            last_seq = conversation.message_seq
+        return visitor, WidgetSessionRead(
+            visitor_token=token,
+            conversation_id=thread.conversation_id if thread else None,
+            last_seq=last_seq,
+            agent_read_seq=thread.agent_read_seq if thread else 0,
+            agents_online=await self.agents_online(session, visitor.workspace_id),
+            verified=user_index is not None,
+        )
+
+    async def authenticate(self, session: AsyncSession, token: str) -> Visitor:
+        """Return the visitor a token was issued to."""
+        row = await VisitorLookup(session).by_token_hash(hash_token(token))
+        if row is None:
+            raise VisitorNotRecognised("Unknown visitor; start a new widget session.")
+        return _visitor(row)
+
+    async def agents_online(self, session: AsyncSession, workspace_id: str) -> bool:
+        """Tell whether someone of the workspace is at the console now."""
+        return await staff.someone_online(session, workspace_id, PRESENCE_WINDOW)
+
+    async def send(
+        self, session: AsyncSession, visitor: Visitor, body: WidgetMessageCreate
+    ) -> Sent:
+        """Store a visitor's message in their conversation (opening one if needed) once: a
+        resend with the same client id returns the message stored the first time."""
+        workspace_id = visitor.workspace_id
+        await VisitorRepository(session, workspace_id).locked(visitor.id)
+        clients = ClientMessageRepository(session, workspace_id)
+        earlier = await clients.find(visitor.id, body.client_id)
+        if earlier is not None:
+            stored = await ThreadMessageRepository(session, workspace_id).get(earlier.message_id)
+            if stored is not None:
+                return Sent(_read(stored, body.client_id), duplicate=True)
+        thread = await self._thread(session, visitor, body.conversation_id)
+        if thread is None:
+            message = await self._open(session, visitor, body.body)
+        else:
+            posted = await conversations.post(
+                session, workspace_id, thread.conversation_id,
+                MessageCreate(kind=MessageKind.customer, body=body.body), _acting(visitor),
+            )  # fmt: skip
+            message = await ThreadMessageRepository(session, workspace_id).get(posted.id)
+        if message is None:  # written in this transaction a moment ago
+            raise ConversationNotFound("The conversation is gone.")
+        await clients.add(
+            WidgetClientMessage(
+                visitor_id=visitor.id, client_id=body.client_id,
+                conversation_id=message.conversation_id, message_id=message.id,
+            )
+        )  # fmt: skip
+        return Sent(_read(message, body.client_id), duplicate=False)
+
+    async def messages(
+        self,
+        session: AsyncSession,
+        visitor: Visitor,
+        conversation_id: str | None,
+        after_seq: int,
+        limit: int = CATCH_UP_LIMIT,
+    ) -> WidgetMessageList:
+        """Return the public messages of a visitor's conversation after a place in it."""
+        thread = await self._thread(session, visitor, conversation_id)
+        if thread is None:
+            return WidgetMessageList(conversation_id=None, items=[], more=False)
+        rows = list(
+            await ThreadMessageRepository(session, visitor.workspace_id).public_after(
+                thread.conversation_id, after_seq, limit + 1
+            )
+        )
+        client_ids = await ClientMessageRepository(session, visitor.workspace_id).client_ids(
+            [row.id for row in rows[:limit]]
+        )
+        items = [_read(row, client_ids.get(row.id)) for row in rows[:limit]]
+        return WidgetMessageList(
+            conversation_id=thread.conversation_id, items=items, more=len(rows) > limit
+        )
+
+    async def mark_read(self, session: AsyncSession, visitor: Visitor, body: WidgetRead) -> None:
+        """Record how far the visitor has read, and tell the console."""
+        thread = await self._thread(session, visitor, body.conversation_id, for_update=True)
+        if thread is None or body.seq <= thread.visitor_read_seq:
+            return
+        thread.visitor_read_seq = body.seq
+        announce(
+            session, "conversation.read", workspace_id=visitor.workspace_id,
+            conversation_id=thread.conversation_id, event=False, by="customer", seq=body.seq,
+        )  # fmt: skip
+
+    async def mark_read_by_agent(
+        self, session: AsyncSession, workspace_id: str, conversation_id: str, seq: int
+    ) -> None:
+        """Record how far agents have read a chat conversation, and tell the widget."""
+        thread = await ThreadRepository(session, workspace_id).for_conversation(conversation_id)
+        if thread is None or seq <= thread.agent_read_seq:
+            return
+        thread.agent_read_seq = seq
+        announce(
+            session, "conversation.read", workspace_id=workspace_id,
+            conversation_id=conversation_id, event=False, by="agent", seq=seq,
+        )  # fmt: skip
+
+    async def leave_email(self, session: AsyncSession, visitor: Visitor, email: str) -> None:
+        """Keep where to send the reply (sealed) and put it in a private note for agents."""
+        row = await VisitorRepository(session, visitor.workspace_id).locked(visitor.id)
+        if row is None:
+            raise VisitorNotRecognised("Unknown visitor; start a new widget session.")
+        row.email = keyring().encrypt(email, f"widget_visitors.email:{row.id}")
+        thread = await self._thread(session, visitor, None)
+        if thread is None:
+            return
+        acting = _acting(visitor)
+        conversation = await conversations.get_for_change(
+            session, visitor.workspace_id, thread.conversation_id, acting
+        )
+        text = f"No agent was online; the visitor asks for the reply at {email}."
+        await write_message(
+            session, conversation, AuthorType.system, "system", text, acting=acting, private=True
+        )
+
+    async def _thread(
+        self,
+        session: AsyncSession,
+        visitor: Visitor,
+        conversation_id: str | None,
+        *,
+        for_update: bool = False,
+    ) -> WidgetThread | None:
+        threads = ThreadRepository(session, visitor.workspace_id)
+        if conversation_id is None:
+            return await threads.latest_owned(visitor.id, visitor.user_index)
+        thread = await threads.owned(
+            conversation_id, visitor.id, visitor.user_index, for_update=for_update
+        )
+        if thread is None:
+            raise ConversationNotFound("No such conversation for this visitor.")
+        return thread
+
+    async def _open(self, session: AsyncSession, visitor: Visitor, text: str) -> Message | None:
+        first = MessageCreate(kind=MessageKind.customer, body=text)
+        # The API's shape opens API channels only; the widget's conversations are chats.
+        body = ConversationCreate(message=first).model_copy(update={"channel": Channel.chat})
+        conversation = await conversations.create(
+            session, visitor.workspace_id, body, _acting(visitor)
+        )
+        await ThreadRepository(session, visitor.workspace_id).add(
+            WidgetThread(
+                conversation_id=conversation.id, visitor_id=visitor.id,
+                user_index=visitor.user_index, visitor_read_seq=0, agent_read_seq=0,
+            )
+        )  # fmt: skip
+        publish_after_commit(
+            session, visitor.workspace_id, owner_topic(visitor),
+            {"type": "widget.conversation", "conversation_id": conversation.id},
+        )  # fmt: skip
+        return await ThreadMessageRepository(session, visitor.workspace_id).latest(conversation.id)
+
+
+async def _verified_user(
+    session: AsyncSession,
+    workspace_id: str,
+    source_id: str,
+    user_id: str | None,
+    user_hash: str | None,
+) -> str | None:
+    """Return the blind index of a user id the shop's server signed; None without one."""
+    if user_id is None:
+        return None
+    if not await identity_verification.verifies(
+        session, workspace_id, source_id, user_id, user_hash
+    ):
+        raise IdentityNotVerified("The user id is not signed by the shop's identity secret.")
+    return keyring().blind_index(user_id, f"widget.user:{workspace_id}")
+
+
+async def _visitor_of(
+    session: AsyncSession, workspace_id: str, source_id: str, token: str | None
+) -> tuple[WidgetVisitor, str]:
+    """Return the visitor a token names on this source, or a new one with a new token."""
+    if token is not None:
+        row = await VisitorLookup(session).by_token_hash(hash_token(token))
+        if row is not None and row.source_id == source_id:
+            return row, token
+    token = new_token(VISITOR_TOKEN_PREFIX, 24)
+    row = await VisitorRepository(session, workspace_id).add(
+        WidgetVisitor(source_id=source_id, token_hash=hash_token(token), last_seen_at=utcnow())
+    )
+    return row, token
+
+
+def _visitor(row: WidgetVisitor) -> Visitor:
+    return Visitor(row.id, row.workspace_id, row.source_id, row.user_index)
+
+
+def _acting(visitor: Visitor) -> Acting:
+    return Acting(actor=visitor.actor)
+
+
+def _read(message: Message, client_id: str | None) -> WidgetMessageRead:
+    opened = read_message(message)
+    return WidgetMessageRead(
+        seq=message.seq,
+        id=message.id,
+        conversation_id=message.conversation_id,
+        author_type=message.author_type,
+        body=opened.body,
+        client_id=client_id,
+        created_at=message.created_at,
+    )
+
+
+widget = WidgetService()
