@@ -121,3 +121,50 @@ async def test_rewritten_legacy_record_is_caught_by_the_first_keyed_one(
         rows[2].hash = event_digest(rows[2])
         rows[3].prev_hash = rows[2].hash
     assert await _verify(legacy_database) == ChainReport(3, 4, "content does not match its MAC")
+
+
+async def _as_legacy_from(database: Database, first_seq: int, boundary: int) -> None:
+    """Rewrite every record from `first_seq` on as unkeyed, chained with the project's own
+    digest, and raise the legacy boundary, as an attacker owning the database could."""
+    await drop_guards(database)
+    async with database.session() as session:
+        rows = list((await session.execute(select(AuditEvent).order_by(AuditEvent.seq))).scalars())
+        previous = rows[first_seq - 2].hash if first_seq > 1 else GENESIS_HASH
+        for row in rows[first_seq - 1 :]:
+            row.target_id = f"forged-{row.seq}"
+            row.mac_version, row.mac_key_id, row.prev_hash = 0, None, previous
+            row.hash = previous = event_digest(row)
+        head = (await session.execute(select(AuditChainHead))).scalar_one()
+        head.legacy_until_seq, head.legacy_until_mac, head.hash = boundary, None, previous
+
+
+async def test_the_boundary_is_sealed_by_db_upgrade_before_any_new_record(
+    legacy_database: Database,
+) -> None:
+    async with legacy_database.session() as session:
+        await audit.seal_legacy_boundary(session)
+    assert await _verify(legacy_database) == ChainReport(3, None)
+
+
+async def test_an_unsealed_boundary_lets_no_record_be_unkeyed(legacy_database: Database) -> None:
+    assert await _verify(legacy_database) == ChainReport(
+        0, 1, "not keyed, though the keyed chain had begun"
+    )
+
+
+async def test_raising_the_boundary_does_not_pass_keyed_records_off_as_unkeyed(
+    legacy_database: Database,
+) -> None:
+    await record(legacy_database, 2)
+    await _as_legacy_from(legacy_database, 4, boundary=5)
+    assert await _verify(legacy_database) == ChainReport(
+        0, 1, "not keyed, though the keyed chain had begun"
+    )
+
+
+async def test_rewriting_a_whole_keyed_chain_as_unkeyed_is_caught(database: Database) -> None:
+    await record(database, 3)
+    await _as_legacy_from(database, 1, boundary=3)
+    assert await _verify(database) == ChainReport(
+        0, 1, "not keyed, though the keyed chain had begun"
+    )

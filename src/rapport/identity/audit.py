@@ -108,6 +108,23 @@ class _Rules:
         return None
 
 
+def boundary_mac(legacy_until_seq: int, key_id: str, key: bytes) -> str:
+    """Return the sealed form ("key id:MAC") of the last seq that may be unkeyed."""
+    message = f"rapport.audit.legacy-until|{legacy_until_seq}".encode()
+    return f"{key_id}:{hmac.new(key, message, hashlib.sha256).hexdigest()}"
+
+
+def trusted_boundary(legacy_until_seq: int, sealed: str | None, keys: Mapping[str, bytes]) -> int:
+    """Return the legacy boundary if its MAC checks out under a ring key, else 0 (no record
+    may then be unkeyed): whoever raises the boundary without the key gains nothing."""
+    key_id, _, _ = (sealed or "").partition(":")
+    key = keys.get(key_id)
+    if legacy_until_seq == 0 or key is None or sealed is None:
+        return 0
+    expected = boundary_mac(legacy_until_seq, key_id, key)
+    return legacy_until_seq if hmac.compare_digest(sealed, expected) else 0
+
+
 def mac_keys() -> dict[str, bytes]:
     """Return the ring's audit MAC keys by key id (every key of the ring checks)."""
     return {key.key_id: key.secret for key in keyring().purpose_keys(MAC_PURPOSE)}
@@ -127,7 +144,7 @@ class AuditService:
     ) -> AuditEvent:
         """Append one record to the chain, in the caller's transaction."""
         repository = AuditRepository(session)
-        seq, previous = await repository.advance_head()
+        seq, previous, unsealed = await repository.advance_head()
         event = AuditEvent(
             seq=seq,
             created_at=utcnow(),
@@ -147,7 +164,20 @@ class AuditService:
         event.hash = event_mac(event, key.secret)
         await repository.add(event)
         await repository.set_head_hash(event.hash)
+        if unsealed:
+            await self.seal_legacy_boundary(session)
         return event
+
+    async def seal_legacy_boundary(self, session: AsyncSession) -> None:
+        """MAC the legacy boundary that migration 0005 fixed, once (`rapport db upgrade` and
+        the first record this process appends both call this; a seal is never replaced)."""
+        repository = AuditRepository(session)
+        legacy_until_seq, sealed = await repository.legacy_boundary()
+        if legacy_until_seq > 0 and sealed is None:
+            key = keyring().purpose_keys(MAC_PURPOSE)[0]
+            await repository.seal_legacy_boundary(
+                boundary_mac(legacy_until_seq, key.key_id, key.secret)
+            )
 
     async def list_for_workspace(
         self,
@@ -178,7 +208,9 @@ class AuditService:
         record whose link, MAC or checkpointed hash is wrong."""
         repository = AuditRepository(session)
         head_seq, head_hash = await repository.head()
-        rules = _Rules(await repository.legacy_until_seq(), mac_keys(), anchors or {})
+        keys = mac_keys()
+        boundary = trusted_boundary(*await repository.legacy_boundary(), keys)
+        rules = _Rules(boundary, keys, anchors or {})
         (seq, previous), checked = after, 0
         while chunk := await repository.in_order(seq, VERIFY_CHUNK, through_seq=head_seq):
             for event in chunk:

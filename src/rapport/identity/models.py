@@ -187,6 +187,8 @@ class AuditChainHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
     # Records up to this seq may be unkeyed (they predate keyed MACs); a trigger keeps it fixed.
     legacy_until_seq: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # "key id:MAC" of legacy_until_seq, written once: a boundary without it counts as 0.
+    legacy_until_mac: Mapped[str | None] = mapped_column(String(96))
 
 
 class AuditCheckpoint(Base):

@@ -343,16 +343,22 @@ class AuditFilter:
 class AuditRepository(Repository[AuditEvent]):
     model = AuditEvent
 
-    async def advance_head(self) -> tuple[int, str]:
-        """Lock the chain head and return (next seq, previous hash)."""
+    async def advance_head(self) -> tuple[int, str, bool]:
+        """Lock the chain head and return (next seq, previous hash, whether a legacy
+        boundary still waits for its seal)."""
         result = await self.session.execute(
             update(AuditChainHead)
             .where(AuditChainHead.id == 1)
             .values(seq=AuditChainHead.seq + 1)
-            .returning(AuditChainHead.seq, AuditChainHead.hash)
+            .returning(
+                AuditChainHead.seq,
+                AuditChainHead.hash,
+                AuditChainHead.legacy_until_seq,
+                AuditChainHead.legacy_until_mac,
+            )
         )
-        seq, previous = result.one()
-        return int(seq), str(previous)
+        seq, previous, legacy_until_seq, sealed = result.one()
+        return int(seq), str(previous), legacy_until_seq > 0 and sealed is None
 
     async def head(self) -> tuple[int, str]:
         """Return the chain head's seq and hash without locking it."""
@@ -363,10 +369,19 @@ class AuditRepository(Repository[AuditEvent]):
         ).one()
         return int(row[0]), str(row[1])
 
-    async def legacy_until_seq(self) -> int:
-        """Return the last seq that may carry an unkeyed (version 0) hash."""
-        statement = select(AuditChainHead.legacy_until_seq).where(AuditChainHead.id == 1)
-        return int((await self.session.execute(statement)).scalar_one())
+    async def legacy_boundary(self) -> tuple[int, str | None]:
+        """Return the last seq that may carry an unkeyed (version 0) hash, and its MAC."""
+        statement = select(AuditChainHead.legacy_until_seq, AuditChainHead.legacy_until_mac)
+        seq, mac = (await self.session.execute(statement.where(AuditChainHead.id == 1))).one()
+        return int(seq), mac
+
+    async def seal_legacy_boundary(self, mac: str) -> None:
+        """Store the legacy boundary's MAC, unless one is stored already."""
+        await self.session.execute(
+            update(AuditChainHead)
+            .where(AuditChainHead.id == 1, AuditChainHead.legacy_until_mac.is_(None))
+            .values(legacy_until_mac=mac)
+        )
 
     async def set_head_hash(self, digest: str) -> None:
         """Record the hash of the newest event on the chain head."""

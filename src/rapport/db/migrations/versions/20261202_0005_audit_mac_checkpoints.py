@@ -10,7 +10,10 @@ Create Date: 2026-12-02 06:00:00
   could have been rewritten before this release); the first keyed record links to the last of
   them, so from then on they cannot be changed unnoticed by anyone without the key.
 - audit_chain_head.legacy_until_seq: the last seq that may be unkeyed, fixed here at the
-  current head, so a rewrite cannot pass keyed records off as unkeyed ones.
+  current head, so a rewrite cannot pass keyed records off as unkeyed ones; and
+  legacy_until_mac, its MAC under the key ring, written once by the application (`rapport db
+  upgrade`, or the first keyed record): a boundary without a valid MAC counts as 0, so raising
+  it (after dropping the triggers) does not make rewritten records pass as unkeyed.
 - audit_checkpoints: Ed25519-signed statements of the chain head.
 - Triggers refuse UPDATE, DELETE and (PostgreSQL) TRUNCATE of audit records and checkpoints,
   and any change of the chain head but its advance. A database owner can drop them: they stop
@@ -47,7 +50,9 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     IF NEW.id <> OLD.id OR NEW.seq < OLD.seq
-            OR NEW.legacy_until_seq <> OLD.legacy_until_seq THEN
+            OR NEW.legacy_until_seq <> OLD.legacy_until_seq
+            OR (OLD.legacy_until_mac IS NOT NULL
+                AND NEW.legacy_until_mac IS DISTINCT FROM OLD.legacy_until_mac) THEN
         RAISE EXCEPTION 'the audit chain head only advances'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -90,6 +95,8 @@ def _sqlite_upgrade() -> None:
         "CREATE TRIGGER audit_chain_head_advance_only BEFORE UPDATE ON audit_chain_head "
         "WHEN NEW.id <> OLD.id OR NEW.seq < OLD.seq "
         "OR NEW.legacy_until_seq <> OLD.legacy_until_seq "
+        "OR (OLD.legacy_until_mac IS NOT NULL "
+        "AND NEW.legacy_until_mac IS NOT OLD.legacy_until_mac) "
         "BEGIN SELECT RAISE(ABORT, 'the audit chain head only advances'); END"
     )
     op.execute(
@@ -108,6 +115,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("legacy_until_seq", sa.Integer(), server_default=sa.text("0"), nullable=False)
         )
+        batch_op.add_column(sa.Column("legacy_until_mac", sa.String(length=96), nullable=True))
     op.execute("UPDATE audit_chain_head SET legacy_until_seq = seq")
     op.create_table(
         "audit_checkpoints",
@@ -150,6 +158,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_audit_checkpoints_seq"))
     op.drop_table("audit_checkpoints")
     with op.batch_alter_table("audit_chain_head", schema=None) as batch_op:
+        batch_op.drop_column("legacy_until_mac")
         batch_op.drop_column("legacy_until_seq")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_column("mac_key_id")
