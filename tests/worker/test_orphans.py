@@ -4,6 +4,7 @@ their lease; other hosts' and live processes' leases are left alone."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -132,6 +133,23 @@ async def test_a_dead_pid_on_this_host_is_reclaimed(database: Database) -> None:
     assert await reclaim_orphans(database) == 1
     [job] = await all_jobs(database)
     assert (job.status, job.locked_by, job.locked_until) == (JobStatus.queued, None, None)
+
+
+async def test_a_dead_process_that_had_our_pid_is_reclaimed(database: Database) -> None:
+    # A container's server restarted as PID 1 sees the dead server's leases carry its own PID.
+    await _enqueue(database, "ours")
+    await _enqueue(database, "same-pid")
+    ours = Worker(database)
+    [kept, _] = await ours.claim(2)
+    same_pid = new_worker_id(pid=os.getpid()).rpartition(":")[0] + ":0dead0ld"
+    async with database.session() as session:
+        await session.execute(update(Job).where(Job.id != kept.id).values(locked_by=same_pid))
+    assert await reclaim_orphans(database) == 1
+    statuses = {job.locked_by: (job.status, job.last_error) for job in await all_jobs(database)}
+    assert statuses == {
+        ours.worker_id: (JobStatus.running, None),
+        None: (JobStatus.queued, ORPHAN_ERROR),
+    }
 
 
 def test_worker_id_fits_its_column_with_a_long_hostname(monkeypatch: pytest.MonkeyPatch) -> None:

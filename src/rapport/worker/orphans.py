@@ -16,6 +16,9 @@ from rapport.core.jobs import Job, JobStatus
 
 _HOSTNAME_LENGTH = 32  # keeps a worker id inside Job.locked_by's 64 characters
 ORPHAN_ERROR = "WorkerDied: the process holding the job ended"
+# The worker ids this process has handed to its own workers: a lease carrying our PID but none
+# of these ids was taken by an earlier process that had our PID (a restarted container's PID 1).
+_OWN_WORKER_IDS: set[str] = set()
 
 
 def host_tag() -> str:
@@ -30,16 +33,23 @@ def host_tag() -> str:
 
 
 def new_worker_id(pid: int | None = None) -> str:
-    """Return a fresh worker id: host tag, process id, and a random suffix."""
-    return f"{host_tag()}:{os.getpid() if pid is None else pid}:{new_id()[-8:]}"
+    """Return a fresh worker id: host tag, process id, and a random suffix; without `pid`, an
+    id for a worker of this process, remembered as one of its own."""
+    worker_id = f"{host_tag()}:{os.getpid() if pid is None else pid}:{new_id()[-8:]}"
+    if pid is None:
+        _OWN_WORKER_IDS.add(worker_id)
+    return worker_id
 
 
 def is_dead_local_worker(worker_id: str, tag: str) -> bool:
-    """Tell whether `worker_id` names a process of this host that no longer exists."""
+    """Tell whether `worker_id` names a process of this host that no longer exists: another
+    PID that is gone, or our own PID in an id that none of our workers carries."""
     owner_tag, _, rest = worker_id.partition(":")
     pid_text = rest.partition(":")[0]
     if owner_tag != tag or not pid_text.isdigit():
         return False
+    if int(pid_text) == os.getpid():
+        return worker_id not in _OWN_WORKER_IDS
     try:
         os.kill(int(pid_text), 0)
     except ProcessLookupError:
