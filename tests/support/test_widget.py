@@ -58,7 +58,11 @@ async def test_an_anonymous_visitor_opens_a_chat_conversation(
 ) -> None:
     workspace, source = await _setup(database)
     started = await _start(client, source)
-    assert (started["conversation_id"], started["last_seq"], started["verified"]) == (None, 0, False)
+    assert (started["conversation_id"], started["last_seq"], started["verified"]) == (
+        None,
+        0,
+        False,
+    )
     assert started["agents_online"] is False
     sent = await _send(client, started["visitor_token"], "client-0001", "Do you ship to Norway?")
     assert sent.status_code == 201
@@ -67,7 +71,9 @@ async def test_an_anonymous_visitor_opens_a_chat_conversation(
         1, "customer", "client-0001",
     )  # fmt: skip
     key = await make_api_key(database, workspace)
-    read = await client.get(f"/api/v1/conversations/{message['conversation_id']}", headers=bearer(key))
+    read = await client.get(
+        f"/api/v1/conversations/{message['conversation_id']}", headers=bearer(key)
+    )
     assert (read.json()["channel"], read.json()["status"]) == ("chat", "open")
 
 
