@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import signal
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -30,6 +32,8 @@ from rapport.events.wire import (
 POOL_MIN_BYTES = 16 * 1024
 # Preparation processes that may die within a minute before the server stops respawning them.
 MAX_DEATHS_A_MINUTE = 3
+# How often a preparation process checks that the server that started it is still there.
+PARENT_CHECK_SECONDS = 0.5
 
 logger = logging.getLogger("rapport.events")
 
@@ -86,7 +90,7 @@ class CallPreparer:
                 self.processes,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_preparation_process,
-                initargs=(masters,),
+                initargs=(masters, os.getpid()),
             )
             for _ in range(self.processes):
                 self._pool.submit(int)  # spawn them now, not on the first batch
@@ -132,7 +136,19 @@ class CallPreparer:
         self.start(self._masters)
 
 
-def _start_preparation_process(masters: list[bytes]) -> None:
-    """Set up a preparation process: the server's key ring; Ctrl-C is the server's to handle."""
+def _start_preparation_process(masters: list[bytes], parent: int) -> None:
+    """Set up a preparation process: the server's key ring; Ctrl-C is the server's to handle;
+    and a watchdog, so the process ends with its server even when that is killed (-9)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_keyring(masters)
+    threading.Thread(
+        target=_exit_when_orphaned, args=(parent,), name="parent-watchdog", daemon=True
+    ).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """End this process once its parent is gone (re-parented, it sees another parent PID, also
+    when the server died before this process started); else it waits on its pipe forever."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
