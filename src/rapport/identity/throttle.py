@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
 from rapport.core.crypto import keyring
+from rapport.core.ratelimit import RateLimiter
 from rapport.identity.audit import Actor, audit
 from rapport.identity.enums import ActorType
 from rapport.identity.errors import SignInThrottled
@@ -30,6 +31,11 @@ class Limit:
         return keyring().blind_index(self.value, f"sign-in-throttle:{self.kind}")
 
 
+# A throttled attempt is audited at most once a minute per account or address: a flood of
+# them must not fill the (append-only) log nor take the database writer for each one.
+_audited_refusals = RateLimiter(rate=1 / 60, burst=1)
+
+
 class Throttle:
     def __init__(self, window: timedelta) -> None:
         self.window = window
@@ -37,19 +43,27 @@ class Throttle:
     async def check(
         self, session: AsyncSession, limits: list[Limit], ip_address: str | None
     ) -> None:
-        """Refuse (and audit) the attempt when any limit is reached. The count is taken as
-        one at a time per key, so attempts running side by side cannot all see one count."""
+        """Refuse (and audit) the attempt when any limit is reached. A plain read turns a
+        flood away; below the limits the count is taken again one at a time per key, so
+        attempts running side by side cannot all see one count."""
         failures = SignInFailureRepository(session)
+        await self._refuse_if_reached(failures, limits, ip_address)
         await failures.lock_keys([limit.key for limit in limits])
+        await self._refuse_if_reached(failures, limits, ip_address)
+
+    async def _refuse_if_reached(
+        self, failures: SignInFailureRepository, limits: list[Limit], ip_address: str | None
+    ) -> None:
         since = utcnow() - self.window
         for limit in limits:
             if await failures.count_since(limit.key, since) >= limit.max_failures:
-                await audit.record(
-                    session,
-                    "staff.sign_in_throttled",
-                    Actor(ActorType.anonymous, None, ip_address),
-                    details={"limit": limit.kind},
-                )
+                if not _audited_refusals.take(limit.key):
+                    await audit.record(
+                        failures.session,
+                        "staff.sign_in_throttled",
+                        Actor(ActorType.anonymous, None, ip_address),
+                        details={"limit": limit.kind},
+                    )
                 raise SignInThrottled(int(self.window.total_seconds()))
 
     async def reserve(
