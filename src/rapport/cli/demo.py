@@ -10,6 +10,7 @@ from rapport.identity.enums import Role
 from rapport.identity.keys import sources
 from rapport.identity.schemas import StaffCreate
 from rapport.identity.service import staff, workspaces
+from rapport.identity.verification import identity_verification
 
 DEMO_SLUG = "demo"
 DEMO_OWNER = "owner@demo.example.com"
@@ -32,8 +33,12 @@ def demo() -> None:
             _, password = await staff.add(
                 session, workspace_id=workspace.id, body=body, actor=SYSTEM
             )
-            await sources.create(
+            source = await sources.create(
                 session, workspace_id=workspace.id, name="Demo website", actor=SYSTEM
+            )
+            # /demo/shop?signed_in=true signs its demo customer's id with this secret.
+            await identity_verification.secret(
+                session, workspace_id=workspace.id, source_id=source.id, actor=SYSTEM
             )
             return password
 
@@ -50,4 +55,5 @@ def demo() -> None:
     console.print(f"Open      {url}/console")
     console.print(f"Email     {DEMO_OWNER}")
     console.print(f"Password  [bold]{password}[/bold]   (shown once — keep it)")
+    console.print(f"Shop page {url}/demo/shop   (the chat widget; answer it in the console)")
     console.rule()

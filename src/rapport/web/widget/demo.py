@@ -25,6 +25,7 @@ PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Demo Shop</title>
+<link rel="icon" href="/static/favicon.svg">
 <link rel="stylesheet" href="/demo/shop.css">
 <script src="/widget.js" defer></script>
 </head>
