@@ -61,6 +61,21 @@ class Settings(BaseSettings):
     sign_in_max_failures_per_account: int = 5
     sign_in_max_failures_per_ip: int = 20
     sign_in_window_minutes: int = 15
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server for outbound email (agent replies, invitations); unset: "
+        "replies wait queued and invitations are passed on by hand.",
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP server port.")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if it needs one.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_starttls: bool = Field(
+        default=True, description="Upgrade the SMTP connection with STARTTLS (verified)."
+    )
+    mail_from: str = Field(
+        default="Rapport <rapport@localhost>",
+        description="From address of every email Rapport sends; its domain names Message-IDs.",
+    )
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

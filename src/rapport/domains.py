@@ -94,6 +94,7 @@ DOMAINS: tuple[Domain, ...] = (
         root_routers=("segment_router",),
         background=("ingestion",),
     ),
+    Domain("messaging", endpoints=False, tasks=True, background=("mailer",)),
     Domain(
         "support",
         scopes=(
@@ -103,6 +104,7 @@ DOMAINS: tuple[Domain, ...] = (
         ),
         console_areas=(ConsoleArea("Inbox", "/console/inbox", "inbox", "support"),),
         console_pages=("support_actions",),
+        root_routers=("email_webhook_router",),
     ),
 )
 

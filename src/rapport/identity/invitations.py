@@ -28,6 +28,7 @@ from rapport.identity.errors import (
     InvitationNotFound,
     InvitationUnavailable,
 )
+from rapport.identity.events import InvitedPerson, announce_invitation
 from rapport.identity.models import Invitation, Membership, StaffUser, Workspace
 from rapport.identity.passwords import (
     STAFF_MIN_LENGTH,
@@ -165,6 +166,8 @@ class InvitationService:
             )
         )
         await self._audit(session, "staff.invited", actor, invitation, role=str(role))
+        invited = InvitedPerson(email=email, link_path=f"{INVITATION_PATH}{token}")
+        announce_invitation(session, workspace_id, invitation.id, invited)
         return IssuedInvitation(InvitationView(invitation, email, InvitationStatus.pending), token)
 
     async def list_open(self, session: AsyncSession, principal: Principal) -> list[InvitationView]:

@@ -20,6 +20,8 @@ from rapport.support.auth import (
     TeamId,
     acting,
 )
+from rapport.support.email_endpoints import email_router
+from rapport.support.email_endpoints import email_webhook_router as email_webhook_router
 from rapport.support.enums import Channel, ConversationStatus, Priority
 from rapport.support.errors import (
     CannotMergeConversations,
@@ -54,6 +56,8 @@ from rapport.support.service import conversations
 from rapport.support.teams import teams
 
 router = APIRouter(tags=["support"])
+# The email channel's settings; its inbound webhook is mounted at the root (see domains.py).
+router.include_router(email_router)
 
 Cursor = Annotated[
     str | None,

@@ -76,3 +76,10 @@ class MetricKind(enum.StrEnum):
     resolution = "resolution"
     reopen = "reopen"
     handoff = "handoff"
+
+
+class EmailDirection(enum.StrEnum):
+    """Whether an email came from the customer or went to them."""
+
+    inbound = "inbound"
+    outbound = "outbound"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rapport.errors import Conflict, NotFound, UnprocessableContent
+from rapport.errors import BadRequest, Conflict, NotFound, UnprocessableContent
 
 
 class ConversationNotFound(NotFound):
@@ -35,3 +35,11 @@ class StaffNotInWorkspace(NotFound):
 
 class InvalidMention(UnprocessableContent):
     """Only notes mention staff, and only members of this workspace."""
+
+
+class MalformedEmail(BadRequest):
+    """The inbound email is not a whole MIME message with a sender."""
+
+
+class InboundAddressNotFound(NotFound):
+    """No workspace receives email at this address."""

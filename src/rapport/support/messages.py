@@ -17,10 +17,12 @@ from rapport.support import metrics
 from rapport.support.enums import (
     REOPENED_BY_CUSTOMER,
     AuthorType,
+    Channel,
     ConversationStatus,
     MessageKind,
     MetricKind,
 )
+from rapport.support.email_outbound import email_channel
 from rapport.support.errors import InvalidMention
 from rapport.support.events import MESSAGE_CREATED
 from rapport.support.lifecycle import change_status
@@ -92,6 +94,8 @@ async def write_message(
         await _customer_wrote(session, conversation, text, acting, now)
     elif author_type == AuthorType.agent and not private:
         await _agent_replied(session, conversation, acting, now)
+        if conversation.channel == Channel.email:
+            await email_channel.send_reply(session, conversation, message.id, text)
     announce(
         session,
         MESSAGE_CREATED,

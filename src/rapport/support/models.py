@@ -216,3 +216,7 @@ class WidgetClientMessage(TenantMixin, Base):
     message_id: Mapped[str] = mapped_column(
         String(32), ForeignKey("conversation_messages.id", ondelete="CASCADE")
     )
+
+
+# The email channel's settings and records live in their own module.
+from rapport.support import email_models as email_models  # noqa: E402

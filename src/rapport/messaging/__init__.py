@@ -1,0 +1,1 @@
+"""Outbound messages: email through an EmailSender port, delivered as durable jobs."""
