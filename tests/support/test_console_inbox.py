@@ -108,6 +108,7 @@ async def test_the_navigation_opens_the_inbox(
     await sign_in(client, desk.agent.email, desk.agent.password)
     html = (await client.get("/console")).text
     assert 'href="/console/inbox"><svg' in html
+    assert 'href="/console/inbox?view=mine">Open your inbox</a>' in html
     assert 'Inbox</span><span class="badge">soon' not in html
 
 
