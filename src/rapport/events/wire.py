@@ -99,7 +99,9 @@ class Parsed:
 
 
 def decompress(body: bytes, encoding: str, limit: int) -> bytes:
-    """Inflate a gzip body, refusing to produce more than `limit` bytes."""
+    """Inflate a gzip body, refusing to produce more than `limit` bytes. The body must be one
+    whole gzip member, as Segment's libraries send: a truncated one (its checksum unread) or
+    anything after it (another member, garbage) is refused."""
     if encoding.strip().lower() not in ("gzip", "x-gzip"):
         if encoding.strip() and encoding.strip().lower() != "identity":
             raise MalformedRequest(f"Content-Encoding {encoding!r} is not supported; use gzip.")
@@ -111,6 +113,10 @@ def decompress(body: bytes, encoding: str, limit: int) -> bytes:
         raise MalformedRequest("The body is not valid gzip.") from error
     if len(plain) > limit or inflater.unconsumed_tail:
         raise BatchTooLarge(f"The decompressed body exceeds {limit // 1024} KB.")
+    if not inflater.eof:
+        raise MalformedRequest("The gzip body is truncated.")
+    if inflater.unused_data:
+        raise MalformedRequest("The gzip body has data after its end; send one gzip member.")
     return plain
 
 
