@@ -105,6 +105,7 @@ DOMAINS: tuple[Domain, ...] = (
         console_areas=(ConsoleArea("Inbox", "/console/inbox", "inbox", "support"),),
         console_pages=("support_actions",),
         root_routers=("email_webhook_router",),
+        tasks=True,
     ),
 )
 

@@ -35,6 +35,7 @@ from rapport.support.errors import (
 )
 from rapport.support.merges import merges
 from rapport.support.models import Activity, Conversation
+from rapport.support.routing_endpoints import router as routing_router
 from rapport.support.schemas import (
     ID_PATTERN,
     ActivityRead,
@@ -58,6 +59,8 @@ from rapport.support.teams import teams
 router = APIRouter(tags=["support"])
 # The email channel's settings; its inbound webhook is mounted at the root (see domains.py).
 router.include_router(email_router)
+# Routing, agents' availability, the business calendar and SLA policies.
+router.include_router(routing_router)
 
 Cursor = Annotated[
     str | None,

@@ -78,6 +78,35 @@ class MetricKind(enum.StrEnum):
     handoff = "handoff"
 
 
+class RoutingMode(enum.StrEnum):
+    """How routing picks among the agents who may take a conversation."""
+
+    round_robin = "round_robin"
+    least_loaded = "least_loaded"
+
+
+class AgentAvailability(enum.StrEnum):
+    """Whether routing may give an agent new conversations."""
+
+    online = "online"
+    away = "away"
+
+
+class SlaTarget(enum.StrEnum):
+    """What an SLA policy promises, in business minutes."""
+
+    first_response = "first_response"
+    next_response = "next_response"
+    resolution = "resolution"
+
+
+class SlaEventKind(enum.StrEnum):
+    """A target about to be missed (warning) or missed (breach)."""
+
+    warning = "warning"
+    breach = "breach"
+
+
 class EmailDirection(enum.StrEnum):
     """Whether an email came from the customer or went to them."""
 

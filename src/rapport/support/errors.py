@@ -43,3 +43,11 @@ class MalformedEmail(BadRequest):
 
 class InboundAddressNotFound(NotFound):
     """No workspace receives email at this address."""
+
+
+class SlaPolicyNotFound(NotFound):
+    """No such SLA policy in this workspace."""
+
+
+class SlaPolicyNameTaken(Conflict):
+    """Another SLA policy of this workspace already has that name."""

@@ -6,3 +6,7 @@ CONVERSATION_CREATED = "conversation.created"
 MESSAGE_CREATED = "message.created"
 CONVERSATION_STATUS_CHANGED = "conversation.status_changed"
 CONVERSATION_MERGED = "conversation.merged"
+CONVERSATION_ASSIGNED = "conversation.assigned"
+# An SLA target missed (support/sla.py); its warnings are realtime pushes only.
+CONVERSATION_SLA_BREACHED = "conversation.sla_breached"
+CONVERSATION_SLA_WARNING = "conversation.sla_warning"

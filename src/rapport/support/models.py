@@ -22,7 +22,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.core.clock import utcnow
 from rapport.core.db import Base, TenantMixin
-from rapport.support.enums import AuthorType, Channel, ConversationStatus, MetricKind, Priority
+from rapport.support.enums import (
+    AgentAvailability,
+    AuthorType,
+    Channel,
+    ConversationStatus,
+    MetricKind,
+    Priority,
+)
 
 
 def _enum(kind: type[enum.StrEnum]) -> Enum:
@@ -52,7 +59,8 @@ class Conversation(TenantMixin, Base):
 
     channel: Mapped[Channel] = mapped_column(_enum(Channel))
     status: Mapped[ConversationStatus] = mapped_column(_enum(ConversationStatus))
-    snoozed_until: Mapped[datetime | None]
+    # Indexed: the wake-up job finds snoozed conversations whose time has come.
+    snoozed_until: Mapped[datetime | None] = mapped_column(index=True)
     priority: Mapped[Priority] = mapped_column(_enum(Priority))
     priority_reason: Mapped[str] = mapped_column(String(300))
     priority_overridden: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -78,6 +86,16 @@ class Conversation(TenantMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The last message's place in this thread (Message.seq): chat clients resume after it.
     message_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Routing needs (an agent must speak the language and hold every skill) and the SLA:
+    # the policy that applies and the running targets' deadlines (support/sla.py); the
+    # periodic check looks at a conversation again at `sla_check_at`.
+    language: Mapped[str | None] = mapped_column(String(16))
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    sla_policy_id: Mapped[str | None] = mapped_column(String(32))
+    first_response_due_at: Mapped[datetime | None]
+    next_response_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    sla_check_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Message(TenantMixin, Base):
@@ -145,6 +163,15 @@ class Agent(TenantMixin, Base):
     staff_id: Mapped[str] = mapped_column(String(32), staff_fk())
     # Sees and acts only on conversations of their teams (or assigned to them).
     limited_to_teams: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Routing (support/routing.py): at most `capacity` open or snoozed conversations, only
+    # while online; skills and languages (ISO 639-1) a conversation may need.
+    capacity: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    availability: Mapped[AgentAvailability] = mapped_column(
+        _enum(AgentAvailability), default=AgentAvailability.away, server_default="away"
+    )
+    last_assigned_at: Mapped[datetime | None]
 
 
 class MetricEvent(TenantMixin, Base):
@@ -220,3 +247,6 @@ class WidgetClientMessage(TenantMixin, Base):
 
 # The email channel's settings and records live in their own module.
 from rapport.support import email_models as email_models  # noqa: E402
+
+# Routing settings, calendars, SLA policies and SLA events live in their own module.
+from rapport.support import routing_models as routing_models  # noqa: E402

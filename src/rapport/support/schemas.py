@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
@@ -36,6 +36,9 @@ AttributeValue = (
 Tags = Annotated[list[Tag], Field(max_length=20)]
 Attributes = Annotated[dict[AttributeName, AttributeValue], Field(max_length=50)]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY)]
+Language = Annotated[
+    str, StringConstraints(to_lower=True, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+]
 
 
 def _not_blank(value: str) -> str:
@@ -73,6 +76,10 @@ class ConversationCreate(BaseModel):
         default=None, description="Set the priority yourself instead of scoring it."
     )
     team_id: str | None = Field(default=None, pattern=ID_PATTERN, description="Team to route to.")
+    language: Language | None = Field(
+        default=None, description="Language an agent must speak (ISO 639-1, such as `fr`)."
+    )
+    skills: Tags = Field(default_factory=list, description="Skills an agent must hold.")
     tags: Tags = Field(default_factory=list, description="Labels (up to 20).")
     attributes: Attributes = Field(
         default_factory=dict,
@@ -91,6 +98,10 @@ class ConversationUpdate(BaseModel):
     )
     tags: Tags | None = Field(default=None, description="Replace the tags.")
     attributes: Attributes | None = Field(default=None, description="Replace the attributes.")
+    language: Language | Literal[""] | None = Field(
+        default=None, description="Language an agent must speak; an empty string clears it."
+    )
+    skills: Tags | None = Field(default=None, description="Replace the skills an agent needs.")
 
     @field_validator("snoozed_until")
     @classmethod
@@ -125,6 +136,12 @@ class ConversationRead(ReadModel):
     tags: list[str] = Field(description="Labels.")
     attributes: dict[str, Any] = Field(description="Custom attributes.")
     merged_into_id: str | None = Field(description="The conversation this one was merged into.")
+    language: str | None = Field(description="Language an agent must speak.")
+    skills: list[str] = Field(description="Skills an agent must hold.")
+    sla_policy_id: str | None = Field(description="The SLA policy that applies.")
+    first_response_due_at: datetime | None = Field(description="First response deadline.")
+    next_response_due_at: datetime | None = Field(description="Deadline of the waiting reply.")
+    resolution_due_at: datetime | None = Field(description="Deadline of this cycle's resolution.")
     last_message_at: datetime | None = Field(description="Time of the latest message.")
     created_at: datetime = Field(description="When it started.")
     updated_at: datetime = Field(description="When it last changed.")

@@ -14,7 +14,7 @@ from rapport.core.pagination import decode_cursor, encode_cursor
 from rapport.customers.service import customers
 from rapport.support.enums import AuthorType, Channel, MessageKind
 from rapport.support.errors import ConversationMerged, ConversationNotFound
-from rapport.support.events import CONVERSATION_CREATED
+from rapport.support.events import CONVERSATION_ASSIGNED, CONVERSATION_CREATED
 from rapport.support.lifecycle import change_status, log
 from rapport.support.messages import AUTHOR_OF_KIND, read_message, write_message
 from rapport.support.models import Activity, Conversation, Message
@@ -64,6 +64,8 @@ class ConversationService:
                 team_id=body.team_id,
                 tags=_tags(body.tags),
                 attributes=_attributes(body.attributes),
+                language=body.language,
+                skills=_tags(body.skills),
                 cycle_started_at=now,
                 created_at=now,
                 updated_at=now,
@@ -167,6 +169,8 @@ class ConversationService:
         if body.tags is not None:
             conversation.tags = _tags(body.tags)
             await log(session, conversation, "tags", acting.actor, tags=conversation.tags)
+        if body.language is not None or body.skills is not None:
+            await _set_needs(session, conversation, body, acting)
         if body.attributes is not None:
             conversation.attributes = _attributes(body.attributes)
             names = sorted(conversation.attributes)
@@ -195,8 +199,8 @@ class ConversationService:
         if changed:
             await log(session, conversation, "assignment", acting.actor, **changed)
             announce(
-                session, "conversation.assigned", workspace_id=workspace_id,
-                conversation_id=conversation.id, event=False, **changed,
+                session, CONVERSATION_ASSIGNED, workspace_id=workspace_id,
+                conversation_id=conversation.id, **changed,
             )  # fmt: skip
         return conversation
 
@@ -250,6 +254,18 @@ def _id(values: list[Any]) -> str:
     if not isinstance(value, str) or not _ID.match(value):
         raise ValueError("a conversations cursor holds an id")
     return value
+
+
+async def _set_needs(
+    session: AsyncSession, conversation: Conversation, body: ConversationUpdate, acting: Acting
+) -> None:
+    """Change what routing needs of an agent: a language ("" clears it), skills."""
+    if body.language is not None:
+        conversation.language = body.language or None
+    if body.skills is not None:
+        conversation.skills = _tags(body.skills)
+    needs = {"language": conversation.language, "skills": conversation.skills}
+    await log(session, conversation, "routing_needs", acting.actor, **needs)
 
 
 def _tags(tags: list[str]) -> list[str]:

@@ -1,0 +1,102 @@
+"""Support jobs: routing a conversation when it starts waiting, the unassigned queue's
+periodic pass, SLA tracking and checks, and snoozed conversations waking up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.core.clock import as_utc, utcnow
+from rapport.core.jobs import enqueue, job, schedule
+from rapport.core.outbox import subscribe
+from rapport.support.enums import ConversationStatus
+from rapport.support.events import (
+    CONVERSATION_ASSIGNED,
+    CONVERSATION_CREATED,
+    CONVERSATION_STATUS_CHANGED,
+    MESSAGE_CREATED,
+)
+from rapport.support.lifecycle import change_status
+from rapport.support.models import Conversation
+from rapport.support.routing import routing
+from rapport.support.routing_repository import RoutingRepository, SweepRepository
+from rapport.support.schemas import Acting
+from rapport.support.sla import slas
+
+ROUTE = "support.route_conversation"
+TRACK_SLA = "support.track_sla"
+ROUTE_WAITING = "support.route_waiting"
+CHECK_SLAS = "support.check_slas"
+WAKE_SNOOZED = "support.wake_snoozed"
+EVERY_MINUTE = "* * * * *"
+# Snoozed conversations one pass reopens; a full pass enqueues the next at once.
+WAKE_BATCH = 200
+WAKE = Acting(actor="system:snooze")
+
+
+@job(ROUTE, max_attempts=5)
+async def route_conversation(
+    session: AsyncSession, workspace_id: str, conversation_id: str, **event: Any
+) -> None:
+    """Assign a conversation that started waiting (new, reopened, unassigned) if one can."""
+    if event.get("assignee_id") is not None:
+        return  # an assignment to someone: nothing waits
+    if "status" in event and event["status"] != ConversationStatus.open:
+        return
+    await routing.route(session, workspace_id, conversation_id)
+
+
+@job(TRACK_SLA, max_attempts=5)
+async def track_sla(
+    session: AsyncSession, workspace_id: str, conversation_id: str, **event: Any
+) -> None:
+    """Recompute a conversation's SLA deadlines after a change and record what is due."""
+    await slas.refresh(session, workspace_id, conversation_id)
+
+
+@job(ROUTE_WAITING, max_attempts=1)
+async def route_waiting(session: AsyncSession) -> None:
+    """Route the unassigned queues of the workspaces whose routing is on."""
+    for workspace_id in await SweepRepository(session).routing_workspaces():
+        await routing.route_waiting(session, workspace_id)
+
+
+@job(CHECK_SLAS, max_attempts=1)
+async def check_slas(session: AsyncSession) -> None:
+    """Record the SLA warnings and breaches that have come due."""
+    for workspace_id in await SweepRepository(session).sla_workspaces(utcnow()):
+        await slas.check_due(session, workspace_id)
+
+
+@job(WAKE_SNOOZED, max_attempts=3)
+async def wake_snoozed(session: AsyncSession) -> None:
+    """Reopen the snoozed conversations whose time has come."""
+    now = utcnow()
+    due = await SweepRepository(session).snoozed_due(now, WAKE_BATCH)
+    for workspace_id, conversation_id in due:
+        conversation = await RoutingRepository(session, workspace_id).for_routing(conversation_id)
+        if conversation is None or not _due(conversation, now):
+            continue  # reopened or snoozed again meanwhile
+        await change_status(session, conversation, ConversationStatus.open, WAKE)
+    if len(due) == WAKE_BATCH:
+        enqueue(session, WAKE_SNOOZED)
+
+
+def _due(conversation: Conversation, now: datetime) -> bool:
+    until = conversation.snoozed_until
+    return (
+        conversation.status == ConversationStatus.snoozed
+        and until is not None
+        and as_utc(until) <= now
+    )
+
+
+for _event in (CONVERSATION_CREATED, CONVERSATION_STATUS_CHANGED, CONVERSATION_ASSIGNED):
+    subscribe(_event, ROUTE)
+for _event in (CONVERSATION_CREATED, CONVERSATION_STATUS_CHANGED, MESSAGE_CREATED):
+    subscribe(_event, TRACK_SLA)
+schedule(ROUTE_WAITING, EVERY_MINUTE)
+schedule(CHECK_SLAS, EVERY_MINUTE)
+schedule(WAKE_SNOOZED, EVERY_MINUTE)
