@@ -22,7 +22,7 @@ from rapport.web.console import mount_console
 from rapport.web.docs import router as docs_router
 from rapport.web.errors import install_error_handlers
 from rapport.web.health import router as health_router
-from rapport.web.middleware import RequestContextMiddleware
+from rapport.web.middleware import HeadMiddleware, RequestContextMiddleware
 from rapport.web.openapi import install_openapi
 from rapport.web.realtime import router as realtime_router
 from rapport.web.widget import WidgetCorsMiddleware
@@ -83,7 +83,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(docs_router)
     install_openapi(app)
     mount_console(app, settings)
-    app.add_middleware(BodyMiddleware)
+    app.add_middleware(
+        BodyMiddleware,
+        budget_bytes=settings.body_buffer_mb * 1024 * 1024,
+        reads_per_address=settings.bodies_per_address,
+    )
+    app.add_middleware(HeadMiddleware)
     app.add_middleware(WidgetCorsMiddleware)
     app.add_middleware(RequestContextMiddleware, hsts=settings.secure_cookies)
     return app

@@ -46,6 +46,22 @@ class Settings(BaseSettings):
         description="Processes that parse and seal large ingestion batches beside the server, "
         "on CPUs of their own; unset: one per CPU beyond the first, at most 4; 0: none.",
     )
+    body_buffer_mb: int = Field(
+        default=64,
+        ge=1,
+        description="Megabytes of request bodies one server process holds at once (arriving "
+        "or being handled); beyond it requests get 503 with Retry-After.",
+    )
+    bodies_per_address: int = Field(
+        default=16,
+        ge=1,
+        description="Request bodies one client address may be sending at once (429 beyond).",
+    )
+    max_connections: int = Field(
+        default=4096,
+        ge=16,
+        description="Connections and requests `rapport serve` handles at once (503 beyond).",
+    )
     ingest_events_per_second: int = Field(
         default=5000,
         ge=0,

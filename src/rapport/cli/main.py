@@ -37,3 +37,7 @@ app.add_typer(events.app, name="events")
 app.add_typer(customers.app, name="customers")
 app.add_typer(imports.app, name="import")
 app.add_typer(nlp.app, name="nlp")
+
+
+if __name__ == "__main__":  # `python -m rapport.cli.main ...` runs the CLI too
+    app()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import resource
 import signal
 
 import typer
@@ -12,6 +14,8 @@ from rapport.app import create_app
 from rapport.cli.common import console, settings
 from rapport.core.db import Database
 from rapport.worker.runner import Worker, load_tasks
+
+MAX_OPEN_FILES = 1 << 20
 
 
 def serve(
@@ -27,6 +31,7 @@ def serve(
         f"(API docs: http://{host}:{port}/docs) — database: {_describe(current.database_url)}"
     )
     proxies = current.forwarded_allow_ips
+    _raise_open_file_limit()
     uvicorn.run(
         app,
         host=host,
@@ -34,7 +39,18 @@ def serve(
         log_level="warning",
         proxy_headers=proxies is not None,
         forwarded_allow_ips=proxies,
+        limit_concurrency=current.max_connections,
     )
+
+
+def _raise_open_file_limit() -> None:
+    """Let the server hold as many connections as the system allows: the soft limit is often
+    1,024 open files, which a few idle clients exhaust."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = MAX_OPEN_FILES if hard == resource.RLIM_INFINITY else min(hard, MAX_OPEN_FILES)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 def worker(

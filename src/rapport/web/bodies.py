@@ -8,6 +8,7 @@ that comes without any credential before reading a byte of it."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass
 
 from starlette.responses import JSONResponse
@@ -16,6 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rapport.web.errors import error_body
 
 KB = 1024
+# Set on the request's scope when the client hung up before its body arrived.
+CLIENT_GONE = "rapport.client_gone"
 # A phone on a poor connection sends 500 KB well within this; a client that trickles a
 # body slower than that is holding a connection open, not uploading.
 BODY_SECONDS = 30.0
@@ -66,38 +69,115 @@ class _TooLarge(Exception):
     pass
 
 
+class _OverBudget(Exception):
+    pass
+
+
 class _Disconnected(Exception):
     pass
 
 
-class BodyMiddleware:
-    """Read each request's body before the route runs, within its cap and deadline."""
+class BodyBudget:
+    """The bytes of request bodies this process holds at once (while they arrive and while
+    their routes run), and the bodies each client address sends at once: whatever many
+    slow clients do, memory stays under `total_bytes`."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, total_bytes: int, reads_per_address: int) -> None:
+        self.total_bytes = total_bytes
+        self.reads_per_address = reads_per_address
+        self.held = 0
+        self.reading: Counter[str] = Counter()
+
+    def hold(self, size: int) -> None:
+        """Hold `size` more bytes, or refuse when the budget would be exceeded."""
+        if self.held + size > self.total_bytes:
+            raise _OverBudget()
+        self.held += size
+
+    def free(self, size: int) -> None:
+        """Give back bytes held for a body."""
+        self.held -= size
+
+
+class BodyMiddleware:
+    """Read each request's body before the route runs, within its cap, its deadline and
+    the process's body budget."""
+
+    def __init__(
+        self, app: ASGIApp, *, budget_bytes: int = 64 * 1024 * KB, reads_per_address: int = 16
+    ) -> None:
         self.app = app
+        self.budget = BodyBudget(budget_bytes, reads_per_address)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _has_body(scope):
             await self.app(scope, receive, send)
             return
         rule = rule_for(scope["path"])
-        early = _refuse_early(scope, rule)
-        if early is not None:
-            await early(scope, receive, send)
+        refusal = _refuse_early(scope, rule) or self._refuse_busy_address(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send)
             return
+        held = [0]
         try:
-            body = await asyncio.wait_for(_read(receive, rule.limit), BODY_SECONDS)
-        except _TooLarge:
-            await rule.refusal()(scope, receive, send)
-            return
-        except TimeoutError:
+            body = await self._read(scope, receive, rule, held)
+            if body is not None:
+                await self.app(scope, _replay(body, receive), send)
+            else:
+                await (self._answer_failed_read(scope, rule) or _nothing)(scope, receive, send)
+        finally:
+            self.budget.free(held[0])
+
+    def _refuse_busy_address(self, scope: Scope) -> JSONResponse | None:
+        if self.budget.reading[_address(scope)] < self.budget.reads_per_address:
+            return None
+        detail = "Too many requests from this address are sending bodies at once."
+        refusal = JSONResponse(error_body("TooManyRequests", detail), status_code=429)
+        refusal.headers["retry-after"] = "1"
+        return refusal
+
+    async def _read(
+        self, scope: Scope, receive: Receive, rule: BodyRule, held: list[int]
+    ) -> bytes | None:
+        address = _address(scope)
+        self.budget.reading[address] += 1
+        try:
+            reading = _read(receive, rule.limit, self.budget, held)
+            return await asyncio.wait_for(reading, BODY_SECONDS)
+        except (_TooLarge, _OverBudget, TimeoutError, _Disconnected) as failure:
+            scope[_FAILURE] = failure
+            return None
+        finally:
+            self.budget.reading[address] -= 1
+            if not self.budget.reading[address]:
+                del self.budget.reading[address]
+
+    def _answer_failed_read(self, scope: Scope, rule: BodyRule) -> JSONResponse | None:
+        failure = scope.pop(_FAILURE)
+        if isinstance(failure, _TooLarge):
+            return rule.refusal()
+        if isinstance(failure, _OverBudget):
+            detail = "The server is receiving too much at once; retry in a moment."
+            busy = JSONResponse(error_body("ServerBusy", detail), status_code=503)
+            busy.headers["retry-after"] = "1"
+            return busy
+        if isinstance(failure, TimeoutError):
             detail = f"The request body did not arrive within {BODY_SECONDS:.0f} seconds."
-            timeout = JSONResponse(error_body("RequestTimeout", detail), status_code=408)
-            await timeout(scope, receive, send)
-            return
-        except _Disconnected:
-            return
-        await self.app(scope, _replay(body, receive), send)
+            return JSONResponse(error_body("RequestTimeout", detail), status_code=408)
+        scope[CLIENT_GONE] = True  # logged as 499, not as a failure of ours
+        return None
+
+
+_FAILURE = "rapport.body_failure"
+
+
+async def _nothing(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer nobody: the client has gone."""
+
+
+def _address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def _has_body(scope: Scope) -> bool:
@@ -119,7 +199,7 @@ def _refuse_early(scope: Scope, rule: BodyRule) -> JSONResponse | None:
     return None
 
 
-async def _read(receive: Receive, limit: int) -> bytes:
+async def _read(receive: Receive, limit: int, budget: BodyBudget, held: list[int]) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -130,6 +210,8 @@ async def _read(receive: Receive, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise _TooLarge()
+        budget.hold(len(chunk))
+        held[0] += len(chunk)
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

@@ -106,6 +106,8 @@ def allowed_methods(request: Request) -> str:
         if route.path_format == template
         for method in route.methods or ()
     }
+    if "GET" in methods:
+        methods.add("HEAD")  # answered by HeadMiddleware wherever GET is
     return ", ".join(sorted(methods | {"OPTIONS"}))
 
 

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rapport.core.ids import new_id
 from rapport.core.logging import request_id_var
+from rapport.web.bodies import CLIENT_GONE
 from rapport.web.errors import internal_error_response
 
 logger = logging.getLogger("rapport.http")
@@ -37,6 +38,31 @@ DOCS_CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+
+# nginx's code for a client that hung up before it was answered: not an error of ours.
+CLIENT_CLOSED_REQUEST = 499
+
+
+class HeadMiddleware:
+    """Answer HEAD wherever GET is answered: the same status and headers, no body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
 
 
 class RequestContextMiddleware:
@@ -73,6 +99,8 @@ class RequestContextMiddleware:
                 raise
             await internal_error_response(error)(scope, receive, send_with_headers)
         finally:
+            if not status["started"] and scope.get(CLIENT_GONE):
+                status["code"] = CLIENT_CLOSED_REQUEST
             logger.info(
                 "request",
                 extra={

@@ -1,0 +1,5 @@
+"""`python -m rapport ...`: the command-line interface."""
+
+from rapport.cli.main import app
+
+app()
