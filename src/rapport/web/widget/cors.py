@@ -26,14 +26,12 @@ class WidgetCorsMiddleware:
         if scope["type"] != "http" or not scope["path"].startswith(WIDGET_PREFIX):
             await self.app(scope, receive, send)
             return
-        if scope["method"] == "OPTIONS":
-            await send({"type": "http.response.start", "status": 204, "headers": _PREFLIGHT})
-            await send({"type": "http.response.body", "body": b""})
-            return
+        # Preflights get the app's own OPTIONS answer (204 with `Allow`) plus CORS headers.
+        extra = _PREFLIGHT if scope["method"] == "OPTIONS" else _ALLOW
 
         async def send_allowed(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *_ALLOW]
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         await self.app(scope, receive, send_allowed)
