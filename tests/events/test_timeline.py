@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 
 from rapport.core.db import Database
-from rapport.core.pagination import encode_cursor
+from rapport.core.pagination import encode_cursor, owned_kind
 from rapport.events.service import TIMELINE_CURSOR
 from tests.fixtures.customers import make_shop
 from tests.fixtures.events import identify, track
@@ -104,21 +106,22 @@ OVERFLOWING_CURSOR = "WyI5OTk5LTEyLTMxVDIzOjU5OjU5LTIzOjU5IiwieCJd"
 
 
 async def _timeline_status(
-    client: httpx.AsyncClient, database: Database, cursor: str
+    client: httpx.AsyncClient, database: Database, cursor: Callable[[str], str]
 ) -> tuple[int, dict[str, str]]:
+    """Ask a customer's timeline for the page at `cursor(customer_id)`."""
     shop = await make_shop(client, database)
     await shop.send(identify(userId="u-9"))
     profile = await shop.profile("u-9")
     response = await client.get(
         f"/api/v1/customers/{profile.id}/timeline",
-        params={"cursor": cursor},
+        params={"cursor": cursor(profile.id)},
         headers=bearer(await make_api_key(database, shop.workspace)),
     )
     return response.status_code, response.json()
 
 
 async def test_crafted_cursor_is_400_not_500(client: httpx.AsyncClient, database: Database) -> None:
-    assert await _timeline_status(client, database, OVERFLOWING_CURSOR) == (
+    assert await _timeline_status(client, database, lambda _: OVERFLOWING_CURSOR) == (
         400,
         {"error": "BadRequest", "detail": "cursor is not valid"},
     )
@@ -127,18 +130,57 @@ async def test_crafted_cursor_is_400_not_500(client: httpx.AsyncClient, database
 async def test_signed_cursor_with_an_overflowing_moment_is_400(
     client: httpx.AsyncClient, database: Database
 ) -> None:
-    signed = encode_cursor(TIMELINE_CURSOR, ["9999-12-31T23:59:59-23:59", "x"])
-    assert (await _timeline_status(client, database, signed))[0] == 400
+    def signed(customer_id: str) -> str:
+        kind = owned_kind(TIMELINE_CURSOR, customer_id)
+        return encode_cursor(kind, ["9999-12-31T23:59:59-23:59", "x"])
+
+    assert await _timeline_status(client, database, signed) == (
+        400,
+        {"error": "BadRequest", "detail": "cursor is not valid"},
+    )
 
 
 async def test_cursor_signed_for_another_list_is_400(
     client: httpx.AsyncClient, database: Database
 ) -> None:
     other = encode_cursor("identity.audit", ["2026-05-01T10:00:00+00:00", "x"])
-    assert (await _timeline_status(client, database, other))[0] == 400
+    assert (await _timeline_status(client, database, lambda _: other))[0] == 400
 
 
 async def test_altered_cursor_is_400(client: httpx.AsyncClient, database: Database) -> None:
-    issued = encode_cursor(TIMELINE_CURSOR, ["2026-05-01T10:00:00+00:00", "x"])
-    altered = ("A" if issued[0] != "A" else "B") + issued[1:]
+    def altered(customer_id: str) -> str:
+        issued = encode_cursor(
+            owned_kind(TIMELINE_CURSOR, customer_id), ["2026-05-01T10:00:00+00:00", "x"]
+        )
+        return ("A" if issued[0] != "A" else "B") + issued[1:]
+
     assert (await _timeline_status(client, database, altered))[0] == 400
+
+
+async def test_a_cursor_of_one_customers_timeline_is_400_on_anothers(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    await shop.send(
+        *(
+            track(f"Step {n}", userId=user, messageId=f"{user}-{n}")
+            for user in ("a", "b")
+            for n in (1, 2)
+        )
+    )
+    first, second = (await shop.profile("a")).id, (await shop.profile("b")).id
+    headers = bearer(await make_api_key(database, shop.workspace))
+
+    async def timeline(customer_id: str, cursor: str | None = None) -> httpx.Response:
+        params = {"limit": 1} if cursor is None else {"limit": 1, "cursor": cursor}
+        return await client.get(
+            f"/api/v1/customers/{customer_id}/timeline", params=params, headers=headers
+        )
+
+    cursor = (await timeline(first)).json()["next_cursor"]
+    assert (await timeline(first, cursor)).status_code == 200
+    refused = await timeline(second, cursor)
+    assert (refused.status_code, refused.json()) == (
+        400,
+        {"error": "BadRequest", "detail": "cursor is not valid"},
+    )

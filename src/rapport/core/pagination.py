@@ -34,6 +34,11 @@ class Page(BaseModel, Generic[ItemT]):
     )
 
 
+def owned_kind(kind: str, owner_id: str) -> str:
+    """Name one owner's list (a customer's timeline), so its cursors serve no other's."""
+    return f"{kind}:{owner_id}"
+
+
 def encode_cursor(kind: str, values: list[str | int]) -> str:
     """Turn the sort key of the last item into an opaque cursor, signed for one kind of list."""
     packed = json.dumps(values, separators=(",", ":")).encode()

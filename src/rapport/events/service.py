@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import as_utc
 from rapport.core.ids import first_id_at
-from rapport.core.pagination import decode_cursor, encode_cursor
+from rapport.core.pagination import decode_cursor, encode_cursor, owned_kind
 from rapport.customers.service import customers
 from rapport.events.enums import CallType
 from rapport.events.errors import OrderNotFound
@@ -86,12 +86,16 @@ class EventsService:
         """Return every touchpoint of a profile (merged ones included), newest first."""
         group = await customers.group_ids(session, workspace_id, customer_id)
         rows = await EventRepository(session, workspace_id).timeline(
-            group, _before(cursor), limit + 1
+            group, _before(customer_id, cursor), limit + 1
         )
         items = [_timeline_item(row) for row in rows[:limit]]
         last = rows[limit - 1] if len(rows) > limit else None
         next_cursor = (
-            encode_cursor(TIMELINE_CURSOR, [last.timestamp.isoformat(), last.id]) if last else None
+            encode_cursor(
+                owned_kind(TIMELINE_CURSOR, customer_id), [last.timestamp.isoformat(), last.id]
+            )
+            if last
+            else None
         )
         return TimelinePage(items=items, next_cursor=next_cursor)
 
@@ -116,7 +120,7 @@ class EventsService:
         """Return a profile's events and orders (merged profiles' included), newest first,
         a page either side of a cursor; `only` keeps one call type, or `order`."""
         group = await customers.group_ids(session, workspace_id, customer_id)
-        kind = f"{HISTORY_CURSOR}.{only or 'all'}"  # a cursor serves the list it came from
+        kind = owned_kind(f"{HISTORY_CURSOR}.{only or 'all'}", customer_id)
         key = decode_key(kind, cursor)
         rows: list[HistoryItem] = []
         if only != ORDER:
@@ -147,14 +151,15 @@ class EventsService:
     ) -> OrdersPage:
         """Return a page of a profile's orders with their lines, newest first."""
         group = await customers.group_ids(session, workspace_id, customer_id)
-        key = decode_key(ORDERS_CURSOR, cursor)
+        kind = owned_kind(ORDERS_CURSOR, customer_id)
+        key = decode_key(kind, cursor)
         placed = await OrderRepository(session, workspace_id).window(group, key, limit + 1)
         read = await self._with_items(session, workspace_id, list(placed))
         window = page_of(read, key, limit, lambda order: (as_utc(order.placed_at), order.id))
         return OrdersPage(
             items=window.items,
-            older_cursor=encode_key(ORDERS_CURSOR, window.older, older=True),
-            newer_cursor=encode_key(ORDERS_CURSOR, window.newer, older=False),
+            older_cursor=encode_key(kind, window.older, older=True),
+            newer_cursor=encode_key(kind, window.newer, older=False),
         )
 
     async def currencies(
@@ -210,8 +215,10 @@ def _columns(order: Order) -> dict[str, Any]:
     return {column.key: getattr(order, column.key) for column in Order.__table__.columns}
 
 
-def _before(cursor: str | None) -> tuple[datetime, str] | None:
-    return None if cursor is None else decode_cursor(TIMELINE_CURSOR, cursor, _timeline_key)
+def _before(customer_id: str, cursor: str | None) -> tuple[datetime, str] | None:
+    if cursor is None:
+        return None
+    return decode_cursor(owned_kind(TIMELINE_CURSOR, customer_id), cursor, _timeline_key)
 
 
 def _timeline_key(values: list[Any]) -> tuple[datetime, str]:
