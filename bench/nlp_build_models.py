@@ -19,8 +19,14 @@ from sklearn.model_selection import cross_val_predict
 from nlp_datasets import bitext_all, sentiment_label, vader_rows
 from rapport.nlp import intents, metrics
 from rapport.nlp.embeddings import HASHING_NAME, load_embedder
-from rapport.nlp.features import combine, ngram_features
-from rapport.nlp.sentiment import MODEL_DIR, SentimentHead, label_for, save_heads
+from rapport.nlp.sentiment import (
+    MODEL_DIR,
+    LexiconFeatures,
+    SentimentHead,
+    label_for,
+    save_heads,
+    sentiment_features,
+)
 from rapport.nlp.training import train_intents
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "rapport" / "nlp" / "data"
@@ -53,15 +59,21 @@ def neutral_band(predicted: np.ndarray, truth: list[str]) -> tuple[float, float]
     return float(BANDS[best]), float(scores[best])
 
 
-def build_sentiment() -> None:
-    """Fit ridge heads (MiniLM + n-grams, and n-grams alone) on the mean ratings."""
+def build_sentiment(cached: str | None = None) -> None:
+    """Fit ridge heads (with and without MiniLM) on the mean ratings; `cached` is an .npy of
+    the texts' embeddings saved by an earlier run."""
     rows = [row for name in SENTIMENT_SETS for row in vader_rows(name)]
     texts = [text for text, _ in rows]
     ratings = np.array([rating for _, rating in rows])
     truth = [sentiment_label(rating) for rating in ratings]
     embedder = load_embedder(threads=2)
-    ngrams = ngram_features(texts)
-    feature_sets = {embedder.name: combine(embedder.embed(texts), ngrams), HASHING_NAME: ngrams}
+    lexicon = LexiconFeatures()
+    embeddings = np.load(cached) if cached else embedder.embed(texts)
+    assert embeddings.shape == (len(texts), embedder.dimension)
+    feature_sets = {
+        embedder.name: sentiment_features(texts, embeddings, lexicon),
+        HASHING_NAME: sentiment_features(texts, None, lexicon),
+    }
     heads, figures = {}, {}
     for name, features in feature_sets.items():
         regression = Ridge(alpha=3.0)
@@ -83,4 +95,7 @@ def build_sentiment() -> None:
 
 
 if __name__ == "__main__":
-    {"intents": build_intents, "sentiment": build_sentiment}[sys.argv[1]]()
+    if sys.argv[1] == "intents":
+        build_intents()
+    else:
+        build_sentiment(sys.argv[2] if len(sys.argv) > 2 else None)

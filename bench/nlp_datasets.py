@@ -4,6 +4,9 @@
 - bitext_train.csv / bitext_test.csv: the 8k Bitext file split by template (near-duplicates,
   word TF-IDF cosine >= 0.85 within an intent, are linked and kept on one side), 80/20 per intent;
 - bitext_all.csv: the three Bitext files, de-duplicated (the default model's training data);
+- bitext_oos_train.csv / bitext_oos_test.csv: the same split with out-of-scope rows labelled
+  "oos": three intents are out-of-scope examples in training, four others (never seen in
+  training) are the out-of-scope rows of the test;
 - amazon_sentiment.csv: VADER's Amazon review snippets, mean rating cut at +-0.05;
 - sentiment_train.tsv: VADER's tweets, movie and editorial snippets with their mean rating.
 """
@@ -80,6 +83,27 @@ def split_by_template(rows: list[tuple[str, str]], seed: int = 0) -> tuple[list,
     return train, test
 
 
+OOS_TRAIN_INTENTS = {"newsletter_subscription", "review", "check_cancellation_fee"}
+OOS_TEST_INTENTS = {"switch_account", "delivery_options", "complaint", "create_account"}
+
+
+def out_of_scope_split(
+    train: list[tuple[str, str]], test: list[tuple[str, str]]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Relabel held-out intents as "oos" and drop the test intents from training."""
+    oos_train = [
+        (text, "oos" if label in OOS_TRAIN_INTENTS else label)
+        for text, label in train
+        if label not in OOS_TEST_INTENTS
+    ]
+    oos_test = [
+        (text, "oos" if label in OOS_TEST_INTENTS else label)
+        for text, label in test
+        if label not in OOS_TRAIN_INTENTS
+    ]
+    return oos_train, oos_test
+
+
 def vader_rows(name: str) -> list[tuple[str, float]]:
     """Return (text, mean rating) rows of a VADER ground-truth file."""
     encoding = "utf-8" if name.startswith("movie") else "latin-1"
@@ -112,6 +136,9 @@ def main(directory: Path) -> None:
     write(directory / "bitext_train.csv", train)
     write(directory / "bitext_test.csv", test)
     write(directory / "bitext_all.csv", bitext_all())
+    oos_train, oos_test = out_of_scope_split(train, test)
+    write(directory / "bitext_oos_train.csv", oos_train)
+    write(directory / "bitext_oos_test.csv", oos_test)
     amazon = [
         (text, sentiment_label(rating)) for text, rating in vader_rows("amazonReviewSnippets")
     ]

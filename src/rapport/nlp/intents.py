@@ -18,6 +18,7 @@ from rapport.nlp.embeddings import HASHING_NAME
 from rapport.nlp.features import Progress, combine, embed_with_progress, ngram_features
 from rapport.nlp.ports import Embedder, IntentPrediction
 
+DEFAULT_MODEL_DIR = Path(__file__).parent / "data" / "intents"
 FORMAT_VERSION = 1
 OUT_OF_SCOPE = "out_of_scope"
 DEFAULT_THRESHOLD = 0.3
@@ -122,7 +123,7 @@ def save(model: IntentModel, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, Matrix] = {}
     for index, head in enumerate(model.heads.values()):
-        arrays[f"weights_{index}"] = head.weights
+        arrays[f"weights_{index}"] = head.weights.astype(np.float16)  # halves the file
         arrays[f"bias_{index}"] = head.bias
     np.savez_compressed(directory / "weights.npz", **arrays)  # type: ignore[arg-type]
     heads = [
@@ -150,6 +151,11 @@ def load(directory: Path) -> IntentModel:
             for index, spec in enumerate(metadata["heads"])
         }
     return IntentModel(metadata["labels"], metadata["oos_label"], heads, metadata)
+
+
+def default_classifier(embedder: Embedder | None) -> LinearIntentClassifier:
+    """Return the shipped e-commerce intent model (27 Bitext intents) for this embedder."""
+    return LinearIntentClassifier(load(DEFAULT_MODEL_DIR), embedder)
 
 
 def embeddings_for(

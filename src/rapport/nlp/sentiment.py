@@ -1,5 +1,6 @@
-"""Sentiment: a linear regression head over MiniLM + n-gram features predicting a rater's mean
-score (-4..4), trained on the VADER ground-truth tweets, movie and editorial snippets (MIT)."""
+"""Sentiment: a linear regression head over MiniLM, n-gram and VADER lexicon features predicting
+a rater's mean score (-4..4), trained on VADER's ground-truth tweets, movie and editorial
+snippets (MIT)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import sparse
 
 from rapport.nlp.embeddings import HASHING_NAME
 from rapport.nlp.features import combine, ngram_features
@@ -28,6 +30,29 @@ class SentimentHead:
     neutral_band: float
 
 
+class LexiconFeatures:
+    """VADER's compound, positive, negative and neutral scores of each text."""
+
+    def __init__(self) -> None:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        self._vader = SentimentIntensityAnalyzer()
+
+    def __call__(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Return one row of four scores per text."""
+        keys = ("compound", "pos", "neg", "neu")
+        scores = [self._vader.polarity_scores(text) for text in texts]
+        return np.array([[score[key] for key in keys] for score in scores], dtype=np.float32)
+
+
+def sentiment_features(
+    texts: Sequence[str], embeddings: NDArray[np.float32] | None, lexicon: LexiconFeatures
+) -> sparse.csr_matrix:
+    """Return the lexicon scores, then the embedding (if any), then the n-grams."""
+    features = combine(embeddings, ngram_features(texts))
+    return sparse.csr_matrix(sparse.hstack([sparse.csr_matrix(lexicon(texts)), features]))
+
+
 class LinearSentimentAnalyzer:
     """The SentimentAnalyzer port: the embedding head when its embedder is here, else n-grams."""
 
@@ -36,11 +61,12 @@ class LinearSentimentAnalyzer:
         self.name = embedder.name if use_embedding and embedder else HASHING_NAME
         self._head = heads[self.name]
         self._embedder = embedder if use_embedding else None
+        self._lexicon = LexiconFeatures()
 
     def scores(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Return the predicted mean rating (-4..4) of each text."""
         embeddings = self._embedder.embed(texts) if self._embedder is not None else None
-        features = combine(embeddings, ngram_features(texts))
+        features = sentiment_features(texts, embeddings, self._lexicon)
         raw = np.asarray(features @ self._head.weights).ravel() + self._head.bias
         return raw.astype(np.float32)
 
