@@ -10,7 +10,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.customers.models import Customer
-from rapport.customers.repository import CustomerRepository, SearchTermRepository
+from rapport.customers.repository import (
+    ActivityRow,
+    CustomerRepository,
+    SearchTermRepository,
+)
 from rapport.customers.traits import NAME_TRAITS, apply_traits, name_indexes, read_traits
 
 CENT = Decimal("0.01")
@@ -76,6 +80,13 @@ class ProfileBatch:
             customer.orders_count = total.orders_count
             customer.revenue = Decimal(total.revenue).quantize(CENT)
             customer.last_order_at = total.last_order_at
+
+    async def set_activity(self, activity: dict[str, ActivityRow]) -> None:
+        """Store the activity of profiles (when first and last seen, on which channels)."""
+        for customer in await self._profiles(sorted(activity)):
+            row = activity[customer.id]
+            customer.first_seen_at, customer.last_seen_at = row.first_seen_at, row.last_seen_at
+            customer.channels = list(row.channels)
 
     async def _profiles(self, customer_ids: list[str]) -> list[Customer]:
         missing = [customer_id for customer_id in customer_ids if customer_id not in self._loaded]

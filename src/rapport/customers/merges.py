@@ -19,6 +19,7 @@ from rapport.customers.errors import (
 from rapport.customers.events import CUSTOMER_MERGED, CUSTOMER_UNMERGED
 from rapport.customers.models import Customer, Merge
 from rapport.customers.pii import seal_json, unseal_json
+from rapport.customers.recompute import Activity, recompute
 from rapport.customers.repository import (
     CustomerRepository,
     IdentifierRepository,
@@ -67,7 +68,8 @@ class MergeService:
         moved = await identifiers.ids_of(loser.id)
         await identifiers.move(moved, loser.id, winner.id)
         loser.merged_into_id = winner.id
-        _combine_activity(winner, loser)
+        # The group's activity is its profiles' together; order totals are recomputed.
+        await recompute.profiles(session, workspace_id, [winner.id], Activity.combine)
         changes = combine_traits(winner, loser)
         merge_id = new_id()
         merge = await MergeRepository(session, workspace_id).add(
@@ -125,6 +127,8 @@ class MergeService:
         )
         loser.merged_into_id = None
         restored = await self._restore_traits(session, workspace_id, winner, merge)
+        # What the winner's group lost cannot be subtracted: both are rebuilt from the facts.
+        await recompute.profiles(session, workspace_id, [winner.id, loser.id], Activity.rebuild)
         merge.undone_at, merge.undone_by = utcnow(), actor
         publish(
             session,
@@ -191,14 +195,6 @@ async def _audit(
         target_id=merge.winner_id,
         details={"merge_id": merge.id, "loser_id": merge.loser_id, **details},
     )
-
-
-def _combine_activity(winner: Customer, loser: Customer) -> None:
-    seen_first = [moment for moment in (winner.first_seen_at, loser.first_seen_at) if moment]
-    seen_last = [moment for moment in (winner.last_seen_at, loser.last_seen_at) if moment]
-    winner.first_seen_at = min(seen_first) if seen_first else None
-    winner.last_seen_at = max(seen_last) if seen_last else None
-    winner.channels = sorted(set(winner.channels) | set(loser.channels))
 
 
 merges = MergeService()

@@ -88,6 +88,23 @@ class CustomerRepository(TenantRepository[Customer]):
             group.extend(frontier)
         return group
 
+    async def live_ids(self, customer_ids: list[str]) -> list[str]:
+        """Return the live profiles some profiles belong to (following merges up), sorted."""
+        live: set[str] = set()
+        frontier = sorted(set(customer_ids))
+        for _ in range(64):  # merges form a forest; 64 levels is far past any real chain
+            if not frontier:
+                break
+            rows = await self.session.execute(
+                select(Customer.id, Customer.merged_into_id).where(
+                    Customer.id.in_(frontier), self.in_workspace()
+                )
+            )
+            found = [(str(row[0]), row[1]) for row in rows]
+            live.update(customer_id for customer_id, parent in found if parent is None)
+            frontier = sorted({str(parent) for _, parent in found if parent is not None})
+        return sorted(live)
+
     async def activity(self, customer_ids: list[str]) -> list[ActivityRow]:
         """Return the activity of some profiles (in one query, loading no profile)."""
         if not customer_ids:

@@ -17,6 +17,8 @@ from rapport.customers.enums import ConsentPurpose
 from rapport.customers.errors import CustomerNotFound
 from rapport.customers.models import Customer, Identifier
 from rapport.customers.pii import blind_index, name_index, normalise, unseal
+from rapport.customers.recompute import GroupActivity as GroupActivity  # for other domains
+from rapport.customers.recompute import ProfileFacts, recompute
 from rapport.customers.repository import (
     CustomerRepository,
     IdentifierRepository,
@@ -59,6 +61,18 @@ class CustomerService:
         """Start resolving a chunk of touchpoints (the workspace's graph stays locked)."""
         await CustomerRepository(session, workspace_id).lock_workspace()
         return ObservationBatch(session, workspace_id)
+
+    def register_facts(self, facts: ProfileFacts) -> None:
+        """Take what the domain that stores touchpoints and orders knows about profile groups
+        (its activity and order totals); every recompute reads them."""
+        recompute.register(facts)
+
+    async def recompute(
+        self, session: AsyncSession, workspace_id: str, customer_ids: list[str]
+    ) -> None:
+        """Recompute the order-based traits of the live profiles these profiles belong to
+        (the one writer of computed traits; merges and undos call it themselves)."""
+        await recompute.profiles(session, workspace_id, customer_ids)
 
     def profiles(self, session: AsyncSession, workspace_id: str) -> ProfileBatch:
         """Start updating many profiles' traits and order-based traits at once."""
@@ -134,21 +148,6 @@ class CustomerService:
         customer = await self.live(session, workspace_id, customer_id)
         customer.orders_count, customer.revenue = orders_count, Decimal(revenue).quantize(CENT)
         customer.last_order_at = last_order_at
-
-    async def set_activity(
-        self,
-        session: AsyncSession,
-        workspace_id: str,
-        customer_id: str,
-        *,
-        first_seen_at: datetime | None,
-        last_seen_at: datetime | None,
-        channels: list[str],
-    ) -> None:
-        """Store the activity-based computed traits of a profile (after merge or undo)."""
-        customer = await self.live(session, workspace_id, customer_id)
-        customer.first_seen_at, customer.last_seen_at = first_seen_at, last_seen_at
-        customer.channels = channels
 
     async def may_use(
         self, session: AsyncSession, workspace_id: str, customer_id: str, purpose: ConsentPurpose

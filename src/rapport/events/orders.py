@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.clock import utcnow
 from rapport.core.ids import new_ids
 from rapport.core.outbox import publish
-from rapport.customers.service import OrderTotals, customers
+from rapport.customers.service import customers
 from rapport.events.enums import OrderStatus
 from rapport.events.models import Order
 from rapport.events.order_repository import (
@@ -289,37 +289,13 @@ class OrderService:
         self, session: AsyncSession, workspace_id: str, customer_id: str
     ) -> None:
         """Recompute a profile's order-based traits (orders, revenue, last order)."""
-        group = await customers.group_ids(session, workspace_id, customer_id)
-        count, revenue, last = await OrderRepository(session, workspace_id).summary(group)
-        await customers.set_computed(
-            session,
-            workspace_id,
-            customer_id,
-            orders_count=count,
-            revenue=Decimal(str(revenue)),
-            last_order_at=last,
-        )
+        await customers.recompute(session, workspace_id, [customer_id])
 
     async def refresh_customers(
         self, session: AsyncSession, workspace_id: str, customer_ids: list[str]
     ) -> None:
-        """Recompute the order-based traits of several live profiles with a few queries."""
-        if not customer_ids:
-            return
-        profiles = customers.profiles(session, workspace_id)
-        groups = await profiles.groups(customer_ids)
-        members = [member for group in groups.values() for member in group]
-        found = await OrderRepository(session, workspace_id).summaries(members)
-        totals = {}
-        for customer_id, group in groups.items():
-            rows = [found[member] for member in group if member in found]
-            last = max((row[2] for row in rows if row[2] is not None), default=None)
-            totals[customer_id] = OrderTotals(
-                orders_count=sum(row[0] for row in rows),
-                revenue=sum((Decimal(str(row[1])) for row in rows), Decimal(0)),
-                last_order_at=last,
-            )
-        await profiles.set_computed(totals)
+        """Recompute the order-based traits of the live profiles these profiles belong to."""
+        await customers.recompute(session, workspace_id, customer_ids)
 
 
 def _lines(lines: dict[str, list[ItemInput]]) -> list[tuple[Any, ...]]:

@@ -16,7 +16,6 @@ from rapport.events.errors import OrderNotFound
 from rapport.events.history import ORDER, decode_key, encode_key, event_item, order_item, page_of
 from rapport.events.models import Event, Order
 from rapport.events.order_repository import OrderRepository
-from rapport.events.orders import orders
 from rapport.events.processing import message_of
 from rapport.events.repository import EventRepository
 from rapport.events.schemas import (
@@ -181,22 +180,6 @@ class EventsService:
         if found is None:
             raise OrderNotFound("No such order in this workspace.")
         return (await self._with_items(session, workspace_id, [found]))[0]
-
-    async def refresh_customer(
-        self, session: AsyncSession, workspace_id: str, customer_id: str
-    ) -> None:
-        """Recompute a profile's computed traits from its events and orders."""
-        group = await customers.group_ids(session, workspace_id, customer_id)
-        first, last, channels = await EventRepository(session, workspace_id).activity(group)
-        await customers.set_activity(
-            session,
-            workspace_id,
-            customer_id,
-            first_seen_at=first,
-            last_seen_at=last,
-            channels=channels,
-        )
-        await orders.refresh_customer(session, workspace_id, customer_id)
 
     async def _with_items(
         self, session: AsyncSession, workspace_id: str, found: list[Order]

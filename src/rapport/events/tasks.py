@@ -1,4 +1,5 @@
-"""Events jobs: resolve, project and publish what ingestion stored; refresh after merges."""
+"""Events jobs: resolve, project and publish what ingestion stored; the facts profiles are
+recomputed from (registered with the customers domain)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.jobs import job
-from rapport.core.outbox import subscribe
-from rapport.customers.events import CUSTOMER_MERGED, CUSTOMER_UNMERGED
+from rapport.customers.service import customers
+from rapport.events.facts import facts
 from rapport.events.processing import processor
 from rapport.events.rows import PROCESS_JOB
-from rapport.events.service import events
+
+customers.register_facts(facts)
 
 
 @job(PROCESS_JOB)
@@ -21,13 +23,6 @@ async def process_batch(session: AsyncSession, workspace_id: str, event_ids: lis
 
 
 @job("events.refresh_merged_customers")
-async def refresh_merged_customers(
-    session: AsyncSession, workspace_id: str, winner_id: str, loser_id: str, **_: Any
-) -> None:
-    """Recompute the computed traits of both profiles of a merge or its undo."""
-    for customer_id in (winner_id, loser_id):
-        await events.refresh_customer(session, workspace_id, customer_id)
-
-
-subscribe(CUSTOMER_MERGED, "events.refresh_merged_customers")
-subscribe(CUSTOMER_UNMERGED, "events.refresh_merged_customers")
+async def refresh_merged_customers(session: AsyncSession, workspace_id: str, **_: Any) -> None:
+    """Nothing left to do: merges and undos now recompute their profiles in their own
+    transaction. Kept so jobs queued before the upgrade finish instead of failing."""
