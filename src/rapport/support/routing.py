@@ -101,10 +101,10 @@ class RoutingService:
     ) -> str | None:
         """Assign a waiting conversation to the best agent free now; return who, or None
         when it stays in the unassigned queue (routing off, closed hours, nobody free)."""
-        await take_writer(session)  # SQLite: one routing at a time; PostgreSQL: row locks
         settings = await RoutingSettingsRepository(session, workspace_id).current()
         if settings is None or not settings.enabled:
             return None
+        await take_writer(session)  # SQLite: one routing at a time; PostgreSQL: row locks
         repository = RoutingRepository(session, workspace_id)
         conversation = await repository.for_routing(conversation_id)
         if conversation is None or not waiting(conversation):
