@@ -73,6 +73,7 @@ def test_evaluate_sentiment_prints_accuracy_and_macro_f1(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert (report["rows"], report["accuracy"], report["macro_f1"]) == (2, 1.0, 1.0)
+    assert report["baseline_vader_accuracy"] == 1.0
 
 
 def test_a_csv_without_the_header_is_refused(tmp_path: Path) -> None:

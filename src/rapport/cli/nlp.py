@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rapport.cli.common import console, out
 from rapport.nlp import intents, metrics
 from rapport.nlp.embeddings import load_embedder
-from rapport.nlp.sentiment import load_sentiment
+from rapport.nlp.sentiment import LexiconFeatures, label_for, load_sentiment
 from rapport.nlp.training import train_intents
 
 app = typer.Typer(help="Train and evaluate the assistant's language models.", no_args_is_help=True)
@@ -104,6 +104,10 @@ def evaluate_sentiment(
         "macro_f1": metrics.macro_f1(truth, predicted),
         "model": analyzer.name,
     }
+    # VADER's own rule (compound beyond +-0.05) on the same rows, as the baseline to beat.
+    vader = [label_for(float(row[0]), 0.05) for row in LexiconFeatures()(texts)]
+    report["baseline_vader_accuracy"] = metrics.accuracy(truth, vader)
+    report["baseline_vader_macro_f1"] = metrics.macro_f1(truth, vader)
     _print(report, as_json, metrics.confusion(truth, predicted))
 
 

@@ -13,7 +13,6 @@ from rapport.nlp import metrics
 from rapport.nlp.embeddings import HASHING_NAME
 from rapport.nlp.features import Progress, combine, ngram_features
 from rapport.nlp.intents import (
-    DEFAULT_THRESHOLD,
     HELD_OUT_FRACTION,
     MIN_EXAMPLES_PER_LABEL,
     MIN_HELD_OUT_EXAMPLES,
@@ -28,7 +27,7 @@ from rapport.nlp.intents import (
 from rapport.nlp.ports import Embedder
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 41))
-THRESHOLDS = np.linspace(0.05, 0.95, 91)
+REJECTED_IN_SCOPE = 0.02
 
 
 def fit_head(features: sparse.csr_matrix, targets: Matrix, classes: int) -> Head:
@@ -67,23 +66,14 @@ def calibrate(head: Head, features: sparse.csr_matrix, targets: Matrix) -> None:
 def choose_threshold(
     model: IntentModel, head: Head, probabilities: Matrix, truth: list[str]
 ) -> None:
-    """With OOS examples, balance in-scope accuracy and OOS recall; else keep 97% of hits."""
-    oos = model.oos_label
-    if oos is not None and oos in truth:
-        scores = []
-        for threshold in THRESHOLDS:
-            predicted = [p.label for p in decide(model, probabilities, float(threshold))]
-            report = metrics.intent_report(truth, predicted, oos)
-            scores.append(float(report["in_scope_accuracy"]) + float(report["oos_recall"]))
-        head.threshold = float(THRESHOLDS[int(np.argmax(scores))])
-        return
+    """Reject the least confident 2% of held-out in-scope rows.
+
+    Out-of-scope examples in training are learnt as a class, so they are no guide to messages
+    unlike any of them; a quantile of in-scope confidence is.
+    """
     best = probabilities.max(axis=1)
-    hits = [
-        confidence
-        for confidence, row, label in zip(best, probabilities, truth, strict=True)
-        if model.labels[int(row.argmax())] == label
-    ]
-    head.threshold = min(DEFAULT_THRESHOLD, float(np.quantile(hits, 0.03))) if hits else 0.0
+    in_scope = [c for c, label in zip(best, truth, strict=True) if label != model.oos_label]
+    head.threshold = float(np.quantile(in_scope, REJECTED_IN_SCOPE)) if in_scope else 0.0
 
 
 def held_out_split(labels: Sequence[str], seed: int = 0) -> tuple[list[int], list[int]]:
