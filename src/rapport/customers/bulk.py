@@ -9,12 +9,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.customers.activity_repository import ActivityRow
 from rapport.customers.models import Customer
-from rapport.customers.repository import (
-    ActivityRow,
-    CustomerRepository,
-    SearchTermRepository,
-)
+from rapport.customers.repository import CustomerRepository, SearchTermRepository
 from rapport.customers.traits import NAME_TRAITS, apply_traits, name_indexes, read_traits
 
 CENT = Decimal("0.01")

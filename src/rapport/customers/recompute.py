@@ -13,8 +13,8 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import as_utc
+from rapport.customers.activity_repository import ActivityRepository, ActivityRow
 from rapport.customers.bulk import OrderTotals, ProfileBatch
-from rapport.customers.repository import ActivityRow, CustomerRepository
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class Recompute:
     ) -> None:
         """Recompute the order-based traits (and activity, as asked) of the live profiles
         these profiles belong to."""
-        live = await CustomerRepository(session, workspace_id).live_ids(customer_ids)
+        live = await ActivityRepository(session, workspace_id).live_ids(customer_ids)
         if not live:
             return
         batch = ProfileBatch(session, workspace_id)
@@ -99,7 +99,7 @@ class Recompute:
         self, session: AsyncSession, workspace_id: str, groups: dict[str, list[str]]
     ) -> None:
         members = [member for group in groups.values() for member in group]
-        stored = await CustomerRepository(session, workspace_id).activity(members)
+        stored = await ActivityRepository(session, workspace_id).activity(members)
         by_id = {row.id: row for row in stored}
         combined = {
             customer_id: _row(customer_id, _union([by_id[m] for m in group if m in by_id]))

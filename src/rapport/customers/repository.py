@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Select,
-    Table,
     and_,
-    bindparam,
     delete,
     func,
     insert,
@@ -22,7 +20,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import aliased
-from sqlalchemy.orm.attributes import set_committed_value
 
 from rapport.core.db import take_writer
 from rapport.core.repository import TenantRepository
@@ -37,16 +34,6 @@ SORT_COLUMNS: dict[CustomerSort, Any] = {
     CustomerSort.revenue: Customer.revenue,
 }
 ListKey = tuple[Any, str]
-
-
-class ActivityRow(NamedTuple):
-    """A profile's activity columns, read and written without loading the profile."""
-
-    id: str
-    first_seen_at: datetime | None
-    last_seen_at: datetime | None
-    channels: list[str]
-    merged: bool
 
 
 class IdentifierRow(NamedTuple):
@@ -87,83 +74,6 @@ class CustomerRepository(TenantRepository[Customer]):
             frontier = [str(row[0]) for row in rows]
             group.extend(frontier)
         return group
-
-    async def live_ids(self, customer_ids: list[str]) -> list[str]:
-        """Return the live profiles some profiles belong to (following merges up), sorted."""
-        live: set[str] = set()
-        frontier = sorted(set(customer_ids))
-        for _ in range(64):  # merges form a forest; 64 levels is far past any real chain
-            if not frontier:
-                break
-            rows = await self.session.execute(
-                select(Customer.id, Customer.merged_into_id).where(
-                    Customer.id.in_(frontier), self.in_workspace()
-                )
-            )
-            found = [(str(row[0]), row[1]) for row in rows]
-            live.update(customer_id for customer_id, parent in found if parent is None)
-            frontier = sorted({str(parent) for _, parent in found if parent is not None})
-        return sorted(live)
-
-    async def activity(self, customer_ids: list[str]) -> list[ActivityRow]:
-        """Return the activity of some profiles (in one query, loading no profile)."""
-        if not customer_ids:
-            return []
-        rows = await self.session.execute(
-            select(
-                Customer.id,
-                Customer.first_seen_at,
-                Customer.last_seen_at,
-                Customer.channels,
-                Customer.merged_into_id.is_not(None),
-            ).where(Customer.id.in_(customer_ids), self.in_workspace())
-        )
-        return [ActivityRow(*row) for row in rows]
-
-    async def insert_new(self, profiles: list[ActivityRow]) -> None:
-        """Insert new profiles with their activity, in one statement."""
-        if profiles:
-            await self.session.execute(
-                insert(Customer),
-                [
-                    {
-                        "id": profile.id,
-                        "workspace_id": self.workspace_id,
-                        "first_seen_at": profile.first_seen_at,
-                        "last_seen_at": profile.last_seen_at,
-                        "channels": profile.channels,
-                    }
-                    for profile in profiles
-                ],
-            )
-
-    async def write_activity(self, profiles: list[ActivityRow]) -> None:
-        """Store the activity of profiles, in one statement; copies loaded in the session
-        are given the same values, so they never write back older ones."""
-        if not profiles:
-            return
-        # A Core executemany (compiled once, no ORM work per row); the session's copies are
-        # synchronised below instead.
-        table = cast(Table, Customer.__table__)
-        await self.session.execute(
-            update(table)
-            .where(table.c.id == bindparam("profile_id"))
-            .where(table.c.workspace_id == self.workspace_id),
-            [
-                {
-                    "profile_id": profile.id,
-                    "first_seen_at": profile.first_seen_at,
-                    "last_seen_at": profile.last_seen_at,
-                    "channels": profile.channels,
-                }
-                for profile in profiles
-            ],
-        )
-        for profile in profiles:
-            loaded = self.session.identity_map.get(self.session.identity_key(Customer, profile.id))
-            if loaded is not None:
-                for name in ("first_seen_at", "last_seen_at", "channels"):
-                    set_committed_value(loaded, name, getattr(profile, name))
 
     async def recent(self, limit: int) -> Sequence[Customer]:
         """Return live profiles, most recently seen first."""

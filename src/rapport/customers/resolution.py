@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.clock import as_utc
 from rapport.core.ids import new_id
 from rapport.core.outbox import publish
+from rapport.customers.activity_repository import ActivityRepository, ActivityRow
 from rapport.customers.claims import believable, record_claim
 from rapport.customers.consent import consent
 from rapport.customers.events import CUSTOMER_IDENTIFIED
 from rapport.customers.graph import Key, Link, Shortcut, graph, is_weak, prepare, shortcut
 from rapport.customers.repository import (
-    ActivityRow,
     CustomerRepository,
     IdentifierRepository,
     IdentifierRow,
@@ -116,7 +116,7 @@ class ObservationBatch:
 
     async def flush(self) -> None:
         """Write the new profiles, their identifiers and the touched profiles' activity."""
-        customers = CustomerRepository(self.session, self.workspace_id)
+        customers = ActivityRepository(self.session, self.workspace_id)
         new = [profile for profile in self._profiles.values() if profile.new]
         await customers.insert_new([_activity(profile) for profile in new])
         await IdentifierRepository(self.session, self.workspace_id).insert_new(
@@ -171,7 +171,7 @@ class ObservationBatch:
         )
         self._links = {key: Link(*owner) for key, owner in owners.items()}
         customer_ids = sorted({link.customer_id for link in self._links.values()})
-        activity = await CustomerRepository(self.session, self.workspace_id).activity(customer_ids)
+        activity = await ActivityRepository(self.session, self.workspace_id).activity(customer_ids)
         self._profiles = {row.id: _Profile(**row._asdict()) for row in activity}
         self._fresh = True
 
