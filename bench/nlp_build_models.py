@@ -27,7 +27,7 @@ from rapport.nlp.sentiment import (
     save_heads,
     sentiment_features,
 )
-from rapport.nlp.training import train_intents
+from rapport.nlp.training import REJECTED_IN_SCOPE, train_intents
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "rapport" / "nlp" / "data"
 BANDS = np.linspace(0.0, 1.5, 31)
@@ -38,7 +38,9 @@ def build_intents() -> None:
     """Train the default intent model on every Bitext row."""
     rows = bitext_all()
     texts, labels = [text for text, _ in rows], [label for _, label in rows]
-    model = train_intents(texts, labels, load_embedder(threads=2), progress=print_progress)
+    # No out-of-scope examples, but the assistant must notice them: reject 2% of in-scope.
+    embedder = load_embedder(threads=2)
+    model = train_intents(texts, labels, embedder, None, print_progress, REJECTED_IN_SCOPE)
     model.metadata["source"] = "Bitext customer-service data (CDLA-Sharing-1.0), see SOURCE.md"
     intents.save(model, DATA / "intents")
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rapport.nlp import intents
 from rapport.nlp.embeddings import HASHING_NAME, MINILM_NAME
 from rapport.nlp.ports import Embedder
-from rapport.nlp.training import train_intents
+from rapport.nlp.training import choose_threshold, train_intents
 from tests.nlp.conftest import intent_rows
 
 QUERIES = ["where is my parcel?", "please cancel the order", "I forgot my password"]
@@ -84,3 +85,16 @@ def test_default_model_knows_the_shop_intents(minilm: Embedder) -> None:
     )
     assert [p.label for p in predictions] == ["track_order", "cancel_order", "recover_password"]
     assert len(classifier.labels) == 27
+
+
+def test_threshold_rejects_two_percent_of_in_scope_rows_with_an_oos_label() -> None:
+    model = intents.IntentModel(["a", "b", "oos"], "oos", {})
+    head = intents.Head(np.zeros((1, 3), dtype=np.float32), np.zeros(3, dtype=np.float32))
+    confidences = np.linspace(0.5, 0.99, 50, dtype=np.float32)
+    probabilities = np.stack([confidences, 1 - confidences, np.zeros(50)], axis=1)
+    truth = ["a"] * 50
+    choose_threshold(model, head, probabilities.astype(np.float32), truth)
+    assert head.threshold == pytest.approx(float(np.quantile(confidences, 0.02)))
+    model.oos_label = None
+    choose_threshold(model, head, probabilities.astype(np.float32), truth)
+    assert head.threshold == pytest.approx(0.3)

@@ -13,6 +13,7 @@ from rapport.nlp import metrics
 from rapport.nlp.embeddings import HASHING_NAME
 from rapport.nlp.features import Progress, combine, ngram_features
 from rapport.nlp.intents import (
+    DEFAULT_THRESHOLD,
     HELD_OUT_FRACTION,
     MIN_EXAMPLES_PER_LABEL,
     MIN_HELD_OUT_EXAMPLES,
@@ -27,6 +28,7 @@ from rapport.nlp.intents import (
 from rapport.nlp.ports import Embedder
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(4.0), 41))
+# Share of held-out in-scope rows a model trained for out-of-scope detection rejects.
 REJECTED_IN_SCOPE = 0.02
 
 
@@ -64,16 +66,25 @@ def calibrate(head: Head, features: sparse.csr_matrix, targets: Matrix) -> None:
 
 
 def choose_threshold(
-    model: IntentModel, head: Head, probabilities: Matrix, truth: list[str]
+    model: IntentModel,
+    head: Head,
+    probabilities: Matrix,
+    truth: list[str],
+    rejected_in_scope: float | None = None,
 ) -> None:
-    """Reject the least confident 2% of held-out in-scope rows.
+    """Reject a share of the least confident held-out in-scope rows.
 
     Out-of-scope examples in training are learnt as a class, so they are no guide to messages
-    unlike any of them; a quantile of in-scope confidence is.
+    unlike any of them; a quantile of in-scope confidence is. The share is REJECTED_IN_SCOPE for
+    a model with an out-of-scope label, else 0 (capped by DEFAULT_THRESHOLD), unless given.
     """
     best = probabilities.max(axis=1)
     in_scope = [c for c, label in zip(best, truth, strict=True) if label != model.oos_label]
-    head.threshold = float(np.quantile(in_scope, REJECTED_IN_SCOPE)) if in_scope else 0.0
+    if rejected_in_scope is None and model.oos_label is None:
+        head.threshold = min(DEFAULT_THRESHOLD, float(min(in_scope, default=0.0)))
+        return
+    share = REJECTED_IN_SCOPE if rejected_in_scope is None else rejected_in_scope
+    head.threshold = float(np.quantile(in_scope, share)) if in_scope else 0.0
 
 
 def held_out_split(labels: Sequence[str], seed: int = 0) -> tuple[list[int], list[int]]:
@@ -98,6 +109,7 @@ def train_intents(
     embedder: Embedder | None,
     oos_label: str | None = None,
     progress: Progress | None = None,
+    rejected_in_scope: float | None = None,
 ) -> IntentModel:
     """Train an embedding head (if a real embedder is given) and an n-gram fallback head."""
     if len(set(labels)) < 2:
@@ -120,7 +132,7 @@ def train_intents(
             calibrate(head, features[held_out], targets[held_out])
             probabilities = head.probabilities(features[held_out])
             truth = [labels[index] for index in held_out]
-            choose_threshold(model, head, probabilities, truth)
+            choose_threshold(model, head, probabilities, truth, rejected_in_scope)
             predicted = [p.label for p in decide(model, probabilities, head.threshold)]
             head_metrics[name] = metrics.intent_report(truth, predicted, model.oos_label)
         model.heads[name] = head
