@@ -18,14 +18,9 @@ from rapport.customers.service import customers
 from tests.conftest import TEST_SECRET
 from tests.fixtures.events import identify, process_all, track, write_key_auth
 from tests.fixtures.identity import make_workspace
+from tests.fixtures.shared_data import shared_data
 
-RETAIL = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "data"
-    / "online_retail_slice"
-    / "online_retail_first49999rows.csv.gz"
-)
+RETAIL = shared_data("online_retail_slice", "online_retail_first49999rows.csv.gz")
 RAPPORT = str(Path(sys.executable).parent / "rapport")
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import Column, MetaData, Table, insert, inspect, select
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
 
 from rapport.db.migrate import upgrade
 from rapport.identity.models import ApiKey, Membership, StaffUser, Workspace
@@ -48,13 +49,30 @@ def _key(key_id: str, created_by: str) -> dict[str, Any]:
     }
 
 
+async def _as_migrated(connection: AsyncConnection, model: type[DeclarativeBase]) -> Table:
+    """Return the model's table with only the columns the database has at this revision
+    (later migrations add columns the rows written here must not name)."""
+    name = model.__tablename__
+
+    def existing(sync: Any) -> set[str]:
+        return {column["name"] for column in inspect(sync).get_columns(name)}
+
+    present = await connection.run_sync(existing)
+    columns: list[Column[Any]] = [
+        column._copy() for column in model.__table__.columns if column.name in present
+    ]
+    return Table(name, MetaData(), *columns)
+
+
 async def _seed(url: str) -> None:
     engine = create_async_engine(url)
     async with engine.begin() as connection:
-        await connection.execute(insert(Workspace.__table__).values(id="w1", slug="w", name="W"))
+        workspaces = await _as_migrated(connection, Workspace)
+        await connection.execute(insert(workspaces).values(id="w1", slug="w", name="W"))
+        staff_users = await _as_migrated(connection, StaffUser)
         for staff_id in ("s1", "s2"):
             await connection.execute(
-                insert(StaffUser.__table__).values(
+                insert(staff_users).values(
                     id=staff_id,
                     email=f"{staff_id}@example.com",
                     display_name="S",
@@ -62,7 +80,9 @@ async def _seed(url: str) -> None:
                 )
             )
         await connection.execute(
-            insert(Membership.__table__).values(workspace_id="w1", staff_id="s1", role="admin")
+            insert(await _as_migrated(connection, Membership)).values(
+                workspace_id="w1", staff_id="s1", role="admin"
+            )
         )
         for key_id, created_by in [
             ("k1", "s1"),
@@ -72,7 +92,8 @@ async def _seed(url: str) -> None:
             ("k5", "k4"),
             ("k6", "s2"),
         ]:
-            await connection.execute(insert(ApiKey.__table__).values(**_key(key_id, created_by)))
+            api_keys = await _as_migrated(connection, ApiKey)
+            await connection.execute(insert(api_keys).values(**_key(key_id, created_by)))
     await engine.dispose()
 
 
