@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import pytest
 
+from rapport.config import Settings
 from rapport.core.db import Database
 from tests.fixtures.events import track, write_key_auth
 from tests.fixtures.identity import make_source, make_workspace
@@ -16,6 +18,15 @@ from tests.fixtures.server import LiveServer
 
 # More than the PostgreSQL pool holds (10 + 10 overflow): held sessions would exhaust it.
 HELD_REQUESTS = 25
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """This address may send every held body at once: the test is about the database, not
+    the per-address limit (tests/http/test_bodies.py covers that)."""
+    return settings.model_copy(update={"bodies_per_address": HELD_REQUESTS + 5})
+
+
 # Generous: an answer either comes at once or waits for as long as the sockets stay open.
 ANSWER_WITHIN_SECONDS = 5
 
