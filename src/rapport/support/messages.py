@@ -14,6 +14,7 @@ from rapport.customers.errors import CustomerNotFound
 from rapport.customers.service import customers
 from rapport.identity.service import staff
 from rapport.support import metrics
+from rapport.support.email_outbound import email_channel
 from rapport.support.enums import (
     REOPENED_BY_CUSTOMER,
     AuthorType,
@@ -22,7 +23,6 @@ from rapport.support.enums import (
     MessageKind,
     MetricKind,
 )
-from rapport.support.email_outbound import email_channel
 from rapport.support.errors import InvalidMention
 from rapport.support.events import MESSAGE_CREATED
 from rapport.support.lifecycle import change_status
