@@ -25,7 +25,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -38,7 +37,7 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from benchdb import drop_postgres, fresh_postgres
+from benchdb import on_each_backend
 from rapport.cli.imports import INVOICES_PER_COMMIT
 from rapport.core.clock import utcnow
 from rapport.core.crypto import configure_keyring
@@ -267,17 +266,11 @@ def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     print(f"cpus: {os.cpu_count()}")
-    with tempfile.TemporaryDirectory() as directory:
-        if not args.skip_sqlite:
-            measure("sqlite", f"sqlite+aiosqlite:///{directory}/bench.db", args.lines, directory)
-        if args.postgres:
-            url, name = asyncio.run(fresh_postgres(args.postgres))
-            try:
-                measure("postgresql", url, args.lines, directory)
-            finally:
-                asyncio.run(drop_postgres(args.postgres, name))
-        else:
-            print("postgresql: skipped (pass --postgres URL or set RAPPORT_TEST_DATABASE_URL)")
+    on_each_backend(
+        lambda label, url, directory: measure(label, url, args.lines, directory),
+        args.postgres,
+        args.skip_sqlite,
+    )
 
 
 if __name__ == "__main__":

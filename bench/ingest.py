@@ -23,7 +23,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -36,7 +35,7 @@ from segment.analytics import Client
 from segment.analytics.request import DatetimeSerializer, post
 from sqlalchemy import func, select
 
-from benchdb import drop_postgres, fresh_postgres
+from benchdb import on_each_backend
 from rapport.core.clock import utcnow
 from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
@@ -357,17 +356,11 @@ def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     print(f"cpus: {os.cpu_count()}")
-    with tempfile.TemporaryDirectory() as directory:
-        if not args.skip_sqlite:
-            measure("sqlite", f"sqlite+aiosqlite:///{directory}/bench.db", args.events, directory)
-        if args.postgres:
-            url, name = asyncio.run(fresh_postgres(args.postgres))
-            try:
-                measure("postgresql", url, args.events, directory)
-            finally:
-                asyncio.run(drop_postgres(args.postgres, name))
-        else:
-            print("postgresql: skipped (pass --postgres URL or set RAPPORT_TEST_DATABASE_URL)")
+    on_each_backend(
+        lambda label, url, directory: measure(label, url, args.events, directory),
+        args.postgres,
+        args.skip_sqlite,
+    )
 
 
 if __name__ == "__main__":

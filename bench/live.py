@@ -25,7 +25,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -35,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from benchdb import drop_postgres, fresh_postgres
+from benchdb import on_each_backend
 from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
 from rapport.db.migrate import upgrade
@@ -311,16 +310,11 @@ def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     print(f"cpus: {os.cpu_count()}  load average: {os.getloadavg()[0]:.1f}", flush=True)
-    with tempfile.TemporaryDirectory() as directory:
-        if not args.skip_sqlite:
-            url = f"sqlite+aiosqlite:///{directory}/bench.db"
-            measure("sqlite", url, directory, args.seconds, args.backlog)
-        if args.postgres:
-            url, name = asyncio.run(fresh_postgres(args.postgres))
-            try:
-                measure("postgresql", url, directory, args.seconds, args.backlog)
-            finally:
-                asyncio.run(drop_postgres(args.postgres, name))
+    on_each_backend(
+        lambda label, url, directory: measure(label, url, directory, args.seconds, args.backlog),
+        args.postgres,
+        args.skip_sqlite,
+    )
 
 
 if __name__ == "__main__":
