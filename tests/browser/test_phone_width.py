@@ -125,3 +125,16 @@ async def test_on_a_phone_the_navigation_opens_from_the_menu_button(
     await expect(menu).to_have_attribute("aria-expanded", "true")
     await navigation.get_by_role("link", name="Customers").click()
     await expect(phone).to_have_url(f"{live_server.url}/console/customers")
+
+
+async def test_on_a_short_page_the_folded_navigation_stays_a_thin_bar(
+    phone: Page, live_server: LiveServer, database: Database
+) -> None:
+    # The layout grid once shared a short page's spare height with the bar: an empty band
+    # of some 200 px above the content.
+    owner = await make_staff(database, await make_workspace(database))
+    await sign_in_page(phone, live_server.url, owner.email, owner.password, "/console")
+    await phone.goto(f"{live_server.url}/console/inbox")
+    bar = await phone.evaluate("document.querySelector('.sidebar').getBoundingClientRect().height")
+    page = await phone.evaluate("document.documentElement.scrollHeight")
+    assert (page <= PHONE["height"], bar < 80) == (True, True), (page, bar)
