@@ -74,6 +74,9 @@ def server_env(url: str, data_dir: str, *, worker: bool, throttle: bool = True) 
         "RAPPORT_LOG_LEVEL": "WARNING",
         "RAPPORT_RUN_WORKER": "true" if worker else "false",
         "RAPPORT_INGEST_EVENTS_PER_SECOND": "0",
+        # The held bodies and the probe share one address here; on the internet they come
+        # from many, so the per-address limit (tested on its own) is lifted.
+        "RAPPORT_BODIES_PER_ADDRESS": "1000",
     }
 
 
