@@ -45,6 +45,7 @@ from rapport.core.db import Database
 from rapport.core.ids import new_ids
 from rapport.customers.models import Customer
 from rapport.db.migrate import upgrade
+from rapport.domains import load_tasks
 from rapport.events.imports import imports, read_invoices
 from rapport.events.models import Order, OrderItem, Product
 from rapport.events.rows import encode_time_for
@@ -265,6 +266,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("RAPPORT_TEST_DATABASE_URL"))
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
+    load_tasks()  # the in-process chunks publish and recompute as the CLI does
     print(f"cpus: {os.cpu_count()}")
     on_each_backend(
         lambda label, url, directory: measure(label, url, args.lines, directory),
