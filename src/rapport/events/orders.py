@@ -15,6 +15,7 @@ from rapport.core.ids import new_ids
 from rapport.core.outbox import publish
 from rapport.customers.service import customers
 from rapport.events.enums import OrderStatus
+from rapport.events.events import ORDER_COMPLETED, ORDER_REFUNDED
 from rapport.events.models import Order
 from rapport.events.order_repository import (
     OrderRepository,
@@ -257,11 +258,11 @@ class OrderService:
             "currency": order.currency,
         }
         if order.status in ("completed", "updated") and previous is None:
-            publish(session, "order.completed", workspace_id=workspace_id, **data)
+            publish(session, ORDER_COMPLETED, workspace_id=workspace_id, **data)
         if order.status == "refunded" and previous != "refunded":
             publish(
                 session,
-                "order.refunded",
+                ORDER_REFUNDED,
                 workspace_id=workspace_id,
                 refunded=str(order.refunded),
                 **data,

@@ -1,0 +1,6 @@
+"""Domain events the events domain publishes (through rapport.core.outbox)."""
+
+from __future__ import annotations
+
+ORDER_COMPLETED = "order.completed"
+ORDER_REFUNDED = "order.refunded"
