@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.clock import utcnow
 from rapport.core.crypto import keyring, new_token
 from rapport.identity.audit import Actor, audit
-from rapport.identity.errors import SourceNotFound
+from rapport.identity.keys import sources
 from rapport.identity.models import Source
 from rapport.identity.repository import SourceRepository
 
@@ -99,7 +99,7 @@ class IdentityVerificationService:
         self, session: AsyncSession, *, workspace_id: str, source_id: str, actor: Actor
     ) -> str:
         """Return a source's identity secret, making one the first time it is asked for."""
-        source = await self._get(session, workspace_id, source_id)
+        source = await sources.get(session, workspace_id, source_id)
         current = _opened(source)
         if current is not None:
             return current
@@ -110,7 +110,7 @@ class IdentityVerificationService:
     ) -> str:
         """Replace a source's identity secret with a new random one (signatures made with the
         old one stop vouching at once); return the new secret."""
-        source = await self._get(session, workspace_id, source_id)
+        source = await sources.get(session, workspace_id, source_id)
         return await self._replace(session, source, actor, first=source.identity_secret is None)
 
     async def set_required(
@@ -123,7 +123,7 @@ class IdentityVerificationService:
         actor: Actor,
     ) -> None:
         """Turn on or off the rule that unsigned identities from this source are only claims."""
-        source = await self._get(session, workspace_id, source_id)
+        source = await sources.get(session, workspace_id, source_id)
         if source.identity_verification_required == required:
             return
         source.identity_verification_required = required
@@ -147,17 +147,11 @@ class IdentityVerificationService:
     ) -> bool:
         """Tell whether a signature vouches for a user id on a source (for the chat widget,
         which carries the same `userHash` as the source's identify calls)."""
-        source = await self._get(session, workspace_id, source_id)
+        source = await sources.get(session, workspace_id, source_id)
         secret = _opened(source)
         if secret is None or signature is None:
             return False
         return is_signed(secret, user_id, signature)
-
-    async def _get(self, session: AsyncSession, workspace_id: str, source_id: str) -> Source:
-        source = await SourceRepository(session, workspace_id).get(source_id)
-        if source is None:
-            raise SourceNotFound("No such event source in this workspace.")
-        return source
 
     async def _replace(
         self, session: AsyncSession, source: Source, actor: Actor, first: bool
