@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import httpx
 import pytest
 
 from rapport.core.db import Database
 from rapport.identity.enums import Role, Scope
+from tests.fixtures.authorization import Case, call_case, case_name
 from tests.fixtures.customers import Shop, make_merge, make_shop
 from tests.fixtures.events import identify, track
 from tests.fixtures.identity import bearer, make_api_key, make_staff, make_workspace
 from tests.fixtures.sessions import session_headers, sign_in
-
-
-@dataclass(frozen=True)
-class Case:
-    method: str
-    path: str
-    scope: Scope
-    ok: int = 200
-    json: dict[str, object] | None = None
-
 
 CASES = [
     Case("GET", "/api/v1/customers", Scope.customers_read),
@@ -65,53 +54,42 @@ async def _setup(client: httpx.AsyncClient, database: Database) -> tuple[Shop, d
     }
 
 
-async def _call(
-    client: httpx.AsyncClient, case: Case, ids: dict[str, str], headers: dict[str, str]
-) -> httpx.Response:
-    body = (
-        None
-        if case.json is None
-        else {k: (v.format(**ids) if isinstance(v, str) else v) for k, v in case.json.items()}
-    )
-    return await client.request(case.method, case.path.format(**ids), json=body, headers=headers)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.method} {case.path}")
+@pytest.mark.parametrize("case", CASES, ids=case_name)
 async def test_anonymous_is_401(client: httpx.AsyncClient, database: Database, case: Case) -> None:
     _, ids = await _setup(client, database)
-    assert (await _call(client, case, ids, {})).status_code == 401
+    assert (await call_case(client, case, ids, {})).status_code == 401
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.method} {case.path}")
+@pytest.mark.parametrize("case", CASES, ids=case_name)
 async def test_wrong_scope_is_403(
     client: httpx.AsyncClient, database: Database, case: Case
 ) -> None:
     shop, ids = await _setup(client, database)
     secret = await make_api_key(database, shop.workspace, [s for s in Scope if s != case.scope])
-    assert (await _call(client, case, ids, bearer(secret))).status_code == 403
+    assert (await call_case(client, case, ids, bearer(secret))).status_code == 403
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.method} {case.path}")
+@pytest.mark.parametrize("case", CASES, ids=case_name)
 async def test_right_scope_succeeds(
     client: httpx.AsyncClient, database: Database, case: Case
 ) -> None:
     shop, ids = await _setup(client, database)
     secret = await make_api_key(database, shop.workspace, [case.scope])
-    response = await _call(client, case, ids, bearer(secret))
+    response = await call_case(client, case, ids, bearer(secret))
     assert response.status_code == case.ok, response.text
 
 
 @pytest.mark.parametrize(
     "case",
     [c for c in CASES if "{" in c.path or c.json or "orders/" in c.path],
-    ids=lambda case: f"{case.method} {case.path}",
+    ids=case_name,
 )
 async def test_other_workspace_sees_nothing(
     client: httpx.AsyncClient, database: Database, case: Case
 ) -> None:
     _, ids = await _setup(client, database)
     stranger = await make_api_key(database, await make_workspace(database))
-    assert (await _call(client, case, ids, bearer(stranger))).status_code == 404
+    assert (await call_case(client, case, ids, bearer(stranger))).status_code == 404
 
 
 async def test_other_workspace_lists_and_counts_are_empty(

@@ -3,14 +3,13 @@ scope and role."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import httpx
 import pytest
 
 from rapport.core.db import Database
 from rapport.identity.enums import Role, Scope
 from rapport.identity.models import Workspace
+from tests.fixtures.authorization import Case, call_case, case_name
 from tests.fixtures.identity import bearer, make_api_key, make_staff, make_workspace
 from tests.fixtures.sessions import session_headers, sign_in
 from tests.fixtures.support import make_conversation, make_team
@@ -20,15 +19,6 @@ READ, WRITE, ASSIGN = (
     Scope.conversations_write,
     Scope.conversations_assign,
 )
-
-
-@dataclass(frozen=True)
-class Case:
-    method: str
-    path: str
-    scope: Scope
-    ok: int = 200
-    json: dict[str, object] | None = None
 
 
 MESSAGE = {"kind": "customer", "body": "Hello"}
@@ -57,10 +47,6 @@ CASES = [
 ROLE_FOR = {READ: Role.agent, WRITE: Role.agent, ASSIGN: Role.supervisor}
 
 
-def _name(case: Case) -> str:
-    return f"{case.method} {case.path}"
-
-
 async def _ids(database: Database, workspace: Workspace) -> dict[str, str]:
     member = await make_staff(database, workspace, Role.agent)
     return {
@@ -71,43 +57,34 @@ async def _ids(database: Database, workspace: Workspace) -> dict[str, str]:
     }
 
 
-async def _call(
-    client: httpx.AsyncClient, case: Case, ids: dict[str, str], headers: dict[str, str]
-) -> httpx.Response:
-    body = None
-    if case.json is not None:
-        body = {k: v.format(**ids) if isinstance(v, str) else v for k, v in case.json.items()}
-    return await client.request(case.method, case.path.format(**ids), json=body, headers=headers)
-
-
-@pytest.mark.parametrize("case", CASES, ids=_name)
+@pytest.mark.parametrize("case", CASES, ids=case_name)
 async def test_anonymous_is_401(client: httpx.AsyncClient, database: Database, case: Case) -> None:
     workspace = await make_workspace(database)
-    response = await _call(client, case, await _ids(database, workspace), {})
+    response = await call_case(client, case, await _ids(database, workspace), {})
     assert (response.status_code, response.json()["error"]) == (401, "NotSignedIn")
 
 
-@pytest.mark.parametrize("case", CASES, ids=_name)
+@pytest.mark.parametrize("case", CASES, ids=case_name)
 async def test_wrong_scope_is_403(
     client: httpx.AsyncClient, database: Database, case: Case
 ) -> None:
     workspace = await make_workspace(database)
     ids = await _ids(database, workspace)
     secret = await make_api_key(database, workspace, [s for s in Scope if s != case.scope])
-    response = await _call(client, case, ids, bearer(secret))
+    response = await call_case(client, case, ids, bearer(secret))
     assert response.json() == {
         "error": "MissingScope",
         "detail": f"This needs the scope(s): {case.scope}.",
     }
 
 
-@pytest.mark.parametrize("case", CASES, ids=_name)
+@pytest.mark.parametrize("case", CASES, ids=case_name)
 async def test_other_workspace_is_404_or_sees_nothing(
     client: httpx.AsyncClient, database: Database, case: Case
 ) -> None:
     ids = await _ids(database, await make_workspace(database))
     stranger = bearer(await make_api_key(database, await make_workspace(database)))
-    response = await _call(client, case, ids, stranger)
+    response = await call_case(client, case, ids, stranger)
     if "{" in case.path:
         assert response.status_code == 404, response.text
     elif case.method == "GET":
@@ -116,18 +93,18 @@ async def test_other_workspace_is_404_or_sees_nothing(
         assert response.status_code == case.ok
 
 
-@pytest.mark.parametrize("case", CASES, ids=_name)
+@pytest.mark.parametrize("case", CASES, ids=case_name)
 async def test_right_scope_succeeds(
     client: httpx.AsyncClient, database: Database, case: Case
 ) -> None:
     workspace = await make_workspace(database)
     ids = await _ids(database, workspace)
     secret = await make_api_key(database, workspace, [case.scope])
-    response = await _call(client, case, ids, bearer(secret))
+    response = await call_case(client, case, ids, bearer(secret))
     assert response.status_code == case.ok, response.text
 
 
-@pytest.mark.parametrize("case", CASES, ids=_name)
+@pytest.mark.parametrize("case", CASES, ids=case_name)
 async def test_the_role_that_holds_the_scope_succeeds(
     client: httpx.AsyncClient, database: Database, case: Case
 ) -> None:
@@ -135,11 +112,11 @@ async def test_the_role_that_holds_the_scope_succeeds(
     ids = await _ids(database, workspace)
     account = await make_staff(database, workspace, ROLE_FOR[case.scope])
     headers = session_headers((await sign_in(database, account)).token)
-    response = await _call(client, case, ids, headers)
+    response = await call_case(client, case, ids, headers)
     assert response.status_code == case.ok, response.text
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.scope == ASSIGN], ids=_name)
+@pytest.mark.parametrize("case", [c for c in CASES if c.scope == ASSIGN], ids=case_name)
 async def test_an_agent_may_not_assign_or_manage_teams(
     client: httpx.AsyncClient, database: Database, case: Case
 ) -> None:
@@ -147,5 +124,5 @@ async def test_an_agent_may_not_assign_or_manage_teams(
     ids = await _ids(database, workspace)
     account = await make_staff(database, workspace, Role.agent)
     headers = session_headers((await sign_in(database, account)).token)
-    response = await _call(client, case, ids, headers)
+    response = await call_case(client, case, ids, headers)
     assert (response.status_code, response.json()["error"]) == (403, "MissingScope")

@@ -9,11 +9,12 @@ import pytest
 from rapport.core.db import Database
 from rapport.identity.enums import Role, Scope
 from rapport.identity.models import Workspace
+from tests.fixtures.authorization import Case, call_case, case_name
 from tests.fixtures.identity import bearer, make_api_key, make_staff, make_workspace
 from tests.fixtures.routing import make_sla_policy
 from tests.fixtures.sessions import session_headers, sign_in
 from tests.fixtures.support import make_conversation
-from tests.support.test_authorization import ROLE_FOR, Case, _call, _name
+from tests.support.test_authorization import ROLE_FOR
 
 READ, WRITE, ASSIGN = (
     Scope.conversations_read,
@@ -49,31 +50,31 @@ async def _ids(database: Database, workspace: Workspace) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("case", CASES, ids=_name)
+@pytest.mark.parametrize("case", CASES, ids=case_name)
 async def test_anonymous_is_401(client: httpx.AsyncClient, database: Database, case: Case) -> None:
     workspace = await make_workspace(database)
-    response = await _call(client, case, await _ids(database, workspace), {})
+    response = await call_case(client, case, await _ids(database, workspace), {})
     assert (response.status_code, response.json()["error"]) == (401, "NotSignedIn")
 
 
-@pytest.mark.parametrize("case", CASES, ids=_name)
+@pytest.mark.parametrize("case", CASES, ids=case_name)
 async def test_wrong_scope_is_403(
     client: httpx.AsyncClient, database: Database, case: Case
 ) -> None:
     workspace = await make_workspace(database)
     ids = await _ids(database, workspace)
     secret = await make_api_key(database, workspace, [s for s in Scope if s != case.scope])
-    response = await _call(client, case, ids, bearer(secret))
+    response = await call_case(client, case, ids, bearer(secret))
     assert (response.status_code, response.json()["error"]) == (403, "MissingScope")
 
 
-@pytest.mark.parametrize("case", CASES, ids=_name)
+@pytest.mark.parametrize("case", CASES, ids=case_name)
 async def test_other_workspace_is_404_or_its_own(
     client: httpx.AsyncClient, database: Database, case: Case
 ) -> None:
     ids = await _ids(database, await make_workspace(database))
     stranger = bearer(await make_api_key(database, await make_workspace(database)))
-    response = await _call(client, case, ids, stranger)
+    response = await call_case(client, case, ids, stranger)
     if "{" in case.path:
         assert response.status_code == 404, response.text
     elif case.method == "GET" and case.path.endswith("sla-policies"):
@@ -82,20 +83,20 @@ async def test_other_workspace_is_404_or_its_own(
         assert response.status_code == case.ok
 
 
-@pytest.mark.parametrize("case", CASES, ids=_name)
+@pytest.mark.parametrize("case", CASES, ids=case_name)
 async def test_right_scope_succeeds(
     client: httpx.AsyncClient, database: Database, case: Case
 ) -> None:
     workspace = await make_workspace(database)
     ids = await _ids(database, workspace)
     scopes = [case.scope, ASSIGN] if "availability" in case.path else [case.scope]
-    response = await _call(
+    response = await call_case(
         client, case, ids, bearer(await make_api_key(database, workspace, scopes))
     )
     assert response.status_code == case.ok, response.text
 
 
-@pytest.mark.parametrize("case", CASES, ids=_name)
+@pytest.mark.parametrize("case", CASES, ids=case_name)
 async def test_the_role_that_holds_the_scope_succeeds(
     client: httpx.AsyncClient, database: Database, case: Case
 ) -> None:
@@ -105,11 +106,11 @@ async def test_the_role_that_holds_the_scope_succeeds(
     if "availability" in case.path:
         ids["staff"] = account.user.id  # an agent sets their own
     headers = session_headers((await sign_in(database, account)).token)
-    response = await _call(client, case, ids, headers)
+    response = await call_case(client, case, ids, headers)
     assert response.status_code == case.ok, response.text
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.scope == ASSIGN], ids=_name)
+@pytest.mark.parametrize("case", [c for c in CASES if c.scope == ASSIGN], ids=case_name)
 async def test_an_agent_may_not_change_routing_calendars_or_policies(
     client: httpx.AsyncClient, database: Database, case: Case
 ) -> None:
@@ -117,7 +118,7 @@ async def test_an_agent_may_not_change_routing_calendars_or_policies(
     ids = await _ids(database, workspace)
     account = await make_staff(database, workspace, Role.agent)
     headers = session_headers((await sign_in(database, account)).token)
-    response = await _call(client, case, ids, headers)
+    response = await call_case(client, case, ids, headers)
     assert (response.status_code, response.json()["error"]) == (403, "MissingScope")
 
 
