@@ -1,4 +1,4 @@
-"""SMS channel and canned responses
+"""SMS channel
 
 Revision ID: 20261202_0019
 Revises: 20261202_0018
