@@ -107,6 +107,7 @@ DOMAINS: tuple[Domain, ...] = (
         root_routers=("email_webhook_router",),
         tasks=True,
     ),
+    Domain("analytics", endpoints=False),
 )
 
 

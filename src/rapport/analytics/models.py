@@ -1,0 +1,3 @@
+"""Tables owned by analytics (per-customer predictions; metric aggregates)."""
+
+from __future__ import annotations
