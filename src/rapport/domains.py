@@ -107,6 +107,12 @@ DOMAINS: tuple[Domain, ...] = (
         root_routers=("email_webhook_router",),
         tasks=True,
     ),
+    Domain(
+        "feedback",
+        scopes=(Scope.feedback_read, Scope.feedback_write),
+        console_pages=("feedback",),
+        tasks=True,
+    ),
     Domain("analytics", endpoints=False),
 )
 

@@ -31,6 +31,8 @@ class Scope(enum.StrEnum):
     conversations_write = "conversations:write"
     conversations_assign = "conversations:assign"
     reports_read = "reports:read"
+    feedback_read = "feedback:read"
+    feedback_write = "feedback:write"
 
 
 _AGENT = {
@@ -39,6 +41,7 @@ _AGENT = {
     Scope.events_read,
     Scope.conversations_read,
     Scope.conversations_write,
+    Scope.feedback_read,
 }
 _SUPERVISOR = _AGENT | {
     Scope.staff_read,

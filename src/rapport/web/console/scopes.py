@@ -26,6 +26,8 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.conversations_write: "Reply in conversations.",
     Scope.conversations_assign: "Assign conversations to agents and teams; manage teams.",
     Scope.reports_read: "Read reports and metrics.",
+    Scope.feedback_read: "Read surveys and survey responses.",
+    Scope.feedback_write: "Create and change surveys.",
 }
 CUSTOM = "custom"
 

@@ -1,0 +1,1 @@
+"""Feedback: surveys (NPS, CSAT, CES, custom), their delivery and the responses."""

@@ -1,0 +1,199 @@
+"""Every SQL statement of the feedback domain, scoped to one workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, case, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from rapport.core.repository import TenantRepository
+from rapport.feedback.models import FeedbackSettings, Survey, SurveyInvitation, SurveyResponse
+
+
+@dataclass(frozen=True)
+class ResponseFilters:
+    """What the metrics narrow responses by (None: any)."""
+
+    channel: str | None = None
+    team_id: str | None = None
+    staff_id: str | None = None
+    survey_id: str | None = None
+
+
+class SurveyRepository(TenantRepository[Survey]):
+    model = Survey
+
+    def listing(self) -> Select[Survey]:
+        """Return the workspace's surveys, newest first."""
+        return self.base_query().order_by(Survey.id.desc())
+
+    async def active_of_kind(self, kind: str) -> Survey | None:
+        """Return the newest active survey of a kind."""
+        statement = self.base_query().where(Survey.kind == kind, Survey.active.is_(True))
+        return await self.one_or_none(statement.order_by(Survey.id.desc()).limit(1))
+
+    async def named(self, name: str) -> Survey | None:
+        """Return the survey with this name."""
+        return await self.one_or_none(self.base_query().where(Survey.name == name))
+
+
+class InvitationRepository(TenantRepository[SurveyInvitation]):
+    model = SurveyInvitation
+
+    async def by_token_hash(
+        self, token_hash: str, *, lock: bool = False
+    ) -> SurveyInvitation | None:
+        """Return the invitation whose link token hashes to this (locked when asked)."""
+        statement = self.base_query().where(SurveyInvitation.token_hash == token_hash)
+        return await self.one_or_none(statement.with_for_update() if lock else statement)
+
+    async def latest_for(self, customer_id: str) -> datetime | None:
+        """Return when this customer was last sent a survey."""
+        statement = select(func.max(SurveyInvitation.created_at)).where(
+            SurveyInvitation.workspace_id == self.workspace_id,
+            SurveyInvitation.customer_id == customer_id,
+        )
+        value = (await self.session.execute(statement)).scalar_one_or_none()
+        return value if isinstance(value, datetime) or value is None else None
+
+    async def locked(self, invitation_id: str) -> SurveyInvitation | None:
+        """Return an invitation locked for a change."""
+        statement = self.base_query().where(SurveyInvitation.id == invitation_id)
+        return await self.one_or_none(statement.with_for_update())
+
+
+class ResponseRepository(TenantRepository[SurveyResponse]):
+    model = SurveyResponse
+
+    def dialect(self) -> str:
+        """Return the database's dialect name."""
+        return self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
+
+    def _window(
+        self, kind: str, start: datetime, end: datetime, filters: ResponseFilters
+    ) -> list[ColumnElement[bool]]:
+        conditions = [
+            SurveyResponse.workspace_id == self.workspace_id,
+            SurveyResponse.kind == kind,
+            SurveyResponse.answered_at >= start,
+            SurveyResponse.answered_at < end,
+            SurveyResponse.score.is_not(None),
+        ]
+        for column, value in (
+            (SurveyResponse.channel, filters.channel),
+            (SurveyResponse.team_id, filters.team_id),
+            (SurveyResponse.staff_id, filters.staff_id),
+            (SurveyResponse.survey_id, filters.survey_id),
+        ):
+            if value is not None:
+                conditions.append(column == value)
+        return conditions
+
+    async def histogram(
+        self, kind: str, start: datetime, end: datetime, filters: ResponseFilters
+    ) -> dict[int, int]:
+        """Count the scores of one kind answered in [start, end), by score."""
+        statement = (
+            select(SurveyResponse.score, func.count())
+            .where(*self._window(kind, start, end, filters))
+            .group_by(SurveyResponse.score)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return {int(score): int(count) for score, count in rows if score is not None}
+
+    async def daily_histograms(
+        self,
+        kind: str,
+        start: datetime,
+        end: datetime,
+        filters: ResponseFilters,
+        *,
+        time_zone: str,
+        stretches: list[tuple[datetime, int]],
+    ) -> list[tuple[date, int, int]]:
+        """Count the scores of one kind answered in [start, end) by local day and score:
+        (day, score, count) rows; `stretches` are the window's constant-offset parts."""
+        day = self._local_day(time_zone, stretches)
+        statement = (
+            select(day.label("day"), SurveyResponse.score, func.count())
+            .where(*self._window(kind, start, end, filters))
+            .group_by(day, SurveyResponse.score)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return [(_as_date(local), int(score), int(count)) for local, score, count in rows]
+
+    def _local_day(self, time_zone: str, stretches: list[tuple[datetime, int]]) -> Any:
+        """Return the SQL expression of an answer's local day."""
+        answered = SurveyResponse.answered_at
+        if self.dialect() == "postgresql":
+            return func.date(func.timezone(literal(time_zone), answered))
+        shifted = [
+            (until, func.date(answered, f"{offset:+d} seconds")) for until, offset in stretches
+        ]
+        if len(shifted) == 1:
+            return shifted[0][1]
+        return case(*((answered < until, day) for until, day in shifted[:-1]), else_=shifted[-1][1])
+
+    async def for_customers(
+        self, customer_ids: Sequence[str], limit: int
+    ) -> Sequence[SurveyResponse]:
+        """Return the latest responses of these profiles."""
+        statement = (
+            self.base_query()
+            .where(SurveyResponse.customer_id.in_(customer_ids))
+            .order_by(SurveyResponse.answered_at.desc(), SurveyResponse.id.desc())
+            .limit(limit)
+        )
+        return await self.all(statement)
+
+    async def for_conversation(self, conversation_id: str) -> Sequence[SurveyResponse]:
+        """Return the responses to surveys sent after a conversation."""
+        statement = self.base_query().where(SurveyResponse.conversation_id == conversation_id)
+        return await self.all(statement.order_by(SurveyResponse.answered_at))
+
+    async def insert_new(self, rows: list[dict[str, Any]]) -> int:
+        """Insert responses, skipping those whose dedupe key is already stored; return how
+        many were new."""
+        if not rows:
+            return 0
+        for row in rows:
+            row["workspace_id"] = self.workspace_id
+        insert = postgresql_insert if self.dialect() == "postgresql" else sqlite_insert
+        statement = insert(SurveyResponse).on_conflict_do_nothing(
+            index_elements=["workspace_id", "dedupe_key"]
+        )
+        result = await self.session.execute(statement.returning(SurveyResponse.id), rows)
+        return len(result.all())
+
+    async def set_sentiment(
+        self, response_id: str, label: str, score: float, topics: list[str]
+    ) -> None:
+        """Store a comment's sentiment and topics."""
+        await self.session.execute(
+            update(SurveyResponse)
+            .where(
+                SurveyResponse.workspace_id == self.workspace_id, SurveyResponse.id == response_id
+            )
+            .values(sentiment_label=label, sentiment_score=score, topics=topics)
+        )
+
+
+class SettingsRepository(TenantRepository[FeedbackSettings]):
+    model = FeedbackSettings
+
+    async def current(self) -> FeedbackSettings | None:
+        """Return the workspace's feedback settings, if any were saved."""
+        return await self.one_or_none(self.base_query())
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))

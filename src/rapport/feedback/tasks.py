@@ -1,0 +1,3 @@
+"""Feedback jobs: sending surveys when a conversation is resolved, reminders, sentiment."""
+
+from __future__ import annotations
