@@ -1,3 +1,52 @@
 """Tables owned by analytics (per-customer predictions; metric aggregates)."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rapport.core.db import Base, TenantMixin
+
+
+class PredictionModel(TenantMixin, Base):
+    """One fit of the lifetime models for a workspace: its parameters are the version every
+    prediction made with it names."""
+
+    __tablename__ = "customer_prediction_models"
+
+    as_of: Mapped[datetime]
+    customers: Mapped[int] = mapped_column(Integer)
+    # {"bg_nbd": {"r", "alpha", "a", "b"}, "gamma_gamma": {currency: {"p", "q", "gamma"}},
+    #  "period_days": 7}
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    horizon_months: Mapped[int] = mapped_column(Integer)
+    monthly_discount: Mapped[float] = mapped_column(Float)
+
+
+class CustomerPrediction(TenantMixin, Base):
+    """A live profile's churn risk and expected value, from the workspace's latest model."""
+
+    __tablename__ = "customer_predictions"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "customer_id"),
+        Index("ix_customer_predictions_churn", "workspace_id", "churn_risk"),
+        Index("ix_customer_predictions_value", "workspace_id", "expected_value"),
+    )
+
+    customer_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("customers.id", ondelete="CASCADE")
+    )
+    model_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("customer_prediction_models.id", ondelete="CASCADE"), index=True
+    )
+    churn_risk: Mapped[float] = mapped_column(Float)
+    p_alive: Mapped[float] = mapped_column(Float)
+    expected_orders: Mapped[float] = mapped_column(Float)
+    # Null when the customer's orders are in several currencies (no one sum is meaningful).
+    expected_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    computed_at: Mapped[datetime]
