@@ -92,6 +92,15 @@ class Settings(BaseSettings):
         default="Rapport <rapport@localhost>",
         description="From address of every email Rapport sends; its domain names Message-IDs.",
     )
+    twilio_api_url: str = Field(
+        default="https://api.twilio.com",
+        description="Twilio's REST API address (SMS replies go out through it).",
+    )
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Let outbound webhooks reach loopback and private addresses, over plain "
+        "HTTP too (tests, a receiver on the same network); off: public HTTPS only.",
+    )
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

@@ -104,7 +104,7 @@ DOMAINS: tuple[Domain, ...] = (
         ),
         console_areas=(ConsoleArea("Inbox", "/console/inbox", "inbox", "support"),),
         console_pages=("support_actions",),
-        root_routers=("email_webhook_router",),
+        root_routers=("email_webhook_router", "sms_webhook_router"),
         tasks=True,
     ),
     Domain(

@@ -31,3 +31,32 @@ class EmailSender(Protocol):
 
     async def send(self, envelope: Envelope) -> None:
         """Hand the message over, or raise DeliveryFailed."""
+
+
+@dataclass(frozen=True)
+class TextMessage:
+    """One SMS as a provider sees it: the account it goes out on, from a number or a
+    messaging service, to a number, and where the provider reports its delivery."""
+
+    account_sid: str
+    auth_token: str
+    to: str
+    body: str
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+    status_callback: str | None = None
+
+
+@dataclass(frozen=True)
+class TextAccepted:
+    """The provider took the message: its id there and the status it reported."""
+
+    sid: str
+    status: str
+
+
+class SmsSender(Protocol):
+    """An SMS provider (Twilio's REST API; a local fake speaking it in tests)."""
+
+    async def send(self, message: TextMessage) -> TextAccepted:
+        """Hand the message over, or raise DeliveryFailed."""

@@ -54,6 +54,8 @@ from rapport.support.schemas import (
     TeamRead,
 )
 from rapport.support.service import conversations
+from rapport.support.sms_endpoints import sms_router
+from rapport.support.sms_endpoints import sms_webhook_router as sms_webhook_router
 from rapport.support.teams import teams
 
 router = APIRouter(tags=["support"])
@@ -61,6 +63,8 @@ router = APIRouter(tags=["support"])
 router.include_router(email_router)
 # Routing, agents' availability, the business calendar and SLA policies.
 router.include_router(routing_router)
+# The SMS channel's settings and records; Twilio's webhooks are mounted at the root.
+router.include_router(sms_router)
 
 Cursor = Annotated[
     str | None,

@@ -31,6 +31,7 @@ from rapport.support.notify import announce
 from rapport.support.priority import PRIORITY_RANK, CustomerValue, score
 from rapport.support.redaction import mask_card_numbers
 from rapport.support.repository import MessageRepository
+from rapport.support.sms_outbound import sms_channel
 from rapport.support.schemas import Acting, MessageRead
 
 AUTHOR_OF_KIND = {
@@ -96,6 +97,8 @@ async def write_message(
         await _agent_replied(session, conversation, acting, now)
         if conversation.channel == Channel.email:
             await email_channel.send_reply(session, conversation, message.id, text)
+        elif conversation.channel == Channel.sms:
+            await sms_channel.send_reply(session, conversation, message.id, text)
     announce(
         session,
         MESSAGE_CREATED,

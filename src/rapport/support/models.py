@@ -250,3 +250,6 @@ from rapport.support import email_models as email_models  # noqa: E402
 
 # Routing settings, calendars, SLA policies and SLA events live in their own module.
 from rapport.support import routing_models as routing_models  # noqa: E402
+
+# The SMS channel's settings and records live in their own module.
+from rapport.support import sms_models as sms_models  # noqa: E402

@@ -24,6 +24,7 @@ from rapport.support.routing import routing
 from rapport.support.routing_repository import RoutingRepository, SweepRepository
 from rapport.support.schemas import Acting
 from rapport.support.sla import slas
+from rapport.support.sms_tasks import deliver_sms as deliver_sms  # the SMS channel's job
 
 ROUTE = "support.route_conversation"
 TRACK_SLA = "support.track_sla"
