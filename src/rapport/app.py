@@ -14,6 +14,7 @@ from rapport.config import Settings, get_settings
 from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
 from rapport.core.logging import configure_logging
+from rapport.core.realtime import start_hub, stop_hub
 from rapport.domains import background_parts, load_tasks, root_routers
 from rapport.identity.sessions import sign_ins
 from rapport.web.api import api_router
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
+        await start_hub(settings.redis_url)
         for part in background.values():
             part.start()
         worker_task = None
@@ -58,6 +60,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                     await asyncio.wait_for(worker_task, timeout=10)
             for part in reversed(background.values()):
                 part.stop()
+            await stop_hub()
             await database.dispose()
 
     app = FastAPI(

@@ -70,7 +70,11 @@ class Settings(BaseSettings):
         "Segment's libraries retry. 0: no limit.",
     )
     worker_concurrency: int = 4
-    redis_url: str | None = None
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for realtime pushes between server processes (redis://host:6379/0); "
+        "set it when several `rapport serve` processes share PostgreSQL; unset: in-process hub.",
+    )
     log_level: str = "INFO"
     session_idle_minutes: int = 60
     session_absolute_hours: int = 12

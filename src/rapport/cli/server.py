@@ -13,6 +13,7 @@ import uvicorn
 from rapport.app import create_app
 from rapport.cli.common import console, settings
 from rapport.core.db import Database
+from rapport.core.realtime import start_hub, stop_hub
 from rapport.worker.runner import Worker, load_tasks
 
 MAX_OPEN_FILES = 1 << 20
@@ -66,9 +67,11 @@ def worker(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         console.print(f"[bold]rapport worker[/bold] running {concurrency} at a time; Ctrl-C stops")
+        await start_hub(settings().redis_url)  # its jobs' pushes reach every server's clients
         try:
             await Worker(database, concurrency=concurrency).run_forever(stop)
         finally:
+            await stop_hub()
             await database.dispose()
 
     asyncio.run(main())

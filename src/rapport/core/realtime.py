@@ -1,4 +1,5 @@
-"""Publish/subscribe per workspace and topic, behind an interface Redis can fill later."""
+"""Publish/subscribe per workspace and topic: in-process by default, over Redis pub/sub when
+`RAPPORT_REDIS_URL` is set (core/realtime_redis.py), so every server process sees every push."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.db import after_commit
 
 Message = dict[str, Any]
+
+# Sent to every subscriber when pushes may have been missed (the link to Redis came back):
+# pushes only say "read again", so a subscriber catches up from the database on it.
+RESYNC = "realtime.resync"
 
 
 class Hub(Protocol):
@@ -51,6 +56,13 @@ class InProcessHub:
             if not subscription.queue.full():
                 subscription.queue.put_nowait(message)
 
+    def resync(self) -> None:
+        """Tell every subscriber to catch up from the database (pushes may have been lost)."""
+        for subscriptions in list(self._subscribers.values()):
+            for subscription in list(subscriptions):
+                if not subscription.queue.full():
+                    subscription.queue.put_nowait({"type": RESYNC})
+
     @asynccontextmanager
     async def open(self, workspace_id: str, topic: str) -> AsyncIterator[Subscription]:
         """Subscribe for the lifetime of the context."""
@@ -65,12 +77,43 @@ class InProcessHub:
                 del self._subscribers[key]
 
 
+class RunningHub(Hub, Protocol):
+    """A hub with a connection of its own to stop when the process ends."""
+
+    async def stop(self) -> None:
+        """Close the hub's connections."""
+
+
 _hub: Hub = InProcessHub()
+_running: RunningHub | None = None
 
 
 def get_hub() -> Hub:
     """Return the process hub."""
     return _hub
+
+
+async def start_hub(redis_url: str | None) -> None:
+    """Make the process hub relay over Redis when a URL is given; keep the in-process hub
+    otherwise (several apps in one process, as in tests, then share it)."""
+    global _hub, _running
+    if not redis_url or _running is not None:
+        return
+    from rapport.core.realtime_redis import RedisHub
+
+    hub = RedisHub(redis_url)
+    hub.start()
+    _hub = _running = hub
+
+
+async def stop_hub() -> None:
+    """Stop the Redis hub, if one runs, and go back to the in-process hub."""
+    global _hub, _running
+    if _running is None:
+        return
+    running, _running = _running, None
+    _hub = InProcessHub()
+    await running.stop()
 
 
 def publish_after_commit(

@@ -33,8 +33,10 @@ async def realtime(websocket: WebSocket, topic: str) -> None:
     if workspace_id is None:
         await websocket.close(code=POLICY_VIOLATION)
         return
-    await websocket.accept()
+    # Subscribed before the handshake completes: a client that sees the socket open has
+    # missed nothing published after that moment, from this process or (over Redis) another.
     async with get_hub().open(workspace_id, topic) as subscription:
+        await websocket.accept()
         forward = asyncio.create_task(_forward(websocket, subscription, workspace_id))
         with contextlib.suppress(WebSocketDisconnect):
             while True:

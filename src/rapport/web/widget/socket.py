@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from rapport.core.db import Database
-from rapport.core.realtime import Subscription, get_hub
+from rapport.core.realtime import RESYNC, Subscription, get_hub
 from rapport.errors import RapportError
 from rapport.support.events import MESSAGE_CREATED
 from rapport.support.notify import conversation_topic
@@ -176,7 +176,7 @@ class Connection:
             await self.flush()
             async for event in subscription:
                 kind = event.get("type")
-                if kind == MESSAGE_CREATED and not event.get("private"):
+                if kind == RESYNC or (kind == MESSAGE_CREATED and not event.get("private")):
                     await self.flush()
                 elif kind == "typing" and event.get("author_type") != "customer":
                     await self.send({"type": "typing", "author_type": event["author_type"]})
