@@ -113,6 +113,12 @@ DOMAINS: tuple[Domain, ...] = (
         console_pages=("feedback",),
         tasks=True,
     ),
+    Domain(
+        "knowledge",
+        scopes=(Scope.knowledge_read, Scope.knowledge_write),
+        console_areas=(ConsoleArea("Knowledge", "/console/knowledge", "book", "knowledge"),),
+        root_routers=("help_router",),
+    ),
     Domain("analytics", endpoints=False),
 )
 

@@ -31,19 +31,26 @@ class Scope(enum.StrEnum):
     conversations_write = "conversations:write"
     conversations_assign = "conversations:assign"
     reports_read = "reports:read"
+    metrics_read = "metrics:read"
     feedback_read = "feedback:read"
     feedback_write = "feedback:write"
+    knowledge_read = "knowledge:read"
+    knowledge_write = "knowledge:write"
 
 
 _AGENT = {
     Scope.workspace_read,
+    # Agents read their own figures only (analytics/auth.py narrows them).
+    Scope.metrics_read,
     Scope.customers_read,
     Scope.events_read,
     Scope.conversations_read,
     Scope.conversations_write,
     Scope.feedback_read,
+    Scope.knowledge_read,
 }
 _SUPERVISOR = _AGENT | {
+    Scope.knowledge_write,
     Scope.staff_read,
     Scope.customers_write,
     Scope.conversations_assign,

@@ -26,8 +26,11 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.conversations_write: "Reply in conversations.",
     Scope.conversations_assign: "Assign conversations to agents and teams; manage teams.",
     Scope.reports_read: "Read reports and metrics.",
+    Scope.metrics_read: "Read CX metrics (an agent: their own figures only).",
     Scope.feedback_read: "Read surveys and survey responses.",
     Scope.feedback_write: "Create and change surveys.",
+    Scope.knowledge_read: "Read knowledge base articles, drafts included, and search them.",
+    Scope.knowledge_write: "Write, publish and delete knowledge base articles.",
 }
 CUSTOM = "custom"
 

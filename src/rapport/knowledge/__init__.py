@@ -1,0 +1,1 @@
+"""The knowledge base: articles per locale, hybrid search, the public help center."""

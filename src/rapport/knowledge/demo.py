@@ -1,0 +1,153 @@
+"""The demo workspace's sample knowledge base: shipping, returns, payment and sizes, in
+English and (for shipping, returns and payment) German. Written by the Rapport team."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.knowledge.enums import ArticleStatus
+from rapport.knowledge.repository import ArticleRepository
+from rapport.knowledge.schemas import ArticleCreate
+from rapport.knowledge.service import articles
+
+DEMO_AUTHOR = "system"
+
+
+@dataclass(frozen=True)
+class DemoArticle:
+    """One sample article; `translates` names the English slug it translates."""
+
+    locale: str
+    slug: str
+    title: str
+    tags: tuple[str, ...]
+    body: str
+    translates: str | None = None
+
+
+DEMO_ARTICLES = (
+    DemoArticle(
+        "en",
+        "shipping-times",
+        "Shipping times and costs",
+        ("Shipping",),
+        "We ship from our warehouse in Hamburg on weekdays.\n\n"
+        "- **Germany:** 1-2 working days, €4.90, free from €50\n"
+        "- **EU:** 3-5 working days, €9.90, free from €100\n"
+        "- **Rest of the world:** 5-10 working days, from €19.90\n\n"
+        "Orders placed before 2 pm leave the same day. You get an email with the tracking "
+        "link as soon as the parcel is handed to the carrier (DHL).",
+    ),
+    DemoArticle(
+        "en",
+        "track-your-order",
+        "Where is my order?",
+        ("Shipping", "Orders"),
+        "Every order gets a tracking number once it is dispatched. Open the link in your "
+        "shipping confirmation email, or ask our assistant in the chat with your order "
+        "number and email address.\n\nIf the tracking has not moved for 5 working days, "
+        "write to us and we will open an investigation with the carrier.",
+    ),
+    DemoArticle(
+        "en",
+        "returns-and-refunds",
+        "Returns and refunds",
+        ("Returns",),
+        "You can return anything within **30 days** of delivery, unworn and with its labels.\n\n"
+        "1. Start the return in the chat or from your account.\n"
+        "2. Print the free return label (Germany and EU).\n"
+        "3. Drop the parcel at any DHL point.\n\n"
+        "We refund to the original payment method within 5 working days of receiving it.",
+    ),
+    DemoArticle(
+        "en",
+        "payment-methods",
+        "Payment methods",
+        ("Payment",),
+        "We accept Visa, Mastercard, American Express, PayPal, Klarna (pay in 30 days) and "
+        "bank transfer. Your card is charged when the order ships.\n\n"
+        "Invoices are attached to the shipping confirmation; ask in the chat to get one again.",
+    ),
+    DemoArticle(
+        "en",
+        "size-guide",
+        "Size guide",
+        ("Sizes",),
+        "Our shirts follow European sizes.\n\n"
+        "| Size | Chest (cm) | Length (cm) |\n|---|---|---|\n"
+        "| S | 92-96 | 72 |\n| M | 100-104 | 74 |\n| L | 108-112 | 76 |\n| XL | 116-120 | 78 |\n\n"
+        "Between two sizes? Take the larger one: linen relaxes but never stretches. The fit "
+        "is regular; exchanges for another size are free.",
+    ),
+    DemoArticle(
+        "de",
+        "versand",
+        "Versandzeiten und -kosten",
+        ("Versand",),
+        "Wir versenden werktags aus unserem Lager in Hamburg.\n\n"
+        "- **Deutschland:** 1-2 Werktage, 4,90 €, ab 50 € kostenlos\n"
+        "- **EU:** 3-5 Werktage, 9,90 €, ab 100 € kostenlos\n"
+        "- **Weltweit:** 5-10 Werktage, ab 19,90 €\n\n"
+        "Bestellungen vor 14 Uhr verlassen das Lager am selben Tag. Sobald das Paket bei "
+        "DHL ist, bekommst du eine E-Mail mit dem Link zur Sendungsverfolgung.",
+        translates="shipping-times",
+    ),
+    DemoArticle(
+        "de",
+        "ruecksendung-und-erstattung",
+        "Rücksendung und Erstattung",
+        ("Rücksendung",),
+        "Du kannst alles innerhalb von **30 Tagen** nach Lieferung zurückschicken, "
+        "ungetragen und mit Etikett.\n\n"
+        "1. Starte die Rücksendung im Chat oder in deinem Konto.\n"
+        "2. Drucke das kostenlose Rücksendeetikett aus.\n"
+        "3. Gib das Paket bei einer DHL-Filiale ab.\n\n"
+        "Wir erstatten innerhalb von 5 Werktagen nach Eingang auf das ursprüngliche "
+        "Zahlungsmittel.",
+        translates="returns-and-refunds",
+    ),
+    DemoArticle(
+        "de",
+        "zahlungsarten",
+        "Zahlungsarten",
+        ("Zahlung",),
+        "Wir akzeptieren Visa, Mastercard, American Express, PayPal, Klarna (Zahlung in 30 "
+        "Tagen) und Überweisung. Deine Karte wird belastet, wenn die Bestellung versendet "
+        "wird.\n\nDie Rechnung hängt an der Versandbestätigung; im Chat schicken wir sie "
+        "dir gerne noch einmal.",
+        translates="payment-methods",
+    ),
+)
+
+
+def _create(sample: DemoArticle, translation_of: str | None) -> ArticleCreate:
+    return ArticleCreate(
+        title=sample.title,
+        body=sample.body,
+        slug=sample.slug,
+        locale=sample.locale,
+        tags=list(sample.tags),
+        status=ArticleStatus.published,
+        translation_of=translation_of,
+    )
+
+
+async def seed_demo(session: AsyncSession, workspace_id: str) -> int:
+    """Add the sample articles the workspace lacks (by locale and slug); return how many.
+
+    Everything is embedded before the first statement: call it in a unit of work of its own."""
+    embeddings = await articles.embed_articles([_create(s, None) for s in DEMO_ARTICLES])
+    repository = ArticleRepository(session, workspace_id)
+    created = 0
+    for sample, embedding in zip(DEMO_ARTICLES, embeddings, strict=True):
+        if await repository.by_slug(sample.locale, sample.slug) is not None:
+            continue
+        original = None
+        if sample.translates is not None:
+            original = await repository.by_slug("en", sample.translates)
+        body = _create(sample, original.id if original is not None else None)
+        await articles.create(session, workspace_id, body, author=DEMO_AUTHOR, embedding=embedding)
+        created += 1
+    return created

@@ -1,0 +1,152 @@
+"""HTTP: articles (CRUD and search) and the knowledge base settings; the public help center
+is `help_router`, mounted at /help (see domains.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from rapport.core.deps import SessionDep
+from rapport.errors import BadRequest, error_responses
+from rapport.knowledge.auth import ArticleId, KnowledgeRead, KnowledgeWrite, author_of
+from rapport.knowledge.enums import ArticleStatus
+from rapport.knowledge.errors import ArticleNotFound, SlugTaken, TranslationExists
+from rapport.knowledge.help_endpoints import help_router as help_router
+from rapport.knowledge.models import Article
+from rapport.knowledge.schemas import (
+    ArticleCreate,
+    ArticleHit,
+    ArticlePage,
+    ArticleRead,
+    ArticleUpdate,
+    KnowledgeSettingsRead,
+    KnowledgeSettingsUpdate,
+    normal_locale,
+)
+from rapport.knowledge.service import articles, search
+
+router = APIRouter(tags=["knowledge"])
+
+Cursor = Annotated[
+    str | None,
+    Query(max_length=500, pattern=r"^[A-Za-z0-9_=-]*$", description="From `next_cursor`."),
+]
+LocaleFilter = Annotated[
+    str | None, Query(max_length=35, description="Only this locale (BCP 47, such as de).")
+]
+
+
+def _locale(value: str | None) -> str | None:
+    try:
+        return None if value is None else normal_locale(value)
+    except ValueError as error:
+        raise BadRequest(str(error)) from error
+
+
+@router.get("/articles", response_model=ArticlePage, responses=error_responses(BadRequest))
+async def list_articles(
+    principal: KnowledgeRead,
+    session: SessionDep,
+    status: Annotated[ArticleStatus | None, Query(description="Only this status.")] = None,
+    locale: LocaleFilter = None,
+    tag: Annotated[str | None, Query(max_length=50, description="Only with this tag.")] = None,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Most items to return.")] = 50,
+) -> ArticlePage:
+    """List articles, drafts included, newest first."""
+    return await articles.page(
+        session,
+        principal.workspace_id,
+        status=status,
+        locale=_locale(locale),
+        tag=tag,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.get(
+    "/articles/search", response_model=list[ArticleHit], responses=error_responses(BadRequest)
+)
+async def search_articles(
+    principal: KnowledgeRead,
+    session: SessionDep,
+    q: Annotated[str, Query(min_length=1, max_length=1000, description="What to look for.")],
+    locale: LocaleFilter = None,
+    limit: Annotated[int, Query(ge=1, le=50, description="Most hits to return.")] = 5,
+    published_only: Annotated[bool, Query(description="Leave drafts out.")] = True,
+) -> list[ArticleHit]:
+    """Search articles by words and meaning (hybrid), best first."""
+    return await search(
+        session,
+        principal.workspace_id,
+        q,
+        locale=_locale(locale),
+        limit=limit,
+        published_only=published_only,
+    )
+
+
+@router.post(
+    "/articles",
+    response_model=ArticleRead,
+    status_code=201,
+    responses=error_responses(ArticleNotFound, SlugTaken, TranslationExists),
+)
+async def create_article(
+    body: ArticleCreate, principal: KnowledgeWrite, session: SessionDep
+) -> Article:
+    """Write an article (a draft unless `status` is published); `translation_of` links it."""
+    return await articles.create(session, principal.workspace_id, body, author=author_of(principal))
+
+
+@router.get(
+    "/articles/{article_id}", response_model=ArticleRead, responses=error_responses(ArticleNotFound)
+)
+async def get_article(
+    article_id: ArticleId, principal: KnowledgeRead, session: SessionDep
+) -> Article:
+    """Return an article, draft or published."""
+    return await articles.get(session, principal.workspace_id, article_id)
+
+
+@router.patch(
+    "/articles/{article_id}",
+    response_model=ArticleRead,
+    responses=error_responses(ArticleNotFound, SlugTaken),
+)
+async def update_article(
+    article_id: ArticleId, body: ArticleUpdate, principal: KnowledgeWrite, session: SessionDep
+) -> Article:
+    """Change an article's title, text, slug or tags; publish or unpublish it."""
+    return await articles.update(session, principal.workspace_id, article_id, body)
+
+
+@router.delete(
+    "/articles/{article_id}", status_code=204, responses=error_responses(ArticleNotFound)
+)
+async def delete_article(
+    article_id: ArticleId, principal: KnowledgeWrite, session: SessionDep
+) -> Response:
+    """Delete an article in one locale (its translations stay)."""
+    await articles.delete(session, principal.workspace_id, article_id)
+    return Response(status_code=204)
+
+
+@router.get("/knowledge-settings", response_model=KnowledgeSettingsRead)
+async def get_knowledge_settings(
+    principal: KnowledgeRead, session: SessionDep
+) -> KnowledgeSettingsRead:
+    """Return the knowledge base settings (the locale searches fall back to)."""
+    locale = await articles.default_locale(session, principal.workspace_id)
+    return KnowledgeSettingsRead(default_locale=locale)
+
+
+@router.put("/knowledge-settings", response_model=KnowledgeSettingsRead)
+async def update_knowledge_settings(
+    body: KnowledgeSettingsUpdate, principal: KnowledgeWrite, session: SessionDep
+) -> KnowledgeSettingsRead:
+    """Change the locale searches fall back to."""
+    locale = await articles.set_default_locale(session, principal.workspace_id, body.default_locale)
+    return KnowledgeSettingsRead(default_locale=locale)

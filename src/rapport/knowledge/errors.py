@@ -1,0 +1,17 @@
+"""Knowledge base errors, each with its HTTP status."""
+
+from __future__ import annotations
+
+from rapport.errors import Conflict, NotFound
+
+
+class ArticleNotFound(NotFound):
+    """No such article in this workspace (or not published, for the public)."""
+
+
+class SlugTaken(Conflict):
+    """Another article of this workspace already has that slug in that locale."""
+
+
+class TranslationExists(Conflict):
+    """The translation group already has an article in that locale."""

@@ -1,0 +1,139 @@
+"""The public help center (no sign-in): a workspace's published articles, by tag and locale,
+with a search box; drafts and other workspaces' articles are never shown."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.core.deps import SessionDep
+from rapport.core.ratelimit import RateLimiter
+from rapport.errors import NotFound, RapportError, TooManyRequests
+from rapport.identity.auth import client_ip
+from rapport.identity.service import workspaces
+from rapport.knowledge.markdown import render_html
+from rapport.knowledge.repository import ArticleRepository
+from rapport.knowledge.schemas import LOCALE_PATTERN, SLUG_PATTERN, ArticleRead, normal_locale
+from rapport.knowledge.service import articles, get_published, help_path, search
+
+help_router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Searches one address may run: 20 a minute, in bursts of 10 (each embeds the query).
+SEARCHES_PER_MINUTE = 20
+SEARCH_BURST = 10
+search_limiter = RateLimiter(SEARCHES_PER_MINUTE / 60, SEARCH_BURST)
+GENERAL = "General"
+
+
+def _page(
+    request: Request, name: str, values: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    headers = {"Cache-Control": "no-store"} if status_code >= 400 else {}
+    return templates.TemplateResponse(request, name, values, status_code, headers)
+
+
+def _missing(request: Request, error: RapportError | None = None) -> HTMLResponse:
+    message = error.message if error else "There is no such page in this help center."
+    return _page(request, "help/missing.html", {"message": message, "locale": "en"}, 404)
+
+
+async def _workspace_id(session: AsyncSession, slug: str) -> tuple[str, str]:
+    workspace = await workspaces.get_by_slug(session, slug)
+    return workspace.id, workspace.name
+
+
+def _chosen_locale(asked: str | None, available: list[str], default: str) -> str:
+    try:
+        wanted = normal_locale(asked) if asked else default
+    except ValueError:
+        wanted = default
+    if wanted in available:
+        return wanted
+    return default if default in available or not available else available[0]
+
+
+def _by_tag(found: list[ArticleRead]) -> list[tuple[str, list[ArticleRead]]]:
+    groups: dict[str, list[ArticleRead]] = defaultdict(list)
+    for article in found:
+        for tag in article.tags or [GENERAL]:
+            groups[tag].append(article)
+    return sorted(groups.items(), key=lambda item: (item[0] == GENERAL, item[0].casefold()))
+
+
+@help_router.get("/help/{workspace_slug}", response_class=HTMLResponse)
+async def help_center(
+    request: Request,
+    workspace_slug: str,
+    session: SessionDep,
+    locale: Annotated[str | None, Query(max_length=35)] = None,
+    q: Annotated[str, Query(max_length=300)] = "",
+) -> HTMLResponse:
+    """Show a workspace's help center: search, its articles by tag, a locale switch."""
+    try:
+        workspace_id, name = await _workspace_id(session, workspace_slug)
+    except NotFound:
+        return _missing(request)
+    repository = ArticleRepository(session, workspace_id)
+    available = await repository.published_locales()
+    default = await articles.default_locale(session, workspace_id)
+    chosen = _chosen_locale(locale, available, default)
+    listed = [ArticleRead.model_validate(a) for a in await repository.published(chosen)]
+    values: dict[str, Any] = {
+        "workspace_slug": workspace_slug,
+        "workspace_name": name,
+        "locale": chosen,
+        "locales": available,
+        "groups": _by_tag(listed),
+        "query": q.strip(),
+        "hits": None,
+        "error": None,
+    }
+    if not values["query"]:
+        return _page(request, "help/index.html", values)
+    wait = search_limiter.take(client_ip(request) or "unknown")
+    if wait:
+        values["error"] = TooManyRequests("Too many searches; try again shortly.", wait)
+        return _page(request, "help/index.html", values, 429)
+    values["hits"] = await search(session, workspace_id, values["query"], locale=chosen)
+    return _page(request, "help/index.html", values)
+
+
+@help_router.get("/help/{workspace_slug}/{locale}/{slug}", response_class=HTMLResponse)
+async def help_article(
+    request: Request, workspace_slug: str, locale: str, slug: str, session: SessionDep
+) -> HTMLResponse:
+    """Show one published article of a workspace's help center (drafts are not found)."""
+    if len(locale) > 35 or len(slug) > 120 or not _valid(locale, slug):
+        return _missing(request)
+    try:
+        workspace_id, name = await _workspace_id(session, workspace_slug)
+        article = await get_published(session, workspace_id, slug, normal_locale(locale))
+    except NotFound:
+        return _missing(request)
+    versions = await articles.translations(
+        session, workspace_id, article.translation_group_id, published_only=True
+    )
+    values = {
+        "workspace_slug": workspace_slug,
+        "workspace_name": name,
+        "locale": article.locale,
+        "article": article,
+        "html": render_html(article.body),
+        "translations": [
+            (version.locale, help_path(workspace_slug, version.locale, version.slug))
+            for version in versions
+            if version.id != article.id
+        ],
+    }
+    return _page(request, "help/article.html", values)
+
+
+def _valid(locale: str, slug: str) -> bool:
+    return bool(re.fullmatch(LOCALE_PATTERN, locale) and re.fullmatch(SLUG_PATTERN, slug))

@@ -1,0 +1,48 @@
+"""Knowledge base tables: articles (one row per locale) and the workspace's settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Enum, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rapport.core.clock import utcnow
+from rapport.core.db import Base, TenantMixin
+from rapport.knowledge.enums import ArticleStatus
+
+
+class Article(TenantMixin, Base):
+    """One article in one locale; its translations share `translation_group_id`."""
+
+    __tablename__ = "knowledge_articles"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "locale", "slug"),
+        Index("ix_knowledge_articles_status", "workspace_id", "status"),
+        Index("ix_knowledge_articles_group", "workspace_id", "translation_group_id"),
+    )
+
+    slug: Mapped[str] = mapped_column(String(120))
+    locale: Mapped[str] = mapped_column(String(35))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[ArticleStatus] = mapped_column(Enum(ArticleStatus, native_enum=False, length=16))
+    translation_group_id: Mapped[str] = mapped_column(String(32))
+    # Who wrote it: `staff:<id>`, `api_key:<id>`, `system`.
+    author: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+    # The title and body's vector (float32, L2-normalised) and the model that made it; a
+    # vector of another model than the running one is recomputed when searched.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embedding_model: Mapped[str | None] = mapped_column(String(64))
+
+
+class KnowledgeSettings(TenantMixin, Base):
+    """A workspace's knowledge base settings: the locale searches fall back to."""
+
+    __tablename__ = "knowledge_settings"
+    __table_args__ = (UniqueConstraint("workspace_id"),)
+
+    default_locale: Mapped[str] = mapped_column(String(35))

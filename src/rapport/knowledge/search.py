@@ -1,0 +1,217 @@
+"""Hybrid search over a workspace's articles: which versions count (locale and fallback),
+an in-process index of their words and vectors, and the ranking of ranking.py."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.knowledge import ranking
+from rapport.knowledge.embedding import article_text, embed, from_bytes
+from rapport.knowledge.markdown import plain_text
+from rapport.knowledge.models import Article
+from rapport.knowledge.repository import ArticleKey, ArticleRepository
+from rapport.knowledge.schemas import ArticleHit
+from rapport.nlp.ports import Vectors
+
+MAX_QUERY_CHARS = 1_000
+MAX_LIMIT = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Indexed:
+    """An article as search sees it; valid while the article's `updated_at` is unchanged."""
+
+    updated_at: datetime
+    article_id: str
+    slug: str
+    locale: str
+    title: str
+    text: str
+    document: ranking.Document
+    vector: Vectors | None
+    model: str | None
+
+
+class ArticleIndex:
+    """The articles indexed so far in this process, by id (least recently used forgotten)."""
+
+    def __init__(self, max_items: int = 20_000) -> None:
+        self.max_items = max_items
+        self._items: OrderedDict[str, Indexed] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def fresh(self, key: ArticleKey) -> Indexed | None:
+        """Return the article's entry if it was indexed at its current version."""
+        with self._lock:
+            found = self._items.get(key.id)
+            if found is None or found.updated_at != key.updated_at:
+                return None
+            self._items.move_to_end(key.id)
+            return found
+
+    def store(self, item: Indexed) -> None:
+        """Keep an article's entry."""
+        with self._lock:
+            self._items[item.article_id] = item
+            self._items.move_to_end(item.article_id)
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+
+
+index = ArticleIndex()
+
+
+def indexed(article: Article) -> Indexed:
+    """Index one article: its plain text, BM25 counts and stored vector."""
+    text = plain_text(article.body)
+    vector = from_bytes(article.embedding) if article.embedding else None
+    return Indexed(
+        updated_at=article.updated_at,
+        article_id=article.id,
+        slug=article.slug,
+        locale=article.locale,
+        title=article.title,
+        text=text,
+        document=ranking.document(article.title, text),
+        vector=vector,
+        model=article.embedding_model if vector is not None else None,
+    )
+
+
+def preferred_locales(locale: str | None, default_locale: str) -> list[str]:
+    """Return the locales a search in `locale` accepts, best first (pt-BR, pt, default)."""
+    if locale is None:
+        return []
+    chosen = [locale, locale.split("-")[0], default_locale]
+    return list(dict.fromkeys(chosen))
+
+
+def choose_versions(keys: Sequence[ArticleKey], preferred: list[str]) -> list[ArticleKey]:
+    """Keep, per translation group, the version in the most preferred locale (all versions
+    when no locale is preferred; a group with none of the locales is left out)."""
+    if not preferred:
+        return list(keys)
+    rank = {locale: position for position, locale in enumerate(preferred)}
+    best: dict[str, ArticleKey] = {}
+    for key in keys:
+        if key.locale not in rank:
+            continue
+        held = best.get(key.translation_group_id)
+        if held is None or rank[key.locale] < rank[held.locale]:
+            best[key.translation_group_id] = key
+    return list(best.values())
+
+
+async def load(
+    repository: ArticleRepository, keys: Sequence[ArticleKey], model: str
+) -> list[Indexed]:
+    """Return the chosen articles indexed, reading only those changed since last time and
+    embedding those whose stored vector is missing or of another model."""
+    found = {key.id: index.fresh(key) for key in keys}
+    missing = [key.id for key, item in zip(keys, found.values(), strict=True) if item is None]
+    for article in await repository.with_ids(missing):
+        found[article.id] = indexed(article)
+    stale = [item for item in found.values() if item is not None and item.model != model]
+    if stale:
+        vectors, _ = await embed([article_text(item.title, item.text) for item in stale])
+        for item, vector in zip(stale, vectors, strict=True):
+            found[item.article_id] = _with_vector(item, vector, model)
+    items = [item for item in found.values() if item is not None]
+    for item in items:
+        index.store(item)
+    return items
+
+
+def _with_vector(item: Indexed, vector: Vectors, model: str) -> Indexed:
+    return dataclasses.replace(item, vector=vector, model=model)
+
+
+def rank(
+    query: str,
+    query_vector: Vectors,
+    items: Sequence[Indexed],
+    *,
+    preferred: list[str],
+    limit: int,
+) -> list[tuple[Indexed, float, float]]:
+    """Score the items for the query; return the best hits with (keyword, semantic) scores,
+    one per translation group's best version."""
+    keyword = ranking.keyword_scores(query, [item.document for item in items])
+    # load() gave every item a vector of the query's model.
+    vectors = np.stack([item.vector for item in items if item.vector is not None])
+    semantic = ranking.semantic_scores(query_vector, vectors)
+    preference = {locale: position for position, locale in enumerate(preferred)}
+    scored = [
+        (item, kw, sem)
+        for item, kw, sem in zip(items, keyword, semantic, strict=True)
+        if ranking.is_hit(kw, sem)
+    ]
+    scored.sort(
+        key=lambda hit: (
+            -ranking.combined(hit[1], hit[2]),
+            -hit[1],
+            preference.get(hit[0].locale, len(preference)),
+            hit[0].article_id,
+        )
+    )
+    return scored[:limit]
+
+
+def hit(item: Indexed, keyword: float, semantic: float, query: str, url: str) -> ArticleHit:
+    """Describe one ranked article."""
+    return ArticleHit(
+        article_id=item.article_id,
+        slug=item.slug,
+        locale=item.locale,
+        title=item.title,
+        snippet=ranking.snippet(item.text, query),
+        url=url,
+        score=round(ranking.combined(keyword, semantic), 4),
+        keyword_score=round(keyword, 4),
+        semantic_score=round(semantic, 4),
+    )
+
+
+async def hits(
+    session: AsyncSession,
+    workspace_id: str,
+    query: str,
+    *,
+    default_locale: str,
+    locale: str | None,
+    limit: int,
+    published_only: bool,
+    query_vector: Vectors,
+    model: str,
+) -> list[tuple[Indexed, float, float]]:
+    """Rank the workspace's articles (published only, or all) for an embedded query."""
+    repository = ArticleRepository(session, workspace_id)
+    preferred = preferred_locales(locale, default_locale)
+    keys = choose_versions(await repository.keys(published_only=published_only), preferred)
+    items = await load(repository, keys, model)
+    if not items:
+        return []
+    ranked = rank(query, query_vector, items, preferred=preferred, limit=len(items))
+    return _one_per_group(ranked, keys, limit)
+
+
+def _one_per_group(
+    ranked: list[tuple[Indexed, float, float]], keys: Sequence[ArticleKey], limit: int
+) -> list[tuple[Indexed, float, float]]:
+    group_of = {key.id: key.translation_group_id for key in keys}
+    seen: set[str] = set()
+    kept = []
+    for entry in ranked:
+        group = group_of[entry[0].article_id]
+        if group not in seen:
+            seen.add(group)
+            kept.append(entry)
+    return kept[:limit]

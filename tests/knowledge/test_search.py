@@ -1,0 +1,190 @@
+"""Hybrid search: expected top hits, locales and their fallback, drafts and other workspaces."""
+
+from __future__ import annotations
+
+import pytest
+
+from rapport.core.db import Database
+from rapport.knowledge.enums import ArticleStatus
+from rapport.knowledge.schemas import ArticleHit, ArticleUpdate
+from rapport.knowledge.service import articles, search
+from rapport.nlp.ports import Embedder
+from tests.fixtures.identity import make_workspace
+from tests.fixtures.knowledge import make_article, make_search_set
+
+
+async def _search(
+    database: Database, workspace_id: str, query: str, **options: object
+) -> list[ArticleHit]:
+    async with database.session() as session:
+        return await search(session, workspace_id, query, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("how long does delivery take to Austria", "shipping-times"),
+        ("which size fits me", "size-guide"),
+        ("I forgot my password", "reset-password"),
+        ("Klarna", "payment-methods"),  # a word only one article holds: a keyword match
+    ],
+)
+async def test_top_hit_with_minilm(
+    database: Database, minilm: Embedder, query: str, expected: str
+) -> None:
+    workspace = await make_workspace(database)
+    await make_search_set(database, workspace.id)
+    hits = await _search(database, workspace.id, query)
+    assert hits[0].slug == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("I want my money back", "returns"), ("my parcel never arrived", "lost-shipment")],
+)
+async def test_a_question_sharing_no_word_is_found_by_meaning(
+    database: Database, minilm: Embedder, query: str, expected: str
+) -> None:
+    workspace = await make_workspace(database)
+    await make_search_set(database, workspace.id)
+    hits = await _search(database, workspace.id, query)
+    assert (hits[0].slug, hits[0].keyword_score) == (expected, 0.0)
+
+
+async def test_a_keyword_only_match_is_found_without_minilm(database: Database) -> None:
+    workspace = await make_workspace(database)
+    ids = await make_search_set(database, workspace.id)
+    hits = await _search(database, workspace.id, "Klarna")
+    assert (hits[0].article_id, hits[0].keyword_score) == (ids["payment-methods"], 1.0)
+
+
+async def test_a_hit_describes_the_article(database: Database) -> None:
+    workspace = await make_workspace(database)
+    ids = await make_search_set(database, workspace.id)
+    hit = (await _search(database, workspace.id, "Klarna", limit=1))[0]
+    assert hit.model_dump(exclude={"score", "semantic_score"}) == {
+        "article_id": ids["payment-methods"],
+        "slug": "payment-methods",
+        "locale": "en",
+        "title": "Payment methods",
+        "snippet": "We accept Visa, Mastercard, PayPal, Klarna and bank transfer. Cards are "
+        "charged when the order ships.",
+        "url": f"/help/{workspace.slug}/en/payment-methods",
+        "keyword_score": 1.0,
+    }
+    assert hit.score == pytest.approx(0.5 + 0.5 * hit.semantic_score, abs=1e-4)
+
+
+async def test_drafts_are_found_only_when_asked(database: Database) -> None:
+    workspace = await make_workspace(database)
+    draft = await make_article(
+        database, workspace.id, "Gift cards", "Gift cards never expire.", status=ArticleStatus.draft
+    )
+    assert await _search(database, workspace.id, "gift cards") == []
+    everything = await _search(database, workspace.id, "gift cards", published_only=False)
+    assert [hit.article_id for hit in everything] == [draft]
+
+
+async def test_another_workspaces_articles_are_never_found(database: Database) -> None:
+    mine, theirs = await make_workspace(database), await make_workspace(database)
+    await make_article(database, theirs.id, "Gift cards", "Gift cards never expire.")
+    found = await _search(database, mine.id, "gift cards", published_only=False)
+    assert found == []
+
+
+async def test_an_unpublished_article_leaves_the_results(database: Database) -> None:
+    workspace = await make_workspace(database)
+    article_id = await make_article(database, workspace.id, "Gift cards", "They never expire.")
+    assert [hit.article_id for hit in await _search(database, workspace.id, "gift")] == [article_id]
+    async with database.session() as session:
+        change = ArticleUpdate(status=ArticleStatus.draft)
+        await articles.update(session, workspace.id, article_id, change)
+    assert await _search(database, workspace.id, "gift") == []
+
+
+async def test_an_edited_article_is_searched_by_its_new_text(database: Database) -> None:
+    workspace = await make_workspace(database)
+    article_id = await make_article(database, workspace.id, "Gift cards", "They never expire.")
+    assert len(await _search(database, workspace.id, "vouchers")) == 0
+    async with database.session() as session:
+        change = ArticleUpdate(body="Vouchers and gift cards never expire.")
+        await articles.update(session, workspace.id, article_id, change)
+    hits = await _search(database, workspace.id, "vouchers")
+    assert [hit.article_id for hit in hits] == [article_id]
+
+
+async def _translated(database: Database, workspace_id: str) -> tuple[str, str, str]:
+    english = await make_article(
+        database, workspace_id, "Shipping", "Parcels ship in two days.", slug="shipping"
+    )
+    german = await make_article(
+        database,
+        workspace_id,
+        "Versand",
+        "Pakete gehen in zwei Tagen raus.",
+        slug="versand",
+        locale="de",
+        translation_of=english,
+    )
+    only_english = await make_article(
+        database, workspace_id, "Parcels abroad", "Parcels abroad take a week.", slug="abroad"
+    )
+    return english, german, only_english
+
+
+async def test_a_locale_prefers_its_version_and_falls_back_to_the_default(
+    database: Database,
+) -> None:
+    workspace = await make_workspace(database)
+    _, german, only_english = await _translated(database, workspace.id)
+    hits = await _search(database, workspace.id, "Pakete parcels", locale="de")
+    assert sorted((hit.article_id, hit.locale) for hit in hits) == sorted(
+        [(german, "de"), (only_english, "en")]
+    )
+
+
+async def test_a_regional_locale_uses_its_language(database: Database) -> None:
+    workspace = await make_workspace(database)
+    _, german, _ = await _translated(database, workspace.id)
+    hits = await _search(database, workspace.id, "Pakete", locale="de-AT")
+    assert [(hit.article_id, hit.url) for hit in hits] == [
+        (german, f"/help/{workspace.slug}/de/versand")
+    ]
+
+
+async def test_without_a_locale_each_article_appears_once(database: Database) -> None:
+    workspace = await make_workspace(database)
+    english, german, _ = await _translated(database, workspace.id)
+    hits = await _search(database, workspace.id, "Pakete ship two days")
+    groups = [hit.article_id for hit in hits if hit.article_id in (english, german)]
+    assert len(groups) == 1
+
+
+async def test_the_default_locale_is_the_workspaces_choice(database: Database) -> None:
+    workspace = await make_workspace(database)
+    _, german, _ = await _translated(database, workspace.id)
+    async with database.session() as session:
+        await articles.set_default_locale(session, workspace.id, "de")
+    hits = await _search(database, workspace.id, "Pakete", locale="fr")
+    assert [hit.article_id for hit in hits] == [german]
+
+
+@pytest.mark.parametrize("query", ["", "   "])
+async def test_an_empty_query_finds_nothing(database: Database, query: str) -> None:
+    workspace = await make_workspace(database)
+    await make_search_set(database, workspace.id)
+    assert await _search(database, workspace.id, query) == []
+
+
+async def test_stop_words_match_no_article_by_words(database: Database) -> None:
+    workspace = await make_workspace(database)
+    await make_search_set(database, workspace.id)
+    hits = await _search(database, workspace.id, "the and of")
+    assert [hit.keyword_score for hit in hits] == [0.0] * len(hits)
+
+
+async def test_a_very_long_query_is_answered(database: Database) -> None:
+    workspace = await make_workspace(database)
+    ids = await make_search_set(database, workspace.id)
+    hits = await _search(database, workspace.id, "Klarna " + "x" * 100_000)
+    assert hits[0].article_id == ids["payment-methods"]
