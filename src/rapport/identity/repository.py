@@ -170,6 +170,16 @@ class SessionRepository(Repository[StaffSession]):
         )
         return (await self.session.execute(query.limit(1))).first() is not None
 
+    async def staff_seen_in(self, workspace_id: str, since: datetime, now: datetime) -> set[str]:
+        """Return the staff members with a live session in a workspace used since `since`."""
+        query = select(StaffSession.staff_id).where(
+            StaffSession.workspace_id == workspace_id,
+            StaffSession.revoked_at.is_(None),
+            StaffSession.expires_at > now,
+            StaffSession.last_seen_at >= since,
+        )
+        return {str(row[0]) for row in await self.session.execute(query.distinct())}
+
     async def revoke_all_for_staff(
         self, staff_id: str, now: datetime, *, except_session_id: str | None = None
     ) -> None:

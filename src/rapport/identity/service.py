@@ -183,6 +183,18 @@ class StaffService:
         now = utcnow()
         return await SessionRepository(session).any_seen_in(workspace_id, now - within, now)
 
+    async def online_ids(
+        self, session: AsyncSession, workspace_id: str, within: timedelta
+    ) -> set[str]:
+        """Return the staff members of a workspace who used the console within `within`."""
+        now = utcnow()
+        return await SessionRepository(session).staff_seen_in(workspace_id, now - within, now)
+
+    async def names(self, session: AsyncSession, workspace_id: str) -> dict[str, str]:
+        """Return the display name of every member of a workspace, by staff id."""
+        rows = await MembershipRepository(session, workspace_id).list_with_staff()
+        return {user.id: user.display_name for _membership, user in rows}
+
     async def role_in(self, session: AsyncSession, workspace_id: str, staff_id: str) -> Role | None:
         """Return a staff member's role in a workspace; None when they are not a member."""
         membership = await MembershipRepository(session, workspace_id).for_staff(staff_id)

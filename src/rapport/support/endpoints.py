@@ -57,6 +57,7 @@ from rapport.support.service import conversations
 from rapport.support.sms_endpoints import sms_router
 from rapport.support.sms_endpoints import sms_webhook_router as sms_webhook_router
 from rapport.support.teams import teams
+from rapport.support.tools_endpoints import router as tools_router
 
 router = APIRouter(tags=["support"])
 # The email channel's settings; its inbound webhook is mounted at the root (see domains.py).
@@ -65,6 +66,8 @@ router.include_router(email_router)
 router.include_router(routing_router)
 # The SMS channel's settings and records; Twilio's webhooks are mounted at the root.
 router.include_router(sms_router)
+# Agent tools: canned responses, macros, saved views, taking a conversation.
+router.include_router(tools_router)
 
 Cursor = Annotated[
     str | None,

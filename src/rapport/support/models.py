@@ -253,3 +253,6 @@ from rapport.support import routing_models as routing_models  # noqa: E402
 
 # The SMS channel's settings and records live in their own module.
 from rapport.support import sms_models as sms_models  # noqa: E402
+
+# Canned responses, macros and saved views (agent tools) live in their own module.
+from rapport.support import tools_models as tools_models  # noqa: E402

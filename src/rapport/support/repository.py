@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, exists, or_, select, update
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, update
 
 from rapport.core.repository import TenantRepository
 from rapport.support.enums import AuthorType
@@ -38,12 +38,28 @@ class ConversationRepository(TenantRepository[Conversation]):
         limit: int,
     ) -> Sequence[Conversation]:
         """Return unmerged conversations matching the filters, newest first, before a cursor."""
-        query = self.base_query().where(
-            Conversation.merged_into_id.is_(None), *_visible(visibility), *_matching(filters)
-        )
+        query = self._matching_query(filters, visibility)
         if before_id is not None:
             query = query.where(Conversation.id < before_id)
         return await self.all(query.order_by(Conversation.id.desc()).limit(limit))
+
+    async def counted(self, filters: ConversationFilters, visibility: Visibility, cap: int) -> int:
+        """Count unmerged conversations matching the filters, stopping at `cap`."""
+        return await self.count(self._matching_query(filters, visibility).limit(cap))
+
+    def _matching_query(
+        self, filters: ConversationFilters, visibility: Visibility
+    ) -> Select[Conversation]:
+        query = self.base_query().where(
+            Conversation.merged_into_id.is_(None), *_visible(visibility), *_matching(filters)
+        )
+        if filters.tag is not None:
+            postgres = self.session.bind is not None and self.session.bind.dialect.name != "sqlite"
+            elements = func.json_array_elements_text if postgres else func.json_each
+            tags = elements(Conversation.tags).table_valued("value")
+            carrying = select(1).select_from(tags).where(tags.c.value == filters.tag)
+            query = query.where(exists(carrying))
+        return query
 
     async def move_thread(self, from_id: str, to_id: str) -> None:
         """Move a conversation's messages and history to another one."""

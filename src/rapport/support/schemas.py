@@ -207,6 +207,8 @@ class ConversationFilters:
     unassigned: bool = False
     team_ids: tuple[str, ...] | None = None
     customer_id: str | None = None
+    # Saved views: only conversations carrying this tag.
+    tag: str | None = None
 
 
 @dataclass(frozen=True)
