@@ -53,3 +53,9 @@ def orders(
         return imported
 
     out.print(run(work))
+
+
+# Past survey answers from another tool (their own module, beside the orders).
+from rapport.cli.survey_imports import survey_responses  # noqa: E402
+
+app.command("survey-responses")(survey_responses)

@@ -151,6 +151,17 @@ class ResponseRepository(TenantRepository[SurveyResponse]):
         )
         return await self.all(statement)
 
+    async def page(
+        self, customer_ids: Sequence[str] | None, before: str | None, limit: int
+    ) -> Sequence[SurveyResponse]:
+        """Return responses newest first (by id), of these profiles when given."""
+        statement = self.base_query()
+        if customer_ids is not None:
+            statement = statement.where(SurveyResponse.customer_id.in_(customer_ids))
+        if before is not None:
+            statement = statement.where(SurveyResponse.id < before)
+        return await self.all(statement.order_by(SurveyResponse.id.desc()).limit(limit))
+
     async def for_conversation(self, conversation_id: str) -> Sequence[SurveyResponse]:
         """Return the responses to surveys sent after a conversation."""
         statement = self.base_query().where(SurveyResponse.conversation_id == conversation_id)
