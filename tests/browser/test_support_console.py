@@ -22,6 +22,8 @@ from tests.fixtures.support_console import (
     open_conversation,
 )
 
+pytestmark = pytest.mark.e2e
+
 PHONE = {"width": 390, "height": 844}
 STAY = "window.__stayed = true"
 STAYED = "window.__stayed === true"

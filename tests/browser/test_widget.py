@@ -17,6 +17,8 @@ from tests.fixtures.browser import watch
 from tests.fixtures.identity import bearer, make_api_key, make_source, make_workspace
 from tests.fixtures.server import LiveServer
 
+pytestmark = pytest.mark.e2e
+
 PHONE = {"width": 390, "height": 844}
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from rapport.core.db import Database
 from rapport.core.realtime import RESYNC
 from rapport.identity.sessions import sign_ins
 from tests.fixtures.identity import bearer, make_api_key, make_source, make_staff, make_workspace
-from tests.fixtures.processes import ServerProcess, serve_processes
+from tests.fixtures.processes import ServerProcess, relaying_servers
 from tests.fixtures.redis import (
     NO_REDIS,
     REDIS_SERVER,
@@ -30,7 +29,7 @@ from tests.fixtures.redis import (
     any_redis,
     own_redis,
     redis_available,
-    relays,
+    wait_relaying,
 )
 
 pytestmark = pytest.mark.skipif(not redis_available(), reason=NO_REDIS)
@@ -69,24 +68,14 @@ async def shop(app: FastAPI, database: Database, database_url: str) -> Shop:
 def _servers(settings: Settings, redis_url: str, directory: Path) -> Iterator[list[ServerProcess]]:
     """Run two servers on the test's database and the given Redis, both relaying."""
     assert settings.secret_key is not None
-    already = relays(redis_url)
-    with serve_processes(
+    with relaying_servers(
         2,
-        data_dir=directory,
         database_url=settings.database_url,
         secret_key=settings.secret_key.get_secret_value(),
         redis_url=redis_url,
+        data_dir=directory,
     ) as servers:
-        _wait_relaying(redis_url, already + 2)
         yield servers
-
-
-def _wait_relaying(redis_url: str, count: int) -> None:
-    """Wait until `count` processes hold their subscription on Redis."""
-    deadline = time.monotonic() + WAIT
-    while relays(redis_url) < count:
-        assert time.monotonic() < deadline, "the servers never subscribed on Redis"
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -245,6 +234,6 @@ async def test_redis_going_away_loses_nothing_once_it_is_back(
             restartable_redis.start()
             assert await inbox.until(RESYNC) == [{"type": RESYNC}]
             assert _seen([await chat.next()]) == [(2, "agent", "Yes, until it ships.")]
-            _wait_relaying(restartable_redis.url, 2)  # the second process is back too
+            wait_relaying(restartable_redis.url, 2)  # the second process is back too
             await _reply(second, shop, sent["conversation_id"], "Done.")
             assert _seen([await chat.next()]) == [(3, "agent", "Done.")]
