@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from rapport.core.db import Database
 from rapport.core.jobs import Job, JobStatus
@@ -17,7 +17,7 @@ from rapport.customers import service as customers_service
 from rapport.customers.events import CUSTOMER_IDENTIFIED
 from rapport.customers.models import Customer
 from rapport.events.models import Event, Product
-from rapport.events.processing import PROCESS_CHUNK
+from rapport.events.processing import PROCESS_CHUNK, processor
 from tests.fixtures.customers import Shop, make_shop
 from tests.fixtures.events import identify, process_all, track, write_key_auth
 from tests.fixtures.identity import make_api_key
@@ -316,3 +316,35 @@ async def test_product_counters_add_up_over_chunks_and_keep_details_left_out(
         ("T-9", "T-9", None, None, 0, 1),
         ("p-1", "M-1", "Big mug", "Kitchen", 3, 1),
     ]
+
+
+WRITES = ("insert", "update", "delete", "savepoint")
+
+
+async def test_a_chunk_reads_its_calls_before_it_writes_and_queues_the_rest_last(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """A chunk takes the writer (SQLite's one lock) only once it has read its calls: a
+    follow-up job queued first would hold it through the reads, stalling the live path."""
+    shop = await make_shop(client, database)
+    await store(shop, *(view(f"v-{n}", 1) for n in range(PROCESS_CHUNK + 5)))
+    async with database.session() as session:
+        [job] = (
+            await session.execute(select(Job).where(Job.name == "events.process_batch"))
+        ).scalars()
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()[:3]).lower())
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        async with database.session() as session:
+            await processor.process(session, shop.workspace.id, job.payload["event_ids"])
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    read = next(n for n, text in enumerate(statements) if text.startswith("select events.id"))
+    writes = [text for text in statements if text.startswith(WRITES)]
+    assert [text for text in statements[:read] if text.startswith(WRITES)] == []
+    assert (writes[-1], "update events set" in writes) == ("insert into jobs", True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -114,6 +115,7 @@ def _configure_sqlite(engine: AsyncEngine, writer: WriterTurn) -> None:
     @event.listens_for(engine.sync_engine.pool, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         # Returned to the pool after its commit or rollback: the turn passes on.
+        record.info.pop(_WRITER_SINCE, None)
         if record.info.pop(_WRITER, False):
             writer.release()
 
@@ -124,6 +126,7 @@ def _configure_sqlite(engine: AsyncEngine, writer: WriterTurn) -> None:
 
 
 _WRITER = "rapport_writer"
+_WRITER_SINCE = "rapport_writer_since"
 _TRANSACTION_CONTROL = ("begin", "commit", "rollback", "release", "end")
 _READS = ("select", "pragma", "explain")
 _WRITE_IN_CTE = re.compile(r"\b(insert|update|delete|replace)\b", re.IGNORECASE)
@@ -151,6 +154,7 @@ def _become_writer(connection: Connection, writer: WriterTurn) -> None:
     (`with_for_update()` or `take_writer`), so they run inside the write transaction."""
     await_only(writer.acquire(background=_background.get()))
     connection.info[_WRITER] = True
+    connection.info[_WRITER_SINCE] = time.perf_counter()
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute("COMMIT")
@@ -176,6 +180,16 @@ def _run_as_writer(connection: Connection) -> None:
     if not connection.info.get(_WRITER):
         connection.exec_driver_sql("SAVEPOINT rapport_take_writer")
         connection.exec_driver_sql("RELEASE SAVEPOINT rapport_take_writer")
+
+
+async def writer_since(session: AsyncSession) -> float | None:
+    """When (`time.perf_counter()`) this unit of work became SQLite's writer; None while it
+    is not (and always on PostgreSQL)."""
+    connection = await session.connection()
+    if not connection.info.get(_WRITER):
+        return None
+    since = connection.info.get(_WRITER_SINCE)
+    return since if isinstance(since, float) else None
 
 
 class WriterTurn:

@@ -132,10 +132,16 @@ class ObservationBatch:
         """Look the identifiers up again before the next quick resolution."""
         self._fresh = False
 
-    async def run(self, signals: Sequence[IdentitySignal]) -> list[Resolved]:
+    def prepare(self, signals: Sequence[IdentitySignal]) -> list[PlainTouch | None]:
+        """Prepare every touchpoint that may skip the graph walk (pure work: done before the
+        workspace is locked, so the lock is held for the lookups and writes alone)."""
+        return [self._plain_or_none(signal) for signal in signals]
+
+    async def run(
+        self, signals: Sequence[IdentitySignal], touches: Sequence[PlainTouch | None]
+    ) -> list[Resolved]:
         """Resolve touchpoints in order (every plain one's identifiers looked up at once) and
-        write what they add up to."""
-        touches = [self._plain_or_none(signal) for signal in signals]
+        write what they add up to; `touches` come from `prepare`."""
         resolved = [
             await self.settle(signal, touch) for signal, touch in zip(signals, touches, strict=True)
         ]

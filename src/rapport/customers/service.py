@@ -48,7 +48,11 @@ class CustomerService:
         identity resolution for many calls. Plain touchpoints are resolved together with a
         few queries; one that may change the graph is walked in a savepoint of its own, so
         if it fails it undoes only itself and comes back with its error."""
-        return await (await self.batch(session, workspace_id)).run(signals)
+        batch = ObservationBatch(session, workspace_id)
+        touches = batch.prepare(signals)
+        # The workspace's graph stays locked from the lookups to the writes.
+        await CustomerRepository(session, workspace_id).lock_workspace()
+        return await batch.run(signals, touches)
 
     async def observe(
         self, session: AsyncSession, workspace_id: str, signal: IdentitySignal
@@ -56,11 +60,6 @@ class CustomerService:
         """Resolve one touchpoint to a profile and record what it says; return the profile id
         (the one-touchpoint case of `resolve`, raising instead of returning its error)."""
         return await observe(session, workspace_id, signal)
-
-    async def batch(self, session: AsyncSession, workspace_id: str) -> ObservationBatch:
-        """Start resolving a chunk of touchpoints (the workspace's graph stays locked)."""
-        await CustomerRepository(session, workspace_id).lock_workspace()
-        return ObservationBatch(session, workspace_id)
 
     def register_facts(self, facts: ProfileFacts) -> None:
         """Take what the domain that stores touchpoints and orders knows about profile groups

@@ -58,6 +58,8 @@ class _Call:
     message: dict[str, Any]
     signal: IdentitySignal
     customer_id: str | None = None
+    # The product view or add this call counts, read before anything is written.
+    product: tuple[str, ItemInput] | None = None
 
 
 @dataclass
@@ -76,11 +78,12 @@ class EventProcessor:
     async def process(self, session: AsyncSession, workspace_id: str, event_ids: list[str]) -> None:
         """Resolve and project stored calls, oldest first, a chunk per transaction (the rest
         goes to a follow-up job, so SQLite's writer is never held for long)."""
-        if len(event_ids) > PROCESS_CHUNK:
-            rest = event_ids[PROCESS_CHUNK:]
-            enqueue(session, PROCESS_JOB, workspace_id=workspace_id, event_ids=rest)
         with background_work():
             await self._process(session, workspace_id, event_ids[:PROCESS_CHUNK])
+            # Queued last: a write before the chunk's reads would hold the writer through them.
+            if len(event_ids) > PROCESS_CHUNK:
+                rest = event_ids[PROCESS_CHUNK:]
+                enqueue(session, PROCESS_JOB, workspace_id=workspace_id, event_ids=rest)
 
     async def _process(
         self, session: AsyncSession, workspace_id: str, event_ids: list[str]
@@ -128,7 +131,8 @@ class EventProcessor:
             [(call.event.id, call.customer_id) for call in chunk.done],
             chunk.failures,
         )
-        await orders.count_products(session, workspace_id, _products(chunk.done))
+        counted = [call.product for call in chunk.done if call.product is not None]
+        await orders.count_products(session, workspace_id, counted)
         with_orders = {
             call.customer_id for call in chunk.done if call.customer_id and _is_order(call.event)
         }
@@ -157,7 +161,9 @@ def _open(event: StoredCall, policies: dict[str, Policy], chunk: _Chunk) -> _Cal
             trusted=event.trusted,
             verified=_vouched_for(event, message, policies),
         )
-        return _Call(event, message, signal)
+        call = _Call(event, message, signal)
+        call.product = _product(call)
+        return call
     except Exception as error:  # one call that cannot be read is its own failure
         chunk.fail(event, error)
         return None
@@ -177,25 +183,22 @@ def _order_of(call: _Call) -> OrderInput | None:
     )
 
 
-def _products(calls: list[_Call]) -> list[tuple[str, ItemInput]]:
-    """Return the product views and adds of some calls, in order: (counter, what was said)."""
-    counted = []
-    for call in calls:
-        event = call.event
-        if event.type != "track" or event.name not in PRODUCT_COUNTERS:
-            continue
-        properties = _properties(call)
-        key = text(properties.get("product_id")) or text(properties.get("sku"))
-        if key is None:
-            continue
-        said = ItemInput(
-            product_key=key,
-            sku=text(properties.get("sku")),
-            name=text(properties.get("name"), 500),
-            category=text(properties.get("category")),
-        )
-        counted.append((PRODUCT_COUNTERS[event.name], said))
-    return counted
+def _product(call: _Call) -> tuple[str, ItemInput] | None:
+    """Return the product view or add a call counts: (counter, what was said), or None."""
+    event = call.event
+    if event.type != "track" or event.name not in PRODUCT_COUNTERS:
+        return None
+    properties = _properties(call)
+    key = text(properties.get("product_id")) or text(properties.get("sku"))
+    if key is None:
+        return None
+    said = ItemInput(
+        product_key=key,
+        sku=text(properties.get("sku")),
+        name=text(properties.get("name"), 500),
+        category=text(properties.get("category")),
+    )
+    return PRODUCT_COUNTERS[event.name], said
 
 
 def _properties(call: _Call) -> dict[str, Any]:
