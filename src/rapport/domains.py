@@ -120,6 +120,7 @@ DOMAINS: tuple[Domain, ...] = (
         root_routers=("help_router",),
     ),
     Domain("analytics", endpoints=False),
+    Domain("webhooks", scopes=(Scope.webhooks_read, Scope.webhooks_write), tasks=True),
 )
 
 

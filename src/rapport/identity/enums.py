@@ -36,6 +36,8 @@ class Scope(enum.StrEnum):
     feedback_write = "feedback:write"
     knowledge_read = "knowledge:read"
     knowledge_write = "knowledge:write"
+    webhooks_read = "webhooks:read"
+    webhooks_write = "webhooks:write"
 
 
 _AGENT = {

@@ -31,6 +31,8 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.feedback_write: "Create and change surveys.",
     Scope.knowledge_read: "Read knowledge base articles, drafts included, and search them.",
     Scope.knowledge_write: "Write, publish and delete knowledge base articles.",
+    Scope.webhooks_read: "List webhook endpoints and their deliveries (never secrets).",
+    Scope.webhooks_write: "Add, change and remove webhook endpoints; rotate secrets; send tests.",
 }
 CUSTOM = "custom"
 
