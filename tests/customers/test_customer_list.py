@@ -100,7 +100,7 @@ async def test_list_shows_email_orders_revenue_with_currency_and_last_seen(
     response = await client.get("/console/customers", headers=await _headers(database, workspace))
     row = response.text.split(f'href="/console/customers/{person}"', 1)[1].split("</tr>", 1)[0]
     cells = re.findall(r'<td data-label="[^"]+"[^>]*>([^<]*)</td>', row)
-    assert cells == ["person0@example.com", "1", "1,234.50 EUR", "01 Mar 2026, 12:00 UTC"]
+    assert cells == ["person0@example.com", "1", "1,234.50 EUR", "—", "—", "01 Mar 2026, 12:00 UTC"]
 
 
 async def test_sorting_by_orders_and_by_revenue(

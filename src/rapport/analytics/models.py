@@ -43,6 +43,9 @@ class CustomerPrediction(TenantMixin, Base):
     model_id: Mapped[str] = mapped_column(
         String(32), ForeignKey("customer_prediction_models.id", ondelete="CASCADE"), index=True
     )
+    # Purchase days after the first: with none, BG/NBD cannot see a customer leave (P(alive)
+    # is 1), so the console says "not estimated yet" instead of a low risk.
+    repeat_purchases: Mapped[int] = mapped_column(Integer)
     churn_risk: Mapped[float] = mapped_column(Float)
     p_alive: Mapped[float] = mapped_column(Float)
     expected_orders: Mapped[float] = mapped_column(Float)

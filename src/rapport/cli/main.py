@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from rapport.cli import (
+    analytics,
     audit,
     customers,
     db,
@@ -37,6 +38,7 @@ app.add_typer(events.app, name="events")
 app.add_typer(customers.app, name="customers")
 app.add_typer(imports.app, name="import")
 app.add_typer(nlp.app, name="nlp")
+app.add_typer(analytics.app, name="analytics")
 
 
 if __name__ == "__main__":  # `python -m rapport.cli.main ...` runs the CLI too

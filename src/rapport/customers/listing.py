@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import Select, Subquery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import as_utc
 from rapport.core.pagination import decode_cursor, encode_cursor
 from rapport.customers.models import Customer, Identifier
 from rapport.customers.pii import unseal
-from rapport.customers.repository import CustomerRepository, IdentifierRepository, ListKey
+from rapport.customers.repository import (
+    CustomerRepository,
+    IdentifierRepository,
+    ListAddition,
+    ListKey,
+)
 from rapport.customers.schemas import (
     CustomerFilters,
     CustomerListItem,
@@ -21,10 +28,17 @@ from rapport.customers.schemas import (
 )
 from rapport.customers.service import customers
 from rapport.customers.traits import display_name, read_traits
+from rapport.errors import BadRequest
 
 PAGE_SIZE = 50
 # The identifier that names a profile best when it has no name trait, and how it is shown.
 NAMING_KINDS = ("email", "user_id", "phone")
+# List extensions: what domains above customers add to the list as SQL over their own tables
+# keyed by profile id, registered from their tasks.py, so customers never imports them.
+# A filter maps (workspace_id, value) to the ids it keeps (None: a value it does not know);
+# a ranking maps workspace_id to (customer_id, value) rows that a sort orders by.
+ListFilter = Callable[[str, str], Select[Any] | None]
+ListRanking = Callable[[str], Subquery]
 
 
 def name_from(traits: dict[str, dict[str, Any]], identifiers: list[tuple[str, str]]) -> str | None:
@@ -50,6 +64,33 @@ def email_from(traits: dict[str, dict[str, Any]], identifiers: list[tuple[str, s
 
 
 class CustomerListing:
+    def __init__(self) -> None:
+        self._filters: dict[str, ListFilter] = {}
+        self._rankings: dict[CustomerSort, ListRanking] = {}
+
+    def add_filter(self, name: str, keep: ListFilter) -> None:
+        """Offer a filter named `name` (CustomerFilters.extensions) from another domain."""
+        self._filters[name] = keep
+
+    def add_ranking(self, sort: CustomerSort, ranking: ListRanking) -> None:
+        """Let another domain's values order the list for `sort`."""
+        self._rankings[sort] = ranking
+
+    def _addition(
+        self, workspace_id: str, filters: CustomerFilters, sort: CustomerSort
+    ) -> ListAddition:
+        kept = []
+        for name, value in filters.extensions:
+            keep = self._filters.get(name)
+            selected = keep(workspace_id, value) if keep is not None else None
+            if selected is None:
+                raise BadRequest(f"The customers list has no filter {name} = {value}.")
+            kept.append(selected)
+        ranking = self._rankings.get(sort)
+        if sort not in SORTED_BY_PROFILE and ranking is None:
+            raise BadRequest(f"The customers list cannot be sorted by {sort} here.")
+        return ListAddition(tuple(kept), ranking(workspace_id) if ranking is not None else None)
+
     async def page(
         self,
         session: AsyncSession,
@@ -61,11 +102,17 @@ class CustomerListing:
     ) -> CustomerListPage:
         """Return one page of the live profiles matching the filters, with their count."""
         repository = CustomerRepository(session, workspace_id)
+        addition = self._addition(workspace_id, filters, sort)
         after = None if cursor is None else decode_cursor(_kind(sort), cursor, _parser(sort))
-        rows = list(await repository.listed(filters, sort, after, limit + 1))
-        total = await repository.count_listed(filters)
+        rows = list(await repository.listed(filters, sort, after, limit + 1, addition))
+        total = await repository.count_listed(filters, addition)
         items = await self._items(session, workspace_id, rows[:limit])
-        next_cursor = _cursor(sort, rows[limit - 1]) if len(rows) > limit else None
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            ranked = addition.ranking
+            value = None if ranked is None else await repository.ranked_value(ranked, last.id)
+            next_cursor = _cursor(sort, last, value)
         return CustomerListPage(items=items, total=total, next_cursor=next_cursor)
 
     async def found(
@@ -106,13 +153,13 @@ def _kind(sort: CustomerSort) -> str:
     return f"customers.list.{sort}"
 
 
-def _cursor(sort: CustomerSort, last: Customer) -> str:
+def _cursor(sort: CustomerSort, last: Customer, ranked: Any = None) -> str:
     seen = last.last_seen_at
     value: str | int | None = {
         CustomerSort.last_seen: as_utc(seen).isoformat() if seen else None,
         CustomerSort.orders: last.orders_count,
         CustomerSort.revenue: str(Decimal(last.revenue or 0).quantize(Decimal("0.01"))),
-    }[sort]
+    }.get(sort, None if ranked is None else str(ranked))
     return encode_cursor(_kind(sort), [last.id] if value is None else [value, last.id])
 
 
@@ -122,8 +169,8 @@ def _parser(sort: CustomerSort) -> Any:
         if not isinstance(customer_id, str) or len(value) > 1:
             raise TypeError("a customers cursor holds a value and a profile id")
         if not value:
-            if sort is not CustomerSort.last_seen:
-                raise TypeError("only last seen may be empty")
+            if sort in (CustomerSort.orders, CustomerSort.revenue):
+                raise TypeError("only last seen and ranked values may be empty")
             return None, customer_id
         return _read_value(sort, value[0]), customer_id
 
@@ -142,10 +189,11 @@ def _read_value(sort: CustomerSort, value: Any) -> Any:
     try:
         amount = Decimal(value)
     except InvalidOperation as error:
-        raise ValueError("a revenue cursor holds an amount") from error
+        raise ValueError("a revenue or ranked cursor holds an amount") from error
     if not amount.is_finite():
         raise ValueError("a revenue cursor holds a finite amount")
     return amount
 
 
+SORTED_BY_PROFILE = (CustomerSort.last_seen, CustomerSort.orders, CustomerSort.revenue)
 listing = CustomerListing()

@@ -152,6 +152,29 @@ class MergeService:
         """Return the merges a profile took part in, newest first."""
         return await MergeRepository(session, workspace_id).for_customer(customer_id)
 
+    async def groups(
+        self, session: AsyncSession, workspace_id: str, customer_ids: list[str]
+    ) -> dict[str, list[str]]:
+        """Return the live profile of each of these profiles, with every profile merged into
+        it (one query per level of merges, not per profile)."""
+        repository = CustomerRepository(session, workspace_id)
+        live = {customer_id: customer_id for customer_id in customer_ids}
+        for _ in range(64):
+            joined = await repository.joined(sorted(set(live.values())))
+            if not joined:
+                break
+            live = {member: joined.get(root, root) for member, root in live.items()}
+        groups: dict[str, list[str]] = {root: [root] for root in live.values()}
+        root_of = {root: root for root in groups}
+        frontier = list(groups)
+        while frontier:
+            found = await repository.merged_into(frontier)
+            for member, parent in found:
+                root_of[member] = root_of[parent]
+                groups[root_of[parent]].append(member)
+            frontier = [member for member, _ in found]
+        return groups
+
     async def _restore_traits(
         self, session: AsyncSession, workspace_id: str, winner: Customer, merge: Merge
     ) -> list[str]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Subquery,
     and_,
     delete,
     func,
@@ -34,6 +36,20 @@ SORT_COLUMNS: dict[CustomerSort, Any] = {
     CustomerSort.revenue: Customer.revenue,
 }
 ListKey = tuple[Any, str]
+
+
+@dataclass(frozen=True)
+class ListAddition:
+    """What other domains' list extensions add to a customers list (customers/listing.py)."""
+
+    # Each selects the ids of the profiles one extension filter keeps.
+    kept: tuple[Select[Any], ...] = ()
+    # (customer_id, value) rows the list is sorted by instead of a profile column.
+    ranking: Subquery | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """Return the conditions the filters add."""
+        return [Customer.id.in_(selected) for selected in self.kept]
 
 
 class IdentifierRow(NamedTuple):
@@ -85,19 +101,40 @@ class CustomerRepository(TenantRepository[Customer]):
         )
 
     async def listed(
-        self, filters: CustomerFilters, sort: CustomerSort, after: ListKey | None, limit: int
+        self,
+        filters: CustomerFilters,
+        sort: CustomerSort,
+        after: ListKey | None,
+        limit: int,
+        addition: ListAddition | None = None,
     ) -> Sequence[Customer]:
         """Return live profiles matching the filters, sorted (then by id), after a cursor."""
-        column = SORT_COLUMNS[sort]
-        query = self.base_query().where(*self._matching(filters))
+        addition = addition or ListAddition()
+        query = self.base_query().where(*self._matching(filters), *addition.conditions())
+        if addition.ranking is not None:
+            ranking = addition.ranking
+            query = query.outerjoin(ranking, ranking.c.customer_id == Customer.id)
+            column = ranking.c.value
+        else:
+            column = SORT_COLUMNS[sort]
         if after is not None:
             query = query.where(_after(column, *after))
         order = column.desc().nulls_last() if column.nullable else column.desc()
         return await self.all(query.order_by(order, Customer.id.desc()).limit(limit))
 
-    async def count_listed(self, filters: CustomerFilters) -> int:
+    async def count_listed(
+        self, filters: CustomerFilters, addition: ListAddition | None = None
+    ) -> int:
         """Count the live profiles matching the filters."""
-        return await self.count(self.base_query().where(*self._matching(filters)))
+        conditions = (addition or ListAddition()).conditions()
+        return await self.count(self.base_query().where(*self._matching(filters), *conditions))
+
+    async def ranked_value(self, ranking: Subquery, customer_id: str) -> Any:
+        """Return a profile's value in a list extension's ranking (None: it has none)."""
+        row = await self.session.execute(
+            select(ranking.c.value).where(ranking.c.customer_id == customer_id)
+        )
+        return row.scalar_one_or_none()
 
     def _matching(self, filters: CustomerFilters) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = [Customer.merged_into_id.is_(None)]
@@ -158,6 +195,17 @@ class CustomerRepository(TenantRepository[Customer]):
             )
         )
         return [(str(row[0]), str(row[1])) for row in rows]
+
+    async def joined(self, customer_ids: list[str]) -> dict[str, str]:
+        """Return, for those of these profiles that were merged, the profile each joined."""
+        rows = await self.session.execute(
+            select(Customer.id, Customer.merged_into_id).where(
+                Customer.id.in_(customer_ids),
+                Customer.merged_into_id.is_not(None),
+                self.in_workspace(),
+            )
+        )
+        return {str(row[0]): str(row[1]) for row in rows}
 
 
 class IdentifierRepository(TenantRepository[Identifier]):

@@ -103,6 +103,7 @@ class CustomerSort(enum.StrEnum):
     last_seen = "last_seen"
     orders = "orders"
     revenue = "revenue"
+    expected_value = "expected_value"  # ranked by a list extension (customers/listing.py)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,8 @@ class CustomerFilters:
     has_orders: bool = False
     seen_since: datetime | None = None
     consent: str | None = None  # a purpose whose latest record grants it
+    # (list extension, value) pairs: filters other domains offer (customers/listing.py).
+    extensions: tuple[tuple[str, str], ...] = ()
 
 
 class CustomerListItem(BaseModel):

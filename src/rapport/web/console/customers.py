@@ -11,6 +11,7 @@ from fastapi import Form, Query, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.analytics.predictions import CHURN_FILTERS, predictions
 from rapport.core.deps import SessionDep
 from rapport.customers.auth import actor_of
 from rapport.customers.consent import consent
@@ -71,7 +72,7 @@ async def find_customers(
 
 
 def _filters(
-    ctx: ConsoleContext, has_orders: bool, seen_since: str, purpose: str
+    ctx: ConsoleContext, has_orders: bool, seen_since: str, purpose: str, churn_risk: str
 ) -> CustomerFilters:
     """Read the list's filters; a day is taken in the workspace's time zone."""
     try:
@@ -80,12 +81,19 @@ def _filters(
         raise BadRequest("Seen since must be a date (YYYY-MM-DD).") from error
     if purpose and purpose not in set(ConsentPurpose):
         raise BadRequest("Consent must name a known purpose.")
+    if churn_risk and churn_risk not in CHURN_FILTERS:
+        raise BadRequest("Churn risk must be high, medium, low or single.")
     since = (
         datetime.combine(day, time(), tzinfo=zone_named(ctx.workspace.time_zone))
         if day is not None
         else None
     )
-    return CustomerFilters(has_orders=has_orders, seen_since=since, consent=purpose or None)
+    return CustomerFilters(
+        has_orders=has_orders,
+        seen_since=since,
+        consent=purpose or None,
+        extensions=(("churn_risk", churn_risk),) if churn_risk else (),
+    )
 
 
 @router.get("/customers", response_class=HTMLResponse)
@@ -97,12 +105,13 @@ async def list_customers(
     has_orders: bool = False,
     seen_since: Annotated[str, Query(max_length=10)] = "",
     consent_granted: Annotated[str, Query(max_length=64)] = "",
+    churn_risk: Annotated[str, Query(max_length=16)] = "",
     cursor: Cursor = None,
 ) -> Response:
     """List customers (filtered, sorted, a page at a time), or the ones matching a search."""
     ctx.require(Scope.customers_read)
     workspace_id = ctx.principal.workspace_id
-    filters = _filters(ctx, has_orders, seen_since.strip(), consent_granted)
+    filters = _filters(ctx, has_orders, seen_since.strip(), consent_granted, churn_risk)
     if q.strip():
         found, total, next_cursor = await find_customers(session, workspace_id, q.strip()), 0, None
     else:
@@ -113,6 +122,7 @@ async def list_customers(
         "has_orders": "true" if has_orders else "",
         "seen_since": seen_since.strip(),
         "consent_granted": consent_granted,
+        "churn_risk": churn_risk,
     }
     here = urlencode({name: value for name, value in chosen.items() if value})
     return page(
@@ -125,6 +135,8 @@ async def list_customers(
         sort=sort,
         filters=chosen,
         purposes=list(ConsentPurpose),
+        churn_filters=CHURN_FILTERS,
+        predicted=await predictions.for_customers(session, workspace_id, [c.id for c in found]),
         here=here,
         next_cursor=next_cursor,
         paged=cursor is not None,
@@ -178,6 +190,9 @@ async def show_customer(
         consent=await consent.read(session, workspace_id, profile.id),
         merges=await merges.history(session, workspace_id, profile.id),
         source_names=await _source_names(ctx, session),
+        prediction=(await predictions.for_customers(session, workspace_id, [profile.id])).get(
+            profile.id
+        ),
     )
 
 

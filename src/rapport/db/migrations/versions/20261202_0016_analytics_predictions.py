@@ -60,6 +60,7 @@ def upgrade() -> None:
         "customer_predictions",
         sa.Column("customer_id", sa.String(length=32), nullable=False),
         sa.Column("model_id", sa.String(length=32), nullable=False),
+        sa.Column("repeat_purchases", sa.Integer(), nullable=False),
         sa.Column("churn_risk", sa.Float(), nullable=False),
         sa.Column("p_alive", sa.Float(), nullable=False),
         sa.Column("expected_orders", sa.Float(), nullable=False),
