@@ -119,6 +119,7 @@ DOMAINS: tuple[Domain, ...] = (
         console_areas=(ConsoleArea("Knowledge", "/console/knowledge", "book", "knowledge"),),
         root_routers=("help_router",),
     ),
+    Domain("assistant", tasks=True),
     Domain("analytics", endpoints=False, tasks=True),
     Domain("webhooks", scopes=(Scope.webhooks_read, Scope.webhooks_write), tasks=True),
 )

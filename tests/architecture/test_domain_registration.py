@@ -44,7 +44,7 @@ elif mode == "command line":
 print(json.dumps({
     "jobs": sorted(definition.name for definition in registered_jobs()),
     "schedules": sorted(definition.job_name for definition in registered_schedules()),
-    "subscriptions": subscriptions(),
+    "subscriptions": {name: sorted(jobs) for name, jobs in subscriptions().items()},
 }))
 """
 

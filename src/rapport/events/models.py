@@ -112,6 +112,13 @@ class Order(TenantMixin, Base):
     refunded: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     placed_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Fulfilment and after-sales (events/order_actions.py); the address is sealed to its row.
+    fulfillment_status: Mapped[str] = mapped_column(
+        String(16), default="unfulfilled", server_default="unfulfilled"
+    )
+    shipped_at: Mapped[datetime | None]
+    shipping_address: Mapped[bytes | None] = mapped_column(LargeBinary)
+    return_requested_at: Mapped[datetime | None]
 
 
 class OrderItem(TenantMixin, Base):

@@ -96,6 +96,12 @@ class Conversation(TenantMixin, Base):
     next_response_due_at: Mapped[datetime | None]
     resolution_due_at: Mapped[datetime | None]
     sla_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The latest customer message's labels (the assistant's NLP; not a routing need).
+    detected_language: Mapped[str | None] = mapped_column(String(16))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    intent_confidence: Mapped[float | None] = mapped_column(Float)
+    sentiment: Mapped[str | None] = mapped_column(String(16))
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
 
 
 class Message(TenantMixin, Base):
@@ -116,6 +122,13 @@ class Message(TenantMixin, Base):
     # 1, 2, 3, ... within the conversation, given under its row lock, so in commit order: a
     # chat client that saw n misses nothing by asking for what came after n.
     seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A customer message's labels, written by a job after delivery (assistant/labels.py).
+    language: Mapped[str | None] = mapped_column(String(16))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    intent_confidence: Mapped[float | None] = mapped_column(Float)
+    sentiment: Mapped[str | None] = mapped_column(String(16))
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    labelled_at: Mapped[datetime | None]
 
 
 class Activity(TenantMixin, Base):

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.clock import utcnow
 from rapport.core.pagination import decode_cursor, encode_cursor
 from rapport.customers.service import customers
-from rapport.support.enums import AuthorType, Channel, MessageKind
+from rapport.support.enums import AuthorType, Channel, ConversationStatus, MessageKind
 from rapport.support.errors import ConversationMerged, ConversationNotFound
 from rapport.support.events import CONVERSATION_ASSIGNED, CONVERSATION_CREATED
 from rapport.support.lifecycle import change_status, log
@@ -39,6 +39,16 @@ from rapport.support.teams import teams
 
 PAGE_SIZE = 50
 _ID = re.compile(ID_PATTERN)
+# Whether a new conversation on a channel is owned by the assistant (`pending`); the
+# assistant registers its rule (assistant/tasks.py), so support never imports it.
+Intake = Callable[[AsyncSession, str, Channel], Awaitable[bool]]
+_intakes: list[Intake] = []
+
+
+def register_intake(intake: Intake) -> None:
+    """Let `intake` decide whether new conversations on a channel start `pending`."""
+    if intake not in _intakes:
+        _intakes.append(intake)
 
 
 class ConversationService:
@@ -53,10 +63,13 @@ class ConversationService:
             await teams.get(session, workspace_id, body.team_id)
         now = utcnow()
         scored = score(body.message.body, None)
+        status = body.status
+        if "status" not in body.model_fields_set and await _taken(session, workspace_id, body):
+            status = ConversationStatus.pending
         conversation = await ConversationRepository(session, workspace_id).add(
             Conversation(
                 channel=Channel(body.channel),
-                status=body.status,
+                status=status,
                 priority=body.priority or scored.priority,
                 priority_reason=f"set by {acting.actor}" if body.priority else scored.reason,
                 priority_overridden=body.priority is not None,
@@ -266,6 +279,14 @@ async def _set_needs(
         conversation.skills = _tags(body.skills)
     needs = {"language": conversation.language, "skills": conversation.skills}
     await log(session, conversation, "routing_needs", acting.actor, **needs)
+
+
+async def _taken(session: AsyncSession, workspace_id: str, body: ConversationCreate) -> bool:
+    """Tell whether a registered intake (the assistant) owns new conversations here."""
+    for intake in _intakes:
+        if await intake(session, workspace_id, Channel(body.channel)):
+            return True
+    return False
 
 
 def _tags(tags: list[str]) -> list[str]:

@@ -1,0 +1,211 @@
+"""One turn of the dialogue: hand-off rules, confirmation of a pending action, slot filling,
+verification, the knowledge base, and clarifying once. Every action waits for a "yes"."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from rapport.assistant import replies
+from rapport.assistant.enums import ActionKind, HandoffReason
+from rapport.assistant.state import (
+    DialogueState,
+    Outcome,
+    asks_for_human,
+    email_address,
+    is_done,
+    is_no,
+    is_yes,
+    order_number,
+)
+from rapport.events.order_actions import OrderActionRefused, OrderFacts
+from rapport.support.assistant_desk import MessageLabels
+
+ORDER_STATUS = "order_status"
+TASK_OF_INTENT = {
+    "track_order": ORDER_STATUS,
+    "cancel_order": ActionKind.cancel_order,
+    "change_shipping_address": ActionKind.change_address,
+    "set_up_shipping_address": ActionKind.change_address,
+    "get_refund": ActionKind.request_return,
+    "get_invoice": ActionKind.resend_invoice,
+    "check_invoice": ActionKind.resend_invoice,
+}
+HUMAN_INTENTS = frozenset({"contact_human_agent", "contact_customer_service"})
+MAX_FAILED_CHECKS = 2
+MAX_ADDRESS = 300
+
+
+class Hit(Protocol):
+    """A knowledge-base article found for a question."""
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def snippet(self) -> str: ...
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The channel's hand-off rules."""
+
+    confidence_threshold: float
+    negative_sentiment_threshold: float
+    knowledge_threshold: float
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a turn may look at and do, given by the caller (the database or a fake)."""
+
+    rules: Rules
+    vip: bool
+    customer_id: str | None
+    hits: Sequence[Hit]
+    find_order: Callable[[str, str | None, str | None], Awaitable[OrderFacts | None]]
+    run_action: Callable[[dict[str, Any]], Awaitable[OrderFacts]]
+
+
+async def respond(
+    context: Context, state: DialogueState, text: str, labels: MessageLabels
+) -> Outcome:
+    """Decide what the assistant does with one customer message (mutating `state`)."""
+    if state.awaiting == "confirmation":
+        pending, state.pending, state.awaiting = state.pending, None, None
+        if pending is not None and is_yes(text):
+            return await _execute(context, state, pending)
+        if is_no(text):
+            state.finish_task()
+            return Outcome().say(replies.DECLINED)
+    handoff = _handoff_rule(context, text, labels)
+    if handoff is not None:
+        return Outcome(handoff=handoff).say(replies.HANDING_OFF)
+    if state.awaiting == "anything_else" and is_done(text):
+        state.awaiting = None
+        return Outcome(resolve=True).say(replies.GOODBYE)
+    _fill_slots(state, text)
+    if state.task is None or not _answers_a_question(state, text):
+        task = TASK_OF_INTENT.get(labels.intent)
+        if task is not None and _confident(context, labels):
+            state.task = str(task)
+        else:
+            return _answer_or_clarify(context, state, labels)
+    return await _progress(context, state)
+
+
+def _handoff_rule(context: Context, text: str, labels: MessageLabels) -> HandoffReason | None:
+    if asks_for_human(text) or (labels.intent in HUMAN_INTENTS and _confident(context, labels)):
+        return HandoffReason.asked_for_human
+    if labels.sentiment_score <= context.rules.negative_sentiment_threshold:
+        return HandoffReason.negative_sentiment
+    if context.vip:
+        return HandoffReason.vip_customer
+    if labels.intent == "complaint" and _confident(context, labels):
+        return HandoffReason.complaint
+    return None
+
+
+def _confident(context: Context, labels: MessageLabels) -> bool:
+    return (
+        labels.intent != "out_of_scope"
+        and labels.intent_confidence >= context.rules.confidence_threshold
+    )
+
+
+def _fill_slots(state: DialogueState, text: str) -> None:
+    if state.awaiting == "address":  # an address has numbers that are no order number
+        if any(character.isalpha() for character in text):
+            state.address = " ".join(text.split())[:MAX_ADDRESS]
+        return
+    email = email_address(text)
+    number = order_number(text)
+    if email is not None:
+        state.email = email
+    if number is not None:
+        state.order = number
+
+
+def _answers_a_question(state: DialogueState, text: str) -> bool:
+    """Tell whether the message fills the slot the assistant asked for."""
+    if state.awaiting == "order_number":
+        return order_number(text) is not None
+    if state.awaiting == "email":
+        return email_address(text) is not None
+    return state.awaiting == "address" and state.address is not None
+
+
+def _answer_or_clarify(context: Context, state: DialogueState, labels: MessageLabels) -> Outcome:
+    best = max(context.hits, key=lambda hit: hit.score, default=None)
+    if best is not None and best.score >= context.rules.knowledge_threshold:
+        state.awaiting, state.clarified = "anything_else", False
+        return Outcome(answered=True).say(replies.article(best.title, best.snippet, best.url))
+    state.out_of_scope += 1
+    if state.clarified or state.out_of_scope >= 2:
+        reason = (
+            HandoffReason.out_of_scope
+            if labels.intent == "out_of_scope"
+            else HandoffReason.low_confidence
+        )
+        return Outcome(handoff=reason).say(replies.HANDING_OFF)
+    state.clarified = True
+    return Outcome().say(replies.CLARIFY)
+
+
+async def _progress(context: Context, state: DialogueState) -> Outcome:
+    """Collect what the task needs, verify the order is the customer's, then ask to confirm."""
+    if state.order is None:
+        state.awaiting = "order_number"
+        return Outcome().say(replies.ASK_ORDER)
+    needs_email = state.task == ActionKind.resend_invoice
+    customer = None if needs_email else context.customer_id
+    facts = None
+    if customer is not None or state.email is not None:
+        facts = await context.find_order(state.order, customer, state.email)
+    if facts is None:
+        return _not_verified(state)
+    if state.task == ORDER_STATUS:
+        state.finish_task()
+        return Outcome(answered=True, action=ORDER_STATUS).say(replies.status(facts))
+    refusal = replies.ineligible(state.task, facts)
+    if refusal is not None:
+        state.finish_task()
+        return Outcome(answered=True).say(refusal)
+    if state.task == ActionKind.change_address and state.address is None:
+        state.awaiting = "address"
+        return Outcome().say(replies.ASK_ADDRESS)
+    state.pending = {"kind": state.task, "order": state.order, "address": state.address}
+    state.pending["email"] = state.email if needs_email else None
+    state.awaiting = "confirmation"
+    return Outcome().say(replies.confirm(state.task or "", facts, state.address))
+
+
+def _not_verified(state: DialogueState) -> Outcome:
+    if state.email is None:
+        state.awaiting = "email"
+        return Outcome().say(replies.ASK_EMAIL)
+    state.failed_checks += 1
+    if state.failed_checks >= MAX_FAILED_CHECKS:
+        return Outcome(handoff=HandoffReason.not_verified).say(replies.HANDING_OFF)
+    state.order = state.email = None
+    state.awaiting = "order_number"
+    return Outcome().say(replies.NOT_FOUND)
+
+
+async def _execute(context: Context, state: DialogueState, pending: dict[str, Any]) -> Outcome:
+    """Run the confirmed action; a failure goes to people."""
+    try:
+        facts = await context.run_action(pending)
+    except OrderActionRefused:
+        state.finish_task()
+        return Outcome(handoff=HandoffReason.action_failed).say(replies.ACTION_FAILED)
+    kind = str(pending["kind"])
+    state.finish_task()
+    return Outcome(answered=True, action=kind).say(replies.done(kind, facts))

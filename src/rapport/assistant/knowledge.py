@@ -1,0 +1,47 @@
+"""The knowledge base as the assistant sees it: a search port, the knowledge domain's
+service behind it (absent: no articles), replaceable in tests."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.assistant.dialogue import Hit
+
+logger = logging.getLogger(__name__)
+Search = Callable[[AsyncSession, str, str, str | None], Awaitable[Sequence[Hit]]]
+MAX_QUERY = 500
+
+
+async def knowledge_search(
+    session: AsyncSession, workspace_id: str, query: str, locale: str | None
+) -> Sequence[Hit]:
+    """Search published articles, in the customer's language first (any locale else)."""
+    try:
+        from rapport.knowledge.service import search
+    except ImportError:  # the knowledge base is not installed in this build
+        return []
+    hits = await search(session, workspace_id, query[:MAX_QUERY], locale=locale, limit=3)
+    return list(hits)
+
+
+_search: Search = knowledge_search
+
+
+def use_search(search: Search | None) -> None:
+    """Replace the search (tests); None restores the knowledge base's."""
+    global _search
+    _search = search or knowledge_search
+
+
+async def search(
+    session: AsyncSession, workspace_id: str, query: str, locale: str | None
+) -> Sequence[Hit]:
+    """Return the best articles for a question; a failing search finds nothing."""
+    try:
+        return await _search(session, workspace_id, query, locale)
+    except Exception as error:  # an answer without articles beats no answer
+        logger.warning("knowledge search failed", extra={"error": type(error).__name__})
+        return []

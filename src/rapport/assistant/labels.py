@@ -1,0 +1,80 @@
+"""The NLP models the assistant labels customer messages with, loaded once per process,
+and the labels of one text (plain data in and out: run it outside any unit of work)."""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from dataclasses import dataclass
+
+from rapport.nlp.intents import default_classifier
+from rapport.nlp.language import LangidDetector
+from rapport.nlp.ports import IntentClassifier, LanguageDetector, SentimentAnalyzer
+from rapport.support.assistant_desk import MessageLabels
+
+# The models see at most this much of a message (a 100 KB paste is labelled by its start).
+MAX_MODEL_CHARS = 2000
+UNKNOWN = "und"
+
+
+@dataclass(frozen=True)
+class Models:
+    """The three ports the labels come from."""
+
+    intents: IntentClassifier
+    sentiment: SentimentAnalyzer
+    language: LanguageDetector
+
+
+_models: Models | None = None
+_lock = threading.Lock()
+
+
+def use_models(models: Models | None) -> None:
+    """Replace the process's models (tests use the fakes of `rapport.nlp.fakes`)."""
+    global _models
+    _models = models
+
+
+def models() -> Models:
+    """Return the process's models, loading the shipped ones on first use."""
+    global _models
+    with _lock:
+        if _models is None:
+            from rapport.nlp.embeddings import load_embedder
+            from rapport.nlp.sentiment import load_sentiment
+
+            embedder = load_embedder()
+            _models = Models(
+                default_classifier(embedder), load_sentiment(embedder), LangidDetector()
+            )
+        return _models
+
+
+def clean(text: str) -> str:
+    """Return the text a model may read: control and unassigned characters dropped,
+    whitespace collapsed, cut to MAX_MODEL_CHARS."""
+    kept = (
+        character if unicodedata.category(character)[0] != "C" else " "
+        for character in text[: MAX_MODEL_CHARS * 2]
+    )
+    return " ".join("".join(kept).split())[:MAX_MODEL_CHARS]
+
+
+def label_text(text: str) -> MessageLabels:
+    """Label one message: language, intent with confidence, sentiment with score."""
+    cleaned = clean(text)
+    if not any(character.isalnum() for character in cleaned):
+        # Empty, emoji-only or binary noise: nothing a model can read.
+        return MessageLabels(UNKNOWN, "out_of_scope", 0.0, "neutral", 0.0)
+    loaded = models()
+    [intent] = loaded.intents.predict([cleaned])
+    [sentiment] = loaded.sentiment.analyze([cleaned])
+    language = loaded.language.detect(cleaned).language
+    return MessageLabels(
+        language=language,
+        intent="out_of_scope" if intent.out_of_scope else intent.label,
+        intent_confidence=round(float(intent.confidence), 4),
+        sentiment=sentiment.label,
+        sentiment_score=round(float(sentiment.score), 4),
+    )

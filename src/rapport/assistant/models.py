@@ -1,0 +1,47 @@
+"""Assistant tables: settings per workspace and channel, dialogue state per conversation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rapport.core.clock import utcnow
+from rapport.core.db import Base, TenantMixin
+
+
+class AssistantSettings(TenantMixin, Base):
+    """Whether the assistant owns new conversations on a channel, and its hand-off rules."""
+
+    __tablename__ = "assistant_settings"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel"),)
+
+    channel: Mapped[str] = mapped_column(String(16))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str] = mapped_column(String(60))
+    # Below this intent confidence the assistant asks once, then hands off.
+    confidence_threshold: Mapped[float] = mapped_column(Float)
+    # A sentiment score at or below this (-1..1) hands off at once.
+    negative_sentiment_threshold: Mapped[float] = mapped_column(Float)
+    # A knowledge-base hit scoring at least this is given as the answer.
+    knowledge_threshold: Mapped[float] = mapped_column(Float)
+    # A customer with a truthy trait of this name is a VIP: straight to people.
+    vip_trait: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Dialogue(TenantMixin, Base):
+    """The assistant's state in one conversation, sealed (it holds the email and address a
+    customer gave): slots, the action waiting for confirmation, counters."""
+
+    __tablename__ = "assistant_dialogues"
+    __table_args__ = (UniqueConstraint("workspace_id", "conversation_id"),)
+
+    conversation_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    handed_off: Mapped[bool] = mapped_column(Boolean, default=False)
+    turns: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

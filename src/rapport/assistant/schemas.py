@@ -1,0 +1,66 @@
+"""Assistant API shapes: settings per channel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from rapport.core.schemas import ReadModel
+from rapport.support.enums import Channel
+
+DEFAULT_NAME = "Assistant"
+DEFAULT_CONFIDENCE = 0.6
+DEFAULT_NEGATIVE = -0.6
+DEFAULT_KNOWLEDGE = 0.5
+Name = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=60, pattern=r"^[^<>\x00-\x1f]*$"
+    ),
+]
+TraitName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")]
+
+
+class AssistantSettingsUpdate(BaseModel):
+    enabled: bool = Field(description="Whether the assistant owns new conversations here.")
+    name: Name = Field(default=DEFAULT_NAME, description="The name the assistant signs with.")
+    confidence_threshold: float = Field(
+        default=DEFAULT_CONFIDENCE,
+        ge=0,
+        le=1,
+        description="Below this intent confidence it asks once to rephrase, then hands off.",
+    )
+    negative_sentiment_threshold: float = Field(
+        default=DEFAULT_NEGATIVE,
+        ge=-1,
+        le=0,
+        description="A message's sentiment score (-1..1) at or below this hands off at once.",
+    )
+    knowledge_threshold: float = Field(
+        default=DEFAULT_KNOWLEDGE,
+        ge=0,
+        le=1,
+        description="A knowledge-base article scoring at least this (0..1) is the answer.",
+    )
+    vip_trait: TraitName | None = Field(
+        default=None,
+        description="A customer trait (such as `vip`); customers for whom it is true go "
+        "straight to people.",
+    )
+
+
+class AssistantSettingsRead(ReadModel):
+    channel: Channel = Field(description="The channel these settings apply to.")
+    enabled: bool = Field(description="Whether the assistant owns new conversations here.")
+    name: str = Field(description="The name the assistant signs with.")
+    confidence_threshold: float = Field(description="Intent confidence needed to act on it.")
+    negative_sentiment_threshold: float = Field(description="Sentiment score that hands off.")
+    knowledge_threshold: float = Field(description="Article score needed to answer with it.")
+    vip_trait: str | None = Field(description="Trait that marks a VIP customer.")
+    updated_at: datetime | None = Field(description="When they last changed (null: defaults).")
+
+
+class AssistantSettingsList(BaseModel):
+    items: list[AssistantSettingsRead] = Field(description="Every channel's settings.")

@@ -1,0 +1,121 @@
+"""The dialogue's state and what one turn decided, plus reading slots out of a message."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rapport.assistant.enums import HandoffReason
+
+# An order number: a token with at least three digits (`1001`, `#1001`, `DEMO-1001`).
+_ORDER = re.compile(r"(?<![\w@.-])#?([A-Za-z]{0,8}-?\d{3,20}(?:-\d{1,10})?)(?![\w@-])")
+_EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
+YES = frozenset(
+    {"yes", "y", "yeah", "yep", "yup", "confirm", "confirmed", "sure", "ok", "okay",
+     "go ahead", "please do", "do it", "yes please", "oui", "si", "sí", "ja", "sim"}
+)  # fmt: skip
+NO = frozenset(
+    {"no", "n", "nope", "nah", "don't", "dont", "do not", "stop", "keep it", "no thanks",
+     "non", "nein", "não", "nao"}
+)  # fmt: skip
+DONE = frozenset(
+    {"no", "nope", "no thanks", "no thank you", "thanks", "thank you", "thx", "that's all",
+     "thats all", "that is all", "all good", "bye", "goodbye", "nothing else", "all set",
+     "perfect thanks", "great thanks", "ok thanks", "ok thank you"}
+)  # fmt: skip
+HUMAN_WORDS = re.compile(
+    r"\b(human|real person|a person|an agent|live agent|someone real|representative|"
+    r"talk to (?:a|an|some)one|speak to (?:a|an|some)one|operator)\b"
+)
+
+
+@dataclass
+class DialogueState:
+    """What the assistant remembers between turns of one conversation."""
+
+    awaiting: str | None = None  # order_number, email, address, confirmation, anything_else
+    task: str | None = None  # order_status or an ActionKind
+    order: str | None = None
+    email: str | None = None
+    address: str | None = None
+    pending: dict[str, Any] | None = None  # the action the customer is asked to confirm
+    clarified: bool = False
+    out_of_scope: int = 0
+    failed_checks: int = 0
+
+    def dump(self) -> str:
+        """Serialise to JSON."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def load(cls, text: str) -> DialogueState:
+        """Read a state serialised by `dump` (unknown keys ignored)."""
+        data = json.loads(text)
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**known)
+
+    def finish_task(self) -> None:
+        """Forget the task and its slots (the verified email stays for the next one)."""
+        self.task = self.order = self.address = self.pending = None
+        self.awaiting = "anything_else"
+
+
+@dataclass
+class Outcome:
+    """What one turn decided: replies, an action run, a hand-off, a resolution."""
+
+    replies: list[str] = field(default_factory=list)
+    handoff: HandoffReason | None = None
+    resolve: bool = False
+    action: str | None = None
+    answered: bool = False
+
+    def say(self, text: str) -> Outcome:
+        """Add a reply and return self."""
+        self.replies.append(text)
+        return self
+
+
+def words(text: str) -> str:
+    """Return the text lowered with punctuation and extra spaces dropped."""
+    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
+
+
+def is_yes(text: str) -> bool:
+    """Tell whether a message is an explicit confirmation and nothing else."""
+    return words(text) in YES
+
+
+def is_no(text: str) -> bool:
+    """Tell whether a message declines."""
+    return words(text) in NO
+
+
+def is_done(text: str) -> bool:
+    """Tell whether the customer says they need nothing more."""
+    return words(text) in DONE
+
+
+def asks_for_human(text: str) -> bool:
+    """Tell whether the customer explicitly asks for a person."""
+    return bool(HUMAN_WORDS.search(text.lower()))
+
+
+def order_number(text: str) -> str | None:
+    """Return the first order number in a message, without its `#`."""
+    for match in _ORDER.finditer(text.replace(_email_or_empty(text), " ")):
+        return match.group(1)
+    return None
+
+
+def email_address(text: str) -> str | None:
+    """Return the first email address in a message, lowered."""
+    match = _EMAIL.search(text)
+    return match.group().lower() if match else None
+
+
+def _email_or_empty(text: str) -> str:
+    match = _EMAIL.search(text)
+    return match.group() if match else "\x00"

@@ -1,0 +1,81 @@
+"""Assistant jobs: label every customer message and take the assistant's turn, off the
+delivery path; the assistant's claim on new conversations of the channels it is on for."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from rapport.assistant.labels import label_text
+from rapport.assistant.service import assistant
+from rapport.assistant.turn import TurnResult, prefetch, take_turn
+from rapport.core.db import after_commit
+from rapport.core.jobs import enqueue, job
+from rapport.core.outbox import subscribe
+from rapport.support.assistant_desk import CustomerMessage, assistant_desk
+from rapport.support.enums import AuthorType
+from rapport.support.events import MESSAGE_CREATED
+from rapport.support.service import register_intake
+
+logger = logging.getLogger(__name__)
+TAKE_MESSAGE = "assistant.take_message"
+# The turn runs after the job's commit; this later run of the job finds the message
+# labelled and does nothing, unless the process died before the turn was written.
+RETRY_AFTER = timedelta(seconds=60)
+MAX_RUNS = 3
+
+
+@job(TAKE_MESSAGE, max_attempts=5)
+async def take_message(
+    session: AsyncSession,
+    workspace_id: str,
+    message_id: str,
+    author_type: str = AuthorType.customer,
+    private: bool = False,
+    run: int = 1,
+    **_: Any,
+) -> None:
+    """Label a new customer message and let the assistant answer it (after commit)."""
+    if author_type != AuthorType.customer or private:
+        return
+    message = await assistant_desk.customer_message(session, workspace_id, message_id)
+    if message is None or message.labelled:
+        return
+    if run < MAX_RUNS:
+        enqueue(
+            session, TAKE_MESSAGE, workspace_id=workspace_id, delay=RETRY_AFTER,
+            message_id=message_id, run=run + 1,
+        )  # fmt: skip
+    engine = session.bind
+    if not isinstance(engine, AsyncEngine):
+        raise TypeError("the assistant needs a session bound to an engine")
+
+    async def turn() -> None:
+        await answer(engine, workspace_id, message)
+
+    after_commit(session, turn)
+
+
+async def answer(engine: AsyncEngine, workspace_id: str, message: CustomerMessage) -> TurnResult:
+    """Run the models outside any unit of work, then write the turn in a short one; never
+    raise (this runs after the job's commit; the queued rerun retries)."""
+    try:
+        labels = await asyncio.to_thread(label_text, message.text)
+        async with AsyncSession(engine, expire_on_commit=False) as session:
+            async with session.begin():
+                hits = await prefetch(session, workspace_id, message, labels)
+                result = await take_turn(session, workspace_id, message, labels, hits)
+            for hook in session.info.pop("after_commit", []):
+                await hook()
+        return result
+    except Exception as error:
+        logger.warning("assistant turn failed", extra={"error": type(error).__name__})
+        return TurnResult(False, None)
+
+
+register_intake(assistant.owns_new)
+subscribe(MESSAGE_CREATED, TAKE_MESSAGE)

@@ -1,0 +1,167 @@
+"""A customer message's turn in the database: labels stored, the dialogue run on the pending
+conversation, replies posted, actions run, hand-off with a note for agents."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.assistant import knowledge
+from rapport.assistant.actions import ASSISTANT_ACTOR, run_action
+from rapport.assistant.dialogue import ORDER_STATUS, TASK_OF_INTENT, Context, Hit, Rules, respond
+from rapport.assistant.enums import HandoffReason
+from rapport.assistant.models import Dialogue
+from rapport.assistant.repository import DialogueRepository
+from rapport.assistant.schemas import AssistantSettingsRead
+from rapport.assistant.service import assistant
+from rapport.assistant.state import DialogueState, Outcome, is_no, is_yes
+from rapport.core.clock import utcnow
+from rapport.core.crypto import keyring
+from rapport.customers.errors import CustomerNotFound
+from rapport.customers.service import customers
+from rapport.events.order_actions import OrderFacts, order_actions
+from rapport.identity.audit import audit
+from rapport.support.assistant_desk import CustomerMessage, MessageLabels, assistant_desk
+from rapport.support.enums import ConversationStatus
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """What a turn did, for callers that count (the replay test, the benchmark)."""
+
+    replied: bool
+    outcome: Outcome | None
+
+
+def state_aad(dialogue_id: str) -> str:
+    """Return the associated data binding a sealed dialogue state to its row."""
+    return f"assistant_dialogues.state:{dialogue_id}"
+
+
+async def prefetch(
+    session: AsyncSession, workspace_id: str, message: CustomerMessage, labels: MessageLabels
+) -> Sequence[Hit]:
+    """Search the knowledge base before the turn's writes (the search embeds the question),
+    unless the message is a confirmation or an order task."""
+    if message.status != ConversationStatus.pending or is_yes(message.text):
+        return []
+    if is_no(message.text) or labels.intent in TASK_OF_INTENT:
+        return []
+    language = None if labels.language == "und" else labels.language
+    return await knowledge.search(session, workspace_id, message.text, language)
+
+
+async def take_turn(
+    session: AsyncSession,
+    workspace_id: str,
+    message: CustomerMessage,
+    labels: MessageLabels,
+    hits: Sequence[Hit],
+) -> TurnResult:
+    """Label the message (once) and, if the assistant owns the conversation, answer it."""
+    conversation = await assistant_desk.label(session, workspace_id, message.message_id, labels)
+    if conversation is None or conversation.status != ConversationStatus.pending:
+        return TurnResult(False, None)
+    settings = await assistant.settings(session, workspace_id, conversation.channel)
+    repository = DialogueRepository(session, workspace_id)
+    dialogue = await repository.of(conversation.id)
+    if dialogue is None:
+        dialogue = await repository.add(
+            Dialogue(conversation_id=conversation.id, state=b"", handed_off=False, turns=0)
+        )
+    if dialogue.handed_off:
+        return TurnResult(False, None)
+    state = _open(dialogue)
+    context = await _context(session, workspace_id, conversation, settings, hits)
+    if not settings.enabled:
+        outcome = Outcome(handoff=HandoffReason.out_of_scope).say("I'm passing you to a colleague.")
+    else:
+        outcome = await respond(context, state, message.text, labels)
+    await _apply(session, workspace_id, conversation, outcome, labels, settings.name)
+    dialogue.handed_off = outcome.handoff is not None
+    dialogue.turns += 1
+    dialogue.updated_at = utcnow()
+    dialogue.state = keyring().encrypt(state.dump(), state_aad(dialogue.id))
+    return TurnResult(True, outcome)
+
+
+def _open(dialogue: Dialogue) -> DialogueState:
+    if not dialogue.state:
+        return DialogueState()
+    return DialogueState.load(keyring().decrypt(dialogue.state, state_aad(dialogue.id)))
+
+
+async def _context(
+    session: AsyncSession,
+    workspace_id: str,
+    conversation: Any,
+    settings: AssistantSettingsRead,
+    hits: Sequence[Hit],
+) -> Context:
+    async def find_order(
+        order_key: str, customer_id: str | None, email: str | None
+    ) -> OrderFacts | None:
+        return await order_actions.visible_to(
+            session, workspace_id, order_key, customer_id=customer_id, email=email
+        )
+
+    async def act(pending: dict[str, Any]) -> OrderFacts:
+        return await run_action(session, workspace_id, conversation.id, pending)
+
+    rules = Rules(
+        settings.confidence_threshold,
+        settings.negative_sentiment_threshold,
+        settings.knowledge_threshold,
+    )
+    vip = await _is_vip(session, workspace_id, conversation.customer_id, settings.vip_trait)
+    return Context(rules, vip, conversation.customer_id, hits, find_order, act)
+
+
+async def _is_vip(
+    session: AsyncSession, workspace_id: str, customer_id: str | None, trait: str | None
+) -> bool:
+    if customer_id is None or trait is None:
+        return False
+    try:
+        profile = await customers.get(session, workspace_id, customer_id)
+    except CustomerNotFound:
+        return False
+    found = profile.traits.get(trait)
+    return found is not None and found.value not in (None, False, "", 0, "false", "no")
+
+
+async def _apply(
+    session: AsyncSession,
+    workspace_id: str,
+    conversation: Any,
+    outcome: Outcome,
+    labels: MessageLabels,
+    name: str,
+) -> None:
+    """Post the replies, then hand off (note first) or resolve."""
+    for reply in outcome.replies:
+        await assistant_desk.post(session, conversation, reply, private=False)
+    if outcome.action == ORDER_STATUS:
+        await audit.record(
+            session, "assistant.order_status_shown", ASSISTANT_ACTOR,
+            workspace_id=workspace_id, target_type="conversation", target_id=conversation.id,
+        )  # fmt: skip
+    if outcome.handoff is not None:
+        note = _summary(name, outcome.handoff, labels)
+        await assistant_desk.post(session, conversation, note, private=True)
+        await assistant_desk.hand_off(session, conversation)
+    elif outcome.resolve:
+        await assistant_desk.resolve(session, conversation)
+
+
+def _summary(name: str, reason: HandoffReason, labels: MessageLabels) -> str:
+    """The agents' note: why, and what the last message seemed to be (no message text)."""
+    return (
+        f"{name} handed this conversation off: {str(reason).replace('_', ' ')}. "
+        f"Last message: intent {labels.intent} ({labels.intent_confidence:.2f}), "
+        f"sentiment {labels.sentiment} ({labels.sentiment_score:+.2f}), "
+        f"language {labels.language}."
+    )

@@ -1,0 +1,134 @@
+"""What the assistant does in the support desk: read a customer's message, label it, reply or
+note as the assistant, hand off to people, resolve what it handled alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.core.clock import as_utc, utcnow
+from rapport.support.enums import AuthorType, Channel, ConversationStatus, Priority
+from rapport.support.lifecycle import change_status
+from rapport.support.messages import read_message, write_message
+from rapport.support.models import Conversation
+from rapport.support.priority import PRIORITY_RANK
+from rapport.support.repository import ConversationRepository, MessageRepository
+from rapport.support.schemas import Acting, MessageRead
+from rapport.support.service import conversations
+
+ASSISTANT = Acting(actor="assistant")
+# A customer message this negative (sentiment score) or with one of these intents raises
+# the conversation's priority to high.
+NEGATIVE_PRIORITY = -0.5
+PRESSING_INTENTS = frozenset({"complaint", "payment_issue"})
+
+
+@dataclass(frozen=True)
+class MessageLabels:
+    """What the assistant's NLP found in a customer message."""
+
+    language: str
+    intent: str
+    intent_confidence: float
+    sentiment: str
+    sentiment_score: float
+
+
+@dataclass(frozen=True)
+class CustomerMessage:
+    """A customer message as the assistant reads it, with where its conversation stands."""
+
+    message_id: str
+    conversation_id: str
+    text: str
+    labelled: bool
+    status: ConversationStatus
+    channel: Channel
+    customer_id: str | None
+    created_at: datetime
+
+
+class AssistantDesk:
+    async def customer_message(
+        self, session: AsyncSession, workspace_id: str, message_id: str
+    ) -> CustomerMessage | None:
+        """Return a customer's message with its conversation's state (None for any other)."""
+        message = await MessageRepository(session, workspace_id).get(message_id)
+        if message is None or message.author_type != AuthorType.customer or message.private:
+            return None
+        conversation = await ConversationRepository(session, workspace_id).get(
+            message.conversation_id
+        )
+        if conversation is None:
+            return None
+        return CustomerMessage(
+            message_id=message.id, conversation_id=conversation.id,
+            text=read_message(message).body, labelled=message.labelled_at is not None,
+            status=conversation.status, channel=conversation.channel,
+            customer_id=conversation.customer_id, created_at=as_utc(message.created_at),
+        )  # fmt: skip
+
+    async def label(
+        self, session: AsyncSession, workspace_id: str, message_id: str, labels: MessageLabels
+    ) -> Conversation | None:
+        """Store a customer message's labels on it and its conversation, once (the
+        conversation locked); raise the priority they call for. None: already labelled."""
+        message = await MessageRepository(session, workspace_id).get(message_id)
+        if message is None:
+            return None
+        conversation = await conversations.get_for_change(
+            session, workspace_id, message.conversation_id, ASSISTANT
+        )
+        if message.labelled_at is not None:
+            return None
+        message.labelled_at = utcnow()
+        message.language, message.intent = labels.language, labels.intent
+        message.intent_confidence = labels.intent_confidence
+        message.sentiment, message.sentiment_score = labels.sentiment, labels.sentiment_score
+        conversation.detected_language, conversation.intent = labels.language, labels.intent
+        conversation.intent_confidence = labels.intent_confidence
+        conversation.sentiment = labels.sentiment
+        conversation.sentiment_score = labels.sentiment_score
+        _raise_priority(conversation, labels)
+        return conversation
+
+    async def post(
+        self, session: AsyncSession, conversation: Conversation, text: str, *, private: bool
+    ) -> MessageRead:
+        """Write the assistant's reply (or a private note for agents) in a conversation."""
+        message = await write_message(
+            session, conversation, AuthorType.assistant, "assistant", text,
+            acting=ASSISTANT, private=private,
+        )  # fmt: skip
+        return read_message(message)
+
+    async def hand_off(self, session: AsyncSession, conversation: Conversation) -> None:
+        """Give a pending conversation to people: open, unassigned, so routing picks it up
+        (the hand-off metric and the first-response clock's restart come with the status)."""
+        if conversation.status == ConversationStatus.pending:
+            await change_status(session, conversation, ConversationStatus.open, ASSISTANT)
+
+    async def resolve(self, session: AsyncSession, conversation: Conversation) -> None:
+        """Resolve a conversation the assistant handled alone (the cycle's end records the
+        containment, `bot_resolved`, in support/metrics.py)."""
+        if conversation.status == ConversationStatus.pending:
+            await change_status(session, conversation, ConversationStatus.resolved, ASSISTANT)
+
+
+def _raise_priority(conversation: Conversation, labels: MessageLabels) -> None:
+    """Raise to high for a strongly negative or pressing message (never lower it)."""
+    if conversation.priority_overridden:
+        return
+    reasons = []
+    if labels.sentiment == "negative" and labels.sentiment_score <= NEGATIVE_PRIORITY:
+        reasons.append(f"sentiment: negative ({labels.sentiment_score:.2f})")
+    if labels.intent in PRESSING_INTENTS:
+        reasons.append(f"intent: {labels.intent}")
+    if reasons and PRIORITY_RANK[conversation.priority] < PRIORITY_RANK[Priority.high]:
+        conversation.priority = Priority.high
+        conversation.priority_reason = "; ".join(reasons)
+
+
+assistant_desk = AssistantDesk()

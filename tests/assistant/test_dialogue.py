@@ -1,0 +1,208 @@
+"""The assistant's dialogue through the support desk and the job that runs it: it owns new
+conversations, labels messages, answers, acts only after a "yes", never shows another
+customer's order, and hands off."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from rapport.core.db import Database
+from rapport.events.models import Order
+from rapport.identity.models import AuditEvent
+from rapport.support.models import Message, MetricEvent
+from rapport.worker.runner import Worker
+from tests.fixtures.assistant import (
+    conversation_row,
+    enable_assistant,
+    make_buyer,
+    make_order,
+    open_conversation,
+    say,
+    thread,
+)
+from tests.fixtures.identity import make_workspace
+
+
+async def _start(database: Database, text: str, customer_id: str | None = None) -> tuple[str, str]:
+    workspace = await make_workspace(database)
+    await enable_assistant(database, workspace.id)
+    conversation_id = await open_conversation(database, workspace.id, text, customer_id)
+    await Worker(database, concurrency=1).run_pending()
+    return workspace.id, conversation_id
+
+
+async def _order_status(database: Database, order_key: str) -> str:
+    async with database.session() as session:
+        order = (
+            await session.execute(select(Order).where(Order.order_key == order_key))
+        ).scalar_one()
+        return order.status
+
+
+async def _metric_kinds(database: Database, conversation_id: str) -> list[str]:
+    async with database.session() as session:
+        rows = await session.execute(
+            select(MetricEvent.kind).where(MetricEvent.conversation_id == conversation_id)
+        )
+        return sorted(str(kind) for kind in rows.scalars())
+
+
+async def test_a_new_conversation_on_an_enabled_channel_is_pending(database: Database) -> None:
+    workspace = await make_workspace(database)
+    await enable_assistant(database, workspace.id)
+    conversation_id = await open_conversation(database, workspace.id, "hello")
+    assert (await conversation_row(database, conversation_id)).status == "pending"
+
+
+async def test_without_the_assistant_a_new_conversation_is_open(database: Database) -> None:
+    workspace = await make_workspace(database)
+    conversation_id = await open_conversation(database, workspace.id, "hello")
+    assert (await conversation_row(database, conversation_id)).status == "open"
+
+
+async def test_labels_are_stored_on_the_message_and_the_conversation(database: Database) -> None:
+    workspace = await make_workspace(database)
+    conversation_id = await open_conversation(database, workspace.id, "I hate this, cancel it")
+    await Worker(database, concurrency=1).run_pending()
+    async with database.session() as session:
+        message = (
+            await session.execute(select(Message).where(Message.conversation_id == conversation_id))
+        ).scalar_one()
+        labels = (message.language, message.intent, message.intent_confidence, message.sentiment)
+    conversation = await conversation_row(database, conversation_id)
+    assert labels == ("en", "cancel_order", 1.0, "negative")
+    assert (conversation.detected_language, conversation.intent, conversation.sentiment) == (
+        "en", "cancel_order", "negative",
+    )  # fmt: skip
+    assert conversation.sentiment_score == -0.2
+    assert conversation.status == "open"  # labelled, but nobody's bot owns it
+
+
+async def test_a_knowledge_question_is_answered_and_thanks_resolves(database: Database) -> None:
+    workspace_id, conversation_id = await _start(database, "How long does shipping take?")
+    await say(database, workspace_id, conversation_id, "thanks")
+    messages = await thread(database, conversation_id)
+    assert [author for author, _, _ in messages] == [
+        "customer",
+        "assistant",
+        "customer",
+        "assistant",
+    ]
+    assert messages[1][2].startswith("Shipping: We ship in 2-3 working days.\nMore: /help/shipping")
+    assert (await conversation_row(database, conversation_id)).status == "resolved"
+    assert await _metric_kinds(database, conversation_id) == ["bot_resolved", "resolution"]
+
+
+async def test_cancel_runs_only_after_yes_and_is_audited(database: Database) -> None:
+    workspace = await make_workspace(database)
+    await enable_assistant(database, workspace.id)
+    buyer = await make_buyer(database, workspace.id, "ana@example.com")
+    order_key = await make_order(database, workspace.id, buyer)
+    conversation_id = await open_conversation(database, workspace.id, f"cancel order {order_key}")
+    await Worker(database, concurrency=1).run_pending()
+    await say(database, workspace.id, conversation_id, "ana@example.com")
+    assert await _order_status(database, order_key) == "completed"
+    await say(database, workspace.id, conversation_id, "yes")
+    assert await _order_status(database, order_key) == "cancelled"
+    replies = [
+        body for author, _, body in await thread(database, conversation_id) if author == "assistant"
+    ]
+    assert replies[0] == "To check it's your order, what email address did you order with?"
+    assert replies[1] == (
+        f'Shall I cancel order {order_key} (49.00 EUR)? Reply "yes" to confirm or "no" to leave it.'
+    )
+    assert replies[2] == f"Order {order_key} is cancelled. Anything else I can help with?"
+    async with database.session() as session:
+        actions = (
+            await session.execute(select(AuditEvent.action, AuditEvent.target_id).where(
+                AuditEvent.workspace_id == workspace.id, AuditEvent.action.like("assistant.%")
+            ))
+        ).all()  # fmt: skip
+    assert [tuple(row) for row in actions] == [
+        ("assistant.settings_changed", "api"), ("assistant.cancel_order", order_key),
+    ]  # fmt: skip
+
+
+async def test_no_leaves_the_order_as_it_is(database: Database) -> None:
+    workspace = await make_workspace(database)
+    await enable_assistant(database, workspace.id)
+    buyer = await make_buyer(database, workspace.id, "ana@example.com")
+    order_key = await make_order(database, workspace.id, buyer)
+    conversation_id = await open_conversation(database, workspace.id, "cancel my order", buyer)
+    await Worker(database, concurrency=1).run_pending()
+    await say(database, workspace.id, conversation_id, f"#{order_key}")
+    await say(database, workspace.id, conversation_id, "no")
+    assert await _order_status(database, order_key) == "completed"
+    assert (await thread(database, conversation_id))[-1][2] == (
+        "All right, I've left the order as it is. Anything else I can help with?"
+    )
+
+
+async def test_another_customers_order_is_never_shown(database: Database) -> None:
+    workspace = await make_workspace(database)
+    await enable_assistant(database, workspace.id)
+    owner = await make_buyer(database, workspace.id, "owner@example.com")
+    await make_buyer(database, workspace.id, "other@example.com")
+    order_key = await make_order(database, workspace.id, owner, shipped=True)
+    conversation_id = await open_conversation(database, workspace.id, f"where is order {order_key}")
+    await Worker(database, concurrency=1).run_pending()
+    await say(database, workspace.id, conversation_id, "other@example.com")
+    bodies = [body for _, _, body in await thread(database, conversation_id)]
+    assert not any("shipped" in body or "49.00" in body for body in bodies)
+    assert bodies[-1].startswith("I couldn't find that order for that email address.")
+
+
+async def test_the_owner_sees_the_status(database: Database) -> None:
+    workspace = await make_workspace(database)
+    await enable_assistant(database, workspace.id)
+    owner = await make_buyer(database, workspace.id, "owner@example.com")
+    order_key = await make_order(database, workspace.id, owner, shipped=True)
+    conversation_id = await open_conversation(
+        database, workspace.id, f"where is order {order_key}", owner
+    )
+    await Worker(database, concurrency=1).run_pending()
+    reply = (await thread(database, conversation_id))[-1][2]
+    assert f"Order {order_key} (placed " in reply and "shipped on" in reply
+
+
+async def test_asking_for_a_human_hands_off_with_a_note(database: Database) -> None:
+    workspace_id, conversation_id = await _start(database, "I want to talk to a human")
+    conversation = await conversation_row(database, conversation_id)
+    messages = await thread(database, conversation_id)
+    assert (conversation.status, conversation.assignee_id) == ("open", None)
+    assert conversation.handed_off_at is not None
+    assert messages[-1] == (
+        "assistant", True,
+        "Assistant handed this conversation off: asked for human. Last message: intent "
+        "contact_human_agent (1.00), sentiment neutral (+0.00), language en.",
+    )  # fmt: skip
+    assert await _metric_kinds(database, conversation_id) == ["handoff"]
+    await say(database, workspace_id, conversation_id, "hello?")
+    assert len(await thread(database, conversation_id)) == len(messages) + 1  # no bot reply
+
+
+async def test_it_clarifies_once_then_hands_off(database: Database) -> None:
+    workspace_id, conversation_id = await _start(database, "blorp")
+    assert (await conversation_row(database, conversation_id)).status == "pending"
+    await say(database, workspace_id, conversation_id, "zzzz")
+    assert (await conversation_row(database, conversation_id)).status == "open"
+
+
+async def test_a_vip_customer_goes_to_people(database: Database) -> None:
+    workspace = await make_workspace(database)
+    await enable_assistant(database, workspace.id, vip_trait="vip")
+    buyer = await make_buyer(database, workspace.id, "vip@example.com", {"vip": True})
+    conversation_id = await open_conversation(database, workspace.id, "How is shipping?", buyer)
+    await Worker(database, concurrency=1).run_pending()
+    assert (await conversation_row(database, conversation_id)).status == "open"
+
+
+async def test_a_customer_without_the_vip_trait_stays_with_the_assistant(
+    database: Database,
+) -> None:
+    workspace = await make_workspace(database)
+    await enable_assistant(database, workspace.id, vip_trait="vip")
+    buyer = await make_buyer(database, workspace.id, "plain@example.com", {"vip": False})
+    conversation_id = await open_conversation(database, workspace.id, "How is shipping?", buyer)
+    await Worker(database, concurrency=1).run_pending()
+    assert (await conversation_row(database, conversation_id)).status == "pending"
