@@ -12,10 +12,13 @@ from fastapi.responses import HTMLResponse
 from rapport.core.deps import SessionDep
 from rapport.errors import BadRequest
 from rapport.support.enums import Channel, ConversationStatus, Priority
-from rapport.support.inbox import InboxView, inbox
+from rapport.support.inbox import INBOX_PAGE, InboxView, inbox
 from rapport.support.schemas import ID_PATTERN, ConversationFilters, ConversationRead
 from rapport.support.service import conversations
+from rapport.support.views import saved_views
 from rapport.web.console.routing import console_router, is_htmx
+from rapport.web.console.support_tools_sla import sla_badges
+from rapport.web.console.support_tools_views import conversation_tools, inbox_sidebar
 from rapport.web.console.support_views import (
     PRIORITIES,
     STATUSES,
@@ -31,6 +34,7 @@ from rapport.web.console.templating import page
 router = console_router()
 ConversationId = Annotated[str, Path(pattern=ID_PATTERN)]
 Cursor = Annotated[str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_=-]*$")]
+SavedId = Annotated[str | None, Query(pattern=ID_PATTERN)]
 VIEWS = [
     (InboxView.mine, "Mine"),
     (InboxView.unassigned, "Unassigned"),
@@ -49,16 +53,24 @@ async def show_inbox(
     priority: Priority | None = None,
     channel: Channel | None = None,
     cursor: Cursor = None,
+    saved: SavedId = None,
 ) -> Response:
-    """List a view's conversations, newest first; HTMX asks for the list alone (live refresh)."""
+    """List a view's conversations, newest first; HTMX asks for the list alone (live refresh).
+    A saved view (`saved`) brings its own filters."""
     if status != ANY and status not in set(ConversationStatus):
         raise BadRequest("Status must be a known status or any.")
     chosen = None if status == ANY else ConversationStatus(status)
     filters = ConversationFilters(status=chosen, priority=priority, channel=channel)
-    found = await inbox.page(
-        session, ctx.principal.workspace_id, view, filters, acting_of(ctx), cursor
-    )
+    if saved is not None:
+        found = await saved_views.conversations(
+            session, ctx.principal.workspace_id, saved, acting_of(ctx), cursor, INBOX_PAGE
+        )
+    else:
+        found = await inbox.page(
+            session, ctx.principal.workspace_id, view, filters, acting_of(ctx), cursor
+        )
     query = {"view": view, "status": status, "priority": priority or "", "channel": channel or ""}
+    query = {"saved": saved} if saved is not None else query
     here = urlencode({name: value for name, value in query.items() if value})
     values: dict[str, Any] = {
         "conversations": found.items,
@@ -68,12 +80,15 @@ async def show_inbox(
         "refresh": f"/console/inbox?{here}" + (f"&cursor={cursor}" if cursor else ""),
         "customers": await customer_items(session, ctx, [c.customer_id for c in found.items]),
         "staff_names": await staff_names(session, ctx),
+        "sla": await sla_badges(session, ctx.principal.workspace_id, found.items),
     }
     if is_htmx(ctx.request):
         return page(ctx, "support/_rows.html", **values)
     return page(
         ctx,
         "support/inbox.html",
+        saved=saved,
+        **await inbox_sidebar(session, ctx),
         view=view,
         views=VIEWS,
         status=status,
@@ -115,4 +130,5 @@ async def show_state(
     )
     conversation = ConversationRead.model_validate(found)
     values = await state_values(session, ctx)
+    values |= await conversation_tools(session, ctx, conversation)
     return page(ctx, "support/_state.html", conversation=conversation, **values)

@@ -28,6 +28,7 @@ from rapport.support.schemas import Acting, ConversationRead
 from rapport.support.service import conversations
 from rapport.support.teams import teams
 from rapport.web.console.context import ConsoleContext, console_requiring, fresh_context
+from rapport.web.console.support_tools_views import conversation_tools
 from rapport.web.console.templating import error_page, page
 
 ReadConsole = Annotated[ConsoleContext, console_requiring(Scope.conversations_read)]
@@ -132,6 +133,7 @@ async def render_conversation(
         messages=await inbox.thread(session, workspace_id, conversation.id, who),
         sidebar=beside,
         **await state_values(session, ctx),
+        **await conversation_tools(session, ctx, conversation),
     )
 
 

@@ -78,7 +78,19 @@
         refreshAll(); // pushes sent while we were away are lost: catch up
       }
     });
-    socket.addEventListener("message", refreshAll);
+    // Typing and read marks change nothing on the page's fragments: support_tools.js shows
+    // them; every push is passed on to it as a "rapport:push" event.
+    socket.addEventListener("message", function (event) {
+      var push = null;
+      try { push = JSON.parse(event.data); } catch (error) { push = null; }
+      if (push) {
+        document.dispatchEvent(new CustomEvent("rapport:push", { detail: push }));
+      }
+      if (push && (push.type === "typing" || push.type === "conversation.read")) {
+        return;
+      }
+      refreshAll();
+    });
     socket.addEventListener("close", function (event) {
       root.setAttribute("data-live", "disconnected");
       if (event.code === POLICY_VIOLATION) {
