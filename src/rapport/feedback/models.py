@@ -51,8 +51,8 @@ class Survey(TenantMixin, Base):
 
 
 class SurveyInvitation(TenantMixin, Base):
-    """One survey sent to one customer: the single-use link (its token stored hashed), what
-    it follows (for the response's filters) and whether it was answered."""
+    """One survey sent to one customer: its link is the id signed with the key ring (HMAC),
+    so a reminder can carry it again; it works until it expires or is answered, once."""
 
     __tablename__ = "feedback_invitations"
     __table_args__ = (
@@ -69,7 +69,6 @@ class SurveyInvitation(TenantMixin, Base):
     conversation_id: Mapped[str | None] = mapped_column(String(32))
     team_id: Mapped[str | None] = mapped_column(String(32))
     staff_id: Mapped[str | None] = mapped_column(String(32))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
     reminded_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]

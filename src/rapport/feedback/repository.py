@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, case, func, literal, select, updat
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from rapport.core.repository import TenantRepository
+from rapport.core.repository import Repository, TenantRepository
 from rapport.feedback.models import FeedbackSettings, Survey, SurveyInvitation, SurveyResponse
 
 
@@ -32,10 +32,13 @@ class SurveyRepository(TenantRepository[Survey]):
         """Return the workspace's surveys, newest first."""
         return self.base_query().order_by(Survey.id.desc())
 
-    async def active_of_kind(self, kind: str) -> Survey | None:
-        """Return the newest active survey of a kind."""
-        statement = self.base_query().where(Survey.kind == kind, Survey.active.is_(True))
-        return await self.one_or_none(statement.order_by(Survey.id.desc()).limit(1))
+    async def active_for(self, event: str) -> Survey | None:
+        """Return the newest active survey its trigger sends on this event."""
+        statement = self.base_query().where(Survey.active.is_(True)).order_by(Survey.id.desc())
+        found = [
+            survey for survey in await self.all(statement) if survey.trigger.get("event") == event
+        ]
+        return found[0] if found else None
 
     async def named(self, name: str) -> Survey | None:
         """Return the survey with this name."""
@@ -45,13 +48,6 @@ class SurveyRepository(TenantRepository[Survey]):
 class InvitationRepository(TenantRepository[SurveyInvitation]):
     model = SurveyInvitation
 
-    async def by_token_hash(
-        self, token_hash: str, *, lock: bool = False
-    ) -> SurveyInvitation | None:
-        """Return the invitation whose link token hashes to this (locked when asked)."""
-        statement = self.base_query().where(SurveyInvitation.token_hash == token_hash)
-        return await self.one_or_none(statement.with_for_update() if lock else statement)
-
     async def latest_for(self, customer_id: str) -> datetime | None:
         """Return when this customer was last sent a survey."""
         statement = select(func.max(SurveyInvitation.created_at)).where(
@@ -60,6 +56,18 @@ class InvitationRepository(TenantRepository[SurveyInvitation]):
         )
         value = (await self.session.execute(statement)).scalar_one_or_none()
         return value if isinstance(value, datetime) or value is None else None
+
+    async def open_for_conversation(
+        self, conversation_id: str, channel: str, now: datetime
+    ) -> SurveyInvitation | None:
+        """Return the newest unanswered, unexpired invitation of a conversation on a channel."""
+        statement = self.base_query().where(
+            SurveyInvitation.conversation_id == conversation_id,
+            SurveyInvitation.channel == channel,
+            SurveyInvitation.answered_at.is_(None),
+            SurveyInvitation.expires_at > now,
+        )
+        return await self.one_or_none(statement.order_by(SurveyInvitation.id.desc()).limit(1))
 
     async def locked(self, invitation_id: str) -> SurveyInvitation | None:
         """Return an invitation locked for a change."""
@@ -192,6 +200,23 @@ class ResponseRepository(TenantRepository[SurveyResponse]):
             )
             .values(sentiment_label=label, sentiment_score=score, topics=topics)
         )
+
+
+class LinkRepository(Repository[SurveyInvitation]):
+    """What a survey link reaches before its workspace is known: the signed id names it."""
+
+    model = SurveyInvitation
+
+    async def invitation(
+        self, invitation_id: str, *, lock: bool = False
+    ) -> SurveyInvitation | None:
+        """Return the invitation a checked link names (locked when asked)."""
+        statement = self.base_query().where(SurveyInvitation.id == invitation_id)
+        return await self.one_or_none(statement.with_for_update() if lock else statement)
+
+    async def survey(self, workspace_id: str, survey_id: str) -> Survey | None:
+        """Return the invitation's survey, in the invitation's workspace."""
+        return await SurveyRepository(self.session, workspace_id).get(survey_id)
 
 
 class SettingsRepository(TenantRepository[FeedbackSettings]):

@@ -5,7 +5,7 @@ Revises: 20261202_0014
 Create Date: 2026-12-02 09:00:00
 
 - feedback_surveys: a survey's kind, questions, trigger, channels, marketing flag, active.
-- feedback_invitations: one survey sent to one customer (single-use link, hashed token).
+- feedback_invitations: one survey sent to one customer (a single-use link: its id signed).
 - feedback_responses: answers and imported past answers; (workspace, kind, answered_at)
   indexed for the metrics, a dedupe key unique per workspace.
 - feedback_settings: per-workspace throttle (days between surveys to one customer).
@@ -86,14 +86,12 @@ def upgrade() -> None:
         sa.Column("conversation_id", sa.String(length=32), nullable=True),
         sa.Column("team_id", sa.String(length=32), nullable=True),
         sa.Column("staff_id", sa.String(length=32), nullable=True),
-        sa.Column("token_hash", sa.String(length=64), nullable=False),
         _time("expires_at"),
         _time("reminded_at", nullable=True),
         _time("answered_at", nullable=True),
         *_tenant_columns("feedback_invitations"),
         _foreign("feedback_invitations", "survey_id", "feedback_surveys", "CASCADE"),
         _foreign("feedback_invitations", "customer_id", "customers", "CASCADE"),
-        sa.UniqueConstraint("token_hash", name=op.f("uq_feedback_invitations_token_hash")),
     )
     op.create_index(
         "ix_feedback_invitations_customer",
