@@ -11,6 +11,7 @@ from rapport.identity.keys import sources
 from rapport.identity.schemas import StaffCreate
 from rapport.identity.service import staff, workspaces
 from rapport.identity.verification import identity_verification
+from rapport.knowledge.demo import seed_demo
 
 DEMO_SLUG = "demo"
 DEMO_OWNER = "owner@demo.example.com"
@@ -42,7 +43,14 @@ def demo() -> None:
             )
             return password
 
+    async def knowledge(database: Database) -> None:
+        # A unit of work of its own: the sample articles are embedded before it writes.
+        async with database.session() as session:
+            workspace = await workspaces.get_by_slug(session, DEMO_SLUG)
+            await seed_demo(session, workspace.id)
+
     password = run(work)
+    run(knowledge)
     url = settings().base_url
     if password is None:
         console.print(

@@ -35,12 +35,15 @@ from rapport.knowledge.schemas import (
 
 DEFAULT_LOCALE = "en"
 _CURSOR_KIND = "knowledge.articles"
+# Letters whose usual ASCII spelling is not their base letter (Größe -> groesse).
+_SPELLED_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ": "ae", "ø": "oe"})
 
 
 def slug_of(title: str) -> str:
     """Make a help-center address from a title (ASCII words joined by hyphens)."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    words = re.findall(r"[a-z0-9]+", ascii_title.lower())
+    spelled = title.lower().translate(_SPELLED_OUT)
+    ascii_title = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_title)
     return "-".join(words)[:120].strip("-") or "article"
 
 

@@ -1,0 +1,43 @@
+"""The demo workspace's sample knowledge base."""
+
+from __future__ import annotations
+
+from rapport.core.db import Database
+from rapport.knowledge.demo import DEMO_ARTICLES, seed_demo
+from rapport.knowledge.enums import ArticleStatus
+from rapport.knowledge.service import articles, search
+from tests.fixtures.identity import make_workspace
+
+
+async def test_the_sample_articles_are_added_once(database: Database) -> None:
+    workspace = await make_workspace(database)
+    async with database.session() as session:
+        first = await seed_demo(session, workspace.id)
+    async with database.session() as session:
+        again = await seed_demo(session, workspace.id)
+        listed = await articles.page(session, workspace.id, limit=50)
+    assert (first, again, len(listed.items)) == (len(DEMO_ARTICLES), 0, len(DEMO_ARTICLES))
+    assert {a.status for a in listed.items} == {ArticleStatus.published}
+    assert sorted({a.locale for a in listed.items}) == ["de", "en"]
+
+
+async def test_german_samples_translate_the_english_ones(database: Database) -> None:
+    workspace = await make_workspace(database)
+    async with database.session() as session:
+        await seed_demo(session, workspace.id)
+        listed = (await articles.page(session, workspace.id, limit=50)).items
+    group_of = {(a.locale, a.slug): a.translation_group_id for a in listed}
+    assert group_of[("de", "versand")] == group_of[("en", "shipping-times")]
+    assert group_of[("de", "zahlungsarten")] == group_of[("en", "payment-methods")]
+
+
+async def test_a_german_search_answers_in_german_and_falls_back_to_english(
+    database: Database,
+) -> None:
+    workspace = await make_workspace(database)
+    async with database.session() as session:
+        await seed_demo(session, workspace.id)
+        returns = await search(session, workspace.id, "Rücksendung", locale="de", limit=1)
+        sizes = await search(session, workspace.id, "size guide", locale="de", limit=1)
+    assert [(hit.slug, hit.locale) for hit in returns] == [("ruecksendung-und-erstattung", "de")]
+    assert [(hit.slug, hit.locale) for hit in sizes] == [("size-guide", "en")]

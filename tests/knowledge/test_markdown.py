@@ -1,0 +1,44 @@
+"""Article markdown: raw HTML and script URLs never reach a page; links are nofollow."""
+
+from __future__ import annotations
+
+import pytest
+
+from rapport.knowledge.markdown import plain_text, render_html
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "[x](javascript:alert(1))",
+        "[x](JAVASCRIPT:alert(1))",
+        "[x](&#106;avascript:alert(1))",
+        "<javascript:alert(1)>",
+        "[x]: javascript:alert(1)\n\n[y][x]",
+        "![a](javascript:alert(1))",
+        "[x](vbscript:msgbox)",
+        "[x](data:text/html,<script>alert(1)</script>)",
+    ],
+)
+def test_script_urls_are_no_links(markdown: str) -> None:
+    assert "<a " not in render_html(markdown)
+    assert "<img" not in render_html(markdown)
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    ["<script>alert(1)</script>", '<a href="x" onclick="alert(1)">x</a>', "<iframe src=x>"],
+)
+def test_raw_html_is_shown_as_text(markdown: str) -> None:
+    assert "<" not in render_html(markdown).removeprefix("<p>").removesuffix("</p>\n")
+
+
+def test_links_are_nofollow_noopener() -> None:
+    assert render_html("[shop](https://example.com/a?b=1)") == (
+        '<p><a href="https://example.com/a?b=1" rel="nofollow noopener">shop</a></p>\n'
+    )
+
+
+def test_plain_text_drops_the_syntax() -> None:
+    text = "# Sizes\n\nTake **M** or `L`.\n\n- one\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |"
+    assert plain_text(text) == "Sizes Take M or L. one two a b 1 2"
