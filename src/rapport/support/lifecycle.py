@@ -62,6 +62,12 @@ async def change_status(
         conversation_id=conversation.id,
         previous=str(before),
         status=str(status),
+        # What a reaction needs without reading the conversation (a resolved conversation's
+        # survey follows its customer, channel, team and agent).
+        customer_id=conversation.customer_id,
+        channel=str(conversation.channel),
+        team_id=conversation.team_id,
+        assignee_staff_id=conversation.assignee_id,
     )
 
 
