@@ -264,7 +264,9 @@ def fill_backlog(base: str, keys: dict[str, str], calls: int) -> float:
 Scenario = Callable[[str, dict[str, str]], AbstractAsyncContextManager[None]]
 
 
-def measure(label: str, url: str, data_dir: str, seconds: float, backlog: int) -> None:
+def measure(
+    label: str, url: str, data_dir: str, seconds: float, backlog: int, only: set[str]
+) -> None:
     upgrade(url)
     keys = asyncio.run(seed(url))
     scenarios: list[tuple[str, Scenario]] = [
@@ -274,8 +276,12 @@ def measure(label: str, url: str, data_dir: str, seconds: float, backlog: int) -
     ]
     if RETAIL.exists():
         scenarios.append(("import", importer(url, data_dir, keys["slug"])))
+    chosen = [(name, scenario) for name, scenario in scenarios if name == "idle" or name in only]
+    signing = [("sign-ins", failed_sign_ins)] if "sign-ins" in only else []
     idle: dict[str, float] = {}
-    for throttle, batch in ((True, scenarios), (False, [("sign-ins", failed_sign_ins)])):
+    for throttle, batch in ((True, chosen), (False, signing)):
+        if not batch:
+            continue
         server, base = start_server(url, data_dir, worker=True, throttle=throttle)
         try:
             for name, scenario in batch:
@@ -290,6 +296,8 @@ def measure(label: str, url: str, data_dir: str, seconds: float, backlog: int) -
                 idle = idle or p99s
         finally:
             stop(server)
+    if "backlog" not in only:
+        return
     server, base = start_server(url, data_dir, worker=False)
     try:
         took = fill_backlog(base, keys, backlog)
@@ -303,6 +311,9 @@ def measure(label: str, url: str, data_dir: str, seconds: float, backlog: int) -
         stop(server)
 
 
+SCENARIOS = ("slow-bodies", "throttled", "import", "sign-ins", "backlog")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -311,10 +322,18 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=200_000)
     parser.add_argument("--postgres", default=None, help="admin URL of a PostgreSQL server")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated, of {', '.join(SCENARIOS)} (idle always runs first)",
+    )
     args = parser.parse_args()
+    only = set(args.scenarios.split(","))
     print(f"cpus: {os.cpu_count()}  load average: {os.getloadavg()[0]:.1f}", flush=True)
     on_each_backend(
-        lambda label, url, directory: measure(label, url, directory, args.seconds, args.backlog),
+        lambda label, url, directory: measure(
+            label, url, directory, args.seconds, args.backlog, only
+        ),
         args.postgres,
         args.skip_sqlite,
     )

@@ -4,6 +4,10 @@ failed and kept for re-processing (never marked processed when it was not)."""
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -78,8 +82,9 @@ class EventProcessor:
     async def process(self, session: AsyncSession, workspace_id: str, event_ids: list[str]) -> None:
         """Resolve and project stored calls, oldest first, a chunk per transaction (the rest
         goes to a follow-up job, so SQLite's writer is never held for long)."""
-        with background_work():
-            await self._process(session, workspace_id, event_ids[:PROCESS_CHUNK])
+        async with _chunk_turn(session):
+            with background_work():
+                await self._process(session, workspace_id, event_ids[:PROCESS_CHUNK])
             # Queued last: a write before the chunk's reads would hold the writer through them.
             if len(event_ids) > PROCESS_CHUNK:
                 rest = event_ids[PROCESS_CHUNK:]
@@ -137,6 +142,28 @@ class EventProcessor:
             call.customer_id for call in chunk.done if call.customer_id and _is_order(call.event)
         }
         await orders.refresh_customers(session, workspace_id, sorted(with_orders))
+
+
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@asynccontextmanager
+async def _chunk_turn(session: AsyncSession) -> AsyncIterator[None]:
+    """Process one chunk at a time in a process: the work is CPU-bound, so chunks side by side
+    gain nothing and, interleaved, stretch the time each holds SQLite's writer (which the live
+    path waits for). A unit of work that already began (an earlier job of its transaction)
+    may hold locks, so it does not wait for the turn: waiting could deadlock."""
+    if session.in_transaction():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    turn = _turns.get(loop)
+    if turn is None:
+        turn = _turns[loop] = asyncio.Lock()
+    async with turn:
+        yield
 
 
 async def _applied(session: AsyncSession, workspace_id: str, inputs: list[OrderInput]) -> bool:
