@@ -21,7 +21,7 @@ from rapport.events.enums import OrderStatus
 from rapport.events.models import Order
 from rapport.events.purchase_history import PurchaseHistory, purchase_histories
 from tests.fixtures.identity import make_workspace
-from tests.fixtures.predictions import day, make_buyer, order, place
+from tests.fixtures.predictions import day, make_buyer, make_history, order, place
 
 
 @pytest.fixture(autouse=True)
@@ -100,18 +100,6 @@ async def test_history_of_a_merged_profile_is_its_groups_once_across_pages(
     )
 
 
-async def _shop(database: Database, workspace_id: str) -> dict[str, str]:
-    """24 buyers: one lapsed after six weekly orders, one loyal every week, the rest between."""
-    names = {name: await make_buyer(database, workspace_id, name) for name in ("lapsed", "loyal")}
-    placed = [order(names["lapsed"], 7 * week, "20.00") for week in range(6)]
-    placed += [order(names["loyal"], 7 * week, "30.00") for week in range(29)]
-    for n in range(22):
-        names[f"buyer{n}"] = buyer = await make_buyer(database, workspace_id, f"buyer{n}")
-        placed += [order(buyer, n + 9 * k, f"{10 + n}.00") for k in range(n % 4 + 1)]
-    await place(database, workspace_id, placed)
-    return names
-
-
 async def _run(database: Database, workspace_id: str) -> PredictionModel:
     async with database.session() as session:
         model = await predictions.fit(session, workspace_id, as_of=day(200))
@@ -138,7 +126,7 @@ async def test_stored_predictions_are_the_models_figures(
 ) -> None:
     monkeypatch.setattr(prediction_module, "PAGE", 5)  # five pages of buyers
     workspace = await make_workspace(database)
-    names = await _shop(database, workspace.id)
+    names = await make_history(database, workspace.id)
     model = await _run(database, workspace.id)
     stored = await _stored(database, workspace.id)
     beta_geo = clv.BetaGeoParameters(**model.parameters["bg_nbd"])
@@ -167,7 +155,7 @@ async def test_a_rerun_replaces_the_model_and_drops_customers_without_counted_or
     database: Database,
 ) -> None:
     workspace = await make_workspace(database)
-    names = await _shop(database, workspace.id)
+    names = await make_history(database, workspace.id)
     await _run(database, workspace.id)
     gone = names["buyer0"]  # one order: cancelling it leaves nothing to predict from
     await place(database, workspace.id, [order(names["buyer1"], 150, "11.00")])
@@ -203,7 +191,7 @@ async def test_the_jobs_fit_then_store_page_after_page(
 ) -> None:
     monkeypatch.setattr(prediction_module, "PAGE", 10)
     workspace = await make_workspace(database)
-    await _shop(database, workspace.id)
+    await make_history(database, workspace.id)
     async with database.session() as session:
         await predict_customers(session, workspace.id)
     pages = 0
