@@ -120,7 +120,7 @@ DOMAINS: tuple[Domain, ...] = (
         root_routers=("help_router",),
     ),
     Domain("assistant", tasks=True),
-    Domain("analytics", endpoints=False, tasks=True),
+    Domain("analytics", scopes=(Scope.metrics_read,), tasks=True),
     Domain("webhooks", scopes=(Scope.webhooks_read, Scope.webhooks_write), tasks=True),
 )
 

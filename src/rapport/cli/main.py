@@ -13,6 +13,7 @@ from rapport.cli import (
     events,
     imports,
     keys,
+    metrics,
     nlp,
     server,
     sources,
@@ -38,6 +39,7 @@ app.add_typer(events.app, name="events")
 app.add_typer(customers.app, name="customers")
 app.add_typer(imports.app, name="import")
 app.add_typer(nlp.app, name="nlp")
+app.add_typer(metrics.app, name="metrics")
 app.add_typer(analytics.app, name="analytics")
 
 

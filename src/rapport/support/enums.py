@@ -76,6 +76,16 @@ class MetricKind(enum.StrEnum):
     resolution = "resolution"
     reopen = "reopen"
     handoff = "handoff"
+    # The assistant resolved a conversation it still owned (`pending` -> `resolved`).
+    bot_resolved = "bot_resolved"
+    # A cycle ended by closing rather than resolving (backlog needs every cycle's end).
+    closed = "closed"
+    # A chat cycle ended with no answer from an agent or the assistant.
+    abandoned = "abandoned"
+    # An agent's stretch on a conversation that was open and assigned to them ended.
+    handle = "handle"
+    # The conversation passed from one agent or team to another.
+    escalation = "escalation"
 
 
 class RoutingMode(enum.StrEnum):

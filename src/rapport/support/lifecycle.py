@@ -14,7 +14,7 @@ from rapport.support.errors import InvalidSnooze
 from rapport.support.events import CONVERSATION_STATUS_CHANGED
 from rapport.support.models import Activity, Conversation
 from rapport.support.notify import announce
-from rapport.support.repository import ActivityRepository, MessageRepository
+from rapport.support.repository import ActivityRepository
 from rapport.support.schemas import Acting
 
 
@@ -41,6 +41,7 @@ async def change_status(
     _check_snooze(status, snoozed_until, now)
     if status == before and status != ConversationStatus.snoozed:
         return
+    await metrics.end_handling(session, conversation, now)
     if before == ConversationStatus.pending and status == ConversationStatus.open:
         await _hand_off(session, conversation, acting, now)
     if before in FINISHED and status not in FINISHED:
@@ -98,13 +99,5 @@ async def _end_cycle(
     acting: Acting,
     now: datetime,
 ) -> None:
-    if status == ConversationStatus.resolved:
-        human = await MessageRepository(session, conversation.workspace_id).has_human_reply(
-            conversation.id
-        )
-        await metrics.record(
-            session, conversation, MetricKind.resolution, since=conversation.cycle_started_at,
-            now=now, staff_id=acting.staff_id, by_assistant_alone=not human,
-            handed_off=conversation.handed_off_at is not None,
-        )  # fmt: skip
+    await metrics.end_cycle(session, conversation, status, acting, now)
     conversation.cycle_started_at = None

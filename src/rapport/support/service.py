@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.clock import utcnow
 from rapport.core.pagination import decode_cursor, encode_cursor
 from rapport.customers.service import customers
+from rapport.support import metrics
 from rapport.support.enums import AuthorType, Channel, ConversationStatus, MessageKind
 from rapport.support.errors import ConversationMerged, ConversationNotFound
 from rapport.support.events import CONVERSATION_ASSIGNED, CONVERSATION_CREATED
@@ -200,6 +201,8 @@ class ConversationService:
     ) -> Conversation:
         """Assign a conversation to a staff member and/or a team (those given; null clears)."""
         conversation = await self._live(session, workspace_id, conversation_id, acting)
+        previous = (conversation.assignee_id, conversation.team_id)
+        await metrics.end_handling(session, conversation, utcnow())
         changed: dict[str, Any] = {}
         if "assignee_id" in body.model_fields_set:
             if body.assignee_id is not None:
@@ -210,6 +213,7 @@ class ConversationService:
                 await teams.get(session, workspace_id, body.team_id)
             conversation.team_id = changed["team_id"] = body.team_id
         if changed:
+            await metrics.note_reassignment(session, conversation, previous, acting, utcnow())
             await log(session, conversation, "assignment", acting.actor, **changed)
             announce(
                 session, CONVERSATION_ASSIGNED, workspace_id=workspace_id,

@@ -1,0 +1,181 @@
+"""The support desk's metrics over a window, computed from its recorded metric events.
+
+The events of a whole window are read once; each bucket (the window, or one of its days)
+is then computed from the events recorded in it, so a per-day series costs one read."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.analytics.definitions import mean, percentile, rate
+from rapport.support.calendars import BusinessCalendar, business_seconds
+from rapport.support.enums import Channel, MetricKind
+from rapport.support.reports import Fact, MetricScope, SupportReports
+
+# First-level resolution: at most this many agent replies, and no reopen within this time.
+FIRST_LEVEL_MAX_AGENT_REPLIES = 1
+FIRST_LEVEL_REOPEN_WINDOW = timedelta(days=7)
+READ_KINDS = (
+    MetricKind.first_response,
+    MetricKind.reply,
+    MetricKind.resolution,
+    MetricKind.handle,
+    MetricKind.closed,
+    MetricKind.abandoned,
+    MetricKind.bot_resolved,
+    MetricKind.handoff,
+    MetricKind.escalation,
+)
+Figures = dict[str, float | int | None]
+
+
+@dataclass(frozen=True)
+class SupportFacts:
+    """A window's metric events, the reopens since its start, and the business calendar."""
+
+    facts: Sequence[Fact]
+    reopens: dict[str, list[datetime]]
+    calendar: BusinessCalendar
+
+
+async def read_facts(
+    session: AsyncSession,
+    workspace_id: str,
+    start: datetime,
+    end: datetime,
+    scope: MetricScope,
+    calendar: BusinessCalendar,
+) -> SupportFacts:
+    """Read what the support metrics of [start, end) are computed from."""
+    reports = SupportReports(session, workspace_id)
+    facts = await reports.facts(READ_KINDS, start, end, scope)
+    reopens: dict[str, list[datetime]] = defaultdict(list)
+    for conversation_id, at in await reports.reopen_times(start):
+        reopens[conversation_id].append(at)
+    return SupportFacts(facts, dict(reopens), calendar)
+
+
+async def counts(
+    session: AsyncSession, workspace_id: str, start: datetime, end: datetime, scope: MetricScope
+) -> Figures:
+    """Return the volume of [start, end) and the backlog at its end."""
+    reports = SupportReports(session, workspace_id)
+    return {
+        "volume": await reports.opened(start, end, scope),
+        "backlog": await reports.backlog(end, scope),
+    }
+
+
+def compute(source: SupportFacts, start: datetime, end: datetime) -> Figures:
+    """Compute every support metric from the events recorded in [start, end)."""
+    by_kind: dict[MetricKind, list[Fact]] = defaultdict(list)
+    for fact in source.facts:
+        if start <= fact.created_at < end:
+            by_kind[fact.kind].append(fact)
+    firsts = by_kind[MetricKind.first_response]
+    first_marks = {(fact.conversation_id, fact.created_at) for fact in firsts}
+    next_replies = [
+        fact
+        for fact in by_kind[MetricKind.reply]
+        if (fact.conversation_id, fact.created_at) not in first_marks
+    ]
+    figures: Figures = {}
+    figures |= _timed("first_response", firsts, source.calendar)
+    figures |= _timed("next_reply", next_replies, source.calendar)
+    figures |= _timed("resolution", by_kind[MetricKind.resolution], source.calendar)
+    figures |= _handling(by_kind[MetricKind.handle], source.calendar)
+    figures |= _resolutions(by_kind, source.reopens)
+    return figures
+
+
+def _timed(name: str, facts: Sequence[Fact], calendar: BusinessCalendar) -> Figures:
+    measured = [fact for fact in facts if fact.seconds is not None]
+    seconds = [fact.seconds for fact in measured if fact.seconds is not None]
+    business = [_business(fact, calendar) for fact in measured]
+    return {
+        f"{name}_count": len(measured),
+        **_distribution(f"{name}_seconds", seconds),
+        **_distribution(f"{name}_business_seconds", business),
+    }
+
+
+def _handling(facts: Sequence[Fact], calendar: BusinessCalendar) -> Figures:
+    """Handle time is per conversation: the sum of its agents' open, assigned stretches."""
+    seconds: dict[str, float] = defaultdict(float)
+    business: dict[str, float] = defaultdict(float)
+    for fact in facts:
+        seconds[fact.conversation_id] += fact.seconds or 0.0
+        business[fact.conversation_id] += _business(fact, calendar)
+    return {
+        "handled_conversations": len(seconds),
+        **_distribution("handle_seconds", list(seconds.values())),
+        **_distribution("handle_business_seconds", list(business.values())),
+    }
+
+
+def _resolutions(
+    by_kind: dict[MetricKind, list[Fact]], reopens: dict[str, list[datetime]]
+) -> Figures:
+    resolutions = by_kind[MetricKind.resolution]
+    first_level = [fact for fact in resolutions if _first_level(fact, reopens)]
+    reopened = [fact for fact in resolutions if _reopened_after(fact, reopens, None)]
+    chat_ends = [
+        fact for fact in (*resolutions, *by_kind[MetricKind.closed]) if fact.channel == Channel.chat
+    ]
+    abandoned = len(by_kind[MetricKind.abandoned])
+    contained, handoffs = len(by_kind[MetricKind.bot_resolved]), len(by_kind[MetricKind.handoff])
+    return {
+        "resolutions": len(resolutions),
+        "first_level_resolutions": len(first_level),
+        "first_level_resolution_rate": rate(len(first_level), len(resolutions)),
+        "reopened_resolutions": len(reopened),
+        "reopen_rate": rate(len(reopened), len(resolutions)),
+        "abandoned_chats": abandoned,
+        "ended_chats": len(chat_ends),
+        "abandoned_rate": rate(abandoned, len(chat_ends)),
+        "assistant_resolutions": contained,
+        "handoffs": handoffs,
+        "containment_rate": rate(contained, contained + handoffs),
+        "automation_rate": rate(contained, len(resolutions)),
+        "escalations": len(by_kind[MetricKind.escalation]),
+    }
+
+
+def _first_level(fact: Fact, reopens: dict[str, list[datetime]]) -> bool:
+    replies = fact.data.get("agent_replies")
+    return (
+        isinstance(replies, int)
+        and replies <= FIRST_LEVEL_MAX_AGENT_REPLIES
+        and not fact.data.get("escalated", False)
+        and not _reopened_after(fact, reopens, FIRST_LEVEL_REOPEN_WINDOW)
+    )
+
+
+def _reopened_after(
+    fact: Fact, reopens: dict[str, list[datetime]], within: timedelta | None
+) -> bool:
+    """Tell whether the conversation was reopened after this resolution (within `within`)."""
+    limit = None if within is None else fact.created_at + within
+    return any(
+        at > fact.created_at and (limit is None or at <= limit)
+        for at in reopens.get(fact.conversation_id, ())
+    )
+
+
+def _business(fact: Fact, calendar: BusinessCalendar) -> float:
+    ended = fact.created_at
+    return business_seconds(calendar, ended - timedelta(seconds=fact.seconds or 0.0), ended)
+
+
+def _distribution(name: str, values: Iterable[float]) -> Figures:
+    listed = list(values)
+    return {
+        f"{name}_mean": mean(listed),
+        f"{name}_p50": percentile(listed, 0.5),
+        f"{name}_p90": percentile(listed, 0.9),
+    }

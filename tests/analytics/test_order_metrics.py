@@ -1,0 +1,141 @@
+"""Retention, churn and repeat purchase against hand-computed values: a window edge in a
+non-UTC time zone, cancelled and fully refunded orders, an empty window."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from rapport.analytics.service import metrics
+from rapport.core.db import Database
+from rapport.events.enums import OrderStatus
+from rapport.events.orders import OrderInput, orders
+from rapport.identity.models import Workspace
+from tests.fixtures.identity import make_workspace
+
+# The window is [2026-01-10, 2026-01-20) in New York (UTC-5): [01-10 05:00Z, 01-20 05:00Z).
+# With 90 days of inactivity, "active at from" needs an order in (2025-10-12 05:00Z, from)
+# and "active at to" one in (2025-10-22 05:00Z, to).
+ORDERS = [
+    ("a", "2025-12-01T12:00", "completed", "40", "0"),
+    ("a", "2026-01-12T12:00", "completed", "40", "0"),
+    ("b", "2025-10-15T12:00", "completed", "10", "0"),  # active at from, not at to: churned
+    ("c", "2026-01-15T12:00", "completed", "25", "0"),  # new, with a repeat purchase
+    ("c", "2026-01-18T12:00", "completed", "25", "0"),
+    ("d", "2026-01-10T04:30", "completed", "15", "0"),  # 01-09 23:30 in New York: before
+    ("d", "2026-01-20T04:59", "completed", "15", "0"),  # 01-19 23:59 there: inside
+    ("d", "2026-01-20T05:00", "completed", "15", "0"),  # 01-20 00:00 there: after
+    ("e", "2025-12-01T12:00", "cancelled", "30", "0"),  # never counts
+    ("e", "2026-01-12T12:00", "cancelled", "30", "0"),
+    ("e", "2026-01-13T12:00", "completed", "30", "0"),  # e's first counted order: new
+    ("f", "2025-12-20T12:00", "refunded", "50", "50"),  # fully refunded: f never counts
+    ("g", "2025-12-20T12:00", "refunded", "50", "20"),  # partly refunded: counts
+    (None, "2026-01-12T12:00", "completed", "99", "0"),  # no customer: ignored
+]
+
+
+async def _new_york_shop(database: Database) -> Workspace:
+    workspace = await make_workspace(database)
+    async with database.session() as session:
+        stored = await session.get(Workspace, workspace.id)
+        assert stored is not None
+        stored.time_zone = "America/New_York"
+    return workspace
+
+
+async def _orders(database: Database, workspace_id: str) -> None:
+    inputs = [
+        OrderInput(
+            order_key=f"o{number}",
+            status=OrderStatus(status),
+            origin="csv",
+            channel="web",
+            placed_at=datetime.fromisoformat(placed).replace(tzinfo=UTC),
+            customer_id=customer,
+            total=Decimal(total),
+            refunded=Decimal(refunded),
+        )
+        for number, (customer, placed, status, total, refunded) in enumerate(ORDERS)
+    ]
+    async with database.session() as session:
+        await orders.apply_many(session, workspace_id, inputs)
+
+
+async def _summary(
+    database: Database, workspace_id: str, first: date, end: date
+) -> dict[str, object]:
+    async with database.session() as session:
+        found = await metrics.summary(session, workspace_id, first_day=first, end_day=end)
+    return found.flat()
+
+
+async def test_retention_churn_and_repeat_purchase(database: Database) -> None:
+    workspace = await _new_york_shop(database)
+    await _orders(database, workspace.id)
+    found = await _summary(database, workspace.id, date(2026, 1, 10), date(2026, 1, 20))
+    # S = a b d g; E = a c d e g; N = c e; churned = b; in the window a 1, c 2, d 1, e 1.
+    assert {key: found[key] for key in ORDER_KEYS} == {
+        "customers_active_at_start": 4,
+        "customers_active_at_end": 5,
+        "new_customers_active_at_end": 2,
+        "churned_customers": 1,
+        "repeat_customers": 1,
+        "buying_customers": 4,
+        "retention_rate": 75.0,  # (5 - 2) / 4
+        "churn_rate": 25.0,  # 1 / 4
+        "repeat_purchase_rate": 25.0,  # 1 / 4
+    }
+    assert (found["time_zone"], found["from"], found["to"]) == (
+        "America/New_York",
+        "2026-01-10",
+        "2026-01-20",
+    )
+
+
+async def test_a_shorter_inactivity_threshold_changes_who_is_active(database: Database) -> None:
+    workspace = await _new_york_shop(database)
+    await _orders(database, workspace.id)
+    async with database.session() as session:
+        found = await metrics.summary(
+            session,
+            workspace.id,
+            first_day=date(2026, 1, 10),
+            end_day=date(2026, 1, 20),
+            inactivity_days=30,
+        )
+    # 30 days: active at from needs an order after 12-11 05:00Z: d and g (a's is 12-01).
+    # Active at to (after 12-21 05:00Z): a c d e. N = c e. Churned: g.
+    assert (found.customers_active_at_start, found.customers_active_at_end) == (2, 4)
+    assert (found.retention_rate, found.churn_rate) == (100.0, 50.0)
+
+
+async def test_an_empty_window_has_no_rates(database: Database) -> None:
+    workspace = await _new_york_shop(database)
+    await _orders(database, workspace.id)
+    found = await _summary(database, workspace.id, date(2024, 1, 1), date(2024, 2, 1))
+    assert {key: found[key] for key in ORDER_KEYS} == {
+        "customers_active_at_start": 0,
+        "customers_active_at_end": 0,
+        "new_customers_active_at_end": 0,
+        "churned_customers": 0,
+        "repeat_customers": 0,
+        "buying_customers": 0,
+        "retention_rate": None,
+        "churn_rate": None,
+        "repeat_purchase_rate": None,
+    }
+    assert (found["nps"], found["csat"], found["ces"], found["volume"]) == (None, None, None, 0)
+    assert (found["first_response_seconds_p50"], found["containment_rate"]) == (None, None)
+
+
+ORDER_KEYS = (
+    "customers_active_at_start",
+    "customers_active_at_end",
+    "new_customers_active_at_end",
+    "churned_customers",
+    "repeat_customers",
+    "buying_customers",
+    "retention_rate",
+    "churn_rate",
+    "repeat_purchase_rate",
+)
