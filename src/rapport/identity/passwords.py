@@ -22,7 +22,13 @@ MAX_LENGTH = 256
 
 # OWASP: Argon2id, m=19 MiB, t=2, p=1 is the floor; we use 64 MiB, t=3, p=1.
 _hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1, hash_len=32, salt_len=16)
-_DUMMY_HASH = _hasher.hash("rapport-timing-equaliser-not-a-password")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash to check unknown accounts' passwords against (made on first use, not when the
+    module loads: every CLI command would pay for it)."""
+    return _hasher.hash("rapport-timing-equaliser-not-a-password")
 
 
 # Argon2 is meant to be slow: at most this many run at once, so a burst of sign-ins (or a
@@ -96,4 +102,4 @@ def verify_password(password_hash: str | None, password: str) -> tuple[bool, str
 def _burn_time(password: str) -> None:
     # Unknown accounts cost the same as known ones, so timing does not reveal them.
     with contextlib.suppress(VerifyMismatchError):
-        _hasher.verify(_DUMMY_HASH, password)
+        _hasher.verify(_dummy_hash(), password)
