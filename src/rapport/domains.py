@@ -103,7 +103,7 @@ DOMAINS: tuple[Domain, ...] = (
             Scope.conversations_assign,
         ),
         console_areas=(ConsoleArea("Inbox", "/console/inbox", "inbox", "support"),),
-        console_pages=("support_actions", "support_tools", "support_tools_pages"),
+        console_pages=("support_actions", "support_tools", "support_tools_pages", "channels"),
         root_routers=("email_webhook_router", "sms_webhook_router"),
         tasks=True,
     ),

@@ -36,6 +36,7 @@ TABS = [
     Tab("team", "Team", "/console/settings/team", Scope.staff_read),
     Tab("api-keys", "API keys", "/console/settings/api-keys", Scope.keys_read),
     Tab("sources", "Sources", "/console/settings/sources", Scope.sources_read),
+    Tab("channels", "Channels", "/console/settings/channels", Scope.workspace_read),
     Tab("audit", "Audit log", "/console/settings/audit", Scope.audit_read),
 ]
 

@@ -41,6 +41,7 @@ NOTICES = {
     "source-created": "Source created. Use its write key to send events.",
     "webhook-secret-stored": "Webhook secret stored. Webhooks signed with the old one now fail.",
     "workspace-saved": "Workspace settings saved.",
+    "sms-saved": "SMS channel saved. Give Twilio the inbound webhook address below.",
     "consent-recorded": "Consent recorded.",
     "customers-merged": "Profiles merged. Undo the merge below if it was a mistake.",
     "merge-undone": "Merge undone: the other profile has its identifiers back.",
