@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -160,15 +160,23 @@ class ResponseRepository(TenantRepository[SurveyResponse]):
         return await self.all(statement)
 
     async def page(
-        self, customer_ids: Sequence[str] | None, before: str | None, limit: int
+        self, customer_ids: Sequence[str] | None, before: tuple[datetime, str] | None, limit: int
     ) -> Sequence[SurveyResponse]:
-        """Return responses newest first (by id), of these profiles when given."""
+        """Return responses newest answer first, of these profiles when given, after the
+        (answered_at, id) of the previous page's last one."""
         statement = self.base_query()
         if customer_ids is not None:
             statement = statement.where(SurveyResponse.customer_id.in_(customer_ids))
         if before is not None:
-            statement = statement.where(SurveyResponse.id < before)
-        return await self.all(statement.order_by(SurveyResponse.id.desc()).limit(limit))
+            moment, last_id = before
+            statement = statement.where(
+                or_(
+                    SurveyResponse.answered_at < moment,
+                    and_(SurveyResponse.answered_at == moment, SurveyResponse.id < last_id),
+                )
+            )
+        order = (SurveyResponse.answered_at.desc(), SurveyResponse.id.desc())
+        return await self.all(statement.order_by(*order).limit(limit))
 
     async def for_conversation(self, conversation_id: str) -> Sequence[SurveyResponse]:
         """Return the responses to surveys sent after a conversation."""

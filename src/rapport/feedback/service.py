@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rapport.core.clock import utcnow
+from rapport.core.clock import as_utc, utcnow
 from rapport.core.pagination import Page, decode_cursor, encode_cursor
 from rapport.customers.service import customers
 from rapport.feedback.errors import InvalidAnswer, SurveyNameTaken, SurveyNotFound
@@ -91,11 +93,14 @@ class FeedbackService:
         group = None
         if customer_id is not None:
             group = await customers.group_ids(session, workspace_id, customer_id)
-        before = None if cursor is None else decode_cursor(RESPONSES_CURSOR, cursor, _cursor_id)
+        before = None if cursor is None else decode_cursor(RESPONSES_CURSOR, cursor, _cursor_key)
         rows = await ResponseRepository(session, workspace_id).page(group, before, limit + 1)
         items = [response_read(row) for row in rows[:limit]]
-        more = len(rows) > limit
-        next_cursor = encode_cursor(RESPONSES_CURSOR, [rows[limit - 1].id]) if more else None
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            key: list[str | int] = [as_utc(last.answered_at).isoformat(), last.id]
+            next_cursor = encode_cursor(RESPONSES_CURSOR, key)
         return Page(items=items, next_cursor=next_cursor)
 
     async def for_customer(
@@ -140,11 +145,11 @@ def _check_kind_kept(survey: Survey, questions: list[dict[str, object]]) -> None
         raise InvalidAnswer(f"A {kind} survey asks one {kind} question.")
 
 
-def _cursor_id(values: list[object]) -> str:
-    [value] = values
-    if not isinstance(value, str) or len(value) > 32:
-        raise ValueError("a responses cursor holds an id")
-    return value
+def _cursor_key(values: list[object]) -> tuple[datetime, str]:
+    moment, last_id = values
+    if not isinstance(moment, str) or not isinstance(last_id, str) or len(last_id) > 32:
+        raise ValueError("a responses cursor holds a time and an id")
+    return as_utc(datetime.fromisoformat(moment)), last_id
 
 
 def response_read(row: SurveyResponse) -> ResponseRead:
