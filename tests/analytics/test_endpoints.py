@@ -127,6 +127,9 @@ async def test_bad_windows_and_filters_are_4xx(
     headers = bearer(await make_api_key(database, await make_workspace(database)))
     cases = [
         ({"from": "2026-03-03", "to": "2026-03-03"}, 422, "InvalidWindow"),
+        ({"from": "0001-01-01", "to": "0001-01-05"}, 422, "InvalidWindow"),
+        ({"from": "9999-12-30", "to": "9999-12-31"}, 422, "InvalidWindow"),
+        ({"from": "2020-01-01", "to": "2026-01-01"}, 422, "InvalidWindow"),
         ({"from": "2026-13-01", "to": "2026-03-03"}, 422, "ValidationError"),
         ({**WINDOW, "channel": "carrier-pigeon"}, 422, "ValidationError"),
         ({**WINDOW, "inactivity_days": "0"}, 422, "ValidationError"),

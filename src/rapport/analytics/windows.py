@@ -11,6 +11,9 @@ from rapport.analytics.errors import InvalidWindow
 
 # A window longer than this is refused: a per-day series of it would be too long to serve.
 MAX_WINDOW_DAYS = 1_100
+# Days outside these are refused: the inactivity threshold is counted back from `from`, and
+# instants near year 1 or 9999 cannot be.
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(9000, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ def window(first_day: date, end_day: date, time_zone: str) -> Window:
     """Return the window [first_day, end_day) of local dates; refuse an empty or huge one."""
     if end_day <= first_day:
         raise InvalidWindow("`to` must be a later date than `from` (the window is [from, to)).")
+    if first_day < EARLIEST_DAY or end_day > LATEST_DAY:
+        raise InvalidWindow(f"Windows lie between {EARLIEST_DAY} and {LATEST_DAY}.")
     if (end_day - first_day).days > MAX_WINDOW_DAYS:
         raise InvalidWindow(f"A window spans at most {MAX_WINDOW_DAYS} days.")
     return Window(
