@@ -120,8 +120,16 @@ def expected_purchases(
         return np.zeros_like(x)
     r, alpha, a, b = parameters.r, parameters.alpha, parameters.a, parameters.b
     z = periods / (alpha + big_t + periods)
-    # ((alpha + T) / (alpha + T + t))^(r + x) = (1 - z)^(r + x), taken in log space.
-    discounted = np.exp((r + x) * np.log1p(-z)) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+    # (1 - z)^(r + x) 2F1(r + x, b + x; a + b + x - 1; z), after Pfaff's transformation:
+    # (1 - z)^(r - b) 2F1(b + x, a + b - 1 - r; a + b + x - 1; z / (z - 1)). The published
+    # form overflows for heavy buyers (x in the thousands); this one keeps a small parameter.
+    # Past |z / (z - 1)| > 1 scipy may still fail on it; the published form is tried there.
+    pfaff = hyp2f1(b + x, a + b - 1 - r, a + b + x - 1, -periods / (alpha + big_t))
+    discounted = np.exp((r - b) * np.log1p(-z)) * pfaff
+    failed = ~np.isfinite(discounted)
+    if failed.any():
+        published = hyp2f1(r + x[failed], b + x[failed], a + b + x[failed] - 1, z[failed])
+        discounted[failed] = np.exp((r + x[failed]) * np.log1p(-z[failed])) * published
     numerator = (a + b + x - 1) / (a - 1) * (1.0 - discounted)
     result: Array = numerator / (1.0 + _dropout_odds(parameters, x, t_x, big_t))
     return result
