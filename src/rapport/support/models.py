@@ -55,6 +55,8 @@ class Conversation(TenantMixin, Base):
         Index("ix_conversations_inbox", "workspace_id", "status", "id"),
         Index("ix_conversations_assignee", "workspace_id", "assignee_id", "id"),
         Index("ix_conversations_team", "workspace_id", "team_id", "id"),
+        # Metrics count the conversations created in a window (migration 0020).
+        Index("ix_conversations_created", "workspace_id", "created_at"),
     )
 
     channel: Mapped[Channel] = mapped_column(_enum(Channel))
@@ -192,7 +194,11 @@ class MetricEvent(TenantMixin, Base):
     a hand-off) with what it measured, recorded when it happened."""
 
     __tablename__ = "conversation_metric_events"
-    __table_args__ = (Index("ix_conversation_metric_events_kind", "workspace_id", "kind", "id"),)
+    __table_args__ = (
+        Index("ix_conversation_metric_events_kind", "workspace_id", "kind", "id"),
+        # Metrics read a window's events of some kinds (migration 0020).
+        Index("ix_conversation_metric_events_window", "workspace_id", "kind", "created_at"),
+    )
 
     conversation_id: Mapped[str] = mapped_column(String(32), conversation_fk(), index=True)
     kind: Mapped[MetricKind] = mapped_column(_enum(MetricKind))

@@ -1,11 +1,17 @@
-"""metric aggregates
+"""metric indexes
 
 Revision ID: 20261202_0020
 Revises: 20261202_0019
 Create Date: 2026-12-02 09:00:00
+
+The CX metrics read a window's metric events by kind and time, and count the conversations
+created in a window: an index for each. (No aggregate tables: the metrics are queries over
+the recorded events and orders; see docs/metrics.md.)
 """
 
 from collections.abc import Sequence
+
+from alembic import op
 
 revision: str = "20261202_0020"
 down_revision: str | None = "20261202_0019"
@@ -14,8 +20,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_index(
+        "ix_conversation_metric_events_window",
+        "conversation_metric_events",
+        ["workspace_id", "kind", "created_at"],
+    )
+    op.create_index("ix_conversations_created", "conversations", ["workspace_id", "created_at"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_conversations_created", table_name="conversations")
+    op.drop_index("ix_conversation_metric_events_window", table_name="conversation_metric_events")
