@@ -3,23 +3,32 @@ phone as on a desktop; its form carries a CSRF token bound to a nonce cookie."""
 
 from __future__ import annotations
 
-from fastapi import Request, Response
+from typing import Annotated
+
+from fastapi import Path, Request, Response
 from fastapi.responses import HTMLResponse
 
 from rapport.core.db import Database
-from rapport.core.deps import DatabaseDep
+from rapport.core.deps import DatabaseDep, SessionDep
 from rapport.errors import RapportError
 from rapport.feedback.answering import answer, open_link
 from rapport.feedback.errors import SurveyLinkExpired, SurveyLinkUsed
 from rapport.feedback.links import LINK_PATH
+from rapport.feedback.service import feedback
+from rapport.identity.enums import Scope
+from rapport.support.service import conversations
+from rapport.web.console.context import ConsoleContext, console_requiring
 from rapport.web.console.routing import console_router, on_error
 from rapport.web.console.security import pre_session_csrf, set_nonce_cookie
-from rapport.web.console.templating import bare_page
+from rapport.web.console.support_views import acting_of
+from rapport.web.console.templating import bare_page, page
 
 router = console_router()
 # The link is a credential: pages that carry it are never cached nor sent on as a referrer.
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 PATH = LINK_PATH.removeprefix("/console")
+FeedbackConsole = Annotated[ConsoleContext, console_requiring(Scope.feedback_read)]
+ProfileId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
 
 def _closed(request: Request, error: RapportError) -> Response:
@@ -77,3 +86,24 @@ async def answer_survey(request: Request, database: DatabaseDep, token: str) -> 
     values = {key: [v for v in form.getlist(key) if isinstance(v, str)] for key in form}
     await answer(database, token, values)
     return bare_page(request, "feedback/thanks.html", {}, headers=PRIVATE)
+
+
+@router.get("/customers/{customer_id}/survey-responses", response_class=HTMLResponse)
+async def customer_responses(
+    ctx: FeedbackConsole, session: SessionDep, customer_id: ProfileId
+) -> Response:
+    """Show a customer's latest survey responses (HTMX part of the customer page)."""
+    ctx.require(Scope.customers_read)
+    found = await feedback.for_customer(session, ctx.principal.workspace_id, customer_id)
+    return page(ctx, "feedback/_responses.html", responses=found, empty="No survey answers yet.")
+
+
+@router.get("/conversations/{conversation_id}/survey-responses", response_class=HTMLResponse)
+async def conversation_responses(
+    ctx: FeedbackConsole, session: SessionDep, conversation_id: ProfileId
+) -> Response:
+    """Show the survey answers that followed a conversation the staff member may see."""
+    workspace_id = ctx.principal.workspace_id
+    await conversations.get(session, workspace_id, conversation_id, acting_of(ctx))
+    found = await feedback.for_conversation(session, workspace_id, conversation_id)
+    return page(ctx, "feedback/_responses.html", responses=found, empty="No survey answer yet.")
