@@ -11,12 +11,13 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Protocol
-
-from fastapi import APIRouter
+from typing import TYPE_CHECKING, Protocol
 
 from rapport.config import Settings
 from rapport.identity.enums import Scope
+
+if TYPE_CHECKING:  # only the app needs FastAPI: the worker and the CLI load without it
+    from fastapi import APIRouter
 
 
 @dataclass(frozen=True)

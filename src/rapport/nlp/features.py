@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import HashingVectorizer
 
 from rapport.nlp.ports import Embedder, Vectors
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import HashingVectorizer
 
 NGRAM_FEATURES = 2**16
 EMBED_CHUNK = 256
@@ -16,6 +19,10 @@ Progress = Callable[[str, int, int], None]
 
 
 def _vectorizers() -> list[HashingVectorizer]:
+    # Imported on first use: scikit-learn takes a second to load, which every process that
+    # merely imports the domains (the CLI, the worker) would otherwise pay.
+    from sklearn.feature_extraction.text import HashingVectorizer
+
     words = HashingVectorizer(
         n_features=NGRAM_FEATURES, ngram_range=(1, 2), alternate_sign=False, norm=None
     )
