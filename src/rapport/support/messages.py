@@ -31,8 +31,8 @@ from rapport.support.notify import announce
 from rapport.support.priority import PRIORITY_RANK, CustomerValue, score
 from rapport.support.redaction import mask_card_numbers
 from rapport.support.repository import MessageRepository
-from rapport.support.sms_outbound import sms_channel
 from rapport.support.schemas import Acting, MessageRead
+from rapport.support.sms_outbound import sms_channel
 
 AUTHOR_OF_KIND = {
     MessageKind.customer: AuthorType.customer,
