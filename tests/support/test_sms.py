@@ -16,6 +16,7 @@ from rapport.core.db import Database
 from rapport.customers.schemas import IdentitySignal, Observed
 from rapport.customers.service import customers
 from rapport.identity.enums import Scope
+from rapport.identity.models import AuditEvent
 from rapport.support.messages import read_message
 from rapport.support.models import Conversation, Message
 from rapport.support.sms_models import SmsRecord
@@ -99,6 +100,10 @@ async def test_settings_give_the_webhook_urls_and_never_the_token(
         "status_callback_url": f"{BASE_URL}/v1/webhooks/twilio/{channel_id}/status",
     }
     assert (await client.get("/api/v1/sms-settings", headers=key)).json() == settings
+    async with database.session() as session:
+        query = select(AuditEvent).where(AuditEvent.action == "sms_channel.changed")
+        [audited] = (await session.execute(query)).scalars().all()
+    assert (audited.target_id, audited.details) == (channel_id, {"sender": "number"})
 
 
 async def test_settings_need_workspace_write_and_a_sender(

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from rapport.core.db import Database
 from rapport.identity.enums import Scope
+from rapport.identity.models import AuditEvent
 from tests.fixtures.identity import bearer, make_api_key, make_workspace
 from tests.fixtures.webhooks import Receiver, webhook_receiver
 
@@ -65,6 +67,13 @@ async def test_rotation_gives_a_new_secret(
     assert rotated.status_code == 200
     assert rotated.json()["secret"].startswith("whsec_")
     assert rotated.json()["secret"] != created["secret"]
+    async with database.session() as session:
+        query = select(AuditEvent).where(AuditEvent.action.startswith("webhook."))
+        rows = (await session.execute(query.order_by(AuditEvent.seq))).scalars().all()
+    assert [(row.action, row.target_id, row.details) for row in rows] == [
+        (action, created["endpoint"]["id"], {"event_types": EVENTS, "enabled": True})
+        for action in ("webhook.created", "webhook.secret_rotated")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from rapport.core.deps import DatabaseDep, SessionDep, SettingsDep
 from rapport.errors import error_responses
+from rapport.identity.audit import Actor
 from rapport.identity.auth import authorize
 from rapport.identity.enums import Scope
 from rapport.identity.schemas import Principal
@@ -56,7 +57,9 @@ async def update_sms_settings(
     body: SmsSettingsUpdate, principal: WorkspaceWrite, session: SessionDep, settings: SettingsDep
 ) -> SmsSettingsRead:
     """Set the Twilio account, auth token and sender of the SMS channel."""
-    return await sms_channel.configure(session, principal.workspace_id, body, settings.base_url)
+    return await sms_channel.configure(
+        session, principal.workspace_id, body, settings.base_url, Actor.of(principal)
+    )
 
 
 @sms_router.get(

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.clock import utcnow
 from rapport.core.ids import new_id
 from rapport.core.jobs import enqueue
+from rapport.identity.audit import Actor, audit
 from rapport.support.models import Conversation
 from rapport.support.sms_errors import SmsNotConfigured
 from rapport.support.sms_models import SmsDirection, SmsRecord, SmsSettings, SmsStatus
@@ -56,9 +57,14 @@ class SmsChannelService:
         return _read(found, base_url)
 
     async def configure(
-        self, session: AsyncSession, workspace_id: str, body: SmsSettingsUpdate, base_url: str
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        body: SmsSettingsUpdate,
+        base_url: str,
+        actor: Actor,
     ) -> SmsSettingsRead:
-        """Set the workspace's Twilio account and sender (the auth token is sealed)."""
+        """Set the workspace's Twilio account and sender (the auth token is sealed), audited."""
         repository = SmsSettingsRepository(session, workspace_id)
         found = await repository.current(for_update=True)
         if found is None:
@@ -67,6 +73,11 @@ class SmsChannelService:
             found = await repository.add(_apply(found, body))
         else:
             _apply(found, body)
+        sender = "messaging_service" if body.messaging_service_sid else "number"
+        await audit.record(
+            session, "sms_channel.changed", actor, workspace_id=workspace_id,
+            target_type="sms_channel", target_id=found.id, details={"sender": sender},
+        )  # fmt: skip
         return _read(found, base_url)
 
     async def records(

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 
 from rapport.core.deps import SessionDep
 from rapport.errors import error_responses
+from rapport.identity.audit import Actor
 from rapport.webhooks.auth import EndpointId, WebhooksRead, WebhooksWrite
 from rapport.webhooks.errors import (
     TooManyWebhookEndpoints,
@@ -37,7 +38,7 @@ async def create_webhook(
     body: WebhookEndpointCreate, principal: WebhooksWrite, session: SessionDep
 ) -> WebhookSecretRead:
     """Add a webhook endpoint; its signing secret is in this answer only."""
-    return await webhooks.create(session, principal.workspace_id, body)
+    return await webhooks.create(session, principal.workspace_id, body, Actor.of(principal))
 
 
 @router.get("", response_model=list[WebhookEndpointRead])
@@ -66,7 +67,9 @@ async def update_webhook(
     session: SessionDep,
 ) -> WebhookEndpoint:
     """Change a webhook endpoint's URL, events, note, or turn it on or off."""
-    return await webhooks.update(session, principal.workspace_id, endpoint_id, body)
+    return await webhooks.update(
+        session, principal.workspace_id, endpoint_id, body, Actor.of(principal)
+    )
 
 
 @router.delete("/{endpoint_id}", status_code=204, response_class=Response, responses=NOT_FOUND)
@@ -74,7 +77,7 @@ async def delete_webhook(
     endpoint_id: EndpointId, principal: WebhooksWrite, session: SessionDep
 ) -> Response:
     """Remove a webhook endpoint and its delivery history."""
-    await webhooks.delete(session, principal.workspace_id, endpoint_id)
+    await webhooks.delete(session, principal.workspace_id, endpoint_id, Actor.of(principal))
     return Response(status_code=204)
 
 
@@ -83,7 +86,9 @@ async def rotate_webhook_secret(
     endpoint_id: EndpointId, principal: WebhooksWrite, session: SessionDep
 ) -> WebhookSecretRead:
     """Replace the endpoint's signing secret now; the new one is in this answer only."""
-    return await webhooks.rotate_secret(session, principal.workspace_id, endpoint_id)
+    return await webhooks.rotate_secret(
+        session, principal.workspace_id, endpoint_id, Actor.of(principal)
+    )
 
 
 @router.get(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.clock import utcnow
 from rapport.core.ids import new_id
 from rapport.core.jobs import enqueue
+from rapport.identity.audit import Actor, audit
 from rapport.webhooks.delivery import DELIVER_JOB, webhook_sender
 from rapport.webhooks.enums import TEST_EVENT, DeliveryStatus
 from rapport.webhooks.errors import TooManyWebhookEndpoints, WebhookEndpointNotFound
@@ -32,7 +33,7 @@ DELIVERIES_LISTED = 50
 
 class WebhookService:
     async def create(
-        self, session: AsyncSession, workspace_id: str, body: WebhookEndpointCreate
+        self, session: AsyncSession, workspace_id: str, body: WebhookEndpointCreate, actor: Actor
     ) -> WebhookSecretRead:
         """Add an endpoint; its signing secret is shown this once."""
         check_url(body.url, webhook_sender.allow_private)
@@ -48,6 +49,7 @@ class WebhookService:
                 updated_at=utcnow(),
             )
         )  # fmt: skip
+        await _audit(session, "webhook.created", actor, endpoint)
         return WebhookSecretRead(
             endpoint=WebhookEndpointRead.model_validate(endpoint), secret=secret
         )
@@ -71,6 +73,7 @@ class WebhookService:
         workspace_id: str,
         endpoint_id: str,
         body: WebhookEndpointUpdate,
+        actor: Actor,
     ) -> WebhookEndpoint:
         """Change an endpoint's URL, events, note or whether it is on."""
         endpoint = await self._locked(session, workspace_id, endpoint_id)
@@ -84,20 +87,25 @@ class WebhookService:
         if body.enabled is not None:
             endpoint.enabled = body.enabled
         endpoint.updated_at = utcnow()
+        await _audit(session, "webhook.updated", actor, endpoint)
         return endpoint
 
-    async def delete(self, session: AsyncSession, workspace_id: str, endpoint_id: str) -> None:
+    async def delete(
+        self, session: AsyncSession, workspace_id: str, endpoint_id: str, actor: Actor
+    ) -> None:
         """Remove an endpoint with its deliveries."""
         endpoint = await self._locked(session, workspace_id, endpoint_id)
+        await _audit(session, "webhook.deleted", actor, endpoint)
         await EndpointRepository(session, workspace_id).delete(endpoint)
 
     async def rotate_secret(
-        self, session: AsyncSession, workspace_id: str, endpoint_id: str
+        self, session: AsyncSession, workspace_id: str, endpoint_id: str, actor: Actor
     ) -> WebhookSecretRead:
         """Replace an endpoint's secret at once; the new one is shown this once."""
         endpoint = await self._locked(session, workspace_id, endpoint_id)
         secret = new_secret()
         endpoint.secret, endpoint.updated_at = seal_secret(endpoint.id, secret), utcnow()
+        await _audit(session, "webhook.secret_rotated", actor, endpoint)
         return WebhookSecretRead(
             endpoint=WebhookEndpointRead.model_validate(endpoint), secret=secret
         )
@@ -174,6 +182,17 @@ class WebhookService:
         if endpoint is None:
             raise WebhookEndpointNotFound("No such webhook endpoint in this workspace.")
         return endpoint
+
+
+async def _audit(
+    session: AsyncSession, action: str, actor: Actor, endpoint: WebhookEndpoint
+) -> None:
+    """Audit a change to an endpoint: ids and settings only (a URL may hold a token)."""
+    await audit.record(
+        session, action, actor, workspace_id=endpoint.workspace_id, target_type="webhook",
+        target_id=endpoint.id,
+        details={"event_types": list(endpoint.event_types), "enabled": endpoint.enabled},
+    )  # fmt: skip
 
 
 webhooks = WebhookService()

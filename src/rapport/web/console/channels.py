@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.deps import SessionDep, SettingsDep
 from rapport.errors import RapportError, UnprocessableContent
+from rapport.identity.audit import Actor
 from rapport.identity.enums import Scope
 from rapport.support.sms_errors import SmsNotConfigured
 from rapport.support.sms_outbound import sms_channel
@@ -72,5 +73,7 @@ async def update_sms_channel(
         location = invalid.errors()[0]["loc"]
         field = FIELD_NAMES.get(str(location[0]) if location else "", "number or service")
         raise UnprocessableContent(f"Check the {field}.") from None
-    await sms_channel.configure(session, ctx.workspace.id, body, settings.base_url)
+    await sms_channel.configure(
+        session, ctx.workspace.id, body, settings.base_url, Actor.of(ctx.principal)
+    )
     return see_other(ctx.request, "/console/settings/channels?notice=sms-saved")
