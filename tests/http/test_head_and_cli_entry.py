@@ -26,3 +26,19 @@ def test_python_m_rapport_runs_the_command_line() -> None:
             [sys.executable, "-m", module, "db", "--help"], capture_output=True, text=True
         )
         assert (ran.returncode, "upgrade" in ran.stdout) == (0, True), ran.stderr
+
+
+def test_a_command_loads_only_its_part_of_the_command_line() -> None:
+    """`rapport import ...` (with the tasks every command loads) starts without the web app,
+    FastAPI or scikit-learn; `rapport --help` still lists every command."""
+    probe = (
+        "import sys; sys.argv = ['rapport', 'import', '--help']; import rapport.cli.main; "
+        "from rapport.domains import load_tasks; load_tasks(); "
+        "print(sorted(m for m in ('rapport.app', 'fastapi', 'sklearn') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    listed = subprocess.run(
+        [sys.executable, "-m", "rapport", "--help"], capture_output=True, text=True
+    )
+    assert (loaded.stdout.strip(), loaded.returncode) == ("[]", 0), loaded.stderr
+    assert all(name in listed.stdout for name in ("serve", "import", "metrics", "analytics"))

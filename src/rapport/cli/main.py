@@ -1,46 +1,64 @@
-"""The `rapport` command: one Typer sub-app per file, registered here."""
+"""The `rapport` command: one Typer sub-app per file, registered here.
+
+Only the part the command line names is imported: the others bring in the web app, the
+language models or scipy, which `rapport import orders` has no use for and would pay for at
+every start. With no command, `--help` or an unknown word, every part is loaded, so help and
+errors list them all."""
 
 from __future__ import annotations
 
+import importlib
+import sys
+from types import ModuleType
+
 import typer
 
-from rapport.cli import (
-    analytics,
-    audit,
-    customers,
-    db,
-    demo,
-    events,
-    imports,
-    keys,
-    metrics,
-    nlp,
-    server,
-    sources,
-    staff,
-    workspaces,
-)
+# Plain commands: name -> (module under rapport.cli, function).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("server", "serve"),
+    "worker": ("server", "worker"),
+    "demo": ("demo", "demo"),
+}
+# Command groups: name -> module under rapport.cli whose `app` is the group.
+GROUPS: dict[str, str] = {
+    "db": "db",
+    "workspaces": "workspaces",
+    "staff": "staff",
+    "keys": "keys",
+    "audit": "audit",
+    "sources": "sources",
+    "events": "events",
+    "customers": "customers",
+    "import": "imports",
+    "nlp": "nlp",
+    "metrics": "metrics",
+    "analytics": "analytics",
+}
 
-app = typer.Typer(
-    help="Rapport: self-hosted customer-experience platform.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-)
-app.command("serve")(server.serve)
-app.command("worker")(server.worker)
-app.command("demo")(demo.demo)
-app.add_typer(db.app, name="db")
-app.add_typer(workspaces.app, name="workspaces")
-app.add_typer(staff.app, name="staff")
-app.add_typer(keys.app, name="keys")
-app.add_typer(audit.app, name="audit")
-app.add_typer(sources.app, name="sources")
-app.add_typer(events.app, name="events")
-app.add_typer(customers.app, name="customers")
-app.add_typer(imports.app, name="import")
-app.add_typer(nlp.app, name="nlp")
-app.add_typer(metrics.app, name="metrics")
-app.add_typer(analytics.app, name="analytics")
+
+def build(argv: list[str]) -> typer.Typer:
+    """Return the command line with the part `argv` names (every part when it names none)."""
+    command = typer.Typer(
+        help="Rapport: self-hosted customer-experience platform.",
+        no_args_is_help=True,
+        pretty_exceptions_show_locals=False,
+    )
+    named = argv[1] if len(argv) > 1 else None
+    everything = named not in COMMANDS and named not in GROUPS
+    for name, (module, function) in COMMANDS.items():
+        if everything or name == named:
+            command.command(name)(getattr(_part(module), function))
+    for name, module in GROUPS.items():
+        if everything or name == named:
+            command.add_typer(_part(module).app, name=name)
+    return command
+
+
+def _part(module: str) -> ModuleType:
+    return importlib.import_module(f"rapport.cli.{module}")
+
+
+app = build(sys.argv)
 
 
 if __name__ == "__main__":  # `python -m rapport.cli.main ...` runs the CLI too
