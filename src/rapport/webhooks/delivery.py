@@ -144,6 +144,9 @@ async def send(outgoing: Outgoing, allow_private: bool, deadline: float) -> Outc
         return Outcome(None, "timed out", "")
     except httpx.HTTPError as error:
         return Outcome(None, f"connection failed: {type(error).__name__}", "")
+    except Exception as error:
+        # Whatever else breaks (a TLS library, a codec) is one failed attempt, retried.
+        return Outcome(None, f"request failed: {type(error).__name__}", "")
 
 
 async def _post(outgoing: Outgoing, allow_private: bool, deadline: float) -> Outcome:
