@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import httpx
 
 from rapport.core.db import Database
-from rapport.feedback.imports import ImportedRow, prepare, response_imports
+from rapport.feedback.imports import ImportedRow, label_rows, prepare, response_imports
 from rapport.identity.models import Workspace
 from tests.fixtures.feedback import CSAT_QUESTIONS
 from tests.fixtures.identity import bearer, make_api_key, make_workspace
@@ -32,7 +32,9 @@ async def _import(database: Database, workspace: Workspace, *rows: tuple[str, in
         for line, (user_id, score, comment) in enumerate(rows, start=1)
     ]
     async with database.session() as session:
-        await response_imports.store(session, workspace.id, prepare("nps", checked))
+        await response_imports.store(
+            session, workspace.id, prepare("nps", checked, label_rows(checked))
+        )
 
 
 async def test_a_survey_round_trips_and_a_bad_one_is_422(

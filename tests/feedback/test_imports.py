@@ -27,7 +27,7 @@ GOOD = (
     "u-2, 9 ,2026-03-01T10:00:00,,Great service,CHAT\n"
     "u-3,6,2026-03-02T01:30:00+02:00,,The delivery was late and the support was rude,\n"
     "u-1,0,2026-03-05 12:00:00,,,\n"
-    "u-1,0,2026-03-05 12:00:00,,,\n"  # the same answer twice: stored once
+    "u-1,0,2026-03-05 12:00:00,,,\n"  # a second, identical answer: each line counts
     "\n"
     "  \n"
 )
@@ -63,13 +63,13 @@ async def test_import_prints_the_count_last_and_again_adds_nothing(
     path.write_text(GOOD, encoding="utf-8")
     first = _cli(settings, path, workspace.slug, "nps")
     second = _cli(settings, path, workspace.slug, "nps")
-    assert (first.returncode, first.stdout.splitlines()[-1]) == (0, "4"), first.stderr
+    assert (first.returncode, first.stdout.splitlines()[-1]) == (0, "5"), first.stderr
     assert (second.returncode, second.stdout.splitlines()[-1]) == (0, "0"), second.stderr
     async with database.session() as session:
         histogram = await service.score_histogram(
             session, workspace.id, kind="nps", start=EVER[0], end=EVER[1]
         )
-    assert histogram == {10: 1, 9: 1, 6: 1, 0: 1}
+    assert histogram == {10: 1, 9: 1, 6: 1, 0: 2}
 
 
 async def test_imported_rows_keep_their_time_channel_and_customer(
@@ -88,6 +88,7 @@ async def test_imported_rows_keep_their_time_channel_and_customer(
         (datetime(2026, 3, 1, tzinfo=UTC), 10, "email", "import"),
         (datetime(2026, 3, 1, 10, tzinfo=UTC), 9, "chat", "import"),
         (datetime(2026, 3, 1, 23, 30, tzinfo=UTC), 6, None, "import"),
+        (datetime(2026, 3, 5, 12, tzinfo=UTC), 0, None, "import"),
         (datetime(2026, 3, 5, 12, tzinfo=UTC), 0, None, "import"),
     ]
     assert by_email == customer_1

@@ -9,7 +9,7 @@ from rich.progress import Progress
 
 from rapport.cli.common import console, out, run
 from rapport.core.db import Database
-from rapport.feedback.imports import prepare, read_responses, response_imports
+from rapport.feedback.imports import label_rows, prepare, read_responses, response_imports
 from rapport.identity.service import workspaces
 
 # Responses per unit of work: prepared (sealed, labelled) before it opens, written in a few
@@ -29,13 +29,14 @@ def survey_responses(
     async def work(database: Database) -> int:
         with file.open(encoding="utf-8-sig", newline="") as stream:
             rows = read_responses(stream, kind)
+        labels = label_rows(rows)
         async with database.session() as session:
             workspace_id = (await workspaces.get_by_slug(session, workspace)).id
         imported = 0
         with Progress(console=console) as progress:
             task = progress.add_task("Importing survey responses", total=len(rows))
             for start in range(0, len(rows), RESPONSES_PER_COMMIT):
-                chunk = prepare(kind, rows[start : start + RESPONSES_PER_COMMIT])
+                chunk = prepare(kind, rows[start : start + RESPONSES_PER_COMMIT], labels)
                 async with database.session() as session:
                     imported += await response_imports.store(session, workspace_id, chunk)
                 progress.advance(task, len(chunk))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +18,7 @@ from rapport.customers.service import customers
 from rapport.feedback.enums import SCORE_RANGES, ResponseOrigin
 from rapport.feedback.errors import ImportFileInvalid, UnknownSurveyKind
 from rapport.feedback.repository import ResponseRepository
-from rapport.feedback.text import label_texts, seal_comment
+from rapport.feedback.text import TextLabels, label_texts, seal_comment
 
 REQUIRED = ("user_id", "score", "answered_at")
 OPTIONAL = ("email", "comment", "channel")
@@ -38,6 +39,9 @@ class ImportedRow:
     email: str | None
     comment: str | None
     channel: str | None
+    # Earlier lines of the file with the same kind, user, time and score: each line is an
+    # answer of its own, and the same file imported again still adds nothing.
+    repeat: int = 0
 
 
 @dataclass(frozen=True)
@@ -130,26 +134,51 @@ def read_responses(stream: IO[str], kind: str) -> list[ImportedRow]:
                 rows.append(checked)
         line = reader.line_num + 1
     if problems:
-        shown = "; ".join(problems[:MAX_PROBLEMS])
-        more = len(problems) - MAX_PROBLEMS
-        raise ImportFileInvalid(
-            f"Nothing was imported. {shown}" + (f"; and {more} more." if more > 0 else "")
-        )
-    return rows
+        _refuse(problems)
+    return _numbered(rows)
+
+
+def _numbered(rows: list[ImportedRow]) -> list[ImportedRow]:
+    """Number the repeats of identical answers within the file."""
+    seen: dict[tuple[str, int, datetime], int] = {}
+    numbered = []
+    for row in rows:
+        key = (row.user_id, row.score, row.answered_at)
+        repeat = seen.get(key, 0)
+        seen[key] = repeat + 1
+        numbered.append(dataclasses.replace(row, repeat=repeat) if repeat else row)
+    return numbered
+
+
+def _refuse(problems: list[str]) -> NoReturn:
+    """Refuse the whole file, naming its first bad lines."""
+    shown = "; ".join(problems[:MAX_PROBLEMS])
+    more = len(problems) - MAX_PROBLEMS
+    raise ImportFileInvalid(
+        f"Nothing was imported. {shown}" + (f"; and {more} more." if more > 0 else "")
+    )
 
 
 def dedupe_key(kind: str, row: ImportedRow) -> str:
-    """Return what makes an imported answer the same one again (kind, user, time, score)."""
+    """Return what makes an imported answer the same one again (kind, user, time, score and
+    which repeat of those in its file)."""
     moment = row.answered_at.astimezone(UTC).isoformat()
-    text = "\x1f".join(("import", kind, row.user_id, moment, str(row.score)))
+    parts = ["import", kind, row.user_id, moment, str(row.score)]
+    text = "\x1f".join([*parts, str(row.repeat)] if row.repeat else parts)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def prepare(kind: str, rows: Sequence[ImportedRow]) -> list[PreparedRow]:
-    """Give rows their ids, seal their comments and label them (before any unit of work)."""
+def label_rows(rows: Sequence[ImportedRow]) -> dict[int, TextLabels]:
+    """Label every comment of a file at once, by line (a model call: no unit of work open)."""
     commented = [row for row in rows if row.comment]
     found = label_texts([row.comment or "" for row in commented])
-    labels = dict(zip((row.line for row in commented), found, strict=True))
+    return dict(zip((row.line for row in commented), found, strict=True))
+
+
+def prepare(
+    kind: str, rows: Sequence[ImportedRow], labels: dict[int, TextLabels]
+) -> list[PreparedRow]:
+    """Give rows their ids and seal their comments (before any unit of work)."""
     prepared = []
     for row in rows:
         response_id, label = new_id(), labels.get(row.line)

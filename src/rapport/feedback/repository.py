@@ -191,10 +191,12 @@ class ResponseRepository(TenantRepository[SurveyResponse]):
         for row in rows:
             row["workspace_id"] = self.workspace_id
         insert = postgresql_insert if self.dialect() == "postgresql" else sqlite_insert
-        statement = insert(SurveyResponse).on_conflict_do_nothing(
+        table = SurveyResponse.metadata.tables["feedback_responses"]
+        # Core, not the ORM's bulk path: one multi-row INSERT per batch, no per-row objects.
+        statement = insert(table).on_conflict_do_nothing(
             index_elements=["workspace_id", "dedupe_key"]
         )
-        result = await self.session.execute(statement.returning(SurveyResponse.id), rows)
+        result = await self.session.execute(statement.returning(table.c.id), rows)
         return len(result.all())
 
     async def set_sentiment(
