@@ -32,6 +32,16 @@ class ArticleRepository(TenantRepository[Article]):
             self.base_query().where(Article.locale == locale, Article.slug == slug)
         )
 
+    async def locked(self, article_id: str) -> Article | None:
+        """Return an article read afresh and locked for the rest of the transaction."""
+        statement = (
+            self.base_query()
+            .where(Article.id == article_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return await self.one_or_none(statement)
+
     async def listed(
         self,
         *,

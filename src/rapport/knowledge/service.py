@@ -154,21 +154,24 @@ class ArticleService:
     ) -> Article:
         """Change an article; a new title or text is embedded before the write begins."""
         current = await self.get(session, workspace_id, article_id)
-        title, text = body.title or current.title, current.body if body.body is None else body.body
-        changed_text = (title, text) != (current.title, current.body)
+        before = (current.title, current.body)
+        title, text = body.title or before[0], before[1] if body.body is None else body.body
+        changed_text = (title, text) != before
         vector, model = await self._embedding(title, text) if changed_text else (None, None)
-        await take_writer(session)
-        article = await self.get(session, workspace_id, article_id)
-        await session.refresh(article)  # another request may have changed it meanwhile
+        article = await ArticleRepository(session, workspace_id).locked(article_id)
+        if article is None:
+            raise ArticleNotFound("No such article in this workspace.")
         if body.slug is not None and body.slug != article.slug:
             await self._check_slug(
                 ArticleRepository(session, workspace_id), article.locale, body.slug, article.id
             )
             article.slug = body.slug
         if changed_text:
-            same = (article.title, article.body) == (current.title, current.body)
-            article.title, article.body = title, text
-            # Embedded from another version's text: search embeds it again when it meets it.
+            article.title = body.title or article.title
+            article.body = article.body if body.body is None else body.body
+            # Another request may have changed the other field while this one embedded: then
+            # the vector describes no saved text, and search embeds the article when it meets it.
+            same = (article.title, article.body) == (title, text)
             article.embedding, article.embedding_model = (vector, model) if same else (None, None)
         if body.tags is not None:
             article.tags = list(dict.fromkeys(body.tags))
