@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rapport.core.db import Database
 from rapport.knowledge.demo import DEMO_ARTICLES, seed_demo
 from rapport.knowledge.enums import ArticleStatus
 from rapport.knowledge.service import articles, search
+from rapport.nlp.ports import Embedder
 from tests.fixtures.identity import make_workspace
 
 
@@ -41,3 +44,24 @@ async def test_a_german_search_answers_in_german_and_falls_back_to_english(
         sizes = await search(session, workspace.id, "size guide", locale="de", limit=1)
     assert [(hit.slug, hit.locale) for hit in returns] == [("ruecksendung-und-erstattung", "de")]
     assert [(hit.slug, hit.locale) for hit in sizes] == [("size-guide", "en")]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("where is my parcel", "track-your-order"),
+        ("is there free delivery", "shipping-times"),
+        ("I need a refund", "returns-and-refunds"),
+        ("do you take paypal", "payment-methods"),
+        ("what size should I order", "size-guide"),
+        ("my package is late", "track-your-order"),
+    ],
+)
+async def test_a_newcomers_questions_find_the_right_sample(
+    database: Database, minilm: Embedder, question: str, expected: str
+) -> None:
+    workspace = await make_workspace(database)
+    async with database.session() as session:
+        await seed_demo(session, workspace.id)
+        hits = await search(session, workspace.id, question, locale="en", limit=1)
+    assert [hit.slug for hit in hits] == [expected]

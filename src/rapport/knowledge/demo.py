@@ -31,9 +31,9 @@ DEMO_ARTICLES = (
     DemoArticle(
         "en",
         "shipping-times",
-        "Shipping times and costs",
+        "Shipping: delivery times and costs",
         ("Shipping",),
-        "We ship from our warehouse in Hamburg on weekdays.\n\n"
+        "We ship from our warehouse in Hamburg on weekdays. Delivery takes:\n\n"
         "- **Germany:** 1-2 working days, €4.90, free from €50\n"
         "- **EU:** 3-5 working days, €9.90, free from €100\n"
         "- **Rest of the world:** 5-10 working days, from €19.90\n\n"
@@ -45,7 +45,7 @@ DEMO_ARTICLES = (
         "track-your-order",
         "Where is my order?",
         ("Shipping", "Orders"),
-        "Every order gets a tracking number once it is dispatched. Open the link in your "
+        "Every parcel gets a tracking number once it is dispatched. Open the link in your "
         "shipping confirmation email, or ask our assistant in the chat with your order "
         "number and email address.\n\nIf the tracking has not moved for 5 working days, "
         "write to us and we will open an investigation with the carrier.",
@@ -55,10 +55,10 @@ DEMO_ARTICLES = (
         "returns-and-refunds",
         "Returns and refunds",
         ("Returns",),
-        "You can return anything within **30 days** of delivery, unworn and with its labels.\n\n"
+        "You can send anything back within **30 days**, unworn and with its labels.\n\n"
         "1. Start the return in the chat or from your account.\n"
         "2. Print the free return label (Germany and EU).\n"
-        "3. Drop the parcel at any DHL point.\n\n"
+        "3. Hand it in at any DHL point.\n\n"
         "We refund to the original payment method within 5 working days of receiving it.",
     ),
     DemoArticle(
