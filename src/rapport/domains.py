@@ -121,7 +121,12 @@ DOMAINS: tuple[Domain, ...] = (
         root_routers=("help_router",),
     ),
     Domain("assistant", tasks=True),
-    Domain("analytics", scopes=(Scope.metrics_read,), tasks=True),
+    Domain(
+        "analytics",
+        scopes=(Scope.metrics_read,),
+        tasks=True,
+        console_areas=(ConsoleArea("Metrics", "/console/metrics", "chart", "dashboard"),),
+    ),
     Domain("webhooks", scopes=(Scope.webhooks_read, Scope.webhooks_write), tasks=True),
 )
 

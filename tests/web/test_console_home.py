@@ -84,4 +84,4 @@ async def test_an_empty_workspace_shows_zeros_and_no_soon_list(
     page = await client.get("/console")
     assert figures(page.text) == {"customers": "0", "orders": "0", "revenue": "0", "events": "0"}
     assert "Coming to this console" not in page.text
-    assert page.text.count(">soon</span>") == 6
+    assert page.text.count(">soon</span>") == 5

@@ -16,6 +16,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[4]
 # Public name under /static/vendor/ -> file inside node_modules (installed by `npm ci`).
 VENDOR_FILES = {
     "htmx.min.js": "htmx.org/dist/htmx.min.js",
+    "chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
     "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
     "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
 }
