@@ -64,6 +64,7 @@ async def test_slash_picks_a_canned_response_filled_for_the_customer(
     url = conversation_url(conversation_id)
     await sign_in_page(sized, live_server.url, desk.agent.email, desk.agent.password, url)
     composer = sized.get_by_label("Message")
+    await expect(sized.locator("html")).to_have_attribute("data-shortcuts", "ready")
     await composer.click()
     await composer.press_sequentially("Hello! /sh")
     options = sized.get_by_role("listbox", name="Canned responses").get_by_role("option")
@@ -119,6 +120,7 @@ async def test_shortcuts_act_but_never_while_typing(
     url = conversation_url(conversation_id)
     await sign_in_page(page, live_server.url, desk.agent.email, desk.agent.password, url)
     composer = page.get_by_label("Message")
+    await expect(page.locator("html")).to_have_attribute("data-shortcuts", "ready")
     await page.keyboard.press("r")
     await expect(composer).to_be_focused()
     await page.keyboard.type("a e ?")
@@ -130,6 +132,7 @@ async def test_shortcuts_act_but_never_while_typing(
     await page.get_by_role("button", name="Close").click()
     await page.keyboard.press("a")
     await expect(page.locator("#state [data-assignee]")).to_have_text(desk.agent.user.display_name)
+    await expect(page.locator("html")).to_have_attribute("data-shortcuts", "ready")
     await page.keyboard.press("e")
     await expect(page.locator("#state [data-status]")).to_have_text("Resolved")
     assert await problems.all(page) == []
@@ -144,6 +147,7 @@ async def test_j_and_k_move_through_the_inbox(
     await sign_in_page(
         page, live_server.url, desk.agent.email, desk.agent.password, "/console/inbox"
     )
+    await expect(page.locator("html")).to_have_attribute("data-shortcuts", "ready")
     await page.keyboard.press("j")
     await expect(page.locator(".conversation-item.selected")).to_have_attribute(
         "data-conversation-id", newer
@@ -151,5 +155,6 @@ async def test_j_and_k_move_through_the_inbox(
     await page.keyboard.press("j")
     await page.keyboard.press("Enter")
     await expect(page).to_have_url(f"{live_server.url}{conversation_url(older)}")
+    await expect(page.locator("html")).to_have_attribute("data-shortcuts", "ready")
     await page.keyboard.press("k")
     await expect(page).to_have_url(f"{live_server.url}{conversation_url(newer)}")

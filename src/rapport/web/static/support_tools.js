@@ -244,4 +244,5 @@
     }
   });
   if (!conversationId) { rememberOrder(); }
+  document.documentElement.setAttribute("data-shortcuts", "ready");
 })();
