@@ -42,3 +42,16 @@ def test_a_command_loads_only_its_part_of_the_command_line() -> None:
     )
     assert (loaded.stdout.strip(), loaded.returncode) == ("[]", 0), loaded.stderr
     assert all(name in listed.stdout for name in ("serve", "import", "metrics", "analytics"))
+
+
+def test_every_plain_command_runs_when_it_is_the_only_part_loaded() -> None:
+    """With one plain command loaded, Typer must not take it for the whole program."""
+    for name in ("serve", "worker", "demo"):
+        ran = subprocess.run(
+            [sys.executable, "-m", "rapport", name, "--help"], capture_output=True, text=True
+        )
+        assert (ran.returncode, f"Usage: python -m rapport {name}" in ran.stdout) == (0, True), (
+            name,
+            ran.stdout,
+            ran.stderr,
+        )

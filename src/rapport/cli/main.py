@@ -43,6 +43,9 @@ def build(argv: list[str]) -> typer.Typer:
         no_args_is_help=True,
         pretty_exceptions_show_locals=False,
     )
+    # A callback keeps the command a group even when one plain command is loaded (Typer
+    # would otherwise run that command itself and take its name for an argument).
+    command.callback()(_group)
     named = argv[1] if len(argv) > 1 else None
     everything = named not in COMMANDS and named not in GROUPS
     for name, (module, function) in COMMANDS.items():
@@ -52,6 +55,10 @@ def build(argv: list[str]) -> typer.Typer:
         if everything or name == named:
             command.add_typer(_part(module).app, name=name)
     return command
+
+
+def _group() -> None:
+    """Rapport: self-hosted customer-experience platform."""
 
 
 def _part(module: str) -> ModuleType:
