@@ -10,8 +10,9 @@ import httpx
 from rapport.core.db import Database
 from rapport.feedback.imports import ImportedRow, label_rows, prepare, response_imports
 from rapport.identity.models import Workspace
-from tests.fixtures.feedback import CSAT_QUESTIONS
+from tests.fixtures.feedback import CSAT_QUESTIONS, make_customer, make_survey
 from tests.fixtures.identity import bearer, make_api_key, make_workspace
+from tests.fixtures.mail import smtp_server
 
 
 async def _headers(database: Database, workspace: Workspace) -> dict[str, str]:
@@ -107,3 +108,18 @@ async def test_a_forged_cursor_is_400(client: httpx.AsyncClient, database: Datab
         headers=await _headers(database, workspace),
     )
     assert response.status_code == 400
+
+
+async def test_a_survey_sent_by_hand_is_throttled_like_any_other(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace = await make_workspace(database)
+    headers = await _headers(database, workspace)
+    customer_id = await make_customer(database, workspace.id)
+    survey = await make_survey(database, workspace.id, trigger={"event": "manual"})
+    path = f"/api/v1/surveys/{survey.id}/sends"
+    with smtp_server():
+        sent = await client.post(path, json={"customer_id": customer_id}, headers=headers)
+        again = await client.post(path, json={"customer_id": customer_id}, headers=headers)
+    assert (sent.status_code, sent.json()["channel"]) == (201, "email")
+    assert (again.status_code, again.json()["error"]) == (409, "SurveyNotSent")

@@ -3,8 +3,11 @@ an agent reads responses but may not change surveys."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from rapport.core.db import Database
 from rapport.identity.enums import Role, Scope
@@ -12,6 +15,7 @@ from rapport.identity.models import Workspace
 from tests.fixtures.authorization import Case, call_case, case_name
 from tests.fixtures.feedback import CSAT_QUESTIONS, make_customer, make_survey
 from tests.fixtures.identity import bearer, make_api_key, make_staff, make_workspace
+from tests.fixtures.mail import smtp_server
 from tests.fixtures.sessions import session_headers, sign_in
 
 READ, WRITE = Scope.feedback_read, Scope.feedback_write
@@ -22,12 +26,27 @@ CASES = [
     Case("GET", "/api/v1/surveys/{survey}", READ),
     Case("PATCH", "/api/v1/surveys/{survey}", WRITE, json={"active": False}),
     Case("DELETE", "/api/v1/surveys/{survey}", WRITE, 204),
+    Case(
+        "POST",
+        "/api/v1/surveys/{survey}/sends",
+        WRITE,
+        201,
+        {"customer_id": "{customer}"},
+    ),
     Case("GET", "/api/v1/survey-responses", READ),
     Case("GET", "/api/v1/survey-responses?customer_id={customer}", READ),
     Case("GET", "/api/v1/survey-settings", READ),
     Case("PUT", "/api/v1/survey-settings", WRITE, json={"throttle_days": 7}),
 ]
 ROLE_FOR = {READ: Role.agent, WRITE: Role.admin}
+
+
+@pytest.fixture(autouse=True)
+def _smtp(app: FastAPI) -> Iterator[None]:
+    """An SMTP server (after the app configured outbound email), so a survey sent by hand
+    can reach its customer by email."""
+    with smtp_server():
+        yield
 
 
 async def _ids(database: Database, workspace: Workspace) -> dict[str, str]:

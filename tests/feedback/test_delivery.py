@@ -15,7 +15,9 @@ from rapport.core.db import Database
 from rapport.customers.consent import consent
 from rapport.customers.enums import ConsentPurpose
 from rapport.customers.schemas import ConsentChange
-from rapport.feedback.delivery import delivery
+from rapport.feedback.answering import answer
+from rapport.feedback.delivery import FollowedConversation, delivery
+from rapport.feedback.errors import SurveyLinkUsed
 from rapport.feedback.models import SurveyInvitation, SurveyResponse
 from rapport.feedback.schemas import FeedbackSettingsUpdate
 from rapport.feedback.service import feedback
@@ -193,3 +195,31 @@ async def test_resolving_a_conversation_sends_the_survey_with_its_team_and_agent
         team_id,
         customer_id,
     )
+
+
+async def test_the_widget_gets_the_inline_survey_of_a_chat_and_answers_it_once(
+    database: Database,
+) -> None:
+    workspace = await make_workspace(database)
+    customer_id = await make_customer(database, workspace.id)
+    survey = await make_survey(database, workspace.id, channels=["email", "chat"])
+    conversation_id = await make_conversation(database, workspace.id, customer_id=customer_id)
+    followed = FollowedConversation(conversation_id, "chat", None, "staff-1")
+    async with database.session() as session:
+        loaded = await feedback.get_survey(session, workspace.id, survey.id)
+        # SMTP is not configured: email cannot reach the customer, the widget can.
+        invitation = await delivery.send(session, workspace.id, loaded, customer_id, followed)
+    async with database.session() as session:
+        inline = await delivery.inline_survey(session, workspace.id, conversation_id)
+    assert invitation is not None and inline is not None
+    assert (invitation.channel, inline.survey_id, inline.questions[0]["id"]) == (
+        "chat",
+        survey.id,
+        "csat",
+    )
+    stored = await answer(database, inline.token, {"q_csat": ["5"]})
+    with pytest.raises(SurveyLinkUsed):
+        await answer(database, inline.token, {"q_csat": ["4"]})
+    async with database.session() as session:
+        after = await delivery.inline_survey(session, workspace.id, conversation_id)
+    assert (stored.score, stored.channel, stored.staff_id, after) == (5, "chat", "staff-1", None)

@@ -16,9 +16,11 @@ from rapport.core.jobs import enqueue
 from rapport.customers.enums import ConsentPurpose
 from rapport.customers.service import customers
 from rapport.feedback.enums import DeliveryChannel, SurveyTrigger
+from rapport.feedback.errors import SurveyNotSent
 from rapport.feedback.links import survey_link, survey_token
 from rapport.feedback.models import Survey, SurveyInvitation
 from rapport.feedback.repository import InvitationRepository, SurveyRepository
+from rapport.feedback.schemas import SurveySend, SurveySendRead
 from rapport.feedback.service import feedback
 from rapport.messaging.service import outbound
 
@@ -108,6 +110,23 @@ class DeliveryService:
             if channel == DeliveryChannel.chat and followed and followed.channel == "chat":
                 return await self._invite(session, survey, customer_id, channel, followed)
         return None
+
+    async def send_by_hand(
+        self, session: AsyncSession, workspace_id: str, survey_id: str, body: SurveySend
+    ) -> SurveySendRead:
+        """Send a survey to one customer now (the throttle and consent still apply)."""
+        survey = await feedback.get_survey(session, workspace_id, survey_id)
+        invitation = await self.send(session, workspace_id, survey, body.customer_id)
+        if invitation is None:
+            raise SurveyNotSent(
+                "Not sent: the customer had a survey within the throttle, or no channel of "
+                "this survey may reach them."
+            )
+        return SurveySendRead(
+            invitation_id=invitation.id,
+            channel=invitation.channel,
+            expires_at=invitation.expires_at,
+        )
 
     async def remind(self, session: AsyncSession, workspace_id: str, invitation_id: str) -> bool:
         """Send the one reminder of an unanswered, unexpired email survey; tell if it went."""

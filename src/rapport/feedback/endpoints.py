@@ -11,13 +11,16 @@ from rapport.core.pagination import Page
 from rapport.customers.errors import CustomerNotFound
 from rapport.errors import BadRequest, error_responses
 from rapport.feedback.auth import ID_PATTERN, FeedbackRead, FeedbackWrite, SurveyId
-from rapport.feedback.errors import SurveyNameTaken, SurveyNotFound
+from rapport.feedback.delivery import delivery
+from rapport.feedback.errors import SurveyNameTaken, SurveyNotFound, SurveyNotSent
 from rapport.feedback.schemas import (
     FeedbackSettingsRead,
     FeedbackSettingsUpdate,
     ResponseRead,
     SurveyCreate,
     SurveyRead,
+    SurveySend,
+    SurveySendRead,
     SurveyUpdate,
 )
 from rapport.feedback.service import feedback
@@ -74,6 +77,19 @@ async def delete_survey(
     """Delete a survey; its responses stay."""
     await feedback.delete_survey(session, principal.workspace_id, survey_id)
     return Response(status_code=204)
+
+
+@router.post(
+    "/surveys/{survey_id}/sends",
+    response_model=SurveySendRead,
+    status_code=201,
+    responses=error_responses(SurveyNotFound, CustomerNotFound, SurveyNotSent),
+)
+async def send_survey(
+    survey_id: SurveyId, body: SurveySend, principal: FeedbackWrite, session: SessionDep
+) -> SurveySendRead:
+    """Send a survey to one customer now (throttle and consent apply)."""
+    return await delivery.send_by_hand(session, principal.workspace_id, survey_id, body)
 
 
 @router.get(

@@ -38,7 +38,6 @@ class SurveyTrigger(enum.StrEnum):
     """What sends a survey."""
 
     conversation_resolved = "conversation_resolved"
-    order_delivered = "order_delivered"
     manual = "manual"
 
 

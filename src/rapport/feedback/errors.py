@@ -43,3 +43,8 @@ class SurveyLinkExpired(RapportError):
 
 class ImportFileInvalid(UnprocessableContent):
     """A survey response file has a bad header or a bad row (named by its line)."""
+
+
+class SurveyNotSent(Conflict):
+    """The customer had a survey within the throttle, or no channel of the survey may reach
+    them (no email address, no consent for a marketing survey)."""

@@ -67,7 +67,7 @@ class Question(BaseModel):
 class TriggerSettings(BaseModel):
     event: SurveyTrigger = Field(
         default=SurveyTrigger.conversation_resolved,
-        description="conversation_resolved, order_delivered or manual.",
+        description="conversation_resolved (sent after a resolution) or manual (sent by hand).",
     )
     delay_days: int = Field(default=0, ge=0, le=365, description="Days to wait after the event.")
 
@@ -158,3 +158,13 @@ class FeedbackSettingsRead(BaseModel):
 
 class FeedbackSettingsUpdate(BaseModel):
     throttle_days: int = Field(ge=0, le=365, description="Days between surveys to one customer.")
+
+
+class SurveySend(BaseModel):
+    customer_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="The customer to ask.")
+
+
+class SurveySendRead(BaseModel):
+    invitation_id: str = Field(description="The invitation (one link, one answer).")
+    channel: str = Field(description="How it was sent: email, or chat (inline in the widget).")
+    expires_at: datetime = Field(description="When its link stops working.")

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.jobs import enqueue, job
 from rapport.core.outbox import subscribe
+from rapport.customers.errors import CustomerNotFound
 from rapport.feedback.delivery import REMIND_JOB, SEND_JOB, FollowedConversation, delivery
 from rapport.feedback.enums import SurveyTrigger
 from rapport.feedback.repository import SurveyRepository
@@ -65,7 +66,10 @@ async def send_survey(
     followed = None
     if conversation_id is not None:
         followed = FollowedConversation(conversation_id, channel, team_id, staff_id)
-    await delivery.send(session, workspace_id, survey, customer_id, followed)
+    try:
+        await delivery.send(session, workspace_id, survey, customer_id, followed)
+    except CustomerNotFound:
+        return  # the profile was erased meanwhile: nobody to ask
 
 
 @job(REMIND_JOB, max_attempts=5)
