@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rapport.nlp.embeddings import load_embedder
+from rapport.nlp.embeddings import shared_embedder
 from rapport.nlp.ports import Embedder, Vectors
 
 _lock = threading.Lock()
@@ -21,7 +21,7 @@ def embedder() -> Embedder:
     global _embedder
     with _lock:
         if _embedder is None:
-            _embedder = load_embedder()
+            _embedder = shared_embedder()
         return _embedder
 
 

@@ -7,6 +7,7 @@ import importlib.util
 import itertools
 import logging
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,3 +139,17 @@ def load_embedder(files: ModelFiles | None = None, threads: int = 1) -> Embedder
             return HashingEmbedder()
     logger.warning("nlp: the MiniLM model is not installed; using hashed n-grams (lower quality)")
     return HashingEmbedder()
+
+
+_shared: Embedder | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_embedder() -> Embedder:
+    """Return the process's one embedder (loaded on first use): every domain that embeds
+    shares it, so MiniLM is in memory once per process."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = load_embedder()
+        return _shared
