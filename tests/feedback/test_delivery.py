@@ -3,6 +3,7 @@ per-customer throttle, consent for marketing surveys, and the resolved-conversat
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -223,3 +224,17 @@ async def test_the_widget_gets_the_inline_survey_of_a_chat_and_answers_it_once(
     async with database.session() as session:
         after = await delivery.inline_survey(session, workspace.id, conversation_id)
     assert (stored.score, stored.channel, stored.staff_id, after) == (5, "chat", "staff-1", None)
+
+
+async def test_two_sends_at_once_to_one_customer_make_one_invitation(
+    database: Database, inbox: Inbox
+) -> None:
+    workspace = await make_workspace(database)
+    customer_id = await make_customer(database, workspace.id)
+    survey = await make_survey(database, workspace.id)
+    sent = await asyncio.gather(
+        *(_send(database, workspace.id, survey.id, customer_id) for _ in range(2))
+    )
+    async with database.session() as session:
+        invitations = (await session.execute(select(SurveyInvitation))).scalars().all()
+    assert (sorted(item is None for item in sent), len(invitations)) == ([False, True], 1)

@@ -26,6 +26,8 @@ def survey_responses(
     optionally email,comment,channel); every row is checked before anything is stored, and
     importing a file again adds nothing. Prints the number imported as the last line."""
 
+    kind = kind.strip().lower()
+
     async def work(database: Database) -> int:
         with file.open(encoding="utf-8-sig", newline="") as stream:
             rows = read_responses(stream, kind)

@@ -11,7 +11,6 @@ from email.message import EmailMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import as_utc, utcnow
-from rapport.core.db import take_writer
 from rapport.core.jobs import enqueue
 from rapport.customers.enums import ConsentPurpose
 from rapport.customers.service import customers
@@ -93,7 +92,8 @@ class DeliveryService:
         """Send a survey on its first channel that can reach the customer; None when the
         customer had one within the throttle or no channel may be used."""
         customer_id = (await customers.live(session, workspace_id, customer_id)).id
-        await take_writer(session)  # the throttle check and the invitation go together
+        # The throttle check and the invitation go together, one send per customer at a time.
+        await InvitationRepository(session, workspace_id).lock_customer(customer_id)
         if await self._throttled(session, workspace_id, customer_id):
             return None
         for channel in survey.channels:
