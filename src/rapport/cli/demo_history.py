@@ -1,0 +1,262 @@
+"""`rapport demo`'s history: six months of orders, conversations and survey answers in the
+demo workspace, so the CX dashboard is full on first sign-in.
+
+Seeded, so every run drafts the same rows (relative to today), and keyed, so a second run
+adds nothing. Staff, teams, customers and orders go through their domains' services (orders
+through the bulk `orders.apply_many`); conversations, their messages and metric events are
+written as rows here, in the CLI layer, with a few INSERTs per chunk: replaying each one
+through the support service on a moving clock would take minutes, not seconds. Survey
+answers go through the feedback repository's deduplicating bulk insert."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from rich.progress import Progress
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.cli.common import console
+from rapport.cli.demo_desk import DeskDraft, Drafted, Staffing, conversation_id
+from rapport.core.clock import utcnow
+from rapport.core.db import Database
+from rapport.customers.schemas import IdentitySignal, Observed
+from rapport.customers.service import customers
+from rapport.events.enums import OrderOrigin, OrderStatus
+from rapport.events.order_repository import OrderRepository
+from rapport.events.orders import OrderInput, orders
+from rapport.feedback.repository import ResponseRepository
+from rapport.identity.audit import SYSTEM
+from rapport.identity.enums import Role
+from rapport.identity.errors import AlreadyMember
+from rapport.identity.schemas import StaffCreate
+from rapport.identity.service import staff, workspaces
+from rapport.support.models import Conversation, Message, MetricEvent
+from rapport.support.teams import teams
+
+HISTORY_DAYS = 182
+CUSTOMERS = 500
+CONVERSATIONS = 600
+# Conversations opened in the last hours, still open: what the live tile shows.
+OPEN_NOW = 8
+CHUNK = 200
+TEAMS = {
+    "Orders & delivery": (("Maya Lopez", "maya"), ("Tom Becker", "tom")),
+    "Returns & billing": (("Priya Nair", "priya"), ("Sam Okafor", "sam")),
+}
+# Orders per 30 days, by kind of customer; and the chance a customer stops buying.
+RATES = (0.5, 0.9, 1.4, 2.2, 3.2)
+CHURN_CHANCE = 0.5
+
+
+@dataclass(frozen=True)
+class HistoryCounts:
+    """What one run added."""
+
+    orders: int = 0
+    conversations: int = 0
+    answers: int = 0
+
+
+def customer_user_id(number: int) -> str:
+    """Return the demo customer's user id."""
+    return f"demo-customer-{number:04d}"
+
+
+def planned_orders(now: datetime, customer_ids: Sequence[str]) -> list[OrderInput]:
+    """Return every demo customer's orders over the history: first orders spread over the
+    months, repeat purchases at the customer's own pace, some stopping, some cancelled."""
+    planned = []
+    for number, customer_id in enumerate(customer_ids):
+        generator = random.Random(f"demo-orders-{number}")  # noqa: S311 (demo data)
+        rate = generator.choice(RATES) / 30
+        placed = now - timedelta(days=generator.uniform(0, HISTORY_DAYS))
+        stops = placed + timedelta(days=generator.uniform(20, 150))
+        churns = generator.random() < CHURN_CHANCE
+        sequence = 0
+        while placed < now and not (churns and placed > stops):
+            planned.append(_order(generator, customer_id, number, sequence, placed))
+            placed += timedelta(days=generator.expovariate(rate) + 0.5)
+            sequence += 1
+    return planned
+
+
+def _order(
+    generator: random.Random, customer_id: str, number: int, sequence: int, placed: datetime
+) -> OrderInput:
+    roll = generator.random()
+    status = OrderStatus.cancelled if roll < 0.05 else OrderStatus.completed
+    total = Decimal(generator.randint(1500, 18000)) / 100
+    refunded = None
+    if 0.05 <= roll < 0.08:
+        status, refunded = OrderStatus.refunded, total
+    return OrderInput(
+        order_key=f"demo-{number:04d}-{sequence:03d}", status=status, origin=OrderOrigin.csv,
+        channel="web", placed_at=placed, customer_id=customer_id, currency="USD",
+        total=total, refunded=refunded,
+    )  # fmt: skip
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    """Yield `items` a chunk at a time."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def _staffing(database: Database, workspace_id: str) -> Staffing:
+    """Add the demo agents (once) and put them in their teams."""
+    async with database.session() as session:
+        for members in TEAMS.values():
+            for name, login in members:
+                body = StaffCreate(email=f"{login}@demo.example.com", display_name=name,
+                                   role=Role.agent)  # fmt: skip
+                try:
+                    await staff.add(session, workspace_id=workspace_id, body=body, actor=SYSTEM)
+                except AlreadyMember:
+                    continue
+    async with database.session() as session:
+        ids = {
+            name: staff_id for staff_id, name in (await staff.names(session, workspace_id)).items()
+        }
+        known = {team.name: team.id for team in await teams.list(session, workspace_id)}
+        staffing: dict[str, list[str]] = {}
+        for team_name, members in TEAMS.items():
+            team_id = (
+                known.get(team_name) or (await teams.create(session, workspace_id, team_name)).id
+            )
+            staffing[team_id] = [ids[name] for name, _login in members]
+            for staff_id in staffing[team_id]:
+                await teams.add_member(session, workspace_id, team_id, staff_id)
+    return Staffing(staffing)
+
+
+def _signal(number: int, at: datetime) -> IdentitySignal:
+    """Name a demo customer by user id alone, like an order's track call (resolution's
+    quick path: no graph walk per profile)."""
+    return IdentitySignal(
+        identifiers=[Observed("user_id", customer_user_id(number))], at=at, channel="web",
+        source="demo", reason="track",
+    )  # fmt: skip
+
+
+async def _customers(database: Database, workspace_id: str, now: datetime) -> list[str]:
+    """Resolve the demo customers (the same profiles on every run)."""
+    signals = [_signal(number, now - timedelta(days=HISTORY_DAYS)) for number in range(CUSTOMERS)]
+    async with database.session() as session:
+        resolved = await customers.resolve(session, workspace_id, signals)
+    found = [outcome.customer_id for outcome in resolved]
+    if any(customer_id is None for customer_id in found):
+        raise RuntimeError("A demo customer could not be resolved.")
+    return [customer_id for customer_id in found if customer_id is not None]
+
+
+async def _orders(
+    database: Database, workspace_id: str, planned: list[OrderInput], progress: Progress
+) -> int:
+    """Write the planned orders not written yet, a chunk per unit of work."""
+    task = progress.add_task("Orders", total=len(planned))
+    added = 0
+    for chunk in chunks(planned, 500):
+        async with database.session() as session:
+            known = await OrderRepository(session, workspace_id).by_keys(
+                [order.order_key for order in chunk]
+            )
+            fresh = [order for order in chunk if order.order_key not in known]
+            if fresh:
+                await orders.apply_many(session, workspace_id, fresh)
+                buyers = sorted({order.customer_id for order in fresh if order.customer_id})
+                await orders.refresh_customers(session, workspace_id, buyers)
+        added += len(fresh)
+        progress.advance(task, len(chunk))
+    return added
+
+
+async def _desk(
+    database: Database,
+    workspace_id: str,
+    now: datetime,
+    customer_ids: list[str],
+    staffing: Staffing,
+    progress: Progress,
+) -> tuple[int, int]:
+    """Write the demo conversations not written yet, with their survey answers."""
+    task = progress.add_task("Conversations", total=CONVERSATIONS)
+    added = answers = 0
+    for numbers in chunks(range(CONVERSATIONS)):
+        async with database.session() as session:
+            missing = await _missing(session, workspace_id, list(numbers))
+            drafts = [
+                _draft(workspace_id, number, now, customer_ids, staffing) for number in missing
+            ]
+            await _write(session, drafts)
+            rows = [answer for draft in drafts for answer in draft.answers]
+            answers += await ResponseRepository(session, workspace_id).insert_new(rows)
+        added += len(drafts)
+        progress.advance(task, len(numbers))
+    return added, answers
+
+
+async def _missing(session: AsyncSession, workspace_id: str, numbers: list[int]) -> list[int]:
+    ids = {conversation_id(workspace_id, number): number for number in numbers}
+    query = select(Conversation.id).where(
+        Conversation.workspace_id == workspace_id, Conversation.id.in_(sorted(ids))
+    )
+    stored = {str(row[0]) for row in await session.execute(query)}
+    return [number for known, number in ids.items() if known not in stored]
+
+
+def _draft(
+    workspace_id: str, number: int, now: datetime, customer_ids: list[str], staffing: Staffing
+) -> Drafted:
+    generator = random.Random(f"demo-opened-{number}")  # noqa: S311 (demo data)
+    if number < OPEN_NOW:
+        age = timedelta(minutes=generator.uniform(5, 300))
+    else:
+        age = timedelta(hours=generator.uniform(6, HISTORY_DAYS * 24))
+    customer_id = customer_ids[generator.randrange(len(customer_ids))]
+    return DeskDraft(workspace_id, number, now - age, now, staffing).draft(customer_id)
+
+
+async def _write(session: AsyncSession, drafts: list[Drafted]) -> None:
+    """Insert a chunk's conversations, then their messages and metric events."""
+    if not drafts:
+        return
+    await session.execute(insert(Conversation), [draft.conversation for draft in drafts])
+    messages = [message for draft in drafts for message in draft.messages]
+    await session.execute(insert(Message), messages)
+    events = [event for draft in drafts for event in draft.events]
+    if events:
+        await session.execute(insert(MetricEvent), events)
+
+
+async def seed_history(database: Database, workspace_id: str) -> HistoryCounts:
+    """Give the demo workspace its six months of history (what is missing of it)."""
+    now = utcnow().replace(second=0, microsecond=0)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("Staff and customers", total=2)
+        staffing = await _staffing(database, workspace_id)
+        progress.advance(task)
+        customer_ids = await _customers(database, workspace_id, now)
+        progress.advance(task)
+        added_orders = await _orders(
+            database, workspace_id, planned_orders(now, customer_ids), progress
+        )
+        added, answers = await _desk(database, workspace_id, now, customer_ids, staffing, progress)
+    return HistoryCounts(added_orders, added, answers)
+
+
+async def seed_demo_history(database: Database, slug: str) -> HistoryCounts:
+    """Seed the history of the workspace `slug` and say what was added."""
+    async with database.session() as session:
+        workspace = await workspaces.get_by_slug(session, slug)
+    added = await seed_history(database, workspace.id)
+    console.print(
+        f"History   {added.orders} orders, {added.conversations} conversations and "
+        f"{added.answers} survey answers added (the last {HISTORY_DAYS} days)"
+    )
+    return added

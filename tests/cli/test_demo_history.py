@@ -1,0 +1,77 @@
+"""The demo workspace's history: months of orders, conversations and survey answers, the same
+on every run, added once, and enough to fill every headline figure of the dashboard."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from rapport.analytics.service import metrics
+from rapport.cli.demo_history import HistoryCounts, seed_history
+from rapport.config import Settings
+from rapport.core.clock import utcnow
+from rapport.core.crypto import configure_keyring
+from rapport.core.db import Database
+from rapport.domains import load_tasks
+from rapport.events.models import Order
+from rapport.feedback.models import SurveyResponse
+from rapport.support.enums import ConversationStatus, MetricKind
+from rapport.support.models import Conversation, MetricEvent
+from tests.fixtures.identity import make_workspace
+
+SEEDED = HistoryCounts(orders=2530, conversations=600, answers=437)
+
+
+def _like_the_cli(settings: Settings) -> None:
+    """Set up what every CLI command has: the key ring and the domains' tasks."""
+    configure_keyring(settings.secret_keys())
+    load_tasks()
+
+
+async def _count(database: Database, model: type[object], workspace_id: str, *where: object) -> int:
+    async with database.session() as session:
+        query = (
+            select(func.count())
+            .select_from(model)
+            .where(
+                model.workspace_id == workspace_id,
+                *where,  # type: ignore[attr-defined]
+            )
+        )
+        return int((await session.execute(query)).scalar_one())
+
+
+async def test_seeding_twice_adds_the_history_once(database: Database, settings: Settings) -> None:
+    _like_the_cli(settings)
+    workspace = await make_workspace(database)
+    assert await seed_history(database, workspace.id) == SEEDED
+    assert await seed_history(database, workspace.id) == HistoryCounts(0, 0, 0)
+    assert await _count(database, Order, workspace.id) == SEEDED.orders
+    assert await _count(database, Conversation, workspace.id) == SEEDED.conversations
+    assert await _count(database, SurveyResponse, workspace.id) == SEEDED.answers
+    cancelled = await _count(database, Order, workspace.id, Order.status == "cancelled")
+    reopens = await _count(
+        database, MetricEvent, workspace.id, MetricEvent.kind == MetricKind.reopen
+    )
+    still_open = await _count(
+        database, Conversation, workspace.id, Conversation.status == ConversationStatus.open
+    )
+    assert (cancelled > 0, reopens > 0, still_open > 0) == (True, True, True)
+
+
+async def test_the_seeded_window_fills_the_headline_figures(
+    database: Database, settings: Settings
+) -> None:
+    _like_the_cli(settings)
+    workspace = await make_workspace(database)
+    await seed_history(database, workspace.id)
+    today = utcnow().date()
+    async with database.session() as session:
+        found = await metrics.summary(
+            session, workspace.id, first_day=today - timedelta(days=30),
+            end_day=today + timedelta(days=1),
+        )  # fmt: skip
+    headline = (found.nps, found.csat, found.retention_rate, found.first_response_seconds_p50)
+    assert None not in headline
+    assert (found.volume > 50, found.resolutions > 30, found.handoffs > 0) == (True, True, True)
