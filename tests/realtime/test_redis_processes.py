@@ -146,6 +146,11 @@ async def _write(chat: Client, client_id: str, text: str) -> dict[str, Any]:
     return stored
 
 
+def _fields(push: dict[str, Any], *names: str) -> dict[str, Any]:
+    """Return a push's type, conversation and the named fields (pushes may carry more)."""
+    return {name: push[name] for name in ("type", "conversation_id", *names)}
+
+
 def _seen(frames: list[dict[str, Any]]) -> list[tuple[int, str, str]]:
     return [
         (f["message"]["seq"], f["message"]["author_type"], f["message"]["body"]) for f in frames
@@ -162,10 +167,9 @@ async def test_a_chat_crosses_processes_both_ways(servers: list[ServerProcess], 
         sent = await _write(chat, "client-0001", "Is the linen shirt in stock?")
         conversation_id = sent["conversation_id"]
         created = await inbox_b.until("message.created")
-        assert created[-1] == {
+        assert _fields(created[-1], "message_id", "author_type", "private") == {
             "type": "message.created", "conversation_id": conversation_id,
             "message_id": sent["id"], "author_type": "customer", "private": False,
-            "mentions": [],
         }  # fmt: skip
         assert created[0]["type"] == "conversation.created"
         async with console(second, shop, f"conversation:{conversation_id}") as thread_b:
@@ -183,7 +187,7 @@ async def test_a_chat_crosses_processes_both_ways(servers: list[ServerProcess], 
             )
             assert changed.status_code == 200
         frames = await inbox_a.until("conversation.status_changed")
-        assert frames[-1] == {
+        assert _fields(frames[-1], "previous", "status") == {
             "type": "conversation.status_changed", "conversation_id": conversation_id,
             "previous": "open", "status": "resolved",
         }  # fmt: skip

@@ -29,16 +29,20 @@ logger = logging.getLogger(__name__)
 # later costs no round trip, and nothing published after the pattern is confirmed is missed.
 CHANNEL_PREFIX = "rapport:realtime:"
 PATTERN = CHANNEL_PREFIX + "*"
+# A process whose pushes did not go out while its link was down says so once it is back, and
+# every process then has its clients catch up.
+RESYNC_CHANNEL = CHANNEL_PREFIX + "resync"
 TIMEOUT_SECONDS = 2.0
 # Quiet this long: ping; no answer within another such wait: the link is taken as lost.
 HEALTH_SECONDS = 15.0
 FIRST_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS = 0.5, 30.0
 
 
-def _client(url: str, retries: int = 0) -> Redis:
+def _client(url: str, retries: int = 0, name: str | None = None) -> Redis:
     """Return a client that fails fast instead of retrying for long behind our back."""
     return Redis.from_url(
         url,
+        client_name=name,
         socket_connect_timeout=TIMEOUT_SECONDS,
         socket_timeout=TIMEOUT_SECONDS,
         socket_keepalive=True,
@@ -57,6 +61,7 @@ class RedisHub:
         # One retry gets past a pooled connection Redis closed; a push sent twice is harmless.
         self._publisher = _client(url, retries=1)
         self._task: asyncio.Task[None] | None = None
+        self._missed = False  # a push did not reach Redis: others must catch up
 
     def start(self) -> None:
         """Start relaying (in the background; the server starts even if Redis is down)."""
@@ -75,12 +80,14 @@ class RedisHub:
         never raises (the database holds the truth, clients catch up from it)."""
         await self._local.publish(workspace_id, topic, message)
         if not self.connected.is_set():
-            return  # down: the relay's reconnection makes every process catch up
+            self._missed = True  # once back, the relay makes every process catch up
+            return
         envelope = {"origin": self.origin, "workspace": workspace_id, "topic": topic}
         try:
             data = json.dumps({**envelope, "message": message}, separators=(",", ":"))
             await self._publisher.publish(f"{CHANNEL_PREFIX}{workspace_id}:{topic}", data)
         except (RedisError, OSError) as error:
+            self._missed = True
             logger.warning("realtime: publishing on Redis failed (%s)", type(error).__name__)
         except (TypeError, ValueError):
             logger.exception("realtime: a push on topic %s is not JSON", topic.split(":", 1)[0])
@@ -95,7 +102,7 @@ class RedisHub:
         """Keep a pattern subscription up; after every (re)connection, resync subscribers."""
         backoff, reported = FIRST_BACKOFF_SECONDS, False
         while True:
-            client = _client(self.url)
+            client = _client(self.url, name=f"rapport-relay-{self.origin}")
             try:
                 async with client.pubsub() as pubsub:
                     await self._subscribe(pubsub)
@@ -103,6 +110,7 @@ class RedisHub:
                     logger.info("realtime: relaying over Redis")
                     backoff, reported = FIRST_BACKOFF_SECONDS, False
                     self._local.resync()
+                    await self._tell_others()
                     await self._relay(pubsub)
             except (RedisError, OSError, TimeoutError) as error:
                 if not reported:
@@ -117,6 +125,13 @@ class RedisHub:
                     await client.aclose()
             await asyncio.sleep(backoff * random.uniform(0.5, 1.0))  # noqa: S311 (jitter)
             backoff = min(MAX_BACKOFF_SECONDS, backoff * 2)
+
+    async def _tell_others(self) -> None:
+        """Have every process's clients catch up when some of our pushes never went out."""
+        if self._missed:
+            envelope = {"origin": self.origin, "resync": True}
+            await self._publisher.publish(RESYNC_CHANNEL, json.dumps(envelope))
+            self._missed = False
 
     async def _subscribe(self, pubsub: PubSub) -> None:
         """Subscribe to the pattern and wait until Redis confirms it."""
@@ -147,9 +162,12 @@ class RedisHub:
             envelope = json.loads(data)
             if envelope["origin"] == self.origin:
                 return
+            if envelope.get("resync") is True:
+                self._local.resync()
+                return
             workspace_id, topic = str(envelope["workspace"]), str(envelope["topic"])
             message = envelope["message"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             logger.warning("realtime: ignored a malformed message from Redis")
             return
         await self._local.publish(workspace_id, topic, message)

@@ -1,0 +1,112 @@
+"""The support benchmark's data: a shop with agents, and N conversations filled in bulk."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert
+
+from rapport.core.crypto import configure_keyring
+from rapport.core.db import Database
+from rapport.identity.audit import SYSTEM
+from rapport.identity.enums import Role, Scope
+from rapport.identity.keys import api_keys, sources
+from rapport.identity.schemas import StaffCreate
+from rapport.identity.service import staff, workspaces
+from rapport.identity.sessions import sign_ins
+from rapport.support.models import Conversation
+
+PASSWORD = "bench password that is long enough"
+CHUNK = 5_000
+YEAR_MS = 365 * 24 * 3600 * 1000
+# A year of a busy shop: most conversations are long finished.
+STATUSES = [("closed", 60), ("resolved", 33), ("open", 5), ("snoozed", 1), ("pending", 1)]
+PRIORITIES = [("normal", 80), ("high", 12), ("low", 5), ("urgent", 3)]
+CHANNELS = [("chat", 50), ("email", 35), ("sms", 10), ("api", 5)]
+
+
+async def seed(url: str, secret: str, agents: int) -> dict[str, Any]:
+    """Create a workspace, a widget source, an API key and `agents` signed-in agents."""
+    configure_keyring([secret.encode()])
+    database = Database(url)
+    async with database.session() as session:
+        slug = f"bench-{uuid.uuid4().hex[:6]}"
+        workspace = await workspaces.create(session, slug=slug, name="Bench", actor=SYSTEM)
+        source = await sources.create(session, workspace_id=workspace.id, name="web", actor=SYSTEM)
+        source.identity_verification_required = False
+        _, key = await api_keys.create(
+            session, workspace_id=workspace.id, name="bench", scopes=list(Scope), actor=SYSTEM
+        )
+    tokens = []
+    for number in range(agents):
+        email = f"agent{number}@bench.example"
+        body = StaffCreate(email=email, display_name=f"Agent {number}", role=Role.owner)
+        async with database.session() as session:
+            await staff.add(
+                session, workspace_id=workspace.id, body=body, actor=SYSTEM, password=PASSWORD
+            )
+        signed_in = await sign_ins.sign_in(
+            database, email=email, password=PASSWORD, ip_address=None
+        )
+        tokens.append(signed_in.token)
+    await database.dispose()
+    return {
+        "workspace_id": workspace.id,
+        "write_key": source.write_key,
+        "api_key": key,
+        "tokens": tokens,
+    }
+
+
+def _id_at(milliseconds: int) -> str:
+    """Return a UUIDv7 (as the app makes them) of a given millisecond."""
+    stamp = (milliseconds & ((1 << 48) - 1)) << 80 | 0x7 << 76 | 0x2 << 62
+    keep = ((1 << 80) - 1) & ~(0xF << 76) & ~(0x3 << 62)
+    return f"{stamp | int.from_bytes(os.urandom(10), 'big') & keep:032x}"
+
+
+def _pick(weights: list[tuple[str, int]], count: int) -> list[str]:
+    names, sizes = zip(*weights, strict=True)
+    return random.choices(names, weights=sizes, k=count)
+
+
+def _rows(workspace_id: str, count: int, now_ms: int) -> list[dict[str, Any]]:
+    stamps = sorted(random.randrange(now_ms - YEAR_MS, now_ms - 60_000) for _ in range(count))
+    statuses, priorities = _pick(STATUSES, count), _pick(PRIORITIES, count)
+    channels = _pick(CHANNELS, count)
+    rows = []
+    for stamp, status, priority, channel in zip(
+        stamps, statuses, priorities, channels, strict=True
+    ):
+        moment = datetime.fromtimestamp(stamp / 1000, UTC)
+        rows.append(
+            {
+                "id": _id_at(stamp), "workspace_id": workspace_id, "channel": channel,
+                "status": status, "priority": priority, "priority_reason": "keywords: none",
+                "priority_overridden": False, "tags": [], "attributes": {}, "skills": [],
+                "created_at": moment, "updated_at": moment + timedelta(minutes=5),
+                "last_message_at": moment + timedelta(minutes=5), "message_seq": 4,
+                "snoozed_until": (moment + timedelta(days=400)) if status == "snoozed" else None,
+            }
+        )  # fmt: skip
+    return rows
+
+
+async def fill_conversations(url: str, workspace_id: str, count: int) -> float:
+    """Insert `count` conversations of the past year in chunks; return rows per second."""
+    database = Database(url)
+    table = Conversation.__table__
+    now_ms = int(time.time() * 1000)
+    started = time.perf_counter()
+    for done in range(0, count, CHUNK):
+        rows = _rows(workspace_id, min(CHUNK, count - done), now_ms)
+        async with database.session() as session:
+            await session.execute(insert(table), rows)
+    elapsed = time.perf_counter() - started
+    await database.dispose()
+    return count / elapsed if elapsed else 0.0
