@@ -41,6 +41,8 @@ UNSCOPED_CONSOLE_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/console/invitations/{token}/account"): "the invitation link is the credential",
     ("POST", "/console/invitations/{token}/accept"): "the invitation link is the credential",
     ("POST", "/console/invitations/{token}/decline"): "the invitation link is the credential",
+    ("GET", "/console/surveys/{token}"): "the signed survey link is the credential",
+    ("POST", "/console/surveys/{token}"): "the signed survey link is the credential",
 }
 
 # Routes that still validate their form before their scope check (a member without the scope
