@@ -24,6 +24,22 @@
     return { labels: labels, names: names, values: values };
   }
 
+  // Days read as "11-03" (the year is in the table); other labels as they are.
+  function dayTick(value) {
+    var label = String(this.getLabelForValue(value));
+    return /^\d{4}-\d{2}-\d{2}$/.test(label) ? label.slice(5) : label;
+  }
+
+  // Seconds read as minutes or hours, rates with a % sign.
+  function valueTick(unit) {
+    return function (value) {
+      if (unit === "seconds") {
+        return value >= 7200 ? Math.round(value / 360) / 10 + " h" : Math.round(value / 60) + " min";
+      }
+      return unit === "percent" ? value + "%" : value;
+    };
+  }
+
   function draw(figure) {
     var data = readTable(figure.querySelector("table"));
     var kind = figure.getAttribute("data-kind");
@@ -46,7 +62,10 @@
         maintainAspectRatio: false,
         animation: false,
         plugins: { legend: { display: datasets.length > 1 } },
-        scales: { x: { ticks: { autoSkip: true, maxRotation: 0 } }, y: { beginAtZero: kind === "bar" } }
+        scales: {
+          x: { ticks: { autoSkip: true, autoSkipPadding: 10, maxRotation: 0, callback: dayTick } },
+          y: { beginAtZero: kind === "bar", ticks: { callback: valueTick(figure.getAttribute("data-unit")) } }
+        }
       }
     });
   }
