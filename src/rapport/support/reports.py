@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from rapport.support.enums import AuthorType, Channel, MetricKind
 from rapport.support.models import Activity, Conversation, Message, MetricEvent
@@ -18,6 +17,16 @@ from rapport.support.models import Activity, Conversation, Message, MetricEvent
 # Activities that start (or end) an agent's open, assigned stretch on a conversation.
 STRETCH_MARKS = ("created", "status", "assignment")
 CYCLE_ENDS = (MetricKind.resolution, MetricKind.closed)
+FACT_COLUMNS = (
+    MetricEvent.conversation_id,
+    MetricEvent.kind,
+    MetricEvent.seconds,
+    MetricEvent.staff_id,
+    MetricEvent.channel,
+    MetricEvent.team_id,
+    MetricEvent.data,
+    MetricEvent.created_at,
+)
 
 
 @dataclass(frozen=True)
@@ -103,7 +112,7 @@ class SupportReports:
     ) -> list[Fact]:
         """Return the metric events of these kinds recorded in [start, end), oldest first."""
         query = (
-            select(MetricEvent)
+            select(*FACT_COLUMNS)
             .where(
                 MetricEvent.workspace_id == self.workspace_id,
                 MetricEvent.kind.in_(kinds),
@@ -113,8 +122,7 @@ class SupportReports:
             )
             .order_by(MetricEvent.created_at, MetricEvent.id)
         )
-        rows = (await self.session.execute(query)).scalars().all()
-        return [_fact(row) for row in rows]
+        return [Fact(*row) for row in await self.session.execute(query)]
 
     async def reopen_times(self, since: datetime) -> list[tuple[str, datetime]]:
         """Return (conversation, time) of every reopen recorded from `since` on."""
@@ -139,36 +147,32 @@ class SupportReports:
     async def backlog(self, at: datetime, scope: MetricScope) -> int:
         """Count unmerged conversations created before `at` whose last cycle had not ended by
         then: no resolution or close before `at` that no reopen before `at` follows."""
-        ended, reopened = aliased(MetricEvent), aliased(MetricEvent)
-        undone = exists().where(
-            reopened.workspace_id == self.workspace_id,
-            reopened.conversation_id == ended.conversation_id,
-            reopened.kind == MetricKind.reopen,
-            reopened.created_at >= ended.created_at,
-            reopened.created_at < at,
+        query = self.backlog_query(at, scope)
+        return int((await self.session.execute(query)).scalar_one())
+
+    def backlog_query(self, at: datetime, scope: MetricScope) -> Select[int]:
+        """Return the statement `backlog` runs: the finished conversations are found once,
+        grouped (their last end after their last reopen), never per conversation."""
+        is_reopen = MetricEvent.kind == MetricKind.reopen
+        last_end = func.max(case((~is_reopen, MetricEvent.created_at)))
+        last_reopen = func.max(case((is_reopen, MetricEvent.created_at)))
+        finished = (
+            select(MetricEvent.conversation_id)
+            .where(
+                MetricEvent.workspace_id == self.workspace_id,
+                MetricEvent.kind.in_((*CYCLE_ENDS, MetricKind.reopen)),
+                MetricEvent.created_at < at,
+            )
+            .group_by(MetricEvent.conversation_id)
+            .having(last_end.is_not(None), or_(last_reopen.is_(None), last_end > last_reopen))
         )
-        finished = exists().where(
-            ended.workspace_id == self.workspace_id,
-            ended.conversation_id == Conversation.id,
-            ended.kind.in_(CYCLE_ENDS),
-            ended.created_at < at,
-            ~undone,
-        )
-        query = select(func.count()).where(
+        return select(func.count()).where(
             Conversation.workspace_id == self.workspace_id,
             Conversation.created_at < at,
             Conversation.merged_into_id.is_(None),
-            ~finished,
+            Conversation.id.not_in(finished),
             *_conversation_scope(scope),
         )
-        return int((await self.session.execute(query)).scalar_one())
-
-
-def _fact(row: MetricEvent) -> Fact:
-    return Fact(
-        row.conversation_id, row.kind, row.seconds, row.staff_id, row.channel,
-        row.team_id, dict(row.data or {}), row.created_at,
-    )  # fmt: skip
 
 
 def _event_scope(scope: MetricScope) -> list[ColumnElement[bool]]:
