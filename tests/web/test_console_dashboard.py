@@ -18,6 +18,7 @@ from rapport.core.db import Database
 from rapport.feedback.repository import ResponseRepository
 from rapport.identity.enums import Role
 from rapport.identity.models import Workspace
+from rapport.support.teams import teams
 from rapport.web.console.dashboard import CHART_NAMES
 from tests.fixtures.identity import StaffAccount, make_staff, make_workspace
 from tests.fixtures.metrics import play_desk_day
@@ -241,3 +242,22 @@ async def test_the_live_tile_counts_open_and_unassigned_conversations(
     # u is the day's only conversation still open, and nobody has it; one of us is online.
     assert (found["open"], found["unassigned"], found["online"]) == ("1", "1", "1")
     assert 'hx-trigger="every 30s"' in tile
+
+
+async def test_a_team_limited_supervisor_sees_only_their_teams(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace, _, _ = await _desk(database)
+    supervisor = await _signed_in(client, database, workspace, Role.supervisor)
+    async with database.session() as session:
+        returns = await teams.create(session, workspace.id, "Returns")
+        await teams.create(session, workspace.id, "Billing")
+        await teams.add_member(session, workspace.id, returns.id, supervisor.user.id)
+        await teams.limit_agent(session, workspace.id, supervisor.user.id, True)
+    # Every conversation of the day is in no team: none of it shows.
+    volume = await client.get(f"/console/metrics/charts/volume?{WINDOW}")
+    assert _csv(volume) == [["day", "Conversations"], ["2026-03-02", "0"]]
+    page = (await client.get(f"/console/metrics?{WINDOW}")).text
+    team_select = page.split('name="team"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r"<option value=\"([0-9a-f]*)\"", team_select) == ["", returns.id]
+    assert "Your teams' figures." in page
