@@ -95,7 +95,8 @@ class DeskDraft:
         """Return the conversation's rows: open, handled by the assistant, abandoned, or
         answered and resolved (some escalated, some reopened)."""
         self.drafted = Drafted(self._conversation(customer_id))
-        self.message(AuthorType.customer, "customer", self.random.choice(QUESTIONS), self.start)
+        question = self.random.choice(QUESTIONS)
+        self.message(AuthorType.customer, f"customer:{customer_id}", question, self.start)
         age = self.now - self.start
         roll = self.random.random()
         if age < timedelta(hours=6):
@@ -165,7 +166,7 @@ class DeskDraft:
         taken = began + timedelta(minutes=self.random.randint(0, 20))
         wait = {Channel.chat: 4, Channel.sms: 30, Channel.api: 60, Channel.email: 180}
         first = taken + timedelta(minutes=self.random.expovariate(1 / wait[self.channel]))
-        self.message(AuthorType.agent, agent, ANSWER, first)
+        self.message(AuthorType.agent, f"staff:{agent}", ANSWER, first)
         self.event(MetricKind.first_response, first, began, staff_id=agent,
                    from_hand_off=handed_off is not None)  # fmt: skip
         self.event(MetricKind.reply, first, began, staff_id=agent)
