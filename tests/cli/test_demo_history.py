@@ -50,6 +50,11 @@ async def test_seeding_twice_adds_the_history_once(database: Database, settings:
     assert await _count(database, Order, workspace.id) == SEEDED.orders
     assert await _count(database, Conversation, workspace.id) == SEEDED.conversations
     assert await _count(database, SurveyResponse, workspace.id) == SEEDED.answers
+    # Every answer belongs to one of the demo's three surveys, so the survey filter works.
+    surveyed = await _count(
+        database, SurveyResponse, workspace.id, SurveyResponse.survey_id.is_not(None)
+    )
+    assert surveyed == SEEDED.answers
     cancelled = await _count(database, Order, workspace.id, Order.status == "cancelled")
     reopens = await _count(
         database, MetricEvent, workspace.id, MetricEvent.kind == MetricKind.reopen

@@ -33,9 +33,11 @@ ANSWER = "Thanks for writing! I've looked into it and sorted it out for you."
 
 @dataclass(frozen=True)
 class Staffing:
-    """Who works the demo desk: teams by id, each with its agents' staff ids."""
+    """Who works the demo desk (teams by id, each with its agents' staff ids) and the
+    survey its customers answer, by kind (nps, csat, ces)."""
 
     teams: dict[str, list[str]]
+    surveys: dict[str, str]
 
 
 @dataclass
@@ -63,7 +65,7 @@ class DeskDraft:
         self.workspace_id, self.number, self.start, self.now = workspace_id, number, start, now
         self.channel = self.random.choices(CHANNELS, CHANNEL_WEIGHTS)[0]
         self.team_id = self.random.choice(sorted(staffing.teams))
-        self.agents = staffing.teams[self.team_id]
+        self.agents, self.surveys = staffing.teams[self.team_id], staffing.surveys
         self.id = conversation_id(workspace_id, number)
         self.drafted = Drafted({})
 
@@ -235,6 +237,7 @@ class DeskDraft:
         self.drafted.answers.append(
             {
                 "kind": kind, "score": score, "answered_at": at, "origin": "import",
+                "survey_id": self.surveys.get(kind),
                 "channel": str(self.channel), "conversation_id": self.id,
                 "team_id": self.team_id, "staff_id": agent,
                 "customer_id": self.drafted.conversation["customer_id"],

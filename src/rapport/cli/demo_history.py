@@ -31,6 +31,8 @@ from rapport.events.enums import OrderOrigin, OrderStatus
 from rapport.events.order_repository import OrderRepository
 from rapport.events.orders import OrderInput, orders
 from rapport.feedback.repository import ResponseRepository
+from rapport.feedback.schemas import SurveyCreate
+from rapport.feedback.service import feedback
 from rapport.identity.audit import SYSTEM
 from rapport.identity.enums import Role
 from rapport.identity.errors import AlreadyMember
@@ -48,6 +50,11 @@ CHUNK = 200
 TEAMS = {
     "Orders & delivery": (("Maya Lopez", "maya"), ("Tom Becker", "tom")),
     "Returns & billing": (("Priya Nair", "priya"), ("Sam Okafor", "sam")),
+}
+SURVEYS = {
+    "nps": ("Recommend us (NPS)", "How likely are you to recommend us to a friend?"),
+    "csat": ("After support (CSAT)", "How satisfied are you with our help?"),
+    "ces": ("Effort (CES)", "How easy was it to get your problem solved?"),
 }
 # Orders per 30 days, by kind of customer; and the chance a customer stops buying.
 RATES = (0.5, 0.9, 1.4, 2.2, 3.2)
@@ -109,7 +116,7 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 
 
 async def _staffing(database: Database, workspace_id: str) -> Staffing:
-    """Add the demo agents (once) and put them in their teams."""
+    """Add the demo agents and surveys (once) and put the agents in their teams."""
     async with database.session() as session:
         for members in TEAMS.values():
             for name, login in members:
@@ -132,7 +139,26 @@ async def _staffing(database: Database, workspace_id: str) -> Staffing:
             staffing[team_id] = [ids[name] for name, _login in members]
             for staff_id in staffing[team_id]:
                 await teams.add_member(session, workspace_id, team_id, staff_id)
-    return Staffing(staffing)
+        surveys = await _surveys(session, workspace_id)
+    return Staffing(staffing, surveys)
+
+
+async def _surveys(session: AsyncSession, workspace_id: str) -> dict[str, str]:
+    """Add the demo's NPS, CSAT and CES surveys (once, switched off: they send nothing
+    until someone turns them on) and return their ids by kind."""
+    known = {
+        survey.name: survey.id for survey in await feedback.list_surveys(session, workspace_id)
+    }
+    found = {}
+    for kind, (name, text) in SURVEYS.items():
+        if name not in known:
+            body = SurveyCreate.model_validate(
+                {"name": name, "kind": kind, "active": False,
+                 "questions": [{"id": kind, "type": kind, "text": text}]}
+            )  # fmt: skip
+            known[name] = (await feedback.create_survey(session, workspace_id, body)).id
+        found[kind] = known[name]
+    return found
 
 
 def _signal(number: int, at: datetime) -> IdentitySignal:
