@@ -4,6 +4,7 @@ checked, the answers are read against the questions, and the response is stored 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ from rapport.feedback.schemas import Question
 from rapport.feedback.text import TextLabels, label_texts, seal_answers, seal_comment
 
 MAX_TEXT = 2000
+_SCORE = re.compile(r"[0-9]{1,4}")
 USED = "This survey was already answered. Thank you!"
 
 
@@ -89,7 +91,9 @@ def _value(question: Question, given: list[str]) -> int | str | list[str]:
     score_range = question.score_range
     if score_range is not None:
         low, high = score_range
-        if not given[0].isdigit() or not low <= int(given[0]) <= high:
+        # ASCII digits only: "²" is a digit to str.isdigit() but not to int(), and int()
+        # refuses thousands of digits.
+        if not _SCORE.fullmatch(given[0]) or not low <= int(given[0]) <= high:
             raise InvalidAnswer(f"Choose a score from {low} to {high}: {question.text}")
         return int(given[0])
     if question.type == QuestionType.open_text:
