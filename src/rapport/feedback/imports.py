@@ -121,6 +121,17 @@ def read_responses(stream: IO[str], kind: str) -> list[ImportedRow]:
     """Read and check a whole file; raise naming every bad line (up to MAX_PROBLEMS)."""
     scored_kind(kind)
     reader = csv.reader(stream)
+    try:
+        return _read(reader, kind)
+    except UnicodeDecodeError:
+        raise ImportFileInvalid("Nothing was imported: the file is not UTF-8 text.") from None
+    except csv.Error as error:
+        raise ImportFileInvalid(
+            f"Nothing was imported. Line {reader.line_num}: the CSV cannot be read ({error})."
+        ) from None
+
+
+def _read(reader: Any, kind: str) -> list[ImportedRow]:
     columns = _header(reader)
     rows: list[ImportedRow] = []
     problems: list[str] = []
