@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rapport.cli.common import console, run, settings
+from rapport.cli.demo_history import seed_demo_history
 from rapport.core.db import Database
 from rapport.errors import NotFound
 from rapport.identity.audit import SYSTEM
@@ -51,6 +52,8 @@ def demo() -> None:
 
     password = run(work)
     run(knowledge)
+    # Months of orders, conversations and survey answers: the dashboard is full at once.
+    run(lambda database: seed_demo_history(database, DEMO_SLUG))
     url = settings().base_url
     if password is None:
         console.print(
