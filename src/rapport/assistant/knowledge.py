@@ -1,5 +1,5 @@
-"""The knowledge base as the assistant sees it: a search port, the knowledge domain's
-service behind it (absent: no articles), replaceable in tests."""
+"""The knowledge base as the assistant sees it: a search port with the knowledge domain's
+hybrid search behind it, replaceable in tests."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.assistant.dialogue import Hit
+from rapport.knowledge.service import search as search_articles
 
 logger = logging.getLogger(__name__)
 Search = Callable[[AsyncSession, str, str, str | None], Awaitable[Sequence[Hit]]]
@@ -19,11 +20,7 @@ async def knowledge_search(
     session: AsyncSession, workspace_id: str, query: str, locale: str | None
 ) -> Sequence[Hit]:
     """Search published articles, in the customer's language first (any locale else)."""
-    try:
-        from rapport.knowledge.service import search
-    except ImportError:  # the knowledge base is not installed in this build
-        return []
-    hits = await search(session, workspace_id, query[:MAX_QUERY], locale=locale, limit=3)
+    hits = await search_articles(session, workspace_id, query[:MAX_QUERY], locale=locale, limit=3)
     return list(hits)
 
 

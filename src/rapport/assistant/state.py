@@ -57,8 +57,9 @@ class DialogueState:
         return cls(**known)
 
     def finish_task(self) -> None:
-        """Forget the task and its slots (the verified email stays for the next one)."""
-        self.task = self.order = self.address = self.pending = None
+        """Forget the task and its answers; the order and email talked about stay for the
+        next task (verified again there)."""
+        self.task = self.address = self.pending = None
         self.awaiting = "anything_else"
 
 

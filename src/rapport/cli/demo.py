@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rapport.assistant.demo import DEMO_CUSTOMER_EMAIL
+from rapport.assistant.demo import seed_demo as seed_assistant
 from rapport.cli.common import console, run, settings
 from rapport.cli.demo_history import seed_demo_history
 from rapport.core.db import Database
@@ -50,8 +52,15 @@ def demo() -> None:
             workspace = await workspaces.get_by_slug(session, DEMO_SLUG)
             await seed_demo(session, workspace.id)
 
+    async def assistant(database: Database) -> None:
+        # The assistant on for the widget; a demo customer with orders 1001 and 1002.
+        async with database.session() as session:
+            workspace = await workspaces.get_by_slug(session, DEMO_SLUG)
+            await seed_assistant(session, workspace.id)
+
     password = run(work)
     run(knowledge)
+    run(assistant)
     # Months of orders, conversations and survey answers: the dashboard is full at once.
     run(lambda database: seed_demo_history(database, DEMO_SLUG))
     url = settings().base_url
@@ -67,4 +76,8 @@ def demo() -> None:
     console.print(f"Email     {DEMO_OWNER}")
     console.print(f"Password  [bold]{password}[/bold]   (shown once — keep it)")
     console.print(f"Shop page {url}/demo/shop   (the chat widget; answer it in the console)")
+    console.print(
+        f"Assistant ask it 'where is order 1001?' ({DEMO_CUSTOMER_EMAIL}), 'cancel order "
+        "1002', or for a human"
+    )
     console.rule()

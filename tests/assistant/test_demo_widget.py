@@ -1,0 +1,80 @@
+"""The demo shop's assistant through the real widget WebSocket, with the shipped models: a
+newcomer asks where order 1001 is, cancels order 1002 with a "yes", and asks for a human."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rapport.app import create_app
+from rapport.assistant.demo import DEMO_CUSTOMER_EMAIL, seed_demo
+from rapport.assistant.labels import use_models
+from rapport.config import Settings
+from rapport.identity.models import Source
+from rapport.worker.runner import Worker
+from tests.fixtures.identity import make_source, make_workspace
+
+
+@pytest.fixture
+def test_client(settings: Settings) -> Iterator[TestClient]:
+    """A client that runs the app on its own event loop, with the shipped models."""
+    use_models(None)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        yield client
+
+
+def _demo_shop(client: TestClient, runs: int = 1) -> Source:
+    async def setup() -> Source:
+        database = client.app.state.database  # type: ignore[attr-defined]
+        source = await make_source(database, await make_workspace(database, "demo"))
+        for _ in range(runs):  # `rapport demo` may run again
+            async with database.session() as session:
+                await seed_demo(session, source.workspace_id)
+        return source
+
+    assert client.portal is not None
+    return client.portal.call(setup)
+
+
+def _work(client: TestClient) -> None:
+    async def drain() -> None:
+        await Worker(client.app.state.database, concurrency=1).run_pending()  # type: ignore[attr-defined]
+
+    assert client.portal is not None
+    client.portal.call(drain)
+
+
+def _ask(client: TestClient, websocket: Any, number: int, text: str) -> str:
+    """Send a message, let the worker run, return the assistant's public answer."""
+    websocket.send_json({"type": "message", "client_id": f"client-{number:04d}", "body": text})
+    while websocket.receive_json()["type"] != "ack":
+        pass  # stored: its job is queued
+    _work(client)
+    while True:
+        frame: dict[str, Any] = websocket.receive_json()
+        if frame["type"] == "message" and frame["message"]["author_type"] == "assistant":
+            return str(frame["message"]["body"])
+
+
+def test_a_newcomer_tracks_cancels_and_reaches_a_human(test_client: TestClient) -> None:
+    source = _demo_shop(test_client, runs=2)
+    with test_client.websocket_connect("/widget/ws") as websocket:
+        websocket.send_json({"type": "hello", "write_key": source.write_key})
+        assert websocket.receive_json()["type"] == "ready"
+        asked = _ask(test_client, websocket, 1, "Hi, where is my order 1001?")
+        assert asked == "To check it's your order, what email address did you order with?"
+        status = _ask(test_client, websocket, 2, DEMO_CUSTOMER_EMAIL)
+        assert status.startswith("Order 1001 (placed ") and "shipped on" in status
+        question = _ask(test_client, websocket, 3, "Please cancel order 1002")
+        assert question == (
+            'Shall I cancel order 1002 (49.00 EUR)? Reply "yes" to confirm or "no" to leave it.'
+        )
+        assert _ask(test_client, websocket, 4, "yes") == (
+            "Order 1002 is cancelled. Anything else I can help with?"
+        )
+        assert _ask(test_client, websocket, 5, "can I talk to a human please") == (
+            "I'm passing you to a colleague who will reply here shortly."
+        )

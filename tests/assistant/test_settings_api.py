@@ -1,0 +1,86 @@
+"""The assistant settings API: defaults, changes, bad input, and who may call it."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from rapport.core.db import Database
+from rapport.identity.enums import Scope
+from tests.fixtures.authorization import Case, call_case, case_name
+from tests.fixtures.identity import bearer, make_api_key, make_workspace
+
+READ, ASSIGN = Scope.conversations_read, Scope.conversations_assign
+CASES = [
+    Case("GET", "/api/v1/assistant-settings", READ),
+    Case("GET", "/api/v1/assistant-settings/chat", READ),
+    Case("PUT", "/api/v1/assistant-settings/chat", ASSIGN, json={"enabled": True}),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_name)
+async def test_anonymous_is_401(client: httpx.AsyncClient, database: Database, case: Case) -> None:
+    response = await call_case(client, case, {}, {})
+    assert (response.status_code, response.json()["error"]) == (401, "NotSignedIn")
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_name)
+async def test_wrong_scope_is_403(
+    client: httpx.AsyncClient, database: Database, case: Case
+) -> None:
+    workspace = await make_workspace(database)
+    secret = await make_api_key(database, workspace, [s for s in Scope if s != case.scope])
+    response = await call_case(client, case, {}, bearer(secret))
+    assert (response.status_code, response.json()["error"]) == (403, "MissingScope")
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_name)
+async def test_right_scope_succeeds(
+    client: httpx.AsyncClient, database: Database, case: Case
+) -> None:
+    workspace = await make_workspace(database)
+    secret = await make_api_key(database, workspace, [case.scope])
+    response = await call_case(client, case, {}, bearer(secret))
+    assert response.status_code == case.ok, response.text
+
+
+async def test_settings_are_per_workspace(client: httpx.AsyncClient, database: Database) -> None:
+    mine = bearer(await make_api_key(database, await make_workspace(database)))
+    theirs = bearer(await make_api_key(database, await make_workspace(database)))
+    await client.put(
+        "/api/v1/assistant-settings/chat", json={"enabled": True, "name": "Ada"}, headers=mine
+    )
+    response = await client.get("/api/v1/assistant-settings/chat", headers=theirs)
+    assert (response.json()["enabled"], response.json()["name"]) == (False, "Assistant")
+
+
+async def test_a_change_is_kept_and_listed(client: httpx.AsyncClient, database: Database) -> None:
+    key = bearer(await make_api_key(database, await make_workspace(database)))
+    body = {
+        "enabled": True, "name": "Ada", "confidence_threshold": 0.7,
+        "negative_sentiment_threshold": -0.5, "knowledge_threshold": 0.4, "vip_trait": "vip",
+    }  # fmt: skip
+    await client.put("/api/v1/assistant-settings/chat", json=body, headers=key)
+    listed = (await client.get("/api/v1/assistant-settings", headers=key)).json()["items"]
+    chat = next(item for item in listed if item["channel"] == "chat")
+    assert {name: chat[name] for name in body} == body
+    assert [item["enabled"] for item in listed if item["channel"] != "chat"] == [False] * 5
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/assistant-settings/fax", {"enabled": True}),
+        ("/api/v1/assistant-settings/chat", {"enabled": True, "confidence_threshold": 2}),
+        ("/api/v1/assistant-settings/chat", {"enabled": True, "name": "<script>"}),
+        ("/api/v1/assistant-settings/chat", {"enabled": True, "vip_trait": "no spaces"}),
+        ("/api/v1/assistant-settings/chat", {}),
+    ],
+)
+async def test_bad_settings_are_422(
+    client: httpx.AsyncClient, database: Database, path: str, body: dict[str, object]
+) -> None:
+    key = bearer(await make_api_key(database, await make_workspace(database)))
+    response = await client.put(path, json=body, headers=key)
+    assert response.status_code == 422
+    assert set(response.json()) >= {"error", "detail"}
