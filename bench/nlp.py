@@ -1,9 +1,11 @@
 """Sentence-embedding speed: Rapport's MiniLM (int8 ONNX) against the same model in float32
-numpy, measured in the same run. Prints sentences/s in batches and one-at-a-time p50/p95."""
+numpy, measured in the same run. Prints sentences/s in batches and one-at-a-time p50/p95.
+`python bench/nlp.py sentiment` measures the sentiment analyzer instead (both heads)."""
 
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,6 +14,7 @@ import numpy as np
 
 from minilm_numpy import NumpyMiniLM
 from rapport.nlp.embeddings import OnnxEmbedder, installed_minilm
+from rapport.nlp.sentiment import load_sentiment
 
 SENTENCES = [
     "Where is my order? It was supposed to arrive on Monday.",
@@ -25,7 +28,7 @@ SENTENCES = [
 ]
 
 
-def batch_rate(embed: Callable[[Sequence[str]], np.ndarray], count: int) -> float:
+def batch_rate(embed: Callable[[Sequence[str]], object], count: int) -> float:
     """Embed `count` sentences in one call and return sentences per second."""
     texts = [SENTENCES[i % len(SENTENCES)] + f" ({i})" for i in range(count)]
     started = time.perf_counter()
@@ -33,7 +36,7 @@ def batch_rate(embed: Callable[[Sequence[str]], np.ndarray], count: int) -> floa
     return count / (time.perf_counter() - started)
 
 
-def single_latencies(embed: Callable[[Sequence[str]], np.ndarray], count: int) -> list[float]:
+def single_latencies(embed: Callable[[Sequence[str]], object], count: int) -> list[float]:
     """Embed sentences one at a time and return each call's milliseconds."""
     latencies = []
     for i in range(count):
@@ -43,9 +46,7 @@ def single_latencies(embed: Callable[[Sequence[str]], np.ndarray], count: int) -
     return latencies
 
 
-def report(
-    name: str, embed: Callable[[Sequence[str]], np.ndarray], batch: int, singles: int
-) -> None:
+def report(name: str, embed: Callable[[Sequence[str]], object], batch: int, singles: int) -> None:
     """Print one line per figure for one embedder."""
     embed(SENTENCES)  # warm up
     print(f"{name} batch sentences/s: {batch_rate(embed, batch):.0f}")
@@ -67,5 +68,13 @@ def main() -> None:
     report("rapport int8 onnxruntime", rapport.embed, 2048, 400)
 
 
+def sentiment() -> None:
+    """Measure `analyze` (embedding, lexicon, rules, n-grams, head) with and without MiniLM."""
+    files = installed_minilm()
+    assert files is not None, "run make setup: the MiniLM packages are missing"
+    for analyzer in (load_sentiment(OnnxEmbedder(files, threads=2)), load_sentiment(None)):
+        report(f"sentiment {analyzer.name}", analyzer.analyze, 2048, 400)
+
+
 if __name__ == "__main__":
-    main()
+    sentiment() if sys.argv[1:] == ["sentiment"] else main()

@@ -116,6 +116,17 @@ def vader_rows(name: str) -> list[tuple[str, float]]:
     return rows
 
 
+NOT_NEUTRAL_INTENTS = {"complaint", "review"}
+
+
+def bitext_neutral(rows: list[tuple[str, str]], count: int, seed: int = 0) -> list[str]:
+    """Weak neutral examples: `count` Bitext requests ("where is my order"), complaints and
+    reviews left out (they may carry an opinion)."""
+    texts = sorted({text for text, label in rows if label not in NOT_NEUTRAL_INTENTS})
+    chosen = np.random.default_rng(seed).choice(len(texts), size=count, replace=False)
+    return [texts[index] for index in sorted(chosen)]
+
+
 def sentiment_label(rating: float) -> str:
     """Cut a mean rating at +-0.05, as SOURCE.md counts the classes."""
     return "positive" if rating > 0.05 else "negative" if rating < -0.05 else "neutral"

@@ -1,4 +1,5 @@
-"""The shipped sentiment model: clear sentences get their label, scores stay in [-1, 1]."""
+"""The shipped sentiment model: clear, negated, mixed and emoji-only sentences get their label,
+support requests stay neutral, scores stay in [-1, 1]."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ import pytest
 
 from rapport.nlp.embeddings import HASHING_NAME, MINILM_NAME
 from rapport.nlp.ports import Embedder
-from rapport.nlp.sentiment import LinearSentimentAnalyzer, label_for, load_sentiment
+from rapport.nlp.sentiment import (
+    LexiconFeatures,
+    LinearSentimentAnalyzer,
+    label_for,
+    load_sentiment,
+)
 
 CLEAR = [
     ("I love this phone, the battery lasts forever and the screen is gorgeous.", "positive"),
@@ -27,6 +33,39 @@ def test_clear_sentences_get_their_label(analyzer: LinearSentimentAnalyzer) -> N
     assert [result.label for result in results] == [label for _, label in CLEAR]
     assert all(-1.0 <= result.score <= 1.0 for result in results)
     assert results[0].score > 0 > results[2].score
+
+
+HARDER = [
+    ("The blender is not good.", "negative"),
+    ("Not bad at all, it does the job.", "positive"),
+    ("The screen is lovely but the battery dies by noon.", "negative"),
+    ("The battery dies by noon, but the screen is lovely.", "positive"),
+    ("\N{POUTING FACE}\N{POUTING FACE}\N{POUTING FACE}", "negative"),
+    ("\N{SMILING FACE WITH HEART-SHAPED EYES}", "positive"),
+    ("Where is my order?", "neutral"),
+    ("It arrived on Tuesday.", "neutral"),
+]
+
+
+def test_negation_but_shifts_emoji_and_requests_get_their_label(
+    analyzer: LinearSentimentAnalyzer,
+) -> None:
+    results = analyzer.analyze([text for text, _ in HARDER])
+    assert [result.label for result in results] == [label for _, label in HARDER]
+
+
+def test_emoji_are_read_as_their_names() -> None:
+    lexicon = LexiconFeatures()
+    assert lexicon.describe_emoji("ok \N{THUMBS UP SIGN}") == "ok  thumbs up "
+    assert lexicon.describe_emoji("plain text") == "plain text"
+
+
+def test_rule_features_count_valences_negation_but_and_punctuation() -> None:
+    rules = [round(value, 3) for value in LexiconFeatures().rules("Not bad, but great!")]
+    # one positive and one negative word, great 3.1/4, bad -2.5/4, negated, "but" with the
+    # compounds of "not bad," and " great!", one "!" of three, no "?", log(1 + 4 words) / 4
+    assert rules == [0.2, 0.2, 0.775, -0.625, 1.0, 1.0, 0.431, 0.659, 0.333, 0.0, 0.402]
+    assert LexiconFeatures()(["Where is it?"]).shape == (1, 15)
 
 
 def test_without_the_embedder_the_ngram_head_answers() -> None:

@@ -1,10 +1,12 @@
-"""Sentiment: a linear regression head over MiniLM, n-gram and VADER lexicon features predicting
-a rater's mean score (-4..4), trained on VADER's ground-truth tweets, movie and editorial
-snippets (MIT)."""
+"""Sentiment: a linear regression head over MiniLM, n-gram, VADER lexicon and VADER rule features
+predicting a rater's mean score (-4..4), trained on VADER's ground-truth tweets, movie and
+editorial snippets (MIT). Emoji are read as their names, so emoji-only messages get a label."""
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,8 @@ from rapport.nlp.ports import Embedder, SentimentLabel, SentimentResult
 
 MODEL_DIR = Path(__file__).parent / "data" / "sentiment"
 SCALE = 4.0  # raters scored -4..4; results are reported in -1..1
+_WORD = re.compile(r"[\w']+")
+_BUT = re.compile(r"\bbut\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,25 +35,54 @@ class SentimentHead:
 
 
 class LexiconFeatures:
-    """VADER's compound, positive, negative and neutral scores of each text."""
+    """VADER's scores of each text, then features of the rules VADER applies to its words."""
 
     def __init__(self) -> None:
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+        from vaderSentiment.vaderSentiment import NEGATE, SentimentIntensityAnalyzer
 
         self._vader = SentimentIntensityAnalyzer()
+        self._negations = frozenset(NEGATE)
 
     def __call__(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        """Return one row of four scores per text."""
-        keys = ("compound", "pos", "neg", "neu")
-        scores = [self._vader.polarity_scores(text) for text in texts]
-        return np.array([[score[key] for key in keys] for score in scores], dtype=np.float32)
+        """Return one row per text: compound, positive, negative, neutral, then `rules`."""
+        return np.array([self._scores(text) + self.rules(text) for text in texts], np.float32)
+
+    def _scores(self, text: str) -> list[float]:
+        score = self._vader.polarity_scores(text)
+        return [score["compound"], score["pos"], score["neg"], score["neu"]]
+
+    def rules(self, text: str) -> list[float]:
+        """Word valences (counts, extremes), negation, the compounds before and after "but",
+        exclamation and question marks, and the length, each scaled to about [-1, 1]."""
+        words = [word.lower() for word in _WORD.findall(self.describe_emoji(text))]
+        valences = [self._vader.lexicon.get(word, 0.0) for word in words]
+        positive = [value for value in valences if value > 0]
+        negative = [value for value in valences if value < 0]
+        negated = any(word in self._negations or word.endswith("n't") for word in words)
+        parts = _BUT.split(text, maxsplit=1)
+        before, after = (
+            (self._scores(parts[0])[0], self._scores(parts[1])[0]) if len(parts) > 1 else (0.0, 0.0)
+        )
+        return [
+            min(len(positive), 5) / 5, min(len(negative), 5) / 5,
+            max(positive, default=0.0) / SCALE, min(negative, default=0.0) / SCALE,
+            float(negated), float(len(parts) > 1), before, after,
+            min(text.count("!"), 3) / 3, float("?" in text), math.log1p(len(words)) / 4,
+        ]  # fmt: skip
+
+    def describe_emoji(self, text: str) -> str:
+        """Replace each emoji VADER knows by its name ("😡" -> "pouting face")."""
+        if text.isascii():
+            return text
+        return "".join(f" {self._vader.emojis[c]} " if c in self._vader.emojis else c for c in text)
 
 
 def sentiment_features(
     texts: Sequence[str], embeddings: NDArray[np.float32] | None, lexicon: LexiconFeatures
 ) -> sparse.csr_matrix:
-    """Return the lexicon scores, then the embedding (if any), then the n-grams."""
-    features = combine(embeddings, ngram_features(texts))
+    """Return the lexicon scores, then the embedding (if any), then the n-grams (of the texts
+    with emoji named, as the embedder should see them: `lexicon.describe_emoji`)."""
+    features = combine(embeddings, ngram_features([lexicon.describe_emoji(t) for t in texts]))
     return sparse.csr_matrix(sparse.hstack([sparse.csr_matrix(lexicon(texts)), features]))
 
 
@@ -65,7 +98,8 @@ class LinearSentimentAnalyzer:
 
     def scores(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Return the predicted mean rating (-4..4) of each text."""
-        embeddings = self._embedder.embed(texts) if self._embedder is not None else None
+        described = [self._lexicon.describe_emoji(text) for text in texts]
+        embeddings = self._embedder.embed(described) if self._embedder is not None else None
         features = sentiment_features(texts, embeddings, self._lexicon)
         raw = np.asarray(features @ self._head.weights).ravel() + self._head.bias
         return raw.astype(np.float32)
