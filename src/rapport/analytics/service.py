@@ -25,7 +25,12 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.analytics.errors import InvalidInactivityThreshold
-from rapport.analytics.order_metrics import DEFAULT_INACTIVITY_DAYS, Figures, order_figures
+from rapport.analytics.order_metrics import (
+    DEFAULT_INACTIVITY_DAYS,
+    Figures,
+    daily_order_figures,
+    order_figures,
+)
 from rapport.analytics.schemas import (
     BreakdownBy,
     Bucket,
@@ -35,7 +40,13 @@ from rapport.analytics.schemas import (
     MetricsSeries,
     MetricsSummary,
 )
-from rapport.analytics.support_metrics import compute, counts, read_facts
+from rapport.analytics.support_metrics import (
+    compute,
+    compute_buckets,
+    counts,
+    daily_counts,
+    read_facts,
+)
 from rapport.analytics.survey_metrics import daily_survey_figures, survey_figures
 from rapport.analytics.windows import Window, window
 from rapport.support.calendars import BusinessCalendar
@@ -105,17 +116,18 @@ class MetricsService:
         calendar = await calendars.load(session, workspace_id)
         span = window(first_day, end_day, calendar.time_zone)
         scope = filters.scope()
+        days = list(span.days())
+        bounds = [day.start for day in days] + [span.end]
         source = await read_facts(session, workspace_id, span.start, span.end, scope, calendar)
         surveys = await daily_survey_figures(
             session, workspace_id, span.start, span.end, span.time_zone, scope, filters.survey_id
         )
+        supports = compute_buckets(source, bounds)
+        orders = await daily_order_figures(session, workspace_id, bounds, inactivity_days)
+        counted = await daily_counts(session, workspace_id, bounds, scope)
         points = []
-        for day in span.days():
-            figures = surveys.get(day.first_day, {}) | compute(source, day.start, day.end)
-            figures |= await order_figures(
-                session, workspace_id, day.start, day.end, inactivity_days
-            )
-            figures |= await counts(session, workspace_id, day.start, day.end, scope)
+        for day, support, order, count in zip(days, supports, orders, counted, strict=True):
+            figures = surveys.get(day.first_day, {}) | support | order | count
             points.append(
                 MetricsPoint(day=day.first_day, metrics=_summary(day, inactivity_days, figures))
             )

@@ -1,14 +1,17 @@
 """The support desk's metrics over a window, computed from its recorded metric events.
 
 The events of a whole window are read once; each bucket (the window, or one of its days)
-is then computed from the events recorded in it, so a per-day series costs one read."""
+is then computed from the events recorded in it, so a per-day series costs one read, and
+its volumes one grouped count."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,6 +72,30 @@ async def counts(
         "volume": await reports.opened(start, end, scope),
         "backlog": await reports.backlog(end, scope),
     }
+
+
+async def daily_counts(
+    session: AsyncSession, workspace_id: str, bounds: Sequence[datetime], scope: MetricScope
+) -> list[Figures]:
+    """Return `counts` of each bucket [bounds[i], bounds[i + 1])."""
+    reports = SupportReports(session, workspace_id)
+    volumes = await reports.opened_per_bucket(bounds, scope)
+    backlogs = await reports.backlog_per_bucket(bounds, scope)
+    return [
+        {"volume": volume, "backlog": backlog}
+        for volume, backlog in zip(volumes, backlogs, strict=True)
+    ]
+
+
+def compute_buckets(source: SupportFacts, bounds: Sequence[datetime]) -> list[Figures]:
+    """Return `compute` of each bucket [bounds[i], bounds[i + 1]); the facts are sorted by
+    time, so each bucket is a slice of them."""
+    times = [fact.created_at for fact in source.facts]
+    figures = []
+    for start, end in pairwise(bounds):
+        inside = source.facts[bisect_left(times, start) : bisect_left(times, end)]
+        figures.append(compute(replace(source, facts=inside), start, end))
+    return figures
 
 
 def compute(source: SupportFacts, start: datetime, end: datetime) -> Figures:

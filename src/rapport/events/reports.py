@@ -1,8 +1,12 @@
-"""Order queries for the CX metrics (retention, churn, repeat purchase): one statement each,
-grouped in the database, never a loop over customers. The analytics domain reads them."""
+"""Order queries for the CX metrics (retention, churn, repeat purchase): one statement per
+window, grouped in the database; a per-day series reads its window's orders once and counts
+every day of it in one pass. The analytics domain reads them."""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -75,3 +79,114 @@ async def customer_activity(
     )
     counts = (await session.execute(totals)).one()
     return CustomerActivity(*(int(value) for value in counts))
+
+
+# Customers whose earlier orders are looked up per statement (bound parameters stay few).
+LOOKUP_CHUNK = 500
+
+
+async def daily_customer_activity(
+    session: AsyncSession,
+    workspace_id: str,
+    *,
+    bounds: Sequence[datetime],
+    inactivity: timedelta,
+) -> list[CustomerActivity]:
+    """Count `customer_activity` of each bucket [bounds[i], bounds[i + 1]) from one read of
+    the counted orders placed in (bounds[0] - threshold, bounds[-1])."""
+    placed = Order.placed_at
+    query = (
+        select(Order.customer_id, placed)
+        .where(
+            Order.workspace_id == workspace_id,
+            Order.customer_id.is_not(None),
+            placed > bounds[0] - inactivity,
+            placed < bounds[-1],
+            counted_order(),
+        )
+        .order_by(Order.customer_id, placed)
+    )
+    histories: dict[str, list[datetime]] = defaultdict(list)
+    for customer_id, at in await session.execute(query):
+        histories[str(customer_id)].append(at)
+    fresh = [customer for customer, times in histories.items() if times[0] >= bounds[0]]
+    older = await _ordered_before(session, workspace_id, fresh, bounds[0] - inactivity)
+    tally = _Tally(list(bounds), inactivity)
+    for customer_id, times in histories.items():
+        tally.add(times, first_ever=customer_id not in older)
+    return tally.activities()
+
+
+async def _ordered_before(
+    session: AsyncSession, workspace_id: str, customer_ids: Sequence[str], moment: datetime
+) -> set[str]:
+    """Return those of these customers with a counted order placed at or before `moment`."""
+    found: set[str] = set()
+    for offset in range(0, len(customer_ids), LOOKUP_CHUNK):
+        query = (
+            select(Order.customer_id)
+            .where(
+                Order.workspace_id == workspace_id,
+                Order.customer_id.in_(customer_ids[offset : offset + LOOKUP_CHUNK]),
+                Order.placed_at <= moment,
+                counted_order(),
+            )
+            .group_by(Order.customer_id)
+        )
+        found.update(str(row) for row in (await session.scalars(query)))
+    return found
+
+
+class _Tally:
+    """Per-bucket counts built one customer at a time (boundary k is bounds[k])."""
+
+    def __init__(self, bounds: list[datetime], inactivity: timedelta) -> None:
+        self.bounds, self.inactivity = bounds, inactivity
+        self.active: Counter[int] = Counter()  # boundary -> customers active there
+        self.counters = {name: Counter[int]() for name in ("new", "churned", "repeat", "buyers")}
+
+    def add(self, times: list[datetime], *, first_ever: bool) -> None:
+        """Count one customer's counted orders (sorted) of the read span."""
+        covered = self._covered(times)
+        for low, high in covered:
+            self.active.update(range(low, high))
+            if high < len(self.bounds):  # active at boundary high - 1, not at high
+                self.counters["churned"][high - 1] += 1
+        placed_in = Counter(bisect_right(self.bounds, at) - 1 for at in times)
+        for bucket, orders in placed_in.items():
+            if bucket >= 0:
+                self.counters["buyers"][bucket] += 1
+                self.counters["repeat"][bucket] += orders >= 2
+        first = bisect_right(self.bounds, times[0]) - 1
+        if first_ever and first >= 0 and any(low <= first + 1 < high for low, high in covered):
+            self.counters["new"][first] += 1
+
+    def _covered(self, times: list[datetime]) -> list[tuple[int, int]]:
+        """Return the boundary ranges [low, high) at which the customer is active: those in
+        (t, t + threshold) for one of their orders t, merged."""
+        ranges: list[tuple[int, int]] = []
+        for at in times:
+            low = bisect_right(self.bounds, at)
+            high = bisect_left(self.bounds, at + self.inactivity)
+            if low >= high:
+                continue
+            if ranges and low <= ranges[-1][1]:
+                ranges[-1] = (ranges[-1][0], max(high, ranges[-1][1]))
+            else:
+                ranges.append((low, high))
+        return ranges
+
+    def activities(self) -> list[CustomerActivity]:
+        """Return each bucket's counts, oldest first."""
+        counters = self.counters
+        return [
+            CustomerActivity(
+                active_at_start=self.active[bucket],
+                active_at_end=self.active[bucket + 1],
+                new_active_at_end=counters["new"][bucket],
+                churned=counters["churned"][bucket],
+                repeat_buyers=counters["repeat"][bucket],
+                buyers=counters["buyers"][bucket],
+            )
+            for bucket in range(len(self.bounds) - 1)
+        ]

@@ -3,12 +3,14 @@ recorded, and the report queries over metric events and conversations."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import accumulate
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.support.enums import AuthorType, Channel, MetricKind
@@ -144,11 +146,101 @@ class SupportReports:
         )
         return int((await self.session.execute(query)).scalar_one())
 
+    async def opened_per_bucket(
+        self, bounds: Sequence[datetime], scope: MetricScope, *, unmerged: bool = False
+    ) -> list[int]:
+        """Count `opened` of each bucket [bounds[i], bounds[i + 1]) in one grouped query
+        (`unmerged`: only conversations not merged into another)."""
+        merged = (Conversation.merged_into_id.is_(None),) if unmerged else ()
+        created = (
+            select(bucket_of(Conversation.created_at, bounds).label("bucket"))
+            .where(
+                Conversation.workspace_id == self.workspace_id,
+                Conversation.created_at >= bounds[0],
+                Conversation.created_at < bounds[-1],
+                *merged,
+                *_conversation_scope(scope),
+            )
+            .subquery()
+        )
+        query = select(created.c.bucket, func.count()).group_by(created.c.bucket)
+        counted = [0] * (len(bounds) - 1)
+        for index, count in await self.session.execute(query):
+            counted[int(index)] = int(count)
+        return counted
+
     async def backlog(self, at: datetime, scope: MetricScope) -> int:
         """Count unmerged conversations created before `at` whose last cycle had not ended by
         then: no resolution or close before `at` that no reopen before `at` follows."""
         query = self.backlog_query(at, scope)
         return int((await self.session.execute(query)).scalar_one())
+
+    async def backlog_per_bucket(self, bounds: Sequence[datetime], scope: MetricScope) -> list[int]:
+        """Return `backlog` at each of bounds[1:]: one full count at bounds[1]; after it, only
+        the conversations created, ended or reopened move the count."""
+        later = bounds[1:]
+        if not later:
+            return []
+        moves = [await self.backlog(later[0], scope)]
+        moves += await self.opened_per_bucket(later, scope, unmerged=True)
+        marks = await self._cycle_marks_before(later)
+        for conversation_id, kind, at in await self._cycle_events(later, scope):
+            last = marks.setdefault(conversation_id, [None, None])  # [end, reopen]
+            before = _finished(*last)
+            last[kind == MetricKind.reopen] = at
+            if _finished(*last) != before:
+                moves[bisect_right(later, at)] += 1 if before else -1
+        return list(accumulate(moves))
+
+    def _cycle_window(self, later: Sequence[datetime]) -> list[ColumnElement[bool]]:
+        return [
+            MetricEvent.workspace_id == self.workspace_id,
+            MetricEvent.kind.in_((*CYCLE_ENDS, MetricKind.reopen)),
+            MetricEvent.created_at >= later[0],
+            MetricEvent.created_at < later[-1],
+        ]
+
+    async def _cycle_events(
+        self, later: Sequence[datetime], scope: MetricScope
+    ) -> list[tuple[str, MetricKind, datetime]]:
+        """Return the cycle ends and reopens of [later[0], later[-1]) of the conversations
+        `backlog` counts, oldest first."""
+        query = (
+            select(MetricEvent.conversation_id, MetricEvent.kind, MetricEvent.created_at)
+            .join(Conversation, Conversation.id == MetricEvent.conversation_id)
+            .where(
+                *self._cycle_window(later),
+                Conversation.workspace_id == self.workspace_id,
+                Conversation.merged_into_id.is_(None),
+                *_conversation_scope(scope),
+            )
+            .order_by(MetricEvent.created_at, MetricEvent.id)
+        )
+        return [(str(row[0]), row[1], row[2]) for row in await self.session.execute(query)]
+
+    async def _cycle_marks_before(
+        self, later: Sequence[datetime]
+    ) -> dict[str, list[datetime | None]]:
+        """Return [last end, last reopen] before later[0] of the conversations with a cycle
+        end or reopen in [later[0], later[-1])."""
+        is_reopen = MetricEvent.kind == MetricKind.reopen
+        moved = select(MetricEvent.conversation_id).where(*self._cycle_window(later))
+        query = (
+            select(
+                MetricEvent.conversation_id,
+                func.max(case((~is_reopen, MetricEvent.created_at))),
+                func.max(case((is_reopen, MetricEvent.created_at))),
+            )
+            .where(
+                MetricEvent.workspace_id == self.workspace_id,
+                MetricEvent.kind.in_((*CYCLE_ENDS, MetricKind.reopen)),
+                MetricEvent.created_at < later[0],
+                MetricEvent.conversation_id.in_(moved),
+            )
+            .group_by(MetricEvent.conversation_id)
+        )
+        rows = await self.session.execute(query)
+        return {str(row[0]): [row[1], row[2]] for row in rows}
 
     def backlog_query(self, at: datetime, scope: MetricScope) -> Select[int]:
         """Return the statement `backlog` runs: the finished conversations are found once,
@@ -173,6 +265,25 @@ class SupportReports:
             Conversation.id.not_in(finished),
             *_conversation_scope(scope),
         )
+
+
+def _finished(last_end: datetime | None, last_reopen: datetime | None) -> bool:
+    """Tell whether a conversation's last cycle had ended (`backlog`'s rule)."""
+    return last_end is not None and (last_reopen is None or last_end > last_reopen)
+
+
+def bucket_of(column: Any, bounds: Sequence[datetime]) -> Any:
+    """Return the SQL expression of a time's bucket index i, bounds[i] <= time < bounds[i + 1]
+    (for times inside [bounds[0], bounds[-1])): a binary search written as nested CASEs, so
+    buckets cut at the window's own local midnights, DST changes included, on every dialect."""
+
+    def search(low: int, high: int) -> Any:
+        if high - low == 1:
+            return literal(low)
+        middle = (low + high) // 2
+        return case((column < bounds[middle], search(low, middle)), else_=search(middle, high))
+
+    return search(0, len(bounds) - 1)
 
 
 def _event_scope(scope: MetricScope) -> list[ColumnElement[bool]]:
