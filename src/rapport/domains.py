@@ -120,7 +120,11 @@ DOMAINS: tuple[Domain, ...] = (
         console_areas=(ConsoleArea("Knowledge", "/console/knowledge", "book", "knowledge"),),
         root_routers=("help_router",),
     ),
-    Domain("assistant", tasks=True),
+    Domain(
+        "assistant",
+        tasks=True,
+        console_areas=(ConsoleArea("Assistant", "/console/assistant", "bot", "assistant"),),
+    ),
     Domain(
         "analytics",
         scopes=(Scope.metrics_read,),
