@@ -18,7 +18,6 @@ docs/metrics.md. Nothing here writes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -45,13 +44,14 @@ from rapport.analytics.support_metrics import (
     compute_buckets,
     counts,
     daily_counts,
+    grouped,
     read_facts,
 )
 from rapport.analytics.survey_metrics import daily_survey_figures, survey_figures
 from rapport.analytics.windows import Window, window
 from rapport.support.calendars import BusinessCalendar
 from rapport.support.enums import Channel
-from rapport.support.reports import Fact, MetricScope
+from rapport.support.reports import MetricScope
 from rapport.support.routing_calendar import calendars
 
 MAX_INACTIVITY_DAYS = 3650
@@ -147,19 +147,19 @@ class MetricsService:
         activity in the window (order metrics belong to no group: null)."""
         calendar = await calendars.load(session, workspace_id)
         span = window(first_day, end_day, calendar.time_zone)
-        source = await read_facts(
-            session, workspace_id, span.start, span.end, filters.scope(), calendar
-        )
+        scope = filters.scope()
+        source = await read_facts(session, workspace_id, span.start, span.end, scope, calendar)
+        supports = await grouped(session, workspace_id, source, (span.start, span.end), scope, by)
         groups = []
-        for key in _group_keys(source.facts, by):
-            narrowed = _narrowed(filters, by, key)
-            scope = narrowed.scope()
+        for key, support in supports.items():
             figures = await survey_figures(
-                session, workspace_id, span.start, span.end, scope, filters.survey_id
-            )
-            figures |= await self._support(session, workspace_id, span, scope, calendar)
+                session, workspace_id, span.start, span.end,
+                _narrowed(filters, by, key).scope(), filters.survey_id,
+            )  # fmt: skip
             groups.append(
-                MetricsGroup(key=key, metrics=_summary(span, DEFAULT_INACTIVITY_DAYS, figures))
+                MetricsGroup(
+                    key=key, metrics=_summary(span, DEFAULT_INACTIVITY_DAYS, figures | support)
+                )
             )
         return MetricsBreakdown(by=by, groups=groups)
 
@@ -181,16 +181,6 @@ def _check_inactivity(days: int) -> None:
         raise InvalidInactivityThreshold(
             f"The inactivity threshold is 1 to {MAX_INACTIVITY_DAYS} days."
         )
-
-
-def _group_keys(facts: Sequence[Fact], by: BreakdownBy) -> list[str]:
-    """Return the channels, teams or agents the window's facts name, sorted."""
-    found: set[str] = set()
-    for fact in facts:
-        value = {"channel": fact.channel, "team": fact.team_id, "agent": fact.staff_id}[by]
-        if value is not None:
-            found.add(str(value))
-    return sorted(found)
 
 
 def _narrowed(filters: MetricsFilters, by: BreakdownBy, key: str) -> MetricsFilters:

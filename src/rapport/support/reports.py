@@ -19,6 +19,12 @@ from rapport.support.models import Activity, Conversation, Message, MetricEvent
 # Activities that start (or end) an agent's open, assigned stretch on a conversation.
 STRETCH_MARKS = ("created", "status", "assignment")
 CYCLE_ENDS = (MetricKind.resolution, MetricKind.closed)
+# What the conversation counts of a breakdown are grouped by.
+GROUP_COLUMNS = {
+    "channel": Conversation.channel,
+    "team": Conversation.team_id,
+    "agent": Conversation.assignee_id,
+}
 FACT_COLUMNS = (
     MetricEvent.conversation_id,
     MetricEvent.kind,
@@ -245,6 +251,9 @@ class SupportReports:
     def backlog_query(self, at: datetime, scope: MetricScope) -> Select[int]:
         """Return the statement `backlog` runs: the finished conversations are found once,
         grouped (their last end after their last reopen), never per conversation."""
+        return select(func.count()).where(*self._backlog_conditions(at, scope))
+
+    def _backlog_conditions(self, at: datetime, scope: MetricScope) -> list[ColumnElement[bool]]:
         is_reopen = MetricEvent.kind == MetricKind.reopen
         last_end = func.max(case((~is_reopen, MetricEvent.created_at)))
         last_reopen = func.max(case((is_reopen, MetricEvent.created_at)))
@@ -258,13 +267,33 @@ class SupportReports:
             .group_by(MetricEvent.conversation_id)
             .having(last_end.is_not(None), or_(last_reopen.is_(None), last_end > last_reopen))
         )
-        return select(func.count()).where(
+        return [
             Conversation.workspace_id == self.workspace_id,
             Conversation.created_at < at,
             Conversation.merged_into_id.is_(None),
             Conversation.id.not_in(finished),
             *_conversation_scope(scope),
-        )
+        ]
+
+    async def opened_and_backlog_by(
+        self, start: datetime, end: datetime, scope: MetricScope, by: str
+    ) -> dict[str, tuple[int, int]]:
+        """Return `opened` of [start, end) and `backlog` at `end` per channel, team or agent
+        (`by`) of the conversations, each in one grouped query: key -> (opened, backlog)."""
+        column = GROUP_COLUMNS[by]
+        opened = [
+            Conversation.workspace_id == self.workspace_id,
+            Conversation.created_at >= start,
+            Conversation.created_at < end,
+            *_conversation_scope(scope),
+        ]
+        found: dict[str, list[int]] = {}
+        for place, conditions in enumerate((opened, self._backlog_conditions(end, scope))):
+            query = select(column, func.count()).where(*conditions).group_by(column)
+            for key, count in await self.session.execute(query):
+                if key is not None:
+                    found.setdefault(str(key), [0, 0])[place] = int(count)
+        return {key: (pair[0], pair[1]) for key, pair in found.items()}
 
 
 def _finished(last_end: datetime | None, last_reopen: datetime | None) -> bool:
