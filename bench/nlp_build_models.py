@@ -76,17 +76,15 @@ def neutral_band(predicted: np.ndarray, truth: list[str]) -> tuple[float, float]
 
 
 def sentiment_rows() -> list[tuple[str, float]]:
-    """VADER's tweets, movie and editorial snippets, then Bitext requests (template-split
-    training side) rated 0."""
+    """Return VADER's tweets, movie and NYT snippets, then Bitext training requests rated 0."""
     rows = [row for name in SENTIMENT_SETS for row in vader_rows(name)]
     train, _ = split_by_template(bitext_8k())
     return rows + [(text, 0.0) for text in bitext_neutral(train, BITEXT_NEUTRAL)]
 
 
 def build_sentiment(cached: str | None = None) -> None:
-    """Fit ridge heads (with and without MiniLM) on the mean ratings, each with the neutral
-    band that maximises shuffled 3-fold out-of-fold macro-F1; `cached` is an .npy of the VADER
-    texts' embeddings saved by an earlier run."""
+    """Fit ridge heads (with and without MiniLM) and their out-of-fold neutral bands; `cached`
+    is an .npy of the VADER texts' embeddings saved by an earlier run."""
     rows = sentiment_rows()
     texts = [text for text, _ in rows]
     ratings = np.array([rating for _, rating in rows])

@@ -8,6 +8,7 @@ import pytest
 from rapport.nlp.embeddings import HASHING_NAME, MINILM_NAME
 from rapport.nlp.ports import Embedder
 from rapport.nlp.sentiment import (
+    LEXICON_CHARS,
     LexiconFeatures,
     LinearSentimentAnalyzer,
     label_for,
@@ -86,3 +87,10 @@ def test_the_neutral_band_decides_between_labels() -> None:
 
 def test_no_texts_give_no_results(analyzer: LinearSentimentAnalyzer) -> None:
     assert analyzer.analyze([]) == []
+
+
+def test_the_lexicon_reads_only_the_start_of_a_very_long_text() -> None:
+    lexicon = LexiconFeatures()
+    start = "I love it! " * (LEXICON_CHARS // 11 + 1)
+    rows = lexicon([start[:LEXICON_CHARS], start[:LEXICON_CHARS] + "awful " * 20_000])
+    assert rows[0].tolist() == rows[1].tolist()

@@ -21,6 +21,8 @@ from rapport.nlp.ports import Embedder, SentimentLabel, SentimentResult
 
 MODEL_DIR = Path(__file__).parent / "data" / "sentiment"
 SCALE = 4.0  # raters scored -4..4; results are reported in -1..1
+# VADER's rules take quadratic time (19 s for 100 KB); training snippets stay under 900 characters.
+LEXICON_CHARS = 4000
 _WORD = re.compile(r"[\w']+")
 _BUT = re.compile(r"\bbut\b", re.IGNORECASE)
 
@@ -44,16 +46,16 @@ class LexiconFeatures:
         self._negations = frozenset(NEGATE)
 
     def __call__(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        """Return one row per text: compound, positive, negative, neutral, then `rules`."""
-        return np.array([self._scores(text) + self.rules(text) for text in texts], np.float32)
+        """Return one row per text (its first LEXICON_CHARS): VADER's four scores, then `rules`."""
+        cut = [text[:LEXICON_CHARS] for text in texts]
+        return np.array([self._scores(text) + self.rules(text) for text in cut], np.float32)
 
     def _scores(self, text: str) -> list[float]:
         score = self._vader.polarity_scores(text)
         return [score["compound"], score["pos"], score["neg"], score["neu"]]
 
     def rules(self, text: str) -> list[float]:
-        """Word valences (counts, extremes), negation, the compounds before and after "but",
-        exclamation and question marks, and the length, each scaled to about [-1, 1]."""
+        """Return valence counts and extremes, negation, "but" compounds, "!", "?" and length."""
         words = [word.lower() for word in _WORD.findall(self.describe_emoji(text))]
         valences = [self._vader.lexicon.get(word, 0.0) for word in words]
         positive = [value for value in valences if value > 0]
@@ -80,8 +82,7 @@ class LexiconFeatures:
 def sentiment_features(
     texts: Sequence[str], embeddings: NDArray[np.float32] | None, lexicon: LexiconFeatures
 ) -> sparse.csr_matrix:
-    """Return the lexicon scores, then the embedding (if any), then the n-grams (of the texts
-    with emoji named, as the embedder should see them: `lexicon.describe_emoji`)."""
+    """Return the lexicon scores, then the embedding (if any), then n-grams of emoji-named texts."""
     features = combine(embeddings, ngram_features([lexicon.describe_emoji(t) for t in texts]))
     return sparse.csr_matrix(sparse.hstack([sparse.csr_matrix(lexicon(texts)), features]))
 
