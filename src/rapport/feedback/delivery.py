@@ -16,6 +16,7 @@ from rapport.customers.enums import ConsentPurpose
 from rapport.customers.service import customers
 from rapport.feedback.enums import DeliveryChannel, SurveyTrigger
 from rapport.feedback.errors import SurveyNotSent
+from rapport.feedback.inline import announce_inline
 from rapport.feedback.links import survey_link, survey_token
 from rapport.feedback.models import Survey, SurveyInvitation
 from rapport.feedback.repository import InvitationRepository, SurveyRepository
@@ -108,7 +109,9 @@ class DeliveryService:
                             invitation_id=invitation.id, delay=REMINDER_AFTER)  # fmt: skip
                     return invitation
             if channel == DeliveryChannel.chat and followed and followed.channel == "chat":
-                return await self._invite(session, survey, customer_id, channel, followed)
+                invitation = await self._invite(session, survey, customer_id, channel, followed)
+                announce_inline(session, workspace_id, followed.id)
+                return invitation
         return None
 
     async def send_by_hand(

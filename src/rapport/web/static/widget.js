@@ -11,6 +11,7 @@
       message: "Your message", send: "Send", you: "You", agent: "Support",
       typing: "Support is typing…", sending: "Sending…", seen: "Seen", failed: "Not sent",
       reconnecting: "Reconnecting…", empty: "Ask us anything.",
+      surveySend: "Send feedback", thanks: "Thank you for your feedback!",
     },
     fr: {
       open: "Discuter avec nous", close: "Fermer", title: "Discussion", online: "Nous sommes en ligne",
@@ -19,6 +20,7 @@
       message: "Votre message", send: "Envoyer", you: "Vous", agent: "Support",
       typing: "Le support écrit…", sending: "Envoi…", seen: "Vu", failed: "Non envoyé",
       reconnecting: "Reconnexion…", empty: "Posez-nous vos questions.",
+      surveySend: "Envoyer l'avis", thanks: "Merci pour votre avis !",
     },
     de: {
       open: "Chat starten", close: "Chat schließen", title: "Chat", online: "Wir sind online",
@@ -27,7 +29,7 @@
       message: "Ihre Nachricht", send: "Senden", you: "Sie", agent: "Support",
       typing: "Support schreibt…", sending: "Wird gesendet…", seen: "Gesehen",
       failed: "Nicht gesendet", reconnecting: "Verbindung wird hergestellt…",
-      empty: "Fragen Sie uns.",
+      empty: "Fragen Sie uns.", surveySend: "Feedback senden", thanks: "Danke für Ihr Feedback!",
     },
   };
   const CSS = `
@@ -59,6 +61,21 @@ textarea { resize: none; height: 44px; }
 form button { border: 0; border-radius: 8px; padding: 0 14px; background: #1d4ed8; color: #fff;
   cursor: pointer; min-height: 44px; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.survey { display: block; margin: 0; padding: 10px 12px; border-top: 1px solid #e4e7eb; }
+.survey fieldset { border: 0; margin: 0 0 8px; padding: 0; min-width: 0; }
+.survey legend { padding: 0; margin-bottom: 6px; font-weight: 600; }
+.scale { display: flex; flex-wrap: wrap; gap: 4px; }
+.scale label { flex: 1 0 36px; position: relative; }
+.scale input { position: absolute; opacity: 0; width: 1px; height: 1px; }
+.scale span { display: block; text-align: center; min-height: 44px; line-height: 44px;
+  border: 1px solid #9aa5b1; border-radius: 8px; cursor: pointer; }
+.scale input:checked + span { background: #1d4ed8; color: #fff; border-color: #1d4ed8; }
+.scale input:focus-visible + span { outline: 3px solid #f59e0b; outline-offset: 2px; }
+.open { display: block; margin-bottom: 8px; }
+.open span { display: block; font-weight: 600; margin-bottom: 6px; }
+.survey textarea { width: 100%; box-sizing: border-box; height: 64px; }
+.survey button { border: 0; border-radius: 8px; padding: 0 14px; background: #1d4ed8; color: #fff;
+  cursor: pointer; min-height: 44px; width: 100%; }
 @media (max-width: 480px) {
   .panel { right: 0; bottom: 0; width: 100vw; height: 100%; border-radius: 0; }
 }`;
@@ -68,6 +85,7 @@ form button { border: 0; border-radius: 8px; padding: 0 14px; background: #1d4ed
     for (const child of children) node.append(child);
     return node;
   };
+  const SCALES = { nps: [0, 10], csat: [1, 5], ces: [1, 7], rating: [1, 5] };
   const newId = () =>
     (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2))
       .replace(/[^A-Za-z0-9_-]/g, "");
@@ -153,6 +171,8 @@ form button { border: 0; border-radius: 8px; padding: 0 14px; background: #1d4ed
       this.panel = el("section", { className: "panel", id: "rapport-panel", hidden: true },
         el("header", {}, el("div", {}, title, this.status), close),
         this.log, this.typing, this.offline, this.emailForm, form);
+      this.surveySlot = el("div", {});
+      form.before(this.surveySlot);
       this.panel.setAttribute("role", "dialog");
       this.panel.setAttribute("aria-labelledby", "rapport-title");
       this.log.append(this.empty);
@@ -216,6 +236,7 @@ form button { border: 0; border-radius: 8px; padding: 0 14px; background: #1d4ed
         ack: () => this.onAck(data),
         typing: () => this.showTyping(),
         read: () => this.markSeen(data.seq),
+        survey: () => this.loadSurvey(),
         "email.saved": () => { this.emailForm.hidden = true; this.offline.textContent = this.t("emailSaved"); },
         error: () => this.onError(data),
       };
@@ -227,13 +248,74 @@ form button { border: 0; border-radius: 8px; padding: 0 14px; background: #1d4ed
       this.retry = 0;
       this.state.token = data.visitor_token;
       this.save();
-      if (data.conversation_id !== this.conversationId) this.lastSeq = 0;
+      if (data.conversation_id !== this.conversationId) { this.lastSeq = 0; this.survey = null; this.surveySlot.replaceChildren(); }
       this.conversationId = data.conversation_id;
       this.status.textContent = data.agents_online ? this.t("online") : "";
       this.offline.hidden = data.agents_online;
       this.emailForm.hidden = data.agents_online;
       this.agentRead = data.agent_read_seq;
       for (const item of this.state.outbox) this.frame(Object.assign({ type: "message" }, item));
+      this.loadSurvey();
+    }
+
+    api(path, init) {
+      const base = this.getAttribute("server") || (SCRIPT ? new URL(SCRIPT).origin : location.origin);
+      const headers = { authorization: "Bearer " + this.state.token, "content-type": "application/json" };
+      return fetch(base + path, Object.assign({ headers }, init));
+    }
+
+    async loadSurvey() {
+      if (!this.conversationId || !this.state.token || this.survey) return;
+      const reply = await this.api("/widget/survey?conversation_id=" + this.conversationId).catch(() => null);
+      if (!reply || reply.status !== 200 || this.survey) return;
+      this.showSurvey(await reply.json());
+    }
+
+    showSurvey(data) {
+      const form = el("form", { className: "survey" });
+      form.setAttribute("aria-label", data.questions[0] ? data.questions[0].text : "Survey");
+      for (const q of data.questions) form.append(this.question(q));
+      const status = el("p", { className: "note" });
+      status.setAttribute("role", "status");
+      form.append(el("button", { type: "submit", textContent: this.t("surveySend") }), status);
+      form.addEventListener("submit", async (e) => {
+        e.preventDefault();
+        const answers = {};
+        for (const [name, value] of new FormData(form)) if (String(value).trim()) (answers[name] = answers[name] || []).push(String(value));
+        const reply = await this.api("/widget/survey", {
+          method: "POST", body: JSON.stringify({ conversation_id: data.conversation_id, answers }),
+        }).catch(() => null);
+        const body = reply ? await reply.json().catch(() => ({})) : {};
+        if (reply && (reply.ok || reply.status === 410)) form.replaceChildren(el("p", { className: "note", textContent: this.t("thanks") }));
+        else status.textContent = body.detail || this.t("failed");
+      });
+      this.survey = form;
+      this.surveySlot.replaceChildren(form);
+    }
+
+    question(q) {
+      const name = "q_" + q.id;
+      if (q.type === "open_text") {
+        return el("label", { className: "open" }, el("span", { textContent: q.text }),
+          el("textarea", { name, maxLength: 2000, required: q.required }));
+      }
+      const box = el("fieldset", {}, el("legend", { textContent: q.text }));
+      const range = SCALES[q.type];
+      const values = range ? Array.from({ length: range[1] - range[0] + 1 }, (_, i) => String(range[0] + i)) : q.choices;
+      const scale = el("div", { className: "scale" });
+      const follow = el("textarea", { name: "f_" + q.id, maxLength: 2000, hidden: true });
+      for (const value of values) {
+        const input = el("input", { type: q.type === "multiple_choice" ? "checkbox" : "radio", name, value, required: q.required && q.type !== "multiple_choice" });
+        if (range) input.setAttribute("aria-label", value + " / " + range[1]);
+        input.addEventListener("change", () => {
+          const up = (q.follow_ups || []).find((f) => f.min_score <= +value && +value <= f.max_score);
+          follow.hidden = !up;
+          if (up) { follow.setAttribute("aria-label", up.text); follow.placeholder = up.text; }
+        });
+        scale.append(el("label", {}, input, el("span", { textContent: range && q.type !== "nps" ? value + " ★" : value })));
+      }
+      box.append(scale, follow);
+      return box;
     }
 
     submit() {

@@ -17,6 +17,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from rapport.core.db import Database
 from rapport.core.realtime import RESYNC, Subscription, get_hub
 from rapport.errors import RapportError
+from rapport.feedback.inline import SURVEY_READY
 from rapport.support.events import MESSAGE_CREATED
 from rapport.support.notify import conversation_topic
 from rapport.support.widget import owner_topic, widget
@@ -182,6 +183,8 @@ class Connection:
                     await self.send({"type": "typing", "author_type": event["author_type"]})
                 elif kind == "conversation.read" and event.get("by") == "agent":
                     await self.send({"type": "read", "by": "agent", "seq": event.get("seq")})
+                elif kind == SURVEY_READY:
+                    await self.send({"type": "survey", "conversation_id": conversation_id})
 
     async def _owned(self, subscription: Subscription) -> None:
         """Follow a conversation the visitor opened elsewhere (another tab or device)."""
