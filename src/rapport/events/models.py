@@ -96,6 +96,9 @@ class Order(TenantMixin, Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "order_key"),
         Index("ix_orders_customer", "workspace_id", "customer_id", "placed_at"),
+        # The CX metrics read the orders placed in a window and its inactivity threshold
+        # before it (migration 0020).
+        Index("ix_orders_placed", "workspace_id", "placed_at"),
     )
 
     order_key: Mapped[str] = mapped_column(String(255))

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from rapport.events.enums import OrderStatus
 from rapport.events.models import Order
@@ -29,13 +30,13 @@ class CustomerActivity:
     buyers: int  # 1+ counted orders placed in [start, end)
 
 
-def counted_order() -> ColumnElement[bool]:
+def counted_order(order: type[Order] = Order) -> ColumnElement[bool]:
     """Return the condition of an order that counts: not cancelled, not fully refunded."""
     fully_refunded = and_(
-        Order.refunded >= Order.total,
-        or_(Order.refunded > 0, Order.status == OrderStatus.refunded.value),
+        order.refunded >= order.total,
+        or_(order.refunded > 0, order.status == OrderStatus.refunded.value),
     )
-    return and_(Order.status != OrderStatus.cancelled.value, not_(fully_refunded))
+    return and_(order.status != OrderStatus.cancelled.value, not_(fully_refunded))
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -50,11 +51,14 @@ async def customer_activity(
     end: datetime,
     inactivity: timedelta,
 ) -> CustomerActivity:
-    """Count active, new, churned and repeat customers of [start, end) in one query."""
+    """Count active, new, churned and repeat customers of [start, end) in one query over the
+    orders placed from the threshold before `start` on (`ix_orders_placed`); whether a
+    customer's first order in that span is their first ever is looked up per candidate."""
     placed = Order.placed_at
     per_customer = (
         select(
-            func.max(_flag(and_(placed > start - inactivity, placed < start))).label("at_start"),
+            Order.customer_id.label("customer_id"),
+            func.max(_flag(placed < start)).label("at_start"),
             func.max(_flag(placed > end - inactivity)).label("at_end"),
             func.min(placed).label("first_at"),
             func.sum(_flag(placed >= start)).label("in_window"),
@@ -62,6 +66,7 @@ async def customer_activity(
         .where(
             Order.workspace_id == workspace_id,
             Order.customer_id.is_not(None),
+            placed > start - inactivity,
             placed < end,
             counted_order(),
         )
@@ -69,10 +74,22 @@ async def customer_activity(
         .subquery()
     )
     row = per_customer.c
+    earlier = aliased(Order)
+    ordered_before = (
+        select(earlier.id)
+        .where(
+            earlier.workspace_id == workspace_id,
+            earlier.customer_id == row.customer_id,
+            earlier.placed_at <= start - inactivity,
+            counted_order(earlier),
+        )
+        .exists()
+    )
+    new = and_(row.at_start == 0, row.at_end == 1, not_(ordered_before))
     totals = select(
         func.coalesce(func.sum(row.at_start), 0),
         func.coalesce(func.sum(row.at_end), 0),
-        func.coalesce(func.sum(_flag(and_(row.first_at >= start, row.at_end == 1))), 0),
+        func.coalesce(func.sum(_flag(new)), 0),
         func.coalesce(func.sum(_flag(and_(row.at_start == 1, row.at_end == 0))), 0),
         func.coalesce(func.sum(_flag(row.in_window >= 2)), 0),
         func.coalesce(func.sum(_flag(row.in_window >= 1)), 0),

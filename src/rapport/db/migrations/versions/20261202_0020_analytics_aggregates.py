@@ -4,8 +4,9 @@ Revision ID: 20261202_0020
 Revises: 20261202_0019
 Create Date: 2026-12-02 09:00:00
 
-The CX metrics read a window's metric events by kind and time, and count the conversations
-created in a window: an index for each. (No aggregate tables: the metrics are queries over
+The CX metrics read a window's metric events by kind and time, count the conversations
+created in a window, and read the orders placed in a window and the inactivity threshold
+before it: an index for each. (No aggregate tables: the metrics are queries over
 the recorded events and orders; see docs/metrics.md.)
 """
 
@@ -26,8 +27,10 @@ def upgrade() -> None:
         ["workspace_id", "kind", "created_at"],
     )
     op.create_index("ix_conversations_created", "conversations", ["workspace_id", "created_at"])
+    op.create_index("ix_orders_placed", "orders", ["workspace_id", "placed_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_orders_placed", table_name="orders")
     op.drop_index("ix_conversations_created", table_name="conversations")
     op.drop_index("ix_conversation_metric_events_window", table_name="conversation_metric_events")
