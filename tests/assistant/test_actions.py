@@ -97,3 +97,4 @@ async def test_an_action_that_fails_hands_off(database: Database) -> None:
     assert conversation.status == "open"
     assert note[:2] == ("assistant", True)
     assert note[2].startswith("Assistant handed this conversation off: action failed.")
+    assert note[2].endswith(f"language en. Order: {order_key}.")

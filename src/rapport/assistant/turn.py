@@ -80,7 +80,7 @@ async def take_turn(
         outcome = Outcome(handoff=HandoffReason.out_of_scope).say("I'm passing you to a colleague.")
     else:
         outcome = await respond(context, state, message.text, labels)
-    await _apply(session, workspace_id, conversation, outcome, labels, settings.name)
+    await _apply(session, workspace_id, conversation, outcome, labels, settings.name, state)
     dialogue.handed_off = outcome.handoff is not None
     dialogue.turns += 1
     dialogue.updated_at = utcnow()
@@ -140,6 +140,7 @@ async def _apply(
     outcome: Outcome,
     labels: MessageLabels,
     name: str,
+    state: DialogueState,
 ) -> None:
     """Post the replies, then hand off (note first) or resolve."""
     for reply in outcome.replies:
@@ -150,18 +151,24 @@ async def _apply(
             workspace_id=workspace_id, target_type="conversation", target_id=conversation.id,
         )  # fmt: skip
     if outcome.handoff is not None:
-        note = _summary(name, outcome.handoff, labels)
+        note = _summary(name, outcome.handoff, labels, state)
         await assistant_desk.post(session, conversation, note, private=True)
         await assistant_desk.hand_off(session, conversation)
     elif outcome.resolve:
         await assistant_desk.resolve(session, conversation)
 
 
-def _summary(name: str, reason: HandoffReason, labels: MessageLabels) -> str:
-    """The agents' note: why, and what the last message seemed to be (no message text)."""
-    return (
+def _summary(name: str, reason: HandoffReason, labels: MessageLabels, state: DialogueState) -> str:
+    """The agents' note: why, what the last message seemed to be, and the task and order in
+    hand (no message text, email or address)."""
+    note = (
         f"{name} handed this conversation off: {str(reason).replace('_', ' ')}. "
         f"Last message: intent {labels.intent} ({labels.intent_confidence:.2f}), "
         f"sentiment {labels.sentiment} ({labels.sentiment_score:+.2f}), "
         f"language {labels.language}."
     )
+    if state.task is not None:
+        note += f" Working on: {state.task.replace('_', ' ')}."
+    if state.order is not None:
+        note += f" Order: {state.order}."
+    return note
