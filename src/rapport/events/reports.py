@@ -9,8 +9,9 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -51,8 +52,17 @@ async def customer_activity(
     end: datetime,
     inactivity: timedelta,
 ) -> CustomerActivity:
-    """Count active, new, churned and repeat customers of [start, end) in one query over the
-    orders placed from the threshold before `start` on (`ix_orders_placed`); whether a
+    """Count active, new, churned and repeat customers of [start, end) in one query."""
+    totals = customer_activity_query(workspace_id, start=start, end=end, inactivity=inactivity)
+    counts = (await session.execute(totals)).one()
+    return CustomerActivity(*(int(value) for value in counts))
+
+
+def customer_activity_query(
+    workspace_id: str, *, start: datetime, end: datetime, inactivity: timedelta
+) -> Select[Any]:
+    """Return the statement `customer_activity` runs: over the orders placed from the
+    threshold before `start` on (`ix_orders_placed`), never the whole history; whether a
     customer's first order in that span is their first ever is looked up per candidate."""
     placed = Order.placed_at
     per_customer = (
@@ -86,7 +96,7 @@ async def customer_activity(
         .exists()
     )
     new = and_(row.at_start == 0, row.at_end == 1, not_(ordered_before))
-    totals = select(
+    return select(
         func.coalesce(func.sum(row.at_start), 0),
         func.coalesce(func.sum(row.at_end), 0),
         func.coalesce(func.sum(_flag(new)), 0),
@@ -94,8 +104,6 @@ async def customer_activity(
         func.coalesce(func.sum(_flag(row.in_window >= 2)), 0),
         func.coalesce(func.sum(_flag(row.in_window >= 1)), 0),
     )
-    counts = (await session.execute(totals)).one()
-    return CustomerActivity(*(int(value) for value in counts))
 
 
 # Customers whose earlier orders are looked up per statement (bound parameters stay few).
