@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Self
 
@@ -28,6 +29,12 @@ class FollowUp(BaseModel):
     )
 
 
+def _bad_choice(choice: str) -> bool:
+    """Tell whether a choice is blank, too long or holds a control character (it could
+    never be chosen on the survey page)."""
+    return not choice.strip() or len(choice) > 200 or re.match(NO_CONTROL, choice) is None
+
+
 class Question(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9_-]{1,32}$", description="Short id, unique in its survey.")
     type: QuestionType = Field(
@@ -47,10 +54,12 @@ class Question(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        # The page compares answers stripped: a choice is kept stripped too.
+        self.choices = [choice.strip() for choice in self.choices]
         if (self.type in CHOICE_TYPES) != bool(self.choices):
             raise ValueError("choices are given for, and only for, choice questions")
-        if any(not choice.strip() or len(choice) > 200 for choice in self.choices):
-            raise ValueError("each choice has 1 to 200 characters")
+        if any(_bad_choice(choice) for choice in self.choices):
+            raise ValueError("each choice has 1 to 200 characters and no control character")
         score_range = SCORE_RANGES.get(str(self.type))
         for follow_up in self.follow_ups:
             low, high = score_range or (1, 0)
