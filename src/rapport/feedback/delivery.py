@@ -22,6 +22,7 @@ from rapport.feedback.models import Survey, SurveyInvitation
 from rapport.feedback.repository import InvitationRepository, SurveyRepository
 from rapport.feedback.schemas import SurveySend, SurveySendRead
 from rapport.feedback.service import feedback
+from rapport.feedback.texting import publish_survey_text
 from rapport.messaging.service import outbound
 
 LINK_DAYS = 14
@@ -108,6 +109,10 @@ class DeliveryService:
                     enqueue(session, REMIND_JOB, workspace_id=workspace_id,
                             invitation_id=invitation.id, delay=REMINDER_AFTER)  # fmt: skip
                     return invitation
+            if channel == DeliveryChannel.sms and followed and followed.channel == "sms":
+                invitation = await self._invite(session, survey, customer_id, channel, followed)
+                publish_survey_text(session, invitation, followed.id, LINK_DAYS)
+                return invitation
             if channel == DeliveryChannel.chat and followed and followed.channel == "chat":
                 invitation = await self._invite(session, survey, customer_id, channel, followed)
                 announce_inline(session, workspace_id, followed.id)

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.jobs import job
 from rapport.support.sms_delivery import MAX_SMS_ATTEMPTS, deliver
 from rapport.support.sms_outbound import DELIVER_SMS
+from rapport.support.sms_surveys import text_survey as text_survey  # feedback's SMS links
 
 
 # The job's own retries cover a crash between attempts; the attempts themselves are
