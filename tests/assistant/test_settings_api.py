@@ -13,8 +13,7 @@ from tests.fixtures.identity import bearer, make_api_key, make_workspace
 READ, ASSIGN = Scope.conversations_read, Scope.conversations_assign
 CASES = [
     Case("GET", "/api/v1/assistant-settings", READ),
-    Case("GET", "/api/v1/assistant-settings/chat", READ),
-    Case("PUT", "/api/v1/assistant-settings/chat", ASSIGN, json={"enabled": True}),
+    Case("PUT", "/api/v1/assistant-settings", ASSIGN, json={"channel": "chat", "enabled": True}),
 ]
 
 
@@ -48,10 +47,12 @@ async def test_settings_are_per_workspace(client: httpx.AsyncClient, database: D
     mine = bearer(await make_api_key(database, await make_workspace(database)))
     theirs = bearer(await make_api_key(database, await make_workspace(database)))
     await client.put(
-        "/api/v1/assistant-settings/chat", json={"enabled": True, "name": "Ada"}, headers=mine
-    )
-    response = await client.get("/api/v1/assistant-settings/chat", headers=theirs)
-    assert (response.json()["enabled"], response.json()["name"]) == (False, "Assistant")
+        "/api/v1/assistant-settings",
+        json={"channel": "chat", "enabled": True, "name": "Ada"}, headers=mine,
+    )  # fmt: skip
+    listed = (await client.get("/api/v1/assistant-settings", headers=theirs)).json()["items"]
+    chat = next(item for item in listed if item["channel"] == "chat")
+    assert (chat["enabled"], chat["name"]) == (False, "Assistant")
 
 
 async def test_a_change_is_kept_and_listed(client: httpx.AsyncClient, database: Database) -> None:
@@ -60,7 +61,7 @@ async def test_a_change_is_kept_and_listed(client: httpx.AsyncClient, database: 
         "enabled": True, "name": "Ada", "confidence_threshold": 0.7,
         "negative_sentiment_threshold": -0.5, "knowledge_threshold": 0.4, "vip_trait": "vip",
     }  # fmt: skip
-    await client.put("/api/v1/assistant-settings/chat", json=body, headers=key)
+    await client.put("/api/v1/assistant-settings", json={"channel": "chat", **body}, headers=key)
     listed = (await client.get("/api/v1/assistant-settings", headers=key)).json()["items"]
     chat = next(item for item in listed if item["channel"] == "chat")
     assert {name: chat[name] for name in body} == body
@@ -68,19 +69,20 @@ async def test_a_change_is_kept_and_listed(client: httpx.AsyncClient, database: 
 
 
 @pytest.mark.parametrize(
-    ("path", "body"),
+    "body",
     [
-        ("/api/v1/assistant-settings/fax", {"enabled": True}),
-        ("/api/v1/assistant-settings/chat", {"enabled": True, "confidence_threshold": 2}),
-        ("/api/v1/assistant-settings/chat", {"enabled": True, "name": "<script>"}),
-        ("/api/v1/assistant-settings/chat", {"enabled": True, "vip_trait": "no spaces"}),
-        ("/api/v1/assistant-settings/chat", {}),
+        {"channel": "fax", "enabled": True},
+        {"channel": "chat", "enabled": True, "confidence_threshold": 2},
+        {"channel": "chat", "enabled": True, "name": "<script>"},
+        {"channel": "chat", "enabled": True, "vip_trait": "no spaces"},
+        {"enabled": True},
+        {"channel": "chat"},
     ],
 )
 async def test_bad_settings_are_422(
-    client: httpx.AsyncClient, database: Database, path: str, body: dict[str, object]
+    client: httpx.AsyncClient, database: Database, body: dict[str, object]
 ) -> None:
     key = bearer(await make_api_key(database, await make_workspace(database)))
-    response = await client.put(path, json=body, headers=key)
+    response = await client.put("/api/v1/assistant-settings", json=body, headers=key)
     assert response.status_code == 422
     assert set(response.json()) >= {"error", "detail"}

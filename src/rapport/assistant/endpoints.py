@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from rapport.assistant.auth import AssistantRead, AssistantWrite, ChannelName
+from rapport.assistant.auth import AssistantRead, AssistantWrite
 from rapport.assistant.schemas import (
+    AssistantSettingsChange,
     AssistantSettingsList,
     AssistantSettingsRead,
-    AssistantSettingsUpdate,
 )
 from rapport.assistant.service import assistant
 from rapport.core.deps import SessionDep
@@ -25,20 +25,11 @@ async def list_assistant_settings(
     return await assistant.all_settings(session, principal.workspace_id)
 
 
-@router.get("/{channel}", response_model=AssistantSettingsRead)
-async def get_assistant_settings(
-    channel: ChannelName, principal: AssistantRead, session: SessionDep
-) -> AssistantSettingsRead:
-    """Return the assistant's settings for one channel."""
-    return await assistant.settings(session, principal.workspace_id, channel)
-
-
-@router.put("/{channel}", response_model=AssistantSettingsRead)
+@router.put("", response_model=AssistantSettingsRead)
 async def set_assistant_settings(
-    channel: ChannelName, body: AssistantSettingsUpdate, principal: AssistantWrite,
-    session: SessionDep,
-) -> AssistantSettingsRead:  # fmt: skip
+    body: AssistantSettingsChange, principal: AssistantWrite, session: SessionDep
+) -> AssistantSettingsRead:
     """Turn the assistant on or off for a channel and set its hand-off rules."""
     return await assistant.configure(
-        session, principal.workspace_id, channel, body, Actor.of(principal)
+        session, principal.workspace_id, body.channel, body, Actor.of(principal)
     )

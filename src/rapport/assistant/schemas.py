@@ -51,6 +51,10 @@ class AssistantSettingsUpdate(BaseModel):
     )
 
 
+class AssistantSettingsChange(AssistantSettingsUpdate):
+    channel: Channel = Field(description="chat, email, sms, api, phone or in_store.")
+
+
 class AssistantSettingsRead(ReadModel):
     channel: Channel = Field(description="The channel these settings apply to.")
     enabled: bool = Field(description="Whether the assistant owns new conversations here.")
