@@ -238,7 +238,10 @@ class SupportReports:
                 func.max(case((is_reopen, MetricEvent.created_at))),
             )
             .where(
-                MetricEvent.workspace_id == self.workspace_id,
+                # Not an index term (`|| ''`): SQLite, planning without statistics, would
+                # otherwise walk the window index over the whole history instead of looking
+                # each moved conversation up by its id.
+                (MetricEvent.workspace_id + "") == self.workspace_id,
                 MetricEvent.kind.in_((*CYCLE_ENDS, MetricKind.reopen)),
                 MetricEvent.created_at < later[0],
                 MetricEvent.conversation_id.in_(moved),
