@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import as_utc, utcnow
 from rapport.core.crypto import keyring
+from rapport.core.outbox import publish
 from rapport.customers.errors import CustomerNotFound
 from rapport.customers.service import customers
 from rapport.errors import Conflict
 from rapport.events.enums import OrderStatus
+from rapport.events.events import ORDER_FULFILLED
 from rapport.events.models import Order
 from rapport.events.order_repository import OrderRepository
 
@@ -75,9 +77,16 @@ class OrderActions:
     ) -> OrderFacts:
         """Record that the shop shipped (or delivered) an order."""
         order = await self._locked(session, workspace_id, order_key)
+        previous = order.fulfillment_status
         order.fulfillment_status = DELIVERED if delivered else SHIPPED
         order.shipped_at = order.shipped_at or utcnow()
         order.updated_at = utcnow()
+        if order.fulfillment_status != previous:
+            publish(
+                session, ORDER_FULFILLED, workspace_id=workspace_id, order_id=order.id,
+                customer_id=order.customer_id, fulfillment_status=order.fulfillment_status,
+                origin=order.origin,
+            )  # fmt: skip
         return _facts(order)
 
     async def cancel(self, session: AsyncSession, workspace_id: str, order_key: str) -> OrderFacts:

@@ -39,6 +39,7 @@ class SurveyTrigger(enum.StrEnum):
 
     conversation_resolved = "conversation_resolved"
     manual = "manual"
+    order_delivered = "order_delivered"
 
 
 class DeliveryChannel(enum.StrEnum):

@@ -42,7 +42,7 @@ class Survey(TenantMixin, Base):
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[SurveyKind] = mapped_column(_enum(SurveyKind))
     questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    # {"event": conversation_resolved|manual, "delay_days": N}
+    # {"event": conversation_resolved|order_delivered|manual, "delay_days": N}
     trigger: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     marketing: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -76,7 +76,8 @@ class Question(BaseModel):
 class TriggerSettings(BaseModel):
     event: SurveyTrigger = Field(
         default=SurveyTrigger.conversation_resolved,
-        description="conversation_resolved (sent after a resolution) or manual (sent by hand).",
+        description="conversation_resolved (sent after a resolution), order_delivered (after the "
+        "shop marks an order delivered) or manual (sent by hand).",
     )
     delay_days: int = Field(default=0, ge=0, le=365, description="Days to wait after the event.")
 

@@ -12,6 +12,7 @@ from rapport.core.outbox import subscribe
 from rapport.customers.errors import CustomerNotFound
 from rapport.feedback.delivery import REMIND_JOB, SEND_JOB, FollowedConversation, delivery
 from rapport.feedback.enums import SurveyTrigger
+from rapport.feedback.order_trigger import survey_delivered_order as survey_delivered_order
 from rapport.feedback.repository import SurveyRepository
 
 SURVEY_RESOLVED = "feedback.survey_resolved_conversation"
