@@ -18,7 +18,7 @@ from tests.fixtures.identity import bearer, make_api_key, make_staff, make_works
 from tests.fixtures.mail import smtp_server
 from tests.fixtures.sessions import session_headers, sign_in
 
-READ, WRITE = Scope.feedback_read, Scope.feedback_write
+READ, WRITE, REPORTS = Scope.feedback_read, Scope.feedback_write, Scope.reports_read
 NEW = {"name": "After delivery", "kind": "csat", "questions": CSAT_QUESTIONS}
 CASES = [
     Case("GET", "/api/v1/surveys", READ),
@@ -33,12 +33,13 @@ CASES = [
         201,
         {"customer_id": "{customer}"},
     ),
-    Case("GET", "/api/v1/survey-responses", READ),
+    # Every customer's answers at once (every agent's and team's scores) are a report.
+    Case("GET", "/api/v1/survey-responses", REPORTS),
     Case("GET", "/api/v1/survey-responses?customer_id={customer}", READ),
     Case("GET", "/api/v1/survey-settings", READ),
     Case("PUT", "/api/v1/survey-settings", WRITE, json={"throttle_days": 7}),
 ]
-ROLE_FOR = {READ: Role.agent, WRITE: Role.admin}
+ROLE_FOR = {READ: Role.agent, WRITE: Role.admin, REPORTS: Role.supervisor}
 
 
 @pytest.fixture(autouse=True)
@@ -111,3 +112,21 @@ async def test_an_agent_may_not_change_surveys_or_settings(
     headers = session_headers((await sign_in(database, account)).token)
     response = await call_case(client, case, ids, headers)
     assert (response.status_code, response.json()["error"]) == (403, "MissingScope")
+
+
+async def test_an_agent_reads_one_customers_answers_but_not_everyones(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace = await make_workspace(database)
+    ids = await _ids(database, workspace)
+    account = await make_staff(database, workspace, Role.agent)
+    headers = session_headers((await sign_in(database, account)).token)
+    everyone = await client.get("/api/v1/survey-responses", headers=headers)
+    one = await client.get(
+        f"/api/v1/survey-responses?customer_id={ids['customer']}", headers=headers
+    )
+    assert (everyone.status_code, everyone.json()["error"], one.status_code) == (
+        403,
+        "MissingScope",
+        200,
+    )

@@ -24,6 +24,8 @@ from rapport.feedback.schemas import (
     SurveyUpdate,
 )
 from rapport.feedback.service import feedback
+from rapport.identity.enums import Scope
+from rapport.identity.errors import MissingScope
 
 router = APIRouter(tags=["feedback"])
 
@@ -95,7 +97,7 @@ async def send_survey(
 @router.get(
     "/survey-responses",
     response_model=Page[ResponseRead],
-    responses=error_responses(CustomerNotFound, BadRequest),
+    responses=error_responses(CustomerNotFound, BadRequest, MissingScope),
 )
 async def list_survey_responses(
     principal: FeedbackRead,
@@ -108,7 +110,11 @@ async def list_survey_responses(
         str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
     ] = None,
 ) -> Page[ResponseRead]:
-    """List survey responses newest first, optionally of one customer."""
+    """List survey responses newest first, optionally of one customer. One customer's answers
+    are part of their profile (feedback:read); every customer's at once are a report, with
+    every agent's and team's scores, so they also need reports:read (not granted to agents)."""
+    if customer_id is None and not principal.can(Scope.reports_read):
+        raise MissingScope("Listing every customer's answers needs the reports:read scope.")
     return await feedback.list_responses(
         session, principal.workspace_id, customer_id=customer_id, limit=limit, cursor=cursor
     )
