@@ -74,10 +74,10 @@ def models() -> Models:
     global _models
     with _lock:
         if _models is None:
-            from rapport.nlp.embeddings import load_embedder
+            from rapport.nlp.embeddings import shared_embedder
             from rapport.nlp.sentiment import load_sentiment
 
-            embedder = OnceEmbedder(load_embedder())
+            embedder = OnceEmbedder(shared_embedder())
             _models = Models(
                 default_classifier(embedder), load_sentiment(embedder), LangidDetector()
             )
