@@ -11,6 +11,7 @@ from rapport.core.pagination import Page
 from rapport.customers.errors import CustomerNotFound
 from rapport.errors import BadRequest, error_responses
 from rapport.feedback.auth import ID_PATTERN, FeedbackRead, FeedbackWrite, SurveyId
+from rapport.feedback.campaigns import CampaignCreate, CampaignRead, start_campaign
 from rapport.feedback.delivery import delivery
 from rapport.feedback.errors import SurveyNameTaken, SurveyNotFound, SurveyNotSent
 from rapport.feedback.schemas import (
@@ -92,6 +93,20 @@ async def send_survey(
 ) -> SurveySendRead:
     """Send a survey to one customer now (throttle and consent apply)."""
     return await delivery.send_by_hand(session, principal.workspace_id, survey_id, body)
+
+
+@router.post(
+    "/surveys/{survey_id}/campaigns",
+    response_model=CampaignRead,
+    status_code=202,
+    responses=error_responses(SurveyNotFound, SurveyNotSent),
+)
+async def start_survey_campaign(
+    survey_id: SurveyId, body: CampaignCreate, principal: FeedbackWrite, session: SessionDep
+) -> CampaignRead:
+    """Send a survey to every customer a customers-list filter matches, in batches (jobs);
+    throttle and consent apply to each."""
+    return await start_campaign(session, principal.workspace_id, survey_id, body)
 
 
 @router.get(

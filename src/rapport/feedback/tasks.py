@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.jobs import enqueue, job
 from rapport.core.outbox import subscribe
 from rapport.customers.errors import CustomerNotFound
+from rapport.feedback.campaigns import campaign_batch as campaign_batch
 from rapport.feedback.delivery import REMIND_JOB, SEND_JOB, FollowedConversation, delivery
 from rapport.feedback.enums import SurveyTrigger
 from rapport.feedback.order_trigger import survey_delivered_order as survey_delivered_order
