@@ -248,6 +248,14 @@ async def _nps(session: Any, workspace_id: str, days: dict[str, date]) -> dict[i
     return await score_histogram(session, workspace_id, kind="nps", start=span.start, end=span.end)
 
 
+def startup() -> float:
+    """Time `rapport metrics --help`: the CLI's start alone, the baseline of `metrics show`."""
+    started = time.perf_counter()
+    command = [str(Path(sys.executable).parent / "rapport"), "metrics", "--help"]
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
 def metrics_show(url: str, slug: str) -> float:
     """Time `rapport metrics show --json` over the last 30 days (a fresh process)."""
     today = datetime.now(UTC).date()
@@ -280,6 +288,7 @@ def measure(label: str, url: str, scale: float) -> None:
             "NPS distribution")  # fmt: skip
     total = sum(times[name] for name in page)
     print(f"{label} {'whole dashboard (30 days)':<30} {total * 1000:8.0f} ms")
+    print(f"{label} {'rapport metrics --help (start)':<30} {startup() * 1000:8.0f} ms")
     print(f"{label} {'rapport metrics show --json':<30} {metrics_show(url, slug) * 1000:8.0f} ms")
 
 
