@@ -117,6 +117,21 @@ async def test_each_point_equals_the_summary_of_its_day(database: Database) -> N
     assert [point.metrics.backlog for point in every.points] == [0, 1, 3, 1, 1]
 
 
+async def test_a_series_of_one_day_is_that_days_summary(database: Database) -> None:
+    desk, ana = await _shop(database)
+    await _play(desk, ana)
+    day = date(2026, 3, 8)
+    async with database.session() as session:
+        series = await metrics.series(
+            session, desk.workspace_id, first_day=day, end_day=day + timedelta(days=1)
+        )
+        alone = await metrics.summary(
+            session, desk.workspace_id, first_day=day, end_day=day + timedelta(days=1)
+        )
+    assert [point.metrics.flat() for point in series.points] == [alone.flat()]
+    assert (alone.volume, alone.backlog) == (2, 3)
+
+
 async def test_the_series_reads_each_family_once_not_once_a_day(database: Database) -> None:
     desk, ana = await _shop(database)
     await _play(desk, ana)

@@ -157,6 +157,8 @@ class SupportReports:
     ) -> list[int]:
         """Count `opened` of each bucket [bounds[i], bounds[i + 1]) in one grouped query
         (`unmerged`: only conversations not merged into another)."""
+        if len(bounds) < 2:
+            return []
         merged = (Conversation.merged_into_id.is_(None),) if unmerged else ()
         created = (
             select(bucket_of(Conversation.created_at, bounds).label("bucket"))
