@@ -14,11 +14,12 @@ from rapport.app import create_app
 from rapport.config import Settings
 from rapport.core.db import Database
 from rapport.feedback.delivery import FollowedConversation, delivery
-from rapport.feedback.models import SurveyResponse
+from rapport.feedback.models import SurveyInvitation, SurveyResponse
 from rapport.feedback.service import feedback
 from rapport.identity.models import Source
+from rapport.worker.runner import Worker
 from tests.fixtures.feedback import make_customer, make_survey
-from tests.fixtures.identity import make_source, make_workspace
+from tests.fixtures.identity import bearer, make_api_key, make_source, make_workspace
 
 
 @pytest.fixture
@@ -38,12 +39,12 @@ def _call(client: TestClient, function: Any, *args: Any) -> Any:
     return client.portal.call(function, *args)
 
 
-async def _setup(database: Database) -> tuple[Source, str, str]:
+async def _setup(database: Database) -> tuple[Source, str, str, dict[str, str]]:
     workspace = await make_workspace(database)
     source = await make_source(database, workspace)
     customer_id = await make_customer(database, workspace.id)
     survey = await make_survey(database, workspace.id, channels=["chat"])
-    return source, customer_id, survey.id
+    return source, customer_id, survey.id, bearer(await make_api_key(database, workspace))
 
 
 def _invite(client: TestClient, source: Source, survey_id: str, customer_id: str, chat: str) -> str:
@@ -75,7 +76,7 @@ def _chat(client: TestClient, source: Source) -> tuple[Any, str, str]:
 
 
 def test_the_widget_is_told_and_the_visitor_answers_once(test_client: TestClient) -> None:
-    source, customer_id, survey_id = _call(test_client, _setup, _database(test_client))
+    source, customer_id, survey_id, _ = _call(test_client, _setup, _database(test_client))
     websocket, token, chat = _chat(test_client, source)
     try:
         _invite(test_client, source, survey_id, customer_id, chat)
@@ -106,7 +107,7 @@ def test_the_widget_is_told_and_the_visitor_answers_once(test_client: TestClient
 
 
 def test_another_visitor_neither_reads_nor_answers_the_survey(test_client: TestClient) -> None:
-    source, customer_id, survey_id = _call(test_client, _setup, _database(test_client))
+    source, customer_id, survey_id, _ = _call(test_client, _setup, _database(test_client))
     websocket, _, chat = _chat(test_client, source)
     websocket.__exit__(None, None, None)
     _invite(test_client, source, survey_id, customer_id, chat)
@@ -121,7 +122,7 @@ def test_another_visitor_neither_reads_nor_answers_the_survey(test_client: TestC
 
 
 def test_a_bad_answer_is_a_422_and_the_survey_still_waits(test_client: TestClient) -> None:
-    source, customer_id, survey_id = _call(test_client, _setup, _database(test_client))
+    source, customer_id, survey_id, _ = _call(test_client, _setup, _database(test_client))
     websocket, token, chat = _chat(test_client, source)
     websocket.__exit__(None, None, None)
     _invite(test_client, source, survey_id, customer_id, chat)
@@ -134,3 +135,31 @@ def test_a_bad_answer_is_a_422_and_the_survey_still_waits(test_client: TestClien
     assert (first.status_code, first.json()["error"]) == (422, "InvalidAnswer")
     assert second.status_code == 422
     assert shown.status_code == 200
+
+
+def test_resolving_an_anonymous_chat_asks_its_visitor_once(test_client: TestClient) -> None:
+    source, _, survey_id, key = _call(test_client, _setup, _database(test_client))
+    websocket, token, chat = _chat(test_client, source)
+    try:
+        for status in ("resolved", "open", "resolved"):
+            changed = test_client.patch(
+                f"/api/v1/conversations/{chat}", json={"status": status}, headers=key
+            )
+            assert changed.status_code == 200
+            _call(test_client, Worker(_database(test_client)).run_pending)
+        shown = test_client.get(
+            f"/widget/survey?conversation_id={chat}", headers={"authorization": f"Bearer {token}"}
+        )
+        # Checked before waiting for the push, which would never come without a survey.
+        assert (shown.status_code, shown.json()["survey_id"]) == (200, survey_id)
+        pushed = _until(websocket, "survey")
+    finally:
+        websocket.__exit__(None, None, None)
+
+    async def invitations() -> list[tuple[Any, ...]]:
+        async with _database(test_client).session() as session:
+            rows = (await session.execute(select(SurveyInvitation))).scalars().all()
+            return [(r.customer_id, r.channel, r.conversation_id) for r in rows]
+
+    assert pushed == {"type": "survey", "conversation_id": chat}
+    assert _call(test_client, invitations) == [(None, "chat", chat)]

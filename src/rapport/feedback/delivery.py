@@ -88,11 +88,14 @@ class DeliveryService:
         session: AsyncSession,
         workspace_id: str,
         survey: Survey,
-        customer_id: str,
+        customer_id: str | None,
         followed: FollowedConversation | None = None,
     ) -> SurveyInvitation | None:
         """Send a survey on its first channel that can reach the customer; None when the
-        customer had one within the throttle or no channel may be used."""
+        customer had one within the throttle or no channel may be used. Without a customer
+        (an anonymous chat visitor) only the inline survey of the chat may be sent."""
+        if customer_id is None:
+            return await self._ask_anonymous(session, survey, followed)
         customer_id = (await customers.live(session, workspace_id, customer_id)).id
         # The throttle check and the invitation go together, one send per customer at a time.
         await InvitationRepository(session, workspace_id).lock_customer(customer_id)
@@ -168,6 +171,25 @@ class DeliveryService:
         survey = await feedback.get_survey(session, workspace_id, invitation.survey_id)
         return InlineSurvey(survey.id, survey_token(invitation.id), list(survey.questions))
 
+    async def _ask_anonymous(
+        self, session: AsyncSession, survey: Survey, followed: FollowedConversation | None
+    ) -> SurveyInvitation | None:
+        """Ask an anonymous chat visitor inline, once per conversation (no profile, so no
+        throttle to keep; a marketing survey never)."""
+        if (
+            survey.marketing
+            or followed is None
+            or followed.channel != "chat"
+            or DeliveryChannel.chat not in survey.channels
+            or await InvitationRepository(session, survey.workspace_id).conversation_asked(
+                followed.id
+            )
+        ):
+            return None
+        invitation = await self._invite(session, survey, None, DeliveryChannel.chat, followed)
+        announce_inline(session, survey.workspace_id, followed.id)
+        return invitation
+
     async def _throttled(self, session: AsyncSession, workspace_id: str, customer_id: str) -> bool:
         days = (await feedback.settings(session, workspace_id)).throttle_days
         latest = await InvitationRepository(session, workspace_id).latest_for(customer_id)
@@ -199,7 +221,7 @@ class DeliveryService:
         self,
         session: AsyncSession,
         survey: Survey,
-        customer_id: str,
+        customer_id: str | None,
         channel: str,
         followed: FollowedConversation | None,
     ) -> SurveyInvitation:

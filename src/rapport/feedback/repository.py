@@ -93,6 +93,11 @@ class InvitationRepository(TenantRepository[SurveyInvitation]):
         )
         return await self.one_or_none(statement.order_by(SurveyInvitation.id.desc()).limit(1))
 
+    async def conversation_asked(self, conversation_id: str) -> bool:
+        """Tell whether any survey was ever sent after this conversation."""
+        statement = self.base_query().where(SurveyInvitation.conversation_id == conversation_id)
+        return await self.one_or_none(statement.limit(1)) is not None
+
     async def locked(self, invitation_id: str) -> SurveyInvitation | None:
         """Return an invitation locked for a change."""
         statement = self.base_query().where(SurveyInvitation.id == invitation_id)

@@ -29,9 +29,11 @@ async def survey_resolved_conversation(
 ) -> None:
     """Send the workspace's survey for resolved conversations to the customer (or queue it
     for after the survey's delay)."""
-    customer_id = event.get("customer_id")
-    if event.get("status") != "resolved" or event.get("previous") in FINISHED or not customer_id:
+    customer_id = event.get("customer_id") or None
+    if event.get("status") != "resolved" or event.get("previous") in FINISHED:
         return
+    if customer_id is None and event.get("channel") != "chat":
+        return  # nobody to reach: only a chat's visitor is asked without a profile
     trigger = str(SurveyTrigger.conversation_resolved)
     survey = await SurveyRepository(session, workspace_id).active_for(trigger)
     if survey is None:
@@ -55,7 +57,7 @@ async def send_survey(
     session: AsyncSession,
     workspace_id: str,
     survey_id: str,
-    customer_id: str,
+    customer_id: str | None,
     conversation_id: str | None = None,
     channel: str = "",
     team_id: str | None = None,
