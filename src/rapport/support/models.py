@@ -57,6 +57,8 @@ class Conversation(TenantMixin, Base):
         Index("ix_conversations_team", "workspace_id", "team_id", "id"),
         # Metrics count the conversations created in a window (migration 0020).
         Index("ix_conversations_created", "workspace_id", "created_at"),
+        # Inbox views without a status (every conversation, newest first; migration 0020).
+        Index("ix_conversations_recent", "workspace_id", "id"),
     )
 
     channel: Mapped[Channel] = mapped_column(_enum(Channel))
