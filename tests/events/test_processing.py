@@ -266,8 +266,9 @@ async def test_many_visitors_over_several_chunks_get_one_profile_each_and_exact_
     visitors = 120
     calls = [
         view(f"v-{n % visitors}", 1 + n // visitors, properties={"product_id": f"p-{n % 7}"})
-        for n in range(PROCESS_CHUNK + 110)
+        for n in range(3 * visitors)  # each visitor on days 1, 2 and 3
     ]
+    assert len(calls) > PROCESS_CHUNK  # so the calls span chunks
     await shop.send(*calls)
     async with database.session() as session:
         seen = (

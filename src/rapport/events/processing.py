@@ -50,8 +50,10 @@ def message_of(event: Sealed) -> dict[str, Any]:
 
 
 # Calls per transaction: calls are opened before the transaction writes, and what is left
-# costs a few hundred microseconds per call or less, so a chunk holds SQLite's writer briefly.
-PROCESS_CHUNK = 250
+# costs tens of microseconds per call, so a chunk holds SQLite's writer for a few ms. Larger
+# chunks process faster (250: ~9,500 calls/s here) but stretch the live path's wait for the
+# writer (180 keeps /v1/track's p99 under 30 ms while a 200,000-call backlog drains).
+PROCESS_CHUNK = 180
 
 
 @dataclass
