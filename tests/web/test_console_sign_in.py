@@ -69,7 +69,7 @@ async def test_signed_in_visitor_sees_home_with_navigation(
     assert response.status_code == 200
     assert '<p class="eyebrow">North-Shop</p>' in response.text
     assert '<a class="nav-item active" href="/console" aria-current="page">' in response.text
-    assert 'title="Assistant is coming soon"' in response.text
+    assert 'title="Journeys is coming soon"' in response.text
 
 
 async def test_wrong_password_and_unknown_user_get_the_same_page(
