@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize
 from scipy.special import gammaln, hyp2f1
 
 Array = NDArray[np.float64]
@@ -79,6 +78,8 @@ def fit_bg_nbd(
         return -float(np.dot(w, values)) / float(w.sum())
 
     start = np.log([1.0, scale, 1.0, 1.0])
+    from scipy.optimize import minimize  # on use: loading it slows every process start
+
     found = minimize(negative, start, method="L-BFGS-B", bounds=[LOG_BOUNDS] * 4)
     r, alpha, a, b = (float(value) for value in np.exp(found.x))
     return BetaGeoParameters(r, alpha, a, b)
@@ -168,6 +169,8 @@ def fit_gamma_gamma(frequency: ArrayLike, mean_value: ArrayLike) -> GammaGammaPa
 
     start = np.log([1.0, 2.0, max(float(m.mean()), 1e-6)])
     bounds = [LOG_BOUNDS, (float(np.log(1.0001)), LOG_BOUNDS[1]), LOG_BOUNDS]
+    from scipy.optimize import minimize  # on use: loading it slows every process start
+
     found = minimize(negative, start, method="L-BFGS-B", bounds=bounds)
     p, q, gamma = (float(value) for value in np.exp(found.x))
     return GammaGammaParameters(p, q, gamma)
