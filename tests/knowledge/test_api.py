@@ -128,6 +128,19 @@ async def test_a_taken_slug_in_the_same_locale_is_409(
     )
 
 
+async def test_titles_deriving_the_same_slug_get_numbered_slugs(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    _, headers = await _writer(database)
+    slugs = []
+    for title in ("Доставка", "配送について", "Доставка"):
+        response = await client.post(
+            "/api/v1/articles", json={"title": title, "locale": "ru"}, headers=headers
+        )
+        slugs.append((response.status_code, response.json()["slug"]))
+    assert slugs == [(201, "article"), (201, "article-2"), (201, "article-3")]
+
+
 async def test_a_translation_shares_the_group_and_one_per_locale(
     client: httpx.AsyncClient, database: Database
 ) -> None:

@@ -130,8 +130,11 @@ class ArticleService:
             group_id = original.translation_group_id
             if any(a.locale == locale for a in await repository.in_group(group_id)):
                 raise TranslationExists(f"This article already has a {locale} version.")
-        slug = body.slug or slug_of(body.title)
-        await self._check_slug(repository, locale, slug, None)
+        if body.slug is not None:
+            slug = body.slug
+            await self._check_slug(repository, locale, slug, None)
+        else:
+            slug = await self._free_slug(repository, locale, slug_of(body.title))
         now = utcnow()
         article = Article(
             slug=slug,
@@ -252,6 +255,15 @@ class ArticleService:
     async def _embedding(self, title: str, body: str) -> tuple[bytes, str]:
         vectors, model = await embed([article_text(title, plain_text(body))])
         return to_bytes(vectors[0]), model
+
+    async def _free_slug(self, repository: ArticleRepository, locale: str, wanted: str) -> str:
+        """A derived slug that is taken gets a number (two non-Latin titles both derive
+        `article`: they become `article` and `article-2`)."""
+        for number in range(1, 1000):
+            slug = wanted if number == 1 else f"{wanted[:112]}-{number}"
+            if await repository.by_slug(locale, slug) is None:
+                return slug
+        raise SlugTaken(f"Too many {locale} articles derive the slug {wanted!r}: give one.")
 
     async def _check_slug(
         self, repository: ArticleRepository, locale: str, slug: str, own_id: str | None
