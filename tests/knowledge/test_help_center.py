@@ -72,6 +72,17 @@ async def test_drafts_and_other_workspaces_are_404(
     assert (response.status_code, "<h1>Not found</h1>" in response.text) == (404, True)
 
 
+async def test_a_workspace_without_published_articles_is_404_like_no_workspace(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """Guessing slugs must not tell which workspaces exist."""
+    workspace = await make_workspace(database)
+    await make_article(database, workspace.id, "Draft", slug="draft", status=ArticleStatus.draft)
+    existing = await client.get(f"/help/{workspace.slug}")
+    missing = await client.get("/help/no-such-workspace")
+    assert (existing.status_code, existing.text) == (404, missing.text)
+
+
 async def test_a_search_shows_published_hits_only(
     client: httpx.AsyncClient, database: Database
 ) -> None:
@@ -90,6 +101,7 @@ async def test_searches_are_limited_per_address(
 ) -> None:
     monkeypatch.setattr(help_endpoints, "search_limiter", RateLimiter(1 / 60, 2))
     workspace = await make_workspace(database)
+    await make_article(database, workspace.id, "Gift cards", slug="gift-cards")
     answers = [(await client.get(f"/help/{workspace.slug}?q=gift")) for _ in range(3)]
     assert [answer.status_code for answer in answers] == [200, 200, 429]
     assert "Too many searches; try again shortly." in answers[2].text

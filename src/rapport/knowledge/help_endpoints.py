@@ -82,6 +82,8 @@ async def help_center(
         return _missing(request)
     repository = ArticleRepository(session, workspace_id)
     available = await repository.published_locales()
+    if not available:  # no help center yet: answer as for no workspace (slugs stay private)
+        return _missing(request)
     default = await articles.default_locale(session, workspace_id)
     chosen = _chosen_locale(locale, available, default)
     listed = [ArticleRead.model_validate(a) for a in await repository.published(chosen)]
