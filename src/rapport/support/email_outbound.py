@@ -33,8 +33,8 @@ class EmailChannelService:
     async def send_reply(
         self, session: AsyncSession, conversation: Conversation, message_id: str, text: str
     ) -> None:
-        """Queue an agent's public reply as an email answering the customer's latest one,
-        with the workspace's signature and In-Reply-To / References."""
+        """Queue a public reply (an agent's or the assistant's) as an email answering the
+        customer's latest one, with the workspace's signature and In-Reply-To / References."""
         workspace_id = conversation.workspace_id
         records = EmailRecordRepository(session, workspace_id)
         answered = await records.latest_inbound(conversation.id)

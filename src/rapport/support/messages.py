@@ -40,6 +40,10 @@ AUTHOR_OF_KIND = {
     MessageKind.note: AuthorType.agent,
 }
 
+# Whose public messages leave by the conversation's channel (email, SMS): agents' replies
+# and the assistant's. Private notes and system messages never do.
+SENT_TO_CUSTOMER = frozenset({AuthorType.agent, AuthorType.assistant})
+
 
 def body_aad(message_id: str) -> str:
     """Return the associated data that binds a sealed body to its row."""
@@ -95,10 +99,8 @@ async def write_message(
         await _customer_wrote(session, conversation, text, acting, now)
     elif author_type == AuthorType.agent and not private:
         await _agent_replied(session, conversation, acting, now)
-        if conversation.channel == Channel.email:
-            await email_channel.send_reply(session, conversation, message.id, text)
-        elif conversation.channel == Channel.sms:
-            await sms_channel.send_reply(session, conversation, message.id, text)
+    if author_type in SENT_TO_CUSTOMER and not private:
+        await _send_out(session, conversation, message.id, text)
     announce(
         session,
         MESSAGE_CREATED,
@@ -110,6 +112,18 @@ async def write_message(
         mentions=message.mentions,
     )
     return message
+
+
+async def _send_out(
+    session: AsyncSession, conversation: Conversation, message_id: str, text: str
+) -> None:
+    """Queue a public reply on the conversation's own channel, as durable jobs (email with
+    the signature and threading headers, a text through the SMS provider); the chat widget
+    and the API read it from the conversation instead."""
+    if conversation.channel == Channel.email:
+        await email_channel.send_reply(session, conversation, message_id, text)
+    elif conversation.channel == Channel.sms:
+        await sms_channel.send_reply(session, conversation, message_id, text)
 
 
 async def _check_mentions(

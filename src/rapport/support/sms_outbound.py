@@ -30,7 +30,8 @@ class SmsChannelService:
     async def send_reply(
         self, session: AsyncSession, conversation: Conversation, message_id: str, text: str
     ) -> None:
-        """Queue an agent's public reply as a text to the number the customer wrote from."""
+        """Queue a public reply (an agent's or the assistant's) as a text to the number
+        the customer wrote from."""
         workspace_id = conversation.workspace_id
         records = SmsRecordRepository(session, workspace_id)
         answered = await records.latest_inbound(conversation.id)
