@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from rapport.assistant.labels import label_text
+from rapport.assistant.quick_replies import confirmation_replies
 from rapport.assistant.service import assistant
 from rapport.assistant.turn import TurnResult, prefetch, take_turn
 from rapport.core.db import after_commit
@@ -20,6 +21,7 @@ from rapport.support.assistant_desk import CustomerMessage, assistant_desk
 from rapport.support.enums import AuthorType
 from rapport.support.events import MESSAGE_CREATED
 from rapport.support.service import register_intake
+from rapport.support.widget import register_quick_replies
 
 logger = logging.getLogger(__name__)
 TAKE_MESSAGE = "assistant.take_message"
@@ -78,4 +80,5 @@ async def answer(engine: AsyncEngine, workspace_id: str, message: CustomerMessag
 
 
 register_intake(assistant.owns_new)
+register_quick_replies(confirmation_replies)
 subscribe(MESSAGE_CREATED, TAKE_MESSAGE)

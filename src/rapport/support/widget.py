@@ -3,6 +3,7 @@ catch-up after a place in the thread, read marks, and an email for an offline re
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,7 @@ from rapport.support.widget_repository import (
     VisitorRepository,
 )
 from rapport.support.widget_schemas import (
+    QuickReply,
     Sent,
     Visitor,
     WidgetMessageCreate,
@@ -47,6 +49,17 @@ from rapport.support.widget_schemas import (
 PRESENCE_WINDOW = timedelta(minutes=5)
 CATCH_UP_LIMIT = 100
 VISITOR_TOKEN_PREFIX = "vt_"  # noqa: S105 (a prefix, not a secret)
+
+
+# What the conversation's last message waits for, as buttons (the assistant's yes/no).
+QuickReplies = Callable[[AsyncSession, str, str], Awaitable[list[QuickReply]]]
+_quick_replies: list[QuickReplies] = []
+
+
+def register_quick_replies(provider: QuickReplies) -> None:
+    """Let another domain offer quick replies under a conversation's last message."""
+    if provider not in _quick_replies:
+        _quick_replies.append(provider)
 
 
 def owner_topic(visitor: Visitor) -> str:
@@ -152,6 +165,10 @@ class WidgetService:
             [row.id for row in rows[:limit]]
         )
         items = [_read(row, client_ids.get(row.id)) for row in rows[:limit]]
+        if items and len(rows) <= limit and items[-1].author_type == AuthorType.assistant:
+            items[-1].quick_replies = await _offered(
+                session, visitor.workspace_id, thread.conversation_id
+            )
         return WidgetMessageList(
             conversation_id=thread.conversation_id, items=items, more=len(rows) > limit
         )
@@ -266,6 +283,17 @@ async def _visitor_of(
         WidgetVisitor(source_id=source_id, token_hash=hash_token(token), last_seen_at=utcnow())
     )
     return row, token
+
+
+async def _offered(
+    session: AsyncSession, workspace_id: str, conversation_id: str
+) -> list[QuickReply]:
+    """Return the quick replies the conversation's last message waits for, if any."""
+    for provider in _quick_replies:
+        offered = await provider(session, workspace_id, conversation_id)
+        if offered:
+            return offered
+    return []
 
 
 def _visitor(row: WidgetVisitor) -> Visitor:

@@ -65,6 +65,11 @@ class WidgetMessageCreate(BaseModel):
         return value
 
 
+class QuickReply(BaseModel):
+    label: str = Field(description="The button's text.")
+    text: str = Field(description="What a tap sends, as if the customer had typed it.")
+
+
 class WidgetMessageRead(BaseModel):
     seq: int = Field(description="Its place in the conversation (1, 2, 3, ...).")
     id: str = Field(description="Message id.")
@@ -73,6 +78,11 @@ class WidgetMessageRead(BaseModel):
     body: str = Field(description="The text (card numbers masked).")
     client_id: str | None = Field(description="The id the widget gave it (customer messages).")
     created_at: datetime = Field(description="When it was written.")
+    quick_replies: list[QuickReply] = Field(
+        default_factory=list,
+        description="Buttons under the conversation's last message while it waits for one of "
+        "these answers (the assistant's yes/no questions); empty otherwise.",
+    )
 
 
 class WidgetMessageList(BaseModel):

@@ -11,7 +11,7 @@
       message: "Your message", send: "Send", you: "You", agent: "Support",
       typing: "Support is typing…", sending: "Sending…", seen: "Seen", failed: "Not sent",
       reconnecting: "Reconnecting…", empty: "Ask us anything.",
-      surveySend: "Send feedback", thanks: "Thank you for your feedback!",
+      surveySend: "Send feedback", thanks: "Thank you for your feedback!", quick: "Quick replies",
     },
     fr: {
       open: "Discuter avec nous", close: "Fermer", title: "Discussion", online: "Nous sommes en ligne",
@@ -20,7 +20,7 @@
       message: "Votre message", send: "Envoyer", you: "Vous", agent: "Support",
       typing: "Le support écrit…", sending: "Envoi…", seen: "Vu", failed: "Non envoyé",
       reconnecting: "Reconnexion…", empty: "Posez-nous vos questions.",
-      surveySend: "Envoyer l'avis", thanks: "Merci pour votre avis !",
+      surveySend: "Envoyer l'avis", thanks: "Merci pour votre avis !", quick: "Réponses rapides",
     },
     de: {
       open: "Chat starten", close: "Chat schließen", title: "Chat", online: "Wir sind online",
@@ -30,6 +30,7 @@
       typing: "Support schreibt…", sending: "Wird gesendet…", seen: "Gesehen",
       failed: "Nicht gesendet", reconnecting: "Verbindung wird hergestellt…",
       empty: "Fragen Sie uns.", surveySend: "Feedback senden", thanks: "Danke für Ihr Feedback!",
+      quick: "Schnellantworten",
     },
   };
   const CSS = `
@@ -53,6 +54,9 @@ header p { margin: 0; font-size: 13px; opacity: .9; }
 .msg { max-width: 80%; padding: 8px 12px; border-radius: 12px; background: #eef2f7;
   white-space: pre-wrap; overflow-wrap: anywhere; align-self: flex-start; }
 .msg.mine { align-self: flex-end; background: #1d4ed8; color: #fff; }
+.quick { display: flex; flex-wrap: wrap; gap: 8px; align-self: flex-start; }
+.quick button { min-height: 44px; min-width: 64px; padding: 0 16px; border: 1px solid #1d4ed8;
+  border-radius: 999px; background: #fff; color: #1d4ed8; cursor: pointer; }
 .meta { font-size: 12px; color: #52606d; align-self: flex-end; }
 .note { font-size: 13px; color: #52606d; padding: 0 12px 8px; }
 form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e4e7eb; }
@@ -318,13 +322,14 @@ form button { border: 0; border-radius: 8px; padding: 0 14px; background: #1d4ed
       return box;
     }
 
-    submit() {
-      const body = this.input.value.trim();
+    submit(text) {
+      const body = (text || this.input.value).trim();
       if (!body) return;
       const item = { client_id: newId(), body };
       this.state.outbox.push(item);
       this.save();
-      this.input.value = "";
+      if (!text) this.input.value = "";
+      this.dropQuick();
       this.bubble(item.body, true, item.client_id);
       this.frame(Object.assign({ type: "message" }, item));
     }
@@ -346,6 +351,7 @@ form button { border: 0; border-radius: 8px; padding: 0 14px; background: #1d4ed
       this.lastSeq = Math.max(this.lastSeq, message.seq);
       this.conversationId = message.conversation_id;
       const mine = message.author_type === "customer";
+      this.dropQuick();
       const waiting = message.client_id && this.pending.get(message.client_id);
       if (waiting) {
         waiting.textContent = "";
@@ -357,8 +363,27 @@ form button { border: 0; border-radius: 8px; padding: 0 14px; background: #1d4ed
         if (mine) meta.dataset.seq = message.seq;
       }
       if (!mine) { this.typing.hidden = true; this.markSeen(message.seq - 1); }
+      if (!mine && (message.quick_replies || []).length) this.offer(message.quick_replies);
       this.markSeen(this.agentRead || 0);
       if (!this.panel.hidden) this.markRead();
+    }
+
+    // Buttons under a question (Yes / No): a tap sends the same words a customer could type.
+    offer(replies) {
+      this.quick = el("div", { className: "quick" });
+      this.quick.setAttribute("role", "group");
+      this.quick.setAttribute("aria-label", this.t("quick"));
+      for (const reply of replies) {
+        const button = el("button", { type: "button", textContent: reply.label });
+        button.addEventListener("click", () => { this.submit(reply.text); this.input.focus(); });
+        this.quick.append(button);
+      }
+      this.log.append(this.quick);
+      this.log.scrollTop = this.log.scrollHeight;
+    }
+
+    dropQuick() {
+      if (this.quick) { this.quick.remove(); this.quick = null; }
     }
 
     onAck(data) {

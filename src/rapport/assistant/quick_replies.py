@@ -1,0 +1,27 @@
+"""Quick replies under the assistant's yes/no question: the widget shows them as buttons, and
+a tap sends "yes" or "no" as typed text, so the dialogue's confirmation stays the only path."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.assistant.repository import DialogueRepository
+from rapport.assistant.state import DialogueState
+from rapport.assistant.turn import state_aad
+from rapport.core.crypto import keyring
+from rapport.support.widget_schemas import QuickReply
+
+CONFIRMATION = (QuickReply(label="Yes", text="yes"), QuickReply(label="No", text="no"))
+
+
+async def confirmation_replies(
+    session: AsyncSession, workspace_id: str, conversation_id: str
+) -> list[QuickReply]:
+    """Return Yes / No while the assistant waits for the customer to confirm an action."""
+    dialogue = await DialogueRepository(session, workspace_id).of(conversation_id)
+    if dialogue is None or dialogue.handed_off or not dialogue.state:
+        return []
+    state = DialogueState.load(keyring().decrypt(dialogue.state, state_aad(dialogue.id)))
+    if state.awaiting != "confirmation" or not state.pending:
+        return []
+    return [reply.model_copy() for reply in CONFIRMATION]
