@@ -107,6 +107,7 @@ DOMAINS: tuple[Domain, ...] = (
         console_pages=("support_actions", "support_tools", "support_tools_pages", "channels"),
         root_routers=("email_webhook_router", "sms_webhook_router"),
         tasks=True,
+        background=("imap_polling",),
     ),
     Domain(
         "feedback",

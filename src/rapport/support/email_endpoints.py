@@ -1,5 +1,5 @@
-"""HTTP for the email channel: settings (signature, inbound address) under /api/v1, and the
-inbound webhook a mail provider posts raw messages to."""
+"""HTTP for the email channel: settings (signature, inbound address, the IMAP mailbox) under
+/api/v1, and the inbound webhook a mail provider posts raw messages to."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from rapport.core.deps import DatabaseDep, SessionDep, SettingsDep
 from rapport.errors import error_responses
+from rapport.identity.audit import Actor
 from rapport.identity.auth import authorize
 from rapport.identity.enums import Scope
 from rapport.identity.schemas import Principal
@@ -21,6 +22,9 @@ from rapport.support.email_schemas import (
     InboundEmailRead,
 )
 from rapport.support.errors import InboundAddressNotFound, MalformedEmail
+from rapport.support.imap_errors import ImapMailboxNotConfigured, ImapPasswordRequired
+from rapport.support.imap_polling import imap_mailboxes
+from rapport.support.imap_schemas import ImapMailboxRead, ImapMailboxUpdate
 
 WorkspaceRead = Annotated[Principal, Depends(authorize(Scope.workspace_read))]
 WorkspaceWrite = Annotated[Principal, Depends(authorize(Scope.workspace_write))]
@@ -57,6 +61,38 @@ async def create_inbound_address(
     return await email_channel.new_inbound_address(
         session, principal.workspace_id, settings.base_url
     )
+
+
+@email_router.get(
+    "/email-settings/imap",
+    response_model=ImapMailboxRead,
+    responses=error_responses(ImapMailboxNotConfigured),
+)
+async def get_imap_mailbox(principal: WorkspaceRead, session: SessionDep) -> ImapMailboxRead:
+    """Return the IMAP mailbox inbound email is polled from (never its password)."""
+    return await imap_mailboxes.mailbox(session, principal.workspace_id)
+
+
+@email_router.put(
+    "/email-settings/imap",
+    response_model=ImapMailboxRead,
+    responses=error_responses(ImapPasswordRequired),
+)
+async def update_imap_mailbox(
+    body: ImapMailboxUpdate, principal: WorkspaceWrite, session: SessionDep
+) -> ImapMailboxRead:
+    """Connect or change the IMAP mailbox polled for inbound email (password sealed)."""
+    return await imap_mailboxes.configure(
+        session, principal.workspace_id, body, Actor.of(principal)
+    )
+
+
+@email_router.delete(
+    "/email-settings/imap", status_code=204, responses=error_responses(ImapMailboxNotConfigured)
+)
+async def delete_imap_mailbox(principal: WorkspaceWrite, session: SessionDep) -> None:
+    """Disconnect the IMAP mailbox (its password is forgotten)."""
+    await imap_mailboxes.disconnect(session, principal.workspace_id, Actor.of(principal))
 
 
 @email_webhook_router.post(

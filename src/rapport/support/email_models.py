@@ -7,8 +7,19 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from rapport.core.clock import utcnow
 from rapport.core.db import Base, TenantMixin
@@ -20,8 +31,10 @@ def _enum(kind: type[enum.StrEnum]) -> Enum:
 
 
 class EmailSettings(TenantMixin, Base):
-    """A workspace's email channel: the secret of its inbound address (hashed) and the
-    signature under agents' email replies."""
+    """A workspace's email channel: the secret of its inbound address (hashed), the
+    signature under email replies, and the IMAP mailbox polled for inbound email (its
+    password sealed to the row; `imap_next_poll_at` is the claim that makes one process
+    poll it at a time)."""
 
     __tablename__ = "support_email_settings"
     __table_args__ = (UniqueConstraint("workspace_id"),)
@@ -29,6 +42,17 @@ class EmailSettings(TenantMixin, Base):
     inbound_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     signature: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    imap_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    imap_host: Mapped[str | None] = mapped_column(String(255))
+    imap_port: Mapped[int | None] = mapped_column(Integer)
+    imap_security: Mapped[str | None] = mapped_column(String(16))
+    imap_username: Mapped[str | None] = mapped_column(String(255))
+    imap_password: Mapped[bytes | None] = mapped_column(LargeBinary)
+    imap_folder: Mapped[str | None] = mapped_column(String(255))
+    imap_poll_seconds: Mapped[int | None] = mapped_column(Integer)
+    imap_next_poll_at: Mapped[datetime | None] = mapped_column(index=True)
+    imap_polled_at: Mapped[datetime | None] = mapped_column()
+    imap_error: Mapped[str | None] = mapped_column(String(300))
 
 
 class EmailRecord(TenantMixin, Base):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from rapport.core.repository import Repository, TenantRepository
 from rapport.support.email_models import EmailRecord, EmailSettings
@@ -31,6 +32,30 @@ class InboundAddressLookup(Repository[EmailSettings]):
         """Return the settings whose inbound secret has this hash."""
         return await self.one_or_none(
             self.base_query().where(EmailSettings.inbound_token_hash == token_hash)
+        )
+
+
+class ImapSweep(Repository[EmailSettings]):
+    """Finds the IMAP mailboxes due for a check, across workspaces (the poller's one
+    unscoped read; each row it returns is then used for its own workspace only)."""
+
+    model = EmailSettings
+
+    async def claim_due(self, now: datetime, limit: int) -> Sequence[EmailSettings]:
+        """Return enabled mailboxes whose check is due, locked (others skip them on
+        PostgreSQL), so the caller moves their next check on before it commits."""
+        return await self.all(
+            self.base_query()
+            .where(
+                EmailSettings.imap_enabled.is_(True),
+                or_(
+                    EmailSettings.imap_next_poll_at.is_(None),
+                    EmailSettings.imap_next_poll_at <= now,
+                ),
+            )
+            .order_by(EmailSettings.imap_next_poll_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
         )
 
 

@@ -1,0 +1,13 @@
+"""IMAP mailbox errors, each with its HTTP status."""
+
+from __future__ import annotations
+
+from rapport.errors import NotFound, UnprocessableContent
+
+
+class ImapMailboxNotConfigured(NotFound):
+    """The workspace has connected no IMAP mailbox."""
+
+
+class ImapPasswordRequired(UnprocessableContent):
+    """A new mailbox (or a changed server or user) needs its password."""
