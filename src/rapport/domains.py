@@ -112,6 +112,7 @@ DOMAINS: tuple[Domain, ...] = (
     Domain(
         "feedback",
         scopes=(Scope.feedback_read, Scope.feedback_write),
+        console_areas=(ConsoleArea("Surveys", "/console/surveys", "survey", "surveys"),),
         console_pages=("feedback",),
         tasks=True,
     ),
@@ -125,6 +126,7 @@ DOMAINS: tuple[Domain, ...] = (
         "assistant",
         tasks=True,
         console_areas=(ConsoleArea("Assistant", "/console/assistant", "bot", "assistant"),),
+        console_pages=("agent_assist",),
     ),
     Domain(
         "analytics",

@@ -54,6 +54,12 @@ class CampaignRead(BaseModel):
     )
 
 
+async def count_matching(session: AsyncSession, workspace_id: str, body: CampaignCreate) -> int:
+    """Count the customers a campaign's filter matches now (throttle and consent aside)."""
+    page = await listing.page(session, workspace_id, body.filters(), ORDER, None, limit=1)
+    return page.total
+
+
 async def start_campaign(
     session: AsyncSession, workspace_id: str, survey_id: str, body: CampaignCreate
 ) -> CampaignRead:

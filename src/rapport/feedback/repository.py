@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    String,
     and_,
     case,
+    cast,
     func,
     literal,
     or_,
@@ -25,6 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from rapport.core.db import take_writer
 from rapport.core.repository import Repository, TenantRepository
 from rapport.feedback.models import FeedbackSettings, Survey, SurveyInvitation, SurveyResponse
+from rapport.feedback.overview import ResponseQuery
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,61 @@ class ResponseRepository(TenantRepository[SurveyResponse]):
         order = (SurveyResponse.answered_at.desc(), SurveyResponse.id.desc())
         return await self.all(statement.order_by(*order).limit(limit))
 
+    async def per_survey(self) -> dict[str, int]:
+        """Count every survey's responses."""
+        statement = (
+            select(SurveyResponse.survey_id, func.count())
+            .where(
+                SurveyResponse.workspace_id == self.workspace_id,
+                SurveyResponse.survey_id.is_not(None),
+            )
+            .group_by(SurveyResponse.survey_id)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return {str(survey_id): int(count) for survey_id, count in rows}
+
+    async def recent_scores(self, since: datetime) -> list[tuple[str, int, int]]:
+        """Count the scores answered since `since`, by survey: (survey, score, count) rows."""
+        statement = (
+            select(SurveyResponse.survey_id, SurveyResponse.score, func.count())
+            .where(
+                SurveyResponse.workspace_id == self.workspace_id,
+                SurveyResponse.survey_id.is_not(None),
+                SurveyResponse.score.is_not(None),
+                SurveyResponse.answered_at >= since,
+            )
+            .group_by(SurveyResponse.survey_id, SurveyResponse.score)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return [
+            (str(survey_id), int(score), int(count))
+            for survey_id, score, count in rows
+            if score is not None
+        ]
+
+    async def survey_page(
+        self,
+        survey_id: str,
+        query: ResponseQuery,
+        before: tuple[datetime, str] | None,
+        limit: int,
+    ) -> Sequence[SurveyResponse]:
+        """Return one survey's responses matching `query`, newest answer first, after the
+        (answered_at, id) of the previous page's last one."""
+        statement = self.base_query().where(SurveyResponse.survey_id == survey_id)
+        for condition in _conditions(query):
+            statement = statement.where(condition)
+        if before is not None:
+            moment, last_id = before
+            statement = statement.where(
+                or_(
+                    SurveyResponse.answered_at < moment,
+                    and_(SurveyResponse.answered_at == moment, SurveyResponse.id < last_id),
+                )
+            )
+        order = (SurveyResponse.answered_at.desc(), SurveyResponse.id.desc())
+        return await self.all(statement.order_by(*order).limit(limit))
+
     async def for_conversation(self, conversation_id: str) -> Sequence[SurveyResponse]:
         """Return the responses to surveys sent after a conversation."""
         statement = self.base_query().where(SurveyResponse.conversation_id == conversation_id)
@@ -264,6 +322,29 @@ class SettingsRepository(TenantRepository[FeedbackSettings]):
     async def current(self) -> FeedbackSettings | None:
         """Return the workspace's feedback settings, if any were saved."""
         return await self.one_or_none(self.base_query())
+
+
+def _conditions(query: ResponseQuery) -> list[ColumnElement[bool]]:
+    """Return the SQL conditions of a responses query."""
+    found: list[ColumnElement[bool]] = []
+    if query.min_score is not None:
+        found.append(SurveyResponse.score >= query.min_score)
+    if query.max_score is not None:
+        found.append(SurveyResponse.score <= query.max_score)
+    if query.channel is not None:
+        found.append(SurveyResponse.channel == query.channel)
+    if query.sentiment is not None:
+        found.append(SurveyResponse.sentiment_label == query.sentiment)
+    if query.topic is not None:
+        # Topics are a JSON list of known names: its text holds each one quoted.
+        found.append(cast(SurveyResponse.topics, String).like(f'%"{query.topic}"%'))
+    if query.with_comment:
+        found.append(SurveyResponse.comment.is_not(None))
+    if query.start is not None:
+        found.append(SurveyResponse.answered_at >= query.start)
+    if query.end is not None:
+        found.append(SurveyResponse.answered_at < query.end)
+    return found
 
 
 def _as_date(value: Any) -> date:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import as_utc, utcnow
-from rapport.core.pagination import Page, decode_cursor, encode_cursor
+from rapport.core.pagination import Page, decode_cursor, encode_cursor, owned_kind
 from rapport.customers.service import customers
 from rapport.feedback.errors import InvalidAnswer, SurveyNameTaken, SurveyNotFound
 from rapport.feedback.metrics import daily_score_histograms as daily_score_histograms
 from rapport.feedback.metrics import score_histogram as score_histogram
 from rapport.feedback.models import FeedbackSettings, Survey, SurveyResponse
+from rapport.feedback.overview import RECENT_DAYS, ResponseQuery, SurveySummary
 from rapport.feedback.repository import (
     ResponseRepository,
     SettingsRepository,
@@ -101,6 +102,45 @@ class FeedbackService:
             last = rows[limit - 1]
             key: list[str | int] = [as_utc(last.answered_at).isoformat(), last.id]
             next_cursor = encode_cursor(RESPONSES_CURSOR, key)
+        return Page(items=items, next_cursor=next_cursor)
+
+    async def summaries(self, session: AsyncSession, workspace_id: str) -> dict[str, SurveySummary]:
+        """Return each survey's response count and its scores of the last RECENT_DAYS days
+        (surveys without a response are left out)."""
+        repository = ResponseRepository(session, workspace_id)
+        totals = await repository.per_survey()
+        recent: dict[str, dict[int, int]] = {}
+        since = utcnow() - timedelta(days=RECENT_DAYS)
+        for survey_id, score, count in await repository.recent_scores(since):
+            recent.setdefault(survey_id, {})[score] = count
+        return {
+            survey_id: SurveySummary(responses=total, recent=recent.get(survey_id, {}))
+            for survey_id, total in totals.items()
+        }
+
+    async def survey_responses(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        survey_id: str,
+        query: ResponseQuery,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[ResponseRead]:
+        """Return one survey's responses matching `query`, newest answer first, by keyset
+        cursor (a cursor serves only the survey it was issued for)."""
+        survey = await self.get_survey(session, workspace_id, survey_id)
+        kind = owned_kind(RESPONSES_CURSOR, survey.id)
+        before = None if cursor is None else decode_cursor(kind, cursor, _cursor_key)
+        repository = ResponseRepository(session, workspace_id)
+        rows = await repository.survey_page(survey.id, query, before, limit + 1)
+        items = [response_read(row) for row in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            key: list[str | int] = [as_utc(last.answered_at).isoformat(), last.id]
+            next_cursor = encode_cursor(kind, key)
         return Page(items=items, next_cursor=next_cursor)
 
     async def for_customer(

@@ -45,6 +45,9 @@ NOTICES = {
     "consent-recorded": "Consent recorded.",
     "customers-merged": "Profiles merged. Undo the merge below if it was a mistake.",
     "merge-undone": "Merge undone: the other profile has its identifiers back.",
+    "survey-saved": "Survey saved.",
+    "survey-deleted": "Survey deleted. Its responses stay in the metrics.",
+    "survey-settings-saved": "Survey throttle saved.",
 }
 
 
