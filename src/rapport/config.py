@@ -105,6 +105,12 @@ class Settings(BaseSettings):
         description="Let outbound webhooks reach loopback and private addresses, over plain "
         "HTTP too (tests, a receiver on the same network); off: public HTTPS only.",
     )
+    assistant_allow_private_endpoints: bool = Field(
+        default=False,
+        description="Let workspaces point the assistant's generative mode at loopback and "
+        "private addresses, over plain HTTP too (a model server such as Ollama on this host "
+        "or network); off: public HTTPS endpoints only.",
+    )
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

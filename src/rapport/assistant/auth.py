@@ -13,3 +13,6 @@ from rapport.identity.schemas import Principal
 # Reading: anyone who reads conversations; changing: supervisors and up.
 AssistantRead = Annotated[Principal, Depends(authorize(Scope.conversations_read))]
 AssistantWrite = Annotated[Principal, Depends(authorize(Scope.conversations_assign))]
+# The generative mode sends customers' messages and orders to an outside endpoint with a key:
+# an administrator's decision (workspace:write).
+AssistantAdmin = Annotated[Principal, Depends(authorize(Scope.workspace_write))]

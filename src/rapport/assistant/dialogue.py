@@ -1,5 +1,9 @@
 """One turn of the dialogue: hand-off rules, confirmation of a pending action, slot filling,
-verification, the knowledge base, and clarifying once. Every action waits for a "yes"."""
+verification, the knowledge base, and clarifying once. Every action waits for a "yes".
+
+A generative model's draft (generative.py) only stands in where the rules would answer from
+an article or ask to rephrase: its text is the answer, its tool call starts a task through
+the same verification and confirmation, and its silence leaves the turn to the rules."""
 
 from __future__ import annotations
 
@@ -63,6 +67,17 @@ class Rules:
 
 
 @dataclass(frozen=True)
+class Draft:
+    """What a generative model proposed for a turn, already checked by our code: an answer,
+    or a task (order_status or an ActionKind) with the order it names, if one it may name."""
+
+    reply: str | None = None
+    task: str | None = None
+    order: str | None = None
+    turn: int = 0  # the dialogue's turn count it was drafted at: a later turn drops it
+
+
+@dataclass(frozen=True)
 class Context:
     """What a turn may look at and do, given by the caller (the database or a fake)."""
 
@@ -75,7 +90,11 @@ class Context:
 
 
 async def respond(
-    context: Context, state: DialogueState, text: str, labels: MessageLabels
+    context: Context,
+    state: DialogueState,
+    text: str,
+    labels: MessageLabels,
+    draft: Draft | None = None,
 ) -> Outcome:
     """Decide what the assistant does with one customer message (mutating `state`)."""
     if state.awaiting == "confirmation":
@@ -96,9 +115,44 @@ async def respond(
         task = TASK_OF_INTENT.get(labels.intent)
         if task is not None and _confident(context, labels):
             state.task = str(task)
+        elif draft is not None and (draft.reply or draft.task):
+            return await _follow(context, state, draft)
         else:
             return _answer_or_clarify(context, state, labels)
     return await _progress(context, state)
+
+
+def consults_model(
+    context: Context, state: DialogueState, text: str, labels: MessageLabels
+) -> bool:
+    """Tell whether `respond` would use a draft for this message (the rules would answer from
+    an article or ask to rephrase), without changing `state`: no model is asked otherwise."""
+    probe = DialogueState.load(state.dump())
+    if probe.awaiting == "confirmation":
+        pending, probe.pending, probe.awaiting = probe.pending, None, None
+        if (pending is not None and is_yes(text)) or is_no(text):
+            return False
+    if _handoff_rule(context, text, labels) is not None:
+        return False
+    if probe.awaiting == "anything_else" and is_done(text):
+        return False
+    _fill_slots(probe, text)
+    if probe.task is not None and _answers_a_question(probe, text):
+        return False
+    task = TASK_OF_INTENT.get(labels.intent)
+    return task is None or not _confident(context, labels)
+
+
+async def _follow(context: Context, state: DialogueState, draft: Draft) -> Outcome:
+    """Use the model's draft: a task goes through verification and confirmation as the rules'
+    tasks do; an answer is given like an article's."""
+    if draft.task is not None:
+        state.task = draft.task
+        if draft.order is not None:
+            state.order = draft.order
+        return await _progress(context, state)
+    state.awaiting, state.clarified = "anything_else", False
+    return Outcome(answered=True).say(draft.reply or "")
 
 
 def _handoff_rule(context: Context, text: str, labels: MessageLabels) -> HandoffReason | None:

@@ -1,14 +1,17 @@
-"""HTTP: the assistant's settings per channel."""
+"""HTTP: the assistant's settings per channel, and its generative mode per workspace."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from rapport.assistant.auth import AssistantRead, AssistantWrite
+from rapport.assistant.auth import AssistantAdmin, AssistantRead, AssistantWrite
+from rapport.assistant.generative import generative
 from rapport.assistant.schemas import (
     AssistantSettingsChange,
     AssistantSettingsList,
     AssistantSettingsRead,
+    GenerativeSettingsRead,
+    GenerativeSettingsUpdate,
 )
 from rapport.assistant.service import assistant
 from rapport.core.deps import SessionDep
@@ -33,3 +36,19 @@ async def set_assistant_settings(
     return await assistant.configure(
         session, principal.workspace_id, body.channel, body, Actor.of(principal)
     )
+
+
+@router.get("/generative", response_model=GenerativeSettingsRead)
+async def get_generative_settings(
+    principal: AssistantRead, session: SessionDep
+) -> GenerativeSettingsRead:
+    """Return the generative mode's endpoint and model (never the API key)."""
+    return await generative.settings(session, principal.workspace_id)
+
+
+@router.put("/generative", response_model=GenerativeSettingsRead)
+async def set_generative_settings(
+    body: GenerativeSettingsUpdate, principal: AssistantAdmin, session: SessionDep
+) -> GenerativeSettingsRead:
+    """Set the OpenAI-compatible endpoint the assistant asks (its key is sealed at rest)."""
+    return await generative.configure(session, principal.workspace_id, body, Actor.of(principal))

@@ -1,4 +1,5 @@
-"""Assistant tables: settings per workspace and channel, dialogue state per conversation."""
+"""Assistant tables: settings per workspace and channel, dialogue state per conversation, the
+optional generative model per workspace."""
 
 from __future__ import annotations
 
@@ -28,6 +29,21 @@ class AssistantSettings(TenantMixin, Base):
     knowledge_threshold: Mapped[float] = mapped_column(Float)
     # A customer with a truthy trait of this name is a VIP: straight to people.
     vip_trait: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GenerativeSettings(TenantMixin, Base):
+    """The workspace's OpenAI-compatible chat-completions endpoint, used (when enabled) for
+    the answers the rules would give from articles; its API key is sealed to the row."""
+
+    __tablename__ = "assistant_generative"
+    __table_args__ = (UniqueConstraint("workspace_id"),)
+
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    base_url: Mapped[str] = mapped_column(String(500))
+    model: Mapped[str] = mapped_column(String(200))
+    api_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    timeout_seconds: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,11 +1,11 @@
-"""Assistant API shapes: settings per channel."""
+"""Assistant API shapes: settings per channel, the generative mode per workspace."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, SecretStr, StringConstraints
 
 from rapport.core.schemas import ReadModel
 from rapport.support.enums import Channel
@@ -68,3 +68,48 @@ class AssistantSettingsRead(ReadModel):
 
 class AssistantSettingsList(BaseModel):
     items: list[AssistantSettingsRead] = Field(description="Every channel's settings.")
+
+
+DEFAULT_MODEL_TIMEOUT = 8.0
+BaseUrl = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=r"^\S+$")
+]
+ModelName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^<>\s\x00-\x1f]+$"
+    ),
+]
+
+
+class GenerativeSettingsUpdate(BaseModel):
+    enabled: bool = Field(description="Whether the assistant asks the model for its answers.")
+    base_url: BaseUrl = Field(
+        description="The OpenAI-compatible API's base URL (`https://api.example.com/v1`, "
+        "`http://127.0.0.1:11434/v1` for Ollama); `/chat/completions` is added to it."
+    )
+    model: ModelName = Field(description="The model's name at that endpoint (`llama3.1:8b`).")
+    api_key: SecretStr | None = Field(
+        default=None,
+        max_length=500,
+        description="The endpoint's API key, sealed at rest and never shown again; omit it "
+        "to keep the stored one.",
+    )
+    clear_api_key: bool = Field(
+        default=False, description="Forget the stored API key (a local server needs none)."
+    )
+    timeout_seconds: float = Field(
+        default=DEFAULT_MODEL_TIMEOUT,
+        ge=1,
+        le=20,
+        description="How long a turn waits for the model before the rules answer instead.",
+    )
+
+
+class GenerativeSettingsRead(ReadModel):
+    enabled: bool = Field(description="Whether the assistant asks the model for its answers.")
+    base_url: str = Field(description="The OpenAI-compatible API's base URL ('' until set).")
+    model: str = Field(description="The model's name at that endpoint.")
+    api_key_set: bool = Field(description="Whether an API key is stored (it is never shown).")
+    timeout_seconds: float = Field(description="Seconds a turn waits for the model.")
+    updated_at: datetime | None = Field(description="When they last changed (null: never).")

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from rapport.assistant import generative
 from rapport.assistant.labels import label_text
 from rapport.assistant.quick_replies import confirmation_replies
 from rapport.assistant.service import assistant
@@ -63,14 +64,20 @@ async def take_message(
 
 
 async def answer(engine: AsyncEngine, workspace_id: str, message: CustomerMessage) -> TurnResult:
-    """Run the models outside any unit of work, then write the turn in a short one; never
-    raise (this runs after the job's commit; the queued rerun retries)."""
+    """Run the models (and the generative model, if on) outside any unit of work, then write
+    the turn in a short one; never raise (this runs after the job's commit; the queued rerun
+    retries)."""
     try:
         labels = await asyncio.to_thread(label_text, message.text)
+        prepared = await generative.prepare(engine, workspace_id, message, labels)  # no unit held
         async with AsyncSession(engine, expire_on_commit=False) as session:
             async with session.begin():
-                hits = await prefetch(session, workspace_id, message, labels)
-                result = await take_turn(session, workspace_id, message, labels, hits)
+                hits = prepared.hits
+                if hits is None:
+                    hits = await prefetch(session, workspace_id, message, labels)
+                result = await take_turn(
+                    session, workspace_id, message, labels, hits, prepared.draft
+                )
             for hook in session.info.pop("after_commit", []):
                 await hook()
         return result

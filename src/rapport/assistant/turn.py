@@ -11,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.assistant import knowledge
 from rapport.assistant.actions import ASSISTANT_ACTOR, run_action
-from rapport.assistant.dialogue import ORDER_STATUS, TASK_OF_INTENT, Context, Hit, Rules, respond
+from rapport.assistant.dialogue import (
+    ORDER_STATUS,
+    TASK_OF_INTENT,
+    Context,
+    Draft,
+    Hit,
+    Rules,
+    respond,
+)
 from rapport.assistant.enums import HandoffReason
 from rapport.assistant.models import Dialogue
 from rapport.assistant.repository import DialogueRepository
@@ -60,8 +68,10 @@ async def take_turn(
     message: CustomerMessage,
     labels: MessageLabels,
     hits: Sequence[Hit],
+    draft: Draft | None = None,
 ) -> TurnResult:
-    """Label the message (once) and, if the assistant owns the conversation, answer it."""
+    """Label the message (once) and, if the assistant owns the conversation, answer it (with
+    the generative model's draft when it was made for this very turn)."""
     conversation = await assistant_desk.label(session, workspace_id, message.message_id, labels)
     if conversation is None or conversation.status != ConversationStatus.pending:
         return TurnResult(False, None)
@@ -79,7 +89,8 @@ async def take_turn(
     if not settings.enabled:
         outcome = Outcome(handoff=HandoffReason.out_of_scope).say("I'm passing you to a colleague.")
     else:
-        outcome = await respond(context, state, message.text, labels)
+        stale = draft is not None and draft.turn != dialogue.turns
+        outcome = await respond(context, state, message.text, labels, None if stale else draft)
     await _apply(session, workspace_id, conversation, outcome, labels, settings.name, state)
     dialogue.handed_off = outcome.handoff is not None
     dialogue.turns += 1

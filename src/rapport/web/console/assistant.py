@@ -1,4 +1,5 @@
-"""Console: the assistant's settings per channel (on or off, name, hand-off rules)."""
+"""Console: the assistant's settings per channel (on or off, name, hand-off rules) and its
+optional generative mode (endpoint, model, sealed API key)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from fastapi import Path, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from rapport.assistant.schemas import AssistantSettingsUpdate
+from rapport.assistant.generative import generative
+from rapport.assistant.schemas import AssistantSettingsUpdate, GenerativeSettingsUpdate
 from rapport.assistant.service import assistant
 from rapport.core.deps import SessionDep
 from rapport.errors import UnprocessableContent
@@ -22,6 +24,7 @@ from rapport.web.console.templating import page
 router = console_router()
 ReadConsole = Annotated[ConsoleContext, console_requiring(Scope.conversations_read)]
 AssignConsole = Annotated[ConsoleContext, console_requiring(Scope.conversations_assign)]
+AdminConsole = Annotated[ConsoleContext, console_requiring(Scope.workspace_write)]
 ChannelName = Annotated[Channel, Path()]
 
 
@@ -29,7 +32,40 @@ ChannelName = Annotated[Channel, Path()]
 async def show_assistant_settings(ctx: ReadConsole, session: SessionDep) -> Response:
     """Show the assistant's settings for every channel."""
     listed = await assistant.all_settings(session, ctx.principal.workspace_id)
-    return page(ctx, "assistant/settings.html", items=listed.items)
+    model = await generative.settings(session, ctx.principal.workspace_id)
+    return page(ctx, "assistant/settings.html", items=listed.items, generative=model)
+
+
+# Before /assistant/{channel}, which would take "generative" for a channel.
+@router.post("/assistant/generative")
+async def save_generative_settings(
+    ctx: AdminConsole,
+    session: SessionDep,
+    enabled: FormText = "",
+    base_url: FormText = "",
+    model: FormText = "",
+    api_key: FormText = "",
+    clear_api_key: FormText = "",
+    timeout_seconds: FormText = "",
+) -> Response:
+    """Set the generative mode's endpoint, model and key (an empty key keeps the stored one)."""
+    try:
+        body = GenerativeSettingsUpdate.model_validate(
+            {
+                "enabled": enabled == "on",
+                "base_url": base_url,
+                "model": model,
+                "api_key": api_key.strip() or None,
+                "clear_api_key": clear_api_key == "on",
+                "timeout_seconds": timeout_seconds or "8",
+            }
+        )
+    except ValidationError as invalid:
+        location = invalid.errors()[0]["loc"]
+        field = str(location[0]) if location else "form"
+        raise UnprocessableContent(f"Check the {field.replace('_', ' ')}.") from None
+    await generative.configure(session, ctx.principal.workspace_id, body, Actor.of(ctx.principal))
+    return see_other(ctx.request, "/console/assistant")
 
 
 @router.post("/assistant/{channel}")
