@@ -344,3 +344,19 @@ async def test_the_key_never_reaches_the_logs(
     for record in caplog.records:
         assert API_KEY not in record.getMessage()
         assert API_KEY not in repr(record.__dict__)
+
+
+async def test_the_model_sees_the_conversation_so_far(database: Database, fake: FakeOpenAI) -> None:
+    workspace_id, buyer, _ = await _shop(database, fake.url)
+    fake.script.append(says("Which size do you wear?"))
+    conversation_id = await open_conversation(database, workspace_id, "hmm, so, well", buyer)
+    await _run(database)
+    await say(database, workspace_id, conversation_id, "a 4111 1111 1111 1111 medium")
+    assert [message["role"] for message in fake.received[1]["json"]["messages"]] == [
+        "system", "user", "assistant", "user",
+    ]  # fmt: skip
+    assert fake.received[1]["json"]["messages"][1:] == [
+        {"role": "user", "content": "hmm, so, well"},
+        {"role": "assistant", "content": "Which size do you wear?\nAnything else I can help with?"},
+        {"role": "user", "content": "a **** **** **** 1111 medium"},  # never the card
+    ]

@@ -54,14 +54,18 @@ from rapport.events.order_actions import OrderFacts, order_actions
 from rapport.events.service import events
 from rapport.identity.audit import Actor, audit
 from rapport.nlp.pii import mask_pii
-from rapport.support.assistant_desk import CustomerMessage, MessageLabels
-from rapport.support.enums import ConversationStatus
+from rapport.support.assistant_desk import ASSISTANT, CustomerMessage, MessageLabels
+from rapport.support.enums import AuthorType, ConversationStatus
+from rapport.support.service import conversations
 
 logger = logging.getLogger(__name__)
 MAX_ORDERS = 5
 MAX_ITEMS = 5
 MAX_TEXT = 2000
 MAX_REPLY = 1200
+MAX_HISTORY = 6  # earlier public messages of the conversation given as context
+MAX_HISTORY_TEXT = 500
+HISTORY_PAGES = 10
 _API_KEY = re.compile(r"[\x21-\x7e]{1,500}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t]+")
@@ -263,7 +267,8 @@ async def _gather(
     if config.api_key is not None:
         api_key = keyring().decrypt(config.api_key, key_aad(config.id))
     endpoint = Endpoint(config.base_url, config.model, api_key, config.timeout_seconds)
-    messages = prompt(settings.name, hits, orders, message.text)
+    history = await earlier_messages(session, workspace_id, message)
+    messages = prompt(settings.name, hits, orders, message.text, history)
     keys = frozenset(order.facts.order_key for order in orders)
     turn = dialogue.turns if dialogue is not None else 0
     return hits, _Request(endpoint, messages, keys, turn)
@@ -302,11 +307,41 @@ async def grounded_orders(
     return grounded
 
 
+async def earlier_messages(
+    session: AsyncSession, workspace_id: str, message: CustomerMessage
+) -> list[dict[str, str]]:
+    """Return the last public messages before this one (customer's as the user's, the
+    assistant's and agents' as the assistant's), cards masked, 500 characters each."""
+    tail: list[dict[str, str]] = []
+    cursor = None
+    for _ in range(HISTORY_PAGES):
+        page = await conversations.messages(
+            session, workspace_id, message.conversation_id, ASSISTANT, cursor, limit=100
+        )
+        for item in page.items:
+            if item.id == message.message_id:
+                return tail
+            if item.private or item.author_type == AuthorType.system:
+                continue
+            role = "user" if item.author_type == AuthorType.customer else "assistant"
+            tail.append({"role": role, "content": mask_pii(item.body[:MAX_HISTORY_TEXT])})
+            tail = tail[-MAX_HISTORY:]
+        if page.next_cursor is None:
+            return tail
+        cursor = page.next_cursor
+    return tail
+
+
 def prompt(
-    name: str, hits: Sequence[Hit], orders: Sequence[GroundedOrder], text: str
+    name: str,
+    hits: Sequence[Hit],
+    orders: Sequence[GroundedOrder],
+    text: str,
+    history: Sequence[dict[str, str]] = (),
 ) -> list[dict[str, Any]]:
     """Return the chat messages: the rules, the articles and the customer's orders as the
-    system message, the customer's message (cards masked, at most 2,000 characters)."""
+    system message, the conversation's last messages, then the customer's message (cards
+    masked, at most 2,000 characters)."""
     articles = "\n".join(
         f"[{number}] {hit.title}: {hit.snippet} ({hit.url})"
         for number, hit in enumerate(hits[:3], start=1)
@@ -334,7 +369,11 @@ def prompt(
         f"This customer's orders:\n{known}"
     )
     user = mask_pii(text[:MAX_TEXT])
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    return [
+        {"role": "system", "content": system},
+        *history,
+        {"role": "user", "content": user},
+    ]
 
 
 def _order_line(order: GroundedOrder) -> str:
