@@ -13,11 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from rapport.assistant import replies
-from rapport.assistant.generative import generative
-from rapport.assistant.schemas import GenerativeSettingsUpdate
 from rapport.core.db import Database
 from rapport.events.models import Order
-from rapport.identity.audit import SYSTEM
 from rapport.identity.models import AuditEvent
 from rapport.worker.runner import Worker
 from tests.fixtures.assistant import (
@@ -31,18 +28,19 @@ from tests.fixtures.assistant import (
 )
 from tests.fixtures.identity import make_workspace
 from tests.fixtures.openai_fake import (
+    API_KEY,
     FakeOpenAI,
     Scripted,
     calls,
     closed_port_url,
     fake_openai,
     says,
+    use_model,
 )
 from tests.fixtures.openai_fake import (
     completion as completion_body,
 )
 
-API_KEY = "sk-test-0123456789-SECRET-abcdef"
 ASK_AGAIN = replies.CLARIFY
 
 
@@ -52,23 +50,11 @@ def fake() -> Iterator[FakeOpenAI]:
         yield running
 
 
-async def _configure(
-    database: Database, workspace_id: str, url: str, *, key: str | None = API_KEY,
-    model: str = "llama3.1:8b", timeout: float = 5.0,
-) -> None:  # fmt: skip
-    body = GenerativeSettingsUpdate.model_validate(
-        {"enabled": True, "base_url": url, "model": model, "api_key": key,
-         "timeout_seconds": timeout}
-    )  # fmt: skip
-    async with database.session() as session:
-        await generative.configure(session, workspace_id, body, SYSTEM)
-
-
 async def _shop(database: Database, url: str, *, timeout: float = 5.0) -> tuple[str, str, str]:
     """A workspace with the assistant and the model on, a customer with an unshipped order."""
     workspace = await make_workspace(database)
     await enable_assistant(database, workspace.id)
-    await _configure(database, workspace.id, url, timeout=timeout)
+    await use_model(database, workspace.id, url, timeout=timeout)
     buyer = await make_buyer(database, workspace.id, "bob@example.com")
     order_key = await make_order(database, workspace.id, buyer)
     return workspace.id, buyer, order_key
@@ -314,7 +300,7 @@ async def test_each_workspace_uses_its_own_endpoint(database: Database) -> None:
     with fake_openai() as first, fake_openai() as second:
         mine, my_buyer, _ = await _shop(database, first.url)
         theirs, their_buyer, _ = await _shop(database, second.url)
-        await _configure(database, theirs, second.url, key="sk-theirs-XYZ", model="their-model")
+        await use_model(database, theirs, second.url, key="sk-theirs-XYZ", model="their-model")
         plain = await make_workspace(database)
         await enable_assistant(database, plain.id)
         for workspace_id, customer in ((mine, my_buyer), (theirs, their_buyer), (plain.id, None)):
