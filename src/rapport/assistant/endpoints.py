@@ -14,6 +14,7 @@ from rapport.assistant.schemas import (
     GenerativeSettingsUpdate,
 )
 from rapport.assistant.service import assistant
+from rapport.assistant.suggestion_endpoints import router as suggestions_router
 from rapport.core.deps import SessionDep
 from rapport.identity.audit import Actor
 
@@ -52,3 +53,7 @@ async def set_generative_settings(
 ) -> GenerativeSettingsRead:
     """Set the OpenAI-compatible endpoint the assistant asks (its key is sealed at rest)."""
     return await generative.configure(session, principal.workspace_id, body, Actor.of(principal))
+
+
+# Agent assist keeps its own paths (/conversations/...), outside this router's prefix.
+router.routes.extend(suggestions_router.routes)

@@ -1,0 +1,229 @@
+"""Agent assist: replies suggested for the customer's last message in a conversation, from
+what agents of the workspace answered to similar questions, its canned responses (filled
+for the conversation) and its best knowledge article.
+
+The work runs in three steps so no transaction waits on the model: one unit of work reads
+(the conversation as the caller may see it, past answers, canned responses), the vectors
+are computed with no connection held, and a second unit searches the articles (the query is
+embedded before its first statement) and fills the chosen canned response."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.assistant.suggestion_schemas import SuggestedReplies, SuggestedReply, SuggestionKind
+from rapport.core.db import Database
+from rapport.knowledge.embedding import embed
+from rapport.knowledge.service import search as search_articles
+from rapport.nlp.pii import mask_pii
+from rapport.nlp.ports import Vectors
+from rapport.support.answered import AnsweredQuestion, reply_history
+from rapport.support.canned import canned_responses
+from rapport.support.enums import AuthorType
+from rapport.support.inbox import inbox
+from rapport.support.schemas import Acting
+from rapport.support.service import conversations
+
+MAX_SUGGESTIONS = 3
+MAX_QUESTION_CHARS = 1_000
+# Cosine (MiniLM) an earlier question must reach to lend its answer, and a canned response
+# (title and text) to be offered; an article's combined search score (0..1).
+PAST_MIN = 0.55
+CANNED_MIN = 0.3
+ARTICLE_MIN = 0.2
+PAST_SUGGESTIONS = 2
+_GREETING_NAME = re.compile(
+    r"^(\s*(?i:hi|hello|hey|dear|hallo|bonjour|hola|ciao|ol\u00e1|ola)),?\s+[A-Z\u00c0-\u00de][\w'\u2019-]*"
+)
+_LONG_NUMBER = re.compile(r"#?\b\d{4,}\b")
+
+
+@dataclass(frozen=True)
+class _Canned:
+    id: str
+    title: str
+    text: str
+
+
+class VectorCache:
+    """Vectors of texts embedded before, per workspace (least recently used forgotten)."""
+
+    def __init__(self, max_items: int = 5_000) -> None:
+        self.max_items = max_items
+        self._items: OrderedDict[tuple[str, str, str], Vectors] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(workspace_id: str, model: str, text: str) -> tuple[str, str, str]:
+        """Return a text's key (its hash: the cache keeps no text)."""
+        return workspace_id, model, hashlib.sha256(text.encode()).hexdigest()
+
+    def get(self, key: tuple[str, str, str]) -> Vectors | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str, str], vector: Vectors) -> None:
+        with self._lock:
+            self._items[key] = vector
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+
+
+cache = VectorCache()
+
+
+class ReplySuggester:
+    async def suggest(
+        self,
+        database: Database,
+        workspace_id: str,
+        conversation_id: str,
+        acting: Acting,
+        *,
+        link_base: str = "",
+    ) -> SuggestedReplies:
+        """Suggest up to three replies to the customer's last message of a conversation the
+        caller may see (not found otherwise, as the conversation itself)."""
+        async with database.session() as session:
+            await conversations.get(session, workspace_id, conversation_id, acting)
+            asked = await _last_question(session, workspace_id, conversation_id, acting)
+            if asked is None:
+                return SuggestedReplies(conversation_id=conversation_id, message_id=None, items=[])
+            answered = await reply_history.answered(
+                session, workspace_id, acting, exclude_conversation_id=conversation_id
+            )
+            usable = await canned_responses.list(session, workspace_id, acting)
+            canned = [_Canned(c.id, c.title, c.body) for c in usable]
+        message_id, question = asked
+        found = await _by_similarity(workspace_id, question, answered, canned)
+        async with database.session() as session:
+            hits = await search_articles(session, workspace_id, question, limit=1)
+            items = list(found.past)
+            if found.canned is not None:
+                chosen, score = found.canned
+                conversation = await conversations.get(
+                    session, workspace_id, conversation_id, acting
+                )
+                usable_one = await canned_responses.get(session, workspace_id, chosen.id, acting)
+                text = await canned_responses.fill_for(session, usable_one, conversation, acting)
+                items.append(
+                    _reply(SuggestionKind.canned_response, chosen.title, text, score, chosen.id)
+                )
+        for hit in hits:
+            if hit.score >= ARTICLE_MIN:
+                link = link_base.rstrip("/") + hit.url
+                text = f"{hit.snippet}\n\n{hit.title}: {link}"
+                items.append(
+                    _reply(SuggestionKind.article, hit.title, text, hit.score, hit.article_id, link)
+                )
+        items.sort(key=lambda item: -item.score)
+        return SuggestedReplies(
+            conversation_id=conversation_id, message_id=message_id, items=items[:MAX_SUGGESTIONS]
+        )
+
+
+@dataclass(frozen=True)
+class _Found:
+    past: list[SuggestedReply]
+    canned: tuple[_Canned, float] | None
+
+
+async def _last_question(
+    session: AsyncSession, workspace_id: str, conversation_id: str, acting: Acting
+) -> tuple[str, str] | None:
+    """Return the id and text of the customer's last public message, if any."""
+    thread = await inbox.thread(session, workspace_id, conversation_id, acting)
+    said = [m for m in thread if m.author_type == AuthorType.customer and not m.private]
+    if not said or not said[-1].body.strip():
+        return None
+    return said[-1].id, said[-1].body[:MAX_QUESTION_CHARS]
+
+
+async def _by_similarity(
+    workspace_id: str,
+    question: str,
+    answered: Sequence[AnsweredQuestion],
+    canned: Sequence[_Canned],
+) -> _Found:
+    """Rank earlier questions and canned responses by cosine to the question (no unit held)."""
+    texts = [question, *(a.question[:MAX_QUESTION_CHARS] for a in answered)]
+    texts += [f"{c.title}. {c.text}"[:MAX_QUESTION_CHARS] for c in canned]
+    vectors = await _vectors(workspace_id, texts)
+    query, rest = vectors[0], vectors[1:]
+    past_scores = rest[: len(answered)] @ query if answered else np.zeros(0)
+    canned_scores = rest[len(answered) :] @ query if canned else np.zeros(0)
+    past: list[SuggestedReply] = []
+    seen: set[str] = set()
+    for position in np.argsort(-past_scores, kind="stable"):
+        score = float(past_scores[position])
+        if score < PAST_MIN or len(past) == PAST_SUGGESTIONS:
+            break
+        source = answered[int(position)]
+        text = _impersonal(source.answer)
+        if text.casefold() in seen:
+            continue
+        seen.add(text.casefold())
+        title = source.question[:80] + ("…" if len(source.question) > 80 else "")
+        past.append(
+            _reply(SuggestionKind.past_reply, _impersonal(title), text, score, source.answer_id)
+        )
+    best = None
+    if canned:
+        position = int(np.argmax(canned_scores))
+        if float(canned_scores[position]) >= CANNED_MIN:
+            best = (canned[position], float(canned_scores[position]))
+    return _Found(past, best)
+
+
+async def _vectors(workspace_id: str, texts: Sequence[str]) -> Vectors:
+    """Return unit vectors of the texts, embedding only those not seen before."""
+    probe, model = await embed([texts[0]])
+    keys = [cache.key(workspace_id, model, text) for text in texts]
+    found = [cache.get(key) for key in keys]
+    found[0] = probe[0]
+    missing = [i for i, vector in enumerate(found) if vector is None]
+    if missing:
+        computed, _ = await embed([texts[i] for i in missing])
+        for i, vector in zip(missing, computed, strict=True):
+            found[i] = vector
+            cache.put(keys[i], vector)
+    stacked = np.stack([np.asarray(v, dtype=np.float32) for v in found if v is not None])
+    norms = np.linalg.norm(stacked, axis=1, keepdims=True)
+    return (stacked / np.where(norms == 0, 1, norms)).astype(np.float32)
+
+
+def _impersonal(text: str) -> str:
+    """Take another customer's details out of an earlier reply: emails, phone and card
+    numbers, long numbers (orders) and the name after a greeting."""
+    masked = mask_pii(text, emails=True, phones=True)
+    masked = _LONG_NUMBER.sub("[number]", masked)
+    return _GREETING_NAME.sub(r"\1", masked).strip()
+
+
+def _reply(
+    kind: SuggestionKind,
+    title: str,
+    text: str,
+    score: float,
+    source_id: str,
+    url: str | None = None,
+) -> SuggestedReply:
+    return SuggestedReply(
+        kind=kind, title=title, text=text, score=round(max(0.0, min(1.0, score)), 4),
+        source_id=source_id, url=url,
+    )  # fmt: skip
+
+
+suggester = ReplySuggester()
