@@ -21,7 +21,13 @@ from rapport.support.schemas import MessageCreate
 from rapport.support.service import conversations
 from rapport.support.teams import teams
 from tests.fixtures.agent_tools import make_canned_response
-from tests.fixtures.identity import bearer, make_api_key, make_staff, make_workspace
+from tests.fixtures.identity import (
+    bearer,
+    console_sign_in,
+    make_api_key,
+    make_staff,
+    make_workspace,
+)
 from tests.fixtures.knowledge import make_article
 from tests.fixtures.sessions import session_headers, sign_in
 from tests.fixtures.support import SYSTEM_ACTING, make_conversation, make_team
@@ -188,3 +194,32 @@ async def test_suggestions_need_conversations_read(
     key = await make_api_key(database, workspace, [Scope.customers_read])
     refused = await _suggest(client, asking, bearer(key))
     assert refused.status_code == 403
+
+
+async def test_the_console_panel_lists_suggestions_for_conversations_the_agent_may_see(
+    client: httpx.AsyncClient, database: Database, minilm: Watched
+) -> None:
+    workspace = await make_workspace(database)
+    agent = await make_staff(database, workspace, Role.agent)
+    returns, billing = (
+        await make_team(database, workspace.id, "Returns"),
+        await make_team(database, workspace.id, "Billing"),
+    )
+    async with database.session() as session:
+        await teams.add_member(session, workspace.id, returns, agent.user.id)
+        await teams.limit_agent(session, workspace.id, agent.user.id, True)
+    await _answered(database, workspace.id, RETURN_Q, RETURN_A, returns)
+    mine = await make_conversation(
+        database, workspace.id, "How can I return my boots?", team_id=returns
+    )
+    theirs = await make_conversation(database, workspace.id, RETURN_Q, team_id=billing)
+    await console_sign_in(client, agent.email, agent.password)
+    panel = await client.get(f"/console/inbox/conversations/{mine}/suggested-replies")
+    assert panel.status_code == 200
+    assert "Earlier answer · " in panel.text
+    assert f'data-insert-reply data-text="{RETURN_A}"' in panel.text
+    page = await client.get(f"/console/inbox/conversations/{mine}")
+    assert 'id="suggested-replies"' in page.text
+    refused = await client.get(f"/console/inbox/conversations/{theirs}/suggested-replies")
+    assert refused.status_code == 404
+    assert RETURN_A not in refused.text
