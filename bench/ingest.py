@@ -193,7 +193,7 @@ def start_server(url: str, port: int, data_dir: str) -> subprocess.Popen[bytes]:
         *("--log-level", "warning", "--no-access-log"),
     ]
     server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a loaded machine may take a while to import the app
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code < 500:

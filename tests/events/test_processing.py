@@ -345,7 +345,7 @@ async def test_a_chunk_reads_its_calls_before_it_writes_and_queues_the_rest_last
             await processor.process(session, shop.workspace.id, job.payload["event_ids"])
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    read = next(n for n, text in enumerate(statements) if text.startswith("select events.id"))
+    read = next(n for n, text in enumerate(statements) if text.startswith("select id, source_id"))
     writes = [text for text in statements if text.startswith(WRITES)]
     assert [text for text in statements[:read] if text.startswith(WRITES)] == []
     assert (writes[-1], "update events set" in writes) == ("insert into jobs", True)

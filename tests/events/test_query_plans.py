@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.dialects import sqlite
 
 from rapport.core.db import Database
+from rapport.customers.activity_repository import ActivityRepository
 from rapport.events.repository import EventRepository
 
 
@@ -27,8 +28,23 @@ async def test_unprocessed_events_are_looked_up_by_primary_key(database: Databas
     if database.is_postgres:
         pytest.skip("SQLite's planner")
     async with database.session() as session:
-        query = EventRepository(session, "w" * 32).unprocessed_query(
+        statement, parameters = EventRepository(session, "w" * 32).unprocessed_sqlite(
             [f"id-{n}" for n in range(250)]
         )
-    plan = await _plan(database, query)
+        connection = await session.connection()
+        result = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        plan = " | ".join(str(row[-1]) for row in result)
     assert "USING INDEX sqlite_autoindex_events_1 (id=?)" in plan, plan
+
+
+async def test_profiles_activity_is_looked_up_by_primary_key(database: Database) -> None:
+    if database.is_postgres:
+        pytest.skip("SQLite's planner")
+    async with database.session() as session:
+        statement, parameters = ActivityRepository(session, "w" * 32).activity_sqlite(
+            [f"id-{n}" for n in range(250)]
+        )
+        connection = await session.connection()
+        result = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        plan = " | ".join(str(row[-1]) for row in result)
+    assert "USING INDEX sqlite_autoindex_customers_1 (id=?)" in plan, plan

@@ -3,13 +3,14 @@ written many profiles at a time, without loading them, for resolution and the re
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import NamedTuple, cast
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, cast
 
 import orjson
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm.attributes import set_committed_value
 
+from rapport.core.clock import as_utc
 from rapport.core.repository import TenantRepository
 from rapport.customers.models import Customer
 
@@ -22,6 +23,42 @@ WRITE_ACTIVITY_POSTGRESQL = (
     "AS given(id, first_seen_at, last_seen_at, channels) "
     "WHERE customers.id = given.id AND customers.workspace_id = $5"
 )
+
+# SQLite: an executemany of one prepared UPDATE, times in SQLAlchemy's text.
+WRITE_ACTIVITY_SQLITE = (
+    "UPDATE customers SET first_seen_at = ?, last_seen_at = ?, channels = ? "
+    "WHERE id = ? AND +workspace_id = ?"
+)
+# A chunk's profiles' activity, read with one driver-level statement. The primary key finds
+# the rows (`+workspace_id`: SQLite, without statistics, would otherwise walk the workspace's
+# part of an index, see TenantRepository.in_workspace).
+ACTIVITY_SQLITE = (
+    "SELECT id, first_seen_at, last_seen_at, channels, merged_into_id IS NOT NULL "
+    "FROM customers WHERE id IN ({marks}) AND +workspace_id = ?"
+)
+ACTIVITY_POSTGRESQL = (
+    "SELECT id, first_seen_at, last_seen_at, channels::text, merged_into_id IS NOT NULL "
+    "FROM customers WHERE id = ANY($1::varchar[]) AND workspace_id = $2"
+)
+
+
+Rows = list[tuple[Any, ...]]
+"""Rows as the driver returns them."""
+
+
+def _time(value: Any) -> datetime | None:
+    """Read a time from the driver (SQLite: SQLAlchemy's text, no offset, UTC) as aware UTC."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _sqlite_text(moment: datetime | None) -> str | None:
+    """Write a time as SQLAlchemy stores it on SQLite (UTC, no offset)."""
+    if moment is None:
+        return None
+    return as_utc(moment).isoformat(" ", "microseconds")[:26]
 
 
 class ActivityRow(NamedTuple):
@@ -58,16 +95,28 @@ class ActivityRepository(TenantRepository[Customer]):
         """Return the activity of some profiles (in one query, loading no profile)."""
         if not customer_ids:
             return []
-        rows = await self.session.execute(
-            select(
-                Customer.id,
-                Customer.first_seen_at,
-                Customer.last_seen_at,
-                Customer.channels,
-                Customer.merged_into_id.is_not(None),
-            ).where(Customer.id.in_(customer_ids), self.in_workspace())
-        )
-        return [ActivityRow(*row) for row in rows]
+        connection = await self.session.connection()
+        if self._dialect() == "postgresql":
+            result = await connection.exec_driver_sql(
+                ACTIVITY_POSTGRESQL, (list(customer_ids), self.workspace_id)
+            )
+        else:
+            result = await connection.exec_driver_sql(*self.activity_sqlite(customer_ids))
+        return [
+            ActivityRow(
+                customer_id,
+                _time(first),
+                _time(last),
+                orjson.loads(channels) if channels is not None else [],
+                bool(merged),
+            )
+            for customer_id, first, last, channels, merged in cast(Rows, result.fetchall())
+        ]
+
+    def activity_sqlite(self, customer_ids: list[str]) -> tuple[str, tuple[str, ...]]:
+        """Return SQLite's statement and parameters reading some profiles' activity."""
+        statement = ACTIVITY_SQLITE.format(marks=", ".join("?" * len(customer_ids)))
+        return statement, (*customer_ids, self.workspace_id)
 
     async def insert_new(self, profiles: list[ActivityRow]) -> None:
         """Insert new profiles with their activity, in one statement."""
@@ -99,19 +148,19 @@ class ActivityRepository(TenantRepository[Customer]):
                 WRITE_ACTIVITY_POSTGRESQL, (*columns, self.workspace_id)
             )
         else:
-            # A Core executemany: compiled once, no ORM work per row.
-            table = cast(Table, Customer.__table__)
-            await self.session.execute(
-                update(table)
-                .where(table.c.id == bindparam("profile_id"))
-                .where(table.c.workspace_id == self.workspace_id),
+            # A driver-level executemany: no SQLAlchemy work per row.
+            connection = await self.session.connection()
+            workspace_id = self.workspace_id
+            await connection.exec_driver_sql(
+                WRITE_ACTIVITY_SQLITE,
                 [
-                    {
-                        "profile_id": profile.id,
-                        "first_seen_at": profile.first_seen_at,
-                        "last_seen_at": profile.last_seen_at,
-                        "channels": profile.channels,
-                    }
+                    (
+                        _sqlite_text(profile.first_seen_at),
+                        _sqlite_text(profile.last_seen_at),
+                        orjson.dumps(profile.channels).decode(),
+                        profile.id,
+                        workspace_id,
+                    )
                     for profile in profiles
                 ],
             )

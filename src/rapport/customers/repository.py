@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -208,6 +208,17 @@ class CustomerRepository(TenantRepository[Customer]):
         return {str(row[0]): str(row[1]) for row in rows}
 
 
+# The owners of some identifiers, by (workspace, kind, blind index): the unique index.
+OWNERS_SQLITE = (
+    "SELECT kind, blind_index, customer_id, shared FROM customer_identifiers "
+    "WHERE workspace_id = ? AND kind IN ({kinds}) AND blind_index IN ({indexes})"
+)
+OWNERS_POSTGRESQL = (
+    "SELECT kind, blind_index, customer_id, shared FROM customer_identifiers "
+    "WHERE workspace_id = $1 AND kind = ANY($2::varchar[]) AND blind_index = ANY($3::varchar[])"
+)
+
+
 class IdentifierRepository(TenantRepository[Identifier]):
     model = Identifier
 
@@ -224,15 +235,26 @@ class IdentifierRepository(TenantRepository[Identifier]):
         index) pairs, without loading the rows."""
         if not keys:
             return {}
-        rows = await self.session.execute(
-            select(
-                Identifier.kind, Identifier.blind_index, Identifier.customer_id, Identifier.shared
-            ).where(Identifier.workspace_id == self.workspace_id, *_matching(keys))
-        )
+        # One driver-level statement (resolution looks a chunk's identifiers up here, inside
+        # its lock): the same superset as `_matching`, checked against the pairs below.
+        kinds = sorted({kind for kind, _ in keys})
+        indexes = sorted({index for _, index in keys})
+        connection = await self.session.connection()
+        if connection.dialect.name == "postgresql":
+            rows = await connection.exec_driver_sql(
+                OWNERS_POSTGRESQL, (self.workspace_id, kinds, indexes)
+            )
+        else:
+            statement = OWNERS_SQLITE.format(
+                kinds=", ".join("?" * len(kinds)), indexes=", ".join("?" * len(indexes))
+            )
+            rows = await connection.exec_driver_sql(
+                statement, (self.workspace_id, *kinds, *indexes)
+            )
         wanted = set(keys)
         return {
-            (kind, index): (customer_id, shared)
-            for kind, index, customer_id, shared in rows
+            (kind, index): (customer_id, bool(shared))
+            for kind, index, customer_id, shared in cast(list[tuple[Any, ...]], rows.fetchall())
             if (kind, index) in wanted
         }
 

@@ -49,7 +49,7 @@ class CustomerService:
         few queries; one that may change the graph is walked in a savepoint of its own, so
         if it fails it undoes only itself and comes back with its error."""
         batch = ObservationBatch(session, workspace_id)
-        touches = batch.prepare(signals)
+        touches = await batch.prepare(signals)
         # The workspace's graph stays locked from the lookups to the writes.
         await CustomerRepository(session, workspace_id).lock_workspace()
         return await batch.run(signals, touches)

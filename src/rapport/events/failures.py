@@ -110,14 +110,24 @@ class FailureRepository(TenantRepository[ProcessingFailure]):
         )
 
     async def clear(self, event_ids: list[str]) -> None:
-        """Forget the failures of calls now processed."""
-        if event_ids:
+        """Forget the failures of calls now processed (nothing to do, and no statement over
+        the calls, while the workspace has no failure at all: the usual case)."""
+        if event_ids and await self.any():
             await self.session.execute(
                 delete(ProcessingFailure).where(
                     ProcessingFailure.workspace_id == self.workspace_id,
                     ProcessingFailure.event_id.in_(event_ids),
                 )
             )
+
+    async def any(self) -> bool:
+        """Tell whether the workspace has any failure recorded."""
+        found = await self.session.execute(
+            select(ProcessingFailure.id)
+            .where(ProcessingFailure.workspace_id == self.workspace_id)
+            .limit(1)
+        )
+        return found.first() is not None
 
     async def per_source(self) -> list[tuple[str | None, int, datetime]]:
         """Return (source, failed calls, last failure) for every source with failures."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import operator
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -103,13 +104,19 @@ def _clip(value: str, length: int) -> str | None:
     return value.strip().replace("\x00", "")[:length] or None
 
 
+@functools.lru_cache(maxsize=8192)
+def _price(value: str) -> Decimal:
+    """Read a UnitPrice cell (a file repeats a few thousand prices: each is read once)."""
+    return money(value)
+
+
 def _items(invoice: Invoice) -> list[ItemInput]:
     items = []
     for row, line in zip(invoice.rows, invoice.lines, strict=True):
         code = _clip(row[CODE], 255) or "unknown"
         name = _clip(row[DESCRIPTION], 500)
         quantity = _quantity(row[QUANTITY], line)
-        items.append(ItemInput(code, code, name, quantity, money(row[PRICE])))
+        items.append(ItemInput(code, code, name, quantity, _price(row[PRICE])))
     return items
 
 

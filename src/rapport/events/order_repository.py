@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from rapport.core.clock import utcnow
 from rapport.core.ids import new_ids
@@ -38,6 +37,34 @@ INSERT_ITEMS_POSTGRESQL = (
     + ")"
 )
 
+
+# Product views and adds, counted a chunk at a time: rows of PRODUCT_COUNT_COLUMNS, one
+# driver-level statement (an executemany on SQLite, one INSERT ... SELECT FROM unnest() on
+# PostgreSQL). Details said replace stored ones; details left out keep them.
+PRODUCT_COUNT_COLUMNS = (
+    "id", "workspace_id", "created_at", "product_key", "sku", "name", "category", "views", "adds",
+)  # fmt: skip
+_UPSERT_COUNTS = (
+    " ON CONFLICT (workspace_id, product_key) DO UPDATE SET "
+    "views = products.views + excluded.views, adds = products.adds + excluded.adds, "
+    "sku = coalesce(excluded.sku, products.sku), name = coalesce(excluded.name, products.name), "
+    "category = coalesce(excluded.category, products.category)"
+)
+ADD_COUNTS_SQLITE = (
+    f"INSERT INTO products ({', '.join(PRODUCT_COUNT_COLUMNS)}, price) "  # noqa: S608
+    f"VALUES ({', '.join('?' * len(PRODUCT_COUNT_COLUMNS))}, NULL)" + _UPSERT_COUNTS
+)
+_COUNT_TYPES = {"created_at": "timestamptz", "views": "integer", "adds": "integer"}
+ADD_COUNTS_POSTGRESQL = (
+    f"INSERT INTO products ({', '.join(PRODUCT_COUNT_COLUMNS)}, price) "  # noqa: S608
+    "SELECT given.*, NULL::numeric FROM unnest("
+    + ", ".join(
+        f"${n}::{_COUNT_TYPES.get(column, 'varchar')}[]"
+        for n, column in enumerate(PRODUCT_COUNT_COLUMNS, 1)
+    )
+    + ") AS given"
+    + _UPSERT_COUNTS
+)
 
 # The tables behind the models, for the Core statements of bulk writes.
 ORDERS = cast(Table, Order.__table__)
@@ -71,32 +98,23 @@ class ProductRepository(TenantRepository[Product]):
 
     async def add_counts(self, counts: list[ProductCount]) -> None:
         """Add views and adds to products, creating those not stored yet and taking the details
-        said (one left out keeps its stored value), in one statement; rows in key order, so
-        concurrent chunks lock products in the same order."""
+        said (one left out keeps its stored value), in one driver-level statement; rows in key
+        order, so concurrent chunks lock products in the same order."""
         if not counts:
             return
         dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
-        insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stamp = {"workspace_id": self.workspace_id, "created_at": utcnow(), "price": None}
-        statement = insert_for(PRODUCTS)
-        said = {
-            column: func.coalesce(statement.excluded[column], PRODUCTS.c[column])
-            for column in ("sku", "name", "category")
-        }
-        upsert = statement.on_conflict_do_update(
-            index_elements=["workspace_id", "product_key"],
-            set_={
-                "views": PRODUCTS.c.views + statement.excluded.views,
-                "adds": PRODUCTS.c.adds + statement.excluded.adds,
-                **said,
-            },
-        )
+        created_at = encode_time_for(dialect)(utcnow())
         ordered = sorted(counts, key=lambda count: count.product_key)
-        rows = zip(new_ids(len(ordered)), ordered, strict=True)
-        # executemany of one statement: compiled once, cached across chunks.
-        await self.session.execute(
-            upsert, [stamp | {"id": product_id} | count._asdict() for product_id, count in rows]
-        )
+        rows = [
+            (product_id, self.workspace_id, created_at, *count)
+            for product_id, count in zip(new_ids(len(ordered)), ordered, strict=True)
+        ]
+        connection = await self.session.connection()
+        if dialect == "postgresql":
+            columns = tuple(list(column) for column in zip(*rows, strict=True))
+            await connection.exec_driver_sql(ADD_COUNTS_POSTGRESQL, columns)
+        else:
+            await connection.exec_driver_sql(ADD_COUNTS_SQLITE, rows)
 
     async def details(self, product_keys: list[str]) -> dict[str, ProductRow]:
         """Return the details of the products with these shop ids (locked), by id."""

@@ -317,9 +317,15 @@ def _latest(items: list[ItemInput]) -> dict[str, ProductRow]:
         if known is None:
             said[item.product_key] = [item.sku, item.name, item.category, item.price]
             continue
-        for index, value in enumerate((item.sku, item.name, item.category, item.price)):
-            if value:
-                known[index] = value
+        # Unrolled: imports call this for every line of a chunk.
+        if item.sku:
+            known[0] = item.sku
+        if item.name:
+            known[1] = item.name
+        if item.category:
+            known[2] = item.category
+        if item.price:
+            known[3] = item.price
     return {key: ProductRow("", key, *details) for key, details in said.items()}
 
 

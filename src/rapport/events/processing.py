@@ -49,11 +49,15 @@ def message_of(event: Sealed) -> dict[str, Any]:
     return open_payload(event.id, event.payload)
 
 
-# Calls per transaction: calls are opened before the transaction writes, and what is left
-# costs tens of microseconds per call, so a chunk holds SQLite's writer for a few ms. Larger
-# chunks process faster (250: ~9,500 calls/s here) but stretch the live path's wait for the
-# writer (180 keeps /v1/track's p99 under 30 ms while a 200,000-call backlog drains).
-PROCESS_CHUNK = 180
+# Calls per transaction: calls are opened and their identifiers prepared before the
+# transaction writes, and what is left (driver-level statements, a few per chunk) costs tens
+# of microseconds per call, so a chunk holds SQLite's writer for a few ms. Larger chunks
+# process faster but stretch the live path's wait for the writer: 320 holds it about as long
+# as 180 did before the chunk's reads and writes went driver-level (bench/live.py --scenarios
+# backlog keeps /v1/track's p99 under 30 ms while a 200,000-call backlog drains).
+PROCESS_CHUNK = 320
+# Calls opened between two turns of the event loop (a few hundred microseconds of CPU).
+OPEN_SLICE = 40
 
 
 @dataclass
@@ -100,7 +104,17 @@ class EventProcessor:
         policies = await identity_verification.policies(session, workspace_id, senders)
         chunk = _Chunk()
         # Opened before anything is written: decrypting and reading calls holds no writer.
-        calls = [call for event in events if (call := _open(event, policies, chunk)) is not None]
+        # A slice at a time, letting the event loop run in between (a request, or the commit
+        # of the chunk before, which hands SQLite's writer on) instead of after the whole chunk.
+        calls: list[_Call] = []
+        for start in range(0, len(events), OPEN_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            calls.extend(
+                call
+                for event in events[start : start + OPEN_SLICE]
+                if (call := _open(event, policies, chunk)) is not None
+            )
         resolved = await customers.resolve(session, workspace_id, [call.signal for call in calls])
         for call, outcome in zip(calls, resolved, strict=True):
             if outcome.error is not None:

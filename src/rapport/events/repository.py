@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, NamedTuple
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Insert, Select, func, select
+from sqlalchemy import Insert, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from rapport.core.clock import as_utc
@@ -61,6 +61,31 @@ MARK_PROCESSED_POSTGRESQL = (
 )
 
 
+# Processing reads a chunk's calls with one driver-level statement (no ORM rows, times read
+# straight from the driver: SQLite's text, or asyncpg's datetimes).
+_STORED_COLUMNS = "id, source_id, trusted, type, name, channel, timestamp, payload"
+# The primary key finds the rows (`+workspace_id`: SQLite, without statistics, would
+# otherwise walk the workspace's part of an index).
+UNPROCESSED_SQLITE = (
+    f"SELECT {_STORED_COLUMNS} FROM events WHERE id IN ({{marks}}) "  # noqa: S608
+    "AND +workspace_id = ? AND processed = 0 ORDER BY timestamp, id"
+)
+UNPROCESSED_POSTGRESQL = (
+    f"SELECT {_STORED_COLUMNS} FROM events WHERE workspace_id = $1 AND processed = false "  # noqa: S608
+    "AND id = ANY($2::varchar[]) ORDER BY timestamp, id"
+)
+
+
+Rows = list[tuple[Any, ...]]
+"""Rows as the driver returns them."""
+
+
+def sqlite_time(value: str | datetime) -> datetime:
+    """Read a time as SQLite stores it (SQLAlchemy's text, no offset: UTC) as an aware UTC time."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 class StoredCall(NamedTuple):
     """A stored call as processing reads it: the columns it needs, no ORM object."""
 
@@ -113,19 +138,29 @@ class EventRepository(TenantRepository[Event]):
             else:
                 await connection.exec_driver_sql(INSERT_EVENTS_SQLITE, rows)
 
-    def unprocessed_query(self, ids: list[str]) -> Select[Any]:
-        """Select the columns processing reads of the given events not processed yet."""
-        columns = (getattr(Event, column) for column in StoredCall._fields)
-        return (
-            select(*columns)
-            .where(Event.id.in_(ids), self.in_workspace(), Event.processed.is_(False))
-            .order_by(Event.timestamp, Event.id)
-        )
+    def unprocessed_sqlite(self, ids: list[str]) -> tuple[str, tuple[Any, ...]]:
+        """Return SQLite's statement and parameters reading the given calls not processed yet."""
+        statement = UNPROCESSED_SQLITE.format(marks=", ".join("?" * len(ids)))
+        return statement, (*ids, self.workspace_id)
 
     async def unprocessed(self, ids: list[str]) -> list[StoredCall]:
-        """Return the given events not processed yet, oldest first, as plain rows."""
-        rows = await self.session.execute(self.unprocessed_query(ids))
-        return [StoredCall(*row) for row in rows]
+        """Return the given events not processed yet, oldest first, as plain rows (one
+        driver-level statement: processing reads every call it handles through here)."""
+        if not ids:
+            return []
+        connection = await self.session.connection()
+        if self.dialect == "postgresql":
+            result = await connection.exec_driver_sql(
+                UNPROCESSED_POSTGRESQL, (self.workspace_id, list(ids))
+            )
+            return [StoredCall(*row) for row in cast(Rows, result.fetchall())]
+        result = await connection.exec_driver_sql(*self.unprocessed_sqlite(ids))
+        return [
+            StoredCall(id_, source, bool(trusted), type_, name, channel, sqlite_time(at), payload)
+            for id_, source, trusted, type_, name, channel, at, payload in cast(
+                Rows, result.fetchall()
+            )
+        ]
 
     async def mark_processed(self, resolved: list[tuple[str, str | None]]) -> None:
         """Mark calls processed with their profile (event id, profile id), in one statement."""
