@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rapport.assistant import replies
 from rapport.assistant.dialogue import Draft
+from rapport.assistant.generative import Switches
 from rapport.assistant.labels import label_text
 from rapport.assistant.llm import EndpointRefused, ModelFailed, check_base_url, read_completion
 from rapport.assistant.tasks import answer
@@ -18,7 +19,13 @@ from rapport.assistant.turn import take_turn
 from rapport.core.db import Database
 from rapport.support.assistant_desk import CustomerMessage, assistant_desk
 from rapport.support.models import Message
-from tests.fixtures.assistant import conversation_row, enable_assistant, open_conversation, thread
+from tests.fixtures.assistant import (
+    conversation_row,
+    enable_assistant,
+    open_conversation,
+    say,
+    thread,
+)
 from tests.fixtures.identity import make_workspace
 from tests.fixtures.openai_fake import calls, fake_openai, says, use_model
 
@@ -136,3 +143,32 @@ def test_link_local_is_refused_even_when_private_is_allowed() -> None:
 def test_what_is_not_a_chat_completion(raw: bytes) -> None:
     with pytest.raises(ModelFailed):
         read_completion(raw)
+
+
+async def test_turning_it_on_counts_from_the_next_message(database: Database) -> None:
+    with fake_openai() as fake:
+        workspace_id, conversation_id, stored = await _first_message(database, "hmm, so, well")
+        engine = database.engine
+        assert isinstance(engine, AsyncEngine)
+        await answer(engine, workspace_id, stored)  # seen off: later turns skip the read
+        assert fake.received == []
+        await use_model(database, workspace_id, fake.url)
+        await say(database, workspace_id, conversation_id, "still there?")
+    assert len(fake.received) == 1
+    assert (await thread(database, conversation_id))[3][2] == (
+        "Happy to help.\nAnything else I can help with?"
+    )
+
+
+def test_a_workspace_seen_off_is_asked_again_after_the_ttl() -> None:
+    switches = Switches(ttl=60.0, size=2)
+    switches.note("a", on=False)
+    assert switches.known_off("a") and not switches.known_off("b")
+    switches.note("b", on=False)
+    switches.note("c", on=False)  # full: forgets the others rather than grow
+    assert (switches.known_off("a"), switches.known_off("c")) == (False, True)
+    switches.note("c", on=True)
+    assert not switches.known_off("c")
+    expired = Switches(ttl=0.0)
+    expired.note("a", on=False)
+    assert not expired.known_off("a")

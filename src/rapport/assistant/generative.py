@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +47,7 @@ from rapport.assistant.state import DialogueState, order_number
 from rapport.assistant.turn import _is_vip, prefetch, state_aad
 from rapport.core.clock import utcnow
 from rapport.core.crypto import keyring
-from rapport.core.db import take_writer
+from rapport.core.db import after_commit, take_writer
 from rapport.core.ids import new_id
 from rapport.customers.errors import CustomerNotFound
 from rapport.errors import UnprocessableContent
@@ -114,6 +115,37 @@ TOOLS = [
 ]
 
 
+class Switches:
+    """Which workspaces had the generative mode off when last read, so a turn there skips
+    the read-only unit (most workspaces never turn it on). A change made in this process is
+    seen at once; one made in another process within `ttl` seconds."""
+
+    def __init__(self, ttl: float = 10.0, size: int = 10_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._off: dict[str, float] = {}
+
+    def known_off(self, workspace_id: str) -> bool:
+        """Tell whether the mode was seen off in this workspace less than `ttl` ago."""
+        seen = self._off.get(workspace_id)
+        return seen is not None and time.monotonic() - seen < self.ttl
+
+    def note(self, workspace_id: str, on: bool) -> None:
+        """Remember what was just read."""
+        if on:
+            self._off.pop(workspace_id, None)
+            return
+        if len(self._off) >= self.size:
+            self._off.clear()
+        self._off[workspace_id] = time.monotonic()
+
+    def forget(self, workspace_id: str) -> None:
+        """Drop what is remembered (the settings changed)."""
+        self._off.pop(workspace_id, None)
+
+
+switches = Switches()
+
+
 def key_aad(row_id: str) -> str:
     """Return the associated data binding a sealed API key to its row."""
     return f"assistant_generative.api_key:{row_id}"
@@ -156,6 +188,11 @@ class GenerativeService:
         elif key:
             stored.api_key = keyring().encrypt(key, key_aad(stored.id))
         stored.updated_at = utcnow()
+
+        async def seen_changed() -> None:
+            switches.forget(workspace_id)
+
+        after_commit(session, seen_changed)
         await audit.record(
             session, "assistant.generative_changed", actor, workspace_id=workspace_id,
             target_type="assistant_generative", target_id=stored.id,
@@ -214,7 +251,7 @@ async def prepare(
     """Ask the workspace's model about a message, if generative mode is on and the rules
     would answer from an article or ask to rephrase; never raise, never inside a unit of
     work (the reads are done and the connection given back before the request)."""
-    if message.status != ConversationStatus.pending:
+    if message.status != ConversationStatus.pending or switches.known_off(workspace_id):
         return Prepared()
     try:
         async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
@@ -241,6 +278,7 @@ async def _gather(
     session: AsyncSession, workspace_id: str, message: CustomerMessage, labels: MessageLabels
 ) -> tuple[Sequence[Hit] | None, _Request | None]:
     config = await GenerativeRepository(session, workspace_id).current()
+    switches.note(workspace_id, config is not None and config.enabled)
     if config is None or not config.enabled:
         return None, None
     settings = await assistant.settings(session, workspace_id, message.channel)
