@@ -1,18 +1,34 @@
-"""The assistant's speed: MiniLM sentences/s, and message in -> bot reply out under load.
+"""The assistant's speed: MiniLM sentences/s, and message in -> bot reply out at 1, 50 and
+200 open conversations whose customers write at a human pace.
 
-Run alone: `.venv/bin/python bench/assistant.py [--messages N] [--postgres URL]`.
+Run alone: `.venv/bin/python bench/assistant.py [--think S] [--duration S] [--postgres URL]`
+(about three minutes on SQLite; PostgreSQL too with --postgres or RAPPORT_TEST_DATABASE_URL).
 
-On a fresh migrated database (SQLite; PostgreSQL too with --postgres or
-RAPPORT_TEST_DATABASE_URL) with the demo knowledge base and the assistant on, it prints:
-  - embedding sentences/s (int8 MiniLM, batches of 32) and one sentence at a time p50/p95;
-  - p50/p95/p99 of message in -> bot reply out with 1, 50 and 200 conversations at once: a
-    customer message is stored through the support desk (its own unit of work), then the
-    assistant's turn runs as its job's after-commit step does (the three models in a thread,
-    knowledge search, labels, dialogue, reply written and committed). The job queue's own
-    wait is bench/jobs.py's figure and is not included. Questions mix an order status (with
-    verification), shipping/returns/payment questions and a thank-you.
-Target: p95 < 30 ms at 200 conversations. The machine is shared: the load average is
-printed beside the figures.
+It prints, with the load average beside every figure (the machine may be shared):
+  - embedding: MiniLM sentences/s and one sentence's p50/p95 for the ready int8 ONNX (the
+    baseline and today's default: onnxruntime folds its weights back to float32) and for our
+    per-channel int8 export (rapport.nlp.export, needs `pip install onnx`; the turns use it
+    with RAPPORT_MINILM=export, once the heads are retrained on it);
+  - per backend, a baseline: the bare unit of work that stores a customer message;
+  - message in -> bot reply out (the message stored through the support desk in its own
+    unit of work, then the assistant's turn as its job's after-commit step runs it: labels
+    in a worker thread, knowledge search, dialogue, reply written and committed; the job
+    queue's own wait is bench/jobs.py's figure and not included):
+      * 1 conversation, messages back to back (nothing else running);
+      * 50 and 200 open conversations: each customer sends its next message a think time
+        after the bot's reply (exponential, mean --think, default 4 s), so the offered rate
+        grows with the conversations (about N / think); offered and achieved messages/s and
+        the p50/p95/p99 are printed, with the ratio of the p95 to the baseline's;
+      * a stress figure, printed apart: the old lockstep burst, every conversation's message
+        sent in the same instant each round (a queue of N messages, not a chat).
+Turns run at most --lanes (8) at a time, as a worker's job lanes would (a message waiting for
+a lane counts in its latency). Questions mix an order status (with verification), shipping/returns/payment questions and a
+thank-you that ends the chat (the customer then opens a new one).
+
+Think time: a person reads a two-line reply and types the next message (40 characters at
+3-4 characters/s) in 10-20 s; 4 s is a deliberately fast customer (a tapped "yes", a pasted
+order number), so 200 conversations offer about 50 messages/s, several times a real crowd.
+Target: p95 < 30 ms at 200 conversations.
 """
 
 from __future__ import annotations
@@ -21,11 +37,13 @@ import argparse
 import asyncio
 import itertools
 import os
+import random
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -45,7 +63,9 @@ from rapport.domains import load_tasks
 from rapport.identity.audit import SYSTEM
 from rapport.identity.service import workspaces
 from rapport.knowledge.demo import seed_demo as seed_articles
-from rapport.nlp.embeddings import load_embedder
+from rapport.nlp.embeddings import ModelFiles, OnnxEmbedder, installed_minilm, ready_minilm
+from rapport.nlp.export import exported_minilm
+from rapport.nlp.ports import Embedder
 from rapport.support.assistant_desk import assistant_desk
 from rapport.support.enums import ApiChannel, MessageKind
 from rapport.support.schemas import Acting, ConversationCreate, MessageCreate
@@ -61,7 +81,7 @@ QUESTIONS = (
     "Which payment methods do you accept?",
     "thanks",
 )
-CONCURRENCY = (1, 50, 200)
+OPEN_CONVERSATIONS = (50, 200)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -70,24 +90,73 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def embedding_speed() -> None:
-    """Print MiniLM sentences/s in batches and one at a time."""
-    embedder = load_embedder()
-    sentences = [f"{question} ({number})" for number, question in
-                 zip(range(512), itertools.cycle(QUESTIONS), strict=False)]  # fmt: skip
+def load() -> str:
+    """Return the 1-minute load average, for printing beside a figure."""
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+def spread(samples: list[float]) -> str:
+    """Describe latencies in milliseconds."""
+    if not samples:
+        return "no replies"
+    return (
+        f"p50 {percentile(samples, 0.5):.1f} ms, p95 {percentile(samples, 0.95):.1f} ms, "
+        f"p99 {percentile(samples, 0.99):.1f} ms"
+    )
+
+
+class Timed:
+    """Wall and CPU time (every thread of the process) over a block."""
+
+    def __enter__(self) -> Timed:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+
+def embedding_rate(embedder: Embedder, sentences: list[str]) -> tuple[float, float, list[float]]:
+    """Return sentences/s over `sentences` in one call (wall clock, then per CPU second: less
+    sensitive to a shared machine), and one sentence's call times (ms)."""
     embedder.embed(sentences[:32])  # warm up
-    started = time.perf_counter()
-    embedder.embed(sentences)
-    batch = len(sentences) / (time.perf_counter() - started)
+    with Timed() as timed:
+        embedder.embed(sentences)
     single = []
-    for sentence in sentences[:100]:
+    for sentence in sentences[:200]:
         started = time.perf_counter()
         embedder.embed([sentence])
         single.append((time.perf_counter() - started) * 1000)
-    print(f"embedding ({embedder.name}): {batch:,.0f} sentences/s in batches of 32")
+    return len(sentences) / timed.wall, len(sentences) / timed.cpu, single
+
+
+def embedding_speed() -> None:
+    """Print MiniLM sentences/s and one sentence's latency: ours against the ready export."""
+    sentences = [f"{question} ({number})" for number, question in
+                 zip(range(512), itertools.cycle(QUESTIONS), strict=False)]  # fmt: skip
+    ready = ready_minilm()
+    if ready is None:
+        print("embedding: MiniLM is not installed (run make setup); the hashed fallback serves")
+        return
+    exported = exported_minilm(ready.tokenizer.parent / "model.safetensors")
+    ours = ModelFiles(exported, ready.tokenizer, alone=True) if exported else ready
+    rates = {}
+    for name, files in (("ready int8 ONNX (baseline)", ready), ("own int8 export", ours)):
+        rate, cpu_rate, single = embedding_rate(OnnxEmbedder(files), sentences)
+        rates[name] = (rate, cpu_rate)
+        print(
+            f"embedding, {name}, 1 thread: {rate:,.0f} sentences/s ({cpu_rate:,.0f} per CPU "
+            f"second), one sentence p50 {statistics.median(single):.1f} ms, "
+            f"p95 {percentile(single, 0.95):.1f} ms ({load()})"
+        )
+    if ours.onnx == ready.onnx:
+        print("embedding: the export could not be built (pip install onnx)")
+        return
+    ours_rate, base_rate = rates["own int8 export"], rates["ready int8 ONNX (baseline)"]
     print(
-        f"embedding one sentence: p50 {statistics.median(single):.1f} ms, "
-        f"p95 {percentile(single, 0.95):.1f} ms"
+        f"embedding: the own export does {ours_rate[0] / base_rate[0]:.1f}x the baseline's "
+        f"sentences/s ({ours_rate[1] / base_rate[1]:.1f}x per CPU second)"
     )
 
 
@@ -119,52 +188,144 @@ async def open_pending(database: Database, workspace_id: str) -> str:
         return conversation.id
 
 
-async def one_turn(database: Database, workspace_id: str, conversation_id: str, text: str) -> float:
-    """Store a customer message, run the assistant's turn; return milliseconds to the reply."""
-    engine = database.engine
-    assert isinstance(engine, AsyncEngine)
-    started = time.perf_counter()
+async def store(database: Database, workspace_id: str, conversation_id: str, text: str) -> Any:
+    """The baseline unit of work: store a customer message through the support desk."""
     body = MessageCreate(kind=MessageKind.customer, body=text)
     async with database.session() as session:
         posted = await conversations.post(session, workspace_id, conversation_id, body, CUSTOMER)
-        message = await assistant_desk.customer_message(session, workspace_id, posted.id)
-    assert message is not None
-    result = await answer(engine, workspace_id, message)
+        return await assistant_desk.customer_message(session, workspace_id, posted.id)
+
+
+LANES: list[asyncio.Semaphore] = []
+
+
+async def one_turn(database: Database, workspace_id: str, conversation_id: str, text: str) -> float:
+    """Store a customer message, run the assistant's turn; return milliseconds to the reply
+    (NaN if the assistant did not reply). At most --lanes turns run at once (the pool's
+    connections are few: the job worker runs 4 at once by default); the wait for a lane
+    counts in the latency."""
+    engine = database.engine
+    assert isinstance(engine, AsyncEngine)
+    started = time.perf_counter()
+    async with LANES[0]:
+        message = await store(database, workspace_id, conversation_id, text)
+        assert message is not None
+        result = await answer(engine, workspace_id, message)
     elapsed = (time.perf_counter() - started) * 1000
     return elapsed if result.replied else float("nan")
 
 
-async def at_concurrency(database: Database, workspace_id: str, conversations_at_once: int,
-                         messages: int) -> list[float]:  # fmt: skip
-    """Run `messages` turns spread over conversations taking turns at once."""
-    rounds = max(len(QUESTIONS), messages // conversations_at_once)
-    samples: list[float] = []
-    ids: list[str] = []
-    for round_number in range(rounds):
-        if round_number % len(QUESTIONS) == 0:  # "thanks" resolved the last ones: new chats
-            ids = [await open_pending(database, workspace_id) for _ in range(conversations_at_once)]
-        text = QUESTIONS[round_number % len(QUESTIONS)]
-        samples += await asyncio.gather(
-            *(one_turn(database, workspace_id, cid, text) for cid in ids)
-        )
+class Customer:
+    """One customer's chat script: the questions in turn; after the thank-you, a new chat."""
+
+    def __init__(self, database: Database, workspace_id: str) -> None:
+        self.database, self.workspace_id = database, workspace_id
+        self.conversation_id: str | None = None
+        self.step = 0
+
+    async def send(self) -> float:
+        """Send the next message and wait for the reply; return its latency in ms."""
+        if self.conversation_id is None or self.step % len(QUESTIONS) == 0:
+            self.conversation_id = await open_pending(self.database, self.workspace_id)
+        text = QUESTIONS[self.step % len(QUESTIONS)]
+        self.step += 1
+        return await one_turn(self.database, self.workspace_id, self.conversation_id, text)
+
+
+def replied(samples: list[float]) -> list[float]:
+    """Drop the NaN of turns the assistant did not answer."""
     return [sample for sample in samples if sample == sample]
 
 
-def measure(label: str, url: str, messages: int) -> None:
+async def baseline(database: Database, workspace_id: str, count: int) -> list[float]:
+    """Store `count` customer messages one after another; return each one's milliseconds."""
+    conversation_id = await open_pending(database, workspace_id)
+    samples = []
+    for number in range(count):
+        started = time.perf_counter()
+        await store(database, workspace_id, conversation_id, f"{QUESTIONS[number % 5]} {number}")
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+async def back_to_back(database: Database, workspace_id: str, count: int) -> list[float]:
+    """One conversation, each message sent as soon as the reply is in."""
+    customer = Customer(database, workspace_id)
+    return replied([await customer.send() for _ in range(count)])
+
+
+async def open_conversations(
+    database: Database, workspace_id: str, count: int, think: float, duration: float
+) -> tuple[list[float], int]:
+    """`count` customers for `duration` seconds, each writing a think time (exponential,
+    mean `think`) after the bot's reply; return the latencies and the messages sent."""
+    rng = random.Random(count)
+    deadline = time.perf_counter() + duration
+    samples: list[float] = []
+
+    async def chat(customer: Customer) -> None:
+        await asyncio.sleep(rng.uniform(0, think))  # customers arrive spread out, not at once
+        while time.perf_counter() < deadline:
+            samples.append(await customer.send())
+            await asyncio.sleep(rng.expovariate(1 / think))
+
+    customers = [Customer(database, workspace_id) for _ in range(count)]
+    await asyncio.gather(*(chat(customer) for customer in customers))
+    return replied(samples), len(samples)
+
+
+async def lockstep(database: Database, workspace_id: str, count: int, rounds: int) -> list[float]:
+    """The stress burst: every conversation's next message sent in the same instant."""
+    customers = [Customer(database, workspace_id) for _ in range(count)]
+    samples: list[float] = []
+    for _ in range(rounds):
+        samples += await asyncio.gather(*(customer.send() for customer in customers))
+    return replied(samples)
+
+
+def measure(label: str, url: str, think: float, duration: float, rounds: int, lanes: int) -> None:
     """Print the latency figures on one backend."""
     upgrade(url)
 
     async def run() -> None:
+        LANES[:] = [asyncio.Semaphore(lanes)]
         database = Database(url)
         workspace_id = await setup(database)
-        for count in CONCURRENCY:
-            samples = await at_concurrency(database, workspace_id, count, messages)
-            load = os.getloadavg()[0]
+        await back_to_back(database, workspace_id, len(QUESTIONS))  # warm up
+        with Timed() as timed:
+            stored = await baseline(database, workspace_id, 100)
+        base = percentile(stored, 0.95)
+        print(
+            f"{label} baseline, store one customer message: {spread(stored)}; CPU "
+            f"{timed.cpu / len(stored) * 1000:.1f} ms a message ({load()})"
+        )
+        with Timed() as timed:
+            samples = await back_to_back(database, workspace_id, 10 * len(QUESTIONS))
+        print(
+            f"{label} message in -> bot reply out, 1 conversation back to back "
+            f"({len(samples)} replies): {spread(samples)}; p95 "
+            f"{percentile(samples, 0.95) / base:.1f}x the baseline's; CPU "
+            f"{timed.cpu / len(samples) * 1000:.1f} ms a turn ({load()})"
+        )
+        for count in OPEN_CONVERSATIONS:
+            with Timed() as timed:
+                samples, sent = await open_conversations(
+                    database, workspace_id, count, think, duration
+                )
             print(
-                f"{label} message in -> bot reply out, {count} conversations at once "
-                f"({len(samples)} replies): p50 {percentile(samples, 0.5):.1f} ms, "
-                f"p95 {percentile(samples, 0.95):.1f} ms, p99 {percentile(samples, 0.99):.1f} ms "
-                f"(load {load:.1f})"
+                f"{label} message in -> bot reply out, {count} open conversations, think "
+                f"{think:g} s: offered {count / think:.1f} messages/s if replies were "
+                f"instant, achieved {sent / timed.wall:.1f}/s ({len(samples)} replies): "
+                f"{spread(samples)}; p95 {percentile(samples, 0.95) / base:.1f}x the "
+                f"baseline's; CPU {timed.cpu / max(sent, 1) * 1000:.1f} ms a turn ({load()})"
+            )
+        for count in OPEN_CONVERSATIONS:
+            with Timed() as timed:
+                samples = await lockstep(database, workspace_id, count, rounds)
+            print(
+                f"{label} stress, lockstep burst of {count} messages at once x {rounds} "
+                f"rounds ({len(samples)} replies, {len(samples) / timed.wall:.1f}/s): "
+                f"{spread(samples)} ({load()})"
             )
         await database.dispose()
 
@@ -175,21 +336,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--messages", type=int, default=400)
+    parser.add_argument("--think", type=float, default=4.0, help="mean think time, seconds")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds per open run")
+    parser.add_argument("--rounds", type=int, default=len(QUESTIONS), help="lockstep rounds")
+    parser.add_argument("--lanes", type=int, default=8, help="turns running at once")
     parser.add_argument("--postgres", default=os.environ.get("RAPPORT_TEST_DATABASE_URL"))
+    parser.add_argument("--sqlite-only", action="store_true")
     args = parser.parse_args()
     configure_keyring([SECRET.encode()])
     load_tasks()
     print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"think time: exponential, mean {args.think:g} s after each reply; "
+        f"at most {args.lanes} turns at once"
+    )
     embedding_speed()
+    files = installed_minilm()
+    print(f"the turns embed with: {files.onnx if files else 'the hashed fallback'}")
     models()
     label_text("warm up")
     with tempfile.TemporaryDirectory() as directory:
-        measure("sqlite", f"sqlite+aiosqlite:///{directory}/bench.db", args.messages)
-    if args.postgres:
+        url = f"sqlite+aiosqlite:///{directory}/bench.db"
+        measure("sqlite", url, args.think, args.duration, args.rounds, args.lanes)
+    if args.postgres and not args.sqlite_only:
         url, name = asyncio.run(fresh_postgres(args.postgres))
         try:
-            measure("postgresql", url, args.messages)
+            measure("postgresql", url, args.think, args.duration, args.rounds, args.lanes)
         finally:
             asyncio.run(drop_postgres(args.postgres, name))
 

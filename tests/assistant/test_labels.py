@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rapport.assistant.labels import MAX_MODEL_CHARS, OnceEmbedder, clean
+from rapport.assistant.labels import MAX_MODEL_CHARS, clean
+from rapport.nlp.embeddings import RememberingEmbedder
 from rapport.nlp.fakes import FakeEmbedder
 from rapport.nlp.ports import Vectors
 
@@ -23,7 +24,7 @@ class CountingEmbedder(FakeEmbedder):
 
 def test_the_same_message_is_embedded_once() -> None:
     inner = CountingEmbedder()
-    embedder = OnceEmbedder(inner)
+    embedder = RememberingEmbedder(inner)
     first = embedder.embed(["where is my order"])
     second = embedder.embed(["where is my order"])
     embedder.embed(["something else"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from rapport.core.db import Database
@@ -188,3 +190,28 @@ async def test_a_very_long_query_is_answered(database: Database) -> None:
     ids = await make_search_set(database, workspace.id)
     hits = await _search(database, workspace.id, "Klarna " + "x" * 100_000)
     assert hits[0].article_id == ids["payment-methods"]
+
+
+async def test_a_query_the_shared_embedder_remembers_is_not_embedded_again(
+    database: Database,
+) -> None:
+    from rapport.knowledge.embedding import use_embedder
+    from rapport.nlp.embeddings import RememberingEmbedder
+    from rapport.nlp.fakes import FakeEmbedder
+    from rapport.nlp.ports import Vectors
+
+    class Counting(FakeEmbedder):
+        calls = 0
+
+        def embed(self, texts: Sequence[str]) -> Vectors:
+            Counting.calls += 1
+            return super().embed(texts)
+
+    workspace = await make_workspace(database)
+    use_embedder(FakeEmbedder())  # the articles' vectors
+    await make_search_set(database, workspace.id)
+    shared = RememberingEmbedder(Counting())
+    use_embedder(shared)
+    shared.embed(["Klarna"])  # as the assistant's labels do before its search
+    hits = await _search(database, workspace.id, "Klarna")
+    assert (hits[0].slug, Counting.calls) == ("payment-methods", 1)

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.assistant.dialogue import Hit
+from rapport.assistant.labels import clean
 from rapport.knowledge.service import search as search_articles
 
 logger = logging.getLogger(__name__)
@@ -19,8 +20,10 @@ MAX_QUERY = 500
 async def knowledge_search(
     session: AsyncSession, workspace_id: str, query: str, locale: str | None
 ) -> Sequence[Hit]:
-    """Search published articles, in the customer's language first (any locale else)."""
-    hits = await search_articles(session, workspace_id, query[:MAX_QUERY], locale=locale, limit=3)
+    """Search published articles, in the customer's language first (any locale else). The
+    query is the text the labels' models read, so its embedding is the one they made."""
+    query = clean(query)[:MAX_QUERY]
+    hits = await search_articles(session, workspace_id, query, locale=locale, limit=3)
     return list(hits)
 
 

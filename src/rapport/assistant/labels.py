@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import threading
 import unicodedata
-from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapport.nlp.intents import default_classifier
 from rapport.nlp.language import LangidDetector
-from rapport.nlp.ports import (
-    Embedder,
-    IntentClassifier,
-    LanguageDetector,
-    SentimentAnalyzer,
-    Vectors,
-)
+from rapport.nlp.ports import IntentClassifier, LanguageDetector, SentimentAnalyzer
 from rapport.support.assistant_desk import MessageLabels
 
 # The models see at most this much of a message (a 100 KB paste is labelled by its start).
@@ -38,31 +30,6 @@ _models: Models | None = None
 _lock = threading.Lock()
 
 
-class OnceEmbedder:
-    """Remembers the last texts' vectors: the intent and sentiment heads both read the same
-    message's embedding, which is then computed once."""
-
-    def __init__(self, embedder: Embedder, size: int = 64) -> None:
-        self._embedder, self._size = embedder, size
-        self._recent: OrderedDict[str, Vectors] = OrderedDict()
-        self._lock = threading.Lock()
-        self.name, self.dimension = embedder.name, embedder.dimension
-
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        """Embed texts, reusing the vectors of texts embedded a moment ago."""
-        key = "\x00".join(texts)
-        with self._lock:
-            found = self._recent.get(key)
-        if found is not None:
-            return found
-        vectors = self._embedder.embed(texts)
-        with self._lock:
-            self._recent[key] = vectors
-            while len(self._recent) > self._size:
-                self._recent.popitem(last=False)
-        return vectors
-
-
 def use_models(models: Models | None) -> None:
     """Replace the process's models (tests use the fakes of `rapport.nlp.fakes`)."""
     global _models
@@ -77,7 +44,9 @@ def models() -> Models:
             from rapport.nlp.embeddings import shared_embedder
             from rapport.nlp.sentiment import load_sentiment
 
-            embedder = OnceEmbedder(shared_embedder())
+            # The shared embedder remembers recent texts: the intent and sentiment heads,
+            # then the knowledge search, read one embedding of the message.
+            embedder = shared_embedder()
             _models = Models(
                 default_classifier(embedder), load_sentiment(embedder), LangidDetector()
             )

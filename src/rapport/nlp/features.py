@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -18,9 +20,21 @@ EMBED_CHUNK = 256
 Progress = Callable[[str, int, int], None]
 
 
+_vectorizers_made: list[HashingVectorizer] = []
+_lock = threading.Lock()
+
+
 def _vectorizers() -> list[HashingVectorizer]:
-    # Imported on first use: scikit-learn takes a second to load, which every process that
-    # merely imports the domains (the CLI, the worker) would otherwise pay.
+    # Made on first use: scikit-learn takes a second to load, which every process that
+    # merely imports the domains (the CLI, the worker) would otherwise pay. They keep no
+    # state between calls, so threads share them.
+    with _lock:
+        if not _vectorizers_made:
+            _vectorizers_made.extend(_new_vectorizers())
+        return _vectorizers_made
+
+
+def _new_vectorizers() -> list[HashingVectorizer]:
     from sklearn.feature_extraction.text import HashingVectorizer
 
     words = HashingVectorizer(
@@ -36,8 +50,27 @@ def _vectorizers() -> list[HashingVectorizer]:
     return [words, characters]
 
 
+_recent: OrderedDict[str, sparse.csr_matrix] = OrderedDict()
+RECENT_TEXTS = 256
+
+
 def ngram_features(texts: Sequence[str]) -> sparse.csr_matrix:
-    """Return sublinear, L2-normalised hashed n-gram counts (words 1-2, characters 2-5)."""
+    """Return sublinear, L2-normalised hashed n-gram counts (words 1-2, characters 2-5).
+    One text's row is remembered a while: the intent and sentiment heads both read it."""
+    if len(texts) != 1:
+        return _ngram_features(texts)
+    with _lock:
+        found = _recent.get(texts[0])
+    if found is None:
+        found = _ngram_features(texts)
+        with _lock:
+            _recent[texts[0]] = found
+            while len(_recent) > RECENT_TEXTS:
+                _recent.popitem(last=False)
+    return found
+
+
+def _ngram_features(texts: Sequence[str]) -> sparse.csr_matrix:
     blocks = []
     for vectorizer in _vectorizers():
         counts = vectorizer.transform(texts).astype(np.float32)
