@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from rapport.assistant.suggestion_schemas import SuggestionKind
 from rapport.assistant.suggestions import suggester
-from rapport.core.deps import DatabaseDep
+from rapport.core.deps import DatabaseDep, SettingsDep
 from rapport.support.schemas import ID_PATTERN
 from rapport.web.console.routing import console_router
 from rapport.web.console.support_views import WriteConsole, acting_of
@@ -27,12 +27,15 @@ KIND_LABELS = {
 
 @router.get("/inbox/conversations/{conversation_id}/suggested-replies", response_class=HTMLResponse)
 async def suggested_replies(
-    ctx: WriteConsole, database: DatabaseDep, conversation_id: ConversationId
+    ctx: WriteConsole,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    conversation_id: ConversationId,
 ) -> Response:
     """Suggest replies to the customer's last message (no transaction held while the model
     runs: the service opens its own short units of work)."""
-    base = str(ctx.request.base_url)
     found = await suggester.suggest(
-        database, ctx.principal.workspace_id, conversation_id, acting_of(ctx), link_base=base
-    )
+        database, ctx.principal.workspace_id, conversation_id, acting_of(ctx),
+        link_base=settings.base_url,
+    )  # fmt: skip
     return page(ctx, "assistant/_suggested_replies.html", replies=found, kinds=KIND_LABELS)
