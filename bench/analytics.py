@@ -273,10 +273,12 @@ def measure(label: str, url: str, scale: float) -> None:
     from rapport.db.migrate import upgrade
 
     upgrade(url)
+    print(f"{label} load average before the fill: {_load()}")
     started = time.perf_counter()
     workspace_id, slug, written = asyncio.run(fill(url, scale))
     filled = ", ".join(f"{count:,} {name}" for name, count in written.items())
     print(f"{label} filled {filled} in {time.perf_counter() - started:.0f} s")
+    print(f"{label} load average before the queries: {_load()}")
     times = asyncio.run(dashboard(url, workspace_id))
     baseline = times.pop("baseline count(*) messages")
     print(f"{label} {'baseline count(*) messages':<30} {baseline * 1000:8.0f} ms")
@@ -290,6 +292,12 @@ def measure(label: str, url: str, scale: float) -> None:
     print(f"{label} {'whole dashboard (30 days)':<30} {total * 1000:8.0f} ms")
     print(f"{label} {'rapport metrics --help (start)':<30} {startup() * 1000:8.0f} ms")
     print(f"{label} {'rapport metrics show --json':<30} {metrics_show(url, slug) * 1000:8.0f} ms")
+    print(f"{label} load average after the queries: {_load()}")
+
+
+def _load() -> str:
+    """The machine's 1, 5 and 15 minute load averages (other work skews every figure)."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from rapport.core.db import Base, TenantMixin
+from rapport.core.db import Base, TenantMixin, UtcDateTime
 
 
 class PredictionModel(TenantMixin, Base):
@@ -53,3 +53,34 @@ class CustomerPrediction(TenantMixin, Base):
     expected_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     currency: Mapped[str | None] = mapped_column(String(3))
     computed_at: Mapped[datetime]
+
+
+STRETCH_INDEX = (
+    "workspace_id", "ended_at", "began_at", "merged_into_id", "channel", "team_id", "assignee_id",
+)  # fmt: skip
+
+
+class BacklogStretch(Base):
+    """A stretch (began_at, ended_at] in which a conversation counts in the backlog (ended_at
+    None: it still does). Written only by database triggers on conversations and their cycle
+    events (migration 20261202_0023), in the same transaction as those writes. No foreign key
+    to the conversation: the triggers delete its rows with it."""
+
+    __tablename__ = "analytics_backlog_stretches"
+    __table_args__ = (
+        # Covering: the backlog at t reads this index alone.
+        Index("ix_analytics_backlog_stretches_end", *STRETCH_INDEX),
+    )
+
+    conversation_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    began_at: Mapped[datetime] = mapped_column(UtcDateTime(timezone=True), primary_key=True)
+    ended_at: Mapped[datetime | None]
+    workspace_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
+    # The conversation's current channel, team, assignee and merge (the backlog's filters),
+    # copied by the triggers whenever one of them changes.
+    channel: Mapped[str] = mapped_column(String(16))
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    assignee_id: Mapped[str | None] = mapped_column(String(32))
+    merged_into_id: Mapped[str | None] = mapped_column(String(32))

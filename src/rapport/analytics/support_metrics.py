@@ -15,6 +15,7 @@ from itertools import pairwise
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.analytics.backlog import Backlog, opened_by
 from rapport.analytics.definitions import mean, percentile, rate
 from rapport.support.calendars import BusinessCalendar, business_seconds
 from rapport.support.enums import Channel, MetricKind
@@ -70,7 +71,7 @@ async def counts(
     reports = SupportReports(session, workspace_id)
     return {
         "volume": await reports.opened(start, end, scope),
-        "backlog": await reports.backlog(end, scope),
+        "backlog": await Backlog(session, workspace_id).at(end, scope),
     }
 
 
@@ -80,7 +81,7 @@ async def daily_counts(
     """Return `counts` of each bucket [bounds[i], bounds[i + 1])."""
     reports = SupportReports(session, workspace_id)
     volumes = await reports.opened_per_bucket(bounds, scope)
-    backlogs = await reports.backlog_per_bucket(bounds, scope)
+    backlogs = await Backlog(session, workspace_id).per_bucket(bounds, scope)
     return [
         {"volume": volume, "backlog": backlog}
         for volume, backlog in zip(volumes, backlogs, strict=True)
@@ -103,11 +104,11 @@ async def grouped(
         value = {"channel": fact.channel, "team": fact.team_id, "agent": fact.staff_id}[by]
         if value is not None:
             split[str(value)].append(fact)
-    reports = SupportReports(session, workspace_id)
-    counted = await reports.opened_and_backlog_by(start, end, scope, by)
+    opened = await opened_by(session, workspace_id, window, scope, by)
+    backlogs = await Backlog(session, workspace_id).by(end, scope, by)
     return {
         key: compute(replace(source, facts=facts), start, end)
-        | dict(zip(("volume", "backlog"), counted.get(key, (0, 0)), strict=True))
+        | {"volume": opened.get(key, 0), "backlog": backlogs.get(key, 0)}
         for key, facts in sorted(split.items())
     }
 
