@@ -52,10 +52,11 @@ def message_of(event: Sealed) -> dict[str, Any]:
 # Calls per transaction: calls are opened and their identifiers prepared before the
 # transaction writes, and what is left (driver-level statements, a few per chunk) costs tens
 # of microseconds per call, so a chunk holds SQLite's writer for a few ms. Larger chunks
-# process faster but stretch the live path's wait for the writer: 320 holds it about as long
-# as 180 did before the chunk's reads and writes went driver-level (bench/live.py --scenarios
-# backlog keeps /v1/track's p99 under 30 ms while a 200,000-call backlog drains).
-PROCESS_CHUNK = 320
+# process faster (fewer jobs and transactions) but stretch the live path's wait for the
+# writer (bench/live.py --scenarios backlog: /v1/track's p99 under 30 ms while a 200,000-call
+# backlog drains). 250 splits a full 500-call request into two even chunks: as few jobs as
+# any size up to 499, with the shortest hold.
+PROCESS_CHUNK = 250
 # Calls opened between two turns of the event loop (a few hundred microseconds of CPU).
 OPEN_SLICE = 40
 
