@@ -1,7 +1,13 @@
 """A busy shop's support desk: chat delivery latency and the inbox page over a big database.
 
 Run alone: `.venv/bin/python bench/support.py [--conversations N] [--seconds S] [--rate R]
-[--widgets W] [--consoles C] [--postgres URL --redis URL --processes P]`.
+[--widgets W] [--consoles C] [--postgres URL --redis URL --processes P] [--reuse PATH]`.
+
+`--reuse PATH` keeps the filled database: a SQLite file (or, with --postgres, a database name
+next to the admin URL's) filled on the first run and only topped up to N afterwards, so a
+run at 1,000,000 conversations fills once (jobs an earlier run left are deleted first).
+It prints the load average before and after (figures from a busy machine are not latency
+figures) and the servers' CPU time per message handled, which depends far less on the load.
 
 It migrates a fresh database (SQLite by default; PostgreSQL with --postgres), fills it with N
 conversations by bulk executemany (not the API), then starts P real `rapport serve` processes
@@ -10,7 +16,8 @@ conversations by bulk executemany (not the API), then starts P real `rapport ser
     write at a steady pace; C agent consoles (default 20) listen on the inbox topic; agents
     answer every customer message through the API, spread over the processes;
   - R messages a second in all (default 40: customer and agent halves; a chat of 10 messages
-    means R=40 is 345,600 conversations a day, over three times the 100,000 target);
+    means R=40 is 345,600 conversations a day, over three times the 100,000 target, which
+    is R=12);
   - prints messages/s handled, p50/p95/p99 of customer -> console delivery (every console,
     pushed through the hub, possibly another process) and agent -> widget delivery (stored,
     pushed, read back by the widget's connection and sent);
@@ -31,6 +38,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import random
 import sys
 import tempfile
@@ -47,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.fixtures.processes import ServerProcess, serve_processes
 
 from benchdb import drop_postgres, fresh_postgres
-from supportdb import fill_conversations, seed
+from supportdb import conversation_count, fill_conversations, forget_jobs, seed
 
 SECRET = "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
 MESSAGES_PER_CONVERSATION = 10
@@ -277,6 +285,30 @@ async def redis_hop(url: str, count: int = 300) -> list[float]:
     return times
 
 
+async def kept_postgres(admin_url: str, name: str) -> str:
+    """Return the URL of the database `name` next to `admin_url`'s, created if missing."""
+    import asyncpg
+
+    connection = await asyncpg.connect(admin_url.replace("+asyncpg", ""))
+    exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+    if not exists:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    await connection.close()
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def server_cpu_seconds(servers: list[ServerProcess]) -> float:
+    """Return the CPU time the server processes have used (user + system, Linux)."""
+    total = 0.0
+    for server in servers:
+        try:
+            fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def report(label: str, samples: Samples, options: argparse.Namespace) -> None:
     to_console = [
         (seen - samples.sent[message]) * 1000
@@ -312,23 +344,41 @@ def measure(label: str, url: str, directory: str, options: argparse.Namespace) -
     from rapport.db.migrate import upgrade
 
     upgrade(url)
-    keys = asyncio.run(seed(url, SECRET, options.consoles))
-    rate = asyncio.run(fill_conversations(url, keys["workspace_id"], options.conversations))
+    reuse = options.reuse is not None
+    keys = asyncio.run(seed(url, SECRET, options.consoles, reuse=reuse))
     count = options.conversations
-    print(f"{label} filled {count:,} conversations at {rate:,.0f} rows/s (bulk executemany)")
+    there = asyncio.run(conversation_count(url, keys["workspace_id"])) if reuse else 0
+    if there < count:
+        rate = asyncio.run(fill_conversations(url, keys["workspace_id"], count - there))
+        print(f"{label} filled {count - there:,} conversations at {rate:,.0f} rows/s (bulk)")
+    count = max(count, there)
+    if there:
+        left = asyncio.run(forget_jobs(url))
+        print(f"{label} reused {options.reuse}: {there:,} conversations there already")
+        print(f"{label} deleted {left:,} jobs an earlier run left")
+    print(f"{label} load average {' '.join(f'{n:.2f}' for n in os.getloadavg())} (before)")
     with serve_processes(
         options.processes, data_dir=Path(directory) / "servers", database_url=url,
         secret_key=SECRET, redis_url=options.redis, worker=options.worker,
         settings=CLIENTS_BY_ADDRESS,
     ) as servers:  # fmt: skip
+        cpu = server_cpu_seconds(servers)
         samples = asyncio.run(chat_load(servers, keys, options))
+        cpu = server_cpu_seconds(servers) - cpu
         report(label, samples, options)
+        if samples.handled:
+            per_message = cpu / samples.handled * 1000
+            print(
+                f"{label} server CPU {cpu:.1f} s over the load "
+                f"({per_message:.1f} ms a message handled, jobs included)"
+            )
         if options.redis:
             hop = asyncio.run(redis_hop(options.redis))
             p50, p95 = percentile(hop, 0.5), percentile(hop, 0.95)
             name = "redis hop alone"
             print(f"{label} {name:<17} n={len(hop):>6}  p50 {p50:6.2f} ms  p95 {p95:6.2f} ms")
         times = asyncio.run(inbox_times(servers[0], keys["tokens"][0]))
+    print(f"{label} load average {' '.join(f'{n:.2f}' for n in os.getloadavg())} (after)")
     for name, values in times.items():
         p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
         print(f"{label} {name:<18} {count:,} conversations  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms")
@@ -348,20 +398,33 @@ def main() -> None:
         "--no-worker", dest="worker", action="store_false",
         help="serve without the in-process job worker (labelling, routing, SLA jobs wait)",
     )  # fmt: skip
+    parser.add_argument(
+        "--reuse", metavar="PATH",
+        help="keep the filled database between runs: a SQLite file path (or, with --postgres, "
+        "a database name), filled on the first run and only topped up afterwards",
+    )  # fmt: skip
     options = parser.parse_args()
+    if options.reuse and options.postgres and not options.reuse.isidentifier():
+        parser.error("--reuse with --postgres takes a database name (letters, digits, _)")
     if options.processes > 1 and not (options.postgres and options.redis):
         parser.error("--processes > 1 needs --postgres and --redis")
     with tempfile.TemporaryDirectory() as directory:
         if not options.postgres:
             label = f"sqlite x{options.processes}"
-            measure(label, f"sqlite+aiosqlite:///{directory}/bench.db", directory, options)
+            path = Path(options.reuse).resolve() if options.reuse else Path(directory) / "bench.db"
+            measure(label, f"sqlite+aiosqlite:///{path}", directory, options)
             return
-        url, name = asyncio.run(fresh_postgres(options.postgres))
+        if options.reuse:
+            url = asyncio.run(kept_postgres(options.postgres, options.reuse))
+            name = None
+        else:
+            url, name = asyncio.run(fresh_postgres(options.postgres))
         try:
             label = f"postgresql x{options.processes}" + (" redis" if options.redis else "")
             measure(label, url, directory, options)
         finally:
-            asyncio.run(drop_postgres(options.postgres, name))
+            if name is not None:
+                asyncio.run(drop_postgres(options.postgres, name))
 
 
 if __name__ == "__main__":

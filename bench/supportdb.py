@@ -9,19 +9,25 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import delete, func, insert, select
 
 from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
+from rapport.core.jobs import Job
 from rapport.identity.audit import SYSTEM
 from rapport.identity.enums import Role, Scope
+from rapport.identity.errors import WorkspaceNotFound
 from rapport.identity.keys import api_keys, sources
+from rapport.identity.models import Source
+from rapport.identity.repository import StaffRepository
 from rapport.identity.schemas import StaffCreate
 from rapport.identity.service import staff, workspaces
 from rapport.identity.sessions import sign_ins
 from rapport.support.models import Conversation
 
 PASSWORD = "bench password that is long enough"
+# The workspace a reused database keeps between runs (--reuse).
+REUSED_SLUG = "bench-reused"
 CHUNK = 5_000
 YEAR_MS = 365 * 24 * 3600 * 1000
 # A year of a busy shop: most conversations are long finished.
@@ -30,37 +36,70 @@ PRIORITIES = [("normal", 80), ("high", 12), ("low", 5), ("urgent", 3)]
 CHANNELS = [("chat", 50), ("email", 35), ("sms", 10), ("api", 5)]
 
 
-async def seed(url: str, secret: str, agents: int) -> dict[str, Any]:
-    """Create a workspace, a widget source, an API key and `agents` signed-in agents."""
+async def seed(url: str, secret: str, agents: int, *, reuse: bool = False) -> dict[str, Any]:
+    """Create a workspace, a widget source, an API key and `agents` signed-in agents; with
+    `reuse`, take the workspace a former run left in the database (made the first time) and
+    sign its agents in again (and add those missing)."""
     configure_keyring([secret.encode()])
     database = Database(url)
+    workspace_id, write_key = None, None
+    if reuse:
+        async with database.session() as session:
+            try:
+                workspace_id = (await workspaces.get_by_slug(session, REUSED_SLUG)).id
+            except WorkspaceNotFound:
+                pass
+            else:
+                query = select(Source.write_key).where(Source.workspace_id == workspace_id)
+                write_key = (await session.execute(query)).scalars().first()
     async with database.session() as session:
-        slug = f"bench-{uuid.uuid4().hex[:6]}"
-        workspace = await workspaces.create(session, slug=slug, name="Bench", actor=SYSTEM)
-        source = await sources.create(session, workspace_id=workspace.id, name="web", actor=SYSTEM)
-        source.identity_verification_required = False
+        if workspace_id is None:
+            slug = REUSED_SLUG if reuse else f"bench-{uuid.uuid4().hex[:6]}"
+            workspace = await workspaces.create(session, slug=slug, name="Bench", actor=SYSTEM)
+            workspace_id = workspace.id
+        if write_key is None:
+            source = await sources.create(
+                session, workspace_id=workspace_id, name="web", actor=SYSTEM
+            )
+            source.identity_verification_required = False
+            write_key = source.write_key
         _, key = await api_keys.create(
-            session, workspace_id=workspace.id, name="bench", scopes=list(Scope), actor=SYSTEM
+            session, workspace_id=workspace_id, name="bench", scopes=list(Scope), actor=SYSTEM
         )
     tokens = []
     for number in range(agents):
         email = f"agent{number}@bench.example"
         body = StaffCreate(email=email, display_name=f"Agent {number}", role=Role.owner)
         async with database.session() as session:
-            await staff.add(
-                session, workspace_id=workspace.id, body=body, actor=SYSTEM, password=PASSWORD
-            )
+            if await StaffRepository(session).get_by_email(email) is None:
+                await staff.add(
+                    session, workspace_id=workspace_id, body=body, actor=SYSTEM, password=PASSWORD
+                )
         signed_in = await sign_ins.sign_in(
             database, email=email, password=PASSWORD, ip_address=None
         )
         tokens.append(signed_in.token)
     await database.dispose()
-    return {
-        "workspace_id": workspace.id,
-        "write_key": source.write_key,
-        "api_key": key,
-        "tokens": tokens,
-    }
+    return {"workspace_id": workspace_id, "write_key": write_key, "api_key": key, "tokens": tokens}
+
+
+async def forget_jobs(url: str) -> int:
+    """Delete the jobs an earlier run left (a reused database starts with no backlog)."""
+    database = Database(url)
+    async with database.session() as session:
+        deleted = await session.execute(delete(Job))
+    await database.dispose()
+    return int(deleted.rowcount)  # type: ignore[attr-defined]
+
+
+async def conversation_count(url: str, workspace_id: str) -> int:
+    """Return how many conversations the workspace has (a reused database keeps them)."""
+    database = Database(url)
+    async with database.session() as session:
+        query = select(func.count()).where(Conversation.workspace_id == workspace_id)
+        count = int((await session.execute(query)).scalar_one())
+    await database.dispose()
+    return count
 
 
 def _id_at(milliseconds: int) -> str:
