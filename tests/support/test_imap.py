@@ -315,3 +315,30 @@ async def test_the_mailbox_needs_the_workspace_scopes_and_can_be_removed(
     assert (await client.delete("/api/v1/email-settings/imap", headers=reader)).status_code == 403
     assert (await client.delete("/api/v1/email-settings/imap", headers=writer)).status_code == 204
     assert (await client.get("/api/v1/email-settings/imap", headers=writer)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("security", "expected"),
+    [
+        (ImapSecurity.imaps, "TLS with 127.0.0.1:{port} failed"),
+        (ImapSecurity.starttls, "127.0.0.1:{port} does not offer STARTTLS"),
+    ],
+)
+async def test_a_server_without_the_tls_asked_for_is_refused_before_sign_in(
+    database: Database,
+    mailbox: ImapServer,
+    poller: ImapPoller,
+    security: ImapSecurity,
+    expected: str,
+) -> None:
+    workspace = await make_workspace(database)
+    uid = mailbox.deliver(customer_email("Hello").as_bytes())
+    access = MailboxAccess(
+        workspace.id, mailbox.host, mailbox.port, security, "shop", USERS["shop"], "INBOX"
+    )
+
+    result = await poller.check(access)
+
+    assert result.error is not None
+    assert result.error.startswith(expected.format(port=mailbox.port))
+    assert "\\Seen" not in mailbox.flags(uid)

@@ -36,6 +36,8 @@ class Mailbox:
         where = f"{access.host}:{access.port}"
         try:
             connection = _connect(access)
+        except ImapFailure:
+            raise
         except ssl.SSLError as error:
             raise ImapFailure(f"TLS with {where} failed ({error.reason or 'handshake'}).") from None
         except (OSError, imaplib.IMAP4.error) as error:
@@ -108,6 +110,10 @@ def _connect(access: MailboxAccess) -> imaplib.IMAP4:
         )
     connection = imaplib.IMAP4(access.host, access.port, timeout=TIMEOUT_SECONDS)
     if access.security == ImapSecurity.starttls:
+        if "STARTTLS" not in connection.capabilities:
+            _close(connection)
+            where = f"{access.host}:{access.port}"
+            raise ImapFailure(f"{where} does not offer STARTTLS; use imaps or another server.")
         try:
             connection.starttls(context)
         except BaseException:
