@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.assistant.suggestion_schemas import SuggestedReplies, SuggestedReply, SuggestionKind
 from rapport.core.db import Database
@@ -27,8 +26,6 @@ from rapport.nlp.pii import mask_pii
 from rapport.nlp.ports import Vectors
 from rapport.support.answered import AnsweredQuestion, reply_history
 from rapport.support.canned import canned_responses
-from rapport.support.enums import AuthorType
-from rapport.support.inbox import inbox
 from rapport.support.schemas import Acting
 from rapport.support.service import conversations
 
@@ -40,10 +37,16 @@ PAST_MIN = 0.55
 CANNED_MIN = 0.3
 ARTICLE_MIN = 0.2
 PAST_SUGGESTIONS = 2
+# Canned responses compared a request (the caller's first by shortcut).
+MAX_CANNED = 200
 _GREETING_NAME = re.compile(
     r"^(\s*(?i:hi|hello|hey|dear|hallo|bonjour|hola|ciao|ol\u00e1|ola)),?\s+[A-Z\u00c0-\u00de][\w'\u2019-]*"
 )
 _LONG_NUMBER = re.compile(r"#?\b\d{4,}\b")
+# Another customer's links (a query, a fragment or a digit in the path: order pages, tokens)
+# and references mixing letters and digits (tracking codes, order and voucher codes).
+_LINK = re.compile(r"\bhttps?://([^\s/?#]+)([^\s]*[^\s.,;:!?)\]])?")
+_REFERENCE = re.compile(r"\b(?=\w*\d)(?=\w*[^\W\d_])\w{5,}\b")
 
 
 @dataclass(frozen=True)
@@ -97,16 +100,18 @@ class ReplySuggester:
         """Suggest up to three replies to the customer's last message of a conversation the
         caller may see (not found otherwise, as the conversation itself)."""
         async with database.session() as session:
-            await conversations.get(session, workspace_id, conversation_id, acting)
-            asked = await _last_question(session, workspace_id, conversation_id, acting)
-            if asked is None:
+            seen = await conversations.get(session, workspace_id, conversation_id, acting)
+            asked = await reply_history.last_question(session, workspace_id, seen.id)
+            if asked is None or not asked.body.strip():
                 return SuggestedReplies(conversation_id=conversation_id, message_id=None, items=[])
             answered = await reply_history.answered(
                 session, workspace_id, acting, exclude_conversation_id=conversation_id
             )
             usable = await canned_responses.list(session, workspace_id, acting)
-            canned = [_Canned(c.id, c.title, c.body) for c in usable]
-        message_id, question = asked
+            # A bounded number of texts to embed a request, however many canned responses an
+            # agent writes (each one is a model run the first time it is seen).
+            canned = [_Canned(c.id, c.title, c.body) for c in usable[:MAX_CANNED]]
+        message_id, question = asked.id, asked.body[:MAX_QUESTION_CHARS]
         found = await _by_similarity(workspace_id, question, answered, canned)
         async with database.session() as session:
             hits = await search_articles(session, workspace_id, question, limit=1)
@@ -138,17 +143,6 @@ class ReplySuggester:
 class _Found:
     past: list[SuggestedReply]
     canned: tuple[_Canned, float] | None
-
-
-async def _last_question(
-    session: AsyncSession, workspace_id: str, conversation_id: str, acting: Acting
-) -> tuple[str, str] | None:
-    """Return the id and text of the customer's last public message, if any."""
-    thread = await inbox.thread(session, workspace_id, conversation_id, acting)
-    said = [m for m in thread if m.author_type == AuthorType.customer and not m.private]
-    if not said or not said[-1].body.strip():
-        return None
-    return said[-1].id, said[-1].body[:MAX_QUESTION_CHARS]
 
 
 async def _by_similarity(
@@ -206,10 +200,20 @@ async def _vectors(workspace_id: str, texts: Sequence[str]) -> Vectors:
 
 def _impersonal(text: str) -> str:
     """Take another customer's details out of an earlier reply: emails, phone and card
-    numbers, long numbers (orders) and the name after a greeting."""
+    numbers, links with a query or a number in them, references mixing letters and digits
+    (tracking and order codes), long numbers (orders) and the name after a greeting."""
     masked = mask_pii(text, emails=True, phones=True)
+    masked = _LINK.sub(_public_link, masked)
+    masked = _REFERENCE.sub("[reference]", masked)
     masked = _LONG_NUMBER.sub("[number]", masked)
     return _GREETING_NAME.sub(r"\1", masked).strip()
+
+
+def _public_link(match: re.Match[str]) -> str:
+    """Keep a plain page's link (a shop's returns page); a query, a fragment or a digit after
+    the host makes it someone's own (an order page, a tracking or sign-in token)."""
+    rest = match.group(2) or ""
+    return "[link]" if re.search(r"[?#\d]", rest) else match.group()
 
 
 def _reply(

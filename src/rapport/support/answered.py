@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.support.answered_repository import AnsweredRepository
 from rapport.support.messages import read_message
 from rapport.support.models import Message
-from rapport.support.schemas import Acting
+from rapport.support.schemas import Acting, MessageRead
 from rapport.support.teams import teams
 
 RECENT_REPLIES = 300
@@ -59,6 +59,14 @@ class ReplyHistory:
                 )
             )  # fmt: skip
         return found
+
+    async def last_question(
+        self, session: AsyncSession, workspace_id: str, conversation_id: str
+    ) -> MessageRead | None:
+        """Return the latest public customer message of a conversation the caller was
+        already allowed to read (the caller checks access first)."""
+        found = await AnsweredRepository(session, workspace_id).last_question(conversation_id)
+        return read_message(found) if found is not None else None
 
 
 reply_history = ReplyHistory()

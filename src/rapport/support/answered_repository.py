@@ -60,6 +60,21 @@ class AnsweredRepository(TenantRepository[Message]):
         rows = (await self.session.execute(query)).all()
         return [(row[0], row[1]) for row in rows if row[1] is not None]
 
+    async def last_question(self, conversation_id: str) -> Message | None:
+        """Return the conversation's latest public customer message (one row, however long
+        the conversation)."""
+        query = (
+            self.base_query()
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.author_type == AuthorType.customer,
+                Message.private.is_(False),
+            )
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        return await self.one_or_none(query)
+
     async def with_ids(self, ids: Sequence[str]) -> Sequence[Message]:
         """Return the messages with these ids (of this workspace)."""
         if not ids:

@@ -1,0 +1,118 @@
+"""Agent assist under attack: another customer's references never travel in a suggestion,
+the last message of a long conversation is the one answered, and what one request may make
+the model embed is bounded however many canned responses a workspace holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import httpx
+import pytest
+
+from rapport.assistant import suggestions
+from rapport.core.db import Database
+from rapport.knowledge.embedding import use_embedder
+from rapport.nlp.ports import Embedder, Vectors
+from rapport.support import inbox
+from rapport.support.enums import MessageKind
+from rapport.support.schemas import MessageCreate
+from rapport.support.service import conversations
+from tests.assistant.test_suggested_replies import _minilm
+from tests.fixtures.agent_tools import make_canned_response
+from tests.fixtures.identity import bearer, make_api_key, make_workspace
+from tests.fixtures.support import SYSTEM_ACTING, make_conversation
+
+SHIPPING_Q = "How long does delivery to Germany take?"
+
+
+class Counted:
+    """MiniLM that counts the texts it embeds."""
+
+    def __init__(self, model: Embedder) -> None:
+        self.model = model
+        self.name, self.dimension = model.name, model.dimension
+        self.texts = 0
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.texts += len(texts)
+        return self.model.embed(texts)
+
+
+@pytest.fixture
+def counted() -> Iterator[Counted]:
+    model = _minilm()
+    if model is None:
+        pytest.skip("MiniLM is not installed")
+    watched = Counted(model)
+    use_embedder(watched)  # type: ignore[arg-type]
+    suggestions.cache = suggestions.VectorCache()
+    yield watched
+    use_embedder(None)
+
+
+async def _post(database: Database, workspace_id: str, conversation_id: str, kind: MessageKind,
+                body: str) -> None:  # fmt: skip
+    async with database.session() as session:
+        message = MessageCreate(kind=kind, body=body)
+        await conversations.post(session, workspace_id, conversation_id, message, SYSTEM_ACTING)
+
+
+async def test_another_customers_tracking_code_and_private_link_are_taken_out(
+    client: httpx.AsyncClient, database: Database, counted: Counted
+) -> None:
+    workspace = await make_workspace(database)
+    earlier = await make_conversation(database, workspace.id, SHIPPING_Q)
+    await _post(
+        database, workspace.id, earlier, MessageKind.reply,
+        "Delivery takes 3 to 5 days. Your parcel 1Z999AA10123456784 (order A7K3Q9) can be "
+        "followed at https://shop.example/orders/status?token=s3cr3tT0ken&o=991 today.",
+    )  # fmt: skip
+    asking = await make_conversation(database, workspace.id, SHIPPING_Q)
+    headers = bearer(await make_api_key(database, workspace))
+    found = (
+        await client.get(f"/api/v1/conversations/{asking}/suggested-replies", headers=headers)
+    ).json()
+    texts = [item["text"] for item in found["items"] if item["kind"] == "past_reply"]
+    assert len(texts) == 1
+    for secret in ("1Z999AA10123456784", "A7K3Q9", "s3cr3tT0ken", "991"):
+        assert secret not in texts[0]
+    assert texts[0].startswith("Delivery takes 3 to 5 days.")
+
+
+async def test_the_last_message_of_a_long_conversation_is_the_one_answered(
+    client: httpx.AsyncClient,
+    database: Database,
+    counted: Counted,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(inbox, "THREAD_LIMIT", 4)  # a thread longer than one read of it
+    workspace = await make_workspace(database)
+    asking = await make_conversation(database, workspace.id, "Hello")
+    for number in range(3):
+        await _post(database, workspace.id, asking, MessageKind.reply, f"Reply {number}")
+        await _post(database, workspace.id, asking, MessageKind.customer, f"Still there {number}")
+    await _post(database, workspace.id, asking, MessageKind.customer, SHIPPING_Q)
+    headers = bearer(await make_api_key(database, workspace))
+    found = (
+        await client.get(f"/api/v1/conversations/{asking}/suggested-replies", headers=headers)
+    ).json()
+    async with database.session() as session:
+        page = await conversations.messages(
+            session, workspace.id, asking, SYSTEM_ACTING, None, limit=200
+        )
+    assert found["message_id"] == page.items[-1].id
+
+
+async def test_a_request_embeds_a_bounded_number_of_texts(
+    client: httpx.AsyncClient, database: Database, counted: Counted
+) -> None:
+    workspace = await make_workspace(database)
+    for number in range(suggestions.MAX_CANNED + 40):
+        await make_canned_response(database, workspace.id, f"c{number}", f"Canned text {number}")
+    asking = await make_conversation(database, workspace.id, SHIPPING_Q)
+    headers = bearer(await make_api_key(database, workspace))
+    response = await client.get(
+        f"/api/v1/conversations/{asking}/suggested-replies", headers=headers
+    )
+    assert response.status_code == 200
+    assert counted.texts <= suggestions.MAX_CANNED + 2  # the question (twice at most) and those
