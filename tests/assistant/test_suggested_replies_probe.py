@@ -11,6 +11,7 @@ import pytest
 
 from rapport.assistant import suggestions
 from rapport.core.db import Database
+from rapport.core.ratelimit import RateLimiter
 from rapport.knowledge.embedding import use_embedder
 from rapport.nlp.ports import Embedder, Vectors
 from rapport.support import inbox
@@ -116,3 +117,38 @@ async def test_a_request_embeds_a_bounded_number_of_texts(
     )
     assert response.status_code == 200
     assert counted.texts <= suggestions.MAX_CANNED + 2  # the question (twice at most) and those
+
+
+async def test_a_workspace_writing_new_texts_all_the_time_has_an_embedding_budget(
+    client: httpx.AsyncClient,
+    database: Database,
+    counted: Counted,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(suggestions, "embed_budget", RateLimiter(0.001, 40))
+    monkeypatch.setattr(suggestions, "EMBED_CHUNK", 8)
+    workspace = await make_workspace(database)
+    for number in range(60):
+        await make_canned_response(database, workspace.id, f"c{number}", f"Canned text {number}")
+    await make_canned_response(
+        database, workspace.id, "zz-shipping", "Parcels to Germany take 3 to 5 days."
+    )
+    asking = await make_conversation(database, workspace.id, SHIPPING_Q)
+    headers = bearer(await make_api_key(database, workspace))
+    path = f"/api/v1/conversations/{asking}/suggested-replies"
+    first = await client.get(path, headers=headers)
+    assert first.status_code == 200
+    assert counted.texts <= 40 + 2  # the budget, and the question
+    # The budget spent, a later request embeds only the question and still answers.
+    counted.texts = 0
+    later = await client.get(path, headers=headers)
+    assert later.status_code == 200 and counted.texts <= 2
+    # Another workspace has its own budget.
+    other = await make_workspace(database)
+    await make_canned_response(database, other.id, "shipping", "Parcels take 3 to 5 days.")
+    theirs = await make_conversation(database, other.id, SHIPPING_Q)
+    found = await client.get(
+        f"/api/v1/conversations/{theirs}/suggested-replies",
+        headers=bearer(await make_api_key(database, other)),
+    )
+    assert [item["kind"] for item in found.json()["items"]] == ["canned_response"]

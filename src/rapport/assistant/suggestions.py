@@ -20,6 +20,7 @@ import numpy as np
 
 from rapport.assistant.suggestion_schemas import SuggestedReplies, SuggestedReply, SuggestionKind
 from rapport.core.db import Database
+from rapport.core.ratelimit import RateLimiter
 from rapport.knowledge.embedding import embed
 from rapport.knowledge.service import search as search_articles
 from rapport.nlp.pii import mask_pii
@@ -85,6 +86,12 @@ class VectorCache:
 
 
 cache = VectorCache()
+# Texts one workspace may have embedded: a first request (300 earlier questions and up to 200
+# canned responses) at once, then 10 a second; past that, suggestions use what is cached.
+EMBED_RATE = 10.0
+EMBED_BURST = 1_000
+EMBED_CHUNK = 32
+embed_budget = RateLimiter(EMBED_RATE, EMBED_BURST)
 
 
 class ReplySuggester:
@@ -182,20 +189,35 @@ async def _by_similarity(
 
 
 async def _vectors(workspace_id: str, texts: Sequence[str]) -> Vectors:
-    """Return unit vectors of the texts, embedding only those not seen before."""
+    """Return unit vectors of the texts, embedding only those not seen before and only as
+    many as the workspace's budget allows (the others are zero: not suggested this time)."""
     probe, model = await embed([texts[0]])
     keys = [cache.key(workspace_id, model, text) for text in texts]
     found = [cache.get(key) for key in keys]
     found[0] = probe[0]
-    missing = [i for i, vector in enumerate(found) if vector is None]
+    missing = _budgeted(workspace_id, [i for i, vector in enumerate(found) if vector is None])
     if missing:
         computed, _ = await embed([texts[i] for i in missing])
         for i, vector in zip(missing, computed, strict=True):
             found[i] = vector
             cache.put(keys[i], vector)
-    stacked = np.stack([np.asarray(v, dtype=np.float32) for v in found if v is not None])
+    zero = np.zeros_like(np.asarray(probe[0], dtype=np.float32))
+    stacked = np.stack([zero if v is None else np.asarray(v, dtype=np.float32) for v in found])
     norms = np.linalg.norm(stacked, axis=1, keepdims=True)
     return (stacked / np.where(norms == 0, 1, norms)).astype(np.float32)
+
+
+def _budgeted(workspace_id: str, missing: list[int]) -> list[int]:
+    """Return the first of the missing texts the workspace may have embedded now, a chunk at
+    a time from its token bucket: one tenant writing new texts all the time (or thrashing
+    the shared cache) costs the process at most EMBED_RATE model runs a second."""
+    granted = 0
+    while granted < len(missing):
+        step = min(EMBED_CHUNK, len(missing) - granted)
+        if embed_budget.take(workspace_id, step):
+            break
+        granted += step
+    return missing[:granted]
 
 
 def _impersonal(text: str) -> str:
