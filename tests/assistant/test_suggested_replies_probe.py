@@ -152,3 +152,20 @@ async def test_a_workspace_writing_new_texts_all_the_time_has_an_embedding_budge
         headers=bearer(await make_api_key(database, other)),
     )
     assert [item["kind"] for item in found.json()["items"]] == ["canned_response"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "suggested"),
+    [
+        ("Dear Mrs Smith, your refund is on its way.", "Dear, your refund is on its way."),
+        ("Hello again Ana Lopez, it ships today.", "Hello again, it ships today."),
+        ("Hola Dr. José García, claro.", "Hola, claro."),
+        ("Hi there, it ships today.", "Hi there, it ships today."),
+        ("Returns: https://shop.example/returns within a 30-day window.",
+         "Returns: https://shop.example/returns within a 30-day window."),
+        ("Track it at https://t.example/p/1Z999AA1 or use code SAVE20NOW.",
+         "Track it at [link] or use code [reference]."),
+    ],
+)  # fmt: skip
+def test_what_an_earlier_answer_keeps_and_loses(answer: str, suggested: str) -> None:
+    assert suggestions._impersonal(answer) == suggested

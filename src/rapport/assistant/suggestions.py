@@ -41,7 +41,9 @@ PAST_SUGGESTIONS = 2
 # Canned responses compared a request (the caller's first by shortcut).
 MAX_CANNED = 200
 _GREETING_NAME = re.compile(
-    r"^(\s*(?i:hi|hello|hey|dear|hallo|bonjour|hola|ciao|ol\u00e1|ola)),?\s+[A-Z\u00c0-\u00de][\w'\u2019-]*"
+    r"^(\s*(?i:hi|hello|hey|dear|hallo|bonjour|hola|ciao|ol\u00e1|ola)(?:\s+again)?),?\s+"
+    r"(?:(?:Mr|Mrs|Ms|Miss|Dr|Herr|Frau|Mme|Sr|Sra)\.?\s+)?"
+    r"[A-Z\u00c0-\u00de][\w'\u2019-]*(?:[ \t]+[A-Z\u00c0-\u00de][\w'\u2019-]*)?"
 )
 _LONG_NUMBER = re.compile(r"#?\b\d{4,}\b")
 # Another customer's links (a query, a fragment or a digit in the path: order pages, tokens)
