@@ -53,10 +53,9 @@ def message_of(event: Sealed) -> dict[str, Any]:
 # transaction writes, and what is left (driver-level statements, a few per chunk) costs tens
 # of microseconds per call, so a chunk holds SQLite's writer for a few ms. Larger chunks
 # process faster (fewer jobs and transactions) but stretch the live path's wait for the
-# writer (bench/live.py --scenarios backlog: /v1/track's p99 under 30 ms while a 200,000-call
-# backlog drains). 250 splits a full 500-call request into two even chunks: as few jobs as
-# any size up to 499, with the shortest hold.
-PROCESS_CHUNK = 250
+# writer: bench/live.py --scenarios backlog, same machine and load, /v1/track p99 53 ms at
+# 180 and 68 ms at 250 (a loaded machine; 180 gave 26.7 ms on a quiet one, target < 30).
+PROCESS_CHUNK = 180
 # Calls opened between two turns of the event loop (a few hundred microseconds of CPU).
 OPEN_SLICE = 40
 
