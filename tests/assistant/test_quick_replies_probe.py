@@ -8,7 +8,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from rapport.assistant.demo import DEMO_CUSTOMER_EMAIL
+from rapport.support.enums import ConversationStatus
+from rapport.support.schemas import ConversationUpdate
+from rapport.support.service import conversations
 from tests.assistant.test_quick_replies import YES_NO, _ask, _demo_shop, test_client
+from tests.fixtures.support import SYSTEM_ACTING
 
 __all__ = ["test_client"]  # the fixture, shared
 
@@ -62,3 +66,30 @@ def test_another_visitor_cannot_read_or_answer_the_confirmation(
         after = test_client.get("/widget/messages?after=0", headers=owner).json()
         assert [item["body"] for item in after["items"]].count(done["body"]) == 1
         assert after["items"][-1]["quick_replies"] == []
+
+
+def test_no_buttons_once_a_person_has_the_conversation(test_client: TestClient) -> None:
+    """An agent opening the conversation takes it from the assistant: Yes / No would promise
+    an action nobody will run."""
+    source = _demo_shop(test_client)
+    with test_client.websocket_connect("/widget/ws") as websocket:
+        websocket.send_json({"type": "hello", "write_key": source.write_key})
+        ready = websocket.receive_json()
+        _ask(test_client, websocket, 1, "Please cancel order 1002")
+        question = _ask(test_client, websocket, 2, DEMO_CUSTOMER_EMAIL)
+        assert question["quick_replies"] == YES_NO
+
+    async def take_over() -> None:
+        database = test_client.app.state.database  # type: ignore[attr-defined]
+        async with database.session() as session:
+            await conversations.update(
+                session, source.workspace_id, question["conversation_id"],
+                ConversationUpdate(status=ConversationStatus.open), SYSTEM_ACTING,
+            )  # fmt: skip
+
+    assert test_client.portal is not None
+    test_client.portal.call(take_over)
+    owner = _bearer(ready["visitor_token"])
+    listed = test_client.get("/widget/messages?after=0", headers=owner).json()
+    assert listed["items"][-1]["body"] == question["body"]
+    assert listed["items"][-1]["quick_replies"] == []
