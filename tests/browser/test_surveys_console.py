@@ -74,6 +74,15 @@ async def test_an_nps_survey_with_a_follow_up_is_written_previewed_and_saved(
         (survey,) = await feedback.list_surveys(session, workspace.id)
     assert survey.active is False
     assert survey.questions[0].follow_ups[0].text == "What should we fix first?"
+    await row.get_by_role("link", name=re.compile("After delivery")).first.click()
+    page.once("dialog", lambda dialog: dialog.dismiss())  # asked first; "no" keeps it
+    await page.get_by_role("button", name="Delete").click()
+    await expect(page.get_by_role("button", name="Delete")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.get_by_role("button", name="Delete").click()
+    await expect(page.get_by_role("status")).to_contain_text("deleted")
+    async with database.session() as session:
+        assert await feedback.list_surveys(session, workspace.id) == []
     assert await problems.all(page) == []
     await context.close()
 
