@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -50,6 +51,37 @@ def body_aad(message_id: str) -> str:
     return f"conversation_messages.body:{message_id}"
 
 
+@dataclass(frozen=True)
+class Draft:
+    """What a message's writes need that can be read and worked out before its conversation
+    is locked: the mentions checked, the text masked, and (a customer's words) the customer's
+    value as the 360 had it for `customer_id`."""
+
+    masked: str
+    mentions: list[str]
+    customer_id: str | None
+    value: CustomerValue | None
+
+
+async def draft_message(
+    session: AsyncSession,
+    conversation: Conversation,
+    author_type: AuthorType,
+    text: str,
+    *,
+    private: bool = False,
+    mentions: list[str] | None = None,
+) -> Draft:
+    """Check and prepare a message with reads only (no lock, no write), so the writer or the
+    conversation's lock is taken after them, for the writes alone."""
+    mentioned = list(dict.fromkeys(mentions or []))
+    await _check_mentions(session, conversation.workspace_id, private, mentioned)
+    value = None
+    if author_type == AuthorType.customer and conversation.customer_id is not None:
+        value = await _customer_value(session, conversation.workspace_id, conversation.customer_id)
+    return Draft(mask_card_numbers(text), mentioned, conversation.customer_id, value)
+
+
 def read_message(message: Message) -> MessageRead:
     """Return a message with its body opened."""
     return MessageRead(
@@ -74,14 +106,23 @@ async def write_message(
     acting: Acting,
     private: bool = False,
     mentions: list[str] | None = None,
+    draft: Draft | None = None,
 ) -> Message:
     """Store a message (card numbers masked, body sealed) and apply what it means: a
-    customer's words reopen and wait for a reply, an agent's public reply answers them."""
-    await _check_mentions(session, conversation.workspace_id, private, mentions or [])
+    customer's words reopen and wait for a reply, an agent's public reply answers them.
+
+    The conversation is locked (or new). A `draft` made before the lock (draft_message)
+    spares its reads here; without one they happen now."""
+    if draft is None:
+        draft = await draft_message(
+            session, conversation, author_type, text, private=private, mentions=mentions
+        )
+    # The id and time are taken under the lock, so they follow commit order as seq does
+    # (pages of messages go by id).
     now, message_id = utcnow(), new_id()
-    sealed = keyring().encrypt(mask_card_numbers(text), body_aad(message_id))
-    # The conversation is locked (or new), so seq follows commit order within it.
+    sealed = keyring().encrypt(draft.masked, body_aad(message_id))
     conversation.message_seq = (conversation.message_seq or 0) + 1
+    conversation.last_message_at = conversation.updated_at = now
     message = Message(
         id=message_id,
         conversation_id=conversation.id,
@@ -89,14 +130,14 @@ async def write_message(
         author=author,
         private=private,
         body=sealed,
-        mentions=list(dict.fromkeys(mentions or [])),
+        mentions=draft.mentions,
         seq=conversation.message_seq,
         created_at=now,
     )
+    # Flushed with the conversation's changes so far, in one UPDATE.
     await MessageRepository(session, conversation.workspace_id).add(message)
-    conversation.last_message_at = conversation.updated_at = now
     if author_type == AuthorType.customer:
-        await _customer_wrote(session, conversation, text, acting, now)
+        await _customer_wrote(session, conversation, text, draft, acting, now)
     elif author_type == AuthorType.agent and not private:
         await _agent_replied(session, conversation, acting, now)
     if author_type in SENT_TO_CUSTOMER and not private:
@@ -137,15 +178,24 @@ async def _check_mentions(
 
 
 async def _customer_wrote(
-    session: AsyncSession, conversation: Conversation, text: str, acting: Acting, now: datetime
+    session: AsyncSession,
+    conversation: Conversation,
+    text: str,
+    draft: Draft,
+    acting: Acting,
+    now: datetime,
 ) -> None:
     if conversation.status in REOPENED_BY_CUSTOMER:
         await change_status(session, conversation, ConversationStatus.open, acting)
     if conversation.awaiting_reply_since is None:
         conversation.awaiting_reply_since = now
-    value = None
-    if conversation.customer_id is not None:
-        value = await _customer_value(session, conversation.workspace_id, conversation.customer_id)
+    value = draft.value
+    if conversation.customer_id != draft.customer_id:  # linked to a customer meanwhile
+        value = None
+        if conversation.customer_id is not None:
+            value = await _customer_value(
+                session, conversation.workspace_id, conversation.customer_id
+            )
     if not conversation.priority_overridden:
         scored = score(text, value)
         if PRIORITY_RANK[scored.priority] > PRIORITY_RANK[conversation.priority]:
@@ -158,18 +208,20 @@ async def _agent_replied(
     waiting_since = conversation.awaiting_reply_since
     if waiting_since is None:
         return  # nobody was waiting (an agent writing first, a second reply in a row)
-    if conversation.first_response_at is None:
+    first = conversation.first_response_at is None
+    # The conversation's changes first, so they go out in one UPDATE with the first event.
+    conversation.awaiting_reply_since = None
+    if first:
+        conversation.first_response_at = now
         start = conversation.handed_off_at or conversation.created_at
         await metrics.record(
             session, conversation, MetricKind.first_response, since=start, now=now,
             staff_id=acting.staff_id, from_hand_off=conversation.handed_off_at is not None,
         )  # fmt: skip
-        conversation.first_response_at = now
     await metrics.record(
         session, conversation, MetricKind.reply, since=as_utc(waiting_since), now=now,
         staff_id=acting.staff_id,
     )  # fmt: skip
-    conversation.awaiting_reply_since = None
 
 
 async def _customer_value(

@@ -81,9 +81,14 @@ class RoutingRepository(TenantRepository[Conversation]):
     model = Conversation
 
     async def for_routing(self, conversation_id: str) -> Conversation | None:
-        """Return a conversation locked while it is routed."""
-        query = self.base_query().where(Conversation.id == conversation_id)
-        return await self.one_or_none(query.with_for_update())
+        """Return a conversation locked while it is routed or changed, its columns read
+        afresh under the lock (even when read before in this unit of work)."""
+        query = self.base_query().where(Conversation.id == conversation_id).with_for_update()
+        return await self.one_or_none(query.execution_options(populate_existing=True))
+
+    async def unlocked(self, conversation_id: str) -> Conversation | None:
+        """Return a conversation without a lock, to decide whether it needs one."""
+        return await self.get(conversation_id)
 
     async def online_agents(self, team_id: str | None) -> Sequence[Agent]:
         """Return the online agents with capacity (of one team when given), locked in id

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,12 +18,19 @@ from rapport.support.enums import AuthorType, Channel, ConversationStatus, Messa
 from rapport.support.errors import ConversationMerged, ConversationNotFound
 from rapport.support.events import CONVERSATION_ASSIGNED, CONVERSATION_CREATED
 from rapport.support.lifecycle import change_status, log
-from rapport.support.messages import AUTHOR_OF_KIND, read_message, write_message
+from rapport.support.messages import (
+    AUTHOR_OF_KIND,
+    Draft,
+    draft_message,
+    read_message,
+    write_message,
+)
 from rapport.support.models import Activity, Conversation, Message
 from rapport.support.notify import announce
 from rapport.support.priority import score
 from rapport.support.redaction import mask_card_numbers
 from rapport.support.repository import ActivityRepository, ConversationRepository, MessageRepository
+from rapport.support.routing_repository import RoutingRepository
 from rapport.support.schemas import (
     ID_PATTERN,
     Acting,
@@ -35,6 +43,7 @@ from rapport.support.schemas import (
     MessageCreate,
     MessagePage,
     MessageRead,
+    Visibility,
 )
 from rapport.support.teams import teams
 
@@ -44,6 +53,17 @@ _ID = re.compile(ID_PATTERN)
 # assistant registers its rule (assistant/tasks.py), so support never imports it.
 Intake = Callable[[AsyncSession, str, Channel], Awaitable[bool]]
 _intakes: list[Intake] = []
+
+
+@dataclass(frozen=True)
+class PlannedPost:
+    """A message to a conversation, read and checked without a lock (see plan_post)."""
+
+    conversation: Conversation
+    visibility: Visibility
+    body: MessageCreate
+    acting: Acting
+    draft: Draft
 
 
 def register_intake(intake: Intake) -> None:
@@ -131,8 +151,42 @@ class ConversationService:
         acting: Acting,
     ) -> MessageRead:
         """Add a message or private note to a conversation."""
-        conversation = await self._live(session, workspace_id, conversation_id, acting)
-        return read_message(await self._write(session, conversation, body, acting))
+        planned = await self.plan_post(session, workspace_id, conversation_id, body, acting)
+        return read_message(await self.write_planned(session, planned))
+
+    async def plan_post(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        conversation_id: str,
+        body: MessageCreate,
+        acting: Acting,
+    ) -> PlannedPost:
+        """Read and check everything a message needs, taking no lock and writing nothing:
+        on SQLite the writer is taken by write_planned, for the writes alone."""
+        visibility = await teams.visibility(session, workspace_id, acting.staff_id)
+        conversation = await ConversationRepository(session, workspace_id).get_visible(
+            conversation_id, visibility
+        )
+        if conversation is None:
+            raise ConversationNotFound("No such conversation in this workspace.")
+        _refuse_merged(conversation)
+        draft = await draft_message(
+            session, conversation, AUTHOR_OF_KIND[body.kind], body.body,
+            private=body.kind == MessageKind.note, mentions=body.mentions,
+        )  # fmt: skip
+        return PlannedPost(conversation, visibility, body, acting, draft)
+
+    async def write_planned(self, session: AsyncSession, planned: PlannedPost) -> Message:
+        """Lock the conversation, check again what may have changed since plan_post (still
+        there, visible, not merged: its status, seq and waits are read afresh) and write."""
+        conversation = await RoutingRepository(
+            session, planned.conversation.workspace_id
+        ).for_routing(planned.conversation.id)
+        if conversation is None or not _sees(planned.visibility, conversation):
+            raise ConversationNotFound("No such conversation in this workspace.")
+        _refuse_merged(conversation)
+        return await self._write(session, conversation, planned.body, planned.acting, planned.draft)
 
     async def messages(
         self,
@@ -222,7 +276,12 @@ class ConversationService:
         return conversation
 
     async def _write(
-        self, session: AsyncSession, conversation: Conversation, body: MessageCreate, acting: Acting
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        body: MessageCreate,
+        acting: Acting,
+        draft: Draft | None = None,
     ) -> Message:
         author_type = AUTHOR_OF_KIND[body.kind]
         author = (
@@ -232,7 +291,7 @@ class ConversationService:
         )
         return await write_message(
             session, conversation, author_type, author, body.body, acting=acting,
-            private=body.kind == MessageKind.note, mentions=body.mentions,
+            private=body.kind == MessageKind.note, mentions=body.mentions, draft=draft,
         )  # fmt: skip
 
     async def _find(
@@ -261,9 +320,24 @@ class ConversationService:
         self, session: AsyncSession, workspace_id: str, conversation_id: str, acting: Acting
     ) -> Conversation:
         conversation = await self._find(session, workspace_id, conversation_id, acting, True)
-        if conversation.merged_into_id is not None:
-            raise ConversationMerged(f"Merged into {conversation.merged_into_id}; change that one.")
+        _refuse_merged(conversation)
         return conversation
+
+
+def _refuse_merged(conversation: Conversation) -> None:
+    if conversation.merged_into_id is not None:
+        raise ConversationMerged(f"Merged into {conversation.merged_into_id}; change that one.")
+
+
+def _sees(visibility: Visibility, conversation: Conversation) -> bool:
+    """Tell whether `visibility` still covers the conversation (its team or assignee may
+    have changed since it was read)."""
+    if visibility.team_ids is None:
+        return True
+    return (
+        conversation.team_id in visibility.team_ids
+        or conversation.assignee_id == visibility.staff_id
+    )
 
 
 def _id(values: list[Any]) -> str:

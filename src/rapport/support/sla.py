@@ -102,28 +102,48 @@ def _stretches(
 class SlaService:
     async def refresh(self, session: AsyncSession, workspace_id: str, conversation_id: str) -> None:
         """Recompute a conversation's deadlines, record the warnings and breaches now due
-        (once each) and set when to look again."""
-        conversation = await RoutingRepository(session, workspace_id).for_routing(conversation_id)
+        (once each) and set when to look again.
+
+        It reads without a lock first: when nothing is to be recorded and what the
+        conversation shows stays the same (no policy applies, deadlines unchanged), it writes
+        nothing and takes no lock (on SQLite: not the writer). Otherwise it locks the
+        conversation and works it out again from what it reads under the lock."""
+        routing = RoutingRepository(session, workspace_id)
+        conversation = await routing.unlocked(conversation_id)
         if conversation is None:
             return
+        plan = await self._plan(session, conversation)
+        if not plan.due and _shown(conversation) == plan.shown:
+            return
+        conversation = await routing.for_routing(conversation_id)
+        if conversation is None:
+            return
+        plan = await self._plan(session, conversation)
+        if plan.policy is not None:  # nothing is due without one
+            for deadline, kind in plan.due:
+                await self._record(session, conversation, plan.policy, deadline, kind)
+        _show(conversation, plan.shown)
+
+    async def _plan(self, session: AsyncSession, conversation: Conversation) -> _Plan:
+        """Work out what a refresh records and shows, with reads only."""
+        workspace_id = conversation.workspace_id
         policies = await SlaPolicyRepository(session, workspace_id).listed()
         policy = None if conversation.merged_into_id else matching_policy(policies, conversation)
         if policy is None:
-            _show(conversation, None, [], None)
-            return
+            return _Plan(None, [], _showing(None, [], None))
         calendar = await calendars.load(session, workspace_id)
         facts = await MetricRepository(session, workspace_id).of(conversation.id)
         found = deadlines(policy, calendar, conversation, facts)
         now = utcnow()
         recorded = await SlaEventRepository(session, workspace_id).recorded(conversation.id)
-        upcoming = []
+        due, upcoming = [], []
         for deadline in found:
             kind = _due_event(deadline, recorded, now, as_utc(policy.created_at))
             if kind is not None:
-                await self._record(session, conversation, policy, deadline, kind)
+                due.append((deadline, kind))
                 recorded.add((deadline.target, kind, deadline.due_at))
             upcoming.extend(_next_moments(deadline, recorded, now))
-        _show(conversation, policy, found, min(upcoming, default=None))
+        return _Plan(policy, due, _showing(policy, found, min(upcoming, default=None)))
 
     async def check_due(self, session: AsyncSession, workspace_id: str) -> int:
         """Refresh the conversations whose next SLA moment has come; return how many."""
@@ -199,19 +219,53 @@ def _next_moments(
     return moments
 
 
-def _show(
-    conversation: Conversation,
-    policy: SlaPolicy | None,
-    found: Sequence[Deadline],
-    check_at: datetime | None,
-) -> None:
-    """Keep the policy, the running deadlines and the next look on the conversation."""
+# What a conversation shows of its SLA: policy id, the three running deadlines, next look.
+_Shown = tuple[str | None, datetime | None, datetime | None, datetime | None, datetime | None]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What one refresh records (deadline, kind) and then shows on the conversation."""
+
+    policy: SlaPolicy | None
+    due: list[tuple[Deadline, SlaEventKind]]
+    shown: _Shown
+
+
+def _showing(
+    policy: SlaPolicy | None, found: Sequence[Deadline], check_at: datetime | None
+) -> _Shown:
+    """Return what the conversation is to show: the policy, running deadlines, next look."""
     running = {deadline.target: deadline.due_at for deadline in found if deadline.met_at is None}
-    conversation.sla_policy_id = None if policy is None else policy.id
-    conversation.first_response_due_at = running.get(SlaTarget.first_response)
-    conversation.next_response_due_at = running.get(SlaTarget.next_response)
-    conversation.resolution_due_at = running.get(SlaTarget.resolution)
-    conversation.sla_check_at = check_at
+    return (
+        None if policy is None else policy.id,
+        running.get(SlaTarget.first_response),
+        running.get(SlaTarget.next_response),
+        running.get(SlaTarget.resolution),
+        check_at,
+    )
+
+
+def _shown(conversation: Conversation) -> _Shown:
+    """Return what the conversation shows now."""
+    return (
+        conversation.sla_policy_id,
+        _utc(conversation.first_response_due_at),
+        _utc(conversation.next_response_due_at),
+        _utc(conversation.resolution_due_at),
+        _utc(conversation.sla_check_at),
+    )
+
+
+def _show(conversation: Conversation, shown: _Shown) -> None:
+    """Keep the policy, the running deadlines and the next look on the conversation."""
+    (
+        conversation.sla_policy_id,
+        conversation.first_response_due_at,
+        conversation.next_response_due_at,
+        conversation.resolution_due_at,
+        conversation.sla_check_at,
+    ) = shown
 
 
 def _minutes(policy: SlaPolicy, target: SlaTarget) -> int | None:

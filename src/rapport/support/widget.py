@@ -20,7 +20,7 @@ from rapport.support.messages import read_message, write_message
 from rapport.support.models import Message, WidgetClientMessage, WidgetThread, WidgetVisitor
 from rapport.support.notify import announce
 from rapport.support.schemas import Acting, ConversationCreate, MessageCreate
-from rapport.support.service import conversations
+from rapport.support.service import PlannedPost, conversations
 from rapport.support.widget_errors import (
     IdentityNotVerified,
     VisitorNotRecognised,
@@ -116,33 +116,59 @@ class WidgetService:
         self, session: AsyncSession, visitor: Visitor, body: WidgetMessageCreate
     ) -> Sent:
         """Store a visitor's message in their conversation (opening one if needed) once: a
-        resend with the same client id returns the message stored the first time."""
+        resend with the same client id returns the message stored the first time.
+
+        Everything is read and checked first (the resend, the thread, the conversation); the
+        visitor's lock (on SQLite: the writer) is taken only for the writes, and what could
+        have changed meanwhile is checked again under it."""
         workspace_id = visitor.workspace_id
-        await VisitorRepository(session, workspace_id).locked(visitor.id)
         clients = ClientMessageRepository(session, workspace_id)
-        earlier = await clients.find(visitor.id, body.client_id)
+        earlier = await self._earlier(session, visitor, body.client_id)
         if earlier is not None:
-            stored = await ThreadMessageRepository(session, workspace_id).get(earlier.message_id)
-            if stored is not None:
-                return Sent(_read(stored, body.client_id), duplicate=True)
+            return earlier
         thread = await self._thread(session, visitor, body.conversation_id)
-        if thread is None:
-            message = await self._open(session, visitor, body.body)
+        message = MessageCreate(kind=MessageKind.customer, body=body.body)
+        planned = None if thread is None else await self._plan(session, visitor, thread, message)
+        # One visitor's sends run one at a time from here.
+        await VisitorRepository(session, workspace_id).locked(visitor.id)
+        earlier = await self._earlier(session, visitor, body.client_id)
+        if earlier is not None:  # the same message, stored by a send that ran meanwhile
+            return earlier
+        if thread is None:  # none was found: another tab or device may have opened one
+            thread = await self._thread(session, visitor, None)
+            if thread is not None:
+                planned = await self._plan(session, visitor, thread, message)
+        if planned is None:
+            stored = await self._open(session, visitor, body.body)
         else:
-            posted = await conversations.post(
-                session, workspace_id, thread.conversation_id,
-                MessageCreate(kind=MessageKind.customer, body=body.body), _acting(visitor),
-            )  # fmt: skip
-            message = await ThreadMessageRepository(session, workspace_id).get(posted.id)
-        if message is None:  # written in this transaction a moment ago
+            stored = await conversations.write_planned(session, planned)
+        if stored is None:  # written in this transaction a moment ago
             raise ConversationNotFound("The conversation is gone.")
         await clients.add(
             WidgetClientMessage(
                 visitor_id=visitor.id, client_id=body.client_id,
-                conversation_id=message.conversation_id, message_id=message.id,
+                conversation_id=stored.conversation_id, message_id=stored.id,
             )
         )  # fmt: skip
-        return Sent(_read(message, body.client_id), duplicate=False)
+        return Sent(_read(stored, body.client_id), duplicate=False)
+
+    async def _earlier(
+        self, session: AsyncSession, visitor: Visitor, client_id: str
+    ) -> Sent | None:
+        """Return what a message with this client id became, if the visitor sent it before."""
+        workspace_id = visitor.workspace_id
+        earlier = await ClientMessageRepository(session, workspace_id).find(visitor.id, client_id)
+        if earlier is None:
+            return None
+        stored = await ThreadMessageRepository(session, workspace_id).get(earlier.message_id)
+        return None if stored is None else Sent(_read(stored, client_id), duplicate=True)
+
+    async def _plan(
+        self, session: AsyncSession, visitor: Visitor, thread: WidgetThread, message: MessageCreate
+    ) -> PlannedPost:
+        return await conversations.plan_post(
+            session, visitor.workspace_id, thread.conversation_id, message, _acting(visitor)
+        )
 
     async def messages(
         self,
