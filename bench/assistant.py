@@ -22,8 +22,9 @@ It prints, with the load average beside every figure (the machine may be shared)
       * a stress figure, printed apart: the old lockstep burst, every conversation's message
         sent in the same instant each round (a queue of N messages, not a chat).
 Turns run at most --lanes (8) at a time, as a worker's job lanes would (a message waiting for
-a lane counts in its latency). Questions mix an order status (with verification), shipping/returns/payment questions and a
-thank-you that ends the chat (the customer then opens a new one).
+a lane counts in its latency). Questions mix an order status (with verification),
+shipping/returns/payment questions and a thank-you that ends the chat (the customer then
+opens a new one).
 
 Think time: a person reads a two-line reply and types the next message (40 characters at
 3-4 characters/s) in 10-20 s; 4 s is a deliberately fast customer (a tapped "yes", a pasted
