@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -181,6 +182,12 @@ class GenerativeService:
                     api_key=None, timeout_seconds=body.timeout_seconds,
                 )
             )  # fmt: skip
+        moved = _origin(stored.base_url) != _origin(body.base_url)
+        if moved and stored.api_key is not None and not key and not body.clear_api_key:
+            # The sealed key must not follow the endpoint to another server.
+            raise UnprocessableContent(
+                "The endpoint's host changed: give its API key again (or forget the stored one)."
+            )
         stored.enabled, stored.base_url, stored.model = body.enabled, body.base_url, body.model
         stored.timeout_seconds = body.timeout_seconds
         if body.clear_api_key:
@@ -202,6 +209,16 @@ class GenerativeService:
             },
         )  # fmt: skip
         return _read(stored)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Return where a base URL sends the key: scheme, host and port (the path may change)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return parts.scheme.lower(), (parts.hostname or "").rstrip(".").lower(), port
 
 
 def _read(stored: GenerativeSettings | None) -> GenerativeSettingsRead:

@@ -93,7 +93,7 @@ class GenerativeSettingsUpdate(BaseModel):
         default=None,
         max_length=500,
         description="The endpoint's API key, sealed at rest and never shown again; omit it "
-        "to keep the stored one.",
+        "to keep the stored one (same scheme, host and port only: a new host needs it again).",
     )
     clear_api_key: bool = Field(
         default=False, description="Forget the stored API key (a local server needs none)."
