@@ -16,6 +16,8 @@ TIMEOUT_SECONDS = 30.0
 # Larger messages are left in the mailbox, flagged (the webhook takes at most 1 MB; a
 # mailbox may hold a message with attachments up to the attachment limit).
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+# What a literal (a message's bytes) may exceed the message limit by: the FETCH wrapping.
+LITERAL_SLACK = 64 * 1024
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 
@@ -80,7 +82,8 @@ class Mailbox:
         _check(status, "fetch a message")
         for part in data:
             if isinstance(part, tuple) and len(part) == 2:
-                return bytes(part[1])
+                raw = bytes(part[1])
+                return None if len(raw) > MAX_MESSAGE_BYTES else raw
         raise ImapFailure(f"The server returned no content for message {uid}.")
 
     def mark_seen(self, uid: int) -> None:
@@ -102,13 +105,30 @@ class Mailbox:
         _close(self._connection)
 
 
+def _literal_allowed(size: int) -> None:
+    """Refuse a literal larger than any message we take (a server may announce a small
+    RFC822.SIZE and then send gigabytes: imaplib would read them all into memory)."""
+    if size > MAX_MESSAGE_BYTES + LITERAL_SLACK:
+        raise imaplib.IMAP4.abort(f"the server sent a {size}-byte literal")
+
+
+class _Imap(imaplib.IMAP4):
+    def read(self, size: int) -> bytes:
+        _literal_allowed(size)
+        return super().read(size)
+
+
+class _ImapSsl(imaplib.IMAP4_SSL):
+    def read(self, size: int) -> bytes:
+        _literal_allowed(size)
+        return super().read(size)
+
+
 def _connect(access: MailboxAccess) -> imaplib.IMAP4:
     context = ssl.create_default_context()
     if access.security == ImapSecurity.imaps:
-        return imaplib.IMAP4_SSL(
-            access.host, access.port, ssl_context=context, timeout=TIMEOUT_SECONDS
-        )
-    connection = imaplib.IMAP4(access.host, access.port, timeout=TIMEOUT_SECONDS)
+        return _ImapSsl(access.host, access.port, ssl_context=context, timeout=TIMEOUT_SECONDS)
+    connection = _Imap(access.host, access.port, timeout=TIMEOUT_SECONDS)
     if access.security == ImapSecurity.starttls:
         if "STARTTLS" not in connection.capabilities:
             _close(connection)
