@@ -13,7 +13,7 @@ from rapport.support.imap_client import ImapFailure, Mailbox
 from rapport.support.imap_schemas import ImapSecurity, MailboxAccess
 
 
-def _hostile(literal: int) -> int:
+def _hostile(literal: int, search: bytes = b"* SEARCH 1\r\n") -> int:
     """Serve one IMAP session on 127.0.0.1 that claims RFC822.SIZE 10 and sends `literal`."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -32,7 +32,7 @@ def _hostile(literal: int) -> int:
                 elif command.upper() == b"SELECT":
                     conn.sendall(b"* 1 EXISTS\r\n" + tag + b" OK [READ-WRITE] done\r\n")
                 elif b"SEARCH" in upper:
-                    conn.sendall(b"* SEARCH 1\r\n" + tag + b" OK done\r\n")
+                    conn.sendall(search + tag + b" OK done\r\n")
                 elif b"RFC822.SIZE" in upper:
                     conn.sendall(b"* 1 FETCH (UID 1 RFC822.SIZE 10)\r\n" + tag + b" OK done\r\n")
                 elif b"BODY.PEEK" in upper:
@@ -65,5 +65,17 @@ def test_a_server_lying_about_a_size_cannot_make_us_read_more(
         except ImapFailure:
             raw = None  # refused: fine
         assert raw is None or len(raw) <= imap_client.MAX_MESSAGE_BYTES
+    finally:
+        mailbox.close()
+
+
+def test_a_search_answer_that_is_no_list_of_uids_is_a_failure_and_no_crash() -> None:
+    port = _hostile(1024, search=b"* SEARCH 1 x\r\n")
+    access = MailboxAccess("w", "127.0.0.1", port, ImapSecurity.plain, "u", "p4ss", "INBOX")
+    assert "p4ss" not in repr(access)
+    mailbox = Mailbox.open(access)
+    try:
+        with pytest.raises(ImapFailure, match="could not be read"):
+            mailbox.unseen(10)
     finally:
         mailbox.close()

@@ -66,7 +66,10 @@ class Mailbox:
         with _talking("search the folder"):
             status, data = self._connection.uid("SEARCH", "UNSEEN")
         _check(status, "search the folder")
-        found = sorted({int(uid) for part in data if part for uid in part.split()})
+        uids = [uid for part in data if isinstance(part, bytes) for uid in part.split()]
+        if not all(uid.isdigit() for uid in uids):
+            raise ImapFailure("The server's answer to a search could not be read.")
+        found = sorted({int(uid) for uid in uids})
         return found[:limit]
 
     def fetch(self, uid: int) -> bytes | None:

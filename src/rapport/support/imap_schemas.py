@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 
@@ -110,5 +110,5 @@ class MailboxAccess:
     port: int
     security: ImapSecurity
     username: str
-    password: str
+    password: str = field(repr=False)
     folder: str
