@@ -111,6 +111,11 @@ class Settings(BaseSettings):
         "private addresses, over plain HTTP too (a model server such as Ollama on this host "
         "or network); off: public HTTPS endpoints only.",
     )
+    imap_allow_private_hosts: bool = Field(
+        default=False,
+        description="Let workspaces poll IMAP mailboxes on loopback and private addresses (a "
+        "mail server on this host or network); off: public addresses only.",
+    )
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Iterator
 
 import pytest
 
 from rapport.support import imap_client
-from rapport.support.imap_client import ImapFailure, Mailbox
+from rapport.support.imap_client import ImapFailure, Mailbox, host_policy
 from rapport.support.imap_schemas import ImapSecurity, MailboxAccess
+
+
+@pytest.fixture(autouse=True)
+def _private_hosts_allowed() -> Iterator[None]:
+    """The test servers listen on 127.0.0.1 (RAPPORT_IMAP_ALLOW_PRIVATE_HOSTS)."""
+    host_policy.configure(allow_private=True)
+    yield
+    host_policy.configure(allow_private=None)
 
 
 def _hostile(literal: int, search: bytes = b"* SEARCH 1\r\n") -> int:

@@ -11,3 +11,8 @@ class ImapMailboxNotConfigured(NotFound):
 
 class ImapPasswordRequired(UnprocessableContent):
     """A new mailbox (or a changed server or user) needs its password."""
+
+
+class ImapHostRefused(UnprocessableContent):
+    """The mailbox's host is an address the server never connects to (link-local,
+    reserved), or a private one the operator has not allowed."""

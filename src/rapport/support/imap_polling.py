@@ -27,8 +27,12 @@ from rapport.support.email_models import EmailSettings
 from rapport.support.email_parsing import parse_email
 from rapport.support.email_repository import EmailSettingsRepository, ImapSweep
 from rapport.support.email_sealing import open_imap_password, seal_imap_password
-from rapport.support.imap_client import ImapFailure, Mailbox
-from rapport.support.imap_errors import ImapMailboxNotConfigured, ImapPasswordRequired
+from rapport.support.imap_client import ImapFailure, Mailbox, host_policy
+from rapport.support.imap_errors import (
+    ImapHostRefused,
+    ImapMailboxNotConfigured,
+    ImapPasswordRequired,
+)
 from rapport.support.imap_schemas import (
     DEFAULT_PORTS,
     ImapMailboxRead,
@@ -42,7 +46,10 @@ logger = logging.getLogger(__name__)
 BATCH = 50
 # Mailboxes one pass claims; a pass that claims this many runs again at once.
 CLAIM = 20
+# Mailboxes checked at the same time: a slow one does not hold the others.
+CONCURRENT = 4
 MAX_ERROR = 300
+UNREADABLE = "The server's answer could not be read."
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,9 @@ class ImapMailboxService:
     ) -> ImapMailboxRead:
         """Connect (or change) the mailbox inbound email is polled from, audited; the next
         check is due at once."""
+        refused = host_policy.refused(body.host)
+        if refused is not None:
+            raise ImapHostRefused(f"The mailbox cannot be on {body.host}: {refused}")
         repository = EmailSettingsRepository(session, workspace_id)
         found = await repository.current(for_update=True)
         if found is None:
@@ -109,21 +119,32 @@ class ImapMailboxService:
 class ImapPoller:
     """Checks the mailboxes that are due, each in short units of work around the network."""
 
-    def __init__(self, database: Database, data_dir: Path, batch: int = BATCH) -> None:
+    def __init__(
+        self,
+        database: Database,
+        data_dir: Path,
+        batch: int = BATCH,
+        check_seconds: float | None = None,
+    ) -> None:
         self.database = database
         self.data_dir = data_dir
         self.batch = batch
+        self.check_seconds = check_seconds  # None: imap_client.CHECK_SECONDS
+        self._slots = asyncio.Semaphore(CONCURRENT)
 
     async def check_due(self) -> list[CheckResult]:
         """Claim the mailboxes whose check is due (moving their next check on, committed
-        before any network call) and check each."""
+        before any network call) and check them, a few at a time."""
         results: list[CheckResult] = []
         while True:
             claimed = await self._claim()
-            for access in claimed:
-                results.append(await self.check(access))
+            results.extend(await asyncio.gather(*(self._checked(a) for a in claimed)))
             if len(claimed) < CLAIM:
                 return results
+
+    async def _checked(self, access: MailboxAccess) -> CheckResult:
+        async with self._slots:
+            return await self.check(access)
 
     async def _claim(self) -> list[MailboxAccess]:
         now = utcnow()
@@ -138,8 +159,16 @@ class ImapPoller:
             return claimed
 
     async def check(self, access: MailboxAccess) -> CheckResult:
-        """Take a mailbox's unseen messages into the inbox, then record how it went."""
-        result = await self._take(access)
+        """Take a mailbox's unseen messages into the inbox, then record how it went (an
+        unexpected failure is this mailbox's error, never the end of the pass)."""
+        try:
+            result = await self._take(access)
+        except Exception as error:
+            logger.warning(
+                "imap check broke",
+                extra={"workspace_id": access.workspace_id, "error": type(error).__name__},
+            )
+            result = CheckResult(access.workspace_id, error=UNREADABLE)
         async with self.database.session() as session:
             found = await EmailSettingsRepository(session, access.workspace_id).current(
                 for_update=True
@@ -154,7 +183,7 @@ class ImapPoller:
     async def _take(self, access: MailboxAccess) -> CheckResult:
         received = duplicates = set_aside = 0
         try:
-            mailbox = await asyncio.to_thread(Mailbox.open, access)
+            mailbox = await asyncio.to_thread(Mailbox.open, access, self.check_seconds)
         except ImapFailure as failure:
             return CheckResult(access.workspace_id, error=str(failure))
         try:
