@@ -206,7 +206,12 @@ def test_a_connection_failure_tells_nothing_about_the_port(
     closed_port = int(closed.getsockname()[1])
     closed.close()  # nothing listens there
     silent, _ = _serve(lambda conn: time.sleep(3))
-    talking, _ = _serve(lambda conn: conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n") or time.sleep(3))
+
+    def ssh(conn: socket.socket) -> None:  # open, speaking something else
+        conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+        time.sleep(3)
+
+    talking, _ = _serve(ssh)
 
     errors = []
     for port, security in [
@@ -300,3 +305,23 @@ async def test_an_honest_mailbox_still_works_with_the_guards(
 
     assert result.error is None and result.received >= 1
     assert "\\Seen" in imap_server.flags(uid)
+
+
+def test_plain_goes_only_to_a_loopback_address_when_connecting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A name saved as local (localhost.localdomain) that resolves elsewhere gets no password
+    in clear (probe 4.4)."""
+    port, accepted = _serve(lambda conn: conn.sendall(b"* OK IMAP4rev1 ready\r\n"))
+    real = socket.getaddrinfo
+
+    def resolver(host: object, *args: object, **kwargs: object) -> object:
+        if host == "localhost.localdomain":  # a DNS search answer pointing off this host
+            return real("10.9.8.7", *args, **kwargs)  # type: ignore[arg-type]
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+
+    with pytest.raises(ImapFailure, match="not on this host"):
+        Mailbox.open(_access("w", port, host="localhost.localdomain"), seconds=3.0)
+    assert accepted == []

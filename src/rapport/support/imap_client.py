@@ -79,6 +79,9 @@ class Mailbox:
         where = f"{access.host}:{access.port}"
         deadline = time.monotonic() + (CHECK_SECONDS if seconds is None else seconds)
         address = _checked_address(access)
+        if access.security == ImapSecurity.plain and not ipaddress.ip_address(address).is_loopback:
+            # Checked again here, not only when saved: no password in clear off this host.
+            raise ImapFailure(f"plain IMAP (no TLS) to {where} is not on this host.")
         try:
             connection = _connect(access, address, deadline)
         except ImapFailure:
