@@ -23,6 +23,7 @@ from urllib.parse import SplitResult, urlsplit
 import httpx
 
 from rapport.config import get_settings
+from rapport.core import addresses
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_ANSWER_BYTES = 256 * 1024
@@ -78,24 +79,12 @@ def check_base_url(url: str, allow_private: bool) -> SplitResult:
     host = parts.hostname.rstrip(".").lower()
     if host == "localhost" or host.endswith(".localhost"):
         _check_address(ipaddress.ip_address("127.0.0.1"), parts.scheme, allow_private)
-    literal = _literal(host)
+    literal = addresses.literal(host)
     if literal is not None:
         _check_address(literal, parts.scheme, allow_private)
     elif parts.scheme == "http" and not allow_private:
         raise EndpointRefused("Public endpoints are reached over HTTPS only (the key is sent).")
     return parts
-
-
-def _literal(host: str) -> IpAddress | None:
-    """Return the address a host names itself, in any form the resolver reads as one."""
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    try:
-        return ipaddress.IPv4Address(socket.inet_aton(host))
-    except (OSError, UnicodeError, ValueError):
-        return None
 
 
 def _plain(address: IpAddress) -> IpAddress:
@@ -109,22 +98,21 @@ def _plain(address: IpAddress) -> IpAddress:
 
 
 def _check_address(address: IpAddress, scheme: str, allow_private: bool) -> None:
-    address = _plain(address)
-    if (
-        address.is_link_local
-        or address.is_multicast
-        or address.is_unspecified
-        or address.is_reserved
-    ):
-        raise EndpointRefused(f"The assistant never connects to {address} (reserved).")
-    if address.is_global:
+    # The judgement is rapport.core.addresses' (shared with IMAP): an IPv6 address carrying
+    # an IPv4 one (mapped, 6to4, NAT64) is judged by the address it reaches.
+    judged = addresses.reach(address)
+    if judged is addresses.Reach.never:
+        raise EndpointRefused(
+            f"The assistant never connects to {addresses.carried(address)} (reserved)."
+        )
+    if judged is addresses.Reach.public:
         if scheme != "https":
             raise EndpointRefused("Public endpoints are reached over HTTPS only.")
         return
     if not allow_private:
         raise EndpointRefused(
-            f"Private and loopback addresses ({address}) need the operator's "
-            "RAPPORT_ASSISTANT_ALLOW_PRIVATE_ENDPOINTS."
+            f"Private and loopback addresses ({addresses.carried(address)}) need the "
+            "operator's RAPPORT_ASSISTANT_ALLOW_PRIVATE_ENDPOINTS."
         )
 
 
@@ -162,15 +150,15 @@ async def resolve(base_url: str, allow_private: bool) -> Target:
         )
     except (socket.gaierror, UnicodeError):
         raise EndpointRefused("The host name does not resolve.") from None
-    addresses = [ipaddress.ip_address(info[4][0]) for info in found]
-    if not addresses:
+    resolved = [ipaddress.ip_address(info[4][0]) for info in found]
+    if not resolved:
         raise EndpointRefused("The host name does not resolve.")
-    for address in addresses:
+    for address in resolved:
         _check_address(address, parts.scheme, allow_private)
     path = parts.path.rstrip("/")
     if not path.endswith(COMPLETIONS_PATH):
         path += COMPLETIONS_PATH
-    return Target(_plain(addresses[0]), parts.scheme, host, port, path)
+    return Target(_plain(resolved[0]), parts.scheme, host, port, path)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Where a server may connect on a workspace's behalf: the judgement of one IP address, shared
-by the features that reach hosts a workspace names (IMAP mailboxes today).
+by the features that reach hosts a workspace names (IMAP mailboxes, the generative mode's
+endpoint, outbound webhooks).
 
 Public addresses are fine; loopback and private networks only when the operator allows it;
 link-local (cloud metadata), multicast, unspecified and reserved addresses never. An IPv6
@@ -61,6 +62,9 @@ def carried(address: IpAddress) -> IpAddress:
 def reach(address: IpAddress) -> Reach:
     """Judge one address."""
     address = carried(address)
+    # Before the reserved check: ::1 and local-use NAT64 sit in ranges ipaddress calls reserved.
+    if address.is_loopback or any(address in network for network in _NOT_PUBLIC):
+        return Reach.private
     if (
         address.is_link_local
         or address.is_multicast
@@ -68,7 +72,7 @@ def reach(address: IpAddress) -> Reach:
         or address.is_reserved
     ):
         return Reach.never
-    if address.is_global and not any(address in network for network in _NOT_PUBLIC):
+    if address.is_global:
         return Reach.public
     return Reach.private
 

@@ -1,7 +1,8 @@
 """Where a webhook may go (SSRF): HTTPS to public addresses only, the host's name resolved
 and every address checked before connecting to one of them, never following a redirect.
 Loopback and private networks (and plain HTTP to them) only when RAPPORT_WEBHOOKS_ALLOW_
-PRIVATE says so; link-local (cloud metadata), multicast and unspecified addresses never."""
+PRIVATE says so; link-local (cloud metadata), multicast, unspecified and reserved addresses
+never (the judgement is rapport.core.addresses', shared with IMAP and the assistant)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,10 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
+from rapport.core import addresses
 from rapport.webhooks.errors import WebhookTargetRefused
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-# IPv6 addresses that carry an IPv4 one a gateway may deliver to: NAT64's well-known prefix,
-# IPv4-compatible (::a.b.c.d) and IPv4-translated (::ffff:0:a.b.c.d) addresses (6to4 and
-# IPv4-mapped ones have their own properties).
-_CARRIES_IPV4 = tuple(
-    ipaddress.IPv6Network(network) for network in ("64:ff9b::/96", "::/96", "::ffff:0:0:0/96")
-)
-# Not public, whatever this Python's ipaddress says: local-use NAT64 and site-local.
-_NOT_PUBLIC = tuple(ipaddress.IPv6Network(network) for network in ("64:ff9b:1::/48", "fec0::/10"))
 
 
 @dataclass(frozen=True)
@@ -65,23 +59,10 @@ def check_url(url: str, allow_private: bool) -> SplitResult:
     host = parts.hostname.rstrip(".").lower()
     if host == "localhost" or host.endswith(".localhost"):
         _check_address(ipaddress.ip_address("127.0.0.1"), parts.scheme, allow_private)
-    literal = _literal(host)
+    literal = addresses.literal(host)
     if literal is not None:
         _check_address(literal, parts.scheme, allow_private)
     return parts
-
-
-def _literal(host: str) -> IpAddress | None:
-    """Return the address a host names itself, in any form the resolver reads as one
-    (127.1, 0x7f.0.0.1 and 2130706433 are 127.0.0.1 to getaddrinfo)."""
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    try:
-        return ipaddress.IPv4Address(socket.inet_aton(host))
-    except (OSError, UnicodeError, ValueError):
-        return None
 
 
 async def resolve(url: str, allow_private: bool) -> Target:
@@ -95,13 +76,13 @@ async def resolve(url: str, allow_private: bool) -> Target:
         )
     except (socket.gaierror, UnicodeError):
         raise WebhookTargetRefused("The host name does not resolve.") from None
-    addresses = [_plain(ipaddress.ip_address(info[4][0])) for info in found]
-    if not addresses:
+    resolved = [_plain(ipaddress.ip_address(info[4][0])) for info in found]
+    if not resolved:
         raise WebhookTargetRefused("The host name does not resolve.")
-    for address in addresses:
+    for address in resolved:
         _check_address(address, parts.scheme, allow_private)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return Target(addresses[0], parts.scheme, host, port, path)
+    return Target(resolved[0], parts.scheme, host, port, path)
 
 
 def _plain(address: IpAddress) -> IpAddress:
@@ -111,31 +92,18 @@ def _plain(address: IpAddress) -> IpAddress:
     return address
 
 
-def _carried(address: IpAddress) -> IpAddress:
-    """Return the IPv4 address a gateway may deliver an IPv6 one to (6to4, NAT64, ...)."""
-    if not isinstance(address, ipaddress.IPv6Address):
-        return address
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address.is_loopback or address.is_unspecified:
-        return address
-    if any(address in network for network in _CARRIES_IPV4):
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return address
-
-
 def _check_address(address: IpAddress, scheme: str, allow_private: bool) -> None:
-    address = _carried(_plain(address))
-    if address.is_link_local or address.is_multicast or address.is_unspecified:
-        raise WebhookTargetRefused(
-            f"Webhooks are never sent to {address} (link-local or reserved)."
-        )
-    if address.is_global and not any(address in network for network in _NOT_PUBLIC):
+    # The judgement is rapport.core.addresses' (shared with IMAP and the assistant).
+    judged = addresses.reach(address)
+    shown = addresses.carried(address)
+    if judged is addresses.Reach.never:
+        raise WebhookTargetRefused(f"Webhooks are never sent to {shown} (link-local or reserved).")
+    if judged is addresses.Reach.public:
         if scheme != "https":
             raise WebhookTargetRefused("Webhooks to public addresses are sent over HTTPS only.")
         return
     if not allow_private:
         raise WebhookTargetRefused(
-            f"Webhooks are not sent to private or loopback addresses ({address}); "
+            f"Webhooks are not sent to private or loopback addresses ({shown}); "
             "RAPPORT_WEBHOOKS_ALLOW_PRIVATE allows it."
         )
