@@ -1,7 +1,7 @@
 """support: the email channel's IMAP mailbox (polled for inbound email)
 
 Revision ID: 20261202_0026
-Revises: 20261202_0025
+Revises: 20261202_0024
 Create Date: 2026-12-02 14:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import rapport.core.db
 
 revision: str = "20261202_0026"
-down_revision: str | None = "20261202_0025"
+down_revision: str | None = "20261202_0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
