@@ -24,6 +24,7 @@ import httpx
 
 from rapport.config import get_settings
 from rapport.core import addresses
+from rapport.core.addresses import Target
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_ANSWER_BYTES = 256 * 1024
@@ -40,25 +41,8 @@ class ModelFailed(Exception):
     The message is short and safe to log (no key, prompt or answer)."""
 
 
-class EndpointPolicy:
-    """Whether this process lets workspaces reach private addresses (tests set it)."""
-
-    def __init__(self) -> None:
-        self._allow_private: bool | None = None
-
-    def configure(self, *, allow_private: bool | None) -> None:
-        """Set it (None: RAPPORT_ASSISTANT_ALLOW_PRIVATE_ENDPOINTS decides)."""
-        self._allow_private = allow_private
-
-    @property
-    def allow_private(self) -> bool:
-        """Tell whether loopback and private addresses may be endpoints."""
-        if self._allow_private is None:
-            return get_settings().assistant_allow_private_endpoints
-        return self._allow_private
-
-
-endpoint_policy = EndpointPolicy()
+# Whether this process lets workspaces reach private addresses (tests set it).
+endpoint_policy = addresses.PrivatePolicy(lambda: get_settings().assistant_allow_private_endpoints)
 
 
 def check_base_url(url: str, allow_private: bool) -> SplitResult:
@@ -114,29 +98,6 @@ def _check_address(address: IpAddress, scheme: str, allow_private: bool) -> None
             f"Private and loopback addresses ({addresses.carried(address)}) need the "
             "operator's RAPPORT_ASSISTANT_ALLOW_PRIVATE_ENDPOINTS."
         )
-
-
-@dataclass(frozen=True)
-class Target:
-    """A checked destination: the address to connect to and what the request names."""
-
-    address: IpAddress
-    scheme: str
-    host: str
-    port: int
-    path: str
-
-    @property
-    def connect_url(self) -> str:
-        """Return the URL that connects to the checked address itself."""
-        literal = f"[{self.address}]" if self.address.version == 6 else str(self.address)
-        return f"{self.scheme}://{literal}:{self.port}{self.path}"
-
-    @property
-    def host_header(self) -> str:
-        """Return the Host header the server expects."""
-        default = 443 if self.scheme == "https" else 80
-        return self.host if self.port == default else f"{self.host}:{self.port}"
 
 
 async def resolve(base_url: str, allow_private: bool) -> Target:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import enum
 import ipaddress
 import socket
+from collections.abc import Callable
+from dataclasses import dataclass
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -97,3 +99,46 @@ def host_refused(host: str, allow_private: bool) -> str | None:
     if reach(address) is Reach.never:
         return f"{address} is a link-local, multicast or reserved address."
     return f"{address} is a private or loopback address."
+
+
+class PrivatePolicy:
+    """Whether this process lets workspaces name loopback and private addresses for one
+    feature: the operator's setting, unless a test sets it."""
+
+    def __init__(self, setting: Callable[[], bool]) -> None:
+        self._setting = setting
+        self._allow_private: bool | None = None
+
+    def configure(self, *, allow_private: bool | None) -> None:
+        """Set the choice (None: the operator's setting decides again)."""
+        self._allow_private = allow_private
+
+    @property
+    def allow_private(self) -> bool:
+        """Tell whether loopback and private addresses are allowed."""
+        if self._allow_private is None:
+            return self._setting()
+        return self._allow_private
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked HTTP destination: the address to connect to and what the request names."""
+
+    address: IpAddress
+    scheme: str
+    host: str
+    port: int
+    path: str
+
+    @property
+    def connect_url(self) -> str:
+        """Return the URL that connects to the checked address itself."""
+        literal = f"[{self.address}]" if self.address.version == 6 else str(self.address)
+        return f"{self.scheme}://{literal}:{self.port}{self.path}"
+
+    @property
+    def host_header(self) -> str:
+        """Return the Host header the server expects."""
+        default = 443 if self.scheme == "https" else 80
+        return self.host if self.port == default else f"{self.host}:{self.port}"

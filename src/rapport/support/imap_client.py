@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from typing import Any, Literal
 
 from rapport.config import get_settings
+from rapport.core import addresses
 from rapport.core.addresses import IpAddress, allowed, host_refused, literal
 from rapport.support.imap_schemas import ImapSecurity, MailboxAccess
 
@@ -39,30 +40,14 @@ class ImapFailure(Exception):
     (never the password)."""
 
 
-class HostPolicy:
-    """Whether mailboxes may be on loopback and private addresses: the operator's
-    RAPPORT_IMAP_ALLOW_PRIVATE_HOSTS, unless a test sets it."""
-
-    def __init__(self) -> None:
-        self._allow_private: bool | None = None
-
-    def configure(self, *, allow_private: bool | None) -> None:
-        """Set the choice (None: read the setting)."""
-        self._allow_private = allow_private
-
-    @property
-    def allow_private(self) -> bool:
-        """Whether loopback and private addresses are allowed."""
-        if self._allow_private is None:
-            return get_settings().imap_allow_private_hosts
-        return self._allow_private
-
-    def refused(self, host: str) -> str | None:
-        """The reason a host can never be used (checked when settings are saved), or None."""
-        return host_refused(host, self.allow_private)
+# Whether mailboxes may be on loopback and private addresses: the operator's
+# RAPPORT_IMAP_ALLOW_PRIVATE_HOSTS, unless a test sets it.
+host_policy = addresses.PrivatePolicy(lambda: get_settings().imap_allow_private_hosts)
 
 
-host_policy = HostPolicy()
+def refused_host(host: str) -> str | None:
+    """The reason a host can never be a mailbox (checked when settings are saved), or None."""
+    return host_refused(host, host_policy.allow_private)
 
 
 class Mailbox:

@@ -27,7 +27,7 @@ from rapport.support.email_models import EmailSettings
 from rapport.support.email_parsing import parse_email
 from rapport.support.email_repository import EmailSettingsRepository, ImapSweep
 from rapport.support.email_sealing import open_imap_password, seal_imap_password
-from rapport.support.imap_client import ImapFailure, Mailbox, host_policy
+from rapport.support.imap_client import ImapFailure, Mailbox, refused_host
 from rapport.support.imap_errors import (
     ImapHostRefused,
     ImapMailboxNotConfigured,
@@ -76,7 +76,7 @@ class ImapMailboxService:
     ) -> ImapMailboxRead:
         """Connect (or change) the mailbox inbound email is polled from, audited; the next
         check is due at once."""
-        refused = host_policy.refused(body.host)
+        refused = refused_host(body.host)
         if refused is not None:
             raise ImapHostRefused(f"The mailbox cannot be on {body.host}: {refused}")
         repository = EmailSettingsRepository(session, workspace_id)

@@ -9,36 +9,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 from rapport.core import addresses
+from rapport.core.addresses import Target
 from rapport.webhooks.errors import WebhookTargetRefused
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-@dataclass(frozen=True)
-class Target:
-    """A checked destination: the address to connect to and what the request names."""
-
-    address: IpAddress
-    scheme: str
-    host: str
-    port: int
-    path: str
-
-    @property
-    def connect_url(self) -> str:
-        """Return the URL that connects to the checked address itself."""
-        literal = f"[{self.address}]" if self.address.version == 6 else str(self.address)
-        return f"{self.scheme}://{literal}:{self.port}{self.path}"
-
-    @property
-    def host_header(self) -> str:
-        """Return the Host header the receiver expects."""
-        default = 443 if self.scheme == "https" else 80
-        return self.host if self.port == default else f"{self.host}:{self.port}"
 
 
 def check_url(url: str, allow_private: bool) -> SplitResult:
