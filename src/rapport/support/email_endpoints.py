@@ -22,7 +22,11 @@ from rapport.support.email_schemas import (
     InboundEmailRead,
 )
 from rapport.support.errors import InboundAddressNotFound, MalformedEmail
-from rapport.support.imap_errors import ImapMailboxNotConfigured, ImapPasswordRequired
+from rapport.support.imap_errors import (
+    ImapHostRefused,
+    ImapMailboxNotConfigured,
+    ImapPasswordRequired,
+)
 from rapport.support.imap_polling import imap_mailboxes
 from rapport.support.imap_schemas import ImapMailboxRead, ImapMailboxUpdate
 
@@ -76,7 +80,7 @@ async def get_imap_mailbox(principal: WorkspaceRead, session: SessionDep) -> Ima
 @email_router.put(
     "/email-settings/imap",
     response_model=ImapMailboxRead,
-    responses=error_responses(ImapPasswordRequired),
+    responses=error_responses(ImapPasswordRequired, ImapHostRefused),
 )
 async def update_imap_mailbox(
     body: ImapMailboxUpdate, principal: WorkspaceWrite, session: SessionDep
