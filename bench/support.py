@@ -1,7 +1,8 @@
 """A busy shop's support desk: chat delivery latency and the inbox page over a big database.
 
 Run alone: `.venv/bin/python bench/support.py [--conversations N] [--seconds S] [--rate R]
-[--widgets W] [--consoles C] [--postgres URL --redis URL --processes P] [--reuse PATH]`.
+[--widgets W] [--consoles C] [--workers K] [--postgres URL --redis URL --processes P]
+[--reuse PATH]`.
 
 `--reuse PATH` keeps the filled database: a SQLite file (or, with --postgres, a database name
 next to the admin URL's) filled on the first run and only topped up to N afterwards, so a
@@ -11,7 +12,10 @@ figures) and the servers' CPU time per message handled, which depends far less o
 
 It migrates a fresh database (SQLite by default; PostgreSQL with --postgres), fills it with N
 conversations by bulk executemany (not the API), then starts P real `rapport serve` processes
-(with their in-process workers; over Redis when P > 1) and:
+(over Redis when P > 1) and K `rapport worker` processes beside them (default 1: the servers
+serve without their in-process worker, the deployment docs/support.md recommends on two or
+more cores; `--workers 0`: the servers run the jobs themselves, as `rapport serve` alone
+does) and:
   - W widget WebSockets (default 200, from distinct client addresses) each keep one chat and
     write at a steady pace; C agent consoles (default 20) listen on the inbox topic; agents
     answer every customer message through the API, spread over the processes;
@@ -26,9 +30,11 @@ conversations by bulk executemany (not the API), then starts P real `rapport ser
     with --redis also the hub's hop alone (publish -> receive between two hubs over Redis);
   - then the inbox page (`/console/inbox`, open conversations, and `?status=any`) time with
     N conversations in the database, p50/p95 of sequential loads, and the bulk insert rate.
---no-worker serves without the in-process job worker (each message enqueues routing, SLA,
-labelling and webhook jobs; run them in `rapport worker` processes elsewhere to keep them off
-the live path). Targets: SQLite, one process: delivery p95 < 30 ms, inbox page p95 < 200 ms
+It prints who ran the jobs each message queues (routing, SLA, labelling, webhooks) and
+whether they kept up (jobs done a second, jobs waiting at the end and the most waiting
+during the load), and the CPU per message of the servers and of the workers apart.
+`--workers 0 --no-worker` runs no jobs at all (the live path alone; they pile up).
+Targets: SQLite, one process: delivery p95 < 30 ms, inbox page p95 < 200 ms
 at 1,000,000; PostgreSQL, two processes over Redis: delivery p95 < 50 ms.
 """
 
@@ -36,14 +42,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
 import random
+import signal
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +64,10 @@ from websockets.asyncio.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fixtures.processes import ServerProcess, serve_processes
+from tests.fixtures.processes import ServerProcess, serve_processes, server_environment
 
 from benchdb import drop_postgres, fresh_postgres
-from supportdb import conversation_count, fill_conversations, forget_jobs, seed
+from supportdb import conversation_count, fill_conversations, forget_jobs, job_counts, seed
 
 SECRET = "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
 MESSAGES_PER_CONVERSATION = 10
@@ -73,6 +85,7 @@ class Samples:
     to_console: dict[str, list[float]] = field(default_factory=dict)
     to_widget: dict[str, float] = field(default_factory=dict)
     echo: list[float] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)
     handled: int = 0
     elapsed: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -209,8 +222,17 @@ async def visitor(
         await asyncio.sleep(interval / 2)
 
 
+async def job_backlog(url: str, samples: Samples, stop: asyncio.Event) -> None:
+    """Note every 2 seconds how many jobs wait (queued and due, or running)."""
+    while not stop.is_set():
+        counts = await job_counts(url)
+        samples.waiting.append(counts["queued"] + counts["running"])
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 2)
+
+
 async def chat_load(
-    servers: list[ServerProcess], keys: dict[str, Any], options: argparse.Namespace
+    servers: list[ServerProcess], keys: dict[str, Any], options: argparse.Namespace, url: str
 ) -> Samples:
     """Run the widgets, consoles and agents for the given seconds; return what was seen."""
     samples, stop, work = Samples(), asyncio.Event(), asyncio.Queue[str]()
@@ -233,6 +255,7 @@ async def chat_load(
     ]
     interval = options.widgets / (options.rate / 2)
     load = [asyncio.create_task(visitor(w, interval, work, stop)) for w in widgets]
+    load.append(asyncio.create_task(job_backlog(url, samples, stop)))
     started = time.perf_counter()
     await asyncio.sleep(options.seconds)
     stop.set()
@@ -297,16 +320,61 @@ async def kept_postgres(admin_url: str, name: str) -> str:
     return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
-def server_cpu_seconds(servers: list[ServerProcess]) -> float:
-    """Return the CPU time the server processes have used (user + system, Linux)."""
+def cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
+    """Return the CPU time the processes have used (user + system, Linux)."""
     total = 0.0
-    for server in servers:
+    for process in processes:
         try:
-            fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             return float("nan")
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
+
+
+@contextmanager
+def worker_processes(
+    count: int, *, database_url: str, data_dir: Path, redis_url: str | None, concurrency: int
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Run `count` `rapport worker` processes (the servers' environment) until the block ends."""
+    processes: list[subprocess.Popen[bytes]] = []
+    logs, handles = [], []
+    try:
+        for number in range(count):
+            directory = data_dir / f"w{number}"
+            directory.mkdir(parents=True, exist_ok=True)
+            environment = server_environment(
+                database_url=database_url, secret_key=SECRET, data_dir=directory, port=0,
+                redis_url=redis_url,
+            )  # fmt: skip
+            environment.update(CLIENTS_BY_ADDRESS)
+            command = [sys.executable, "-m", "rapport", "worker"]
+            command += ["--concurrency", str(concurrency)]
+            log = directory / "worker.log"
+            logs.append(log)
+            handle = log.open("wb")
+            handles.append(handle)
+            processes.append(
+                subprocess.Popen(command, env=environment, stdout=handle, stderr=handle)
+            )
+        deadline = time.monotonic() + 90
+        for process, log in zip(processes, logs, strict=True):
+            while "rapport worker" not in log.read_text(errors="replace"):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"a worker did not start:\n{log.read_text()[-3000:]}")
+                time.sleep(0.1)
+        yield processes
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for handle in handles:
+            handle.close()
 
 
 def report(label: str, samples: Samples, options: argparse.Namespace) -> None:
@@ -340,6 +408,32 @@ def report(label: str, samples: Samples, options: argparse.Namespace) -> None:
         print(f"{label}   error: {error}")
 
 
+def jobs_report(
+    label: str, in_process: bool, options: argparse.Namespace, samples: Samples,
+    jobs: dict[str, int], seconds: float,
+) -> None:  # fmt: skip
+    """Say who ran the jobs and whether they kept up: a figure from servers whose jobs piled
+    up unrun would flatter the live path."""
+    if in_process:
+        where = "the servers' in-process workers"
+    elif options.workers:
+        where = f"{options.workers} `rapport worker` process(es), concurrency {options.concurrency}"
+    else:
+        where = "nobody (--no-worker): they pile up"
+    if options.workers and not options.redis:
+        print(
+            f"{label} note: without --redis the workers' own pushes (the assistant's replies, "
+            "SLA warnings, assignments) reach no client; the deliveries timed here are the "
+            "servers' own"
+        )
+    waiting = jobs["queued"] + jobs["running"]
+    most = max(samples.waiting, default=0)
+    print(
+        f"{label} jobs run by {where}: {jobs['done']:,} done ({jobs['done'] / seconds:.1f}/s), "
+        f"{waiting:,} waiting at the end (most during the load {most:,}), {jobs['dead']} dead"
+    )
+
+
 def measure(label: str, url: str, directory: str, options: argparse.Namespace) -> None:
     from rapport.db.migrate import upgrade
 
@@ -357,21 +451,39 @@ def measure(label: str, url: str, directory: str, options: argparse.Namespace) -
         print(f"{label} reused {options.reuse}: {there:,} conversations there already")
         print(f"{label} deleted {left:,} jobs an earlier run left")
     print(f"{label} load average {' '.join(f'{n:.2f}' for n in os.getloadavg())} (before)")
-    with serve_processes(
-        options.processes, data_dir=Path(directory) / "servers", database_url=url,
-        secret_key=SECRET, redis_url=options.redis, worker=options.worker,
-        settings=CLIENTS_BY_ADDRESS,
-    ) as servers:  # fmt: skip
-        cpu = server_cpu_seconds(servers)
-        samples = asyncio.run(chat_load(servers, keys, options))
-        cpu = server_cpu_seconds(servers) - cpu
+    in_process = options.worker and not options.workers
+    with (
+        serve_processes(
+            options.processes, data_dir=Path(directory) / "servers", database_url=url,
+            secret_key=SECRET, redis_url=options.redis, worker=in_process,
+            settings=CLIENTS_BY_ADDRESS,
+        ) as servers,
+        worker_processes(
+            options.workers, database_url=url, data_dir=Path(directory) / "workers",
+            redis_url=options.redis, concurrency=options.concurrency,
+        ) as workers,
+    ):  # fmt: skip
+        serving = [server.process for server in servers]
+        since = datetime.now(UTC)
+        cpu, cpu_workers = cpu_seconds(serving), cpu_seconds(workers)
+        samples = asyncio.run(chat_load(servers, keys, options, url))
+        cpu, cpu_workers = cpu_seconds(serving) - cpu, cpu_seconds(workers) - cpu_workers
+        jobs = asyncio.run(job_counts(url, since))
+        jobs_seconds = (datetime.now(UTC) - since).total_seconds()
         report(label, samples, options)
+        jobs_report(label, in_process, options, samples, jobs, jobs_seconds)
         if samples.handled:
-            per_message = cpu / samples.handled * 1000
+            served = "jobs included" if in_process else "live path only"
             print(
                 f"{label} server CPU {cpu:.1f} s over the load "
-                f"({per_message:.1f} ms a message handled, jobs included)"
+                f"({cpu / samples.handled * 1000:.1f} ms a message handled, {served})"
             )
+            if workers:
+                print(
+                    f"{label} worker CPU {cpu_workers:.1f} s over the load "
+                    f"({cpu_workers / samples.handled * 1000:.1f} ms a message handled); "
+                    f"both {(cpu + cpu_workers) / samples.handled * 1000:.1f} ms a message"
+                )
         if options.redis:
             hop = asyncio.run(redis_hop(options.redis))
             p50, p95 = percentile(hop, 0.5), percentile(hop, 0.95)
@@ -395,8 +507,18 @@ def main() -> None:
     parser.add_argument("--redis", help="Redis URL (needed for --processes > 1)")
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument(
+        "--workers", type=int, default=1,
+        help="`rapport worker` processes running the jobs beside servers that serve without "
+        "their in-process worker (the recommended deployment on 2+ cores); 0: the servers "
+        "run the jobs in-process",
+    )  # fmt: skip
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="jobs each `rapport worker` runs at once"
+    )
+    parser.add_argument(
         "--no-worker", dest="worker", action="store_false",
-        help="serve without the in-process job worker (labelling, routing, SLA jobs wait)",
+        help="with --workers 0: serve without the in-process job worker and run no jobs at "
+        "all (they pile up; the live path alone)",
     )  # fmt: skip
     parser.add_argument(
         "--reuse", metavar="PATH",

@@ -92,6 +92,23 @@ async def forget_jobs(url: str) -> int:
     return int(deleted.rowcount)  # type: ignore[attr-defined]
 
 
+async def job_counts(url: str, since: datetime | None = None) -> dict[str, int]:
+    """Count the jobs waiting (queued and due, or running) and, with `since`, those finished
+    since then: whether the workers kept up with what the messages queued."""
+    database = Database(url)
+    now = datetime.now(UTC)
+    async with database.session() as session:
+        rows = await session.execute(
+            select(Job.status, func.count())
+            .where((Job.status != "queued") | (Job.run_at <= now))
+            .where((Job.status != "done") | (Job.finished_at >= (since or now)))
+            .group_by(Job.status)
+        )
+        counts = {str(status): int(count) for status, count in rows}
+    await database.dispose()
+    return {name: counts.get(name, 0) for name in ("queued", "running", "done", "dead")}
+
+
 async def conversation_count(url: str, workspace_id: str) -> int:
     """Return how many conversations the workspace has (a reused database keeps them)."""
     database = Database(url)

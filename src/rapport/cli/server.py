@@ -12,11 +12,16 @@ import uvicorn
 
 from rapport.app import create_app
 from rapport.cli.common import console, settings
+from rapport.config import Settings
 from rapport.core.db import Database
 from rapport.core.realtime import start_hub, stop_hub
+from rapport.domains import BackgroundPart, background_parts
 from rapport.worker.runner import Worker, load_tasks
 
 MAX_OPEN_FILES = 1 << 20
+# What runs beside the job worker, wherever it runs: `rapport serve` starts these with its
+# in-process worker, so `rapport worker` starts them when serving is `--no-worker`.
+WORKER_PARTS = ("imap_polling",)
 
 
 def serve(
@@ -59,7 +64,8 @@ def worker(
 ) -> None:
     """Run a standalone job worker until interrupted (any number may run against PostgreSQL)."""
     load_tasks()
-    database = Database(settings().database_url)
+    current = settings()
+    database = Database(current.database_url)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -67,14 +73,27 @@ def worker(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         console.print(f"[bold]rapport worker[/bold] running {concurrency} at a time; Ctrl-C stops")
-        await start_hub(settings().redis_url)  # its jobs' pushes reach every server's clients
+        await start_hub(current.redis_url)  # its jobs' pushes reach every server's clients
+        parts = worker_parts(current)
+        for part in parts:
+            part.start()
         try:
             await Worker(database, concurrency=concurrency).run_forever(stop)
         finally:
+            for part in reversed(parts):
+                part.stop()
             await stop_hub()
             await database.dispose()
 
     asyncio.run(main())
+
+
+def worker_parts(current: Settings) -> list[BackgroundPart]:
+    """Return what runs beside a standalone worker (the IMAP poller), not started yet: it
+    runs here even when the environment, shared with `--no-worker` servers, says
+    RAPPORT_RUN_WORKER=false."""
+    parts = background_parts(current.model_copy(update={"run_worker": True}))
+    return [parts[name] for name in WORKER_PARTS if name in parts]
 
 
 def _describe(url: str) -> str:
