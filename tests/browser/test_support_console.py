@@ -1,14 +1,16 @@
 """The agent console in a real Chromium: answers show up live in another tab, new
-conversations appear in the inbox without a reload, and both pages fit a phone."""
+conversations appear in the inbox without a reload, a message written while the page's
+socket was still opening is not lost, and both pages fit a phone."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, WebSocketRoute, expect
 
 from rapport.core.db import Database
 from rapport.identity.enums import Scope
@@ -89,6 +91,39 @@ async def test_a_new_conversation_appears_in_the_inbox_without_reload(
     await expect(row.locator("[data-priority]")).to_have_text("Urgent")
     assert await page.evaluate(STAYED)
     await page.screenshot(path=tmp_path / "inbox.png", full_page=True)
+    assert await problems.all(page) == []
+
+
+async def test_a_message_written_before_the_socket_opens_still_shows(
+    page: Page, live_server: LiveServer, database: Database
+) -> None:
+    """The page is drawn, then its socket opens: what was written in between is fetched."""
+    desk = await make_desk(database)
+    key = await make_api_key(database, desk.workspace, [Scope.conversations_write])
+    conversation_id = await open_conversation(database, desk.workspace.id, "Is it in stock?")
+    problems = await watch(page)
+    await sign_in_page(page, live_server.url, desk.agent.email, desk.agent.password, "/console")
+    asked = asyncio.Event()
+    released = asyncio.Event()
+
+    async def hold(socket: WebSocketRoute) -> None:
+        asked.set()
+        await released.wait()
+        socket.connect_to_server()
+
+    await page.route_web_socket("**/ws?topic=*", hold)
+    await page.goto(f"{live_server.url}{conversation_url(conversation_id)}")
+    thread = page.locator("#thread .message-body")
+    await expect(thread).to_have_text(["Is it in stock?"])
+    await asyncio.wait_for(asked.wait(), 10)
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        body = {"kind": "customer", "body": "Size M, please."}
+        path = f"/api/v1/conversations/{conversation_id}/messages"
+        response = await client.post(path, json=body, headers=bearer(key))
+        assert response.status_code == 201, response.text
+    released.set()
+    await expect(page.locator("[data-live-topic]")).to_have_attribute("data-live", "connected")
+    await expect(thread).to_have_text(["Is it in stock?", "Size M, please."])
     assert await problems.all(page) == []
 
 

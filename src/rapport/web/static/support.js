@@ -1,6 +1,8 @@
 // The support console's live updates. The page listens to its realtime topic; a push
 // carries ids and states only, so on one the page fetches the fragments it shows again
-// over HTTP, where the agent's team limits apply.
+// over HTTP, where the agent's team limits apply. The page was drawn before its socket
+// opened, so it fetches its fragments once the socket is open too: a push sent in between
+// would otherwise be lost. Of overlapping fetches of one part, only the latest is shown.
 (function () {
   "use strict";
   var root = document.querySelector("[data-live-topic]");
@@ -16,13 +18,19 @@
   var POLICY_VIOLATION = 1008;
 
   function load(part) {
+    var asked = (part.rapportAsked || 0) + 1;
+    part.rapportAsked = asked;
     fetch(part.getAttribute("data-live-url"), {
       headers: { "HX-Request": "true" },
       credentials: "same-origin"
     }).then(function (response) {
       return response.ok ? response.text() : null;
     }).then(function (html) {
-      if (html === null) {
+      if (html === null || part.rapportAsked !== asked) {
+        return; // failed, or a later fetch (after a later push) is on its way
+      }
+      if (busy(part)) {
+        part.setAttribute("data-stale", ""); // they started working in it meanwhile
         return;
       }
       part.innerHTML = html;
@@ -35,9 +43,37 @@
     });
   }
 
-  // A part the agent is working in (a select open, tags half typed) waits until they leave it.
-  function refresh(part) {
+  // A part the agent is working in (focus in one of its forms, a status picked but not yet
+  // sent, tags half typed) is not redrawn under their hands: it waits until they leave it.
+  function changed(field) {
+    if (field.tagName === "SELECT") {
+      var initial = field.multiple ? -1 : 0;
+      for (var i = 0; i < field.options.length; i++) {
+        var option = field.options[i];
+        if (field.multiple && option.selected !== option.defaultSelected) {
+          return true;
+        }
+        if (option.defaultSelected) {
+          initial = i;
+        }
+      }
+      return !field.multiple && field.selectedIndex !== initial;
+    }
+    if (field.type === "checkbox" || field.type === "radio") {
+      return field.checked !== field.defaultChecked;
+    }
+    return field.type !== "hidden" && field.value !== field.defaultValue;
+  }
+
+  function busy(part) {
     if (part.contains(document.activeElement) && part.querySelector("form")) {
+      return true;
+    }
+    return Array.prototype.some.call(part.querySelectorAll("input, select, textarea"), changed);
+  }
+
+  function refresh(part) {
+    if (busy(part)) {
       part.setAttribute("data-stale", "");
       return;
     }
@@ -66,7 +102,7 @@
     }, 100);
   }
 
-  function connect(again) {
+  function connect() {
     var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
     var socket = new WebSocket(
       scheme + "//" + window.location.host + "/ws?topic=" + encodeURIComponent(topic)
@@ -74,9 +110,7 @@
     socket.addEventListener("open", function () {
       root.setAttribute("data-live", "connected");
       retryDelay = 1000;
-      if (again) {
-        refreshAll(); // pushes sent while we were away are lost: catch up
-      }
+      refreshAll(); // pushes sent before the socket opened are lost: catch up
     });
     // Typing and read marks change nothing on the page's fragments: support_tools.js shows
     // them; every push is passed on to it as a "rapport:push" event.
@@ -96,10 +130,10 @@
       if (event.code === POLICY_VIOLATION) {
         return; // signed out or no longer in this workspace
       }
-      window.setTimeout(function () { connect(true); }, retryDelay);
+      window.setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 30000);
     });
   }
 
-  connect(false);
+  connect();
 })();
