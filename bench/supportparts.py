@@ -7,7 +7,8 @@ It migrates a SQLite database (a fresh one, or `--reuse`'s file as bench/support
 it), opens N widget chats and, per round, times per message: the widget's send (one unit of
 work), the read back a widget does after a push (widget.messages), the jobs the customer
 messages queued (routing, SLA, labelling and the assistant's turn, webhook fan-out), an
-agent's reply (conversations.post) and its jobs; then label_text alone. The baseline in the
+agent's reply (conversations.post), the widget's read back of that reply and the reply's
+jobs; then label_text alone. The baseline in the
 same run: one empty unit of work (BEGIN/COMMIT, the floor of any step)."""
 
 from __future__ import annotations
@@ -68,11 +69,16 @@ async def measure(url: str, chats: int, rounds: int) -> None:
             async with database.session() as session:
                 sent.append(await widget.send(session, visitor, body))
 
-    async def read_back() -> None:
+    async def read_back(after: int = -1) -> None:
+        """The widget's read-back after a push: the customer's message (after=-1) or what
+        came after it (after=0: the agent's reply)."""
         for visitor, one in zip(visitors, sent, strict=True):
             async with database.session() as session:
                 conversation_id = one.message.conversation_id
-                await widget.messages(session, visitor, conversation_id, one.message.seq - 1)
+                page = await widget.messages(
+                    session, visitor, conversation_id, one.message.seq + after
+                )
+                assert page.items, "the read-back found nothing"
 
     async def jobs() -> None:
         await worker.run_pending()
@@ -102,6 +108,7 @@ async def measure(url: str, chats: int, rounds: int) -> None:
         await timed("  widget read back after a push", chats, read_back)
         await timed("  jobs of a customer message", chats, jobs)
         await timed("  agent reply (API)", chats, reply)
+        await timed("  widget read back of the reply", chats, lambda: read_back(0))
         await timed("  jobs of an agent reply", chats, jobs)
 
     async def labels() -> None:

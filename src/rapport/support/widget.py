@@ -178,25 +178,36 @@ class WidgetService:
         after_seq: int,
         limit: int = CATCH_UP_LIMIT,
     ) -> WidgetMessageList:
-        """Return the public messages of a visitor's conversation after a place in it."""
-        thread = await self._thread(session, visitor, conversation_id)
-        if thread is None:
-            return WidgetMessageList(conversation_id=None, items=[], more=False)
-        rows = list(
-            await ThreadMessageRepository(session, visitor.workspace_id).public_after(
-                thread.conversation_id, after_seq, limit + 1
+        """Return the public messages of a visitor's conversation after a place in it.
+
+        A widget reads back after every push, so this is one statement when something new
+        is there (the messages, their thread's ownership joined in) and two when nothing is
+        (the ownership checked apart); client ids are looked up for the visitor's messages
+        only (an agent's or the assistant's never have one)."""
+        workspace_id = visitor.workspace_id
+        messages = ThreadMessageRepository(session, workspace_id)
+        if conversation_id is None:
+            thread = await self._thread(session, visitor, None)
+            if thread is None:
+                return WidgetMessageList(conversation_id=None, items=[], more=False)
+            conversation_id = thread.conversation_id
+            rows = list(await messages.public_after(conversation_id, after_seq, limit + 1))
+        else:
+            rows = list(
+                await messages.public_after_owned(
+                    conversation_id, visitor.id, visitor.user_index, after_seq, limit + 1
+                )
             )
-        )
-        client_ids = await ClientMessageRepository(session, visitor.workspace_id).client_ids(
-            [row.id for row in rows[:limit]]
-        )
-        items = [_read(row, client_ids.get(row.id)) for row in rows[:limit]]
+            if not rows:
+                await self._thread(session, visitor, conversation_id)  # raises if not theirs
+        shown = rows[:limit]
+        customers = [row.id for row in shown if row.author_type == AuthorType.customer]
+        client_ids = await ClientMessageRepository(session, workspace_id).client_ids(customers)
+        items = [_read(row, client_ids.get(row.id)) for row in shown]
         if items and len(rows) <= limit and items[-1].author_type == AuthorType.assistant:
-            items[-1].quick_replies = await _offered(
-                session, visitor.workspace_id, thread.conversation_id
-            )
+            items[-1].quick_replies = await _offered(session, workspace_id, conversation_id)
         return WidgetMessageList(
-            conversation_id=thread.conversation_id, items=items, more=len(rows) > limit
+            conversation_id=conversation_id, items=items, more=len(rows) > limit
         )
 
     async def mark_read(self, session: AsyncSession, visitor: Visitor, body: WidgetRead) -> None:

@@ -105,6 +105,30 @@ class ThreadMessageRepository(TenantRepository[Message]):
         )
         return await self.all(query.order_by(Message.seq, Message.id).limit(limit))
 
+    async def public_after_owned(
+        self,
+        conversation_id: str,
+        visitor_id: str,
+        user_index: str | None,
+        after_seq: int,
+        limit: int,
+    ) -> Sequence[Message]:
+        """Return what `public_after` does, but only when the visitor owns the conversation
+        (its widget thread joined in): a read-back that finds messages proves ownership in
+        the same statement; one that finds none says nothing about it."""
+        query = (
+            self.base_query()
+            .join(WidgetThread, WidgetThread.conversation_id == Message.conversation_id)
+            .where(
+                WidgetThread.workspace_id == self.workspace_id,
+                *_owned(visitor_id, user_index),
+                Message.conversation_id == conversation_id,
+                Message.private.is_(False),
+                Message.seq > after_seq,
+            )
+        )
+        return await self.all(query.order_by(Message.seq, Message.id).limit(limit))
+
     async def latest(self, conversation_id: str) -> Message | None:
         """Return a conversation's last message."""
         query = self.base_query().where(Message.conversation_id == conversation_id)
