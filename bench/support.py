@@ -334,7 +334,13 @@ def cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
 
 @contextmanager
 def worker_processes(
-    count: int, *, database_url: str, data_dir: Path, redis_url: str | None, concurrency: int
+    count: int,
+    *,
+    database_url: str,
+    data_dir: Path,
+    redis_url: str | None,
+    concurrency: int,
+    poll_seconds: float,
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Run `count` `rapport worker` processes (the servers' environment) until the block ends."""
     processes: list[subprocess.Popen[bytes]] = []
@@ -349,7 +355,7 @@ def worker_processes(
             )  # fmt: skip
             environment.update(CLIENTS_BY_ADDRESS)
             command = [sys.executable, "-m", "rapport", "worker"]
-            command += ["--concurrency", str(concurrency)]
+            command += ["--concurrency", str(concurrency), "--poll-seconds", str(poll_seconds)]
             log = directory / "worker.log"
             logs.append(log)
             handle = log.open("wb")
@@ -417,7 +423,10 @@ def jobs_report(
     if in_process:
         where = "the servers' in-process workers"
     elif options.workers:
-        where = f"{options.workers} `rapport worker` process(es), concurrency {options.concurrency}"
+        where = (
+            f"{options.workers} `rapport worker` process(es), concurrency "
+            f"{options.concurrency}, polling every {options.poll_seconds} s"
+        )
     else:
         where = "nobody (--no-worker): they pile up"
     if options.workers and not options.redis:
@@ -461,6 +470,7 @@ def measure(label: str, url: str, directory: str, options: argparse.Namespace) -
         worker_processes(
             options.workers, database_url=url, data_dir=Path(directory) / "workers",
             redis_url=options.redis, concurrency=options.concurrency,
+            poll_seconds=options.poll_seconds,
         ) as workers,
     ):  # fmt: skip
         serving = [server.process for server in servers]
@@ -515,6 +525,11 @@ def main() -> None:
     parser.add_argument(
         "--concurrency", type=int, default=4, help="jobs each `rapport worker` runs at once"
     )
+    parser.add_argument(
+        "--poll-seconds", type=float, default=0.25,
+        help="`rapport worker --poll-seconds`: on SQLite the workers learn of new jobs by "
+        "looking (PostgreSQL tells them at once)",
+    )  # fmt: skip
     parser.add_argument(
         "--no-worker", dest="worker", action="store_false",
         help="with --workers 0: serve without the in-process job worker and run no jobs at "

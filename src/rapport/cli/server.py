@@ -61,6 +61,12 @@ def _raise_open_file_limit() -> None:
 
 def worker(
     concurrency: int = typer.Option(4, help="Jobs run at the same time by this process."),
+    poll_seconds: float = typer.Option(
+        1.0,
+        min=0.05,
+        help="How often to look for new jobs when none is announced (on SQLite nothing "
+        "announces another process's jobs: a new job waits up to this long).",
+    ),
 ) -> None:
     """Run a standalone job worker until interrupted (any number may run against PostgreSQL)."""
     load_tasks()
@@ -78,7 +84,9 @@ def worker(
         for part in parts:
             part.start()
         try:
-            await Worker(database, concurrency=concurrency).run_forever(stop)
+            await Worker(database, concurrency=concurrency, poll_seconds=poll_seconds).run_forever(
+                stop
+            )
         finally:
             for part in reversed(parts):
                 part.stop()
