@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from rapport.nlp.embeddings import (
     HASHING_NAME,
     MINILM_NAME,
+    BatchingEmbedder,
     HashingEmbedder,
     ModelFiles,
+    OnnxEmbedder,
+    batching,
+    installed_minilm,
     load_embedder,
 )
-from rapport.nlp.ports import Embedder
+from rapport.nlp.ports import Embedder, Vectors
 
 
 def test_minilm_puts_paraphrases_closer_than_unrelated_text(minilm: Embedder) -> None:
@@ -44,3 +52,67 @@ def test_hashing_embedder_is_deterministic_and_normalised() -> None:
     first = HashingEmbedder().embed(["Refund please", ""])
     assert np.array_equal(first, HashingEmbedder().embed(["Refund please", ""]))
     assert np.allclose(np.linalg.norm(first, axis=1), [1.0, 0.0])
+
+
+class SlowEmbedder:
+    """Hashed n-grams, slowly, counting its calls and their sizes (a stand-in for a model
+    whose run releases the GIL)."""
+
+    name = HASHING_NAME
+    dimension = 1024
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.sizes: list[int] = []
+        self.fail_on = fail_on
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.sizes.append(len(texts))
+        time.sleep(0.05)
+        if self.fail_on in texts:
+            raise RuntimeError("model failed")
+        return HashingEmbedder().embed(texts)
+
+
+def test_concurrent_callers_share_model_calls_and_each_gets_its_own_vectors() -> None:
+    inner = SlowEmbedder()
+    embedder = BatchingEmbedder(inner, max_batch=8)
+    texts = [f"where is my order {number}" for number in range(12)]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        vectors = list(pool.map(lambda text: embedder.embed([text]), texts))
+    expected = HashingEmbedder().embed(texts)
+    for number, vector in enumerate(vectors):
+        assert np.array_equal(vector[0], expected[number])
+    assert sum(inner.sizes) == 12
+    assert max(inner.sizes) <= 8
+    assert len(inner.sizes) < 12  # some calls carried several callers' texts
+    assert embedder.texts == 12
+
+
+def test_a_lone_caller_and_a_large_call_run_at_once() -> None:
+    inner = SlowEmbedder()
+    embedder = BatchingEmbedder(inner, max_batch=4)
+    embedder.embed(["one"])
+    embedder.embed([f"text {number}" for number in range(10)])
+    assert inner.sizes == [1, 10]
+
+
+def test_a_failed_batch_fails_its_callers_and_the_next_ones_still_run() -> None:
+    inner = SlowEmbedder(fail_on="bad")
+    embedder = BatchingEmbedder(inner, max_batch=8)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(embedder.embed, ["bad"])
+        time.sleep(0.01)
+        second = pool.submit(embedder.embed, ["fine"])
+        with pytest.raises(RuntimeError):
+            first.result()
+        assert second.result().shape == (1, 1024)  # it ran in a later call
+    assert embedder.embed(["still fine"]).shape == (1, 1024)
+
+
+def test_the_shared_minilm_batches_unless_its_vectors_depend_on_the_batch() -> None:
+    assert isinstance(batching(load_embedder()), BatchingEmbedder)
+    assert not isinstance(batching(HashingEmbedder()), BatchingEmbedder)
+    files = installed_minilm()
+    assert files is not None
+    alone = OnnxEmbedder(ModelFiles(files.onnx, files.tokenizer, alone=True))
+    assert batching(alone) is alone

@@ -15,7 +15,13 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from rapport.nlp.embeddings import HASHING_NAME
-from rapport.nlp.features import Progress, combine, embed_with_progress, ngram_features
+from rapport.nlp.features import (
+    Progress,
+    combine,
+    embed_with_progress,
+    ngram_features,
+    sparse_dot,
+)
 from rapport.nlp.ports import Embedder, IntentPrediction
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "data" / "intents"
@@ -41,7 +47,7 @@ class Head:
 
     def probabilities(self, features: sparse.csr_matrix) -> Matrix:
         """Return calibrated class probabilities, one row per text."""
-        logits = np.asarray(features @ self.weights) + self.bias
+        logits = sparse_dot(features, self.weights) + self.bias
         return softmax((logits / self.temperature).astype(np.float32))
 
 

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from rapport.nlp.embeddings import HASHING_NAME
-from rapport.nlp.features import combine, ngram_features
+from rapport.nlp.features import beside, combine, ngram_features, sparse_dot
 from rapport.nlp.ports import Embedder, SentimentLabel, SentimentResult
 
 MODEL_DIR = Path(__file__).parent / "data" / "sentiment"
@@ -84,7 +84,7 @@ def sentiment_features(
 ) -> sparse.csr_matrix:
     """Return the lexicon scores, then the embedding (if any), then n-grams of emoji-named texts."""
     features = combine(embeddings, ngram_features([lexicon.describe_emoji(t) for t in texts]))
-    return sparse.csr_matrix(sparse.hstack([sparse.csr_matrix(lexicon(texts)), features]))
+    return beside(lexicon(texts), features)
 
 
 class LinearSentimentAnalyzer:
@@ -102,7 +102,7 @@ class LinearSentimentAnalyzer:
         described = [self._lexicon.describe_emoji(text) for text in texts]
         embeddings = self._embedder.embed(described) if self._embedder is not None else None
         features = sentiment_features(texts, embeddings, self._lexicon)
-        raw = np.asarray(features @ self._head.weights).ravel() + self._head.bias
+        raw = sparse_dot(features, self._head.weights).ravel() + self._head.bias
         return raw.astype(np.float32)
 
     def analyze(self, texts: Sequence[str]) -> list[SentimentResult]:
