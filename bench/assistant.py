@@ -24,7 +24,17 @@ It prints, with the load average beside every figure (the machine may be shared)
 Turns run at most --lanes (8) at a time, as a worker's job lanes would (a message waiting for
 a lane counts in its latency). Questions mix an order status (with verification),
 shipping/returns/payment questions and a thank-you that ends the chat (the customer then
-opens a new one).
+opens a new one); each question comes with a greeting and a name drawn for it, so no two are
+the same text and MiniLM runs for each (the embedding cache would otherwise answer every
+repeat: earlier runs of this bench measured turns that never ran the model).
+
+Topology (--topology, printed with the figures): `worker` (default, production: the web
+server stores the message, a `rapport worker` process runs the turn; here the bench's
+process stores it and sends the turn over a pipe to a second process that runs it exactly
+as the job's after-commit step does, at most --lanes at once), or `process` (the turn runs
+in the process that stored the message, the store inside the lane too, as earlier runs).
+CPU per turn adds both processes' CPU time (every thread); "texts a MiniLM call" shows how
+many concurrent turns' messages shared one model call.
 
 Think time: a person reads a two-line reply and types the next message (40 characters at
 3-4 characters/s) in 10-20 s; 4 s is a deliberately fast customer (a tapped "yes", a pasted
@@ -37,12 +47,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import multiprocessing
 import os
 import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +77,14 @@ from rapport.domains import load_tasks
 from rapport.identity.audit import SYSTEM
 from rapport.identity.service import workspaces
 from rapport.knowledge.demo import seed_demo as seed_articles
-from rapport.nlp.embeddings import ModelFiles, OnnxEmbedder, installed_minilm, ready_minilm
+from rapport.nlp.embeddings import (
+    BatchingEmbedder,
+    ModelFiles,
+    OnnxEmbedder,
+    installed_minilm,
+    ready_minilm,
+    shared_embedder,
+)
 from rapport.nlp.export import exported_minilm
 from rapport.nlp.ports import Embedder
 from rapport.support.assistant_desk import assistant_desk
@@ -200,20 +220,171 @@ async def store(database: Database, workspace_id: str, conversation_id: str, tex
 LANES: list[asyncio.Semaphore] = []
 
 
+class InProcess:
+    """The turns run in this process, as the message's job's after-commit step runs them."""
+
+    name = "one process (the turn runs in the process that stored the message)"
+
+    def __init__(self, database: Database) -> None:
+        engine = database.engine
+        assert isinstance(engine, AsyncEngine)
+        self.engine = engine
+
+    async def answer(self, workspace_id: str, message: Any) -> bool:
+        """Run the turn; tell whether the assistant replied."""
+        return (await answer(self.engine, workspace_id, message)).replied
+
+    async def usage(self) -> tuple[float, int, int]:
+        """Return CPU seconds used elsewhere (none), texts embedded and model calls."""
+        return 0.0, *embedding_calls()
+
+
+def embedding_calls() -> tuple[int, int]:
+    """Return the texts the turns embedded and the model calls that took them."""
+    inner = shared_embedder().inner
+    if isinstance(inner, BatchingEmbedder):
+        return inner.texts, inner.calls
+    return 0, 0
+
+
+def worker_main(url: str, lanes: int, connection: Connection) -> None:
+    """The worker process: run the turns it is sent, at most `lanes` at once."""
+    configure_keyring([SECRET.encode()])
+    load_tasks()
+    models()
+    label_text("warm up")
+    asyncio.run(serve_turns(url, lanes, connection))
+
+
+async def serve_turns(url: str, lanes: int, connection: Connection) -> None:
+    """Answer (number, workspace, message) requests; "usage" asks for CPU and batching."""
+    database = Database(url)
+    engine = database.engine
+    assert isinstance(engine, AsyncEngine)
+    loop = asyncio.get_running_loop()
+    requests: asyncio.Queue[Any] = asyncio.Queue()
+    gate = asyncio.Semaphore(lanes)
+
+    def read() -> None:
+        while True:
+            request = connection.recv()
+            loop.call_soon_threadsafe(requests.put_nowait, request)
+            if request is None:
+                return
+
+    async def turn(number: int, workspace_id: str, message: Any) -> None:
+        async with gate:
+            result = await answer(engine, workspace_id, message)
+        connection.send((number, result.replied))
+
+    threading.Thread(target=read, daemon=True).start()
+    running: set[asyncio.Task[None]] = set()
+    while (request := await requests.get()) is not None:
+        if request == "usage":
+            connection.send(("usage", (time.process_time(), *embedding_calls())))
+            continue
+        task = asyncio.create_task(turn(*request))
+        running.add(task)
+        task.add_done_callback(running.discard)
+    await database.dispose()
+
+
+class WorkerProcess:
+    """The turns run in a second process (as a `rapport worker` beside the web server would
+    run them), sent there over a pipe once the message is stored; the job queue's wait is
+    bench/jobs.py's figure and not included."""
+
+    name = (
+        "two processes (the message stored in this one, the turn run in a worker process, "
+        "at most --lanes at once there)"
+    )
+
+    def __init__(self, url: str, lanes: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=worker_main, args=(url, lanes, child), daemon=True)
+        self.process.start()
+        self.numbers = itertools.count()
+        self.waiting: dict[Any, asyncio.Future[Any]] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def _read(self) -> None:
+        while True:
+            try:
+                key, value = self.connection.recv()
+            except (EOFError, OSError):
+                return
+            assert self.loop is not None
+            self.loop.call_soon_threadsafe(self._resolve, key, value)
+
+    def _resolve(self, key: Any, value: Any) -> None:
+        future = self.waiting.pop(key, None)
+        if future is not None:
+            future.set_result(value)
+
+    async def _ask(self, key: Any, request: Any) -> Any:
+        if self.loop is None:
+            self.loop = asyncio.get_running_loop()
+            threading.Thread(target=self._read, daemon=True).start()
+        future = self.loop.create_future()
+        self.waiting[key] = future
+        self.connection.send(request)
+        return await future
+
+    async def answer(self, workspace_id: str, message: Any) -> bool:
+        """Send the turn to the worker process; tell whether the assistant replied."""
+        number = next(self.numbers)
+        return bool(await self._ask(number, (number, workspace_id, message)))
+
+    async def usage(self) -> tuple[float, int, int]:
+        """Return the worker's CPU seconds, texts embedded and model calls."""
+        cpu, texts, calls = await self._ask("usage", "usage")
+        return float(cpu), int(texts), int(calls)
+
+    def stop(self) -> None:
+        """End the worker process."""
+        self.connection.send(None)
+        self.process.join(timeout=30)
+
+
+TURNS: list[InProcess | WorkerProcess] = []
+
+
 async def one_turn(database: Database, workspace_id: str, conversation_id: str, text: str) -> float:
     """Store a customer message, run the assistant's turn; return milliseconds to the reply
     (NaN if the assistant did not reply). At most --lanes turns run at once (the pool's
     connections are few: the job worker runs 4 at once by default); the wait for a lane
-    counts in the latency."""
-    engine = database.engine
-    assert isinstance(engine, AsyncEngine)
+    counts in the latency. In one process the lane covers the store too (as before); with a
+    worker process the store is the web request's and only the turn waits for a lane."""
     started = time.perf_counter()
-    async with LANES[0]:
+    turns = TURNS[0]
+    if isinstance(turns, WorkerProcess):
         message = await store(database, workspace_id, conversation_id, text)
         assert message is not None
-        result = await answer(engine, workspace_id, message)
+        replied = await turns.answer(workspace_id, message)
+    else:
+        async with LANES[0]:
+            message = await store(database, workspace_id, conversation_id, text)
+            assert message is not None
+            replied = await turns.answer(workspace_id, message)
     elapsed = (time.perf_counter() - started) * 1000
-    return elapsed if result.replied else float("nan")
+    return elapsed if replied else float("nan")
+
+
+GREETINGS = ("Hi", "Hello", "Hey", "Good morning", "Hi there", "Good evening")
+SYLLABLES = ("ka", "ri", "na", "lo", "me", "su", "ta", "vi", "do", "ra", "el", "mi", "an", "to",
+             "lu", "be", "sa", "ni", "co", "jo", "ma", "pe", "ul", "ia")  # fmt: skip
+_WORDING = random.Random(0)
+
+
+def worded(question: str) -> str:
+    """Return the question as one customer writes it: a greeting and a name (varied, so no two
+    messages are the same text and the model runs for each, as with real customers); a reply
+    of an email address or a thank-you stays as it is (those do repeat)."""
+    if "@" in question or question == "thanks":
+        return question
+    name = "".join(_WORDING.choice(SYLLABLES) for _ in range(3)).capitalize()
+    return f"{_WORDING.choice(GREETINGS)}, {name} here. {question}"
 
 
 class Customer:
@@ -228,7 +399,7 @@ class Customer:
         """Send the next message and wait for the reply; return its latency in ms."""
         if self.conversation_id is None or self.step % len(QUESTIONS) == 0:
             self.conversation_id = await open_pending(self.database, self.workspace_id)
-        text = QUESTIONS[self.step % len(QUESTIONS)]
+        text = worded(QUESTIONS[self.step % len(QUESTIONS)])
         self.step += 1
         return await one_turn(self.database, self.workspace_id, self.conversation_id, text)
 
@@ -284,13 +455,41 @@ async def lockstep(database: Database, workspace_id: str, count: int, rounds: in
     return replied(samples)
 
 
-def measure(label: str, url: str, think: float, duration: float, rounds: int, lanes: int) -> None:
+class Usage:
+    """CPU (this process and the worker process, if any) and embedding batches over a run."""
+
+    def __init__(self, turns: InProcess | WorkerProcess) -> None:
+        self.turns = turns
+
+    async def __aenter__(self) -> Usage:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        self.other, self.texts, self.calls = await self.turns.usage()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        other, texts, calls = await self.turns.usage()
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu + other - self.other
+        self.texts, self.calls = texts - self.texts, calls - self.calls
+
+    def describe(self, turns: int) -> str:
+        """CPU per turn (both processes) and the texts each MiniLM call carried."""
+        batches = f", {self.texts / self.calls:.1f} texts a MiniLM call" if self.calls else ""
+        return f"CPU {self.cpu / max(turns, 1) * 1000:.1f} ms a turn{batches}"
+
+
+def measure(
+    label: str, url: str, think: float, duration: float, rounds: int, lanes: int, worker: bool
+) -> None:
     """Print the latency figures on one backend."""
     upgrade(url)
 
     async def run() -> None:
         LANES[:] = [asyncio.Semaphore(lanes)]
         database = Database(url)
+        turns = WorkerProcess(url, lanes) if worker else InProcess(database)
+        TURNS[:] = [turns]
+        print(f"{label} topology: {turns.name}")
         workspace_id = await setup(database)
         await back_to_back(database, workspace_id, len(QUESTIONS))  # warm up
         with Timed() as timed:
@@ -300,25 +499,26 @@ def measure(label: str, url: str, think: float, duration: float, rounds: int, la
             f"{label} baseline, store one customer message: {spread(stored)}; CPU "
             f"{timed.cpu / len(stored) * 1000:.1f} ms a message ({load()})"
         )
-        with Timed() as timed:
+        async with Usage(turns) as used:
             samples = await back_to_back(database, workspace_id, 10 * len(QUESTIONS))
         print(
             f"{label} message in -> bot reply out, 1 conversation back to back "
             f"({len(samples)} replies): {spread(samples)}; p95 "
-            f"{percentile(samples, 0.95) / base:.1f}x the baseline's; CPU "
-            f"{timed.cpu / len(samples) * 1000:.1f} ms a turn ({load()})"
+            f"{percentile(samples, 0.95) / base:.1f}x the baseline's; "
+            f"{used.describe(len(samples))} ({load()})"
         )
         for count in OPEN_CONVERSATIONS:
-            with Timed() as timed:
+            async with Usage(turns) as used:
                 samples, sent = await open_conversations(
                     database, workspace_id, count, think, duration
                 )
             print(
                 f"{label} message in -> bot reply out, {count} open conversations, think "
                 f"{think:g} s: offered {count / think:.1f} messages/s if replies were "
-                f"instant, achieved {sent / timed.wall:.1f}/s ({len(samples)} replies): "
+                f"instant, achieved {sent / used.wall:.1f}/s ({len(samples)} replies to {sent} "
+                f"messages): "
                 f"{spread(samples)}; p95 {percentile(samples, 0.95) / base:.1f}x the "
-                f"baseline's; CPU {timed.cpu / max(sent, 1) * 1000:.1f} ms a turn ({load()})"
+                f"baseline's; {used.describe(sent)} ({load()})"
             )
         for count in OPEN_CONVERSATIONS:
             with Timed() as timed:
@@ -328,6 +528,8 @@ def measure(label: str, url: str, think: float, duration: float, rounds: int, la
                 f"rounds ({len(samples)} replies, {len(samples) / timed.wall:.1f}/s): "
                 f"{spread(samples)} ({load()})"
             )
+        if isinstance(turns, WorkerProcess):
+            turns.stop()
         await database.dispose()
 
     asyncio.run(run())
@@ -343,7 +545,15 @@ def main() -> None:
     parser.add_argument("--lanes", type=int, default=8, help="turns running at once")
     parser.add_argument("--postgres", default=os.environ.get("RAPPORT_TEST_DATABASE_URL"))
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument(
+        "--topology",
+        choices=("worker", "process"),
+        default="worker",
+        help="worker: turns run in a second process (production: web + rapport worker); "
+        "process: in the process that stores the message",
+    )
     args = parser.parse_args()
+    worker = args.topology == "worker"
     configure_keyring([SECRET.encode()])
     load_tasks()
     print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
@@ -358,11 +568,11 @@ def main() -> None:
     label_text("warm up")
     with tempfile.TemporaryDirectory() as directory:
         url = f"sqlite+aiosqlite:///{directory}/bench.db"
-        measure("sqlite", url, args.think, args.duration, args.rounds, args.lanes)
+        measure("sqlite", url, args.think, args.duration, args.rounds, args.lanes, worker)
     if args.postgres and not args.sqlite_only:
         url, name = asyncio.run(fresh_postgres(args.postgres))
         try:
-            measure("postgresql", url, args.think, args.duration, args.rounds, args.lanes)
+            measure("postgresql", url, args.think, args.duration, args.rounds, args.lanes, worker)
         finally:
             asyncio.run(drop_postgres(args.postgres, name))
 
