@@ -1,7 +1,7 @@
 """A busy shop's support desk: chat delivery latency and the inbox page over a big database.
 
 Run alone: `.venv/bin/python bench/support.py [--conversations N] [--seconds S] [--rate R]
-[--widgets W] [--consoles C] [--workers K] [--postgres URL --redis URL --processes P]
+[--warmup S] [--widgets W] [--consoles C] [--workers K] [--postgres URL --redis URL --processes P]
 [--reuse PATH]`.
 
 `--reuse PATH` keeps the filled database: a SQLite file (or, with --postgres, a database name
@@ -12,10 +12,11 @@ figures) and the servers' CPU time per message handled, which depends far less o
 
 It migrates a fresh database (SQLite by default; PostgreSQL with --postgres), fills it with N
 conversations by bulk executemany (not the API), then starts P real `rapport serve` processes
-(over Redis when P > 1) and K `rapport worker` processes beside them (default 1: the servers
-serve without their in-process worker, the deployment docs/support.md recommends on two or
-more cores; `--workers 0`: the servers run the jobs themselves, as `rapport serve` alone
-does) and:
+(over Redis when P > 1) and K `rapport worker` processes beside them (the servers then serve
+without their in-process worker; default 1 on PostgreSQL, the deployment docs/support.md
+recommends there on two or more cores; default 0 on SQLite, where the servers run the jobs
+themselves, as `rapport serve` alone does: a worker in another process starves on SQLite's
+one writer, see docs/support.md) and:
   - W widget WebSockets (default 200, from distinct client addresses) each keep one chat and
     write at a steady pace; C agent consoles (default 20) listen on the inbox topic; agents
     answer every customer message through the API, spread over the processes;
@@ -30,9 +31,11 @@ does) and:
     with --redis also the hub's hop alone (publish -> receive between two hubs over Redis);
   - then the inbox page (`/console/inbox`, open conversations, and `?status=any`) time with
     N conversations in the database, p50/p95 of sequential loads, and the bulk insert rate.
-It prints who ran the jobs each message queues (routing, SLA, labelling, webhooks) and
-whether they kept up (jobs done a second, jobs waiting at the end and the most waiting
-during the load), and the CPU per message of the servers and of the workers apart.
+Everything is measured after a warm-up under the same load (--warmup S, default 10: the
+labelling models load, caches fill). It prints who ran the jobs each message queues
+(routing, SLA, labelling, webhooks) and whether they kept up (jobs done a second, jobs
+waiting at the end and the most waiting during the load), and the CPU per message of the
+servers and of the workers apart.
 `--workers 0 --no-worker` runs no jobs at all (the live path alone; they pile up).
 Targets: SQLite, one process: delivery p95 < 30 ms, inbox page p95 < 200 ms
 at 1,000,000; PostgreSQL, two processes over Redis: delivery p95 < 50 ms.
@@ -52,7 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -89,6 +92,12 @@ class Samples:
     handled: int = 0
     elapsed: float = 0.0
     errors: list[str] = field(default_factory=list)
+
+    def forget(self) -> None:
+        """Start counting afresh (the warm-up is over)."""
+        for name in ("sent", "to_console", "to_widget", "echo", "waiting", "errors"):
+            getattr(self, name).clear()
+        self.handled = 0
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -232,9 +241,14 @@ async def job_backlog(url: str, samples: Samples, stop: asyncio.Event) -> None:
 
 
 async def chat_load(
-    servers: list[ServerProcess], keys: dict[str, Any], options: argparse.Namespace, url: str
+    servers: list[ServerProcess],
+    keys: dict[str, Any],
+    options: argparse.Namespace,
+    url: str,
+    warmed: Callable[[], None],
 ) -> Samples:
-    """Run the widgets, consoles and agents for the given seconds; return what was seen."""
+    """Run the widgets, consoles and agents for the warm-up seconds (models load, caches
+    fill), call `warmed`, then for the given seconds; return what was seen after warming."""
     samples, stop, work = Samples(), asyncio.Event(), asyncio.Queue[str]()
     widgets = [
         Widget(n, servers[n % len(servers)], keys["write_key"], samples)
@@ -256,6 +270,21 @@ async def chat_load(
     interval = options.widgets / (options.rate / 2)
     load = [asyncio.create_task(visitor(w, interval, work, stop)) for w in widgets]
     load.append(asyncio.create_task(job_backlog(url, samples, stop)))
+    await asyncio.sleep(options.warmup)
+    # Warm means the jobs have caught up once (a worker loads the labelling models on its
+    # first job): at most a second's worth of messages' jobs waiting, or give up after 120 s.
+    warming = time.perf_counter()
+    while time.perf_counter() - warming < 120 and (
+        not samples.waiting or samples.waiting[-1] > 5 * options.rate
+    ):
+        await asyncio.sleep(1)
+    backlog = samples.waiting[-1] if samples.waiting else 0
+    print(
+        f"warm-up {options.warmup + time.perf_counter() - warming:.0f} s, "
+        f"{backlog} jobs waiting when it ended"
+    )
+    samples.forget()
+    warmed()
     started = time.perf_counter()
     await asyncio.sleep(options.seconds)
     stop.set()
@@ -474,12 +503,18 @@ def measure(label: str, url: str, directory: str, options: argparse.Namespace) -
         ) as workers,
     ):  # fmt: skip
         serving = [server.process for server in servers]
-        since = datetime.now(UTC)
-        cpu, cpu_workers = cpu_seconds(serving), cpu_seconds(workers)
-        samples = asyncio.run(chat_load(servers, keys, options, url))
-        cpu, cpu_workers = cpu_seconds(serving) - cpu, cpu_seconds(workers) - cpu_workers
-        jobs = asyncio.run(job_counts(url, since))
-        jobs_seconds = (datetime.now(UTC) - since).total_seconds()
+        marks: dict[str, Any] = {}
+
+        def warmed() -> None:
+            marks.update(
+                since=datetime.now(UTC), cpu=cpu_seconds(serving), workers=cpu_seconds(workers)
+            )
+
+        samples = asyncio.run(chat_load(servers, keys, options, url, warmed))
+        cpu = cpu_seconds(serving) - marks["cpu"]
+        cpu_workers = cpu_seconds(workers) - marks["workers"]
+        jobs = asyncio.run(job_counts(url, marks["since"]))
+        jobs_seconds = (datetime.now(UTC) - marks["since"]).total_seconds()
         report(label, samples, options)
         jobs_report(label, in_process, options, samples, jobs, jobs_seconds)
         if samples.handled:
@@ -510,6 +545,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--conversations", type=int, default=50_000)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--warmup", type=float, default=10.0,
+        help="seconds of the same load before measuring (models load, caches fill)",
+    )  # fmt: skip
     parser.add_argument("--rate", type=float, default=40.0, help="messages a second in all")
     parser.add_argument("--widgets", type=int, default=200)
     parser.add_argument("--consoles", type=int, default=20)
@@ -517,10 +556,10 @@ def main() -> None:
     parser.add_argument("--redis", help="Redis URL (needed for --processes > 1)")
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument(
-        "--workers", type=int, default=1,
+        "--workers", type=int, default=None,
         help="`rapport worker` processes running the jobs beside servers that serve without "
-        "their in-process worker (the recommended deployment on 2+ cores); 0: the servers "
-        "run the jobs in-process",
+        "their in-process worker (default 1 on PostgreSQL, the deployment recommended there "
+        "on 2+ cores); 0: the servers run the jobs in-process (the default on SQLite)",
     )  # fmt: skip
     parser.add_argument(
         "--concurrency", type=int, default=4, help="jobs each `rapport worker` runs at once"
@@ -541,6 +580,8 @@ def main() -> None:
         "a database name), filled on the first run and only topped up afterwards",
     )  # fmt: skip
     options = parser.parse_args()
+    if options.workers is None:
+        options.workers = 1 if options.postgres else 0
     if options.reuse and options.postgres and not options.reuse.isidentifier():
         parser.error("--reuse with --postgres takes a database name (letters, digits, _)")
     if options.processes > 1 and not (options.postgres and options.redis):
