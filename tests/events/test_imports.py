@@ -21,6 +21,7 @@ from rapport.core.db import Database
 from rapport.core.outbox import DomainEvent
 from rapport.customers.models import Customer, Identifier
 from rapport.customers.service import customers
+from rapport.domains import load_tasks
 from rapport.events.enums import OrderStatus
 from rapport.events.errors import ImportFileInvalid
 from rapport.events.imports import COLUMNS, imports, read_invoices
@@ -43,6 +44,13 @@ EXTRA = [
      "2.95", "17850", "France"],
     ["900003", "71053", "WHITE METAL LANTERN", "3", "2011-02-03 10:00:00", "3.39", "", "Spain"],
 ]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _domains() -> None:
+    """Load the domains' tasks, as every process does: an import recomputes profiles from the
+    facts the events domain registers (run alone, this file would otherwise find none)."""
+    load_tasks()
 
 
 def _write(path: Path, rows: list[list[str]], encoding: str = "utf-8") -> Path:

@@ -26,7 +26,18 @@ def write_traits(customer: Customer, traits: dict[str, dict[str, Any]]) -> None:
 
 def apply_traits(customer: Customer, incoming: dict[str, Any], source: str, at: datetime) -> bool:
     """Write the traits newer than what the profile holds; tell whether any changed."""
-    current = read_traits(customer)
+    sealed = merged_traits(customer.id, customer.traits, incoming, source, at)
+    if sealed is not None:
+        customer.traits = sealed
+    return sealed is not None
+
+
+def merged_traits(
+    customer_id: str, traits: bytes | None, incoming: dict[str, Any], source: str, at: datetime
+) -> bytes | None:
+    """Return a profile's sealed traits with the incoming ones newer than what it holds
+    written in (None when none is: nothing to store). `apply_traits` without the profile."""
+    current = unseal_json(traits, "customers", "traits", customer_id)
     changed = False
     stamp = at.isoformat(timespec="microseconds")
     for name, value in incoming.items():
@@ -37,9 +48,7 @@ def apply_traits(customer: Customer, incoming: dict[str, Any], source: str, at: 
             continue
         current[name] = {"value": value, "source": source, "at": stamp}
         changed = True
-    if changed:
-        write_traits(customer, current)
-    return changed
+    return seal_json(current, "customers", "traits", customer_id) if changed else None
 
 
 def combine_traits(winner: Customer, loser: Customer) -> TraitChanges:

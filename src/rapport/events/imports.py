@@ -110,11 +110,16 @@ def _price(value: str) -> Decimal:
     return money(value)
 
 
+@functools.lru_cache(maxsize=16384)
+def _product(code: str, description: str) -> tuple[str, str | None]:
+    """Read a StockCode and Description pair (a file repeats a few thousand: each read once)."""
+    return _clip(code, 255) or "unknown", _clip(description, 500)
+
+
 def _items(invoice: Invoice) -> list[ItemInput]:
     items = []
     for row, line in zip(invoice.rows, invoice.lines, strict=True):
-        code = _clip(row[CODE], 255) or "unknown"
-        name = _clip(row[DESCRIPTION], 500)
+        code, name = _product(row[CODE], row[DESCRIPTION])
         quantity = _quantity(row[QUANTITY], line)
         items.append(ItemInput(code, code, name, quantity, _price(row[PRICE])))
     return items

@@ -6,13 +6,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
 from rapport.core.ids import new_ids
-from rapport.core.outbox import publish
+from rapport.core.jobs import enqueue
+from rapport.core.outbox import DomainEvent, subscriptions
 from rapport.customers.service import customers
 from rapport.events.enums import OrderStatus
 from rapport.events.events import ORDER_COMPLETED, ORDER_REFUNDED
@@ -173,7 +175,7 @@ class OrderService:
         stored = {order.id for order in known.values()}
         fresh = iter(new_ids(len(inputs)))
         drafts: dict[str, _Draft] = {}
-        applied, lines, items = [], {}, []
+        applied, lines, items, events = [], {}, [], []
         for data in inputs:
             order: Order | _Draft | None = known.get(data.order_key) or drafts.get(data.order_key)
             previous = None if order is None else order.status
@@ -187,9 +189,10 @@ class OrderService:
                 order.total = money(
                     sum((item.price * item.quantity for item in data.items), Decimal(0))
                 )
-            self._publish(session, workspace_id, order, previous)
+            events.extend(_order_events(workspace_id, order, previous))
             applied.append(order.id)
         await repository.insert_new([vars(draft) for draft in drafts.values()])
+        await _publish_all(session, workspace_id, events)
         await self._write_lines(repository, stored, lines)
         await self._products(session, workspace_id, items)
         return applied
@@ -242,32 +245,6 @@ class OrderService:
                 changed.append(details)
         await repository.write_details(new, changed)
 
-    def _publish(
-        self,
-        session: AsyncSession,
-        workspace_id: str,
-        order: Order | _Draft,
-        previous: str | None,
-    ) -> None:
-        data = {
-            "workspace": workspace_id,
-            "order_id": order.id,
-            "order_key": order.order_key,
-            "customer_id": order.customer_id,
-            "total": str(order.total),
-            "currency": order.currency,
-        }
-        if order.status in ("completed", "updated") and previous is None:
-            publish(session, ORDER_COMPLETED, workspace_id=workspace_id, **data)
-        if order.status == "refunded" and previous != "refunded":
-            publish(
-                session,
-                ORDER_REFUNDED,
-                workspace_id=workspace_id,
-                refunded=str(order.refunded),
-                **data,
-            )
-
     async def count_products(
         self, session: AsyncSession, workspace_id: str, counted: list[tuple[str, ItemInput]]
     ) -> None:
@@ -297,6 +274,53 @@ class OrderService:
     ) -> None:
         """Recompute the order-based traits of the live profiles these profiles belong to."""
         await customers.recompute(session, workspace_id, customer_ids)
+
+
+def _order_events(
+    workspace_id: str, order: Order | _Draft, previous: str | None
+) -> list[tuple[str, dict[str, Any]]]:
+    """Return the domain events a change of an order makes (order.completed when it is first
+    seen completed or updated, order.refunded when it becomes refunded), name and data."""
+    data = {
+        "workspace": workspace_id,
+        "order_id": order.id,
+        "order_key": order.order_key,
+        "customer_id": order.customer_id,
+        "total": str(order.total),
+        "currency": order.currency,
+    }
+    events: list[tuple[str, dict[str, Any]]] = []
+    if order.status in ("completed", "updated") and previous is None:
+        events.append((ORDER_COMPLETED, data))
+    if order.status == "refunded" and previous != "refunded":
+        events.append((ORDER_REFUNDED, {"refunded": str(order.refunded), **data}))
+    return events
+
+
+async def _publish_all(
+    session: AsyncSession, workspace_id: str, events: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """Record a chunk's order events with one statement and enqueue each one's subscribers, in
+    the caller's transaction (what `rapport.core.outbox.publish` does for one event, without
+    an ORM object per event: an import publishes one per order)."""
+    if not events:
+        return
+    ids, now = new_ids(len(events)), utcnow()
+    await session.execute(
+        insert(DOMAIN_EVENTS),
+        [
+            {"id": event_id, "created_at": now, "workspace_id": workspace_id, "name": name}
+            | {"data": data}
+            for event_id, (name, data) in zip(ids, events, strict=True)
+        ],
+    )
+    subscribed = subscriptions()
+    for event_id, (name, data) in zip(ids, events, strict=True):
+        for job_name in subscribed.get(name, ()):
+            enqueue(session, job_name, workspace_id=workspace_id, event_id=event_id, **data)
+
+
+DOMAIN_EVENTS = cast(Table, DomainEvent.__table__)
 
 
 def _lines(lines: dict[str, list[ItemInput]]) -> list[tuple[Any, ...]]:
