@@ -129,3 +129,35 @@ async def test_unknown_kind_and_zone_are_refused(database: Database, workspace: 
             await service.daily_score_histograms(
                 session, workspace.id, kind="nps", start=START, end=END, time_zone="Mars/Base"
             )
+
+
+async def test_grouped_histograms_equal_one_histogram_per_group(
+    database: Database, workspace: Workspace
+) -> None:
+    async with database.session() as session:
+        by_channel = await service.grouped_score_histograms(
+            session, workspace.id, kind="nps", start=START, end=END, by="channel"
+        )
+        by_team = await service.grouped_score_histograms(
+            session, workspace.id, kind="nps", start=START, end=END, by="team"
+        )
+        within = await service.grouped_score_histograms(
+            session, workspace.id, kind="nps", start=START, end=END, by="channel",
+            team_ids=("team-a",),
+        )  # fmt: skip
+        nowhere = await service.grouped_score_histograms(
+            session, workspace.id, kind="nps", start=START, end=END, by="team", team_ids=()
+        )
+        per_group = {
+            channel: await service.score_histogram(
+                session, workspace.id, kind="nps", start=START, end=END, channel=channel
+            )
+            for channel in ("chat", "email")
+        }
+    assert by_channel == per_group == {"chat": {10: 1, 9: 1, 3: 1, 7: 1, 0: 1}, "email": {3: 1}}
+    # Answers without a team belong to no team's group.
+    assert (by_team, within, nowhere) == ({"team-a": {7: 1}}, {"chat": {7: 1}}, {})
+    with pytest.raises(ValueError):
+        await service.grouped_score_histograms(
+            session, workspace.id, kind="nps", start=START, end=END, by="survey"
+        )

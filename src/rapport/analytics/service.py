@@ -18,7 +18,7 @@ docs/metrics.md. Nothing here writes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +47,12 @@ from rapport.analytics.support_metrics import (
     grouped,
     read_facts,
 )
-from rapport.analytics.survey_metrics import daily_survey_figures, survey_figures
+from rapport.analytics.survey_metrics import (
+    daily_survey_figures,
+    from_histograms,
+    grouped_survey_figures,
+    survey_figures,
+)
 from rapport.analytics.windows import Window, window
 from rapport.support.calendars import BusinessCalendar
 from rapport.support.enums import Channel
@@ -150,17 +155,19 @@ class MetricsService:
         scope = filters.scope()
         source = await read_facts(session, workspace_id, span.start, span.end, scope, calendar)
         supports = await grouped(session, workspace_id, source, (span.start, span.end), scope, by)
-        groups = []
-        for key, support in supports.items():
-            figures = await survey_figures(
-                session, workspace_id, span.start, span.end,
-                _narrowed(filters, by, key).scope(), filters.survey_id,
-            )  # fmt: skip
-            groups.append(
-                MetricsGroup(
-                    key=key, metrics=_summary(span, DEFAULT_INACTIVITY_DAYS, figures | support)
-                )
+        surveys = await grouped_survey_figures(
+            session, workspace_id, (span.start, span.end), scope, filters.survey_id, by
+        )
+        no_answers = from_histograms({})
+        groups = [
+            MetricsGroup(
+                key=key,
+                metrics=_summary(
+                    span, DEFAULT_INACTIVITY_DAYS, surveys.get(key, no_answers) | support
+                ),
             )
+            for key, support in supports.items()
+        ]
         return MetricsBreakdown(by=by, groups=groups)
 
     async def _support(
@@ -181,14 +188,6 @@ def _check_inactivity(days: int) -> None:
         raise InvalidInactivityThreshold(
             f"The inactivity threshold is 1 to {MAX_INACTIVITY_DAYS} days."
         )
-
-
-def _narrowed(filters: MetricsFilters, by: BreakdownBy, key: str) -> MetricsFilters:
-    if by == "channel":
-        return replace(filters, channel=Channel(key))
-    if by == "team":
-        return replace(filters, team_id=key)
-    return replace(filters, staff_id=key)
 
 
 def _summary(span: Window, inactivity_days: int, figures: Figures) -> MetricsSummary:

@@ -9,7 +9,11 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.analytics.definitions import ces, csat, nps
-from rapport.feedback.service import daily_score_histograms, score_histogram
+from rapport.feedback.service import (
+    daily_score_histograms,
+    grouped_score_histograms,
+    score_histogram,
+)
 from rapport.support.reports import MetricScope
 
 Figures = dict[str, float | int | None]
@@ -55,6 +59,30 @@ async def survey_figures(
             )  # fmt: skip
             histograms[kind].update(counted)
     return from_histograms(histograms)
+
+
+async def grouped_survey_figures(
+    session: AsyncSession,
+    workspace_id: str,
+    window: tuple[datetime, datetime],
+    scope: MetricScope,
+    survey_id: str | None,
+    by: str,
+) -> dict[str, Figures]:
+    """Return `survey_figures` of every channel, team or agent (`by`) with answers in the
+    window: one grouped statement per kind, not one per group (a group without answers is
+    absent; `from_histograms({})` is its figures)."""
+    start, end = window
+    channel = None if scope.channel is None else str(scope.channel)
+    per_group: dict[str, dict[str, Mapping[int, int]]] = {}
+    for kind in SCORES:
+        groups = await grouped_score_histograms(
+            session, workspace_id, kind=kind, start=start, end=end, by=by, channel=channel,
+            team_ids=scope.team_ids, staff_id=scope.staff_id, survey_id=survey_id,
+        )  # fmt: skip
+        for group, histogram in groups.items():
+            per_group.setdefault(group, {})[kind] = histogram
+    return {group: from_histograms(histograms) for group, histograms in per_group.items()}
 
 
 async def daily_survey_figures(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -44,6 +45,34 @@ async def score_histogram(
     filters = ResponseFilters(channel, team_id, staff_id, survey_id)
     repository = ResponseRepository(session, workspace_id)
     return await repository.histogram(_checked_kind(kind), start, end, filters)
+
+
+async def grouped_score_histograms(
+    session: AsyncSession,
+    workspace_id: str,
+    *,
+    kind: str,
+    start: datetime,
+    end: datetime,
+    by: str,
+    channel: str | None = None,
+    team_ids: Sequence[str] | None = None,
+    staff_id: str | None = None,
+    survey_id: str | None = None,
+) -> dict[str, dict[int, int]]:
+    """Count the scores of one kind answered in [start, end) per channel, team or agent
+    (`by`: "channel", "team" or "agent") in one statement: group -> score -> count. Each
+    group equals `score_histogram` narrowed to it; `team_ids` keeps these teams only."""
+    if by not in ("channel", "team", "agent"):
+        raise ValueError(f"Unknown grouping {by!r}: one of channel, team, agent.")
+    filters = ResponseFilters(channel, None, staff_id, survey_id)
+    rows = await ResponseRepository(session, workspace_id).grouped_histograms(
+        _checked_kind(kind), start, end, filters, by, team_ids
+    )
+    groups: dict[str, dict[int, int]] = {}
+    for group, score, count in rows:
+        groups.setdefault(group, {})[score] = count
+    return groups
 
 
 async def daily_score_histograms(

@@ -146,6 +146,38 @@ class ResponseRepository(TenantRepository[SurveyResponse]):
         rows = (await self.session.execute(statement)).all()
         return {int(score): int(count) for score, count in rows if score is not None}
 
+    async def grouped_histograms(
+        self,
+        kind: str,
+        start: datetime,
+        end: datetime,
+        filters: ResponseFilters,
+        by: str,
+        team_ids: Sequence[str] | None,
+    ) -> list[tuple[str, int, int]]:
+        """Count the scores of one kind answered in [start, end) by `by` (channel, team or
+        agent) and score in one grouped statement: (group, score, count) rows, answers
+        without that column left out; `team_ids` narrows to these teams (None: any)."""
+        column = {
+            "channel": SurveyResponse.channel,
+            "team": SurveyResponse.team_id,
+            "agent": SurveyResponse.staff_id,
+        }[by]
+        conditions = self._window(kind, start, end, filters)
+        if team_ids is not None:
+            conditions.append(SurveyResponse.team_id.in_(team_ids))
+        statement = (
+            select(column, SurveyResponse.score, func.count())
+            .where(*conditions, column.is_not(None))
+            .group_by(column, SurveyResponse.score)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return [
+            (str(group), int(score), int(count))
+            for group, score, count in rows
+            if score is not None
+        ]
+
     async def daily_histograms(
         self,
         kind: str,

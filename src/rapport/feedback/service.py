@@ -11,6 +11,7 @@ from rapport.core.pagination import Page, decode_cursor, encode_cursor, owned_ki
 from rapport.customers.service import customers
 from rapport.feedback.errors import InvalidAnswer, SurveyNameTaken, SurveyNotFound
 from rapport.feedback.metrics import daily_score_histograms as daily_score_histograms
+from rapport.feedback.metrics import grouped_score_histograms as grouped_score_histograms
 from rapport.feedback.metrics import score_histogram as score_histogram
 from rapport.feedback.models import FeedbackSettings, Survey, SurveyResponse
 from rapport.feedback.overview import RECENT_DAYS, ResponseQuery, SurveySummary
