@@ -176,9 +176,9 @@ def plain_rows(
     return chunks
 
 
-async def plain_executemany(url: str, workspace_id: str, path: Path) -> tuple[float, float]:
+async def plain_executemany(url: str, workspace_id: str, path: Path) -> tuple[float, float, float]:
     """Return the seconds a plain import takes to read the file into rows, then to insert
-    them with one executemany per table and chunk."""
+    them with one executemany per table and chunk, and the CPU seconds of both."""
     dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
     marks = (lambda n: [f"${i}" for i in range(1, n + 1)]) if dialect == "postgresql" else None
     statements = []
@@ -187,7 +187,7 @@ async def plain_executemany(url: str, workspace_id: str, path: Path) -> tuple[fl
         statements.append(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(places)})"  # noqa: S608
         )
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     chunks = plain_rows(path, workspace_id, dialect)
     read = time.perf_counter() - started
     database = Database(url, pool=False)
@@ -198,8 +198,9 @@ async def plain_executemany(url: str, workspace_id: str, path: Path) -> tuple[fl
             await connection.exec_driver_sql(statements[0], orders)
             await connection.exec_driver_sql(statements[1], items)
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     await database.dispose()
-    return read, elapsed
+    return read, elapsed, cpu
 
 
 async def chunk_times(url: str, workspace_id: str, path: Path, lines: int) -> list[float]:
@@ -232,7 +233,7 @@ def measure(label: str, url: str, lines: int, directory: str) -> None:
     again, _ = run_import(url, path, slug, directory)
     after_again = asyncio.run(counts(url, workspace_id))
     plain_workspace = asyncio.run(create_workspace(url, f"plain-{uuid.uuid4().hex[:6]}"))
-    read, insert = asyncio.run(plain_executemany(url, plain_workspace, path))
+    read, insert, plain_cpu = asyncio.run(plain_executemany(url, plain_workspace, path))
     print(f"{label} lines: {lines} ({after_first[0]} orders, {INVOICES_PER_COMMIT} per chunk)")
     print(
         f"{label} rapport import orders lines/s: {lines / first:,.0f} "
@@ -249,6 +250,12 @@ def measure(label: str, url: str, lines: int, directory: str) -> None:
         f"{label} plain executemany import lines/s (csv read + executemany): {lines / plain:,.0f}"
     )
     print(f"{label} ratio import/plain executemany import: {plain / first:.2f}")
+    # CPU seconds (both processes' threads, the database's own work included on SQLite) are
+    # far less disturbed than wall time by other work on the machine.
+    print(
+        f"{label} CPU s import/plain executemany import: {first_cpu:.1f}/{plain_cpu:.1f}, "
+        f"ratio {plain_cpu / first_cpu:.2f} (load {os.getloadavg()[0]:.1f})"
+    )
     print(f"{label} insert-only ceiling lines/s (rows built beforehand): {lines / insert:,.0f}")
     print(f"{label} ratio import/insert-only ceiling: {insert / first:.2f}")
     timed = asyncio.run(chunk_times(url, plain_workspace, path, min(lines, 50_000)))

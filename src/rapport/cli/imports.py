@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import itertools
 import sys
@@ -41,6 +42,11 @@ def orders(
         rows = sum(1 for _ in stream) - 1
 
     async def work(database: Database) -> int:
+        # What the process loaded by now (modules, the domains' tasks, mappers) lives as long
+        # as it does: left out of the collector's full passes, which an import triggers a few
+        # times and which otherwise walk all of it (about 0.3 s each, measured on 50,000
+        # lines: 0.9 s of collection in all, 0.05 s frozen).
+        gc.freeze()
         async with database.session() as session:
             workspace_id = (await workspaces.get_by_slug(session, workspace)).id
         imported = 0
