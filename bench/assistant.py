@@ -28,10 +28,11 @@ opens a new one); each question comes with a greeting and a name drawn for it, s
 the same text and MiniLM runs for each (the embedding cache would otherwise answer every
 repeat: earlier runs of this bench measured turns that never ran the model).
 
-Topology (--topology, printed with the figures): `worker` (default, production: the web
-server stores the message, a `rapport worker` process runs the turn; here the bench's
-process stores it and sends the turn over a pipe to a second process that runs it exactly
-as the job's after-commit step does, at most --lanes at once), or `process` (the turn runs
+Topology (--topology, printed with the figures), by default production's for each backend
+(docs/support.md): `worker` on PostgreSQL (the web server stores the message, a `rapport
+worker` process runs the turn; here the bench's process stores it and sends the turn over a
+pipe to a second process that runs it exactly as the job's after-commit step does, at most
+--lanes at once), `process` on SQLite (jobs run in the serving process there: the turn runs
 in the process that stored the message, the store inside the lane too, as earlier runs).
 CPU per turn adds both processes' CPU time (every thread); "texts a MiniLM call" shows how
 many concurrent turns' messages shared one model call.
@@ -547,13 +548,15 @@ def main() -> None:
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument(
         "--topology",
-        choices=("worker", "process"),
-        default="worker",
-        help="worker: turns run in a second process (production: web + rapport worker); "
-        "process: in the process that stores the message",
+        choices=("auto", "worker", "process"),
+        default="auto",
+        help="worker: turns run in a second process (web + rapport worker); process: in the "
+        "process that stores the message; auto (default): process on SQLite, worker on "
+        "PostgreSQL, as Rapport deploys them",
     )
     args = parser.parse_args()
-    worker = args.topology == "worker"
+    # auto: SQLite runs jobs in the serving process, PostgreSQL in a worker process.
+    sqlite_worker, postgres_worker = args.topology == "worker", args.topology != "process"
     configure_keyring([SECRET.encode()])
     load_tasks()
     print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
@@ -568,11 +571,19 @@ def main() -> None:
     label_text("warm up")
     with tempfile.TemporaryDirectory() as directory:
         url = f"sqlite+aiosqlite:///{directory}/bench.db"
-        measure("sqlite", url, args.think, args.duration, args.rounds, args.lanes, worker)
+        measure("sqlite", url, args.think, args.duration, args.rounds, args.lanes, sqlite_worker)
     if args.postgres and not args.sqlite_only:
         url, name = asyncio.run(fresh_postgres(args.postgres))
         try:
-            measure("postgresql", url, args.think, args.duration, args.rounds, args.lanes, worker)
+            measure(
+                "postgresql",
+                url,
+                args.think,
+                args.duration,
+                args.rounds,
+                args.lanes,
+                postgres_worker,
+            )
         finally:
             asyncio.run(drop_postgres(args.postgres, name))
 
