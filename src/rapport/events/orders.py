@@ -6,15 +6,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
 from rapport.core.ids import new_ids
-from rapport.core.jobs import enqueue
-from rapport.core.outbox import DomainEvent, subscriptions
+from rapport.core.outbox import publish_many
 from rapport.customers.service import customers
 from rapport.events.enums import OrderStatus
 from rapport.events.events import ORDER_COMPLETED, ORDER_REFUNDED
@@ -192,7 +190,7 @@ class OrderService:
             events.extend(_order_events(workspace_id, order, previous))
             applied.append(order.id)
         await repository.insert_new([vars(draft) for draft in drafts.values()])
-        await _publish_all(session, workspace_id, events)
+        await publish_many(session, workspace_id, events)
         await self._write_lines(repository, stored, lines)
         await self._products(session, workspace_id, items)
         return applied
@@ -295,32 +293,6 @@ def _order_events(
     if order.status == "refunded" and previous != "refunded":
         events.append((ORDER_REFUNDED, {"refunded": str(order.refunded), **data}))
     return events
-
-
-async def _publish_all(
-    session: AsyncSession, workspace_id: str, events: list[tuple[str, dict[str, Any]]]
-) -> None:
-    """Record a chunk's order events with one statement and enqueue each one's subscribers, in
-    the caller's transaction (what `rapport.core.outbox.publish` does for one event, without
-    an ORM object per event: an import publishes one per order)."""
-    if not events:
-        return
-    ids, now = new_ids(len(events)), utcnow()
-    await session.execute(
-        insert(DOMAIN_EVENTS),
-        [
-            {"id": event_id, "created_at": now, "workspace_id": workspace_id, "name": name}
-            | {"data": data}
-            for event_id, (name, data) in zip(ids, events, strict=True)
-        ],
-    )
-    subscribed = subscriptions()
-    for event_id, (name, data) in zip(ids, events, strict=True):
-        for job_name in subscribed.get(name, ()):
-            enqueue(session, job_name, workspace_id=workspace_id, event_id=event_id, **data)
-
-
-DOMAIN_EVENTS = cast(Table, DomainEvent.__table__)
 
 
 def _lines(lines: dict[str, list[ItemInput]]) -> list[tuple[Any, ...]]:
