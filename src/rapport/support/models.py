@@ -262,7 +262,7 @@ class WidgetClientMessage(TenantMixin, Base):
     client_id: Mapped[str] = mapped_column(String(64))
     conversation_id: Mapped[str] = mapped_column(String(32), conversation_fk())
     message_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("conversation_messages.id", ondelete="CASCADE")
+        String(32), ForeignKey("conversation_messages.id", ondelete="CASCADE"), index=True
     )
 
 
