@@ -11,15 +11,18 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from rapport.core.db import Database
 from rapport.feedback.answering import answer
 from rapport.feedback.delivery import delivery
 from rapport.feedback.links import survey_token
+from rapport.feedback.models import SurveyResponse
 from rapport.feedback.schemas import SurveyRead, SurveySend
 from rapport.feedback.service import feedback
 from rapport.identity.enums import Role
 from rapport.identity.models import Workspace
+from rapport.support.teams import teams
 from rapport.web.console import AREAS
 from rapport.web.console import surveys as survey_pages
 from tests.fixtures.feedback import make_customer, make_survey
@@ -465,6 +468,39 @@ async def test_responses_export_as_csv(client: httpx.AsyncClient, database: Data
     assert len(rows) == 2
     assert rows[1][1:3] == ["2", "'=HYPERLINK(1) too slow"]
     assert rows[1][6:8] == ["email", customer]
+
+
+async def test_a_supervisor_limited_to_their_teams_sees_only_those_teams_answers(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace = await make_workspace(database)
+    lead = await make_staff(database, workspace, Role.supervisor)
+    survey = await _nps_survey(database, workspace.id)
+    ours = await _answered(database, workspace.id, survey.id, 4, "Ours: slow refund")
+    theirs = await _answered(database, workspace.id, survey.id, 2, "Theirs: broken lamp")
+    await _answered(database, workspace.id, survey.id, 5, "No team: fine")
+    async with database.session() as session:
+        billing = await teams.create(session, workspace.id, "Billing")
+        returns = await teams.create(session, workspace.id, "Returns")
+        await teams.add_member(session, workspace.id, billing.id, lead.user.id)
+        await teams.limit_agent(session, workspace.id, lead.user.id, True)
+        for customer_id, team_id in ((ours, billing.id), (theirs, returns.id)):
+            await session.execute(
+                update(SurveyResponse)
+                .where(SurveyResponse.customer_id == customer_id)
+                .values(team_id=team_id)
+            )
+    await sign_in(client, lead.email, lead.password)
+    base = f"/console/surveys/{survey.id}/responses"
+    listed = (await client.get(base)).text
+    exported = list(csv.reader(io.StringIO((await client.get(f"{base}.csv")).text)))
+    assert "Ours: slow refund" in listed
+    assert "Theirs: broken lamp" not in listed and "No team: fine" not in listed
+    assert [row[2] for row in exported[1:]] == ["Ours: slow refund"]
+    async with database.session() as session:
+        await teams.limit_agent(session, workspace.id, lead.user.id, False)
+    everyone = (await client.get(base)).text
+    assert "Theirs: broken lamp" in everyone and "No team: fine" in everyone
 
 
 async def test_the_throttle_is_set_from_the_list(

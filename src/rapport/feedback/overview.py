@@ -14,7 +14,11 @@ RECENT_DAYS = 30
 
 @dataclass(frozen=True)
 class ResponseQuery:
-    """Which responses of one survey to list (None: any); the window is [start, end)."""
+    """Which responses of one survey to list (None: any); the window is [start, end).
+
+    `within_team_ids` limits them to what a staff member limited to their teams may see (as
+    with conversations: their teams' responses and those about their own conversations,
+    `staff_id`); None: every team."""
 
     min_score: int | None = None
     max_score: int | None = None
@@ -24,6 +28,8 @@ class ResponseQuery:
     with_comment: bool = False
     start: datetime | None = None
     end: datetime | None = None
+    within_team_ids: tuple[str, ...] | None = None
+    staff_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.sentiment is not None and self.sentiment not in SENTIMENTS:

@@ -376,6 +376,11 @@ def _conditions(query: ResponseQuery) -> list[ColumnElement[bool]]:
         found.append(SurveyResponse.answered_at >= query.start)
     if query.end is not None:
         found.append(SurveyResponse.answered_at < query.end)
+    if query.within_team_ids is not None:
+        seen: ColumnElement[bool] = SurveyResponse.team_id.in_(query.within_team_ids)
+        if query.staff_id is not None:
+            seen = or_(seen, SurveyResponse.staff_id == query.staff_id)
+        found.append(seen)
     return found
 
 

@@ -34,6 +34,8 @@ from rapport.feedback.schemas import (
 from rapport.feedback.service import feedback
 from rapport.feedback.text import TOPICS
 from rapport.identity.enums import Scope
+from rapport.support.schemas import Visibility
+from rapport.support.teams import teams
 from rapport.web.console.context import ConsoleContext, console_requiring
 from rapport.web.console.routing import console_router, see_other
 from rapport.web.console.survey_forms import (
@@ -362,8 +364,9 @@ class ResponseFilters:
             "to": date_to.strip(),
         }
 
-    def query(self, ctx: ConsoleContext) -> ResponseQuery:
-        """Return the responses query; a readable 422 for a value that does not fit."""
+    def query(self, ctx: ConsoleContext, visibility: Visibility) -> ResponseQuery:
+        """Return the responses query, limited to what the viewer may see (their teams' if
+        they are limited to them); a readable 422 for a value that does not fit."""
         values = self.values
         zone = zone_named(ctx.workspace.time_zone)
         start = _day(values["from"], "From")
@@ -382,6 +385,8 @@ class ResponseFilters:
                 end=None
                 if end is None
                 else datetime.combine(end + timedelta(days=1), time(), zone),
+                within_team_ids=visibility.team_ids,
+                staff_id=visibility.staff_id,
             )
         except ValueError as invalid:
             raise UnprocessableContent(f"{str(invalid)[:1].upper()}{str(invalid)[1:]}.") from None
@@ -412,6 +417,15 @@ def _day(value: str, what: str) -> date | None:
 Filters = Annotated[ResponseFilters, Depends()]
 
 
+async def _query(
+    session: AsyncSession, ctx: ConsoleContext, filters: ResponseFilters
+) -> ResponseQuery:
+    """Return the filters' responses query for this viewer."""
+    principal = ctx.principal
+    visibility = await teams.visibility(session, principal.workspace_id, principal.actor_id)
+    return filters.query(ctx, visibility)
+
+
 async def _names(
     session: AsyncSession, workspace_id: str, responses: list[ResponseRead]
 ) -> dict[str, str]:
@@ -435,7 +449,12 @@ async def list_responses(
     workspace_id = ctx.principal.workspace_id
     survey = await _survey(session, ctx, survey_id)
     found = await feedback.survey_responses(
-        session, workspace_id, survey.id, filters.query(ctx), limit=PAGE_SIZE, cursor=cursor
+        session,
+        workspace_id,
+        survey.id,
+        await _query(session, ctx, filters),
+        limit=PAGE_SIZE,
+        cursor=cursor,
     )
     return page(
         ctx,
@@ -501,7 +520,7 @@ async def export_responses(
     """Export every response the filters match as CSV (newest first)."""
     workspace_id = ctx.principal.workspace_id
     survey = await _survey(session, ctx, survey_id)
-    query = filters.query(ctx)
+    query = await _query(session, ctx, filters)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_HEADER)
