@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -497,10 +498,26 @@ async def test_a_supervisor_limited_to_their_teams_sees_only_those_teams_answers
     assert "Ours: slow refund" in listed
     assert "Theirs: broken lamp" not in listed and "No team: fine" not in listed
     assert [row[2] for row in exported[1:]] == ["Ours: slow refund"]
+    # The survey list counts only those answers too (responses, and the recent score's count).
+    assert _cells(await _survey_row(client, survey.id))[3:5] == ["1", "NPS -100 (1)"]
     async with database.session() as session:
         await teams.limit_agent(session, workspace.id, lead.user.id, False)
     everyone = (await client.get(base)).text
     assert "Theirs: broken lamp" in everyone and "No team: fine" in everyone
+    assert _cells(await _survey_row(client, survey.id))[3:5] == ["3", "NPS -100 (3)"]
+
+
+async def _survey_row(client: httpx.AsyncClient, survey_id: str) -> str:
+    listed = (await client.get("/console/surveys")).text
+    row = re.search(rf'<tr id="survey-{survey_id}">.*?</tr>', listed, re.DOTALL)
+    assert row is not None
+    return row.group(0)
+
+
+def _cells(row: str) -> list[str]:
+    """The text of a table row's cells, tags dropped and spaces folded."""
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)
+    return [" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in cells]
 
 
 async def test_the_throttle_is_set_from_the_list(

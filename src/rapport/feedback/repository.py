@@ -242,21 +242,25 @@ class ResponseRepository(TenantRepository[SurveyResponse]):
         order = (SurveyResponse.answered_at.desc(), SurveyResponse.id.desc())
         return await self.all(statement.order_by(*order).limit(limit))
 
-    async def per_survey(self) -> dict[str, int]:
-        """Count every survey's responses."""
+    async def per_survey(self, query: ResponseQuery) -> dict[str, int]:
+        """Count every survey's responses that `query` matches."""
         statement = (
             select(SurveyResponse.survey_id, func.count())
             .where(
                 SurveyResponse.workspace_id == self.workspace_id,
                 SurveyResponse.survey_id.is_not(None),
+                *_conditions(query),
             )
             .group_by(SurveyResponse.survey_id)
         )
         rows = (await self.session.execute(statement)).all()
         return {str(survey_id): int(count) for survey_id, count in rows}
 
-    async def recent_scores(self, since: datetime) -> list[tuple[str, int, int]]:
-        """Count the scores answered since `since`, by survey: (survey, score, count) rows."""
+    async def recent_scores(
+        self, since: datetime, query: ResponseQuery
+    ) -> list[tuple[str, int, int]]:
+        """Count the scores answered since `since` that `query` matches, by survey: (survey,
+        score, count) rows."""
         statement = (
             select(SurveyResponse.survey_id, SurveyResponse.score, func.count())
             .where(
@@ -264,6 +268,7 @@ class ResponseRepository(TenantRepository[SurveyResponse]):
                 SurveyResponse.survey_id.is_not(None),
                 SurveyResponse.score.is_not(None),
                 SurveyResponse.answered_at >= since,
+                *_conditions(query),
             )
             .group_by(SurveyResponse.survey_id, SurveyResponse.score)
         )

@@ -105,14 +105,18 @@ class FeedbackService:
             next_cursor = encode_cursor(RESPONSES_CURSOR, key)
         return Page(items=items, next_cursor=next_cursor)
 
-    async def summaries(self, session: AsyncSession, workspace_id: str) -> dict[str, SurveySummary]:
+    async def summaries(
+        self, session: AsyncSession, workspace_id: str, within: ResponseQuery | None = None
+    ) -> dict[str, SurveySummary]:
         """Return each survey's response count and its scores of the last RECENT_DAYS days
-        (surveys without a response are left out)."""
+        (surveys without a response are left out), counting only the responses `within`
+        matches (a viewer limited to their teams counts only what they may see)."""
         repository = ResponseRepository(session, workspace_id)
-        totals = await repository.per_survey()
+        within = within or ResponseQuery()
+        totals = await repository.per_survey(within)
         recent: dict[str, dict[int, int]] = {}
         since = utcnow() - timedelta(days=RECENT_DAYS)
-        for survey_id, score, count in await repository.recent_scores(since):
+        for survey_id, score, count in await repository.recent_scores(since, within):
             recent.setdefault(survey_id, {})[score] = count
         return {
             survey_id: SurveySummary(responses=total, recent=recent.get(survey_id, {}))

@@ -114,7 +114,7 @@ async def list_surveys(ctx: ReadConsole, session: SessionDep) -> Response:
     """List the surveys: kind, trigger, channels, on/off, responses, the recent score."""
     workspace_id = ctx.principal.workspace_id
     surveys = await feedback.list_surveys(session, workspace_id)
-    summaries = await feedback.summaries(session, workspace_id)
+    summaries = await feedback.summaries(session, workspace_id, await _seen(session, ctx))
     settings = await feedback.settings(session, workspace_id)
     return page(
         ctx,
@@ -213,7 +213,7 @@ async def toggle_survey(
     change = SurveyUpdate(active=active == "true")
     survey = await feedback.update_survey(session, workspace_id, survey_id, change)
     if ctx.request.headers.get("HX-Request") == "true":
-        summaries = await feedback.summaries(session, workspace_id)
+        summaries = await feedback.summaries(session, workspace_id, await _seen(session, ctx))
         return page(
             ctx,
             "surveys/_row.html",
@@ -417,13 +417,23 @@ def _day(value: str, what: str) -> date | None:
 Filters = Annotated[ResponseFilters, Depends()]
 
 
+async def _visibility(session: AsyncSession, ctx: ConsoleContext) -> Visibility:
+    principal = ctx.principal
+    return await teams.visibility(session, principal.workspace_id, principal.actor_id)
+
+
+async def _seen(session: AsyncSession, ctx: ConsoleContext) -> ResponseQuery:
+    """Return the responses this viewer may see (their teams' when limited to them): the
+    survey list's counts and recent scores count only those."""
+    visibility = await _visibility(session, ctx)
+    return ResponseQuery(within_team_ids=visibility.team_ids, staff_id=visibility.staff_id)
+
+
 async def _query(
     session: AsyncSession, ctx: ConsoleContext, filters: ResponseFilters
 ) -> ResponseQuery:
     """Return the filters' responses query for this viewer."""
-    principal = ctx.principal
-    visibility = await teams.visibility(session, principal.workspace_id, principal.actor_id)
-    return filters.query(ctx, visibility)
+    return filters.query(ctx, await _visibility(session, ctx))
 
 
 async def _names(
