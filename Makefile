@@ -42,8 +42,9 @@ typecheck: setup
 contracts: setup
 	$(BIN)/lint-imports
 
+# On every core (pytest-xdist): each test has its own database copy and free ports.
 pytest: setup system-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 test: lint typecheck contracts pytest
 

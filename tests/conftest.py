@@ -7,16 +7,25 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from rapport.app import create_app
 from rapport.config import Settings
 from rapport.core.clock import set_clock
 from rapport.core.db import Database
+from rapport.identity import passwords
 from tests.fixtures.databases import TemplateDatabase, backends, build_template, drop_template
 from tests.fixtures.server import LiveServer, serve
 
 TEST_SECRET = "test-secret-key-not-for-production-0123456789abcdef"
+
+# Argon2id at Rapport's cost (64 MiB, t=3) takes about a second a hash or check on a 2-core
+# machine, and hundreds of tests sign someone in: in this process they hash at Argon2id's
+# lowest cost. Tests of the hashing itself are marked `real_password_hashing`; servers and
+# commands the tests start in other processes always hash at the real cost.
+QUICK_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, hash_len=32, salt_len=16)
+QUICK_DUMMY_HASH = QUICK_HASHER.hash("rapport-timing-equaliser-not-a-password")
 
 
 @pytest.fixture(scope="session", params=backends())
@@ -72,6 +81,15 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         yield client
+
+
+@pytest.fixture(autouse=True)
+def _quick_password_hashing(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if request.node.get_closest_marker("real_password_hashing") is None:
+        monkeypatch.setattr(passwords, "_hasher", QUICK_HASHER)
+        monkeypatch.setattr(passwords, "_dummy_hash", lambda: QUICK_DUMMY_HASH)
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,8 @@ from rapport.identity.passwords import (
     verify_password,
 )
 
+pytestmark = pytest.mark.real_password_hashing  # these tests are about the real parameters
+
 GOOD = "violet tram ladder 1987"
 
 

@@ -249,6 +249,7 @@ async def test_failures_keep_the_audit_chain_intact(database: Database) -> None:
     assert report.first_broken_seq is None
 
 
+@pytest.mark.real_password_hashing
 async def test_sign_in_upgrades_a_weak_stored_hash(database: Database) -> None:
     account = await _account(database)
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(account.password)
@@ -261,6 +262,7 @@ async def test_sign_in_upgrades_a_weak_stored_hash(database: Database) -> None:
     assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=1$")
 
 
+@pytest.mark.real_password_hashing
 async def test_failed_sign_in_leaves_a_weak_hash_alone(database: Database) -> None:
     account = await _account(database)
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(account.password)
