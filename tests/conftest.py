@@ -22,8 +22,8 @@ TEST_SECRET = "test-secret-key-not-for-production-0123456789abcdef"
 
 # Argon2id at Rapport's cost (64 MiB, t=3) takes about a second a hash or check on a 2-core
 # machine, and hundreds of tests sign someone in: in this process they hash at Argon2id's
-# lowest cost. Tests of the hashing itself are marked `real_password_hashing`; servers and
-# commands the tests start in other processes always hash at the real cost.
+# lowest cost (live servers in the test process too). Tests of the hashing itself are marked
+# `real_password_hashing`; commands and servers started as processes hash at the real cost.
 QUICK_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, hash_len=32, salt_len=16)
 QUICK_DUMMY_HASH = QUICK_HASHER.hash("rapport-timing-equaliser-not-a-password")
 
