@@ -12,7 +12,7 @@ from tests.fixtures.server import LiveServer
 async def test_docs_render_every_operation_offline_under_the_csp(
     page: Page, live_server: LiveServer
 ) -> None:
-    document = httpx.get(f"{live_server.url}/openapi.json").json()
+    document = httpx.get(f"{live_server.url}/openapi.json", timeout=60).json()
     operations = sum(len(methods) for methods in document["paths"].values())
     elsewhere: list[str] = []
 
