@@ -34,7 +34,7 @@ CHECKS = [
 
 
 def _operations(live_server: LiveServer) -> list[Any]:
-    schema = schemathesis.openapi.from_url(f"{live_server.url}/openapi.json", timeout=10)
+    schema = schemathesis.openapi.from_url(f"{live_server.url}/openapi.json", timeout=60)
     return [result.ok() for result in schema.get_all_operations()]
 
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS
+
+# Assertions wait for the page to reach the expected state; Playwright's 5 s default is too short
+# when every core runs a test worker beside Chromium and its server (CI once saw a click's
+# navigation take longer). A wrong state still fails, only later.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="session")
