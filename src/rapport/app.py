@@ -24,7 +24,7 @@ from rapport.web.console import mount_console
 from rapport.web.docs import router as docs_router
 from rapport.web.errors import install_error_handlers
 from rapport.web.health import router as health_router
-from rapport.web.middleware import HeadMiddleware, RequestContextMiddleware
+from rapport.web.middleware import ForegroundMiddleware, HeadMiddleware, RequestContextMiddleware
 from rapport.web.openapi import install_openapi
 from rapport.web.realtime import router as realtime_router
 from rapport.web.widget import WidgetCorsMiddleware
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(docs_router)
     install_openapi(app)
     mount_console(app, settings)
+    app.add_middleware(ForegroundMiddleware)  # innermost: the route's own work
     app.add_middleware(
         BodyMiddleware,
         budget_bytes=settings.body_buffer_mb * 1024 * 1024,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -9,10 +10,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import Request
 
 from rapport.app import create_app
 from rapport.config import Settings
 from rapport.core.db import Database
+from rapport.core.foreground import busy
 from rapport.web.middleware import CONTENT_SECURITY_POLICY
 
 
@@ -143,3 +146,39 @@ async def test_unhandled_error_log_has_request_id_and_no_message(
     ]
     assert [line["status"] for line in lines if line["logger"] == "rapport.http"] == [500]
     assert "4111111111111111" not in buffer.getvalue()
+
+
+async def test_a_request_is_live_work_once_its_body_is_in(
+    settings: Settings, database: Database
+) -> None:
+    """Background work on the server's loop waits for requests (core.foreground), but not for
+    a body a client is still sending."""
+    app = create_app(settings, database)
+    seen: list[bool] = []
+
+    async def probe(request: Request) -> dict[str, bool]:
+        await request.body()
+        seen.append(busy())
+        return {}
+
+    app.add_api_route("/probe", probe, methods=["POST"])
+    arrived, rest = asyncio.Event(), asyncio.Event()
+
+    async def slow_body() -> AsyncIterator[bytes]:
+        yield b"{"
+        arrived.set()
+        await rest.wait()
+        yield b"}"
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        sending = asyncio.create_task(client.post("/probe", content=slow_body()))
+        await arrived.wait()
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not busy()
+        rest.set()
+        response = await sending
+    assert response.status_code == 200, response.text
+    assert seen == [True]
+    assert not busy()

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.db import Database, background_work
+from rapport.core.foreground import gap
 from rapport.core.jobs import enqueue
 from rapport.customers.schemas import IdentitySignal
 from rapport.customers.service import customers
@@ -88,28 +89,32 @@ class EventProcessor:
     async def process(self, session: AsyncSession, workspace_id: str, event_ids: list[str]) -> None:
         """Resolve and project stored calls, oldest first, a chunk per transaction (the rest
         goes to a follow-up job, so SQLite's writer is never held for long)."""
+        # A unit of work that began before (an earlier job of its transaction) may hold
+        # locks: it opens its calls without pausing for the live path.
+        pausing = not session.in_transaction()
         async with _chunk_turn(session):
             with background_work():
-                await self._process(session, workspace_id, event_ids[:PROCESS_CHUNK])
+                chunk = event_ids[:PROCESS_CHUNK]
+                await self._process(session, workspace_id, chunk, pausing=pausing)
             # Queued last: a write before the chunk's reads would hold the writer through them.
             if len(event_ids) > PROCESS_CHUNK:
                 rest = event_ids[PROCESS_CHUNK:]
                 enqueue(session, PROCESS_JOB, workspace_id=workspace_id, event_ids=rest)
 
     async def _process(
-        self, session: AsyncSession, workspace_id: str, event_ids: list[str]
+        self, session: AsyncSession, workspace_id: str, event_ids: list[str], *, pausing: bool
     ) -> None:
         events = await EventRepository(session, workspace_id).unprocessed(event_ids)
         senders = {event.source_id for event in events if event.source_id and not event.trusted}
         policies = await identity_verification.policies(session, workspace_id, senders)
         chunk = _Chunk()
         # Opened before anything is written: decrypting and reading calls holds no writer.
-        # A slice at a time, letting the event loop run in between (a request, or the commit
-        # of the chunk before, which hands SQLite's writer on) instead of after the whole chunk.
+        # A slice at a time, letting the event loop run in between (the commit of the chunk
+        # before, which hands SQLite's writer on) and a request under way finish first.
         calls: list[_Call] = []
         for start in range(0, len(events), OPEN_SLICE):
             if start:
-                await asyncio.sleep(0)
+                await (gap() if pausing else asyncio.sleep(0))
             calls.extend(
                 call
                 for event in events[start : start + OPEN_SLICE]

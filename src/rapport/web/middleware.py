@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rapport.core.foreground import interactive
 from rapport.core.ids import new_id
 from rapport.core.logging import request_id_var
 from rapport.web.bodies import CLIENT_GONE
@@ -63,6 +64,21 @@ class HeadMiddleware:
             await send(message)
 
         await self.app({**scope, "method": "GET"}, receive, without_body)
+
+
+class ForegroundMiddleware:
+    """Mark each HTTP request as live work while its route runs (see `core.foreground`).
+    Innermost, so a body still arriving (read by BodyMiddleware first) does not count."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with interactive():
+            await self.app(scope, receive, send)
 
 
 class RequestContextMiddleware:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
 from rapport.core.db import Database, writer_since
+from rapport.core.foreground import gap
 from rapport.core.jobs import Job, JobStatus, backoff, registered_job
 
 logger = logging.getLogger("rapport.worker")
@@ -106,6 +107,7 @@ class BatchRunner:
         """Run every job of `claimed`, one short transaction after another."""
         pending = deque(claimed)
         while pending:
+            await gap()  # a request under way on this event loop goes first
             await self._run_transaction(pending)
 
     async def _run_transaction(self, pending: deque[ClaimedJob]) -> None:

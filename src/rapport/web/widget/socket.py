@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from rapport.core.db import Database
+from rapport.core.foreground import interactive
 from rapport.core.realtime import RESYNC, Subscription, get_hub
 from rapport.errors import RapportError
 from rapport.feedback.inline import SURVEY_READY
@@ -123,7 +124,9 @@ class Connection:
                 self._follow(self.conversation_id)
             try:
                 while True:
-                    await self._handle(await _receive(self.websocket))
+                    frame = await _receive(self.websocket)
+                    with interactive():
+                        await self._handle(frame)
             finally:
                 for task in (watcher, self._following):
                     if task is not None:
@@ -176,15 +179,20 @@ class Connection:
         async with get_hub().open(self.me.workspace_id, topic) as subscription:
             await self.flush()
             async for event in subscription:
-                kind = event.get("type")
-                if kind == RESYNC or (kind == MESSAGE_CREATED and not event.get("private")):
-                    await self.flush()
-                elif kind == "typing" and event.get("author_type") != "customer":
-                    await self.send({"type": "typing", "author_type": event["author_type"]})
-                elif kind == "conversation.read" and event.get("by") == "agent":
-                    await self.send({"type": "read", "by": "agent", "seq": event.get("seq")})
-                elif kind == SURVEY_READY:
-                    await self.send({"type": "survey", "conversation_id": conversation_id})
+                with interactive():
+                    await self._relay(conversation_id, event)
+
+    async def _relay(self, conversation_id: str, event: dict[str, Any]) -> None:
+        """Pass one push on to the widget."""
+        kind = event.get("type")
+        if kind == RESYNC or (kind == MESSAGE_CREATED and not event.get("private")):
+            await self.flush()
+        elif kind == "typing" and event.get("author_type") != "customer":
+            await self.send({"type": "typing", "author_type": event["author_type"]})
+        elif kind == "conversation.read" and event.get("by") == "agent":
+            await self.send({"type": "read", "by": "agent", "seq": event.get("seq")})
+        elif kind == SURVEY_READY:
+            await self.send({"type": "survey", "conversation_id": conversation_id})
 
     async def _owned(self, subscription: Subscription) -> None:
         """Follow a conversation the visitor opened elsewhere (another tab or device)."""

@@ -1,0 +1,98 @@
+"""The live path first: background work on a server's event loop waits for a gap in it.
+
+`rapport serve` runs its jobs (and the event processing they start) on the event loop that
+answers requests. Python runs one thing at a time there, so every slice of a job's CPU
+between two awaits is time a request, a chat message or a push waits: with a few jobs under
+way, a request that needs ten turns of the loop waits through ten slices of theirs. So the
+live path marks what it is doing (`interactive()`: a request once its body is in, a socket's
+frame, a push being relayed) and background work, before each short unit of its own (a
+transaction of jobs, a slice of calls to process), awaits `gap()`. That returns after one turn
+of the loop while nothing interactive is in flight, and otherwise when the live work ends,
+but never later than the background work last ran (and at most `MOST_WAIT`): a live path that
+is never quiet keeps at least about half of the loop for background work, so jobs slow down
+but never starve. `core.db.WriterTurn` does the same for SQLite's one writer; this does it for
+the CPU. Counted per event loop: a worker in a process of its own never waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+
+# The longest background work waits for a gap before it goes on anyway.
+MOST_WAIT = 0.05
+
+
+@dataclass
+class _Loop:
+    """What one event loop is doing in the foreground, and who waits for it to stop."""
+
+    active: int = 0
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    # When background work last went on (the loop's clock), so it never waits longer than
+    # it has just run.
+    resumed: float | None = None
+
+    def wake(self) -> None:
+        waiters, self.waiters = self.waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+_loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Loop] = weakref.WeakKeyDictionary()
+
+
+def _state(loop: asyncio.AbstractEventLoop) -> _Loop:
+    state = _loops.get(loop)
+    if state is None:
+        state = _loops[loop] = _Loop()
+    return state
+
+
+@contextmanager
+def interactive() -> Iterator[None]:
+    """Mark live work (a request, a frame, a push) in flight on this event loop."""
+    try:
+        state = _state(asyncio.get_running_loop())
+    except RuntimeError:  # not on an event loop: there is nothing to share it with
+        yield
+        return
+    state.active += 1
+    try:
+        yield
+    finally:
+        state.active -= 1
+        if state.active == 0:
+            state.wake()
+
+
+def busy() -> bool:
+    """Tell whether live work is in flight on this event loop."""
+    return _state(asyncio.get_running_loop()).active > 0
+
+
+async def gap() -> None:
+    """Wait until no live work is in flight on this event loop, or as long as background work
+    ran since it last waited (at most MOST_WAIT); while none is, let the loop turn once, so a
+    request that just arrived starts first."""
+    loop = asyncio.get_running_loop()
+    state = _state(loop)
+    most = MOST_WAIT
+    ran = most if state.resumed is None else loop.time() - state.resumed
+    if state.active == 0 or ran <= 0:
+        await asyncio.sleep(0)
+    else:
+        waiter = loop.create_future()
+        state.waiters.append(waiter)
+        try:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(waiter), min(ran, most))
+        finally:
+            if waiter in state.waiters:
+                state.waiters.remove(waiter)
+            waiter.cancel()
+    state.resumed = loop.time()
