@@ -42,7 +42,7 @@ from rapport.identity.audit import SYSTEM
 from rapport.identity.enums import Role, Scope
 from rapport.identity.keys import api_keys, sources
 from rapport.identity.schemas import StaffCreate
-from rapport.identity.service import staff, workspaces
+from rapport.identity.service import staff, staff_password, workspaces
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -109,6 +109,7 @@ async def seed(url: str) -> dict[str, str]:
     """Create a workspace, a source that takes unsigned calls, an API key and an owner."""
     configure_keyring([SECRET.encode()])
     database = Database(url)
+    password = await staff_password("owner@bench.example", PASSWORD)
     async with database.session() as session:
         slug = f"bench-{uuid.uuid4().hex[:6]}"
         workspace = await workspaces.create(session, slug=slug, name="Bench", actor=SYSTEM)
@@ -119,7 +120,7 @@ async def seed(url: str) -> dict[str, str]:
         )
         body = StaffCreate(email="owner@bench.example", display_name="Owner", role=Role.owner)
         await staff.add(
-            session, workspace_id=workspace.id, body=body, actor=SYSTEM, password=PASSWORD
+            session, workspace_id=workspace.id, body=body, actor=SYSTEM, password=password
         )
     await database.dispose()
     return {"slug": slug, "write_key": source.write_key, "api_key": key}

@@ -21,7 +21,7 @@ from rapport.identity.keys import api_keys, sources
 from rapport.identity.models import Source
 from rapport.identity.repository import StaffRepository
 from rapport.identity.schemas import StaffCreate
-from rapport.identity.service import staff, workspaces
+from rapport.identity.service import staff, staff_password, workspaces
 from rapport.identity.sessions import sign_ins
 from rapport.support.models import Conversation
 
@@ -71,9 +71,12 @@ async def seed(url: str, secret: str, agents: int, *, reuse: bool = False) -> di
         email = f"agent{number}@bench.example"
         body = StaffCreate(email=email, display_name=f"Agent {number}", role=Role.owner)
         async with database.session() as session:
-            if await StaffRepository(session).get_by_email(email) is None:
+            new = await StaffRepository(session).get_by_email(email) is None
+        if new:
+            password = await staff_password(email, PASSWORD)
+            async with database.session() as session:
                 await staff.add(
-                    session, workspace_id=workspace_id, body=body, actor=SYSTEM, password=PASSWORD
+                    session, workspace_id=workspace_id, body=body, actor=SYSTEM, password=password
                 )
         signed_in = await sign_ins.sign_in(
             database, email=email, password=PASSWORD, ip_address=None

@@ -14,9 +14,14 @@ from sqlalchemy import text
 from rapport.core.db import Database
 from rapport.identity import invitations as invitations_module
 from rapport.identity import passwords
+from rapport.identity import service as service_module
 from rapport.identity import sessions as sessions_module
 from rapport.identity.audit import SYSTEM
+from rapport.identity.enums import Role
 from rapport.identity.invitations import invitations
+from rapport.identity.passwords import verify_password
+from rapport.identity.schemas import StaffCreate
+from rapport.identity.service import staff, staff_password
 from rapport.identity.sessions import sign_ins
 from tests.fixtures.identity import make_invitation, make_staff, make_workspace
 from tests.fixtures.sessions import load_user
@@ -110,6 +115,29 @@ async def test_an_account_from_an_invitation_hashes_outside_any_unit_of_work(
         database, issued.token, display_name="New Person", password=NEW_PASSWORD, ip_address=None
     )
     assert probe.seen == [(0, True)]
+
+
+async def test_operators_adding_staff_hash_before_the_unit_of_work(
+    database: Database, probe: HashProbe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`rapport staff create` and the demo hash with `staff_password` first; adding the account
+    in the unit of work hashes nothing."""
+    workspace = await make_workspace(database)
+    monkeypatch.setattr(service_module, "hash_password", probe.wrap(service_module.hash_password))
+    password = await staff_password("New.Agent@example.com")
+    assert probe.seen == [(0, True)]
+
+    def no_hashing(*arguments: object) -> str:
+        raise AssertionError("hashed inside the unit of work")
+
+    monkeypatch.setattr(service_module, "hash_password", no_hashing)
+    body = StaffCreate(email="new.agent@example.com", display_name="New Agent", role=Role.agent)
+    async with database.session() as session:
+        member, shown = await staff.add(
+            session, workspace_id=workspace.id, body=body, actor=SYSTEM, password=password
+        )
+    assert shown is not None and shown == password.one_time
+    assert verify_password(member.user.password_hash, shown)[0]
 
 
 async def test_parallel_wrong_passwords_are_all_counted(database: Database) -> None:

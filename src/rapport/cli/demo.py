@@ -12,7 +12,7 @@ from rapport.identity.audit import SYSTEM
 from rapport.identity.enums import Role
 from rapport.identity.keys import sources
 from rapport.identity.schemas import StaffCreate
-from rapport.identity.service import staff, workspaces
+from rapport.identity.service import staff, staff_password, workspaces
 from rapport.identity.verification import identity_verification
 from rapport.knowledge.demo import seed_demo
 
@@ -24,6 +24,8 @@ def demo() -> None:
     """Create the demo workspace and owner once; print how to sign in."""
 
     async def work(database: Database) -> str | None:
+        body = StaffCreate(email=DEMO_OWNER, display_name="Demo Owner", role=Role.owner)
+        new_password = await staff_password(body.email)  # hashed before the unit of work
         async with database.session() as session:
             try:
                 await workspaces.get_by_slug(session, DEMO_SLUG)
@@ -33,9 +35,8 @@ def demo() -> None:
             workspace = await workspaces.create(
                 session, slug=DEMO_SLUG, name="Demo Shop", actor=SYSTEM
             )
-            body = StaffCreate(email=DEMO_OWNER, display_name="Demo Owner", role=Role.owner)
             _, password = await staff.add(
-                session, workspace_id=workspace.id, body=body, actor=SYSTEM
+                session, workspace_id=workspace.id, body=body, actor=SYSTEM, password=new_password
             )
             source = await sources.create(
                 session, workspace_id=workspace.id, name="Demo website", actor=SYSTEM

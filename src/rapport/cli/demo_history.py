@@ -37,7 +37,7 @@ from rapport.identity.audit import SYSTEM
 from rapport.identity.enums import Role
 from rapport.identity.errors import AlreadyMember
 from rapport.identity.schemas import StaffCreate
-from rapport.identity.service import staff, workspaces
+from rapport.identity.service import staff, staff_password, workspaces
 from rapport.support.models import Conversation, Message, MetricEvent
 from rapport.support.teams import teams
 
@@ -117,15 +117,22 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 
 async def _staffing(database: Database, workspace_id: str) -> Staffing:
     """Add the demo agents and surveys (once) and put the agents in their teams."""
+    agents = [
+        StaffCreate(email=f"{login}@demo.example.com", display_name=name, role=Role.agent)
+        for members in TEAMS.values()
+        for name, login in members
+    ]
+    # Hashed before the unit of work (nobody signs in as these agents: their passwords are
+    # generated and never shown).
+    passwords = [await staff_password(body.email) for body in agents]
     async with database.session() as session:
-        for members in TEAMS.values():
-            for name, login in members:
-                body = StaffCreate(email=f"{login}@demo.example.com", display_name=name,
-                                   role=Role.agent)  # fmt: skip
-                try:
-                    await staff.add(session, workspace_id=workspace_id, body=body, actor=SYSTEM)
-                except AlreadyMember:
-                    continue
+        for body, password in zip(agents, passwords, strict=True):
+            try:
+                await staff.add(
+                    session, workspace_id=workspace_id, body=body, actor=SYSTEM, password=password
+                )
+            except AlreadyMember:
+                continue
     async with database.session() as session:
         ids = {
             name: staff_id for staff_id, name in (await staff.names(session, workspace_id)).items()

@@ -10,7 +10,7 @@ from rapport.identity.audit import SYSTEM
 from rapport.identity.enums import Role
 from rapport.identity.invitations import IssuedInvitation, invitation_link, invitations
 from rapport.identity.schemas import InvitationCreate, StaffCreate
-from rapport.identity.service import staff, workspaces
+from rapport.identity.service import staff, staff_password, workspaces
 from rapport.identity.sessions import sign_ins
 
 app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
@@ -27,10 +27,13 @@ def create(
     printed once. To ask someone to join instead, use `rapport staff invite`."""
 
     async def work(database: Database) -> str | None:
+        body = StaffCreate(email=email, display_name=name, role=role)
+        new_password = await staff_password(body.email)  # hashed before the unit of work
         async with database.session() as session:
             target = await workspaces.get_by_slug(session, workspace)
-            body = StaffCreate(email=email, display_name=name, role=role)
-            _, password = await staff.add(session, workspace_id=target.id, body=body, actor=SYSTEM)
+            _, password = await staff.add(
+                session, workspace_id=target.id, body=body, actor=SYSTEM, password=new_password
+            )
             return password
 
     password = run(work)

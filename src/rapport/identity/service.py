@@ -24,7 +24,12 @@ from rapport.identity.errors import (
 )
 from rapport.identity.keys import api_keys
 from rapport.identity.models import Membership, StaffUser, Workspace
-from rapport.identity.passwords import STAFF_MIN_LENGTH, check_policy, hash_password
+from rapport.identity.passwords import (
+    STAFF_MIN_LENGTH,
+    check_policy,
+    hash_password,
+    in_hashing_thread,
+)
 from rapport.identity.repository import (
     MembershipRepository,
     SessionRepository,
@@ -133,6 +138,25 @@ class WorkspaceService:
         return await WorkspaceRepository(session).list_for_staff(staff_id)
 
 
+@dataclass(frozen=True)
+class StaffPassword:
+    """A new account's password, checked and hashed before the unit of work that adds the
+    account opens: a hash takes most of a second, and nothing may hold SQLite's writer (or a
+    pooled connection) meanwhile."""
+
+    hash: str
+    # Generated here, so shown to the operator once; None when the operator chose it.
+    one_time: str | None
+
+
+async def staff_password(email: str, chosen: str | None = None) -> StaffPassword:
+    """Check and hash the password a new account would get (a generated one by default)."""
+    password = chosen or generate_password()
+    check_policy(password, min_length=STAFF_MIN_LENGTH, context=(normalise_email(email),))
+    hashed = await in_hashing_thread(hash_password, password)
+    return StaffPassword(hashed, None if chosen else password)
+
+
 class StaffService:
     async def add(
         self,
@@ -141,25 +165,21 @@ class StaffService:
         workspace_id: str,
         body: StaffCreate,
         actor: Actor,
-        password: str | None = None,
+        password: StaffPassword,
     ) -> tuple[StaffMember, str | None]:
-        """Add a person to a workspace at once, creating their account (and a password) if new.
-        Operators only (CLI, demo): staff and API keys invite, and the person accepts."""
+        """Add a person to a workspace at once, creating their account with `password` (made
+        by `staff_password` before this unit of work) if new; returns the password to show
+        once, if one was generated for a new account. Operators only (CLI, demo): staff and
+        API keys invite, and the person accepts."""
         email = normalise_email(body.email)
         accounts = StaffRepository(session)
         user = await accounts.get_by_email(email)
         one_time_password = None
         if user is None:
-            one_time_password = password or generate_password()
-            check_policy(one_time_password, min_length=STAFF_MIN_LENGTH, context=(email,))
             user = await accounts.add(
-                StaffUser(
-                    email=email,
-                    display_name=body.display_name,
-                    password_hash=hash_password(one_time_password),
-                )
+                StaffUser(email=email, display_name=body.display_name, password_hash=password.hash)
             )
-            one_time_password = None if password else one_time_password
+            one_time_password = password.one_time
         memberships = MembershipRepository(session, workspace_id)
         if await memberships.for_staff(user.id) is not None:
             # Role changes go through change_role and its owner rules, never through an invite.
