@@ -23,11 +23,21 @@ DEMO_OWNER = "owner@demo.example.com"
 def demo() -> None:
     """Create the demo workspace and owner once; print how to sign in."""
 
+    async def exists(database: Database) -> bool:
+        async with database.session() as session:
+            try:
+                await workspaces.get_by_slug(session, DEMO_SLUG)
+                return True
+            except NotFound:
+                return False
+
     async def work(database: Database) -> str | None:
+        if await exists(database):
+            return None
         body = StaffCreate(email=DEMO_OWNER, display_name="Demo Owner", role=Role.owner)
         new_password = await staff_password(body.email)  # hashed before the unit of work
         async with database.session() as session:
-            try:
+            try:  # created meanwhile by another run
                 await workspaces.get_by_slug(session, DEMO_SLUG)
                 return None
             except NotFound:

@@ -117,10 +117,13 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 
 async def _staffing(database: Database, workspace_id: str) -> Staffing:
     """Add the demo agents and surveys (once) and put the agents in their teams."""
+    async with database.session() as session:
+        present = set((await staff.names(session, workspace_id)).values())
     agents = [
         StaffCreate(email=f"{login}@demo.example.com", display_name=name, role=Role.agent)
         for members in TEAMS.values()
         for name, login in members
+        if name not in present
     ]
     # Hashed before the unit of work (nobody signs in as these agents: their passwords are
     # generated and never shown).
