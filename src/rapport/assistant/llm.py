@@ -30,6 +30,11 @@ IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_ANSWER_BYTES = 256 * 1024
 COMPLETIONS_PATH = "/chat/completions"
 USER_AGENT = "Rapport-Assistant/1"
+# Sampling settings sent when the model takes them. Some refuse one (OpenAI's reasoning models
+# answer 400 naming `max_tokens` or `temperature`): the request is sent again without it, and
+# later requests to that endpoint and model leave it out (remembered by this process).
+SAMPLING = {"temperature": 0.2, "max_tokens": 400}
+MAX_REMEMBERED_MODELS = 1000
 
 
 class EndpointRefused(ValueError):
@@ -155,23 +160,31 @@ async def complete(
     *,
     allow_private: bool,
 ) -> Completion:
-    """Ask the model once; raise ModelFailed for anything but a well-formed answer in time."""
-    body = json.dumps(
-        {
-            "model": endpoint.model,
-            "messages": messages,
-            "tools": tools,
-            "tool_choice": "auto",
-            "temperature": 0.2,
-            "max_tokens": 400,
-            "stream": False,
-        }
-    ).encode()
+    """Ask the model (once, or again without a sampling setting it refused, within the same
+    deadline); raise ModelFailed for anything but a well-formed answer in time."""
+    model = (endpoint.base_url, endpoint.model)
     try:
         async with asyncio.timeout(endpoint.timeout):
-            status, raw = await _post(endpoint, body, allow_private)
-    except EndpointRefused as refused:
-        raise ModelFailed(f"endpoint refused: {refused}") from None
+            while True:
+                refused = _refused.get(model, frozenset())
+                sampling = {name: value for name, value in SAMPLING.items() if name not in refused}
+                body = json.dumps(
+                    {
+                        "model": endpoint.model,
+                        "messages": messages,
+                        "tools": tools,
+                        "tool_choice": "auto",
+                        **sampling,
+                        "stream": False,
+                    }
+                ).encode()
+                status, raw = await _post(endpoint, body, allow_private)
+                unwanted = _refused_setting(status, raw)
+                if unwanted is None or unwanted not in sampling:
+                    break
+                _remember_refusal(model, refused | {unwanted})
+    except EndpointRefused as refused_endpoint:
+        raise ModelFailed(f"endpoint refused: {refused_endpoint}") from None
     except TimeoutError:
         raise ModelFailed("timed out") from None
     except httpx.HTTPError as error:
@@ -179,6 +192,30 @@ async def complete(
     if not 200 <= status < 300:
         raise ModelFailed(f"HTTP {status}")
     return read_completion(raw)
+
+
+# The sampling settings each (base URL, model) refused, in this process.
+_refused: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def _remember_refusal(model: tuple[str, str], refused: frozenset[str]) -> None:
+    if model not in _refused and len(_refused) >= MAX_REMEMBERED_MODELS:
+        _refused.clear()  # a bound, not a cache policy: relearning costs one request
+    _refused[model] = refused
+
+
+def _refused_setting(status: int, raw: bytes) -> str | None:
+    """Return the sampling setting a 400 answer says the model does not take, if it says so
+    in OpenAI's error format (`{"error": {"param": "max_tokens", ...}}`)."""
+    if status != 400:
+        return None
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    param = error.get("param") if isinstance(error, dict) else None
+    return param if isinstance(param, str) and param in SAMPLING else None
 
 
 @functools.cache
