@@ -9,7 +9,8 @@ queued processing jobs are left for a worker) and sends N track calls built by a
 separate client process. It re-sends the first calls through the library's whole pipeline and
 checks that every call was stored exactly once. Then it bulk-inserts the same rows with the
 same driver-level statement into the same database, without HTTP (the ceiling), and lets a
-worker resolve identities for 20 s (processing rate). Prints one figure per line.
+worker resolve identities for 20 s (processing rate; in this process, with the garbage
+collector set as Rapport's server and worker set it). Prints one figure per line.
 Memory: pass --events 1000000 and compare the RSS lines (the server streams; nothing accumulates).
 """
 
@@ -37,6 +38,7 @@ from sqlalchemy import func, select
 
 from benchdb import on_each_backend
 from rapport.core.clock import utcnow
+from rapport.core.collector import quiet_collector
 from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
 from rapport.db.migrate import upgrade
@@ -242,8 +244,10 @@ def peak_rss_mb(pid: int) -> tuple[float, float]:
 
 
 async def processing_rate(url: str, workspace_id: str, seconds: float) -> float:
-    """Return events/s resolved by a worker (identity graph, profiles, orders) for a while."""
+    """Return events/s resolved by a worker (identity graph, profiles, orders) for a while,
+    with the garbage collector set as `rapport serve` and `rapport worker` set it."""
     load_tasks()
+    quiet_collector()
     database = Database(url)
     worker = Worker(database, concurrency=4)
     started = time.perf_counter()

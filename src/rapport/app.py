@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +11,7 @@ from fastapi import FastAPI
 
 from rapport import __version__
 from rapport.config import Settings, get_settings
+from rapport.core.collector import quiet_collector
 from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
 from rapport.core.logging import configure_logging
@@ -31,23 +31,6 @@ from rapport.web.widget import WidgetCorsMiddleware
 from rapport.web.widget import router as widget_router
 from rapport.worker.runner import Worker
 
-# Young objects are collected after this many allocations (Python's default is 700).
-GC_YOUNG_THRESHOLD = 20_000
-_collector_quiet = False
-
-
-def _quiet_collector() -> None:
-    """Keep the garbage collector off the live path, once per process: what start-up
-    allocated is frozen out of collections, and young objects are collected less often.
-    With the worker's churn beside requests, full collections over the whole heap paused
-    every request for about 100 ms (bench/live.py, backlog: p99 133 ms before, 26 ms after)."""
-    global _collector_quiet
-    if not _collector_quiet:
-        _collector_quiet = True
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
-
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the Rapport application; refuses to start in production without a secret key."""
@@ -65,7 +48,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         await start_hub(settings.redis_url)
         for part in background.values():
             part.start()
-        _quiet_collector()
+        quiet_collector()
         worker_task = None
         if settings.run_worker:
             worker = Worker(database, concurrency=settings.worker_concurrency)

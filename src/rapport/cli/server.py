@@ -13,6 +13,7 @@ import uvicorn
 from rapport.app import create_app
 from rapport.cli.common import console, settings
 from rapport.config import Settings
+from rapport.core.collector import quiet_collector
 from rapport.core.db import Database
 from rapport.core.realtime import start_hub, stop_hub
 from rapport.domains import BackgroundPart, background_parts
@@ -83,6 +84,7 @@ def worker(
         parts = worker_parts(current)
         for part in parts:
             part.start()
+        quiet_collector()  # as the server does: full collections stay off the jobs' path
         try:
             await Worker(database, concurrency=concurrency, poll_seconds=poll_seconds).run_forever(
                 stop
