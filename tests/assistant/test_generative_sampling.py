@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from rapport.assistant import llm
 from rapport.assistant.llm import Endpoint, ModelFailed, complete
 from tests.fixtures.openai_fake import API_KEY, FakeOpenAI, Scripted, fake_openai, says
 
@@ -38,6 +39,14 @@ NO_TEMPERATURE = refusal(
 def fake() -> Iterator[FakeOpenAI]:
     with fake_openai() as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def forget_refusals() -> Iterator[None]:
+    """What a process learnt about an endpoint (its port may come back in a later test)."""
+    llm._refused.clear()
+    yield
+    llm._refused.clear()
 
 
 def _endpoint(fake: FakeOpenAI, model: str) -> Endpoint:

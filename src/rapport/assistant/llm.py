@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import ipaddress
 import json
 import socket
@@ -162,7 +163,7 @@ async def complete(
 ) -> Completion:
     """Ask the model (once, or again without a sampling setting it refused, within the same
     deadline); raise ModelFailed for anything but a well-formed answer in time."""
-    model = (endpoint.base_url, endpoint.model)
+    model = _model_key(endpoint)
     try:
         async with asyncio.timeout(endpoint.timeout):
             while True:
@@ -194,11 +195,18 @@ async def complete(
     return read_completion(raw)
 
 
-# The sampling settings each (base URL, model) refused, in this process.
-_refused: dict[tuple[str, str], frozenset[str]] = {}
+# The sampling settings each endpoint, model and key refused, in this process.
+_refused: dict[tuple[str, str, str], frozenset[str]] = {}
 
 
-def _remember_refusal(model: tuple[str, str], refused: frozenset[str]) -> None:
+def _model_key(endpoint: Endpoint) -> tuple[str, str, str]:
+    """Return what a refusal is remembered by: the endpoint, the model and a digest of the key
+    (a gateway may route two workspaces' keys to different models under one name)."""
+    key = hashlib.sha256((endpoint.api_key or "").encode()).hexdigest()
+    return endpoint.base_url, endpoint.model, key
+
+
+def _remember_refusal(model: tuple[str, str, str], refused: frozenset[str]) -> None:
     if model not in _refused and len(_refused) >= MAX_REMEMBERED_MODELS:
         _refused.clear()  # a bound, not a cache policy: relearning costs one request
     _refused[model] = refused
@@ -211,7 +219,7 @@ def _refused_setting(status: int, raw: bytes) -> str | None:
         return None
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     error = data.get("error") if isinstance(data, dict) else None
     param = error.get("param") if isinstance(error, dict) else None
@@ -256,7 +264,7 @@ def read_completion(raw: bytes) -> Completion:
     """Read a chat-completions answer (first choice); raise ModelFailed if it is not one."""
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ModelFailed("invalid JSON") from None
     choices = data.get("choices") if isinstance(data, dict) else None
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):

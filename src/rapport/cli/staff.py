@@ -28,6 +28,8 @@ def create(
 
     async def work(database: Database) -> str | None:
         body = StaffCreate(email=email, display_name=name, role=role)
+        async with database.session() as session:
+            await workspaces.get_by_slug(session, workspace)  # a wrong slug fails before hashing
         new_password = await staff_password(body.email)  # hashed before the unit of work
         async with database.session() as session:
             target = await workspaces.get_by_slug(session, workspace)

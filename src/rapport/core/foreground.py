@@ -4,22 +4,24 @@
 answers requests. Python runs one thing at a time there, so every slice of a job's CPU
 between two awaits is time a request, a chat message or a push waits: with a few jobs under
 way, a request that needs ten turns of the loop waits through ten slices of theirs. So the
-live path marks what it is doing (`interactive()`: a request once its body is in, a socket's
-frame, a push being relayed) and background work, before each short unit of its own (a
-transaction of jobs, a slice of calls to process), awaits `gap()`. That returns after one turn
-of the loop while nothing interactive is in flight, and otherwise when the live work ends,
-but never later than the background work last ran (and at most `MOST_WAIT`): a live path that
-is never quiet keeps at least about half of the loop for background work, so jobs slow down
-but never starve. `core.db.WriterTurn` does the same for SQLite's one writer; this does it for
-the CPU. Counted per event loop: a worker in a process of its own never waits.
+live path marks what it is computing (`interactive()`/`begin()`: a request from the moment its
+body is in until its answer starts, a widget's frame) and background work, before each short
+unit of its own (a transaction of jobs, a slice of calls to process), awaits `gap()`. That
+returns after one turn of the loop while nothing live is in flight, and otherwise when the live
+work ends, but never later than the background work last ran (and at most `MOST_WAIT`); after
+background work was idle (`idle()`), its first unit does not wait. So a live path that is
+never quiet keeps at least about half of the loop for background work: jobs slow down, never
+starve. Sending an answer is not live work (a client that reads slowly would otherwise keep
+the loop "busy" for free). `core.db.WriterTurn` does the same for SQLite's one writer; this
+does it for the CPU. Counted per event loop: a worker in a process of its own never waits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 # The longest background work waits for a gap before it goes on anyway.
@@ -32,8 +34,8 @@ class _Loop:
 
     active: int = 0
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
-    # When background work last went on (the loop's clock), so it never waits longer than
-    # it has just run.
+    # When background work last went on (the loop's clock); None while it is idle, so it
+    # never waits longer than it has just run.
     resumed: float | None = None
 
     def wake(self) -> None:
@@ -53,26 +55,46 @@ def _state(loop: asyncio.AbstractEventLoop) -> _Loop:
     return state
 
 
-@contextmanager
-def interactive() -> Iterator[None]:
-    """Mark live work (a request, a frame, a push) in flight on this event loop."""
+def begin() -> Callable[[], None]:
+    """Mark live work in flight on this event loop; return the function that ends it (once,
+    however often it is called)."""
     try:
         state = _state(asyncio.get_running_loop())
     except RuntimeError:  # not on an event loop: there is nothing to share it with
-        yield
-        return
+        return lambda: None
     state.active += 1
+    ended = False
+
+    def end() -> None:
+        nonlocal ended
+        if not ended:
+            ended = True
+            state.active -= 1
+            if state.active == 0:
+                state.wake()
+
+    return end
+
+
+@contextmanager
+def interactive() -> Iterator[None]:
+    """Mark live work (a request, a frame) in flight on this event loop while inside."""
+    end = begin()
     try:
         yield
     finally:
-        state.active -= 1
-        if state.active == 0:
-            state.wake()
+        end()
 
 
 def busy() -> bool:
     """Tell whether live work is in flight on this event loop."""
     return _state(asyncio.get_running_loop()).active > 0
+
+
+def idle() -> None:
+    """Background work on this event loop has nothing left for now: its next unit, whenever
+    it comes, goes on without waiting."""
+    _state(asyncio.get_running_loop()).resumed = None
 
 
 async def gap() -> None:
@@ -81,16 +103,17 @@ async def gap() -> None:
     request that just arrived starts first."""
     loop = asyncio.get_running_loop()
     state = _state(loop)
-    most = MOST_WAIT
-    ran = most if state.resumed is None else loop.time() - state.resumed
+    ran = 0.0 if state.resumed is None else loop.time() - state.resumed
     if state.active == 0 or ran <= 0:
         await asyncio.sleep(0)
     else:
         waiter = loop.create_future()
         state.waiters.append(waiter)
         try:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(waiter), min(ran, most))
+            async with asyncio.timeout(min(ran, MOST_WAIT)):
+                await waiter
+        except TimeoutError:
+            pass  # the live path did not rest: background work goes on anyway
         finally:
             if waiter in state.waiters:
                 state.waiters.remove(waiter)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 from collections.abc import Sequence
@@ -146,7 +147,7 @@ class StaffPassword:
 
     hash: str
     # Generated here, so shown to the operator once; None when the operator chose it.
-    one_time: str | None
+    one_time: str | None = dataclasses.field(repr=False)
 
 
 async def staff_password(email: str, chosen: str | None = None) -> StaffPassword:

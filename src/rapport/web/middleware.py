@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rapport.core.foreground import interactive
+from rapport.core.foreground import begin
 from rapport.core.ids import new_id
 from rapport.core.logging import request_id_var
 from rapport.web.bodies import CLIENT_GONE
@@ -67,8 +67,10 @@ class HeadMiddleware:
 
 
 class ForegroundMiddleware:
-    """Mark each HTTP request as live work while its route runs (see `core.foreground`).
-    Innermost, so a body still arriving (read by BodyMiddleware first) does not count."""
+    """Mark each HTTP request as live work while its route computes the answer (see
+    `core.foreground`): innermost, so a body still arriving (read by BodyMiddleware first)
+    does not count, and no longer once the answer starts, so a client reading it slowly
+    does not either."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -77,8 +79,17 @@ class ForegroundMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        with interactive():
-            await self.app(scope, receive, send)
+        end = begin()
+
+        async def answer(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                end()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, answer)
+        finally:
+            end()
 
 
 class RequestContextMiddleware:

@@ -10,7 +10,6 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from rapport.config import Settings
 from rapport.core.db import Database
-from rapport.core.foreground import interactive
 from rapport.core.realtime import Subscription, get_hub
 from rapport.errors import RapportError
 from rapport.identity.auth import session_cookie_name, staff_principal
@@ -57,8 +56,7 @@ async def _forward(websocket: WebSocket, subscription: Subscription, workspace_i
                 await websocket.close(code=POLICY_VIOLATION)
                 return
             continue
-        with interactive():
-            await websocket.send_json(message)
+        await websocket.send_json(message)
 
 
 def _same_origin(websocket: WebSocket, settings: Settings) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from rapport.core.clock import utcnow
 from rapport.core.db import Database, background_work
+from rapport.core.foreground import idle
 from rapport.core.jobs import (
     Job,
     JobSchedule,
@@ -129,6 +130,7 @@ class Worker:
         claimed = await self.claim(self._claim_size)
         lanes = [claimed[lane :: self.concurrency] for lane in range(self.concurrency)]
         await asyncio.gather(*(self.batches.run(lane) for lane in lanes if lane))
+        idle()  # the next batch's first transaction does not wait for the live path
         elapsed = time.monotonic() - started
         if len(claimed) == self._claim_size and elapsed < QUICK_BATCH_SECONDS:
             self._claim_size = min(self._claim_size * 2, MAX_CLAIM)

@@ -179,8 +179,7 @@ class Connection:
         async with get_hub().open(self.me.workspace_id, topic) as subscription:
             await self.flush()
             async for event in subscription:
-                with interactive():
-                    await self._relay(conversation_id, event)
+                await self._relay(conversation_id, event)
 
     async def _relay(self, conversation_id: str, event: dict[str, Any]) -> None:
         """Pass one push on to the widget."""
