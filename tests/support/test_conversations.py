@@ -72,7 +72,9 @@ async def _metrics(database: Database, cid: str) -> list[tuple[str, float | None
         rows = await session.execute(
             select(MetricEvent.kind, MetricEvent.seconds)
             .where(MetricEvent.conversation_id == cid)
-            .order_by(MetricEvent.id)
+            # By the test's clock, then kind: a reply's first_response and reply events may
+            # get ids of the same millisecond, whose order is random (UUIDv7).
+            .order_by(MetricEvent.created_at, MetricEvent.kind)
         )
         return [(str(kind), seconds) for kind, seconds in rows]
 
