@@ -94,6 +94,50 @@ async def test_a_new_conversation_appears_in_the_inbox_without_reload(
     assert await problems.all(page) == []
 
 
+async def test_a_live_redraw_waits_for_a_press_to_end(
+    page: Page, live_server: LiveServer, database: Database
+) -> None:
+    """A click is a press and a release on one element: a redraw of the list in between
+    would swallow it. The list is redrawn once the press ends, and the click goes through."""
+    desk = await make_desk(database)
+    key = await make_api_key(database, desk.workspace, [Scope.conversations_write])
+    first = await open_conversation(database, desk.workspace.id, "Where is my parcel?")
+    problems = await watch(page)
+    await sign_in_page(
+        page, live_server.url, desk.agent.email, desk.agent.password, "/console/inbox"
+    )
+    rows = page.locator("#inbox-rows")
+    await expect(rows).to_have_attribute("data-live", "connected")
+    await expect(rows.locator(".conversation-item")).to_have_count(1)
+    link = rows.locator(f'[data-conversation-id="{first}"] .conversation-link')
+
+    async def press(body: str) -> None:
+        shown = await rows.locator(".conversation-item").count()
+        box = await link.bounding_box()
+        assert box is not None
+        await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        await page.mouse.down()
+        async with httpx.AsyncClient(base_url=live_server.url) as client:
+            message = {"kind": "customer", "body": body}
+            sent = {"channel": "phone", "message": message}
+            response = await client.post("/api/v1/conversations", json=sent, headers=bearer(key))
+            assert response.status_code == 201, response.text
+        await expect(rows).to_have_attribute("data-stale", "")
+        await expect(rows.locator(".conversation-item")).to_have_count(shown)
+
+    # Pressed, then released elsewhere: no click, and the list catches up on release.
+    await press("Refund asap")
+    await page.mouse.move(5, 5)
+    await page.mouse.up()
+    await expect(rows.locator(".conversation-item")).to_have_count(2)
+    await expect(rows).not_to_have_attribute("data-stale", "")
+    # Pressed and released on the conversation while a new one arrives: the click opens it.
+    await press("Do you ship to Norway?")
+    await page.mouse.up()
+    await expect(page).to_have_url(f"{live_server.url}{conversation_url(first)}")
+    assert await problems.all(page) == []
+
+
 async def test_a_message_written_before_the_socket_opens_still_shows(
     page: Page, live_server: LiveServer, database: Database
 ) -> None:

@@ -3,6 +3,9 @@
 // over HTTP, where the agent's team limits apply. The page was drawn before its socket
 // opened, so it fetches its fragments once the socket is open too: a push sent in between
 // would otherwise be lost. Of overlapping fetches of one part, only the latest is shown.
+// A part is redrawn only when what it shows changed, and never while a pointer is held
+// down in it: a click is a press and a release on the same element, so a redraw in between
+// would swallow it (the agent taps a conversation and nothing happens).
 (function () {
   "use strict";
   var root = document.querySelector("[data-live-topic]");
@@ -15,6 +18,7 @@
     : Array.prototype.slice.call(root.querySelectorAll("[data-live-part]"));
   var retryDelay = 1000;
   var queued = null;
+  var pressed = null; // the part a pointer is held down in
   var POLICY_VIOLATION = 1008;
 
   function load(part) {
@@ -31,6 +35,12 @@
       }
       if (busy(part)) {
         part.setAttribute("data-stale", ""); // they started working in it meanwhile
+        return;
+      }
+      var drawn = document.createElement("template");
+      drawn.innerHTML = html;
+      if (drawn.innerHTML === part.innerHTML) {
+        part.removeAttribute("data-stale"); // nothing changed: keep the page as it is
         return;
       }
       part.innerHTML = html;
@@ -66,6 +76,9 @@
   }
 
   function busy(part) {
+    if (part === pressed) {
+      return true;
+    }
     if (part.contains(document.activeElement) && part.querySelector("form")) {
       return true;
     }
@@ -80,6 +93,25 @@
     load(part);
   }
 
+  function partOf(node) {
+    for (var i = 0; i < parts.length; i++) {
+      if (parts[i].contains(node)) {
+        return parts[i];
+      }
+    }
+    return null;
+  }
+
+  // A part left stale is drawn once the agent is done with it; after the current event, so
+  // a click that ends a press is handled on what it was aimed at.
+  function settle(part) {
+    window.setTimeout(function () {
+      if (part.hasAttribute("data-stale") && !busy(part)) {
+        load(part);
+      }
+    }, 0);
+  }
+
   document.addEventListener("focusout", function (event) {
     var part = event.target.closest && event.target.closest("[data-stale]");
     if (part && parts.indexOf(part) !== -1) {
@@ -90,6 +122,20 @@
       }, 0);
     }
   });
+
+  document.addEventListener("pointerdown", function (event) {
+    pressed = partOf(event.target);
+  }, true);
+
+  function release() {
+    var part = pressed;
+    pressed = null;
+    if (part) {
+      settle(part);
+    }
+  }
+  document.addEventListener("pointerup", release, true);
+  document.addEventListener("pointercancel", release, true);
 
   // Pushes often come in pairs (a message and the status it changed): fetch once for both.
   function refreshAll() {
