@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 from sqlalchemy import DateTime, ForeignKey, MetaData, String, event
-from sqlalchemy.engine import Connection, ExecutionContext
+from sqlalchemy.engine import Connection, ExecutionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,6 +26,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import await_only
 
+from rapport.core import sqlite_driver
 from rapport.core.clock import as_utc, utcnow
 from rapport.core.ids import new_id
 from rapport.errors import RapportError
@@ -80,9 +82,8 @@ class TenantMixin(IdMixin, Base):
 def _configure_sqlite(engine: AsyncEngine, writer: WriterTurn) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Transactions are begun explicitly below; autocommit mode stops pysqlite from
-        # opening its own deferred ones.
-        dbapi_connection.isolation_level = None
+        # Transactions are begun explicitly below: the connection was opened in autocommit
+        # mode (make_engine), so pysqlite opens no deferred ones of its own.
         cursor = dbapi_connection.cursor()
         for pragma in (
             "journal_mode=WAL",
@@ -155,16 +156,13 @@ def _become_writer(connection: Connection, writer: WriterTurn) -> None:
     await_only(writer.acquire(background=_background.get()))
     connection.info[_WRITER] = True
     connection.info[_WRITER_SINCE] = time.perf_counter()
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    driver = cast(sqlite_driver.Connection, connection.connection.driver_connection)
     try:
-        cursor.execute("COMMIT")
-        cursor.execute("BEGIN IMMEDIATE")
+        await_only(driver.execute_each("COMMIT", "BEGIN IMMEDIATE"))
     except BaseException:
         connection.info.pop(_WRITER, None)
         writer.release()
         raise
-    finally:
-        cursor.close()
 
 
 async def take_writer(session: AsyncSession) -> None:
@@ -256,9 +254,24 @@ def background_work() -> Iterator[None]:
         _background.reset(token)
 
 
-def make_engine(url: str, *, pool: bool = True) -> AsyncEngine:
-    """Create the async engine for `url`, with SQLite tuned for durability and safety."""
+def make_engine(url: str, *, pool: bool = True, explicit_transactions: bool = False) -> AsyncEngine:
+    """Create the async engine for `url`.
+
+    SQLite connections are `core.sqlite_driver`'s (one trip to the connection's thread a
+    statement). With `explicit_transactions` they open no transaction of their own, for a
+    caller that begins each one (`Database`); otherwise pysqlite's deferred transactions
+    apply, as they do for migrations."""
     kwargs: dict[str, Any] = {}
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.query:
+            options = ", ".join(sorted(parsed.query))
+            raise ValueError(f"SQLite database URLs take no options (this one has: {options})")
+        kwargs["async_creator"] = partial(
+            sqlite_driver.connect,
+            parsed.database or ":memory:",
+            autocommit=explicit_transactions,
+        )
     if not pool:
         kwargs["poolclass"] = NullPool
     elif url.startswith("postgresql"):
@@ -274,7 +287,7 @@ class Database:
 
     def __init__(self, url: str, *, pool: bool = True) -> None:
         self.url = url
-        self.engine = make_engine(url, pool=pool)
+        self.engine = make_engine(url, pool=pool, explicit_transactions=True)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.writer = WriterTurn()
         if url.startswith("sqlite"):

@@ -1,0 +1,160 @@
+"""Rapport's SQLite driver: one trip to the connection's thread a statement, errors as
+sqlite3 raises them, transactions as the caller asks, and a thread that ends with its
+connection."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from rapport.core import sqlite_driver
+from rapport.core.db import Database, make_engine
+
+SLOW = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) "
+    "SELECT count(*) FROM n"
+)
+
+
+async def test_a_statement_is_one_trip_to_the_thread(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
+    try:
+        async with database.session() as session:
+            await session.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
+        trips: list[Any] = []
+        async with database.session() as session:
+            raw = await (await session.connection()).get_raw_connection()
+            driver = raw.driver_connection
+            assert isinstance(driver, sqlite_driver.Connection)
+            run = driver.lane.run
+
+            async def counted(call: Any, *args: Any) -> Any:
+                trips.append(call)
+                return await run(call, *args)
+
+            driver.lane.run = counted  # type: ignore[method-assign]
+            before = len(trips)
+            rows = (await session.execute(text("SELECT 1 UNION ALL SELECT 2"))).all()
+            assert rows == [(1,), (2,)]
+            assert len(trips) - before == 1
+            before = len(trips)
+            await session.execute(text("INSERT INTO notes (body) VALUES ('a'), ('b')"))
+            # The first write trades the read transaction for a write one (COMMIT and
+            # BEGIN IMMEDIATE, in one trip), then the insert itself.
+            assert len(trips) - before == 2
+            driver.lane.run = run  # type: ignore[method-assign]
+        async with database.session() as session:
+            count = await session.scalar(text("SELECT count(*) FROM notes"))
+        assert count == 2
+    finally:
+        await database.dispose()
+
+
+def test_sqlite_urls_take_no_options() -> None:
+    with pytest.raises(ValueError, match=r"take no options.*mode"):
+        make_engine("sqlite+aiosqlite:///rapport.db?mode=ro")
+
+
+async def test_errors_are_sqlite3s_and_the_unit_of_work_rolls_back(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'errors.db'}")
+    try:
+        async with database.session() as session:
+            await session.execute(text("CREATE TABLE tags (name TEXT PRIMARY KEY)"))
+            await session.execute(text("INSERT INTO tags VALUES ('vip')"))
+        with pytest.raises(IntegrityError) as caught:
+            async with database.session() as session:
+                await session.execute(text("INSERT INTO tags VALUES ('new')"))
+                await session.execute(text("INSERT INTO tags VALUES ('vip')"))
+        assert isinstance(caught.value.orig, sqlite3.IntegrityError)
+        async with database.session() as session:
+            names = (await session.scalars(text("SELECT name FROM tags"))).all()
+        assert names == ["vip"]
+    finally:
+        await database.dispose()
+
+
+async def test_without_explicit_transactions_writes_wait_for_commit(tmp_path: Path) -> None:
+    """Migrations' engine: sqlite3's own deferred transactions, so a rollback undoes."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'migrate.db'}", pool=False)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("CREATE TABLE steps (n INTEGER)"))
+            await connection.commit()
+            await connection.execute(text("INSERT INTO steps VALUES (1)"))
+            await connection.rollback()
+            assert await connection.scalar(text("SELECT count(*) FROM steps")) == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_a_caller_that_stops_waiting_leaves_the_connection_usable(tmp_path: Path) -> None:
+    connection = await sqlite_driver.connect(str(tmp_path / "cancel.db"), autocommit=True)
+    try:
+        slow = asyncio.ensure_future(connection.cursor().execute(SLOW))
+        await asyncio.sleep(0.01)
+        slow.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await slow
+        cursor = await connection.cursor().execute("SELECT ?, ?", (1, "two"))
+        assert await cursor.fetchall() == [(1, "two")]
+    finally:
+        await connection.close()
+
+
+async def test_rows_are_read_one_by_one_or_in_pages(tmp_path: Path) -> None:
+    connection = await sqlite_driver.connect(str(tmp_path / "pages.db"), autocommit=True)
+    try:
+        cursor = await connection.cursor().execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5) "
+            "SELECT i FROM n"
+        )
+        assert cursor.description[0][0] == "i"
+        assert await cursor.fetchone() == (1,)
+        assert await cursor.fetchmany(2) == [(2,), (3,)]
+        assert await cursor.fetchall() == [(4,), (5,)]
+        assert await cursor.fetchone() is None
+        await connection.cursor().execute("CREATE TABLE t (v TEXT)")
+        written = await connection.cursor().executemany(
+            "INSERT INTO t VALUES (?)", [("a",), ("b",)]
+        )
+        assert written.rowcount == 2
+        assert written.description is None
+    finally:
+        await connection.close()
+
+
+async def _ended(thread: threading.Thread) -> bool:
+    for _ in range(200):
+        if not thread.is_alive():
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def test_each_connection_has_a_thread_that_ends_with_it(tmp_path: Path) -> None:
+    connection = await sqlite_driver.connect(str(tmp_path / "thread.db"), autocommit=True)
+    thread = connection.lane._thread
+    assert thread.is_alive()
+    assert thread.name == "rapport-sqlite"
+    await connection.close()
+    await connection.close()  # twice is harmless
+    assert await _ended(thread)
+    with pytest.raises(sqlite3.ProgrammingError):
+        connection.raw.execute("SELECT 1")
+
+
+async def test_a_terminated_connection_closes_on_its_thread(tmp_path: Path) -> None:
+    connection = await sqlite_driver.connect(str(tmp_path / "stop.db"), autocommit=True)
+    thread = connection.lane._thread
+    connection.stop()
+    assert connection._connection is None
+    assert await _ended(thread)
+    with pytest.raises(sqlite3.ProgrammingError):
+        connection.raw.execute("SELECT 1")
