@@ -131,6 +131,18 @@ async def test_a_live_redraw_waits_for_a_press_to_end(
     await page.mouse.up()
     await expect(rows.locator(".conversation-item")).to_have_count(2)
     await expect(rows).not_to_have_attribute("data-stale", "")
+    # A right-button press does not click: the list is redrawn under it at once.
+    box = await link.bounding_box()
+    assert box is not None
+    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    await page.mouse.down(button="right")
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        sent = {"channel": "phone", "message": {"kind": "customer", "body": "Gift wrap?"}}
+        response = await client.post("/api/v1/conversations", json=sent, headers=bearer(key))
+        assert response.status_code == 201, response.text
+    await expect(rows.locator(".conversation-item")).to_have_count(3)
+    await page.mouse.up(button="right")
+    await page.keyboard.press("Escape")
     # Pressed and released on the conversation while a new one arrives: the click opens it.
     await press("Do you ship to Norway?")
     await page.mouse.up()

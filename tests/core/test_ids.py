@@ -36,13 +36,24 @@ def test_ids_sort_in_the_order_they_were_made_within_a_millisecond() -> None:
     assert made[-1] < batch[0] < new_id()
 
 
-def test_a_clock_set_back_does_not_reorder_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_clock_set_back_a_little_does_not_reorder_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     before = new_id()
     real = time.time_ns
-    monkeypatch.setattr(ids_module.time, "time_ns", lambda: real() - 60 * 1_000_000_000)
+    monkeypatch.setattr(ids_module.time, "time_ns", lambda: real() - 300_000_000)
     after = new_ids(3)
     monkeypatch.undo()
     assert [before, *after] == sorted([before, *after])
+
+
+def test_after_a_long_step_back_ids_follow_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = new_id()
+    real = time.time_ns
+    monkeypatch.setattr(ids_module.time, "time_ns", lambda: real() - 60 * 1_000_000_000)
+    after = [new_id() for _ in range(1000)]
+    monkeypatch.undo()
+    assert after[0] < before  # not a minute ahead of the clock
+    assert after == sorted(after)  # and in order again from there
+    assert after[-1] < new_id()  # the clock put right: ids move on from the clock
 
 
 def test_ids_from_many_threads_are_distinct_and_each_threads_are_ordered() -> None:

@@ -5,6 +5,7 @@ connection."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
 import threading
 from pathlib import Path
@@ -158,3 +159,49 @@ async def test_a_terminated_connection_closes_on_its_thread(tmp_path: Path) -> N
     assert await _ended(thread)
     with pytest.raises(sqlite3.ProgrammingError):
         connection.raw.execute("SELECT 1")
+
+
+async def test_a_closed_connection_refuses_calls_at_once(tmp_path: Path) -> None:
+    connection = await sqlite_driver.connect(str(tmp_path / "closed.db"), autocommit=True)
+    await connection.close()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        await asyncio.wait_for(connection.cursor().execute("SELECT 1"), 5)
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        await asyncio.wait_for(connection.execute_each("BEGIN IMMEDIATE"), 5)
+
+
+async def test_a_connection_dropped_without_closing_ends_its_thread(tmp_path: Path) -> None:
+    connection = await sqlite_driver.connect(str(tmp_path / "dropped.db"), autocommit=True)
+    thread = connection.lane._thread
+    del connection
+    gc.collect()
+    assert await _ended(thread)
+
+
+async def test_an_isolation_level_can_be_set_per_connection(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'levels.db'}")
+    try:
+        async with engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("CREATE TABLE t (v INTEGER)"))
+            raw = await connection.get_raw_connection()
+            assert raw.driver_connection.isolation_level is None
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("SELECT count(*) FROM t")) == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_a_relative_path_names_the_same_file_after_a_change_of_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    engine = make_engine("sqlite+aiosqlite:///relative.db")
+    monkeypatch.chdir("/")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("CREATE TABLE t (v INTEGER)"))
+            await connection.commit()
+    finally:
+        await engine.dispose()
+    assert (tmp_path / "relative.db").exists()

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import DateTime, ForeignKey, MetaData, String, event
@@ -267,10 +268,11 @@ def make_engine(url: str, *, pool: bool = True, explicit_transactions: bool = Fa
         if parsed.query:
             options = ", ".join(sorted(parsed.query))
             raise ValueError(f"SQLite database URLs take no options (this one has: {options})")
+        path = parsed.database or ":memory:"
+        if path != ":memory:":
+            path = str(Path(path).resolve())  # the same file whatever the working directory
         kwargs["async_creator"] = partial(
-            sqlite_driver.connect,
-            parsed.database or ":memory:",
-            autocommit=explicit_transactions,
+            sqlite_driver.connect, path, autocommit=explicit_transactions
         )
     if not pool:
         kwargs["poolclass"] = NullPool

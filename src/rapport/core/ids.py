@@ -9,6 +9,7 @@ from datetime import datetime
 
 _TICKS = 4096  # each millisecond in 4,096 ticks: the 12 bits after the version
 _last_tick = 0  # the last tick handed out in this process
+_CLOCK_STEP = _TICKS * 1000  # a clock set back further than a second is followed
 _ticking = threading.Lock()
 
 
@@ -23,13 +24,16 @@ def new_ids(count: int) -> list[str]:
     RFC 9562's layout with its third method for order: 48 bits of milliseconds, version 7,
     12 bits of the millisecond's fraction, the variant, then 62 random bits (one urandom
     call for all). Each id takes a tick of its own, the clock's or, when the clock has not
-    moved on (several ids in one tick, or a clock set back), the one after the last: ids of
-    one process sort in the order they were made, even within a millisecond."""
+    moved on (several ids in one tick, or a clock set back by up to a second), the one after
+    the last: ids of one process sort in the order they were made, even within a
+    millisecond. After a longer step back ids follow the clock again rather than run ahead
+    of it for that long."""
     global _last_tick
     now = time.time_ns()
     tick = now // 1_000_000 * _TICKS + now % 1_000_000 * _TICKS // 1_000_000
     with _ticking:
-        tick = max(tick, _last_tick + 1)
+        if _last_tick - _CLOCK_STEP < tick <= _last_tick:
+            tick = _last_tick + 1  # same tick, or the clock stepped back a little
         _last_tick = tick + count - 1
     random = os.urandom(8 * count)
     ids = []

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from queue import SimpleQueue
@@ -41,6 +42,7 @@ class _Lane:
     """One thread running one connection's calls in the order they were sent."""
 
     def __init__(self) -> None:
+        self.closed = False
         self._jobs: SimpleQueue[_Job | None] = SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name="rapport-sqlite", daemon=True)
         self._thread.start()
@@ -60,20 +62,51 @@ class _Lane:
                     loop.call_soon_threadsafe(_settle, future, result, error)
             del job, reply, result, error
 
+    def send(
+        self, call: Callable[..., Any], args: tuple[Any, ...], future: asyncio.Future[Any]
+    ) -> None:
+        """Run `call(*args)` on the thread and settle `future` with its outcome."""
+        if self.closed:
+            future.set_exception(sqlite3.ProgrammingError("Cannot operate on a closed database."))
+        else:
+            self._jobs.put((call, args, (future.get_loop(), future)))
+
     async def run(self, call: Callable[..., T], *args: Any) -> T:
         """Run `call(*args)` on the thread and return what it returned (or raise)."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put((call, args, (loop, future)))
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self.send(call, args, future)
         return await future
 
-    def post(self, call: Callable[..., Any], *args: Any) -> None:
-        """Run `call(*args)` on the thread, without waiting for it."""
-        self._jobs.put((call, args, None))
+    async def close(self, closer: Callable[[], Any]) -> None:
+        """Run `closer` last, then end the thread; calls sent later are refused."""
+        if self.closed:
+            return
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.send(closer, (), future)
+        self.finish()
+        await future
 
-    def stop(self) -> None:
-        """End the thread once the calls already sent have run."""
+    def finish(self, closer: Callable[[], Any] | None = None) -> None:
+        """End the thread once the calls already sent (and `closer`) have run, without
+        waiting: for a terminated connection, and one collected without being closed."""
+        if self.closed:
+            return
+        self.closed = True
+        if closer is not None:
+            self._jobs.put((closer, (), None))
         self._jobs.put(None)
+
+
+class _Requests:
+    """aiosqlite's request queue, as SQLAlchemy's adapter uses it to set an isolation
+    level: `(future, function)` pairs."""
+
+    def __init__(self, lane: _Lane) -> None:
+        self._lane = lane
+
+    def put_nowait(self, request: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
+        future, function = request
+        self._lane.send(function, (), future)
 
 
 class Cursor:
@@ -140,17 +173,27 @@ class Cursor:
 
 class Connection:
     """A sqlite3 connection on its own thread, with the awaitable calls SQLAlchemy's
-    aiosqlite adapter makes."""
+    aiosqlite adapter makes. Once closed, every call raises sqlite3's ProgrammingError, which
+    SQLAlchemy takes for a lost connection."""
 
     def __init__(self, lane: _Lane, raw: sqlite3.Connection) -> None:
         self.lane = lane
         self.raw: sqlite3.Connection = raw
-        self._open = True
+        # Dropped without close(): the thread closes the connection and ends.
+        weakref.finalize(self, lane.finish, raw.close)
 
     @property
     def _connection(self) -> sqlite3.Connection | None:
         # SQLAlchemy's adapter asks this to tell an open connection from a closed one.
-        return self.raw if self._open else None
+        return None if self.lane.closed else self.raw
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self.raw  # the adapter's isolation-level setter changes it on the thread
+
+    @property
+    def _tx(self) -> _Requests:
+        return _Requests(self.lane)
 
     @property
     def isolation_level(self) -> str | None:
@@ -178,20 +221,11 @@ class Connection:
         await self.lane.run(lambda: self.raw.create_function(*args, **kwargs))
 
     async def close(self) -> None:
-        if not self._open:
-            return
-        self._open = False
-        try:
-            await self.lane.run(self.raw.close)
-        finally:
-            self.lane.stop()
+        await self.lane.close(self.raw.close)
 
     def stop(self) -> None:
         """Close without waiting (SQLAlchemy's terminate): the thread closes it next."""
-        if self._open:
-            self._open = False
-            self.lane.post(self.raw.close)
-            self.lane.stop()
+        self.lane.finish(self.raw.close)
 
 
 async def connect(path: str, *, autocommit: bool) -> Connection:
@@ -205,6 +239,6 @@ async def connect(path: str, *, autocommit: bool) -> Connection:
             lambda: sqlite3.connect(path, isolation_level=isolation, check_same_thread=False)
         )
     except BaseException:
-        lane.stop()
+        lane.finish()
         raise
     return Connection(lane, raw)

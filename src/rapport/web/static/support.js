@@ -123,10 +123,6 @@
     }
   });
 
-  document.addEventListener("pointerdown", function (event) {
-    pressed = partOf(event.target);
-  }, true);
-
   function release() {
     var part = pressed;
     pressed = null;
@@ -134,8 +130,20 @@
       settle(part);
     }
   }
-  document.addEventListener("pointerup", release, true);
-  document.addEventListener("pointercancel", release, true);
+
+  // Only the main button clicks; a press can also end without a pointerup (a context menu,
+  // a drag, the window left): any of those lets go too.
+  document.addEventListener("pointerdown", function (event) {
+    release();
+    if (event.button === 0) {
+      pressed = partOf(event.target);
+    }
+  }, true);
+  ["pointerup", "pointercancel", "contextmenu", "dragend"].forEach(function (name) {
+    document.addEventListener(name, release, true);
+  });
+  window.addEventListener("blur", release);
+  document.addEventListener("visibilitychange", release);
 
   // Pushes often come in pairs (a message and the status it changed): fetch once for both.
   function refreshAll() {
