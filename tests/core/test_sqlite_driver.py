@@ -1,6 +1,6 @@
-"""Rapport's SQLite driver: one trip to the connection's thread a statement, errors as
-sqlite3 raises them, transactions as the caller asks, and a thread that ends with its
-connection."""
+"""Rapport's SQLite driver: live statements on the event loop, long ones and background
+work on the connection's thread (one trip a statement), errors as sqlite3 raises them,
+transactions as the caller asks, and a thread that ends with its connection."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 import gc
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from rapport.core import sqlite_driver
-from rapport.core.db import Database, make_engine
+from rapport.core.db import Database, background_work, make_engine
 
 SLOW = (
     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) "
@@ -24,37 +25,144 @@ SLOW = (
 )
 
 
-async def test_a_statement_is_one_trip_to_the_thread(tmp_path: Path) -> None:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
+class _Trips:
+    """Counts the calls a driver connection sends to its thread."""
+
+    def __init__(self, driver: sqlite_driver.Connection) -> None:
+        self.calls: list[Any] = []
+        self._driver = driver
+        self._run = driver.lane.run
+
+        async def counted(call: Any, *args: Any) -> Any:
+            self.calls.append(call)
+            return await self._run(call, *args)
+
+        driver.lane.run = counted  # type: ignore[method-assign]
+
+    def __len__(self) -> int:
+        return len(self.calls)
+
+
+async def _driver(session: Any) -> sqlite_driver.Connection:
+    raw = await (await session.connection()).get_raw_connection()
+    driver = raw.driver_connection
+    assert isinstance(driver, sqlite_driver.Connection)
+    return driver
+
+
+async def _notes(database: Database) -> None:
+    async with database.session() as session:
+        await session.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
+
+
+async def test_live_statements_run_on_the_event_loop(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'live.db'}")
     try:
+        await _notes(database)
         async with database.session() as session:
-            await session.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
-        trips: list[Any] = []
-        async with database.session() as session:
-            raw = await (await session.connection()).get_raw_connection()
-            driver = raw.driver_connection
-            assert isinstance(driver, sqlite_driver.Connection)
-            run = driver.lane.run
-
-            async def counted(call: Any, *args: Any) -> Any:
-                trips.append(call)
-                return await run(call, *args)
-
-            driver.lane.run = counted  # type: ignore[method-assign]
-            before = len(trips)
+            trips = _Trips(await _driver(session))
             rows = (await session.execute(text("SELECT 1 UNION ALL SELECT 2"))).all()
             assert rows == [(1,), (2,)]
-            assert len(trips) - before == 1
-            before = len(trips)
             await session.execute(text("INSERT INTO notes (body) VALUES ('a'), ('b')"))
-            # The first write trades the read transaction for a write one (COMMIT and
-            # BEGIN IMMEDIATE, in one trip), then the insert itself.
-            assert len(trips) - before == 2
-            driver.lane.run = run  # type: ignore[method-assign]
+        assert len(trips) == 0
         async with database.session() as session:
-            count = await session.scalar(text("SELECT count(*) FROM notes"))
-        assert count == 2
+            assert await session.scalar(text("SELECT count(*) FROM notes")) == 2
     finally:
+        await database.dispose()
+
+
+async def test_background_statements_take_one_trip_each_to_the_thread(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'background.db'}")
+    try:
+        await _notes(database)
+        with background_work():
+            async with database.session() as session:
+                trips = _Trips(await _driver(session))
+                rows = (await session.execute(text("SELECT 1 UNION ALL SELECT 2"))).all()
+                assert rows == [(1,), (2,)]
+                assert len(trips) == 1
+                await session.execute(text("INSERT INTO notes (body) VALUES ('a'), ('b')"))
+                # The first write trades the read transaction for a write one (COMMIT and
+                # BEGIN IMMEDIATE, in one trip), then the insert itself.
+                assert len(trips) == 3
+        async with database.session() as session:
+            assert await session.scalar(text("SELECT count(*) FROM notes")) == 2
+    finally:
+        await database.dispose()
+
+
+async def test_a_read_past_its_budget_finishes_on_the_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_driver, "INLINE_BUDGET", 0.0005)
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'budget.db'}")
+    try:
+        async with database.session() as session:
+            trips = _Trips(await _driver(session))
+            assert await session.scalar(text(SLOW)) == 3_000_000
+            assert len(trips) == 1  # interrupted on the loop, run again on the thread
+            assert await session.scalar(text("SELECT 7")) == 7
+            assert len(trips) == 1  # the next quick one is back on the loop
+    finally:
+        await database.dispose()
+
+
+async def test_a_write_is_never_interrupted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupted write would roll back its whole transaction: writes have no budget."""
+    monkeypatch.setattr(sqlite_driver, "INLINE_BUDGET", 0.0)
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'writes.db'}")
+    try:
+        await _notes(database)
+        async with database.session() as session:
+            await session.execute(text("INSERT INTO notes (body) VALUES ('first')"))
+            await session.execute(
+                text(
+                    "INSERT INTO notes (body) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+                    "SELECT i + 1 FROM n WHERE i < 200000) SELECT 'x' FROM n"
+                )
+            )
+        async with database.session() as session:
+            assert await session.scalar(text("SELECT count(*) FROM notes")) == 200_001
+    finally:
+        await database.dispose()
+
+
+async def test_waiting_for_another_process_lock_leaves_the_loop_free(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        await _notes(database)
+        other.execute("BEGIN IMMEDIATE")  # another process writing
+        gaps: list[float] = []
+
+        async def tick() -> None:
+            last = time.perf_counter()
+            while True:
+                await asyncio.sleep(0.01)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+
+        ticker = asyncio.create_task(tick())
+
+        async def write() -> None:
+            async with database.session() as session:
+                await session.execute(text("INSERT INTO notes (body) VALUES ('waited')"))
+
+        writing = asyncio.create_task(write())
+        await asyncio.sleep(0.4)
+        assert not writing.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(writing, 10)
+        ticker.cancel()
+        assert max(gaps) < 0.2  # the loop went on while the write waited
+        async with database.session() as session:
+            assert await session.scalar(text("SELECT count(*) FROM notes")) == 1
+    finally:
+        other.close()
         await database.dispose()
 
 
@@ -167,7 +275,7 @@ async def test_a_closed_connection_refuses_calls_at_once(tmp_path: Path) -> None
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         await asyncio.wait_for(connection.cursor().execute("SELECT 1"), 5)
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
-        await asyncio.wait_for(connection.execute_each("BEGIN IMMEDIATE"), 5)
+        await asyncio.wait_for(connection.begin_writing(), 5)
 
 
 async def test_a_connection_dropped_without_closing_ends_its_thread(tmp_path: Path) -> None:

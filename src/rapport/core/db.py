@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -91,7 +90,6 @@ def _configure_sqlite(engine: AsyncEngine, writer: WriterTurn) -> None:
             "foreign_keys=ON",
             "secure_delete=ON",
             "synchronous=NORMAL",
-            "busy_timeout=10000",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
@@ -130,21 +128,16 @@ def _configure_sqlite(engine: AsyncEngine, writer: WriterTurn) -> None:
 _WRITER = "rapport_writer"
 _WRITER_SINCE = "rapport_writer_since"
 _TRANSACTION_CONTROL = ("begin", "commit", "rollback", "release", "end")
-_READS = ("select", "pragma", "explain")
-_WRITE_IN_CTE = re.compile(r"\b(insert|update|delete|replace)\b", re.IGNORECASE)
 
 
 def _writes(statement: str, context: ExecutionContext | None) -> bool:
     """Tell whether a statement needs SQLite's writer: it changes data, opens a savepoint,
     or locks what it reads (`SELECT ... FOR UPDATE`, which SQLite does not spell)."""
-    head = statement.lstrip()[:9].lower()
-    if head.startswith(_TRANSACTION_CONTROL):
+    if statement.lstrip()[:9].lower().startswith(_TRANSACTION_CONTROL):
         return False
-    if head.startswith(_READS):
+    if sqlite_driver.reads_only(statement):
         compiled = getattr(context, "compiled", None)
         return getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is not None
-    if head.startswith("with"):
-        return _WRITE_IN_CTE.search(statement) is not None
     return True
 
 
@@ -159,7 +152,7 @@ def _become_writer(connection: Connection, writer: WriterTurn) -> None:
     connection.info[_WRITER_SINCE] = time.perf_counter()
     driver = cast(sqlite_driver.Connection, connection.connection.driver_connection)
     try:
-        await_only(driver.execute_each("COMMIT", "BEGIN IMMEDIATE"))
+        await_only(driver.begin_writing())
     except BaseException:
         connection.info.pop(_WRITER, None)
         writer.release()
@@ -247,10 +240,12 @@ _background: ContextVar[bool] = ContextVar("rapport_background_writer", default=
 @contextmanager
 def background_work() -> Iterator[None]:
     """Mark the units of work opened inside as background: they yield the writer to
-    interactive ones (see WriterTurn)."""
+    interactive ones (see WriterTurn), and on SQLite their statements run on the
+    connections' threads, never holding the event loop (see `core.sqlite_driver`)."""
     token = _background.set(True)
     try:
-        yield
+        with sqlite_driver.on_thread():
+            yield
     finally:
         _background.reset(token)
 
@@ -258,10 +253,10 @@ def background_work() -> Iterator[None]:
 def make_engine(url: str, *, pool: bool = True, explicit_transactions: bool = False) -> AsyncEngine:
     """Create the async engine for `url`.
 
-    SQLite connections are `core.sqlite_driver`'s (one trip to the connection's thread a
-    statement). With `explicit_transactions` they open no transaction of their own, for a
-    caller that begins each one (`Database`); otherwise pysqlite's deferred transactions
-    apply, as they do for migrations."""
+    SQLite connections are `core.sqlite_driver`'s (quick statements on the event loop,
+    long ones on the connection's thread). With `explicit_transactions` they open no
+    transaction of their own, for a caller that begins each one (`Database`); otherwise
+    pysqlite's deferred transactions apply, as they do for migrations."""
     kwargs: dict[str, Any] = {}
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
