@@ -50,6 +50,10 @@ async def _driver(session: Any) -> sqlite_driver.Connection:
     return driver
 
 
+def session_commit(trips: _Trips) -> Any:
+    return trips._driver.raw.commit
+
+
 async def _notes(database: Database) -> None:
     async with database.session() as session:
         await session.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
@@ -64,7 +68,9 @@ async def test_live_statements_run_on_the_event_loop(tmp_path: Path) -> None:
             rows = (await session.execute(text("SELECT 1 UNION ALL SELECT 2"))).all()
             assert rows == [(1,), (2,)]
             await session.execute(text("INSERT INTO notes (body) VALUES ('a'), ('b')"))
-        assert len(trips) == 0
+            assert len(trips) == 0
+        # The write transaction's commit, which may checkpoint the WAL, is the one trip.
+        assert trips.calls == [session_commit(trips)]
         async with database.session() as session:
             assert await session.scalar(text("SELECT count(*) FROM notes")) == 2
     finally:

@@ -11,6 +11,7 @@ from typing import Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.db import Database
+from rapport.core.sqlite_driver import on_thread
 
 Item = TypeVar("Item")
 Write = Callable[[AsyncSession, list[Item]], Awaitable[None]]
@@ -45,7 +46,9 @@ class GroupCommit(Generic[Item]):
         waiting = _Waiting(item, size)
         self._queue.append(waiting)
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())
+            # Its bulk writes run on the connection's thread, not on the event loop.
+            with on_thread():
+                self._writer = asyncio.create_task(self._drain())
         # Shielded: a client that hangs up does not take the write down with it.
         await asyncio.shield(waiting.done)
 

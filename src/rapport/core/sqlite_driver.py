@@ -47,6 +47,7 @@ INLINE_BUDGET = 0.002  # seconds a read may run on the event loop before it move
 BUSY_TIMEOUT = 10.0  # seconds a call on the thread waits for another process's lock
 _PROGRESS_STEPS = 1000  # SQLite instructions between two looks at the clock
 _READS = ("select", "pragma", "explain")
+_INTERRUPTIBLE = ("select", "explain", "with")  # a PRAGMA may write: never interrupted
 _WRITE_IN_CTE = re.compile(r"\b(insert|update|delete|replace)\b", re.IGNORECASE)
 _on_thread: ContextVar[bool] = ContextVar("rapport_sqlite_on_thread", default=False)
 
@@ -206,7 +207,8 @@ class Cursor:
             cursor.close()
 
     async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
-        budget = INLINE_BUDGET if reads_only(sql) else None
+        interruptible = sql.lstrip()[:7].lower().startswith(_INTERRUPTIBLE) and reads_only(sql)
+        budget = INLINE_BUDGET if interruptible else None
         await self._connection.call(self._execute, sql, parameters, budget=budget)
         return self
 
@@ -238,6 +240,7 @@ class Connection:
     def __init__(self, lane: _Lane, raw: sqlite3.Connection) -> None:
         self.lane = lane
         self.raw: sqlite3.Connection = raw
+        self._wrote = False  # holds the write lock: from begin_writing to commit or rollback
         # Dropped without close(): the thread closes the connection and ends.
         weakref.finalize(self, lane.finish, raw.close)
 
@@ -300,27 +303,41 @@ class Connection:
         it, the wait (up to `BUSY_TIMEOUT`) happens on the thread."""
         if not self._inline():
             await self.lane.run(self._execute_each, ("COMMIT", "BEGIN IMMEDIATE"))
-            return
+        elif not self._begin_writing_now():
+            await self.lane.run(self._execute_each, ("BEGIN IMMEDIATE",))
+        self._wrote = True
+
+    def _begin_writing_now(self) -> bool:
+        """`COMMIT` and `BEGIN IMMEDIATE` without waiting: False when another process holds
+        the write lock (the read transaction has ended then)."""
         self.raw.execute("COMMIT")
         self.raw.execute("PRAGMA busy_timeout = 0")
         try:
             self.raw.execute("BEGIN IMMEDIATE")
-            return
         except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # any kind of busy
                 raise
+            return False
         finally:
             self.raw.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
-        await self.lane.run(self._execute_each, ("BEGIN IMMEDIATE",))
+        return True
 
     def _execute_each(self, statements: tuple[str, ...]) -> None:
         for statement in statements:
             self.raw.execute(statement)
 
     async def commit(self) -> None:
-        await self.call(self.raw.commit)
+        # A write transaction's commit may checkpoint the WAL (writing pages back to the
+        # database file, with fsyncs): tens of milliseconds, on the thread. Ending a read
+        # transaction costs nothing.
+        wrote, self._wrote = self._wrote, False
+        if wrote:
+            await self.lane.run(self.raw.commit)
+        else:
+            await self.call(self.raw.commit)
 
     async def rollback(self) -> None:
+        self._wrote = False
         await self.call(self.raw.rollback)
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:

@@ -60,7 +60,7 @@ class SurveyInvitation(TenantMixin, Base):
     )
 
     survey_id: Mapped[str] = mapped_column(
-        String(32), ForeignKey("feedback_surveys.id", ondelete="CASCADE")
+        String(32), ForeignKey("feedback_surveys.id", ondelete="CASCADE"), index=True
     )
     customer_id: Mapped[str | None] = mapped_column(
         String(32), ForeignKey("customers.id", ondelete="CASCADE")
@@ -88,7 +88,7 @@ class SurveyResponse(TenantMixin, Base):
     )
 
     survey_id: Mapped[str | None] = mapped_column(
-        String(32), ForeignKey("feedback_surveys.id", ondelete="SET NULL")
+        String(32), ForeignKey("feedback_surveys.id", ondelete="SET NULL"), index=True
     )
     invitation_id: Mapped[str | None] = mapped_column(String(32))
     customer_id: Mapped[str | None] = mapped_column(
