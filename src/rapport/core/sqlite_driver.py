@@ -14,11 +14,13 @@ never wait, one writer at a time is handed the turn in-process (`core.db.WriterT
 the write lock is taken without waiting (`begin_writing`). What could take long goes to the
 thread, one trip a statement (execute, fetch every row, close):
 - a read that runs longer than `INLINE_BUDGET` on the loop is interrupted (SQLite's progress
-  handler) and run again on the thread; only reads are, since an interrupted write would
-  roll back its whole transaction;
+  handler) and run again on the thread; only reads are (not even a PRAGMA), since an
+  interrupted write would roll back its whole transaction;
 - `executemany` (bulk writes), and everything inside `on_thread()`: background work (jobs,
-  event processing, imports; `core.db.background_work` enters it), whose big writes must not
-  hold the loop;
+  event processing, imports; `core.db.background_work` enters it) and ingestion's group
+  commit, whose big writes must not hold the loop;
+- the commit of a write transaction, which may checkpoint the WAL (pages written back to
+  the database file, with fsyncs);
 - taking the write lock while another process holds it (an import beside the server);
 - every call while an earlier one is still on the thread (a caller that stopped waiting).
 
