@@ -7,12 +7,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from rapport.core.db import Database
+from rapport.identity.enums import Scope
 from tests.fixtures.agent_tools import make_canned_response, make_macro
 from tests.fixtures.browser import sign_in_page, watch
+from tests.fixtures.identity import bearer, make_api_key
 from tests.fixtures.server import LiveServer
 from tests.fixtures.support_console import (
     Desk,
@@ -136,6 +139,34 @@ async def test_shortcuts_act_but_never_while_typing(
     await page.keyboard.press("e")
     await expect(page.locator("#state [data-status]")).to_have_text("Resolved")
     assert await problems.all(page) == []
+
+
+async def test_a_live_redraw_keeps_the_conversation_picked_with_the_keyboard(
+    page: Page, live_server: LiveServer, database: Database
+) -> None:
+    """j picks a conversation; a push redraws the list; Enter still opens the one picked."""
+    desk = await make_desk(database)
+    key = await make_api_key(database, desk.workspace, [Scope.conversations_write])
+    picked = await open_conversation(database, desk.workspace.id, "Where is my parcel?")
+    await sign_in_page(
+        page, live_server.url, desk.agent.email, desk.agent.password, "/console/inbox"
+    )
+    await expect(page.locator("#inbox-rows")).to_have_attribute("data-live", "connected")
+    await expect(page.locator("html")).to_have_attribute("data-shortcuts", "ready")
+    await page.keyboard.press("j")
+    await expect(page.locator(".conversation-item.selected")).to_have_attribute(
+        "data-conversation-id", picked
+    )
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        sent = {"channel": "phone", "message": {"kind": "customer", "body": "Refund asap"}}
+        response = await client.post("/api/v1/conversations", json=sent, headers=bearer(key))
+        assert response.status_code == 201, response.text
+    await expect(page.locator(".conversation-item")).to_have_count(2)
+    await expect(page.locator(".conversation-item.selected")).to_have_attribute(
+        "data-conversation-id", picked
+    )
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(f"{live_server.url}{conversation_url(picked)}")
 
 
 async def test_j_and_k_move_through_the_inbox(

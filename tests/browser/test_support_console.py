@@ -113,9 +113,7 @@ async def test_a_live_redraw_waits_for_a_press_to_end(
 
     async def press(body: str) -> None:
         shown = await rows.locator(".conversation-item").count()
-        box = await link.bounding_box()
-        assert box is not None
-        await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        await link.hover()  # waits until it is stable, whatever redraws came before
         await page.mouse.down()
         async with httpx.AsyncClient(base_url=live_server.url) as client:
             message = {"kind": "customer", "body": body}
@@ -132,9 +130,7 @@ async def test_a_live_redraw_waits_for_a_press_to_end(
     await expect(rows.locator(".conversation-item")).to_have_count(2)
     await expect(rows).not_to_have_attribute("data-stale", "")
     # A right-button press does not click: the list is redrawn under it at once.
-    box = await link.bounding_box()
-    assert box is not None
-    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    await link.hover()
     await page.mouse.down(button="right")
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         sent = {"channel": "phone", "message": {"kind": "customer", "body": "Gift wrap?"}}

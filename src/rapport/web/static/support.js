@@ -43,14 +43,44 @@
         part.removeAttribute("data-stale"); // nothing changed: keep the page as it is
         return;
       }
+      var kept = held(part);
       part.innerHTML = html;
       part.removeAttribute("data-stale");
+      restore(part, kept);
       if (window.htmx) {
         window.htmx.process(part);
       }
     }).catch(function () {
       part.setAttribute("data-stale", "");
     });
+  }
+
+  // What the keyboard holds in a part survives its redraw: the conversation picked with
+  // j/k stays picked, and the link that had focus has it again (Enter still opens it).
+  function held(part) {
+    var selected = part.querySelector(".selected[data-conversation-id]");
+    var focused = part.contains(document.activeElement) ? document.activeElement : null;
+    return {
+      selected: selected ? selected.getAttribute("data-conversation-id") : null,
+      href: focused && focused.getAttribute ? focused.getAttribute("href") : null
+    };
+  }
+
+  function restore(part, kept) {
+    Array.prototype.forEach.call(part.querySelectorAll("[data-conversation-id]"), function (item) {
+      if (item.getAttribute("data-conversation-id") === kept.selected) {
+        item.classList.add("selected");
+      }
+    });
+    if (kept.href) {
+      var links = part.querySelectorAll("a[href]");
+      for (var i = 0; i < links.length; i++) {
+        if (links[i].getAttribute("href") === kept.href) {
+          links[i].focus();
+          break;
+        }
+      }
+    }
   }
 
   // A part the agent is working in (focus in one of its forms, a status picked but not yet
