@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
@@ -15,7 +14,7 @@ from rapport.core.db import Database
 from rapport.identity.enums import Scope
 from tests.fixtures.agent_tools import make_canned_response, make_macro
 from tests.fixtures.browser import sign_in_page, watch
-from tests.fixtures.identity import bearer, make_api_key
+from tests.fixtures.identity import make_api_key
 from tests.fixtures.server import LiveServer
 from tests.fixtures.support_console import (
     Desk,
@@ -23,6 +22,7 @@ from tests.fixtures.support_console import (
     make_desk,
     make_named_customer,
     open_conversation,
+    post_conversation,
 )
 
 SIZES = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
@@ -157,10 +157,7 @@ async def test_a_live_redraw_keeps_the_conversation_picked_with_the_keyboard(
     await expect(page.locator(".conversation-item.selected")).to_have_attribute(
         "data-conversation-id", picked
     )
-    async with httpx.AsyncClient(base_url=live_server.url) as client:
-        sent = {"channel": "phone", "message": {"kind": "customer", "body": "Refund asap"}}
-        response = await client.post("/api/v1/conversations", json=sent, headers=bearer(key))
-        assert response.status_code == 201, response.text
+    await post_conversation(live_server.url, key, "Refund asap")
     await expect(page.locator(".conversation-item")).to_have_count(2)
     await expect(page.locator(".conversation-item.selected")).to_have_attribute(
         "data-conversation-id", picked

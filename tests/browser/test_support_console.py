@@ -22,6 +22,7 @@ from tests.fixtures.support_console import (
     make_desk,
     make_named_customer,
     open_conversation,
+    post_conversation,
 )
 
 pytestmark = pytest.mark.e2e
@@ -115,11 +116,7 @@ async def test_a_live_redraw_waits_for_a_press_to_end(
         shown = await rows.locator(".conversation-item").count()
         await link.hover()  # waits until it is stable, whatever redraws came before
         await page.mouse.down()
-        async with httpx.AsyncClient(base_url=live_server.url) as client:
-            message = {"kind": "customer", "body": body}
-            sent = {"channel": "phone", "message": message}
-            response = await client.post("/api/v1/conversations", json=sent, headers=bearer(key))
-            assert response.status_code == 201, response.text
+        await post_conversation(live_server.url, key, body)
         await expect(rows).to_have_attribute("data-stale", "")
         await expect(rows.locator(".conversation-item")).to_have_count(shown)
 
@@ -132,10 +129,7 @@ async def test_a_live_redraw_waits_for_a_press_to_end(
     # A right-button press does not click: the list is redrawn under it at once.
     await link.hover()
     await page.mouse.down(button="right")
-    async with httpx.AsyncClient(base_url=live_server.url) as client:
-        sent = {"channel": "phone", "message": {"kind": "customer", "body": "Gift wrap?"}}
-        response = await client.post("/api/v1/conversations", json=sent, headers=bearer(key))
-        assert response.status_code == 201, response.text
+    await post_conversation(live_server.url, key, "Gift wrap?")
     await expect(rows.locator(".conversation-item")).to_have_count(3)
     await page.mouse.up(button="right")
     await page.keyboard.press("Escape")
