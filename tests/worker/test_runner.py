@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from rapport.core import jobs as jobs_module
 from rapport.core.db import Database
-from rapport.core.jobs import Job, JobSchedule, JobStatus, enqueue, schedule
+from rapport.core.jobs import JobSchedule, JobStatus, enqueue, schedule
 from rapport.worker.runner import LEASE_MARGIN, Worker
 from tests.fixtures.jobs import FrozenClock, all_jobs, count_effects, count_jobs
 
@@ -266,23 +266,6 @@ async def test_run_forever_runs_jobs_until_stopped(database: Database) -> None:
     await worker.run_forever(stop)
     assert await count_effects(database, "loop") == 1
     assert [job.status for job in await all_jobs(database)] == [JobStatus.done]
-
-
-async def test_prune_removes_only_old_finished_jobs(database: Database, clock: FrozenClock) -> None:
-    await _enqueue(database, "test.record_effect", count=2, marker="old")
-    await Worker(database).run_pending()
-    clock.advance(timedelta(days=8))
-    await _enqueue(database, "test.record_effect", marker="fresh")
-    await Worker(database).run_pending()
-    async with database.session() as session:
-        enqueue(session, "core.prune_jobs")
-    await Worker(database).run_pending()
-    async with database.session() as session:
-        markers = [
-            job.payload.get("marker")
-            for job in (await session.execute(select(Job).order_by(Job.created_at))).scalars()
-        ]
-    assert markers == ["fresh", None]
 
 
 async def test_lease_outlives_a_long_jobs_timeout(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import JSON, String, Table, insert
@@ -15,6 +16,11 @@ from rapport.core.clock import utcnow
 from rapport.core.db import Base, IdMixin
 from rapport.core.ids import new_id, new_ids
 from rapport.core.jobs import enqueue
+from rapport.core.retention import delete_oldest, retain
+
+# Subscribers get what they need in their job's payload as the event commits; after a month
+# nothing reads an event any more.
+DOMAIN_EVENT_RETENTION = timedelta(days=30)
 
 _subscribers: dict[str, list[str]] = defaultdict(list)
 
@@ -67,3 +73,11 @@ async def publish_many(
     for event_id, (name, data) in zip(ids, events, strict=True):
         for job_name in _subscribers.get(name, ()):
             enqueue(session, job_name, workspace_id=workspace_id, event_id=event_id, **data)
+
+
+async def prune_events(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to `limit` domain events recorded before `before`, oldest first."""
+    return await delete_oldest(session, DomainEvent, before, limit)
+
+
+retain("domain_events", DOMAIN_EVENT_RETENTION, prune_events)

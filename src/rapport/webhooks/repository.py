@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.outbox import DomainEvent
 from rapport.core.repository import TenantRepository
+from rapport.core.retention import delete_oldest
 from rapport.webhooks.enums import DeliveryStatus
 from rapport.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -86,3 +89,10 @@ class AttemptRepository(TenantRepository[WebhookAttempt]):
             .where(WebhookAttempt.delivery_id.in_(delivery_ids))
             .order_by(WebhookAttempt.id)
         )
+
+
+async def prune_settled(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to `limit` deliveries made before `before` that are settled (delivered or
+    given up), oldest first, in every workspace; their attempts go with them (cascade)."""
+    settled = WebhookDelivery.status.in_((DeliveryStatus.delivered, DeliveryStatus.failed))
+    return await delete_oldest(session, WebhookDelivery, before, limit, settled)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.jobs import job
 from rapport.core.outbox import subscribe
+from rapport.core.retention import retain
 from rapport.support.events import (
     CONVERSATION_ASSIGNED,
     CONVERSATION_CREATED,
@@ -17,9 +19,12 @@ from rapport.support.events import (
     MESSAGE_CREATED,
 )
 from rapport.webhooks.delivery import DELIVER_JOB, MAX_ATTEMPTS, deliver
+from rapport.webhooks.repository import prune_settled
 from rapport.webhooks.service import webhooks
 
 FAN_OUT = "webhooks.fan_out"
+# A delivery's history (status, attempts, answers) is kept this long once it is settled.
+DELIVERY_RETENTION = timedelta(days=30)
 EVENTS = (
     CONVERSATION_CREATED, CONVERSATION_STATUS_CHANGED, CONVERSATION_ASSIGNED,
     CONVERSATION_MERGED, CONVERSATION_SLA_BREACHED, MESSAGE_CREATED,
@@ -42,3 +47,5 @@ async def deliver_webhook(session: AsyncSession, workspace_id: str, delivery_id:
 
 for _event in EVENTS:
     subscribe(_event, FAN_OUT)
+
+retain("webhook_deliveries", DELIVERY_RETENTION, prune_settled)

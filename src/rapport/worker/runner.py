@@ -6,12 +6,12 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Any
 
 from croniter import croniter
-from sqlalchemy import ColumnElement, case, delete, literal, or_, select, update
+from sqlalchemy import ColumnElement, case, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
 from rapport.core.db import Database, background_work
@@ -21,13 +21,12 @@ from rapport.core.jobs import (
     JobSchedule,
     JobStatus,
     enqueue,
-    job,
     on_enqueue,
     registered_job,
     registered_jobs,
     registered_schedules,
-    schedule,
 )
+from rapport.core.retention import delete_oldest, retain
 from rapport.domains import load_tasks as load_tasks  # the one list of domains
 from rapport.worker.batch import BatchRunner, ClaimedJob, LeaseLost, failure_values, refusal
 from rapport.worker.orphans import new_worker_id, reclaim_orphans
@@ -46,14 +45,13 @@ DEFAULT_TIMEOUT_SECONDS = 300
 DONE_JOB_RETENTION = timedelta(days=7)
 
 
-@job("core.prune_jobs")
-async def prune_jobs(session: Any) -> None:
-    """Delete finished jobs older than the retention period."""
-    cutoff = utcnow() - DONE_JOB_RETENTION
-    await session.execute(delete(Job).where(Job.status == JobStatus.done, Job.finished_at < cutoff))
+async def prune_done_jobs(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to `limit` jobs that finished before `before` (dead ones stay, to be read)."""
+    done = (Job.status == JobStatus.done, Job.finished_at < before)
+    return await delete_oldest(session, Job, before, limit, *done)
 
 
-schedule("core.prune_jobs", "17 3 * * *")
+retain("jobs", DONE_JOB_RETENTION, prune_done_jobs)
 
 
 class Worker:
