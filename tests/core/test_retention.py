@@ -88,8 +88,9 @@ async def test_old_finished_jobs_go_a_chunk_at_a_time(
     markers = {job.payload.get("marker") for job in left if job.name != retention.PRUNE_JOB}
     assert markers == {None, "finished-today"}  # None: the dead job
     assert [job.status for job in left if job.name == "test.always_fails"] == [JobStatus.dead]
-    # Three rows, two a chunk: a full chunk queues the next, a short one ends the chain.
-    assert await prune_runs(database, "jobs") == 2
+    # Five jobs made a month ago, looked at two a chunk: a full chunk queues the next, the
+    # short third one ends the chain (the rest of the table, made just now, is not looked at).
+    assert await prune_runs(database, "jobs") == 3
 
 
 async def test_domain_events_older_than_a_month_go(database: Database) -> None:
@@ -156,3 +157,29 @@ async def test_settled_webhook_deliveries_go_with_their_attempts(database: Datab
         assert sorted(kept) == ["old-pending", "recent"]
         assert dict(attempts.tuples().all()) == {"old-pending": 2, "recent": 2}
         assert orphans.scalar_one() == 0
+
+
+async def test_rows_that_stay_do_not_hold_up_the_ones_after_them(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retention, "PRUNE_CHUNK", 2)
+    async with database.session() as session:
+        for _ in range(4):  # two whole chunks of jobs that stay, oldest first
+            session.add(
+                Job(id=made_at(days_ago(40)), name="test.always_fails", status=JobStatus.dead)
+            )
+        for _ in range(2):
+            session.add(
+                Job(
+                    id=made_at(days_ago(35)),
+                    name="test.record_effect",
+                    status=JobStatus.done,
+                    finished_at=days_ago(35),
+                )
+            )
+
+    await prune_everything(database)
+
+    async with database.session() as session:
+        names = await session.execute(select(Job.name).where(Job.name != retention.PRUNE_JOB))
+        assert sorted(names.scalars()) == ["test.always_fails"] * 4

@@ -75,9 +75,12 @@ async def publish_many(
             enqueue(session, job_name, workspace_id=workspace_id, event_id=event_id, **data)
 
 
-async def prune_events(session: AsyncSession, before: datetime, limit: int) -> int:
-    """Delete up to `limit` domain events recorded before `before`, oldest first."""
-    return await delete_oldest(session, DomainEvent, before, limit)
+async def prune_events(
+    session: AsyncSession, before: datetime, limit: int, after: str | None
+) -> str | None:
+    """Delete a chunk of the domain events recorded before `before`, oldest first; return
+    where the next chunk starts."""
+    return await delete_oldest(session, DomainEvent, before, limit, after)
 
 
 retain("domain_events", DOMAIN_EVENT_RETENTION, prune_events)

@@ -2,9 +2,10 @@
 settled webhook deliveries) are deleted a chunk per transaction.
 
 A domain registers a rule with `retain(name, keep, prune)`, next to its jobs: `prune(session,
-before, limit)` deletes at most `limit` of its rows older than `before` and returns how many
-it deleted. Once a day `core.prune` queues one job per rule; each deletes one chunk and, when
-the chunk was full, queues the next. So however much has piled up (a busy shop finishes
+before, limit, after)` looks at the next `limit` of its rows (oldest first, after the id
+`after`) made before `before`, deletes the ones that may go and returns where to go on from
+(None: nothing is left to look at). Once a day `core.prune` queues one job per rule; each job
+does one such chunk and queues the next. So however much has piled up (a busy shop finishes
 millions of jobs a week), no transaction holds SQLite's writer, or a PostgreSQL connection,
 for more than a few milliseconds, and requests go on while it runs."""
 
@@ -14,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement, and_, delete, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
@@ -23,10 +24,11 @@ from rapport.core.ids import first_id_at
 from rapport.core.jobs import enqueue, job, schedule
 
 PRUNE_JOB = "core.prune"
-# Rows deleted per transaction: a few milliseconds of SQLite's writer with their indexes.
-PRUNE_CHUNK = 500
+# Rows looked at per transaction: deleting 100 jobs (with their four indexes) holds SQLite's
+# writer for a few milliseconds (bench/retention.py).
+PRUNE_CHUNK = 100
 
-Prune = Callable[[AsyncSession, datetime, int], Awaitable[int]]
+Prune = Callable[[AsyncSession, datetime, int, str | None], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -59,29 +61,35 @@ async def delete_oldest(
     model: type[IdMixin],
     before: datetime,
     limit: int,
+    after: str | None,
     *where: ColumnElement[bool],
-) -> int:
-    """Delete up to `limit` of a table's rows made before `before` that match `where`, oldest
-    first; return how many. Ids sort by creation time, so the primary key bounds the scan."""
-    query = (
-        select(model.id)
-        .where(model.id < first_id_at(before), *where)
-        .order_by(model.id)
-        .limit(limit)
-    )
-    ids = list((await session.execute(query)).scalars())
-    if ids:
+) -> str | None:
+    """Look at the next `limit` rows of a table made before `before`, after the id `after`,
+    and delete those that match `where` (conditions on rows that no longer change: a
+    finished job, a settled delivery). Return the last id looked at, or None when fewer than
+    `limit` were left.
+
+    Only the primary key finds the rows (ids sort by creation time), and `where` is read as
+    a column of that window, never used to find rows: SQLite, without table statistics,
+    would otherwise walk an index on one of its columns (every finished job) instead."""
+    doomed = and_(*where) if where else true()
+    window = select(model.id, doomed).where(model.id < first_id_at(before))
+    if after is not None:
+        window = window.where(model.id > after)
+    rows = (await session.execute(window.order_by(model.id).limit(limit))).all()
+    going = [row[0] for row in rows if row[1]]
+    if going:
         await session.execute(
-            delete(model).where(model.id.in_(ids)),
+            delete(model).where(model.id.in_(going)),
             execution_options={"synchronize_session": False},
         )
-    return len(ids)
+    return rows[-1][0] if len(rows) == limit else None
 
 
 @job(PRUNE_JOB)
-async def prune(session: AsyncSession, rule: str | None = None) -> None:
-    """Without a rule: queue one run per registered rule. With one: delete a chunk of its old
-    rows, and queue the next chunk when this one was full."""
+async def prune(session: AsyncSession, rule: str | None = None, after: str | None = None) -> None:
+    """Without a rule: queue one run per registered rule. With one: prune a chunk of its old
+    rows (after the id `after`), and queue the next chunk while there may be more."""
     if rule is None:
         for registered in retention_rules():
             enqueue(session, PRUNE_JOB, rule=registered.name)
@@ -89,9 +97,9 @@ async def prune(session: AsyncSession, rule: str | None = None) -> None:
     definition = _rules.get(rule)
     if definition is None:
         raise LookupError(f"no retention rule {rule!r}")
-    deleted = await definition.prune(session, utcnow() - definition.keep, PRUNE_CHUNK)
-    if deleted >= PRUNE_CHUNK:
-        enqueue(session, PRUNE_JOB, rule=rule)
+    going_on = await definition.prune(session, utcnow() - definition.keep, PRUNE_CHUNK, after)
+    if going_on is not None:
+        enqueue(session, PRUNE_JOB, rule=rule, after=going_on)
 
 
 schedule(PRUNE_JOB, "17 3 * * *")

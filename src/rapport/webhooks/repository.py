@@ -91,8 +91,11 @@ class AttemptRepository(TenantRepository[WebhookAttempt]):
         )
 
 
-async def prune_settled(session: AsyncSession, before: datetime, limit: int) -> int:
-    """Delete up to `limit` deliveries made before `before` that are settled (delivered or
-    given up), oldest first, in every workspace; their attempts go with them (cascade)."""
+async def prune_settled(
+    session: AsyncSession, before: datetime, limit: int, after: str | None
+) -> str | None:
+    """Delete, of a chunk of deliveries made before `before` (every workspace's, oldest
+    first), the settled ones (delivered or given up), their attempts with them (cascade);
+    return where the next chunk starts."""
     settled = WebhookDelivery.status.in_((DeliveryStatus.delivered, DeliveryStatus.failed))
-    return await delete_oldest(session, WebhookDelivery, before, limit, settled)
+    return await delete_oldest(session, WebhookDelivery, before, limit, after, settled)

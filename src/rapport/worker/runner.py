@@ -45,10 +45,13 @@ DEFAULT_TIMEOUT_SECONDS = 300
 DONE_JOB_RETENTION = timedelta(days=7)
 
 
-async def prune_done_jobs(session: AsyncSession, before: datetime, limit: int) -> int:
-    """Delete up to `limit` jobs that finished before `before` (dead ones stay, to be read)."""
+async def prune_done_jobs(
+    session: AsyncSession, before: datetime, limit: int, after: str | None
+) -> str | None:
+    """Delete, of a chunk of jobs made before `before`, those that finished before it (dead
+    ones stay, to be read); return where the next chunk starts."""
     done = (Job.status == JobStatus.done, Job.finished_at < before)
-    return await delete_oldest(session, Job, before, limit, *done)
+    return await delete_oldest(session, Job, before, limit, after, *done)
 
 
 retain("jobs", DONE_JOB_RETENTION, prune_done_jobs)
