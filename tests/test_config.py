@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from rapport.app import create_app
 from rapport.config import MissingSecretKeyError, Settings
@@ -64,3 +64,10 @@ def test_development_keeps_a_private_local_key(tmp_path: Path) -> None:
 def test_default_database_is_sqlite_in_data_dir(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'rapport.db'}"
+
+
+def test_the_sign_in_window_is_at_most_a_day(tmp_path: Path) -> None:
+    # Failed sign-ins are deleted after two days: a longer window would count fewer.
+    assert Settings(data_dir=tmp_path, sign_in_window_minutes=1440).sign_in_window_minutes == 1440
+    with pytest.raises(ValidationError, match="sign_in_window_minutes"):
+        Settings(data_dir=tmp_path, sign_in_window_minutes=1441)

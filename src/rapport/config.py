@@ -80,7 +80,13 @@ class Settings(BaseSettings):
     session_absolute_hours: int = 12
     sign_in_max_failures_per_account: int = 5
     sign_in_max_failures_per_ip: int = 20
-    sign_in_window_minutes: int = 15
+    sign_in_window_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=1440,
+        description="Minutes over which failed sign-ins count (at most a day: failures are "
+        "deleted after two).",
+    )
     smtp_host: str | None = Field(
         default=None,
         description="SMTP server for outbound email (agent replies, invitations); unset: "

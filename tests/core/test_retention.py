@@ -14,6 +14,7 @@ from rapport.core.db import Database
 from rapport.core.ids import first_id_at
 from rapport.core.jobs import Job, JobStatus, enqueue
 from rapport.core.outbox import DomainEvent
+from rapport.identity.models import SignInFailure
 from rapport.webhooks.enums import DeliveryStatus
 from rapport.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from rapport.worker.runner import Worker, load_tasks
@@ -50,7 +51,7 @@ async def prune_runs(database: Database, rule: str) -> int:
 def test_every_domain_that_keeps_history_registers_a_rule() -> None:
     load_tasks()
     names = {rule.name for rule in retention.retention_rules()}
-    assert {"jobs", "domain_events", "webhook_deliveries"} <= names
+    assert {"jobs", "domain_events", "webhook_deliveries", "sign_in_failures"} <= names
 
 
 async def test_old_finished_jobs_go_a_chunk_at_a_time(
@@ -183,3 +184,15 @@ async def test_rows_that_stay_do_not_hold_up_the_ones_after_them(
     async with database.session() as session:
         names = await session.execute(select(Job.name).where(Job.name != retention.PRUNE_JOB))
         assert sorted(names.scalars()) == ["test.always_fails"] * 4
+
+
+async def test_failed_sign_ins_go_once_no_window_counts_them(database: Database) -> None:
+    async with database.session() as session:
+        for days in (3, 0):
+            session.add(SignInFailure(id=made_at(days_ago(days)), key=f"key-{days}"))
+
+    await prune_everything(database)
+
+    async with database.session() as session:
+        keys = (await session.execute(select(SignInFailure.key))).scalars().all()
+    assert keys == ["key-0"]

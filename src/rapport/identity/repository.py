@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.db import take_writer
 from rapport.core.repository import Repository, TenantRepository
+from rapport.core.retention import delete_oldest
 from rapport.identity.enums import ActorType, Role
 from rapport.identity.models import (
     ApiKey,
@@ -252,10 +254,6 @@ class SignInFailureRepository(Repository[SignInFailure]):
         """Forget the failures recorded under `key`."""
         await self.session.execute(delete(SignInFailure).where(SignInFailure.key == key))
 
-    async def prune(self, before: datetime) -> None:
-        """Delete failures older than `before`."""
-        await self.session.execute(delete(SignInFailure).where(SignInFailure.created_at < before))
-
 
 class ApiKeyRepository(TenantRepository[ApiKey]):
     model = ApiKey
@@ -451,3 +449,11 @@ class AuditCheckpointRepository(Repository[AuditCheckpoint]):
     async def in_order(self) -> Sequence[AuditCheckpoint]:
         """Return every stored checkpoint, oldest first."""
         return await self.all(select(AuditCheckpoint).order_by(AuditCheckpoint.id))
+
+
+async def prune_sign_in_failures(
+    session: AsyncSession, before: datetime, limit: int, after: str | None
+) -> str | None:
+    """Delete a chunk of the failed sign-ins recorded before `before` (no window counts them
+    any more); return where the next chunk starts."""
+    return await delete_oldest(session, SignInFailure, before, limit, after)
