@@ -12,7 +12,7 @@ from rapport.core import retention
 from rapport.core.clock import utcnow
 from rapport.core.db import Database
 from rapport.core.ids import first_id_at
-from rapport.core.jobs import Job, JobStatus, enqueue
+from rapport.core.jobs import Job, JobStatus, enqueue, registered_schedules
 from rapport.core.outbox import DomainEvent
 from rapport.identity.models import SignInFailure
 from rapport.webhooks.enums import DeliveryStatus
@@ -52,6 +52,7 @@ def test_every_domain_that_keeps_history_registers_a_rule() -> None:
     load_tasks()
     names = {rule.name for rule in retention.retention_rules()}
     assert {"jobs", "domain_events", "webhook_deliveries", "sign_in_failures"} <= names
+    assert retention.PRUNE_JOB in {schedule.job_name for schedule in registered_schedules()}
 
 
 async def test_old_finished_jobs_go_a_chunk_at_a_time(

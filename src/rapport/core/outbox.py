@@ -18,8 +18,8 @@ from rapport.core.ids import new_id, new_ids
 from rapport.core.jobs import enqueue
 from rapport.core.retention import delete_oldest, retain
 
-# Subscribers get what they need in their job's payload as the event commits; after a month
-# nothing reads an event any more.
+# Subscribers' jobs are queued with the event and run within moments of it; only webhook
+# fan-out reads the row (for its name), so after a month nothing reads an event any more.
 DOMAIN_EVENT_RETENTION = timedelta(days=30)
 
 _subscribers: dict[str, list[str]] = defaultdict(list)

@@ -3,6 +3,7 @@ the fan-out of domain events to the endpoints that subscribe to them."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,8 @@ from rapport.webhooks.schemas import (
 )
 from rapport.webhooks.signing import new_secret, seal_secret
 from rapport.webhooks.targets import check_url
+
+logger = logging.getLogger(__name__)
 
 MAX_ENDPOINTS = 20
 DELIVERIES_LISTED = 50
@@ -150,7 +153,13 @@ class WebhookService:
         repository = EndpointRepository(session, workspace_id)
         event_type = await repository.event_name(event_id)
         if event_type is None:
-            return 0  # gone with its workspace
+            # Pruned: domain events are kept 30 days (core.retention), and a fan-out runs
+            # within a minute of its event unless its job was held back far longer.
+            logger.warning(
+                "webhooks: a domain event is no longer stored; nothing was delivered",
+                extra={"event_id": event_id},
+            )
+            return 0
         endpoints = await repository.enabled()
         chosen = [endpoint for endpoint in endpoints if event_type in endpoint.event_types]
         for endpoint in chosen:

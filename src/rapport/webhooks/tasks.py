@@ -23,7 +23,8 @@ from rapport.webhooks.repository import prune_settled
 from rapport.webhooks.service import webhooks
 
 FAN_OUT = "webhooks.fan_out"
-# A delivery's history (status, attempts, answers) is kept this long once it is settled.
+# A settled delivery's history (status, attempts, answers) is kept this long from when it
+# was made (pending ones stay until they settle).
 DELIVERY_RETENTION = timedelta(days=30)
 EVENTS = (
     CONVERSATION_CREATED, CONVERSATION_STATUS_CHANGED, CONVERSATION_ASSIGNED,
