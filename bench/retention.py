@@ -28,7 +28,7 @@ from rapport.core.ids import first_id_at, new_id
 from rapport.core.jobs import Job, JobStatus
 from rapport.core.retention import PRUNE_CHUNK
 from rapport.db.migrate import upgrade
-from rapport.worker.runner import DONE_JOB_RETENTION, prune_done_jobs
+from rapport.worker.runner import DONE_JOB_RETENTION, prune_finished_jobs
 
 FILL_BATCH = 10_000
 
@@ -95,7 +95,7 @@ async def chunks(database: Database) -> list[float]:
         with background_work():  # as the worker runs its jobs
             async with database.session() as session:
                 before = utcnow() - DONE_JOB_RETENTION
-                after = await prune_done_jobs(session, before, PRUNE_CHUNK, after)
+                after = await prune_finished_jobs(session, before, PRUNE_CHUNK, after)
         holds.append(time.perf_counter() - started)
         if after is None:
             return holds

@@ -18,8 +18,8 @@ from rapport.config import Settings
 from rapport.core.db import Database
 from rapport.events.imports import COLUMNS
 from rapport.identity.models import Workspace
+from tests.fixtures.cli import run_cli
 from tests.fixtures.identity import make_workspace
-from tests.fixtures.metrics import run_cli
 
 ZONE = "America/New_York"
 FIRST, END = date(2026, 1, 1), date(2026, 2, 1)

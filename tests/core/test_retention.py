@@ -71,8 +71,25 @@ async def test_old_finished_jobs_go_a_chunk_at_a_time(
                     finished_at=old,
                 )
             )
-        # Dead jobs stay to be read; a job made long ago that finished today stays a week.
-        session.add(Job(id=made_at(month_ago), name="test.always_fails", status=JobStatus.dead))
+        # A job dead for a week stays to be read; one made long ago that finished today stays.
+        session.add(
+            Job(
+                id=made_at(month_ago),
+                name="test.always_fails",
+                status=JobStatus.dead,
+                finished_at=old,
+            )
+        )
+        # Dead for longer than a month: gone too.
+        session.add(
+            Job(
+                id=made_at(days_ago(40)),
+                name="test.always_fails",
+                payload={"marker": "dead-long-ago"},
+                status=JobStatus.dead,
+                finished_at=days_ago(31),
+            )
+        )
         session.add(
             Job(
                 id=made_at(month_ago),
@@ -90,9 +107,9 @@ async def test_old_finished_jobs_go_a_chunk_at_a_time(
     markers = {job.payload.get("marker") for job in left if job.name != retention.PRUNE_JOB}
     assert markers == {None, "finished-today"}  # None: the dead job
     assert [job.status for job in left if job.name == "test.always_fails"] == [JobStatus.dead]
-    # Five jobs made a month ago, looked at two a chunk: a full chunk queues the next, the
-    # short third one ends the chain (the rest of the table, made just now, is not looked at).
-    assert await prune_runs(database, "jobs") == 3
+    # Six jobs made a month ago or more, looked at two a chunk: a full chunk queues the next,
+    # the empty fourth ends the chain (the rest of the table, made just now, is not looked at).
+    assert await prune_runs(database, "jobs") == 4
 
 
 async def test_domain_events_older_than_a_month_go(database: Database) -> None:

@@ -28,6 +28,7 @@ GROUPS: dict[str, str] = {
     "audit": "audit",
     "sources": "sources",
     "events": "events",
+    "jobs": "jobs",
     "customers": "customers",
     "import": "imports",
     "nlp": "nlp",

@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timedelta
 
 from croniter import croniter
-from sqlalchemy import ColumnElement, case, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,7 @@ from rapport.core.jobs import (
 from rapport.core.retention import delete_oldest, retain
 from rapport.domains import load_tasks as load_tasks  # the one list of domains
 from rapport.worker.batch import BatchRunner, ClaimedJob, LeaseLost, failure_values, refusal
+from rapport.worker.dead import DEAD_JOB_RETENTION
 from rapport.worker.orphans import new_worker_id, reclaim_orphans
 from rapport.worker.wakeup import JobListener
 
@@ -45,16 +46,21 @@ DEFAULT_TIMEOUT_SECONDS = 300
 DONE_JOB_RETENTION = timedelta(days=7)
 
 
-async def prune_done_jobs(
+async def prune_finished_jobs(
     session: AsyncSession, before: datetime, limit: int, after: str | None
 ) -> str | None:
-    """Delete, of a chunk of jobs made before `before`, those that finished before it (dead
-    ones stay, to be read); return where the next chunk starts."""
-    done = (Job.status == JobStatus.done, Job.finished_at < before)
-    return await delete_oldest(session, Job, before, limit, after, *done)
+    """Delete, of a chunk of jobs made before `before`, those done before it and those that
+    died before DEAD_JOB_RETENTION ago (kept longer, to be read and retried); return where
+    the next chunk starts."""
+    died_before = before - (DEAD_JOB_RETENTION - DONE_JOB_RETENTION)
+    finished = or_(
+        and_(Job.status == JobStatus.done, Job.finished_at < before),
+        and_(Job.status == JobStatus.dead, Job.finished_at < died_before),
+    )
+    return await delete_oldest(session, Job, before, limit, after, finished)
 
 
-retain("jobs", DONE_JOB_RETENTION, prune_done_jobs)
+retain("jobs", DONE_JOB_RETENTION, prune_finished_jobs)
 
 
 class Worker:
