@@ -42,8 +42,10 @@ def retry(
     every: bool = typer.Option(False, "--all", help="Every dead job (of --name, if given)."),
     name: str | None = typer.Option(None, help="With --all: only jobs of this name."),
 ) -> None:
-    """Queue dead jobs again, attempts reset (after fixing what made them fail); print how
-    many were queued as the last line: retried=N"""
+    """Queue dead jobs again with their attempts reset (after fixing what made them fail).
+
+    Prints how many were queued as the last line: retried=N
+    """
     if bool(job_ids) == every:
         raise typer.BadParameter("give job ids, or --all (not both)")
 
