@@ -1,5 +1,5 @@
-"""Retention: rows nobody needs any more (finished jobs, domain events already handed on,
-settled webhook deliveries) are deleted a chunk per transaction.
+"""Retention: rows nobody needs any more (finished and dead jobs, month-old domain events,
+settled webhook deliveries, old failed sign-ins) are deleted a chunk per transaction.
 
 A domain registers a rule with `retain(name, keep, prune)`, next to its jobs: `prune(session,
 before, limit, after)` looks at the next `limit` of its rows (oldest first, after the id
