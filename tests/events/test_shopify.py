@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,11 +18,9 @@ from rapport.events.shopify import signature
 from rapport.identity.audit import SYSTEM
 from rapport.identity.keys import sources
 from rapport.identity.models import AuditEvent, Source
-from tests.conftest import TEST_SECRET
+from tests.fixtures.cli import run_cli
 from tests.fixtures.customers import make_shop
 from tests.fixtures.identity import make_source
-
-RAPPORT = str(Path(sys.executable).parent / "rapport")
 
 # What Shopify shows under Settings > Notifications > Webhooks ("signed with ...").
 SHOPS_SECRET = "9f2c3a61b0d84e7f5a2b6c1d8e9f0a3b4c5d6e7f8091a2b3c4d5e6f708192a3b"
@@ -225,24 +220,7 @@ async def test_a_source_without_a_secret_refuses_every_webhook(
 
 
 def _cli(settings: Settings, *args: str, stdin: str = "") -> list[str]:
-    env = {
-        **os.environ,
-        "RAPPORT_DATABASE_URL": settings.database_url,
-        "RAPPORT_SECRET_KEY": TEST_SECRET,
-        "RAPPORT_DATA_DIR": str(settings.data_dir),
-        "RAPPORT_ENV": "test",
-    }
-    done = subprocess.run(
-        [RAPPORT, "sources", "webhook-secret", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()
+    return run_cli(settings, "sources", "webhook-secret", *args, stdin=stdin)
 
 
 async def test_the_cli_shows_rotates_and_stores_the_secret(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -12,7 +11,7 @@ from rapport.core.clock import utcnow
 from rapport.core.db import Database
 from rapport.core.jobs import Job, JobStatus
 from rapport.worker.runner import Worker
-from tests.fixtures.cli import RAPPORT, cli_env, run_cli
+from tests.fixtures.cli import cli, run_cli
 from tests.fixtures.jobs import count_effects
 
 
@@ -66,13 +65,6 @@ async def test_dead_jobs_are_listed_and_a_retry_runs_them_again(
 
 async def test_retry_wants_ids_or_all_not_both(settings: Settings) -> None:
     for arguments in ([], ["some-id", "--all"]):
-        done = subprocess.run(
-            [RAPPORT, "jobs", "retry", *arguments],
-            env=cli_env(settings),
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
+        done = cli(settings, "jobs", "retry", *arguments)
         assert done.returncode == 2
         assert "give job ids, or --all" in done.stderr
