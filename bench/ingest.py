@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -210,8 +211,10 @@ def family(pid: int) -> list[int]:
     """Return a process and its descendants (the server and its preparation processes)."""
     pids, index = [pid], 0
     while index < len(pids):
-        for task in Path(f"/proc/{pids[index]}/task").iterdir():
-            pids.extend(int(child) for child in (task / "children").read_text().split())
+        with contextlib.suppress(FileNotFoundError):  # a thread or process ended meanwhile
+            for task in Path(f"/proc/{pids[index]}/task").iterdir():
+                with contextlib.suppress(FileNotFoundError):
+                    pids.extend(int(child) for child in (task / "children").read_text().split())
         index += 1
     return pids
 
@@ -220,7 +223,10 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     """Return the user + system CPU time a process, and its descendants, have used so far."""
     own = children = 0.0
     for member in family(pid):
-        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # exited meanwhile
+            continue
         used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         if member == pid:
             own = used
@@ -233,11 +239,11 @@ def peak_rss_mb(pid: int) -> tuple[float, float]:
     """Return the current and peak resident memory of a process and its descendants, in MB."""
     current = peak = 0.0
     for member in family(pid):
-        fields = dict(
-            line.split(":", 1)
-            for line in Path(f"/proc/{member}/status").read_text().splitlines()
-            if ":" in line
-        )
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except FileNotFoundError:  # exited meanwhile
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         current += int(fields["VmRSS"].split()[0]) / 1024
         peak += int(fields["VmHWM"].split()[0]) / 1024
     return current, peak

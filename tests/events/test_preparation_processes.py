@@ -25,8 +25,12 @@ def _spawned_children() -> list[int]:
     """Return the pids of this process's children started by multiprocessing's spawn."""
     children = []
     for task in Path("/proc/self/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            with contextlib.suppress(FileNotFoundError):  # gone meanwhile
+        try:
+            pids = (task / "children").read_text().split()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        for pid in pids:
+            with contextlib.suppress(FileNotFoundError):  # the child exited meanwhile
                 if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
                     children.append(int(pid))
     return children
