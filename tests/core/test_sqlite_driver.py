@@ -97,6 +97,25 @@ async def test_background_statements_take_one_trip_each_to_the_thread(tmp_path: 
         await database.dispose()
 
 
+async def test_bounded_background_statements_run_on_the_event_loop(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'bounded.db'}")
+    try:
+        await _notes(database)
+        with background_work(), background_work(bounded=True):
+            async with database.session() as session:
+                trips = _Trips(await _driver(session))
+                rows = (await session.execute(text("SELECT 1 UNION ALL SELECT 2"))).all()
+                assert rows == [(1,), (2,)]
+                await session.execute(text("INSERT INTO notes (body) VALUES ('a'), ('b')"))
+                assert len(trips) == 0
+            # As on the live path, the commit of the write transaction is the one trip.
+            assert trips.calls == [session_commit(trips)]
+        async with database.session() as session:
+            assert await session.scalar(text("SELECT count(*) FROM notes")) == 2
+    finally:
+        await database.dispose()
+
+
 async def test_a_read_past_its_budget_finishes_on_the_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,8 +17,9 @@ thread, one trip a statement (execute, fetch every row, close):
   handler) and run again on the thread; only reads are (not even a PRAGMA), since an
   interrupted write would roll back its whole transaction;
 - `executemany` (bulk writes), and everything inside `on_thread()`: background work (jobs,
-  event processing, imports; `core.db.background_work` enters it) and ingestion's group
-  commit, whose big writes must not hold the loop;
+  imports; `core.db.background_work` enters it) and ingestion's group commit, whose big
+  writes must not hold the loop. Event processing is background work whose statements are
+  bounded by its chunk, so it runs inline like the live path (`background_work(bounded=True)`);
 - the commit of a write transaction, which may checkpoint the WAL (pages written back to
   the database file, with fsyncs);
 - taking the write lock while another process holds it (an import beside the server);
@@ -63,10 +64,11 @@ def reads_only(statement: str) -> bool:
 
 
 @contextmanager
-def on_thread() -> Iterator[None]:
+def on_thread(wanted: bool = True) -> Iterator[None]:
     """Run the statements of the units of work opened inside on the connections' threads:
-    for background work, whose long statements must not hold the event loop."""
-    token = _on_thread.set(True)
+    for background work, whose long statements must not hold the event loop. `False` undoes
+    it for work whose every statement is bounded (see `core.db.background_work`)."""
+    token = _on_thread.set(wanted)
     try:
         yield
     finally:

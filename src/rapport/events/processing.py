@@ -93,7 +93,8 @@ class EventProcessor:
         # locks: it opens its calls without pausing for the live path.
         pausing = not session.in_transaction()
         async with _chunk_turn(session):
-            with background_work():
+            # Bounded: a chunk's statements each touch at most PROCESS_CHUNK calls' rows.
+            with background_work(bounded=True):
                 chunk = event_ids[:PROCESS_CHUNK]
                 await self._process(session, workspace_id, chunk, pausing=pausing)
             # Queued last: a write before the chunk's reads would hold the writer through them.
