@@ -183,3 +183,46 @@ ORDER_FIGURES = {
     "customers_active_at_end", "new_customers_active_at_end", "churned_customers",
     "repeat_customers", "buying_customers",
 }  # fmt: skip
+
+
+async def test_shared_reads_read_a_windows_events_once_with_the_same_figures(
+    database: Database,
+) -> None:
+    desk, ana = await _shop(database)
+    await _play(desk, ana)
+    window = {"first_day": FIRST, "end_day": END}
+    before = {"first_day": FIRST - timedelta(days=5), "end_day": FIRST}
+
+    async def page(session: Any) -> list[Any]:
+        """What the dashboard page asks: two summaries, a series, three breakdowns."""
+        found = [
+            await metrics.summary(session, desk.workspace_id, **window),
+            await metrics.summary(session, desk.workspace_id, **before),
+            await metrics.series(session, desk.workspace_id, **window),
+        ]
+        for by in ("channel", "team", "agent"):
+            found.append(await metrics.breakdown(session, desk.workspace_id, by=by, **window))
+        return [figures.model_dump() for figures in found]
+
+    reads: list[str] = []
+
+    def count(*args: Any) -> None:
+        statement = str(args[2])
+        if "FROM conversation_metric_events" in statement and "ORDER BY" in statement:
+            reads.append(statement)  # the read of a window's events (`read_facts`)
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        async with database.session() as session:
+            apart = await page(session)
+        read_apart, reads[:] = len(reads), []
+        async with database.session() as session:
+            with metrics.shared_reads(session), metrics.shared_reads(session):
+                shared = await page(session)
+            after = await metrics.summary(session, desk.workspace_id, **window)  # not shared
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert (read_apart, len(reads)) == (6, 2 + 1)  # the window and the one before, then fresh
+    assert shared == apart
+    assert after.model_dump() == apart[0]

@@ -18,6 +18,7 @@ docs/metrics.md. Nothing here writes.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 
@@ -46,6 +47,7 @@ from rapport.analytics.support_metrics import (
     daily_counts,
     grouped,
     read_facts,
+    shared_reads,
 )
 from rapport.analytics.survey_metrics import (
     daily_survey_figures,
@@ -83,6 +85,11 @@ class MetricsFilters:
 
 
 class MetricsService:
+    def shared_reads(self, session: AsyncSession) -> AbstractContextManager[None]:
+        """Within this block, calls on the same window and filters read its support events
+        once (the dashboard page: summary, series and three breakdowns of one window)."""
+        return shared_reads(session)
+
     async def summary(
         self,
         session: AsyncSession,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -71,6 +72,24 @@ _KINDS = {str(kind): kind for kind in MetricKind}
 _CHANNELS = {str(channel): channel for channel in Channel}
 
 
+_SHARED = "rapport_shared_support_facts"
+
+
+@contextmanager
+def shared_reads(session: AsyncSession) -> Iterator[None]:
+    """Read each window's metric events once for all the figures computed inside (a page
+    showing one window's summary, series and breakdowns), which then agree by construction.
+    Only for units of work that record no metric event meanwhile (the service never does)."""
+    if _SHARED in session.info:  # already shared by an enclosing block
+        yield
+        return
+    session.info[_SHARED] = {}
+    try:
+        yield
+    finally:
+        session.info.pop(_SHARED, None)
+
+
 async def read_facts(
     session: AsyncSession,
     workspace_id: str,
@@ -79,10 +98,29 @@ async def read_facts(
     scope: MetricScope,
     calendar: BusinessCalendar,
 ) -> SupportFacts:
-    """Read what the support metrics of [start, end) are computed from: the events of
-    `SupportReports.facts` (oldest first), of which only a resolution's `agent_replies` and
-    `escalated` are used, so those two are extracted in SQL and no other event's JSON is
-    decoded; and the reopens of `SupportReports.reopen_times`."""
+    """Read what the support metrics of [start, end) are computed from (once per window
+    inside `shared_reads`)."""
+    shared: dict[Any, SupportFacts] | None = session.info.get(_SHARED)
+    key = (workspace_id, start, end, scope, calendar)
+    if shared is not None and key in shared:
+        return shared[key]
+    facts = await _read_facts(session, workspace_id, start, end, scope, calendar)
+    if shared is not None:
+        shared[key] = facts
+    return facts
+
+
+async def _read_facts(
+    session: AsyncSession,
+    workspace_id: str,
+    start: datetime,
+    end: datetime,
+    scope: MetricScope,
+    calendar: BusinessCalendar,
+) -> SupportFacts:
+    """Read the events of `SupportReports.facts` (oldest first), of which only a
+    resolution's `agent_replies` and `escalated` are used, so those two are extracted in SQL
+    and no other event's JSON is decoded; and the reopens of `SupportReports.reopen_times`."""
     resolution = Event.kind == str(MetricKind.resolution)
     query = (
         select(

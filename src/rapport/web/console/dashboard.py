@@ -163,20 +163,23 @@ async def show_dashboard(ctx: MetricsConsole, session: SessionDep, asked: Asked)
     workspace_id = ctx.principal.workspace_id
     scoped = await _scoped(ctx, session, asked)
     names = await _names(session, workspace_id)
-    series = await metrics.series(
-        session, workspace_id, first_day=scoped.period.first_day,
-        end_day=scoped.period.end_day, filters=scoped.filters,
-    )  # fmt: skip
-    charts = line_charts(series)
-    for by in BREAKDOWNS:
-        charts.append(
-            await breakdown_chart(session, workspace_id, scoped.period, scoped.filters, by, names)
-        )
-    charts.append(await nps_distribution(session, workspace_id, scoped.period, scoped.filters))
+    with metrics.shared_reads(session):  # the window's events, read once for the whole page
+        series = await metrics.series(
+            session, workspace_id, first_day=scoped.period.first_day,
+            end_day=scoped.period.end_day, filters=scoped.filters,
+        )  # fmt: skip
+        charts = line_charts(series)
+        for by in BREAKDOWNS:
+            charts.append(
+                await breakdown_chart(
+                    session, workspace_id, scoped.period, scoped.filters, by, names
+                )
+            )
+        charts.append(await nps_distribution(session, workspace_id, scoped.period, scoped.filters))
+        tiles = await _summary_pair(session, workspace_id, scoped)
     return page(
         ctx, "dashboard/page.html", scoped=scoped, asked=asked, presets=PRESETS, charts=charts,
-        tiles=await _summary_pair(session, workspace_id, scoped),
-        live=await live_desk(session, workspace_id, acting(ctx.principal)),
+        tiles=tiles, live=await live_desk(session, workspace_id, acting(ctx.principal)),
         query=ctx.request.url.query, **await _choices(ctx, session, scoped),
     )  # fmt: skip
 
