@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from sqlalchemy import func, select
 
 from rapport.analytics.models import CustomerPrediction
 from rapport.config import Settings
 from rapport.core.db import Database
-from tests.conftest import TEST_SECRET
+from tests.fixtures.cli import run_cli
 from tests.fixtures.identity import make_workspace
 from tests.fixtures.predictions import make_history
-
-RAPPORT = str(Path(sys.executable).parent / "rapport")
 
 
 def _predict(settings: Settings, slug: str) -> str:
     """Run the command; return its last line."""
-    env = {
-        **os.environ,
-        "RAPPORT_DATABASE_URL": settings.database_url,
-        "RAPPORT_SECRET_KEY": TEST_SECRET,
-        "RAPPORT_DATA_DIR": str(settings.data_dir),
-        "RAPPORT_ENV": "test",
-    }
-    done = subprocess.run(
-        [RAPPORT, "analytics", "predict", "--workspace", slug],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
+    return run_cli(settings, "analytics", "predict", "--workspace", slug)[-1]
 
 
 async def test_predict_stores_every_buyers_prediction(

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,29 +12,17 @@ import httpx
 from rapport.config import Settings
 from rapport.core.db import Database
 from rapport.customers.service import customers
-from tests.conftest import TEST_SECRET
+from tests.fixtures.cli import cli, run_cli
 from tests.fixtures.events import identify, process_all, track, write_key_auth
 from tests.fixtures.identity import make_workspace
 from tests.fixtures.shared_data import shared_data
 
 RETAIL = shared_data("online_retail_slice", "online_retail_first49999rows.csv.gz")
-RAPPORT = str(Path(sys.executable).parent / "rapport")
 
 
 def rapport(settings: Settings, *args: str) -> list[str]:
     """Run the CLI against the test database; return its stdout lines."""
-    env = {
-        **os.environ,
-        "RAPPORT_DATABASE_URL": settings.database_url,
-        "RAPPORT_SECRET_KEY": TEST_SECRET,
-        "RAPPORT_DATA_DIR": str(settings.data_dir),
-        "RAPPORT_ENV": "test",
-    }
-    done = subprocess.run(
-        [RAPPORT, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()
+    return run_cli(settings, *args)
 
 
 async def test_sources_create_then_events_count(
@@ -105,18 +90,6 @@ async def test_import_rejects_a_file_without_the_columns(
     workspace = await make_workspace(database)
     bad = tmp_path / "bad.csv"
     bad.write_text("order,amount\n1,2\n")
-    env = {
-        **os.environ,
-        "RAPPORT_DATABASE_URL": settings.database_url,
-        "RAPPORT_SECRET_KEY": TEST_SECRET,
-        "RAPPORT_ENV": "test",
-    }
-    done = subprocess.run(
-        [RAPPORT, "import", "orders", str(bad), "--workspace", workspace.slug],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = cli(settings, "import", "orders", str(bad), "--workspace", workspace.slug)
     assert done.returncode == 1
     assert "The file lacks the column(s): InvoiceNo, StockCode" in done.stderr

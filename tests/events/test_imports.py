@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import gzip
 import itertools
-import os
-import subprocess
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -29,8 +27,8 @@ from rapport.events.models import Order, OrderItem, Product
 from rapport.events.orders import ItemInput, OrderInput, orders
 from rapport.events.service import events
 from rapport.identity.enums import Role
-from tests.conftest import TEST_SECRET
-from tests.events.test_cli import RAPPORT, RETAIL
+from tests.events.test_cli import RETAIL
+from tests.fixtures.cli import cli
 from tests.fixtures.identity import make_staff, make_workspace
 from tests.fixtures.sessions import session_headers, sign_in
 
@@ -190,19 +188,7 @@ async def test_the_command_reports_a_bad_row_by_its_line(
     bad = ["536366", "22633", "HAND WARMER", "1e999", "2010-12-01 08:28:00", "1.85", "1", "UK"]
     # Saved by a spreadsheet: a byte order mark before the header.
     path = _write(tmp_path / "bad.csv", [good, bad], encoding="utf-8-sig")
-    env = {
-        **os.environ,
-        "RAPPORT_DATABASE_URL": settings.database_url,
-        "RAPPORT_SECRET_KEY": TEST_SECRET,
-        "RAPPORT_ENV": "test",
-    }
-    done = subprocess.run(
-        [RAPPORT, "import", "orders", str(path), "--workspace", workspace.slug],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = cli(settings, "import", "orders", str(path), "--workspace", workspace.slug)
     assert done.returncode == 1
     assert "Line 3: Quantity '1e999' is not a number of items." in done.stderr
 

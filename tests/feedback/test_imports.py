@@ -3,7 +3,6 @@ row named by its line stores nothing, customers resolved by user id, comments se
 
 from __future__ import annotations
 
-import os
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,8 +16,7 @@ from rapport.feedback import service
 from rapport.feedback.models import SurveyResponse
 from rapport.feedback.text import open_comment
 from rapport.identity.models import Workspace
-from tests.conftest import TEST_SECRET
-from tests.events.test_cli import RAPPORT
+from tests.fixtures.cli import cli
 from tests.fixtures.identity import make_workspace
 
 GOOD = (
@@ -35,16 +33,8 @@ EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
 
 def _cli(settings: Settings, path: Path, slug: str, kind: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "RAPPORT_DATABASE_URL": settings.database_url,
-        "RAPPORT_SECRET_KEY": TEST_SECRET,
-        "RAPPORT_DATA_DIR": str(settings.data_dir),
-        "RAPPORT_ENV": "test",
-    }
-    arguments = [RAPPORT, "import", "survey-responses", str(path), "--workspace", slug]
-    return subprocess.run(
-        [*arguments, "--kind", kind], env=env, capture_output=True, text=True, check=False
+    return cli(
+        settings, "import", "survey-responses", str(path), "--workspace", slug, "--kind", kind
     )
 
 

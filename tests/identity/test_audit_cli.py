@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from rapport.config import Settings
 from rapport.core.db import Database
 from rapport.identity.checkpoints import public_key_text, public_keys
-from tests.conftest import TEST_SECRET
 from tests.fixtures.audit import drop_guards, execute, record
-
-RAPPORT = str(Path(sys.executable).parent / "rapport")
+from tests.fixtures.cli import cli
 
 
 def rapport(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the CLI against the test database and key; return the finished process."""
-    env = {
-        **os.environ,
-        "RAPPORT_DATABASE_URL": settings.database_url,
-        "RAPPORT_SECRET_KEY": TEST_SECRET,
-        "RAPPORT_DATA_DIR": str(settings.data_dir),
-        "RAPPORT_ENV": "test",
-        "COLUMNS": "200",
-    }
-    return subprocess.run(
-        [RAPPORT, "audit", *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    """Run `rapport audit` against the test database and key; return the finished process."""
+    return cli(settings, "audit", *args)
 
 
 async def test_intact_chain_exits_zero(database: Database, settings: Settings) -> None:
