@@ -248,8 +248,8 @@ def background_work(*, bounded: bool = False) -> Iterator[None]:
     do (reads still move to the thread past their budget; `executemany` and commits go
     there anyway). A trip to the thread costs more than such a statement whenever the loop
     is busy: it waits for the loop and for Python's lock. Measured on event processing
-    (bench/live.py, idle scenario): the writer held p50 17 ms a chunk on the thread, 3.5 ms
-    inline."""
+    (bench/live.py, idle scenario): the writer held p50 16-19 ms a chunk on the thread,
+    8-9 ms inline (docs/architecture.md has the backlog figures)."""
     token = _background.set(True)
     try:
         with sqlite_driver.on_thread(not bounded):
