@@ -211,9 +211,10 @@ def family(pid: int) -> list[int]:
     """Return a process and its descendants (the server and its preparation processes)."""
     pids, index = [pid], 0
     while index < len(pids):
-        with contextlib.suppress(FileNotFoundError):  # a thread or process ended meanwhile
+        # A thread or process that ended meanwhile is skipped.
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
             for task in Path(f"/proc/{pids[index]}/task").iterdir():
-                with contextlib.suppress(FileNotFoundError):
+                with contextlib.suppress(FileNotFoundError, ProcessLookupError):
                     pids.extend(int(child) for child in (task / "children").read_text().split())
         index += 1
     return pids
@@ -225,7 +226,7 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     for member in family(pid):
         try:
             fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:  # exited meanwhile
+        except (FileNotFoundError, ProcessLookupError):  # exited meanwhile
             continue
         used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         if member == pid:
@@ -241,9 +242,11 @@ def peak_rss_mb(pid: int) -> tuple[float, float]:
     for member in family(pid):
         try:
             status = Path(f"/proc/{member}/status").read_text()
-        except FileNotFoundError:  # exited meanwhile
+        except (FileNotFoundError, ProcessLookupError):  # exited meanwhile
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if "VmRSS" not in fields:  # exited, not yet reaped: no memory left
+            continue
         current += int(fields["VmRSS"].split()[0]) / 1024
         peak += int(fields["VmHWM"].split()[0]) / 1024
     return current, peak

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from rapport.core import sqlite_driver
-from rapport.core.db import Database, background_work, make_engine
+from rapport.core.db import Database, background_work, make_engine, unbounded_statements
 
 SLOW = (
     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) "
@@ -101,17 +101,38 @@ async def test_bounded_background_statements_run_on_the_event_loop(tmp_path: Pat
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'bounded.db'}")
     try:
         await _notes(database)
-        with background_work(), background_work(bounded=True):
-            async with database.session() as session:
+        with background_work():
+            with background_work(bounded=True):
+                async with database.session() as session:
+                    trips = _Trips(await _driver(session))
+                    rows = (await session.execute(text("SELECT 1 UNION ALL SELECT 2"))).all()
+                    assert rows == [(1,), (2,)]
+                    await session.execute(text("INSERT INTO notes (body) VALUES ('a'), ('b')"))
+                    assert len(trips) == 0
+                    with unbounded_statements():  # a graph walk: back on the thread
+                        await session.execute(text("INSERT INTO notes (body) VALUES ('c')"))
+                        assert len(trips) == 1
+                    await session.execute(text("INSERT INTO notes (body) VALUES ('d')"))
+                    assert len(trips) == 1
+                # As on the live path, the commit of the write transaction is a trip.
+                assert trips.calls[-1] == session_commit(trips)
+            async with database.session() as session:  # the enclosing background work
                 trips = _Trips(await _driver(session))
-                rows = (await session.execute(text("SELECT 1 UNION ALL SELECT 2"))).all()
-                assert rows == [(1,), (2,)]
-                await session.execute(text("INSERT INTO notes (body) VALUES ('a'), ('b')"))
-                assert len(trips) == 0
-            # As on the live path, the commit of the write transaction is the one trip.
-            assert trips.calls == [session_commit(trips)]
+                assert await session.scalar(text("SELECT count(*) FROM notes")) == 4
+                assert len(trips) == 1
+    finally:
+        await database.dispose()
+
+
+async def test_unbounded_statements_change_nothing_on_the_live_path(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'live-unbounded.db'}")
+    try:
+        await _notes(database)
         async with database.session() as session:
-            assert await session.scalar(text("SELECT count(*) FROM notes")) == 2
+            trips = _Trips(await _driver(session))
+            with unbounded_statements():
+                await session.execute(text("INSERT INTO notes (body) VALUES ('a')"))
+            assert len(trips) == 0
     finally:
         await database.dispose()
 

@@ -27,10 +27,10 @@ def _spawned_children() -> list[int]:
     for task in Path("/proc/self/task").iterdir():
         try:
             pids = (task / "children").read_text().split()
-        except FileNotFoundError:  # the thread ended meanwhile
+        except (FileNotFoundError, ProcessLookupError):  # the thread ended meanwhile
             continue
         for pid in pids:
-            with contextlib.suppress(FileNotFoundError):  # the child exited meanwhile
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # it exited
                 if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
                     children.append(int(pid))
     return children

@@ -258,6 +258,19 @@ def background_work(*, bounded: bool = False) -> Iterator[None]:
         _background.reset(token)
 
 
+@contextmanager
+def unbounded_statements() -> Iterator[None]:
+    """Inside `background_work(bounded=True)`, a stretch whose statements may touch any
+    number of rows, or that runs many of them (walking the identity graph, a merge): on
+    SQLite they go back to the connections' threads, as other background work's do, so the
+    event loop turns between them. Outside background work nothing changes."""
+    if not _background.get():
+        yield
+        return
+    with sqlite_driver.on_thread():
+        yield
+
+
 def make_engine(url: str, *, pool: bool = True, explicit_transactions: bool = False) -> AsyncEngine:
     """Create the async engine for `url`.
 

@@ -16,10 +16,11 @@ thread, one trip a statement (execute, fetch every row, close):
 - a read that runs longer than `INLINE_BUDGET` on the loop is interrupted (SQLite's progress
   handler) and run again on the thread; only reads are (not even a PRAGMA), since an
   interrupted write would roll back its whole transaction;
-- `executemany` (bulk writes), and everything inside `on_thread()`: background work (jobs,
-  imports; `core.db.background_work` enters it) and ingestion's group commit, whose big
-  writes must not hold the loop. Event processing is background work whose statements are
-  bounded by its chunk, so it runs inline like the live path (`background_work(bounded=True)`);
+- `executemany` (bulk writes), and everything inside `on_thread()`: background work (jobs;
+  `core.db.background_work` enters it) and ingestion's group commit, whose big writes must
+  not hold the loop. Event processing's quick path is background work whose statements are
+  bounded by its chunk, so it runs inline like the live path (`background_work(bounded=True)`;
+  its graph walks go back to the thread, `core.db.unbounded_statements`);
 - the commit of a write transaction, which may checkpoint the WAL (pages written back to
   the database file, with fsyncs);
 - taking the write lock while another process holds it (an import beside the server);

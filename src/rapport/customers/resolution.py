@@ -12,6 +12,7 @@ from typing import NamedTuple, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import as_utc
+from rapport.core.db import unbounded_statements
 from rapport.core.ids import new_id
 from rapport.core.outbox import publish
 from rapport.customers.activity_repository import ActivityRepository, ActivityRow
@@ -174,8 +175,10 @@ class ObservationBatch:
                 return Resolved(quick.customer_id)
         await self.flush()
         try:
-            async with self.session.begin_nested():
-                return Resolved(await observe(self.session, self.workspace_id, signal))
+            # A walk is a dozen statements or more, and a merge moves a whole profile.
+            with unbounded_statements():
+                async with self.session.begin_nested():
+                    return Resolved(await observe(self.session, self.workspace_id, signal))
         except Exception as error:  # one touchpoint's failure is its own, given back
             return Resolved(error=error)
         finally:

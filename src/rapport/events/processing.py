@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rapport.core.db import Database, background_work
+from rapport.core.db import Database, background_work, unbounded_statements
 from rapport.core.foreground import gap
 from rapport.core.jobs import enqueue
 from rapport.customers.schemas import IdentitySignal
@@ -93,7 +93,8 @@ class EventProcessor:
         # locks: it opens its calls without pausing for the live path.
         pausing = not session.in_transaction()
         async with _chunk_turn(session):
-            # Bounded: a chunk's statements each touch at most PROCESS_CHUNK calls' rows.
+            # Bounded: the quick path's statements each touch at most PROCESS_CHUNK calls'
+            # rows; graph walks and one-by-one orders go back to the thread (unbounded).
             with background_work(bounded=True):
                 chunk = event_ids[:PROCESS_CHUNK]
                 await self._process(session, workspace_id, chunk, pausing=pausing)
@@ -141,13 +142,14 @@ class EventProcessor:
             return
         if await _applied(session, workspace_id, [data for _, data in projected]):
             return
-        for call, data in projected:
-            try:
-                async with session.begin_nested():
-                    await orders.apply(session, workspace_id, data)
-            except Exception as error:  # this call's failure is kept, the others go on
-                chunk.done.remove(call)
-                chunk.fail(call.event, error)
+        with unbounded_statements():  # a savepoint and an order's statements per call
+            for call, data in projected:
+                try:
+                    async with session.begin_nested():
+                        await orders.apply(session, workspace_id, data)
+                except Exception as error:  # this call's failure is kept, the others go on
+                    chunk.done.remove(call)
+                    chunk.fail(call.event, error)
 
     async def _finish(self, session: AsyncSession, workspace_id: str, chunk: _Chunk) -> None:
         """Settle every call, then write what the processed ones add up to: product counters
