@@ -17,7 +17,7 @@ from rapport.customers import service as customers_service
 from rapport.customers.events import CUSTOMER_IDENTIFIED
 from rapport.customers.models import Customer
 from rapport.events.models import Event, Product
-from rapport.events.processing import PROCESS_CHUNK, processor
+from rapport.events.processing import PROCESS_CHUNK, PROCESS_WALKS, processor
 from tests.fixtures.customers import Shop, make_shop
 from tests.fixtures.events import identify, process_all, track, write_key_auth
 from tests.fixtures.identity import make_api_key
@@ -349,3 +349,43 @@ async def test_a_chunk_reads_its_calls_before_it_writes_and_queues_the_rest_last
     writes = [text for text in statements if text.startswith(WRITES)]
     assert [text for text in statements[:read] if text.startswith(WRITES)] == []
     assert (writes[-1], "update events set" in writes) == ("insert into jobs", True)
+
+
+async def test_a_transaction_walks_the_graph_a_few_times_and_queues_the_rest_in_order(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """Each walk holds the workspace's lock (SQLite's writer) for milliseconds: a chunk of
+    identify calls stops after PROCESS_WALKS of them, plain calls before them included."""
+    shop = await make_shop(client, database)
+    calls = [view("early", 1, messageId="plain-0")]
+    calls += [
+        identify(userId=f"u-{n}", anonymousId=f"a-{n}", timestamp=at(2), messageId=f"id-{n}")
+        for n in range(PROCESS_WALKS + 3)
+    ]
+    await store(shop, *calls)
+    async with database.session() as session:
+        [job] = (
+            await session.execute(select(Job).where(Job.name == "events.process_batch"))
+        ).scalars()
+    async with database.session() as session:
+        await processor.process(session, shop.workspace.id, job.payload["event_ids"])
+    done = [(await outcome(database, call["messageId"]))[1] for call in calls]
+    assert done == [True] * (1 + PROCESS_WALKS) + [False] * 3
+    async with database.session() as session:
+        queued = (
+            await session.execute(
+                select(Job).where(
+                    Job.name == "events.process_batch", Job.status == JobStatus.queued
+                )
+            )
+        ).scalars()
+        [follow_up] = [other for other in queued if other.id != job.id]
+    async with database.session() as session:
+        ids = {
+            event.message_id: event.id for event in (await session.execute(select(Event))).scalars()
+        }
+    assert follow_up.payload["event_ids"] == [
+        ids[f"id-{n}"] for n in range(PROCESS_WALKS, PROCESS_WALKS + 3)
+    ]
+    await process_all(database)
+    assert all([(await outcome(database, call["messageId"]))[1] for call in calls])

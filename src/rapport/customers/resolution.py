@@ -150,13 +150,24 @@ class ObservationBatch:
         return touches
 
     async def run(
-        self, signals: Sequence[IdentitySignal], touches: Sequence[PlainTouch | None]
+        self,
+        signals: Sequence[IdentitySignal],
+        touches: Sequence[PlainTouch | None],
+        *,
+        most_walks: int | None = None,
     ) -> list[Resolved]:
         """Resolve touchpoints in order (every plain one's identifiers looked up at once) and
-        write what they add up to; `touches` come from `prepare`."""
-        resolved = [
-            await self.settle(signal, touch) for signal, touch in zip(signals, touches, strict=True)
-        ]
+        write what they add up to; `touches` come from `prepare`. With `most_walks`, stop
+        before the first touchpoint that may walk the graph once there have been that many
+        such (always resolving at least one): the outcomes are those of a prefix."""
+        resolved: list[Resolved] = []
+        walks = 0
+        for signal, touch in zip(signals, touches, strict=True):
+            if touch is None:  # it may walk the graph (a plain one may too: counted as none)
+                if most_walks is not None and walks >= most_walks and resolved:
+                    break
+                walks += 1
+            resolved.append(await self.settle(signal, touch))
         await self.flush()
         return resolved
 

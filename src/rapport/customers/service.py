@@ -42,17 +42,26 @@ CENT = Decimal("0.01")
 
 class CustomerService:
     async def resolve(
-        self, session: AsyncSession, workspace_id: str, signals: Sequence[IdentitySignal]
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        signals: Sequence[IdentitySignal],
+        *,
+        most_walks: int | None = None,
     ) -> list[Resolved]:
         """Resolve touchpoints in order and record what they say: the one entry point of
         identity resolution for many calls. Plain touchpoints are resolved together with a
         few queries; one that may change the graph is walked in a savepoint of its own, so
-        if it fails it undoes only itself and comes back with its error."""
+        if it fails it undoes only itself and comes back with its error.
+
+        `most_walks`: stop before the touchpoint that would walk the graph once more than
+        that (each walk takes milliseconds under the workspace's lock): the outcomes are
+        then those of the first touchpoints only, and the caller resolves the rest later."""
         batch = ObservationBatch(session, workspace_id)
         touches = await batch.prepare(signals)
         # The workspace's graph stays locked from the lookups to the writes.
         await CustomerRepository(session, workspace_id).lock_workspace()
-        return await batch.run(signals, touches)
+        return await batch.run(signals, touches, most_walks=most_walks)
 
     async def observe(
         self, session: AsyncSession, workspace_id: str, signal: IdentitySignal
