@@ -384,6 +384,7 @@ async def test_a_transaction_walks_the_graph_a_few_times_and_queues_the_rest_in_
         ids = {
             event.message_id: event.id for event in (await session.execute(select(Event))).scalars()
         }
+    assert follow_up.payload["chunk"] == 2 * (1 + PROCESS_WALKS)  # small: walks likely follow
     assert follow_up.payload["event_ids"] == [
         ids[f"id-{n}"] for n in range(PROCESS_WALKS, PROCESS_WALKS + 3)
     ]

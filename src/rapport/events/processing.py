@@ -91,9 +91,17 @@ class _Chunk:
 
 
 class EventProcessor:
-    async def process(self, session: AsyncSession, workspace_id: str, event_ids: list[str]) -> None:
+    async def process(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        event_ids: list[str],
+        *,
+        chunk: int = PROCESS_CHUNK,
+    ) -> None:
         """Resolve and project stored calls, oldest first, a chunk per transaction (the rest
-        goes to a follow-up job, so SQLite's writer is never held for long)."""
+        goes to a follow-up job, so SQLite's writer is never held for long). `chunk`: how
+        many calls to take (at most PROCESS_CHUNK)."""
         # A unit of work that began before (an earlier job of its transaction) may hold
         # locks: it opens its calls without pausing for the live path.
         pausing = not session.in_transaction()
@@ -101,12 +109,19 @@ class EventProcessor:
             # Bounded: the quick path's statements each touch at most PROCESS_CHUNK calls'
             # rows; graph walks and one-by-one orders go back to the thread (unbounded).
             with background_work(bounded=True):
-                chunk = event_ids[:PROCESS_CHUNK]
-                left = await self._process(session, workspace_id, chunk, pausing=pausing)
+                size = max(1, min(chunk, PROCESS_CHUNK))
+                part = event_ids[:size]
+                left = await self._process(session, workspace_id, part, pausing=pausing)
             # Queued last: a write before the chunk's reads would hold the writer through them.
-            rest = left + event_ids[PROCESS_CHUNK:]
+            rest = left + event_ids[size:]
             if rest:
-                enqueue(session, PROCESS_JOB, workspace_id=workspace_id, event_ids=rest)
+                # Cut short by its graph walks, a chunk is followed by a small one: the calls
+                # after are likely walks too, and a chunk opens every call it takes.
+                taken = len(part) - len(left)
+                payload: dict[str, Any] = {"event_ids": rest}
+                if left:
+                    payload["chunk"] = min(PROCESS_CHUNK, 2 * max(taken, PROCESS_WALKS))
+                enqueue(session, PROCESS_JOB, workspace_id=workspace_id, **payload)
 
     async def _process(
         self, session: AsyncSession, workspace_id: str, event_ids: list[str], *, pausing: bool
