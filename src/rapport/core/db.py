@@ -341,6 +341,9 @@ class Database:
         await self.engine.dispose()
 
 
-def after_commit(session: AsyncSession, hook: AfterCommit) -> None:
-    """Run `hook` once the session's transaction has committed (never after a rollback)."""
-    session.info.setdefault("after_commit", []).append(hook)
+def after_commit(session: AsyncSession, hook: AfterCommit, *, once: bool = False) -> None:
+    """Run `hook` once the session's transaction has committed (never after a rollback).
+    `once`: not if an equal hook is already waiting for that commit."""
+    hooks = session.info.setdefault("after_commit", [])
+    if not (once and hook in hooks):
+        hooks.append(hook)

@@ -12,6 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from rapport.core.clock import as_utc
 from rapport.core.repository import TenantRepository
+from rapport.core.statistics import grew
 from rapport.customers.models import Customer
 
 # PostgreSQL: a chunk's activity in one UPDATE joined to arrays (an executemany would run one
@@ -134,6 +135,7 @@ class ActivityRepository(TenantRepository[Customer]):
                     for profile in profiles
                 ],
             )
+            grew(self.session, Customer.__tablename__, len(profiles))
 
     async def write_activity(self, profiles: list[ActivityRow]) -> None:
         """Store the activity of profiles, in one statement; copies loaded in the session

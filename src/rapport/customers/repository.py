@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 
 from rapport.core.db import take_writer
 from rapport.core.repository import TenantRepository
+from rapport.core.statistics import grew
 from rapport.customers.enums import WEAK_KINDS
 from rapport.customers.models import ConsentRecord, Customer, Identifier, Merge, SearchTerm
 from rapport.customers.schemas import CustomerFilters, CustomerSort
@@ -65,6 +66,12 @@ class IdentifierRow(NamedTuple):
 
 class CustomerRepository(TenantRepository[Customer]):
     model = Customer
+
+    async def add(self, instance: Customer) -> Customer:
+        """Add a profile (counted for PostgreSQL's statistics: core.statistics)."""
+        added = await super().add(instance)
+        grew(self.session, Customer.__tablename__, 1)
+        return added
 
     async def lock_workspace(self) -> None:
         """Serialise identity resolution within a workspace (on SQLite, by taking the one
@@ -222,6 +229,12 @@ OWNERS_POSTGRESQL = (
 class IdentifierRepository(TenantRepository[Identifier]):
     model = Identifier
 
+    async def add(self, instance: Identifier) -> Identifier:
+        """Add an identifier (counted for PostgreSQL's statistics: core.statistics)."""
+        added = await super().add(instance)
+        grew(self.session, Identifier.__tablename__, 1)
+        return added
+
     async def insert_new(self, identifiers: list[IdentifierRow]) -> None:
         """Insert new identifiers, in one statement."""
         if identifiers:
@@ -229,6 +242,7 @@ class IdentifierRepository(TenantRepository[Identifier]):
                 insert(Identifier),
                 [row._asdict() | {"workspace_id": self.workspace_id} for row in identifiers],
             )
+            grew(self.session, Identifier.__tablename__, len(identifiers))
 
     async def owners(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, bool]]:
         """Return the profile and shared flag of the stored identifiers matching (kind, blind
