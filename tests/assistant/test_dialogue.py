@@ -4,11 +4,15 @@ customer's order, and hands off."""
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
+from rapport.assistant.tasks import answer
 from rapport.core.db import Database
 from rapport.events.models import Order
 from rapport.identity.models import AuditEvent
+from rapport.support.assistant_desk import assistant_desk
 from rapport.support.models import Message, MetricEvent
 from rapport.worker.runner import Worker
 from tests.fixtures.assistant import (
@@ -58,6 +62,35 @@ async def test_without_the_assistant_a_new_conversation_is_open(database: Databa
     workspace = await make_workspace(database)
     conversation_id = await open_conversation(database, workspace.id, "hello")
     assert (await conversation_row(database, conversation_id)).status == "open"
+
+
+async def test_a_turn_run_twice_at_once_labels_and_answers_the_message_once(
+    database: Database,
+) -> None:
+    # The job's rerun (or two workers) may take the same message's turn side by side: the
+    # conversation is locked before the message's labels are checked, so the second finds
+    # them and does nothing.
+    workspace = await make_workspace(database)
+    await enable_assistant(database, workspace.id)
+    conversation_id = await open_conversation(
+        database, workspace.id, "Which payment methods do you accept?"
+    )
+    async with database.session() as session:
+        message_id = (
+            await session.execute(
+                select(Message.id).where(Message.conversation_id == conversation_id)
+            )
+        ).scalar_one()
+        message = await assistant_desk.customer_message(session, workspace.id, message_id)
+    assert message is not None and not message.labelled
+    engine = database.engine
+    turns = await asyncio.gather(*(answer(engine, workspace.id, message) for _ in range(2)))
+    assert sorted(turn.replied for turn in turns) == [False, True]
+    [taken] = [turn for turn in turns if turn.replied]
+    assert taken.outcome is not None
+    said = [body for author, private, body in await thread(database, conversation_id)
+            if author == "assistant" and not private]  # fmt: skip
+    assert said == list(taken.outcome.replies)
 
 
 async def test_labels_are_stored_on_the_message_and_the_conversation(database: Database) -> None:

@@ -72,7 +72,7 @@ async def take_turn(
 ) -> TurnResult:
     """Label the message (once) and, if the assistant owns the conversation, answer it (with
     the generative model's draft when it was made for this very turn)."""
-    conversation = await assistant_desk.label(session, workspace_id, message.message_id, labels)
+    conversation = await assistant_desk.label(session, workspace_id, message, labels)
     if conversation is None or conversation.status != ConversationStatus.pending:
         return TurnResult(False, None)
     settings = await assistant.settings(session, workspace_id, conversation.channel)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import as_utc, utcnow
 from rapport.support.enums import AuthorType, Channel, ConversationStatus, Priority
+from rapport.support.errors import ConversationNotFound
 from rapport.support.lifecycle import change_status
 from rapport.support.messages import read_message, write_message
 from rapport.support.models import Conversation
@@ -71,22 +72,32 @@ class AssistantDesk:
         )  # fmt: skip
 
     async def label(
-        self, session: AsyncSession, workspace_id: str, message_id: str, labels: MessageLabels
-    ) -> Conversation | None:
-        """Store a customer message's labels on it and its conversation, once (the
-        conversation locked); raise the priority they call for. None: already labelled."""
-        message = await MessageRepository(session, workspace_id).get(message_id)
-        if message is None:
+        self, session: AsyncSession, workspace_id: str, message: CustomerMessage,
+        labels: MessageLabels,
+    ) -> Conversation | None:  # fmt: skip
+        """Store a customer message's labels on it and its conversation, once, and raise the
+        priority they call for. The conversation is locked first, so two runs of one
+        message's turn cannot both label it. None: labelled already, or gone."""
+        try:
+            conversation = await conversations.get_for_change(
+                session, workspace_id, message.conversation_id, ASSISTANT
+            )
+        except ConversationNotFound:
             return None
-        conversation = await conversations.get_for_change(
-            session, workspace_id, message.conversation_id, ASSISTANT
+        labelled = await MessageRepository(session, workspace_id).label(
+            message.message_id,
+            conversation.id,
+            {
+                "labelled_at": utcnow(),
+                "language": labels.language,
+                "intent": labels.intent,
+                "intent_confidence": labels.intent_confidence,
+                "sentiment": labels.sentiment,
+                "sentiment_score": labels.sentiment_score,
+            },
         )
-        if message.labelled_at is not None:
+        if not labelled:
             return None
-        message.labelled_at = utcnow()
-        message.language, message.intent = labels.language, labels.intent
-        message.intent_confidence = labels.intent_confidence
-        message.sentiment, message.sentiment_score = labels.sentiment, labels.sentiment_score
         conversation.detected_language, conversation.intent = labels.language, labels.intent
         conversation.intent_confidence = labels.intent_confidence
         conversation.sentiment = labels.sentiment

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select, update
 
@@ -111,6 +112,21 @@ class MessageRepository(TenantRepository[Message]):
         if after_id is not None:
             query = query.where(Message.id > after_id)
         return await self.all(query.order_by(Message.id).limit(limit))
+
+    async def label(self, message_id: str, conversation_id: str, labels: dict[str, Any]) -> bool:
+        """Store a message's labels unless it has them already; tell whether it was labelled
+        now (False too for a message that is not, or no longer, this conversation's)."""
+        labelled = await self.session.execute(
+            update(Message)
+            .where(
+                Message.workspace_id == self.workspace_id,
+                Message.id == message_id,
+                Message.conversation_id == conversation_id,
+                Message.labelled_at.is_(None),
+            )
+            .values(**labels)
+        )
+        return bool(labelled.rowcount)  # type: ignore[attr-defined]
 
     async def has_human_reply(self, conversation_id: str) -> bool:
         """Tell whether an agent ever wrote to the customer in this conversation."""
