@@ -8,7 +8,7 @@ backfill, where identity resolution adds a profile for every new visitor. A conn
 its plans, so the damage lasts. Measured on a fresh database (`bench/ingest.py`'s events):
 looking up a chunk's identifiers and profiles walked every row of the workspace, about
 7 ms a statement at 5,000 profiles and more as the table grew, where the index lookups take
-under a millisecond. Processing ran at 4,300-5,000 events/s instead of 6,100-6,500.
+under a millisecond (processing's figures before and after: docs/customer-data.md).
 
 `grew(session, table, rows)` counts the rows this process added to a table. Past a threshold
 (`MIN_ROWS` plus `SHARE` of the rows the table had at this process's last ANALYZE of it), the
