@@ -9,11 +9,12 @@ import gc
 import sqlite3
 import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.exc import IntegrityError
 
 from rapport.core import sqlite_driver
@@ -54,87 +55,74 @@ def session_commit(trips: _Trips) -> Any:
     return trips._driver.raw.commit
 
 
-async def _notes(database: Database) -> None:
-    async with database.session() as session:
-        await session.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
-
-
-async def test_live_statements_run_on_the_event_loop(tmp_path: Path) -> None:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'live.db'}")
+@pytest.fixture
+async def notes(tmp_path: Path) -> AsyncIterator[Database]:
+    """A SQLite database of the test's own, with a `notes` table."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}")
     try:
-        await _notes(database)
         async with database.session() as session:
+            await session.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def test_live_statements_run_on_the_event_loop(notes: Database) -> None:
+    async with notes.session() as session:
+        trips = _Trips(await _driver(session))
+        rows = (await session.execute(text("SELECT 1 UNION ALL SELECT 2"))).all()
+        assert rows == [(1,), (2,)]
+        await session.execute(text("INSERT INTO notes (body) VALUES ('a'), ('b')"))
+        assert len(trips) == 0
+    # The write transaction's commit, which may checkpoint the WAL, is the one trip.
+    assert trips.calls == [session_commit(trips)]
+    async with notes.session() as session:
+        assert await session.scalar(text("SELECT count(*) FROM notes")) == 2
+
+
+async def test_background_statements_take_one_trip_each_to_the_thread(notes: Database) -> None:
+    with background_work():
+        async with notes.session() as session:
             trips = _Trips(await _driver(session))
             rows = (await session.execute(text("SELECT 1 UNION ALL SELECT 2"))).all()
             assert rows == [(1,), (2,)]
+            assert len(trips) == 1
             await session.execute(text("INSERT INTO notes (body) VALUES ('a'), ('b')"))
-            assert len(trips) == 0
-        # The write transaction's commit, which may checkpoint the WAL, is the one trip.
-        assert trips.calls == [session_commit(trips)]
-        async with database.session() as session:
-            assert await session.scalar(text("SELECT count(*) FROM notes")) == 2
-    finally:
-        await database.dispose()
+            # The first write trades the read transaction for a write one (COMMIT and
+            # BEGIN IMMEDIATE, in one trip), then the insert itself.
+            assert len(trips) == 3
+    async with notes.session() as session:
+        assert await session.scalar(text("SELECT count(*) FROM notes")) == 2
 
 
-async def test_background_statements_take_one_trip_each_to_the_thread(tmp_path: Path) -> None:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'background.db'}")
-    try:
-        await _notes(database)
-        with background_work():
-            async with database.session() as session:
+async def test_bounded_background_statements_run_on_the_event_loop(notes: Database) -> None:
+    with background_work():
+        with background_work(bounded=True):
+            async with notes.session() as session:
                 trips = _Trips(await _driver(session))
                 rows = (await session.execute(text("SELECT 1 UNION ALL SELECT 2"))).all()
                 assert rows == [(1,), (2,)]
-                assert len(trips) == 1
                 await session.execute(text("INSERT INTO notes (body) VALUES ('a'), ('b')"))
-                # The first write trades the read transaction for a write one (COMMIT and
-                # BEGIN IMMEDIATE, in one trip), then the insert itself.
-                assert len(trips) == 3
-        async with database.session() as session:
-            assert await session.scalar(text("SELECT count(*) FROM notes")) == 2
-    finally:
-        await database.dispose()
-
-
-async def test_bounded_background_statements_run_on_the_event_loop(tmp_path: Path) -> None:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'bounded.db'}")
-    try:
-        await _notes(database)
-        with background_work():
-            with background_work(bounded=True):
-                async with database.session() as session:
-                    trips = _Trips(await _driver(session))
-                    rows = (await session.execute(text("SELECT 1 UNION ALL SELECT 2"))).all()
-                    assert rows == [(1,), (2,)]
-                    await session.execute(text("INSERT INTO notes (body) VALUES ('a'), ('b')"))
-                    assert len(trips) == 0
-                    with unbounded_statements():  # a graph walk: back on the thread
-                        await session.execute(text("INSERT INTO notes (body) VALUES ('c')"))
-                        assert len(trips) == 1
-                    await session.execute(text("INSERT INTO notes (body) VALUES ('d')"))
+                assert len(trips) == 0
+                with unbounded_statements():  # a graph walk: back on the thread
+                    await session.execute(text("INSERT INTO notes (body) VALUES ('c')"))
                     assert len(trips) == 1
-                # As on the live path, the commit of the write transaction is a trip.
-                assert trips.calls[-1] == session_commit(trips)
-            async with database.session() as session:  # the enclosing background work
-                trips = _Trips(await _driver(session))
-                assert await session.scalar(text("SELECT count(*) FROM notes")) == 4
+                await session.execute(text("INSERT INTO notes (body) VALUES ('d')"))
                 assert len(trips) == 1
-    finally:
-        await database.dispose()
-
-
-async def test_unbounded_statements_change_nothing_on_the_live_path(tmp_path: Path) -> None:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'live-unbounded.db'}")
-    try:
-        await _notes(database)
-        async with database.session() as session:
+            # As on the live path, the commit of the write transaction is a trip.
+            assert trips.calls[-1] == session_commit(trips)
+        async with notes.session() as session:  # the enclosing background work
             trips = _Trips(await _driver(session))
-            with unbounded_statements():
-                await session.execute(text("INSERT INTO notes (body) VALUES ('a')"))
-            assert len(trips) == 0
-    finally:
-        await database.dispose()
+            assert await session.scalar(text("SELECT count(*) FROM notes")) == 4
+            assert len(trips) == 1
+
+
+async def test_unbounded_statements_change_nothing_on_the_live_path(notes: Database) -> None:
+    async with notes.session() as session:
+        trips = _Trips(await _driver(session))
+        with unbounded_statements():
+            await session.execute(text("INSERT INTO notes (body) VALUES ('a')"))
+        assert len(trips) == 0
 
 
 async def test_a_read_past_its_budget_finishes_on_the_thread(
@@ -154,33 +142,27 @@ async def test_a_read_past_its_budget_finishes_on_the_thread(
 
 
 async def test_a_write_is_never_interrupted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    notes: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An interrupted write would roll back its whole transaction: writes have no budget."""
     monkeypatch.setattr(sqlite_driver, "INLINE_BUDGET", 0.0)
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'writes.db'}")
-    try:
-        await _notes(database)
-        async with database.session() as session:
-            await session.execute(text("INSERT INTO notes (body) VALUES ('first')"))
-            await session.execute(
-                text(
-                    "INSERT INTO notes (body) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
-                    "SELECT i + 1 FROM n WHERE i < 200000) SELECT 'x' FROM n"
-                )
+    async with notes.session() as session:
+        await session.execute(text("INSERT INTO notes (body) VALUES ('first')"))
+        await session.execute(
+            text(
+                "INSERT INTO notes (body) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+                "SELECT i + 1 FROM n WHERE i < 200000) SELECT 'x' FROM n"
             )
-        async with database.session() as session:
-            assert await session.scalar(text("SELECT count(*) FROM notes")) == 200_001
-    finally:
-        await database.dispose()
+        )
+    async with notes.session() as session:
+        assert await session.scalar(text("SELECT count(*) FROM notes")) == 200_001
 
 
-async def test_waiting_for_another_process_lock_leaves_the_loop_free(tmp_path: Path) -> None:
-    path = tmp_path / "locked.db"
-    database = Database(f"sqlite+aiosqlite:///{path}")
+async def test_waiting_for_another_process_lock_leaves_the_loop_free(notes: Database) -> None:
+    path = make_url(notes.url).database
+    assert path is not None
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        await _notes(database)
         other.execute("BEGIN IMMEDIATE")  # another process writing
         gaps: list[float] = []
 
@@ -195,7 +177,7 @@ async def test_waiting_for_another_process_lock_leaves_the_loop_free(tmp_path: P
         ticker = asyncio.create_task(tick())
 
         async def write() -> None:
-            async with database.session() as session:
+            async with notes.session() as session:
                 await session.execute(text("INSERT INTO notes (body) VALUES ('waited')"))
 
         writing = asyncio.create_task(write())
@@ -205,11 +187,10 @@ async def test_waiting_for_another_process_lock_leaves_the_loop_free(tmp_path: P
         await asyncio.wait_for(writing, 10)
         ticker.cancel()
         assert max(gaps) < 0.2  # the loop went on while the write waited
-        async with database.session() as session:
+        async with notes.session() as session:
             assert await session.scalar(text("SELECT count(*) FROM notes")) == 1
     finally:
         other.close()
-        await database.dispose()
 
 
 def test_sqlite_urls_take_no_options() -> None:
