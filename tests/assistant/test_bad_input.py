@@ -7,16 +7,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rapport.assistant.labels import label_text, use_models
 from rapport.assistant.tasks import answer
 from rapport.core.db import Database
-from rapport.support.assistant_desk import assistant_desk
-from rapport.support.models import Message
-from tests.fixtures.assistant import conversation_row, enable_assistant, open_conversation, thread
-from tests.fixtures.identity import make_workspace
+from tests.fixtures.assistant import conversation_row, first_message, thread
 
 BAD_INPUTS = {
     "empty": "",
@@ -45,20 +41,10 @@ def test_labels_never_fail(text: str) -> None:
 
 @pytest.mark.parametrize("text", list(BAD_INPUTS.values()), ids=list(BAD_INPUTS))
 async def test_the_assistant_answers_or_hands_off(database: Database, text: str) -> None:
-    workspace = await make_workspace(database)
-    await enable_assistant(database, workspace.id)
-    conversation_id = await open_conversation(database, workspace.id, "placeholder")
-    async with database.session() as session:
-        message_id = (
-            await session.execute(
-                select(Message.id).where(Message.conversation_id == conversation_id)
-            )
-        ).scalar_one()
-        stored = await assistant_desk.customer_message(session, workspace.id, message_id)
-    assert stored is not None
+    workspace_id, conversation_id, stored = await first_message(database, "placeholder")
     engine = database.engine
     assert isinstance(engine, AsyncEngine)
-    result = await answer(engine, workspace.id, replace(stored, text=text))
+    result = await answer(engine, workspace_id, replace(stored, text=text))
     conversation = await conversation_row(database, conversation_id)
     public = [(author, private) for author, private, _ in await thread(database, conversation_id)]
     assert result.replied is True

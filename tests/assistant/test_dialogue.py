@@ -12,12 +12,12 @@ from rapport.assistant.tasks import answer
 from rapport.core.db import Database
 from rapport.events.models import Order
 from rapport.identity.models import AuditEvent
-from rapport.support.assistant_desk import assistant_desk
 from rapport.support.models import Message, MetricEvent
 from rapport.worker.runner import Worker
 from tests.fixtures.assistant import (
     conversation_row,
     enable_assistant,
+    first_message,
     make_buyer,
     make_order,
     open_conversation,
@@ -70,21 +70,12 @@ async def test_a_turn_run_twice_at_once_labels_and_answers_the_message_once(
     # The job's rerun (or two workers) may take the same message's turn side by side: the
     # conversation is locked before the message's labels are checked, so the second finds
     # them and does nothing.
-    workspace = await make_workspace(database)
-    await enable_assistant(database, workspace.id)
-    conversation_id = await open_conversation(
-        database, workspace.id, "Which payment methods do you accept?"
+    workspace_id, conversation_id, message = await first_message(
+        database, "Which payment methods do you accept?"
     )
-    async with database.session() as session:
-        message_id = (
-            await session.execute(
-                select(Message.id).where(Message.conversation_id == conversation_id)
-            )
-        ).scalar_one()
-        message = await assistant_desk.customer_message(session, workspace.id, message_id)
-    assert message is not None and not message.labelled
+    assert not message.labelled
     engine = database.engine
-    turns = await asyncio.gather(*(answer(engine, workspace.id, message) for _ in range(2)))
+    turns = await asyncio.gather(*(answer(engine, workspace_id, message) for _ in range(2)))
     assert sorted(turn.replied for turn in turns) == [False, True]
     [taken] = [turn for turn in turns if turn.replied]
     assert taken.outcome is not None

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from rapport.assistant import replies
@@ -17,16 +16,12 @@ from rapport.assistant.llm import EndpointRefused, ModelFailed, check_base_url, 
 from rapport.assistant.tasks import answer
 from rapport.assistant.turn import take_turn
 from rapport.core.db import Database
-from rapport.support.assistant_desk import CustomerMessage, assistant_desk
-from rapport.support.models import Message
 from tests.fixtures.assistant import (
     conversation_row,
-    enable_assistant,
-    open_conversation,
+    first_message,
     say,
     thread,
 )
-from tests.fixtures.identity import make_workspace
 from tests.fixtures.openai_fake import calls, fake_openai, says, use_model
 
 BAD_INPUTS = {
@@ -38,21 +33,6 @@ BAD_INPUTS = {
 }
 
 
-async def _first_message(database: Database, text: str) -> tuple[str, str, CustomerMessage]:
-    workspace = await make_workspace(database)
-    await enable_assistant(database, workspace.id)
-    conversation_id = await open_conversation(database, workspace.id, text)
-    async with database.session() as session:
-        message_id = (
-            await session.execute(
-                select(Message.id).where(Message.conversation_id == conversation_id)
-            )
-        ).scalar_one()
-        stored = await assistant_desk.customer_message(session, workspace.id, message_id)
-    assert stored is not None
-    return workspace.id, conversation_id, stored
-
-
 @pytest.mark.parametrize(
     ("turn", "expected"),
     [(0, "From the model.\nAnything else?"), (3, replies.CLARIFY)],
@@ -61,7 +41,7 @@ async def _first_message(database: Database, text: str) -> tuple[str, str, Custo
 async def test_a_draft_counts_only_for_the_turn_it_was_made_for(
     database: Database, turn: int, expected: str
 ) -> None:
-    workspace_id, conversation_id, message = await _first_message(database, "hmm, so, well")
+    workspace_id, conversation_id, message = await first_message(database, "hmm, so, well")
     draft = Draft(reply="From the model.\nAnything else?", turn=turn)
     async with database.session() as session:
         await take_turn(session, workspace_id, message, label_text(message.text), [], draft)
@@ -72,7 +52,7 @@ async def test_a_draft_counts_only_for_the_turn_it_was_made_for(
 async def test_bad_input_with_the_model_on_gets_an_answer(database: Database, text: str) -> None:
     with fake_openai() as fake:
         fake.script.append(calls("cancel_order", {"order_number": "#" + "9" * 30}))
-        workspace_id, conversation_id, stored = await _first_message(database, "placeholder")
+        workspace_id, conversation_id, stored = await first_message(database, "placeholder")
         await use_model(database, workspace_id, fake.url)
         engine = database.engine
         assert isinstance(engine, AsyncEngine)
@@ -89,7 +69,7 @@ async def test_bad_input_with_the_model_on_gets_an_answer(database: Database, te
 async def test_a_plain_answer_is_trimmed_and_cleaned(database: Database) -> None:
     with fake_openai() as fake:
         fake.script.append(says("Hello\x00\x07 there.   " + "word " * 400))
-        workspace_id, conversation_id, stored = await _first_message(database, "hmm, so, well")
+        workspace_id, conversation_id, stored = await first_message(database, "hmm, so, well")
         await use_model(database, workspace_id, fake.url)
         engine = database.engine
         assert isinstance(engine, AsyncEngine)
@@ -147,7 +127,7 @@ def test_what_is_not_a_chat_completion(raw: bytes) -> None:
 
 async def test_turning_it_on_counts_from_the_next_message(database: Database) -> None:
     with fake_openai() as fake:
-        workspace_id, conversation_id, stored = await _first_message(database, "hmm, so, well")
+        workspace_id, conversation_id, stored = await first_message(database, "hmm, so, well")
         engine = database.engine
         assert isinstance(engine, AsyncEngine)
         await answer(engine, workspace_id, stored)  # seen off: later turns skip the read
