@@ -48,12 +48,8 @@ class _Table:
     running: bool = False
 
 
-@dataclass
-class _Database:
-    tables: dict[str, _Table] = field(default_factory=dict)
-
-
-_databases: weakref.WeakKeyDictionary[Engine, _Database] = weakref.WeakKeyDictionary()
+# Per database (its engine), per table.
+_tables: weakref.WeakKeyDictionary[Engine, dict[str, _Table]] = weakref.WeakKeyDictionary()
 
 
 def grew(session: AsyncSession, table: str, rows: int) -> None:
@@ -64,11 +60,10 @@ def grew(session: AsyncSession, table: str, rows: int) -> None:
         return
     if not _TABLE_NAME.match(table):
         raise ValueError(f"not a table name: {table!r}")
-    known = _databases.setdefault(engine.sync_engine, _Database())
-    state = known.tables.setdefault(table, _Table())
+    state = _tables.setdefault(engine.sync_engine, {}).setdefault(table, _Table())
     state.added += rows
     if state.added >= MIN_ROWS + SHARE * state.rows:
-        after_commit(session, _Analysis(engine, table), once=True)
+        after_commit(session, _Analysis(engine, table, state), once=True)
 
 
 @dataclass(frozen=True)
@@ -77,11 +72,12 @@ class _Analysis:
 
     engine: AsyncEngine
     table: str
+    state: _Table = field(compare=False)
 
     async def __call__(self) -> None:
         """Analyse the table (unless this process is at it already); a failure is logged,
         never raised: this runs after another unit of work's commit."""
-        state = _databases.setdefault(self.engine.sync_engine, _Database()).tables[self.table]
+        state = self.state
         if state.running:
             return
         state.running = True
