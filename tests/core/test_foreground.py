@@ -108,12 +108,27 @@ async def test_background_work_waits_no_longer_than_it_last_ran(patient: None) -
         assert busy()
 
 
-async def test_after_being_idle_background_work_does_not_wait(patient: None) -> None:
-    await _background_ran(RAN)
+async def test_after_being_idle_background_work_waits_for_the_live_work(patient: None) -> None:
+    """A chat message queues its jobs as it commits: they wait for its pushes and read-back."""
+    idle()
+    async with Request() as request:
+        waiting = asyncio.create_task(gap())
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not waiting.done()
+        request.release.set()
+        await asyncio.wait_for(waiting, 5)
+        assert not busy()
+
+
+async def test_after_being_idle_background_work_waits_at_most_most_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(foreground, "MOST_WAIT", 0.01)
     idle()
     async with Request():
         await asyncio.wait_for(gap(), 5)
-        assert busy()
+        assert busy()  # it went on while the live work was still under way
 
 
 async def test_live_work_is_counted_per_event_loop(patient: None) -> None:

@@ -9,9 +9,11 @@ body is in until its answer starts, a widget's frame) and background work, befor
 unit of its own (a transaction of jobs, a slice of calls to process), awaits `gap()`. That
 returns after one turn of the loop while nothing live is in flight, and otherwise when the live
 work ends, but never later than the background work last ran (and at most `MOST_WAIT`); after
-background work was idle (`idle()`), its first unit does not wait. So a live path that is
-never quiet keeps at least about half of the loop for background work: jobs slow down, never
-starve. Sending an answer is not live work (a client that reads slowly would otherwise keep
+background work was idle (`idle()`), its first unit waits for the live work in flight for at
+most `MOST_WAIT`. So a live path that is never quiet keeps at least about half of the loop for
+background work: jobs slow down, never starve. The first unit matters most: a chat message
+queues its jobs as it commits, and they would otherwise run before the message's own pushes
+and read-back. Sending an answer is not live work (a client that reads slowly would otherwise keep
 the loop "busy" for free). `core.db.WriterTurn` does the same for SQLite's one writer; this
 does it for the CPU. Counted per event loop: a worker in a process of its own never waits.
 """
@@ -93,17 +95,18 @@ def busy() -> bool:
 
 def idle() -> None:
     """Background work on this event loop has nothing left for now: its next unit, whenever
-    it comes, goes on without waiting."""
+    it comes, waits for the live work then in flight (at most MOST_WAIT), not for how long
+    background work last ran."""
     _state(asyncio.get_running_loop()).resumed = None
 
 
 async def gap() -> None:
     """Wait until no live work is in flight on this event loop, or as long as background work
-    ran since it last waited (at most MOST_WAIT); while none is, let the loop turn once, so a
-    request that just arrived starts first."""
+    ran since it last waited (MOST_WAIT after being idle, and never longer); while none is,
+    let the loop turn once, so a request that just arrived starts first."""
     loop = asyncio.get_running_loop()
     state = _state(loop)
-    ran = 0.0 if state.resumed is None else loop.time() - state.resumed
+    ran = MOST_WAIT if state.resumed is None else loop.time() - state.resumed
     if state.active == 0 or ran <= 0:
         await asyncio.sleep(0)
     else:

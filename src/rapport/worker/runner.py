@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
 from rapport.core.db import Database, background_work
-from rapport.core.foreground import idle
+from rapport.core.foreground import gap, idle
 from rapport.core.jobs import (
     Job,
     JobSchedule,
@@ -134,10 +134,11 @@ class Worker:
         The batch doubles while batches finish quickly and halves when they do not, so quick
         jobs are claimed hundreds at a time and slow ones never wait long in a local queue."""
         started = time.monotonic()
+        await gap()  # the claim writes too: the live work that queued these jobs goes first
         claimed = await self.claim(self._claim_size)
         lanes = [claimed[lane :: self.concurrency] for lane in range(self.concurrency)]
         await asyncio.gather(*(self.batches.run(lane) for lane in lanes if lane))
-        idle()  # the next batch's first transaction does not wait for the live path
+        idle()  # the next batch waits for the live path then in flight, not for this one
         elapsed = time.monotonic() - started
         if len(claimed) == self._claim_size and elapsed < QUICK_BATCH_SECONDS:
             self._claim_size = min(self._claim_size * 2, MAX_CLAIM)

@@ -226,6 +226,9 @@ class Connection:
             await self.error(error, client_id=client_id)
             return
         self._follow(sent.message.conversation_id)
+        # One turn of the loop first: the pushes this message's commit queued (to every
+        # console and the visitor's other tabs) leave before this socket's read-back.
+        await asyncio.sleep(0)
         await self.flush()
         await self.send(
             {
