@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -82,3 +83,30 @@ async def test_after_commit_hooks_never_run_after_rollback(database: Database) -
             after_commit(session, hook)
             raise RuntimeError("fail")
     assert ran == []
+
+
+async def test_after_commit_hooks_run_without_waiting_for_other_tasks(database: Database) -> None:
+    """A chat message's pushes are after-commit hooks: closing the unit of work must not
+    put them behind whatever else the event loop has queued (SQLAlchemy's own `async with`
+    closes in a task of its own, behind a shield)."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from rapport.core.db import after_commit
+
+    other_tasks_ran: list[bool] = []
+    at_hook: list[bool] = []
+
+    def queue_other_work(_session: Session) -> None:
+        asyncio.get_running_loop().call_soon(other_tasks_ran.append, True)
+
+    async def hook() -> None:
+        at_hook.append(bool(other_tasks_ran))
+
+    async with database.session() as session:
+        await session.execute(text("UPDATE audit_chain_head SET hash = 'y' WHERE id = 1"))
+        after_commit(session, hook)
+        event.listen(session.sync_session, "after_commit", queue_other_work)
+    assert at_hook == [False]
+    await asyncio.sleep(0)
+    assert other_tasks_ran == [True]  # it was queued: the loop just had not turned yet

@@ -50,7 +50,10 @@ async def _forward(websocket: WebSocket, subscription: Subscription, workspace_i
     settings: Settings = websocket.app.state.settings
     while True:
         try:
-            message = await asyncio.wait_for(subscription.queue.get(), RECHECK_SECONDS)
+            # A timeout scope, not wait_for: wait_for wraps every get in a task of its own,
+            # which costs a task per push and delays the push by loop turns.
+            async with asyncio.timeout(RECHECK_SECONDS):
+                message = await subscription.queue.get()
         except TimeoutError:
             if await _authenticate(websocket, settings) != workspace_id:
                 await websocket.close(code=POLICY_VIOLATION)
