@@ -180,3 +180,17 @@ async def test_an_answer_being_sent_is_no_longer_live_work() -> None:
 
     await ForegroundMiddleware(route)({"type": "http", "path": "/"}, receive, send)
     assert seen == [True, False, False, False]
+
+
+async def test_the_worker_is_idle_only_when_it_found_nothing(database: Database) -> None:
+    """After a batch that ran jobs, the next one waits no longer than that one ran (so a
+    live path that never rests leaves jobs about half the loop); only a claim that found
+    nothing makes the next batch wait for the live work in flight."""
+    state = foreground._state(asyncio.get_running_loop())
+    async with database.session() as session:
+        enqueue(session, "test.note_foreground")
+    worker = Worker(database, concurrency=1)
+    assert await worker.run_batch() == 1
+    assert state.resumed is not None
+    assert await worker.run_batch() == 0
+    assert state.resumed is None

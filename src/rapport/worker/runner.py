@@ -133,12 +133,17 @@ class Worker:
 
         The batch doubles while batches finish quickly and halves when they do not, so quick
         jobs are claimed hundreds at a time and slow ones never wait long in a local queue."""
-        started = time.monotonic()
         await gap()  # the claim writes too: the live work that queued these jobs goes first
+        started = time.monotonic()
         claimed = await self.claim(self._claim_size)
+        if not claimed:
+            # Nothing due: the next batch, whenever jobs come, waits for the live work then
+            # in flight (at most foreground.MOST_WAIT). While jobs keep coming it is not
+            # idle, and each unit waits no longer than the one before ran.
+            idle()
+            return 0
         lanes = [claimed[lane :: self.concurrency] for lane in range(self.concurrency)]
         await asyncio.gather(*(self.batches.run(lane) for lane in lanes if lane))
-        idle()  # the next batch waits for the live path then in flight, not for this one
         elapsed = time.monotonic() - started
         if len(claimed) == self._claim_size and elapsed < QUICK_BATCH_SECONDS:
             self._claim_size = min(self._claim_size * 2, MAX_CLAIM)
