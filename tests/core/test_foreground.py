@@ -77,8 +77,14 @@ async def test_nothing_live_means_no_wait() -> None:
     await asyncio.wait_for(gap(), 5)
 
 
-async def test_background_work_waits_until_the_live_work_ends(patient: None) -> None:
-    await _background_ran(RAN)
+@pytest.mark.parametrize("before", ["ran", "idle"])
+async def test_background_work_waits_until_the_live_work_ends(patient: None, before: str) -> None:
+    """Whether background work has just run or was idle (a chat message queues its jobs as
+    it commits), it waits for the live work in flight: the message's pushes and read-back."""
+    if before == "ran":
+        await _background_ran(RAN)
+    else:
+        idle()
     async with Request() as request:
         assert busy()
         waiting = asyncio.create_task(gap())
@@ -106,19 +112,6 @@ async def test_background_work_waits_no_longer_than_it_last_ran(patient: None) -
     async with Request():
         await asyncio.wait_for(gap(), 5)  # it ran for a loop turn, so it waits about as long
         assert busy()
-
-
-async def test_after_being_idle_background_work_waits_for_the_live_work(patient: None) -> None:
-    """A chat message queues its jobs as it commits: they wait for its pushes and read-back."""
-    idle()
-    async with Request() as request:
-        waiting = asyncio.create_task(gap())
-        for _ in range(20):
-            await asyncio.sleep(0)
-        assert not waiting.done()
-        request.release.set()
-        await asyncio.wait_for(waiting, 5)
-        assert not busy()
 
 
 async def test_after_being_idle_background_work_waits_at_most_most_wait(
