@@ -9,6 +9,10 @@ and CES answers. The target size (--scale 1) is 1,000,000 conversations, 5,000,0
 1,000,000 orders and 500,000 survey responses; --scale 0.1 fills a tenth of each.
 
     .venv/bin/python bench/analytics.py --scale 0.1 [--postgres postgresql+asyncpg://...]
+    .venv/bin/python bench/analytics.py --scale 1 --reuse /tmp/analytics.db
+
+`--reuse FILE` keeps the SQLite database: the first run fills it, later runs migrate it (so a
+migration's backfill is timed on real volume) and measure again.
 
 Every query is timed once on the filled database, after a `SELECT count(*)` over the biggest
 table (the baseline the ratios divide by) has warmed the cache.
@@ -291,16 +295,36 @@ def metrics_show(url: str, slug: str) -> float:
     return time.perf_counter() - started
 
 
+async def filled_before(url: str) -> tuple[str, str] | None:
+    """Return the id and slug of the workspace an earlier run filled, if there is one."""
+    database = Database(url)
+    async with database.session() as session:
+        found = (
+            await session.execute(
+                text("SELECT id, slug FROM workspaces WHERE slug LIKE 'bench-%' LIMIT 1")
+            )
+        ).first()
+    await database.dispose()
+    return None if found is None else (found[0], found[1])
+
+
 def measure(label: str, url: str, scale: float) -> None:
-    """Fill one database and print every figure."""
+    """Fill one database (unless an earlier run did) and print every figure."""
     from rapport.db.migrate import upgrade
 
+    started = time.perf_counter()
     upgrade(url)
+    print(f"{label} migrated in {time.perf_counter() - started:.1f} s")
     print(f"{label} load average before the fill: {_load()}")
     started = time.perf_counter()
-    workspace_id, slug, written = asyncio.run(fill(url, scale))
-    filled = ", ".join(f"{count:,} {name}" for name, count in written.items())
-    print(f"{label} filled {filled} in {time.perf_counter() - started:.0f} s")
+    kept = asyncio.run(filled_before(url))
+    if kept is None:
+        workspace_id, slug, written = asyncio.run(fill(url, scale))
+        filled = ", ".join(f"{count:,} {name}" for name, count in written.items())
+        print(f"{label} filled {filled} in {time.perf_counter() - started:.0f} s")
+    else:
+        workspace_id, slug = kept
+        print(f"{label} reused the database an earlier run filled")
     print(f"{label} load average before the queries: {_load()}")
     times = asyncio.run(dashboard(url, workspace_id))
     baseline = times.pop("baseline count(*) messages")
@@ -336,8 +360,16 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.01, help="share of the target size")
     parser.add_argument("--postgres", help="an admin URL: bench a fresh PostgreSQL database too")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument(
+        "--reuse", metavar="FILE",
+        help="SQLite only: keep the database in FILE, filled on the first run, reused after",
+    )  # fmt: skip
     options = parser.parse_args()
     configure_keyring([SECRET.encode()])
+    if options.reuse:
+        url = f"sqlite+aiosqlite:///{Path(options.reuse).resolve()}"
+        measure("sqlite", url, options.scale)
+        return
     on_each_backend(
         lambda label, url, _directory: measure(label, url, options.scale),
         options.postgres,

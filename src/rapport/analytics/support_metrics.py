@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Float, String, case, column, select, table
+from sqlalchemy import JSON, ColumnElement, Float, Select, String, case, column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.analytics.backlog import Backlog, opened_by
@@ -110,19 +110,15 @@ async def read_facts(
     return facts
 
 
-async def _read_facts(
-    session: AsyncSession,
-    workspace_id: str,
-    start: datetime,
-    end: datetime,
-    scope: MetricScope,
-    calendar: BusinessCalendar,
-) -> SupportFacts:
-    """Read the events of `SupportReports.facts` (oldest first), of which only a
-    resolution's `agent_replies` and `escalated` are used, so those two are extracted in SQL
-    and no other event's JSON is decoded; and the reopens of `SupportReports.reopen_times`."""
+def facts_query(
+    workspace_id: str, start: datetime, end: datetime, scope: MetricScope
+) -> Select[Any]:
+    """Return the read of `SupportReports.facts` in [start, end) (oldest first), of which
+    only a resolution's `agent_replies` and `escalated` are used, so those two are extracted
+    in SQL and no other event's JSON is decoded. Every other column read is in
+    ix_conversation_metric_events_window: only a resolution's row is visited for its data."""
     resolution = Event.kind == str(MetricKind.resolution)
-    query = (
+    return (
         select(
             Event.conversation_id,
             Event.kind,
@@ -143,6 +139,18 @@ async def _read_facts(
         )
         .order_by(Event.created_at, Event.id)
     )
+
+
+async def _read_facts(
+    session: AsyncSession,
+    workspace_id: str,
+    start: datetime,
+    end: datetime,
+    scope: MetricScope,
+    calendar: BusinessCalendar,
+) -> SupportFacts:
+    """Read `facts_query` and the reopens of `SupportReports.reopen_times`."""
+    query = facts_query(workspace_id, start, end, scope)
     facts = [_fact(*row) for row in await session.execute(query)]
     reopens: dict[str, list[datetime]] = defaultdict(list)
     reopened = select(Event.conversation_id, Event.created_at).where(

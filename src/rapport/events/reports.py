@@ -148,18 +148,27 @@ async def _ordered_before(
     """Return those of these customers with a counted order placed at or before `moment`."""
     found: set[str] = set()
     for offset in range(0, len(customer_ids), LOOKUP_CHUNK):
-        query = (
-            select(Order.customer_id)
-            .where(
-                Order.workspace_id == workspace_id,
-                Order.customer_id.in_(customer_ids[offset : offset + LOOKUP_CHUNK]),
-                Order.placed_at <= moment,
-                counted_order(),
-            )
-            .group_by(Order.customer_id)
-        )
-        found.update(str(row) for row in (await session.scalars(query)))
+        chunk = customer_ids[offset : offset + LOOKUP_CHUNK]
+        rows = await session.execute(first_orders_query(workspace_id, chunk))
+        found.update(str(customer_id) for customer_id, first in rows if first <= moment)
     return found
+
+
+def first_orders_query(
+    workspace_id: str, customer_ids: Sequence[str]
+) -> Select[str | None, datetime]:
+    """Return each of these customers' first counted order time. Through
+    `ix_orders_customer` (their own orders): with a bound on the time too, SQLite would
+    rather scan `ix_orders_placed`, which covers the query, over every order before it."""
+    return (
+        select(Order.customer_id, func.min(Order.placed_at))
+        .where(
+            Order.workspace_id == workspace_id,
+            Order.customer_id.in_(customer_ids),
+            counted_order(),
+        )
+        .group_by(Order.customer_id)
+    )
 
 
 class _Tally:

@@ -191,6 +191,12 @@ class Agent(TenantMixin, Base):
     last_assigned_at: Mapped[datetime | None]
 
 
+REPORT_INDEX = (
+    "workspace_id", "kind", "created_at", "id", "seconds", "channel", "team_id", "staff_id",
+    "conversation_id",
+)  # fmt: skip
+
+
 class MetricEvent(TenantMixin, Base):
     """An append-only support fact (a first response, a reply, a resolved cycle, a reopen,
     a hand-off) with what it measured, recorded when it happened."""
@@ -198,8 +204,9 @@ class MetricEvent(TenantMixin, Base):
     __tablename__ = "conversation_metric_events"
     __table_args__ = (
         Index("ix_conversation_metric_events_kind", "workspace_id", "kind", "id"),
-        # Metrics read a window's events of some kinds (migration 0020).
-        Index("ix_conversation_metric_events_window", "workspace_id", "kind", "created_at"),
+        # Metrics read a window's events of some kinds from this index alone (migration
+        # 0030): every column they read but a resolution's `data`.
+        Index("ix_conversation_metric_events_window", *REPORT_INDEX),
     )
 
     conversation_id: Mapped[str] = mapped_column(String(32), conversation_fk(), index=True)
