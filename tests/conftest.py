@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from rapport.app import create_app
 from rapport.config import Settings
 from rapport.core.clock import set_clock
+from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
 from rapport.identity import passwords
 from tests.fixtures.databases import TemplateDatabase, backends, build_template, drop_template
@@ -49,8 +50,11 @@ async def database_url(template_database: TemplateDatabase, tmp_path: Path) -> A
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Settings for one test: its own database and data dir, no background worker."""
-    return Settings(
+    """Settings for one test: its own database and data dir, no background worker. The
+    process's key ring is built from them, as the app, the worker and the `rapport` command
+    build theirs (otherwise a test that never made an app would hash and seal with another
+    key than the command it runs, or with whatever key an earlier test left)."""
+    configured = Settings(
         env="test",
         database_url=database_url,
         secret_key=TEST_SECRET,
@@ -59,6 +63,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         ingest_processes=0,
         log_level="WARNING",
     )
+    configure_keyring(configured.secret_keys())
+    return configured
 
 
 @pytest.fixture
