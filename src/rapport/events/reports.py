@@ -5,10 +5,11 @@ every day of it in one pass. The analytics domain reads them."""
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, not_, or_, select
@@ -118,7 +119,8 @@ async def daily_customer_activity(
     inactivity: timedelta,
 ) -> list[CustomerActivity]:
     """Count `customer_activity` of each bucket [bounds[i], bounds[i + 1]) from one read of
-    the counted orders placed in (bounds[0] - threshold, bounds[-1])."""
+    the counted orders placed in (bounds[0] - threshold, bounds[-1]), in the order of
+    `ix_orders_placed` (no sort): each customer's times come out sorted."""
     placed = Order.placed_at
     query = (
         select(Order.customer_id, placed)
@@ -129,7 +131,7 @@ async def daily_customer_activity(
             placed < bounds[-1],
             counted_order(),
         )
-        .order_by(Order.customer_id, placed)
+        .order_by(placed)
     )
     histories: dict[str, list[datetime]] = defaultdict(list)
     for customer_id, at in await session.execute(query):
@@ -172,26 +174,32 @@ def first_orders_query(
 
 
 class _Tally:
-    """Per-bucket counts built one customer at a time (boundary k is bounds[k])."""
+    """Per-bucket counts built one customer at a time (boundary k is bounds[k]). A customer
+    active over boundaries [low, high) adds 1 at low and -1 at high of `starts`, summed once
+    at the end: the cost is per order, not per order and day of the window."""
 
     def __init__(self, bounds: list[datetime], inactivity: timedelta) -> None:
         self.bounds, self.inactivity = bounds, inactivity
-        self.active: Counter[int] = Counter()  # boundary -> customers active there
-        self.counters = {name: Counter[int]() for name in ("new", "churned", "repeat", "buyers")}
+        size = len(bounds) + 1
+        self.starts = [0] * size  # boundary -> customers becoming active there, minus leaving
+        self.counters = {name: [0] * size for name in ("new", "churned", "repeat", "buyers")}
 
     def add(self, times: list[datetime], *, first_ever: bool) -> None:
         """Count one customer's counted orders (sorted) of the read span."""
         covered = self._covered(times)
+        churned = self.counters["churned"]
         for low, high in covered:
-            self.active.update(range(low, high))
+            self.starts[low] += 1
+            self.starts[high] -= 1
             if high < len(self.bounds):  # active at boundary high - 1, not at high
-                self.counters["churned"][high - 1] += 1
-        placed_in = Counter(bisect_right(self.bounds, at) - 1 for at in times)
-        for bucket, orders in placed_in.items():
-            if bucket >= 0:
-                self.counters["buyers"][bucket] += 1
-                self.counters["repeat"][bucket] += orders >= 2
-        first = bisect_right(self.bounds, times[0]) - 1
+                churned[high - 1] += 1
+        buyers, repeat = self.counters["buyers"], self.counters["repeat"]
+        buckets = [bisect_right(self.bounds, at) - 1 for at in times]
+        for index, bucket in enumerate(buckets):  # sorted: a bucket's orders are adjacent
+            if bucket >= 0 and (index == 0 or buckets[index - 1] != bucket):
+                buyers[bucket] += 1
+                repeat[bucket] += index + 1 < len(buckets) and buckets[index + 1] == bucket
+        first = buckets[0]
         if first_ever and first >= 0 and any(low <= first + 1 < high for low, high in covered):
             self.counters["new"][first] += 1
 
@@ -213,10 +221,11 @@ class _Tally:
     def activities(self) -> list[CustomerActivity]:
         """Return each bucket's counts, oldest first."""
         counters = self.counters
+        active = list(accumulate(self.starts))  # boundary -> customers active there
         return [
             CustomerActivity(
-                active_at_start=self.active[bucket],
-                active_at_end=self.active[bucket + 1],
+                active_at_start=active[bucket],
+                active_at_end=active[bucket + 1],
                 new_active_at_end=counters["new"][bucket],
                 churned=counters["churned"][bucket],
                 repeat_buyers=counters["repeat"][bucket],
