@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import accumulate
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, case, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,9 +46,10 @@ class MetricScope:
     staff_id: str | None = None
 
 
-@dataclass(frozen=True)
-class Fact:
-    """One recorded metric event, as reports read it."""
+class Fact(NamedTuple):
+    """One recorded metric event, as reports read it (a tuple: reports build a month's
+    160,000 of them for a busy shop, and a frozen dataclass costs four times as much to
+    make)."""
 
     conversation_id: str
     kind: MetricKind
