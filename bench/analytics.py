@@ -11,7 +11,9 @@ and CES answers. The target size (--scale 1) is 1,000,000 conversations, 5,000,0
     .venv/bin/python bench/analytics.py --scale 0.1 [--postgres postgresql+asyncpg://...]
     .venv/bin/python bench/analytics.py --scale 1 --reuse /tmp/analytics.db
 
-`--reuse FILE` keeps the SQLite database: the first run fills it, later runs migrate it (so a
+`--business-hours` measures a workspace open Monday to Friday, 09:00-17:00 (most shops set
+hours; without them the business-hours figures take a shortcut). `--reuse FILE` keeps the
+SQLite database: the first run fills it, later runs migrate it (so a
 migration's backfill is timed on real volume) and measure again.
 
 Every query is timed once on the filled database, after a `SELECT count(*)` over the biggest
@@ -51,6 +53,7 @@ from rapport.identity.service import workspaces
 from rapport.support.enums import Channel, MetricKind
 from rapport.support.models import Conversation, Message, MetricEvent
 from rapport.support.routing_calendar import calendars
+from rapport.support.routing_schemas import CalendarUpdate, HoursSpan, Weekday
 
 SECRET = "bench-secret-key-not-for-production-0123456789abcdef"
 TARGET = {"conversations": 1_000_000, "messages": 5_000_000, "orders": 1_000_000,
@@ -308,7 +311,27 @@ async def filled_before(url: str) -> tuple[str, str] | None:
     return None if found is None else (found[0], found[1])
 
 
-def measure(label: str, url: str, scale: float) -> None:
+OFFICE_HOURS = CalendarUpdate(
+    weekly_hours={day: [HoursSpan(start="09:00", end="17:00")] for day in list(Weekday)[:5]}
+)
+
+
+async def business_hours(url: str, workspace_id: str, office: bool) -> None:
+    """Give the workspace business hours Monday to Friday, 09:00-17:00 (`office`), or none
+    (always open: the business-hours figures then take a shortcut)."""
+    database = Database(url)
+    async with database.session() as session:
+        if office:
+            await calendars.replace(session, workspace_id, OFFICE_HOURS)
+        else:
+            await session.execute(
+                text("DELETE FROM support_calendars WHERE workspace_id = :workspace"),
+                {"workspace": workspace_id},
+            )
+    await database.dispose()
+
+
+def measure(label: str, url: str, scale: float, office: bool = False) -> None:
     """Fill one database (unless an earlier run did) and print every figure."""
     from rapport.db.migrate import upgrade
 
@@ -325,6 +348,8 @@ def measure(label: str, url: str, scale: float) -> None:
     else:
         workspace_id, slug = kept
         print(f"{label} reused the database an earlier run filled")
+    asyncio.run(business_hours(url, workspace_id, office))
+    print(f"{label} business hours: {'Monday-Friday 09:00-17:00' if office else 'always open'}")
     print(f"{label} load average before the queries: {_load()}")
     times = asyncio.run(dashboard(url, workspace_id))
     baseline = times.pop("baseline count(*) messages")
@@ -361,6 +386,10 @@ def main() -> None:
     parser.add_argument("--postgres", help="an admin URL: bench a fresh PostgreSQL database too")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument(
+        "--business-hours", action="store_true",
+        help="measure with business hours set (Monday-Friday 09:00-17:00), not always open",
+    )  # fmt: skip
+    parser.add_argument(
         "--reuse", metavar="FILE",
         help="SQLite only: keep the database in FILE, filled on the first run, reused after",
     )  # fmt: skip
@@ -368,10 +397,10 @@ def main() -> None:
     configure_keyring([SECRET.encode()])
     if options.reuse:
         url = f"sqlite+aiosqlite:///{Path(options.reuse).resolve()}"
-        measure("sqlite", url, options.scale)
+        measure("sqlite", url, options.scale, options.business_hours)
         return
     on_each_backend(
-        lambda label, url, _directory: measure(label, url, options.scale),
+        lambda label, url, _directory: measure(label, url, options.scale, options.business_hours),
         options.postgres,
         options.skip_sqlite,
     )

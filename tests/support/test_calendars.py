@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rapport.support import calendars as calendars_module
 from rapport.support.calendars import (
     BusinessCalendar,
+    BusinessClock,
     add_business_time,
     business_seconds,
     is_open,
@@ -142,3 +144,48 @@ def test_elapsed_business_time_adds_up_over_consecutive_stretches(
     parts = business_seconds(calendar, start, first) + business_seconds(calendar, first, second)
     assert whole == pytest.approx(parts, abs=1e-6)
     assert 0.0 <= whole <= (second - start).total_seconds()
+
+
+CLOCK_FROM, CLOCK_TO = datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+CALENDARS = st.sampled_from(
+    [
+        BusinessCalendar(
+            "Europe/Paris", (SPLIT_HOURS,) * 5 + ((), ()), frozenset({date(2026, 11, 11)})
+        ),
+        BusinessCalendar("Australia/Lord_Howe", WEEKDAYS),  # a half-hour DST shift
+        BusinessCalendar(
+            "America/New_York", (((0, 1440),),) * 6 + ((),)
+        ),  # open all day but Sunday
+        BusinessCalendar("Asia/Kathmandu", holidays=frozenset({date(2026, 10, 2)})),
+    ]
+)
+# Both ends anywhere from well before the clock's days to well after them.
+AROUND = st.datetimes(
+    min_value=datetime(2026, 4, 1), max_value=datetime(2027, 2, 1), timezones=st.just(UTC)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(calendar=CALENDARS, start=AROUND, end=AROUND)
+def test_the_clock_gives_exactly_what_business_seconds_gives(
+    calendar: BusinessCalendar, start: datetime, end: datetime
+) -> None:
+    """Inside its days the clock answers from its running sums, outside them span by span:
+    the same float either way, to the last bit (both add whole microseconds)."""
+    clock = BusinessClock(calendar, CLOCK_FROM, CLOCK_TO)
+    assert clock.seconds(start, end) == business_seconds(calendar, start, end)
+
+
+def test_the_clock_answers_inside_its_days_from_its_sums() -> None:
+    """A week of the office's days inside the clock's range, across a holiday: no calendar
+    walk (the clock's spans were listed once)."""
+    clock = BusinessClock(OFFICE, paris(2026, 12, 1), paris(2026, 12, 31))
+    walked: list[object] = []
+    original = calendars_module._spans_from
+    calendars_module._spans_from = lambda *args: walked.append(args) or original(*args)  # type: ignore[assignment]
+    try:
+        week = clock.seconds(paris(2026, 12, 21, 12), paris(2026, 12, 28, 12))
+    finally:
+        calendars_module._spans_from = original  # type: ignore[assignment]
+    # Mon 21 from noon 5 h, Tue-Thu 3 x 8 h, Fri 25 a holiday, Mon 28 to noon 3 h.
+    assert (week, walked) == (32 * HOUR, [])

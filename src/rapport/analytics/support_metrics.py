@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.analytics.backlog import Backlog, opened_by
 from rapport.analytics.definitions import mean, percentile, rate
 from rapport.core.db import UtcDateTime
-from rapport.support.calendars import SEARCH_DAYS, BusinessCalendar, business_seconds
+from rapport.support.calendars import SEARCH_DAYS, BusinessCalendar, BusinessClock
 from rapport.support.enums import Channel, MetricKind
 from rapport.support.reports import Fact, MetricScope, SupportReports
 
@@ -41,15 +41,23 @@ READ_KINDS = (
 )
 Figures = dict[str, float | int | None]
 ALWAYS_OPEN_HORIZON = timedelta(days=SEARCH_DAYS)
+# How far before a window its business clock lists open spans: a measured span that began
+# earlier (a resolution after weeks open) is computed span by span instead.
+CLOCK_LEAD = timedelta(days=90)
 
 
 @dataclass(frozen=True)
 class SupportFacts:
-    """A window's metric events, the reopens since its start, and the business calendar."""
+    """A window's metric events, the reopens since its start, and the business calendar
+    (with its clock over the window's days)."""
 
     facts: Sequence[Fact]
     reopens: dict[str, list[datetime]]
-    calendar: BusinessCalendar
+    clock: BusinessClock
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        return self.clock.calendar
 
 
 # The support desk's metric events, named here rather than imported: a domain never imports
@@ -160,7 +168,8 @@ async def _read_facts(
     )
     for conversation_id, at in await session.execute(reopened):
         reopens[conversation_id].append(at)
-    return SupportFacts(facts, dict(reopens), calendar)
+    clock = BusinessClock(calendar, start - CLOCK_LEAD, end)
+    return SupportFacts(facts, dict(reopens), clock)
 
 
 def _fact(
@@ -277,18 +286,18 @@ def compute(source: SupportFacts, start: datetime, end: datetime) -> Figures:
         if (fact.conversation_id, fact.created_at) not in first_marks
     ]
     figures: Figures = {}
-    figures |= _timed("first_response", firsts, source.calendar)
-    figures |= _timed("next_reply", next_replies, source.calendar)
-    figures |= _timed("resolution", by_kind[MetricKind.resolution], source.calendar)
-    figures |= _handling(by_kind[MetricKind.handle], source.calendar)
+    figures |= _timed("first_response", firsts, source.clock)
+    figures |= _timed("next_reply", next_replies, source.clock)
+    figures |= _timed("resolution", by_kind[MetricKind.resolution], source.clock)
+    figures |= _handling(by_kind[MetricKind.handle], source.clock)
     figures |= _resolutions(by_kind, source.reopens)
     return figures
 
 
-def _timed(name: str, facts: Sequence[Fact], calendar: BusinessCalendar) -> Figures:
+def _timed(name: str, facts: Sequence[Fact], clock: BusinessClock) -> Figures:
     measured = [fact for fact in facts if fact.seconds is not None]
     seconds = [fact.seconds for fact in measured if fact.seconds is not None]
-    business = [_business(fact, calendar) for fact in measured]
+    business = [_business(fact, clock) for fact in measured]
     return {
         f"{name}_count": len(measured),
         **_distribution(f"{name}_seconds", seconds),
@@ -296,13 +305,13 @@ def _timed(name: str, facts: Sequence[Fact], calendar: BusinessCalendar) -> Figu
     }
 
 
-def _handling(facts: Sequence[Fact], calendar: BusinessCalendar) -> Figures:
+def _handling(facts: Sequence[Fact], clock: BusinessClock) -> Figures:
     """Handle time is per conversation: the sum of its agents' open, assigned stretches."""
     seconds: dict[str, float] = defaultdict(float)
     business: dict[str, float] = defaultdict(float)
     for fact in facts:
         seconds[fact.conversation_id] += fact.seconds or 0.0
-        business[fact.conversation_id] += _business(fact, calendar)
+        business[fact.conversation_id] += _business(fact, clock)
     return {
         "handled_conversations": len(seconds),
         **_distribution("handle_seconds", list(seconds.values())),
@@ -359,9 +368,9 @@ def _reopened_after(
     )
 
 
-def _business(fact: Fact, calendar: BusinessCalendar) -> float:
+def _business(fact: Fact, clock: BusinessClock) -> float:
     span = timedelta(seconds=fact.seconds or 0.0)
-    if calendar.always_open:
+    if clock.calendar.always_open:
         # What `business_seconds` returns without a calendar, without its datetime work:
         # the whole span (rounded to microseconds as a timedelta is), at most its search
         # horizon, and nothing for an empty or negative span.
@@ -369,7 +378,7 @@ def _business(fact: Fact, calendar: BusinessCalendar) -> float:
             return 0.0
         return min(span, ALWAYS_OPEN_HORIZON).total_seconds()
     ended = fact.created_at
-    return business_seconds(calendar, ended - span, ended)
+    return clock.seconds(ended - span, ended)
 
 
 def _distribution(name: str, values: Iterable[float]) -> Figures:

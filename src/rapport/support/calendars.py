@@ -8,6 +8,7 @@ not counted and the hour it repeats counts twice."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -61,17 +62,78 @@ def is_open(calendar: BusinessCalendar, at: datetime) -> bool:
 
 
 def business_seconds(calendar: BusinessCalendar, start: datetime, end: datetime) -> float:
-    """Return the business time between `start` and `end`, in seconds (0 when end <= start)."""
+    """Return the business time between `start` and `end`, in seconds (0 when end <= start).
+    The overlaps are added as timedeltas (whole microseconds), so the sum is exact."""
     begin, finish = start.astimezone(UTC), end.astimezone(UTC)
     if finish <= begin:
         return 0.0
-    total = 0.0
+    total = NOTHING
     for span_start, span_end in _spans_from(calendar, begin):
         if span_start >= finish:
             break
         overlap = min(span_end, finish) - max(span_start, begin)
-        total += max(0.0, overlap.total_seconds())
-    return total
+        if overlap > NOTHING:
+            total += overlap
+    return total.total_seconds()
+
+
+NOTHING = timedelta(0)
+
+
+class BusinessClock:
+    """`business_seconds` of many spans of one calendar, each in two binary searches: the open
+    spans of the local days from `first` to `last` are listed once with the business time
+    before each (a running sum of timedeltas), so the time between a and b is the sum up to b
+    minus the sum up to a, exactly what `business_seconds` adds span by span. A span outside
+    those days (or longer than the calendar's search horizon, or a calendar whose spans
+    overlap in UTC) is computed by `business_seconds` itself."""
+
+    def __init__(self, calendar: BusinessCalendar, first: datetime, last: datetime) -> None:
+        self.calendar = calendar
+        zone = ZoneInfo(calendar.time_zone)
+        first_day = first.astimezone(zone).date() - timedelta(days=1)
+        last_day = last.astimezone(zone).date() + timedelta(days=1)
+        spans = [
+            span
+            for offset in range((last_day - first_day).days + 1)
+            for span in _open_spans(calendar, first_day + timedelta(days=offset))
+        ]
+        # A span from `low` on sees every open span of its local day's eve onwards (as
+        # `_spans_from` does); one ending by `high` sees none the list lacks.
+        self.low = _instant(calendar, first_day + timedelta(days=1), 0)
+        self.high = _instant(calendar, last_day, 0)
+        self.starts = [start for start, _end in spans]
+        self.ends = [end for _start, end in spans]
+        self.before: list[timedelta] = []  # business time before each span starts
+        total = NOTHING
+        for start, end in spans:
+            self.before.append(total)
+            total += end - start
+        self.ordered = all(
+            later >= earlier for earlier, later in zip(self.ends, self.starts[1:], strict=False)
+        )
+
+    def seconds(self, start: datetime, end: datetime) -> float:
+        """Return `business_seconds(calendar, start, end)`."""
+        begin, finish = start.astimezone(UTC), end.astimezone(UTC)
+        if finish <= begin:
+            return 0.0
+        inside = self.ordered and self.low <= begin and finish <= self.high
+        if not inside or finish - begin >= _HORIZON_SAFE:
+            return business_seconds(self.calendar, begin, finish)
+        return (self._until(finish) - self._until(begin)).total_seconds()
+
+    def _until(self, moment: datetime) -> timedelta:
+        """Return the business time of the listed spans before `moment`."""
+        index = bisect_right(self.starts, moment) - 1
+        if index < 0:
+            return NOTHING
+        return self.before[index] + min(moment, self.ends[index]) - self.starts[index]
+
+
+# `business_seconds` looks SEARCH_DAYS local days ahead from the eve of a span's first day:
+# any span shorter than this is inside that horizon (a day to spare for a DST shift).
+_HORIZON_SAFE = timedelta(days=SEARCH_DAYS - 3)
 
 
 def add_business_time(calendar: BusinessCalendar, start: datetime, seconds: float) -> datetime:
