@@ -66,9 +66,13 @@ def customer_activity_query(
     threshold before `start` on (`ix_orders_placed`), never the whole history; whether a
     customer's first order in that span is their first ever is looked up per candidate."""
     placed = Order.placed_at
+    # Grouped by an expression no index can order: with `ix_orders_customer` covering too,
+    # SQLite (planning without statistics) would walk it over every order of the workspace
+    # to group without a sort, rather than read the window from `ix_orders_placed`.
+    customer = Order.customer_id.concat("")
     per_customer = (
         select(
-            Order.customer_id.label("customer_id"),
+            customer.label("customer_id"),
             func.max(_flag(placed < start)).label("at_start"),
             func.max(_flag(placed > end - inactivity)).label("at_end"),
             func.min(placed).label("first_at"),
@@ -81,13 +85,13 @@ def customer_activity_query(
             placed < end,
             counted_order(),
         )
-        .group_by(Order.customer_id)
+        .group_by(customer)
         .subquery()
     )
     row = per_customer.c
     earlier = aliased(Order)
     ordered_before = (
-        select(earlier.id)
+        select(earlier.placed_at)
         .where(
             earlier.workspace_id == workspace_id,
             earlier.customer_id == row.customer_id,
@@ -159,9 +163,9 @@ async def _ordered_before(
 def first_orders_query(
     workspace_id: str, customer_ids: Sequence[str]
 ) -> Select[str | None, datetime]:
-    """Return each of these customers' first counted order time. Through
-    `ix_orders_customer` (their own orders): with a bound on the time too, SQLite would
-    rather scan `ix_orders_placed`, which covers the query, over every order before it."""
+    """Return each of these customers' first counted order time, from `ix_orders_customer`
+    alone (their own orders). No bound on the time: with one, SQLite (planning without
+    statistics) chose to scan `ix_orders_placed` over every order before it, per chunk."""
     return (
         select(Order.customer_id, func.min(Order.placed_at))
         .where(

@@ -30,6 +30,12 @@ INDEXES = (
         ["workspace_id", "placed_at"],
         ["workspace_id", "placed_at", "customer_id", "status", "total", "refunded"],
     ),
+    (
+        "orders",
+        "ix_orders_customer",
+        ["workspace_id", "customer_id", "placed_at"],
+        ["workspace_id", "customer_id", "placed_at", "status", "total", "refunded"],
+    ),
 )  # fmt: skip
 
 
