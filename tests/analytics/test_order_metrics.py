@@ -3,8 +3,11 @@ non-UTC time zone, cancelled and fully refunded orders, an empty window."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import random
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+
+import pytest
 
 from rapport.analytics.service import metrics
 from rapport.core.db import Database
@@ -139,3 +142,39 @@ ORDER_KEYS = (
     "churn_rate",
     "repeat_purchase_rate",
 )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_each_day_of_a_series_counts_as_the_summary_of_that_day(
+    database: Database, seed: int
+) -> None:
+    """The per-day tally (one read, counted in Python) against the summary's SQL, day by day,
+    on random histories: repeat buyers, gaps around the 90-day threshold, cancelled and
+    refunded orders, buyers whose first order falls inside the window."""
+    workspace = await make_workspace(database)
+    pick = random.Random(seed)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    inputs = []
+    for number in range(300):
+        status = pick.choice(["completed"] * 8 + ["cancelled", "refunded"])
+        total = Decimal(pick.randint(1, 9) * 10)
+        inputs.append(
+            OrderInput(
+                order_key=f"o{number}", status=OrderStatus(status), origin="csv",
+                channel="web", customer_id=f"c{pick.randrange(40)}",
+                placed_at=start + timedelta(hours=pick.randrange(-200 * 24, 14 * 24)),
+                total=total, refunded=total if status == "refunded" else Decimal(0),
+            )
+        )  # fmt: skip
+    async with database.session() as session:
+        await orders.apply_many(session, workspace.id, inputs)
+    first, end = date(2026, 1, 1), date(2026, 1, 15)
+    async with database.session() as session:
+        series = await metrics.series(session, workspace.id, first_day=first, end_day=end)
+    keys = ("customers_active_at_start", "customers_active_at_end",
+            "new_customers_active_at_end", "churned_customers", "repeat_customers",
+            "buying_customers")  # fmt: skip
+    for point in series.points:
+        day = await _summary(database, workspace.id, point.day, point.day + timedelta(days=1))
+        assert {key: point.metrics.flat()[key] for key in keys} == {key: day[key] for key in keys}
+    assert sum(point.metrics.flat()["buying_customers"] for point in series.points) > 0
