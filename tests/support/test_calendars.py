@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from rapport.support import calendars as calendars_module
 from rapport.support.calendars import (
+    SEARCH_DAYS,
     BusinessCalendar,
     BusinessClock,
     add_business_time,
@@ -189,3 +190,14 @@ def test_the_clock_answers_inside_its_days_from_its_sums() -> None:
         calendars_module._spans_from = original  # type: ignore[assignment]
     # Mon 21 from noon 5 h, Tue-Thu 3 x 8 h, Fri 25 a holiday, Mon 28 to noon 3 h.
     assert (week, walked) == (32 * HOUR, [])
+
+
+def test_the_clock_leaves_a_span_near_the_horizon_to_business_seconds() -> None:
+    """Samoa skipped 2011-12-30: its local days ran a day ahead of real time, so a span just
+    short of three years in real time reached past `business_seconds`' horizon of local
+    days. The clock leaves such a span to it rather than counting further."""
+    samoa = BusinessCalendar("Pacific/Apia", (((0, 1440),),) * 7)  # hours, all day
+    start = datetime(2011, 4, 5, 23, 59, tzinfo=ZoneInfo("Pacific/Apia")).astimezone(UTC)
+    end = start + timedelta(days=SEARCH_DAYS - 3, microseconds=-1)
+    clock = BusinessClock(samoa, start, end)
+    assert clock.seconds(start, end) == business_seconds(samoa, start, end)

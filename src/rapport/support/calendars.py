@@ -132,8 +132,9 @@ class BusinessClock:
 
 
 # `business_seconds` looks SEARCH_DAYS local days ahead from the eve of a span's first day:
-# any span shorter than this is inside that horizon (a day to spare for a DST shift).
-_HORIZON_SAFE = timedelta(days=SEARCH_DAYS - 3)
+# any span shorter than this is inside that horizon. Local days can run ahead of real time:
+# a DST shift, and a date a zone skipped (Samoa's 2011-12-30), so a week is kept to spare.
+_HORIZON_SAFE = timedelta(days=SEARCH_DAYS - 7)
 
 
 def add_business_time(calendar: BusinessCalendar, start: datetime, seconds: float) -> datetime:
