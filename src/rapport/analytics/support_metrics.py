@@ -55,10 +55,6 @@ class SupportFacts:
     reopens: dict[str, list[datetime]]
     clock: BusinessClock
 
-    @property
-    def calendar(self) -> BusinessCalendar:
-        return self.clock.calendar
-
 
 # The support desk's metric events, named here rather than imported: a domain never imports
 # another's models (rule 7). Read as plain columns, never as ORM rows.
