@@ -17,12 +17,17 @@ from rapport.events.reports import customer_activity_query, first_orders_query
 from rapport.support.reports import MetricScope, SupportReports
 
 
-async def _plan(database: Database, query: Any) -> str:
+def _compiled(query: Any) -> tuple[str, tuple[Any, ...]]:
+    """Return `query` as SQLite's SQL text and its positional parameters."""
     compiled = query.compile(dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True})
-    parameters = tuple(compiled.params[name] for name in compiled.positiontup)
+    return str(compiled), tuple(compiled.params[name] for name in compiled.positiontup)
+
+
+async def _plan(database: Database, query: Any) -> str:
+    sql, parameters = _compiled(query)
     async with database.session() as session:
         connection = await session.connection()
-        result = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", parameters)
+        result = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", parameters)
         return " | ".join(str(row[-1]) for row in result)
 
 
@@ -59,8 +64,7 @@ async def test_retention_reads_the_window_and_its_threshold_not_every_order(
 async def _table_columns_read(database: Database, query: Any, table: str) -> int:
     """Return how many column reads SQLite's program for `query` makes from `table`'s rows
     (EXPLAIN's opcodes: a `Column` on a cursor opened on the table's root page)."""
-    compiled = query.compile(dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True})
-    parameters = tuple(compiled.params[name] for name in compiled.positiontup)
+    sql, parameters = _compiled(query)
     async with database.session() as session:
         connection = await session.connection()
         root = (
@@ -68,7 +72,7 @@ async def _table_columns_read(database: Database, query: Any, table: str) -> int
                 "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
             )
         ).scalar_one()
-        program = list(await connection.exec_driver_sql(f"EXPLAIN {compiled}", parameters))
+        program = list(await connection.exec_driver_sql(f"EXPLAIN {sql}", parameters))
     # EXPLAIN's columns: addr, opcode, p1, p2, p3, p4, p5, comment.
     cursors = {row[2] for row in program if row[1] == "OpenRead" and row[3] == root}
     return sum(1 for row in program if row[1] == "Column" and row[2] in cursors)

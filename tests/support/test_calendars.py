@@ -177,17 +177,16 @@ def test_the_clock_gives_exactly_what_business_seconds_gives(
     assert clock.seconds(start, end) == business_seconds(calendar, start, end)
 
 
-def test_the_clock_answers_inside_its_days_from_its_sums() -> None:
+def test_the_clock_answers_inside_its_days_from_its_sums(monkeypatch: pytest.MonkeyPatch) -> None:
     """A week of the office's days inside the clock's range, across a holiday: no calendar
     walk (the clock's spans were listed once)."""
     clock = BusinessClock(OFFICE, paris(2026, 12, 1), paris(2026, 12, 31))
     walked: list[object] = []
     original = calendars_module._spans_from
-    calendars_module._spans_from = lambda *args: walked.append(args) or original(*args)  # type: ignore[assignment]
-    try:
-        week = clock.seconds(paris(2026, 12, 21, 12), paris(2026, 12, 28, 12))
-    finally:
-        calendars_module._spans_from = original  # type: ignore[assignment]
+    monkeypatch.setattr(
+        calendars_module, "_spans_from", lambda *args: walked.append(args) or original(*args)
+    )
+    week = clock.seconds(paris(2026, 12, 21, 12), paris(2026, 12, 28, 12))
     # Mon 21 from noon 5 h, Tue-Thu 3 x 8 h, Fri 25 a holiday, Mon 28 to noon 3 h.
     assert (week, walked) == (32 * HOUR, [])
 

@@ -12,6 +12,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 MINUTES_PER_DAY = 24 * 60
@@ -104,11 +105,8 @@ class BusinessClock:
         self.high = _instant(calendar, last_day, 0)
         self.starts = [start for start, _end in spans]
         self.ends = [end for _start, end in spans]
-        self.before: list[timedelta] = []  # business time before each span starts
-        total = NOTHING
-        for start, end in spans:
-            self.before.append(total)
-            total += end - start
+        # The business time before each span starts.
+        self.before = list(accumulate((end - start for start, end in spans[:-1]), initial=NOTHING))
         self.ordered = all(
             later >= earlier for earlier, later in zip(self.ends, self.starts[1:], strict=False)
         )
