@@ -50,9 +50,14 @@ def mean(values: Sequence[float]) -> float | None:
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
     """Return the `fraction` percentile (0-1) by linear interpolation between ranks."""
-    if not values:
+    return ranked(sorted(values), fraction)
+
+
+def ranked(ordered: Sequence[float], fraction: float) -> float | None:
+    """Return `percentile` of values already sorted ascending (several percentiles of one
+    list sort it once)."""
+    if not ordered:
         return None
-    ordered = sorted(values)
     position = fraction * (len(ordered) - 1)
     lower = math.floor(position)
     upper = min(lower + 1, len(ordered) - 1)

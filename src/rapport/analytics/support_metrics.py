@@ -1,33 +1,46 @@
 """The support desk's metrics over a window, computed from its recorded metric events.
 
-The events of a whole window are read once; each bucket (the window, or one of its days)
-is then computed from the events recorded in it, so a per-day series costs one read, and
-its volumes one grouped count."""
+The events of a whole window are read once, into columns (`fact_columns`); each bucket (the
+window, one of its days, one channel, team or agent) is then computed from a view of those
+columns, so a per-day series or a breakdown costs one read, and its volumes one grouped
+count."""
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import JSON, ColumnElement, Float, Select, String, case, column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.analytics.backlog import Backlog, opened_by
-from rapport.analytics.definitions import mean, percentile, rate
+from rapport.analytics.definitions import mean, ranked, rate
+from rapport.analytics.fact_columns import (
+    CHANNEL_CODES,
+    CHANNELS,
+    KIND_CODES,
+    Coder,
+    FactColumns,
+    Names,
+    code_of,
+    micros,
+)
 from rapport.core.db import UtcDateTime
 from rapport.support.calendars import SEARCH_DAYS, BusinessCalendar, BusinessClock
 from rapport.support.enums import Channel, MetricKind
-from rapport.support.reports import Fact, MetricScope, SupportReports
+from rapport.support.reports import MetricScope, SupportReports
 
 # First-level resolution: at most this many agent replies, and no reopen within this time.
 FIRST_LEVEL_MAX_AGENT_REPLIES = 1
 FIRST_LEVEL_REOPEN_WINDOW = timedelta(days=7)
+_WEEK = FIRST_LEVEL_REOPEN_WINDOW // timedelta(microseconds=1)
 READ_KINDS = (
     MetricKind.first_response,
     MetricKind.reply,
@@ -48,12 +61,11 @@ CLOCK_LEAD = timedelta(days=90)
 
 @dataclass(frozen=True)
 class SupportFacts:
-    """A window's metric events, the reopens since its start, and the business calendar
-    (with its clock over the window's days)."""
+    """A window's metric events as columns, and when each conversation among them was
+    reopened since the window's start (`micros`, ascending), by conversation code."""
 
-    facts: Sequence[Fact]
-    reopens: dict[str, list[datetime]]
-    clock: BusinessClock
+    facts: FactColumns
+    reopens: dict[int, list[int]]
 
 
 # The support desk's metric events, named here rather than imported: a domain never imports
@@ -72,8 +84,12 @@ _EVENTS = table(
     column("created_at", UtcDateTime(timezone=True)),
 )
 Event = _EVENTS.c
-_KINDS = {str(kind): kind for kind in MetricKind}
-_CHANNELS = {str(channel): channel for channel in Channel}
+_FIRST_RESPONSE = code_of(MetricKind.first_response)
+_REPLY = code_of(MetricKind.reply)
+_RESOLUTION = code_of(MetricKind.resolution)
+_HANDLE = code_of(MetricKind.handle)
+_CLOSED = code_of(MetricKind.closed)
+_CHAT = CHANNEL_CODES[str(Channel.chat)]
 
 
 _SHARED = "rapport_shared_support_facts"
@@ -153,48 +169,57 @@ async def _read_facts(
     scope: MetricScope,
     calendar: BusinessCalendar,
 ) -> SupportFacts:
-    """Read `facts_query` and the reopens of `SupportReports.reopen_times`."""
-    query = facts_query(workspace_id, start, end, scope)
-    facts = [_fact(*row) for row in await session.execute(query)]
-    reopens: dict[str, list[datetime]] = defaultdict(list)
+    """Read `facts_query` into columns, each event's business seconds computed once (with a
+    clock over the window's days), and the reopens of `SupportReports.reopen_times`."""
+    rows = (await session.execute(facts_query(workspace_id, start, end, scope))).all()
+    clock = BusinessClock(calendar, start - CLOCK_LEAD, end)
+    facts = _columns(rows, clock)
+    conversation_codes = {name: code for code, name in enumerate(facts.names.conversations)}
+    reopens: dict[int, list[int]] = defaultdict(list)
     reopened = select(Event.conversation_id, Event.created_at).where(
         Event.workspace_id == workspace_id,
         Event.kind == str(MetricKind.reopen),
         Event.created_at >= start,
     )
     for conversation_id, at in await session.execute(reopened):
-        reopens[conversation_id].append(at)
-    clock = BusinessClock(calendar, start - CLOCK_LEAD, end)
-    return SupportFacts(facts, dict(reopens), clock)
+        code = conversation_codes.get(conversation_id)
+        if code is not None:  # a conversation none of the window's events names
+            reopens[code].append(micros(at))
+    return SupportFacts(facts, {code: sorted(times) for code, times in reopens.items()})
 
 
-def _fact(
-    conversation_id: str,
-    kind: str,
-    seconds: float | None,
-    staff_id: str | None,
-    channel: str,
-    team_id: str | None,
-    replies: int | None,
-    escalated: bool | None,
-    created_at: datetime,
-) -> Fact:
-    """Return one row of `read_facts` as the `Fact` it stands for (a resolution's data holds
-    the two keys the metrics read, other events' none)."""
-    data = _resolution_data(replies, escalated) if kind == MetricKind.resolution else {}
-    return Fact(
-        conversation_id, _KINDS[kind], seconds, staff_id, _CHANNELS[channel], team_id, data,
-        created_at,
-    )  # fmt: skip
-
-
-def _resolution_data(replies: int | None, escalated: bool | None) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    if replies is not None:
-        data["agent_replies"] = replies
-    if escalated is not None:
-        data["escalated"] = escalated
-    return data
+def _columns(rows: Sequence[Any], clock: BusinessClock) -> FactColumns:
+    """Return the rows of `facts_query` as columns."""
+    if rows:
+        conversations, kinds, seconds, staff, channels, teams, replies, escalated, times = zip(
+            *rows, strict=True
+        )
+    else:
+        conversations = kinds = seconds = staff = channels = teams = replies = escalated = ()
+        times = ()
+    coders = Coder(), Coder(), Coder()
+    return FactColumns(
+        at=np.array([micros(at) for at in times], dtype=np.int64),
+        kind=np.array([KIND_CODES[kind] for kind in kinds], dtype=np.int8),
+        conversation=coders[0].encode(conversations),
+        seconds=np.array(seconds, dtype=np.float64),  # None -> NaN
+        business=np.array(
+            [_business(span, at, clock) for span, at in zip(seconds, times, strict=True)],
+            dtype=np.float64,
+        ),
+        channel=np.array([CHANNEL_CODES[channel] for channel in channels], dtype=np.int8),
+        team=coders[1].encode(teams),
+        staff=coders[2].encode(staff),
+        # Only a resolution has these two; other events read None for both.
+        quick=np.array(
+            [
+                isinstance(count, int) and count <= FIRST_LEVEL_MAX_AGENT_REPLIES and not sent_up
+                for count, sent_up in zip(replies, escalated, strict=True)
+            ],
+            dtype=np.bool_,
+        ),
+        names=Names(coders[0].names(), coders[1].names(), coders[2].names()),
+    )
 
 
 def _event_scope(scope: MetricScope) -> list[ColumnElement[bool]]:
@@ -243,129 +268,139 @@ async def grouped(
     """Return every support metric of [start, end) per channel, team or agent (`by`) named by
     the facts: the facts split in memory, the counts in one grouped query each."""
     start, end = window
-    split: dict[str, list[Fact]] = defaultdict(list)
-    for fact in source.facts:
-        value = {"channel": fact.channel, "team": fact.team_id, "agent": fact.staff_id}[by]
-        if value is not None:
-            split[str(value)].append(fact)
+    facts = source.facts
+    codes: NDArray[np.integer[Any]]
+    named: Sequence[str]
+    if by == "channel":
+        codes, named = facts.channel, [str(channel) for channel in CHANNELS]
+    elif by == "team":
+        codes, named = facts.team, facts.names.teams
+    else:
+        codes, named = facts.staff, facts.names.staff
     opened = await opened_by(session, workspace_id, window, scope, by)
     backlogs = await Backlog(session, workspace_id).by(end, scope, by)
+    split = {named[code]: codes == code for code in np.unique(codes[codes >= 0]).tolist()}
     return {
-        key: compute(replace(source, facts=facts), start, end)
+        key: compute(replace(source, facts=facts.where(split[key])), start, end)
         | {"volume": opened.get(key, 0), "backlog": backlogs.get(key, 0)}
-        for key, facts in sorted(split.items())
+        for key in sorted(split)
     }
 
 
 def compute_buckets(source: SupportFacts, bounds: Sequence[datetime]) -> list[Figures]:
-    """Return `compute` of each bucket [bounds[i], bounds[i + 1]); the facts are sorted by
-    time, so each bucket is a slice of them."""
-    times = [fact.created_at for fact in source.facts]
-    figures = []
-    for start, end in pairwise(bounds):
-        inside = source.facts[bisect_left(times, start) : bisect_left(times, end)]
-        figures.append(compute(replace(source, facts=inside), start, end))
-    return figures
+    """Return `compute` of each bucket [bounds[i], bounds[i + 1])."""
+    return [compute(source, start, end) for start, end in pairwise(bounds)]
 
 
 def compute(source: SupportFacts, start: datetime, end: datetime) -> Figures:
     """Compute every support metric from the events recorded in [start, end)."""
-    by_kind: dict[MetricKind, list[Fact]] = defaultdict(list)
-    for fact in source.facts:
-        if start <= fact.created_at < end:
-            by_kind[fact.kind].append(fact)
-    firsts = by_kind[MetricKind.first_response]
-    first_marks = {(fact.conversation_id, fact.created_at) for fact in firsts}
-    next_replies = [
-        fact
-        for fact in by_kind[MetricKind.reply]
-        if (fact.conversation_id, fact.created_at) not in first_marks
-    ]
+    facts = source.facts.between(start, end)
+    firsts = facts.kind == _FIRST_RESPONSE
+    next_replies = (facts.kind == _REPLY) & ~_at_first_responses(facts, firsts)
     figures: Figures = {}
-    figures |= _timed("first_response", firsts, source.clock)
-    figures |= _timed("next_reply", next_replies, source.clock)
-    figures |= _timed("resolution", by_kind[MetricKind.resolution], source.clock)
-    figures |= _handling(by_kind[MetricKind.handle], source.clock)
-    figures |= _resolutions(by_kind, source.reopens)
+    figures |= _timed("first_response", facts, firsts)
+    figures |= _timed("next_reply", facts, next_replies)
+    figures |= _timed("resolution", facts, facts.kind == _RESOLUTION)
+    figures |= _handling(facts)
+    figures |= _resolutions(facts, source.reopens)
     return figures
 
 
-def _timed(name: str, facts: Sequence[Fact], clock: BusinessClock) -> Figures:
-    measured = [fact for fact in facts if fact.seconds is not None]
-    seconds = [fact.seconds for fact in measured if fact.seconds is not None]
-    business = [_business(fact, clock) for fact in measured]
+def _at_first_responses(facts: FactColumns, firsts: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Tell which events share their conversation and time with a first response (a first
+    response is also recorded as a reply; it is not a next reply)."""
+    found = np.zeros(len(facts), dtype=np.bool_)
+    marks = set(zip(facts.conversation[firsts].tolist(), facts.at[firsts].tolist(), strict=True))
+    candidates = np.flatnonzero(np.isin(facts.at, facts.at[firsts]))
+    pairs = zip(facts.conversation[candidates].tolist(), facts.at[candidates].tolist(), strict=True)
+    found[candidates] = [pair in marks for pair in pairs]
+    return found
+
+
+def _timed(name: str, facts: FactColumns, selected: NDArray[np.bool_]) -> Figures:
+    measured = selected & ~np.isnan(facts.seconds)
     return {
-        f"{name}_count": len(measured),
-        **_distribution(f"{name}_seconds", seconds),
-        **_distribution(f"{name}_business_seconds", business),
+        f"{name}_count": int(np.count_nonzero(measured)),
+        **_distribution(f"{name}_seconds", facts.seconds[measured]),
+        **_distribution(f"{name}_business_seconds", facts.business[measured]),
     }
 
 
-def _handling(facts: Sequence[Fact], clock: BusinessClock) -> Figures:
+def _handling(facts: FactColumns) -> Figures:
     """Handle time is per conversation: the sum of its agents' open, assigned stretches."""
-    seconds: dict[str, float] = defaultdict(float)
-    business: dict[str, float] = defaultdict(float)
-    for fact in facts:
-        seconds[fact.conversation_id] += fact.seconds or 0.0
-        business[fact.conversation_id] += _business(fact, clock)
+    handles = facts.kind == _HANDLE
+    conversations, per_conversation = np.unique(facts.conversation[handles], return_inverse=True)
+    # bincount adds each conversation's spans in the events' order, as a running sum would.
+    size = len(conversations)
+    spans = np.nan_to_num(facts.seconds[handles], nan=0.0)
     return {
-        "handled_conversations": len(seconds),
-        **_distribution("handle_seconds", list(seconds.values())),
-        **_distribution("handle_business_seconds", list(business.values())),
+        "handled_conversations": size,
+        **_distribution("handle_seconds", np.bincount(per_conversation, spans, size)),
+        **_distribution(
+            "handle_business_seconds",
+            np.bincount(per_conversation, facts.business[handles], size),
+        ),
     }
 
 
-def _resolutions(
-    by_kind: dict[MetricKind, list[Fact]], reopens: dict[str, list[datetime]]
-) -> Figures:
-    resolutions = by_kind[MetricKind.resolution]
-    first_level = [fact for fact in resolutions if _first_level(fact, reopens)]
-    reopened = [fact for fact in resolutions if _reopened_after(fact, reopens, None)]
-    chat_ends = [
-        fact for fact in (*resolutions, *by_kind[MetricKind.closed]) if fact.channel == Channel.chat
-    ]
-    abandoned = len(by_kind[MetricKind.abandoned])
-    contained, handoffs = len(by_kind[MetricKind.bot_resolved]), len(by_kind[MetricKind.handoff])
+def _resolutions(facts: FactColumns, reopens: dict[int, list[int]]) -> Figures:
+    resolutions = facts.kind == _RESOLUTION
+    resolved = int(np.count_nonzero(resolutions))
+    reopened, reopened_soon = _reopened(facts, resolutions, reopens)
+    first_level = int(np.count_nonzero(resolutions & facts.quick & ~reopened_soon))
+    reopened_count = int(np.count_nonzero(reopened))
+    chat_ends = int(
+        np.count_nonzero((resolutions | (facts.kind == _CLOSED)) & (facts.channel == _CHAT))
+    )
+    counted = np.bincount(facts.kind, minlength=len(KIND_CODES))
+
+    def count(kind: MetricKind) -> int:
+        return int(counted[code_of(kind)])
+
+    abandoned = count(MetricKind.abandoned)
+    contained, handoffs = count(MetricKind.bot_resolved), count(MetricKind.handoff)
     return {
-        "resolutions": len(resolutions),
-        "first_level_resolutions": len(first_level),
-        "first_level_resolution_rate": rate(len(first_level), len(resolutions)),
-        "reopened_resolutions": len(reopened),
-        "reopen_rate": rate(len(reopened), len(resolutions)),
+        "resolutions": resolved,
+        "first_level_resolutions": first_level,
+        "first_level_resolution_rate": rate(first_level, resolved),
+        "reopened_resolutions": reopened_count,
+        "reopen_rate": rate(reopened_count, resolved),
         "abandoned_chats": abandoned,
-        "ended_chats": len(chat_ends),
-        "abandoned_rate": rate(abandoned, len(chat_ends)),
+        "ended_chats": chat_ends,
+        "abandoned_rate": rate(abandoned, chat_ends),
         "assistant_resolutions": contained,
         "handoffs": handoffs,
         "containment_rate": rate(contained, contained + handoffs),
-        "automation_rate": rate(contained, len(resolutions)),
-        "escalations": len(by_kind[MetricKind.escalation]),
+        "automation_rate": rate(contained, resolved),
+        "escalations": count(MetricKind.escalation),
     }
 
 
-def _first_level(fact: Fact, reopens: dict[str, list[datetime]]) -> bool:
-    replies = fact.data.get("agent_replies")
-    return (
-        isinstance(replies, int)
-        and replies <= FIRST_LEVEL_MAX_AGENT_REPLIES
-        and not fact.data.get("escalated", False)
-        and not _reopened_after(fact, reopens, FIRST_LEVEL_REOPEN_WINDOW)
-    )
+def _reopened(
+    facts: FactColumns, resolutions: NDArray[np.bool_], reopens: dict[int, list[int]]
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Tell which resolutions were followed by a reopen of their conversation at all, and
+    within FIRST_LEVEL_REOPEN_WINDOW."""
+    ever = np.zeros(len(facts), dtype=np.bool_)
+    soon = np.zeros(len(facts), dtype=np.bool_)
+    if not reopens:
+        return ever, soon
+    reopened = np.fromiter(reopens, dtype=np.int32, count=len(reopens))
+    candidates = np.flatnonzero(resolutions & np.isin(facts.conversation, reopened))
+    conversations, moments = facts.conversation[candidates], facts.at[candidates]
+    for index, conversation, at in zip(
+        candidates.tolist(), conversations.tolist(), moments.tolist(), strict=True
+    ):
+        later = [reopen for reopen in reopens[conversation] if reopen > at]
+        ever[index] = bool(later)
+        soon[index] = bool(later) and later[0] <= at + _WEEK
+    return ever, soon
 
 
-def _reopened_after(
-    fact: Fact, reopens: dict[str, list[datetime]], within: timedelta | None
-) -> bool:
-    """Tell whether the conversation was reopened after this resolution (within `within`)."""
-    limit = None if within is None else fact.created_at + within
-    return any(
-        at > fact.created_at and (limit is None or at <= limit)
-        for at in reopens.get(fact.conversation_id, ())
-    )
-
-
-def _business(fact: Fact, clock: BusinessClock) -> float:
-    span = timedelta(seconds=fact.seconds or 0.0)
+def _business(seconds: float | None, ended: datetime, clock: BusinessClock) -> float:
+    """Return the business seconds of the span of `seconds` that ended at `ended` (0 when
+    nothing was measured)."""
+    span = timedelta(seconds=seconds or 0.0)
     if clock.calendar.always_open:
         # What `business_seconds` returns without a calendar, without its datetime work:
         # the whole span (rounded to microseconds as a timedelta is), at most its search
@@ -373,14 +408,14 @@ def _business(fact: Fact, clock: BusinessClock) -> float:
         if span <= timedelta(0):
             return 0.0
         return min(span, ALWAYS_OPEN_HORIZON).total_seconds()
-    ended = fact.created_at
     return clock.seconds(ended - span, ended)
 
 
-def _distribution(name: str, values: Iterable[float]) -> Figures:
-    listed = list(values)
+def _distribution(name: str, values: NDArray[Any]) -> Figures:
+    ordered = np.sort(values)
+    listed = ordered.tolist()
     return {
         f"{name}_mean": mean(listed),
-        f"{name}_p50": percentile(listed, 0.5),
-        f"{name}_p90": percentile(listed, 0.9),
+        f"{name}_p50": ranked(listed, 0.5),
+        f"{name}_p90": ranked(listed, 0.9),
     }
