@@ -78,6 +78,54 @@ class FactColumns:
         """Return the events for which `mask` is true, in order."""
         return self._take(mask)
 
+    def scoped(
+        self, channel: Channel | None, team_ids: Sequence[str] | None, staff_id: str | None
+    ) -> FactColumns:
+        """Return the events of this channel, these teams and this staff member (None: any)."""
+        keep = np.ones(len(self), dtype=np.bool_)
+        if channel is not None:
+            keep &= self.channel == CHANNEL_CODES[str(channel)]
+        if team_ids is not None:
+            teams = [code for code, name in enumerate(self.names.teams) if name in team_ids]
+            keep &= np.isin(self.team, teams)
+        if staff_id is not None:
+            keep &= self.staff == _code(self.names.staff, staff_id)
+        return self if keep.all() else self.where(keep)
+
+    def arrays(self) -> dict[str, NDArray[Any]]:
+        """Return the columns by name (what a digest stores, with `names`)."""
+        return {name: getattr(self, name) for name in _ARRAYS}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, NDArray[Any]], names: Names) -> FactColumns:
+        """Return the columns `arrays` gave."""
+        return cls(**{name: arrays[name] for name in _ARRAYS}, names=names)
+
+    @classmethod
+    def joined(cls, parts: Sequence[FactColumns]) -> FactColumns:
+        """Return the events of `parts` (each later than the one before) as one, their
+        conversations, teams and staff coded anew."""
+        if len(parts) == 1:
+            return parts[0]
+        coders = {"conversation": Coder(), "team": Coder(), "staff": Coder()}
+        recoded: dict[str, list[NDArray[Any]]] = {name: [] for name in _ARRAYS}
+        for part in parts:
+            named = {
+                "conversation": part.names.conversations,
+                "team": part.names.teams,
+                "staff": part.names.staff,
+            }
+            for name in _ARRAYS:
+                column = getattr(part, name)
+                if name in coders:
+                    # NOBODY (-1) indexes the appended NOBODY.
+                    codes = np.append(coders[name].encode(named[name]), NOBODY)
+                    column = codes[column]
+                recoded[name].append(column)
+        arrays = {name: np.concatenate(columns) for name, columns in recoded.items()}
+        names = Names(*(coder.names() for coder in coders.values()))
+        return cls.from_arrays(arrays, names)
+
     def _take(self, index: Any) -> FactColumns:
         return FactColumns(
             at=self.at[index],
@@ -91,6 +139,19 @@ class FactColumns:
             quick=self.quick[index],
             names=self.names,
         )
+
+
+_ARRAYS = (
+    "at", "kind", "conversation", "seconds", "business", "channel", "team", "staff", "quick",
+)  # fmt: skip
+
+
+def _code(names: Sequence[str], name: str) -> int:
+    """Return the code of `name` (NOBODY, which no event has, when it is absent)."""
+    try:
+        return names.index(name)
+    except ValueError:
+        return NOBODY - 1
 
 
 class Coder:

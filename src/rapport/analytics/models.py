@@ -6,7 +6,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.core.db import Base, TenantMixin, UtcDateTime
@@ -84,3 +94,28 @@ class BacklogStretch(Base):
     team_id: Mapped[str | None] = mapped_column(String(32))
     assignee_id: Mapped[str | None] = mapped_column(String(32))
     merged_into_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class DayDigest(Base):
+    """One closed local day of what a metric source reads, as columns (`analytics.digests`):
+    built by a background job, deleted by database triggers (migration 20261205_0031) as
+    soon as a row it was built from is inserted, changed or deleted."""
+
+    __tablename__ = "analytics_day_digests"
+    __table_args__ = (
+        # The triggers find the digests covering an instant from here: for a write stamped
+        # now, none end later, so the look-up reads no entry.
+        Index("ix_analytics_day_digests_end", "workspace_id", "source", "ends_at"),
+    )
+
+    workspace_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime(timezone=True), primary_key=True)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime(timezone=True))
+    # What else the digest depends on (a business calendar's fingerprint); "" for nothing.
+    variant: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    built_at: Mapped[datetime]

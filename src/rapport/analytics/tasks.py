@@ -1,6 +1,7 @@
 """Analytics jobs: refit the per-customer predictions of every workspace each day, and store
-them a page per job so no transaction holds the writer for long; the customers list's
-churn-risk filter and expected-value sort (registered with the customers domain)."""
+them a page per job so no transaction holds the writer for long; digest the closed days of
+every workspace's metric events a few days per job (`analytics.digests`); the customers
+list's churn-risk filter and expected-value sort (registered with the customers domain)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.analytics.prediction_repository import churn_risk_profiles, expected_value_ranking
 from rapport.analytics.predictions import predictions
+from rapport.analytics.support_metrics import digest_days
+from rapport.core.clock import utcnow
 from rapport.core.jobs import enqueue, job, schedule
 from rapport.customers.listing import listing
 from rapport.customers.schemas import CustomerSort
 from rapport.identity.service import workspaces
+from rapport.support.routing_calendar import calendars
 
 SCHEDULE_PREDICTIONS = "analytics.schedule_predictions"
 PREDICT_CUSTOMERS = "analytics.predict_customers"
 STORE_PREDICTIONS = "analytics.store_predictions"
 DAILY = "20 3 * * *"  # 03:20 UTC
+SCHEDULE_DIGESTS = "analytics.schedule_digests"
+DIGEST_DAYS = "analytics.digest_days"
+QUARTER_HOURLY = "*/15 * * * *"
 
 
 @job(SCHEDULE_PREDICTIONS, max_attempts=3)
@@ -50,7 +57,23 @@ async def store_predictions(
         )
 
 
+@job(SCHEDULE_DIGESTS, max_attempts=3)
+async def schedule_digests(session: AsyncSession) -> None:
+    """Queue digesting the closed days of every workspace."""
+    for workspace in await workspaces.list_all(session):
+        enqueue(session, DIGEST_DAYS, workspace_id=workspace.id)
+
+
+@job(DIGEST_DAYS, max_attempts=3)
+async def digest_closed_days(session: AsyncSession, workspace_id: str) -> None:
+    """Digest a few closed days of the workspace's metric events; queue the next few."""
+    calendar = await calendars.load(session, workspace_id)
+    if await digest_days(session, workspace_id, calendar, utcnow()):
+        enqueue(session, DIGEST_DAYS, workspace_id=workspace_id)
+
+
 schedule(SCHEDULE_PREDICTIONS, DAILY)
+schedule(SCHEDULE_DIGESTS, QUARTER_HOURLY)
 # The customers list filters by churn risk band and sorts by expected value through these.
 listing.add_filter("churn_risk", churn_risk_profiles)
 listing.add_ranking(CustomerSort.expected_value, expected_value_ranking)

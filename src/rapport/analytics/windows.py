@@ -54,3 +54,22 @@ def window(first_day: date, end_day: date, time_zone: str) -> Window:
         local_midnight(first_day, time_zone),
         local_midnight(end_day, time_zone),
     )
+
+
+def local_days(start: datetime, end: datetime, time_zone: str) -> list[tuple[datetime, datetime]]:
+    """Return the local days of `time_zone` that lie wholly in [start, end), as UTC instants
+    [day start, day end), oldest first."""
+    zone = ZoneInfo(time_zone)
+    day = start.astimezone(zone).date()
+    days = []
+    while (day_start := local_midnight(day, time_zone)) < end:
+        day_end = local_midnight(day + timedelta(days=1), time_zone)
+        if day_start >= start and day_end <= end:
+            days.append((day_start, day_end))
+        day += timedelta(days=1)
+    return days
+
+
+def day_start(moment: datetime, time_zone: str) -> datetime:
+    """Return the UTC instant at which the local day of `moment` began."""
+    return local_midnight(moment.astimezone(ZoneInfo(time_zone)).date(), time_zone)

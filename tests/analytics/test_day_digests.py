@@ -1,0 +1,201 @@
+"""Day digests (`analytics.digests`): a window read from them gives the figures its rows give,
+a digest is read (not just stored), a later write into a digested day removes its digest in
+the same transaction, a write between a digest's snapshot and its store keeps it out, only
+closed days are digested, and a calendar change is never answered from the old one's
+digests. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import delete, func, insert, select, update
+
+from rapport.analytics import digests
+from rapport.analytics.models import DayDigest
+from rapport.analytics.service import MetricsFilters, metrics
+from rapport.analytics.support_metrics import SOURCE, digest_days
+from rapport.core.db import Database
+from rapport.core.ids import new_id
+from rapport.support.enums import Channel, MetricKind
+from rapport.support.models import Conversation, MetricEvent
+from rapport.support.routing_calendar import calendars
+from rapport.support.routing_schemas import CalendarUpdate
+from tests.fixtures.metrics import play_desk_day
+
+DAY, NEXT = date(2026, 3, 2), date(2026, 3, 3)
+DAY_START = datetime(2026, 3, 2, tzinfo=UTC)
+NOW = datetime(2026, 3, 20, 12, tzinfo=UTC)
+
+
+async def _figures(database: Database, workspace_id: str) -> list[object]:
+    """Every view of the desk's day the dashboard shows, and one with a filter."""
+    window = {"first_day": DAY - timedelta(days=1), "end_day": NEXT + timedelta(days=1)}
+    async with database.session() as session:
+        found: list[object] = [
+            await metrics.summary(session, workspace_id, **window),
+            await metrics.series(session, workspace_id, **window),
+            await metrics.summary(
+                session, workspace_id, **window, filters=MetricsFilters(channel=Channel.chat)
+            ),
+        ]
+        for by in ("channel", "team", "agent"):
+            found.append(await metrics.breakdown(session, workspace_id, by=by, **window))
+    return found
+
+
+async def _digest_all(database: Database, workspace_id: str, now: datetime = NOW) -> int:
+    """Run the job's step until no closed day is left; return the digests stored."""
+    while True:
+        async with database.session() as session:
+            calendar = await calendars.load(session, workspace_id)
+            left = await digest_days(session, workspace_id, calendar, now)
+        if not left:
+            break
+    return await _count(database, workspace_id)
+
+
+async def _count(database: Database, workspace_id: str) -> int:
+    async with database.session() as session:
+        query = select(func.count()).where(DayDigest.workspace_id == workspace_id)
+        return (await session.execute(query)).scalar_one()
+
+
+async def test_a_window_from_digests_gives_what_its_rows_give(database: Database) -> None:
+    desk, _, _ = await play_desk_day(database)
+    from_rows = await _figures(database, desk.workspace_id)
+    # From the day of the first event to the last day ended six hours before NOW.
+    assert await _digest_all(database, desk.workspace_id) == 18
+    assert await _figures(database, desk.workspace_id) == from_rows
+    assert from_rows[0].first_response_count == 3  # type: ignore[attr-defined]
+
+
+async def test_the_figures_come_from_the_digest(database: Database) -> None:
+    desk, _, _ = await play_desk_day(database)
+    await _digest_all(database, desk.workspace_id)
+    empty = digests.pack(
+        {name: np.zeros(0, dtype=np.int64) for name in ("at", "conversation", "team", "staff")}
+        | {"kind": np.zeros(0, np.int8), "channel": np.zeros(0, np.int8)}
+        | {"seconds": np.zeros(0), "business": np.zeros(0), "quick": np.zeros(0, np.bool_)},
+        {"conversations": [], "teams": [], "staff": []},
+    )
+    async with database.session() as session:
+        await session.execute(
+            update(DayDigest)
+            .where(DayDigest.workspace_id == desk.workspace_id, DayDigest.starts_at == DAY_START)
+            .values(payload=empty)
+        )
+    async with database.session() as session:
+        found = await metrics.summary(session, desk.workspace_id, first_day=DAY, end_day=NEXT)
+    assert (found.first_response_count, found.resolutions) == (0, 0)
+    assert found.volume == 6  # volume counts conversations, not digested events
+
+
+async def test_a_later_write_into_a_digested_day_removes_its_digest(database: Database) -> None:
+    desk, _, _ = await play_desk_day(database)
+    digested = await _digest_all(database, desk.workspace_id)
+    event_id = await _add_event(database, desk.workspace_id, DAY_START + timedelta(hours=20))
+    assert await _count(database, desk.workspace_id) == digested - 1
+    async with database.session() as session:
+        found = await metrics.summary(session, desk.workspace_id, first_day=DAY, end_day=NEXT)
+    assert found.first_response_count == 4
+    # Digested again, then the event deleted: the digest goes with it.
+    assert await _digest_all(database, desk.workspace_id) == digested
+    async with database.session() as session:
+        await session.execute(delete(MetricEvent).where(MetricEvent.id == event_id))
+    assert await _count(database, desk.workspace_id) == digested - 1
+    async with database.session() as session:
+        found = await metrics.summary(session, desk.workspace_id, first_day=DAY, end_day=NEXT)
+    assert found.first_response_count == 3
+
+
+async def test_a_digest_built_before_a_write_is_not_stored(database: Database) -> None:
+    desk, _, _ = await play_desk_day(database)
+    day = (DAY_START, DAY_START + timedelta(days=1))
+    old = digests.Fingerprint(3, "a")
+    async with database.session() as session:
+        await digests.hold_writer(session, desk.workspace_id, SOURCE)
+        await digests.store(
+            session, desk.workspace_id, SOURCE, "v", day, b"x", old, digests.Fingerprint(4, "b")
+        )
+    assert await _count(database, desk.workspace_id) == 0
+    async with database.session() as session:
+        await digests.hold_writer(session, desk.workspace_id, SOURCE)
+        await digests.store(session, desk.workspace_id, SOURCE, "v", day, b"x", old, old)
+    assert await _count(database, desk.workspace_id) == 1
+
+
+async def test_a_write_into_a_past_day_waits_for_a_digest_being_stored(
+    database: Database,
+) -> None:
+    """The write's trigger runs after the store commits, so it removes the new digest."""
+    desk, _, _ = await play_desk_day(database)
+    day = (DAY_START, DAY_START + timedelta(days=1))
+    same = digests.Fingerprint(1, "a")
+    async with database.session() as session:
+        await digests.hold_writer(session, desk.workspace_id, SOURCE)
+        await digests.store(session, desk.workspace_id, SOURCE, "v", day, b"x", same, same)
+        writing = asyncio.create_task(
+            _add_event(database, desk.workspace_id, DAY_START + timedelta(hours=20))
+        )
+        await asyncio.sleep(0.5)
+        assert not writing.done()  # held off until the digest is stored
+    await writing
+    assert await _count(database, desk.workspace_id) == 0
+
+
+async def _add_event(database: Database, workspace_id: str, at: datetime) -> str:
+    """Record a first response at `at` in one of the workspace's conversations."""
+    async with database.session() as session:
+        conversation = (
+            (
+                await session.execute(
+                    select(Conversation.id).where(Conversation.workspace_id == workspace_id)
+                )
+            )
+            .scalars()
+            .first()
+        )
+        event_id = new_id()
+        await session.execute(
+            insert(MetricEvent).values(
+                id=event_id, workspace_id=workspace_id, conversation_id=conversation,
+                kind=MetricKind.first_response, seconds=60.0, channel=Channel.api, data={},
+                created_at=at,
+            )
+        )  # fmt: skip
+    return event_id
+
+
+async def test_only_days_closed_six_hours_ago_are_digested(database: Database) -> None:
+    desk, _, _ = await play_desk_day(database)
+    day_end = DAY_START + timedelta(days=1)
+    assert await _digest_all(database, desk.workspace_id, day_end + timedelta(hours=5)) == 0
+    assert await _digest_all(database, desk.workspace_id, day_end + timedelta(hours=7)) == 1
+
+
+async def test_a_new_calendar_is_not_answered_from_the_old_ones_digests(
+    database: Database,
+) -> None:
+    desk, _, _ = await play_desk_day(database)
+    await _digest_all(database, desk.workspace_id)
+    async with database.session() as session:
+        hours = [{"start": "09:00", "end": "09:05"}]
+        body = CalendarUpdate.model_validate({"weekly_hours": {"monday": hours}})
+        await calendars.replace(session, desk.workspace_id, body)
+    from_rows = await _figures(database, desk.workspace_id)
+    summary = from_rows[0]
+    assert summary.first_response_business_seconds_mean < 1000.0  # type: ignore[attr-defined]
+    await _digest_all(database, desk.workspace_id)
+    assert await _figures(database, desk.workspace_id) == from_rows
+
+
+def test_a_payload_holds_numbers_and_names_only() -> None:
+    payload = digests.pack({"at": np.array([1, 2], dtype=np.int64)}, {"staff": ["a", "b"]})
+    unpacked = digests.unpack(payload)
+    assert unpacked.arrays["at"].tolist() == [1, 2] and unpacked.names == {"staff": ["a", "b"]}
+    objects = digests.pack({"at": np.array(["x"], dtype=object)}, {})
+    with pytest.raises(ValueError, match="unknown type"):
+        digests.unpack(objects)
