@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, insert, select, update
 from rapport.analytics import digests
 from rapport.analytics.models import DayDigest
 from rapport.analytics.service import MetricsFilters, metrics
-from rapport.analytics.support_metrics import SOURCE, digest_days
+from rapport.analytics.tasks import DIGEST_SOURCES
 from rapport.core.db import Database
 from rapport.core.ids import new_id
 from rapport.support.enums import Channel, MetricKind
@@ -51,7 +51,9 @@ async def _digest_all(database: Database, workspace_id: str, now: datetime = NOW
     while True:
         async with database.session() as session:
             calendar = await calendars.load(session, workspace_id)
-            left = await digest_days(session, workspace_id, calendar, now)
+            left = 0
+            for source in DIGEST_SOURCES:
+                left += await digests.digest_days(session, workspace_id, source, calendar, now)
         if not left:
             break
     return await _count(database, workspace_id)
@@ -116,14 +118,14 @@ async def test_a_digest_built_before_a_write_is_not_stored(database: Database) -
     day = (DAY_START, DAY_START + timedelta(days=1))
     old = digests.Fingerprint(3, "a")
     async with database.session() as session:
-        await digests.hold_writer(session, desk.workspace_id, SOURCE)
+        await digests.hold_writer(session, desk.workspace_id, "support")
         await digests.store(
-            session, desk.workspace_id, SOURCE, "v", day, b"x", old, digests.Fingerprint(4, "b")
+            session, desk.workspace_id, "support", "v", day, b"x", old, digests.Fingerprint(4, "b")
         )
     assert await _count(database, desk.workspace_id) == 0
     async with database.session() as session:
-        await digests.hold_writer(session, desk.workspace_id, SOURCE)
-        await digests.store(session, desk.workspace_id, SOURCE, "v", day, b"x", old, old)
+        await digests.hold_writer(session, desk.workspace_id, "support")
+        await digests.store(session, desk.workspace_id, "support", "v", day, b"x", old, old)
     assert await _count(database, desk.workspace_id) == 1
 
 
@@ -135,8 +137,8 @@ async def test_a_write_into_a_past_day_waits_for_a_digest_being_stored(
     day = (DAY_START, DAY_START + timedelta(days=1))
     same = digests.Fingerprint(1, "a")
     async with database.session() as session:
-        await digests.hold_writer(session, desk.workspace_id, SOURCE)
-        await digests.store(session, desk.workspace_id, SOURCE, "v", day, b"x", same, same)
+        await digests.hold_writer(session, desk.workspace_id, "support")
+        await digests.store(session, desk.workspace_id, "support", "v", day, b"x", same, same)
         writing = asyncio.create_task(
             _add_event(database, desk.workspace_id, DAY_START + timedelta(hours=20))
         )

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,7 +36,9 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.analytics.models import DayDigest
+from rapport.analytics.windows import day_start, local_days
 from rapport.core.clock import utcnow
+from rapport.support.calendars import BusinessCalendar
 
 # A day is digested once it ended this long ago (see the module's docstring); PostgreSQL's
 # trigger looks only at writes stamped more than TRIGGER_AGE before the database's clock.
@@ -43,6 +46,9 @@ MARGIN = timedelta(hours=6)
 TRIGGER_AGE = timedelta(hours=3)
 # Digests reach back this far; older windows read their rows.
 DAYS_KEPT = 400
+# Days of each source digested by one job (read before the writer is taken; each checked and
+# stored in a few milliseconds).
+DAYS_PER_JOB = 3
 _DTYPES = frozenset({"<i8", "<i4", "|i1", "<f8", "|b1"})
 _HEADER = struct.Struct("<I")
 
@@ -82,10 +88,96 @@ def unpack(payload: bytes) -> Unpacked:
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """What tells two readings of a day's rows apart: their count and greatest id."""
+    """What tells two readings of a day's rows apart: their count, and a mark that changes
+    with any change the count misses (the greatest id of append-only rows, a hash of the
+    values read otherwise)."""
 
     rows: int
-    last_id: str | None
+    mark: str | None
+
+
+Day = tuple[datetime, datetime]
+T = TypeVar("T")
+
+
+class DigestSource(Protocol):
+    """What a metric source tells the digests: its name, what its digests depend on, when
+    its first row was written, a day's digest from a snapshot, and its fingerprint now."""
+
+    name: str
+
+    def variant(self, calendar: BusinessCalendar) -> str: ...
+
+    async def first_time(self, session: AsyncSession, workspace_id: str) -> datetime | None: ...
+
+    async def build(
+        self, session: AsyncSession, workspace_id: str, day: Day, calendar: BusinessCalendar
+    ) -> tuple[bytes, Fingerprint]: ...
+
+    async def fingerprint(
+        self, session: AsyncSession, workspace_id: str, day: Day
+    ) -> Fingerprint: ...
+
+
+async def digest_days(
+    session: AsyncSession,
+    workspace_id: str,
+    source: DigestSource,
+    calendar: BusinessCalendar,
+    now: datetime,
+) -> int:
+    """Store the digests of up to DAYS_PER_JOB closed local days that have none (oldest
+    first, at most DAYS_KEPT back); return how many days are still missing."""
+    first = await source.first_time(session, workspace_id)
+    if first is None:
+        return 0
+    variant = source.variant(calendar)
+    earliest = max(first, now - timedelta(days=DAYS_KEPT))
+    due = local_days(day_start(earliest, calendar.time_zone), now - MARGIN, calendar.time_zone)
+    stored = await stored_days(session, workspace_id, source.name, variant)
+    missing = [day for day in due if day[0] not in stored]
+    built = [
+        (day, *await source.build(session, workspace_id, day, calendar))
+        for day in missing[:DAYS_PER_JOB]
+    ]
+    if built:
+        await hold_writer(session, workspace_id, source.name)
+        for day, payload, fingerprint in built:
+            current = await source.fingerprint(session, workspace_id, day)
+            await store(
+                session, workspace_id, source.name, variant, day, payload, fingerprint, current
+            )
+    return len(missing) - len(built)
+
+
+async def read_window(
+    session: AsyncSession,
+    workspace_id: str,
+    source: str,
+    variant: str,
+    span: Day,
+    time_zone: str,
+    read_rows: Callable[[Day], Awaitable[T]],
+    from_digest: Callable[[Unpacked], T],
+) -> list[T]:
+    """Return [start, end) in parts, oldest first: each local day wholly inside it that has
+    a digest of this variant from the digest, the stretches between from their rows."""
+    start, end = span
+    days = local_days(start, end, time_zone)
+    found = await load(session, workspace_id, source, variant, days)
+    parts: list[T] = []
+    read_from = start
+    for begins, ends in days:
+        digest = found.get(begins)
+        if digest is None:
+            continue
+        if read_from < begins:
+            parts.append(await read_rows((read_from, begins)))
+        parts.append(from_digest(digest))
+        read_from = ends
+    if read_from < end or not parts:
+        parts.append(await read_rows((read_from, end)))
+    return parts
 
 
 async def load(
@@ -189,8 +281,3 @@ def lock_name(source: str) -> str:
     """Return the first key of the advisory lock on a source's digests (the workspace's id
     is the second): the trigger of migration 20261205_0031 spells it the same way."""
     return f"analytics_day_digests:{source}"
-
-
-def closed_before(now: datetime) -> datetime:
-    """Return the instant a day must have ended by to be digested."""
-    return now - MARGIN

@@ -46,7 +46,6 @@ from rapport.analytics.fact_columns import (
     code_of,
     micros,
 )
-from rapport.analytics.windows import day_start, local_days
 from rapport.core.db import UtcDateTime
 from rapport.support.calendars import SEARCH_DAYS, BusinessCalendar, BusinessClock
 from rapport.support.enums import Channel, MetricKind
@@ -188,20 +187,15 @@ async def _read_facts(
     of `facts_query` (each event's business seconds computed once, with a clock over the
     window's days); then the reopens of `SupportReports.reopen_times`."""
     clock = BusinessClock(calendar, start - CLOCK_LEAD, end)
-    days = local_days(start, end, calendar.time_zone)
-    stored = await digests.load(session, workspace_id, SOURCE, calendar_variant(calendar), days)
-    parts: list[FactColumns] = []
-    read_from = start
-    for begins, ends in days:
-        digest = stored.get(begins)
-        if digest is None:
-            continue
-        if read_from < begins:
-            parts.append(await _read_rows(session, workspace_id, (read_from, begins), clock))
-        parts.append(_from_digest(digest))
-        read_from = ends
-    if read_from < end or not parts:
-        parts.append(await _read_rows(session, workspace_id, (read_from, end), clock))
+
+    async def read_rows(span: digests.Day) -> FactColumns:
+        query = facts_query(workspace_id, *span, MetricScope())
+        return _columns((await session.execute(query)).all(), clock)
+
+    parts = await digests.read_window(
+        session, workspace_id, SOURCE.name, SOURCE.variant(calendar), (start, end),
+        calendar.time_zone, read_rows, _from_digest,
+    )  # fmt: skip
     facts = FactColumns.joined(parts).scoped(scope.channel, scope.team_ids, scope.staff_id)
     conversation_codes = {name: code for code, name in enumerate(facts.names.conversations)}
     reopens: dict[int, list[int]] = defaultdict(list)
@@ -217,30 +211,70 @@ async def _read_facts(
     return SupportFacts(facts, {code: sorted(times) for code, times in reopens.items()})
 
 
-async def _read_rows(
-    session: AsyncSession,
-    workspace_id: str,
-    span: tuple[datetime, datetime],
-    clock: BusinessClock,
-) -> FactColumns:
-    """Read the events of [start, end) from their rows (every channel, team and agent)."""
-    query = facts_query(workspace_id, *span, MetricScope())
-    return _columns((await session.execute(query)).all(), clock)
+class SupportDigests:
+    """The support desk's metric events as day digests (`analytics.digests`): a day's
+    events of the kinds read, with their business seconds in the workspace's calendar."""
+
+    name = "support"
+
+    def variant(self, calendar: BusinessCalendar) -> str:
+        """Return a hash of the calendar's time zone, hours and holidays."""
+        canonical = json.dumps(
+            [
+                calendar.time_zone,
+                calendar.weekly,
+                sorted(day.isoformat() for day in calendar.holidays),
+            ]
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+    async def first_time(self, session: AsyncSession, workspace_id: str) -> datetime | None:
+        """Return when the workspace's first event of the kinds read was recorded."""
+        firsts = []
+        for kind in READ_KINDS:  # one index seek each
+            query = select(func.min(Event.created_at)).where(
+                Event.workspace_id == workspace_id, Event.kind == str(kind)
+            )
+            first = (await session.execute(query)).scalar_one_or_none()
+            if first is not None:
+                firsts.append(first)
+        return min(firsts, default=None)
+
+    async def build(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        day: digests.Day,
+        calendar: BusinessCalendar,
+    ) -> tuple[bytes, digests.Fingerprint]:
+        """Return the day's digest and the fingerprint of the rows it was built from."""
+        clock = BusinessClock(calendar, day[0] - CLOCK_LEAD, day[1])
+        query = facts_query(workspace_id, *day, MetricScope()).add_columns(Event.id)
+        rows = (await session.execute(query)).all()
+        facts = _columns([row[:-1] for row in rows], clock)
+        names = facts.names
+        payload = digests.pack(
+            facts.arrays(),
+            {"conversations": names.conversations, "teams": names.teams, "staff": names.staff},
+        )
+        return payload, digests.Fingerprint(len(rows), max((row[-1] for row in rows), default=None))
+
+    async def fingerprint(
+        self, session: AsyncSession, workspace_id: str, day: digests.Day
+    ) -> digests.Fingerprint:
+        """Return the count and greatest id of the day's events of the kinds read (metric
+        events are only ever added or deleted, and ids grow with time)."""
+        query = select(func.count(), func.max(Event.id)).where(
+            Event.workspace_id == workspace_id,
+            Event.kind.in_([str(kind) for kind in READ_KINDS]),
+            Event.created_at >= day[0],
+            Event.created_at < day[1],
+        )
+        rows, last_id = (await session.execute(query)).one()
+        return digests.Fingerprint(rows, last_id)
 
 
-# Day digests (`analytics.digests`) of the support desk's metric events.
-SOURCE = "support"
-# Days digested by one job (each read before the writer is taken; stored in a few ms).
-DIGEST_DAYS_PER_JOB = 4
-
-
-def calendar_variant(calendar: BusinessCalendar) -> str:
-    """Return what names a calendar in a digest's variant (its business seconds depend on
-    it): a hash of its time zone, hours and holidays."""
-    canonical = json.dumps(
-        [calendar.time_zone, calendar.weekly, sorted(day.isoformat() for day in calendar.holidays)]
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+SOURCE = SupportDigests()
 
 
 def _from_digest(digest: digests.Unpacked) -> FactColumns:
@@ -248,73 +282,6 @@ def _from_digest(digest: digests.Unpacked) -> FactColumns:
     return FactColumns.from_arrays(
         digest.arrays, Names(names["conversations"], names["teams"], names["staff"])
     )
-
-
-async def digest_days(
-    session: AsyncSession, workspace_id: str, calendar: BusinessCalendar, now: datetime
-) -> int:
-    """Store the digests of up to DIGEST_DAYS_PER_JOB closed days that have none (oldest
-    first, at most `digests.DAYS_KEPT` back); return how many days are still missing."""
-    variant = calendar_variant(calendar)
-    first = await _first_event(session, workspace_id)
-    if first is None:
-        return 0
-    closed = digests.closed_before(now)
-    earliest = max(first, now - timedelta(days=digests.DAYS_KEPT))
-    due = local_days(day_start(earliest, calendar.time_zone), closed, calendar.time_zone)
-    stored = await digests.stored_days(session, workspace_id, SOURCE, variant)
-    missing = [day for day in due if day[0] not in stored]
-    built = []
-    for day in missing[:DIGEST_DAYS_PER_JOB]:
-        clock = BusinessClock(calendar, day[0] - CLOCK_LEAD, day[1])
-        query = facts_query(workspace_id, *day, MetricScope()).add_columns(Event.id)
-        rows = (await session.execute(query)).all()
-        facts = _columns([row[:-1] for row in rows], clock)
-        fingerprint = digests.Fingerprint(len(rows), max((row[-1] for row in rows), default=None))
-        payload = digests.pack(
-            facts.arrays(),
-            {
-                "conversations": facts.names.conversations,
-                "teams": facts.names.teams,
-                "staff": facts.names.staff,
-            },
-        )
-        built.append((day, payload, fingerprint))
-    if built:
-        await digests.hold_writer(session, workspace_id, SOURCE)
-        for day, payload, fingerprint in built:
-            current = await _fingerprint(session, workspace_id, day)
-            await digests.store(
-                session, workspace_id, SOURCE, variant, day, payload, fingerprint, current
-            )
-    return len(missing) - len(built)
-
-
-async def _first_event(session: AsyncSession, workspace_id: str) -> datetime | None:
-    """Return when the workspace's first event of the kinds read was recorded."""
-    firsts = []
-    for kind in READ_KINDS:  # one index seek each
-        query = select(func.min(Event.created_at)).where(
-            Event.workspace_id == workspace_id, Event.kind == str(kind)
-        )
-        first = (await session.execute(query)).scalar_one_or_none()
-        if first is not None:
-            firsts.append(first)
-    return min(firsts, default=None)
-
-
-async def _fingerprint(
-    session: AsyncSession, workspace_id: str, day: tuple[datetime, datetime]
-) -> digests.Fingerprint:
-    """Return the count and greatest id of the day's events of the kinds read."""
-    query = select(func.count(), func.max(Event.id)).where(
-        Event.workspace_id == workspace_id,
-        Event.kind.in_([str(kind) for kind in READ_KINDS]),
-        Event.created_at >= day[0],
-        Event.created_at < day[1],
-    )
-    rows, last_id = (await session.execute(query)).one()
-    return digests.Fingerprint(rows, last_id)
 
 
 def _columns(rows: Sequence[Any], clock: BusinessClock) -> FactColumns:

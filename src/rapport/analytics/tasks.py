@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.analytics import digests
 from rapport.analytics.prediction_repository import churn_risk_profiles, expected_value_ranking
 from rapport.analytics.predictions import predictions
-from rapport.analytics.support_metrics import digest_days
+from rapport.analytics.support_metrics import SOURCE as SUPPORT_DIGESTS
 from rapport.core.clock import utcnow
 from rapport.core.jobs import enqueue, job, schedule
 from rapport.customers.listing import listing
@@ -64,11 +65,18 @@ async def schedule_digests(session: AsyncSession) -> None:
         enqueue(session, DIGEST_DAYS, workspace_id=workspace.id)
 
 
+# Every source of day digests, digested by the same job.
+DIGEST_SOURCES: tuple[digests.DigestSource, ...] = (SUPPORT_DIGESTS,)
+
+
 @job(DIGEST_DAYS, max_attempts=3)
 async def digest_closed_days(session: AsyncSession, workspace_id: str) -> None:
-    """Digest a few closed days of the workspace's metric events; queue the next few."""
+    """Digest a few closed days of each source of the workspace; queue the next few."""
     calendar = await calendars.load(session, workspace_id)
-    if await digest_days(session, workspace_id, calendar, utcnow()):
+    now, left = utcnow(), 0
+    for source in DIGEST_SOURCES:
+        left += await digests.digest_days(session, workspace_id, source, calendar, now)
+    if left:
         enqueue(session, DIGEST_DAYS, workspace_id=workspace_id)
 
 
