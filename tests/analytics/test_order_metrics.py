@@ -6,14 +6,24 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from sqlalchemy import Select, and_, case, func, not_, select
+from sqlalchemy.orm import aliased
 
+from rapport.analytics import digests
+from rapport.analytics.models import DayDigest
+from rapport.analytics.order_metrics import ORDER_DIGESTS
 from rapport.analytics.service import metrics
+from rapport.analytics.windows import window
 from rapport.core.db import Database
 from rapport.events.enums import OrderStatus
+from rapport.events.models import Order
 from rapport.events.orders import OrderInput, orders
+from rapport.events.reports import counted_order
 from rapport.identity.models import Workspace
+from rapport.support.routing_calendar import calendars
 from tests.fixtures.identity import make_workspace
 
 # The window is [2026-01-10, 2026-01-20) in New York (UTC-5): [01-10 05:00Z, 01-20 05:00Z).
@@ -144,13 +154,79 @@ ORDER_KEYS = (
 )
 
 
+def _reference_query(
+    workspace_id: str, start: datetime, end: datetime, inactivity: timedelta
+) -> Select[Any]:
+    """The definitions of docs/metrics.md as one SQL statement, independent of the product's
+    counting: per customer, flags over the orders of (start - threshold, end), and whether
+    a new buyer ordered before that span."""
+    placed = Order.placed_at
+
+    def flag(condition: Any) -> Any:
+        return case((condition, 1), else_=0)
+
+    per_customer = (
+        select(
+            Order.customer_id.label("customer_id"),
+            func.max(flag(placed < start)).label("at_start"),
+            func.max(flag(placed > end - inactivity)).label("at_end"),
+            func.sum(flag(placed >= start)).label("in_window"),
+        )
+        .where(
+            Order.workspace_id == workspace_id,
+            Order.customer_id.is_not(None),
+            placed > start - inactivity,
+            placed < end,
+            counted_order(),
+        )
+        .group_by(Order.customer_id)
+        .subquery()
+    )
+    row = per_customer.c
+    earlier = aliased(Order)
+    ordered_before = (
+        select(earlier.placed_at)
+        .where(
+            earlier.workspace_id == workspace_id,
+            earlier.customer_id == row.customer_id,
+            earlier.placed_at <= start - inactivity,
+            counted_order(earlier),
+        )
+        .exists()
+    )
+    new = and_(row.at_start == 0, row.at_end == 1, not_(ordered_before))
+    return select(
+        func.coalesce(func.sum(row.at_start), 0),
+        func.coalesce(func.sum(row.at_end), 0),
+        func.coalesce(func.sum(flag(new)), 0),
+        func.coalesce(func.sum(flag(and_(row.at_start == 1, row.at_end == 0))), 0),
+        func.coalesce(func.sum(flag(row.in_window >= 2)), 0),
+        func.coalesce(func.sum(flag(row.in_window >= 1)), 0),
+    )
+
+
+async def _reference(
+    database: Database, workspace_id: str, first: date, end: date, time_zone: str = "UTC"
+) -> dict[str, int]:
+    span = window(first, end, time_zone)
+    query = _reference_query(workspace_id, span.start, span.end, timedelta(days=90))
+    async with database.session() as session:
+        counts = (await session.execute(query)).one()
+    return dict(zip(COUNTS, (int(count) for count in counts), strict=True))
+
+
+COUNTS = ("customers_active_at_start", "customers_active_at_end", "new_customers_active_at_end",
+          "churned_customers", "repeat_customers", "buying_customers")  # fmt: skip
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_each_day_of_a_series_counts_as_the_summary_of_that_day(
     database: Database, seed: int
 ) -> None:
-    """The per-day tally (one read, counted in Python) against the summary's SQL, day by day,
-    on random histories: repeat buyers, gaps around the 90-day threshold, cancelled and
-    refunded orders, buyers whose first order falls inside the window."""
+    """Each day of a series, the summary of each day and of longer windows against the
+    definitions in one SQL statement (`_reference_query`), on random histories: repeat
+    buyers, gaps around the 90-day threshold, cancelled and refunded orders, buyers whose
+    first order falls inside the window; read from the rows, then from day digests."""
     workspace = await make_workspace(database)
     pick = random.Random(seed)
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -161,7 +237,7 @@ async def test_each_day_of_a_series_counts_as_the_summary_of_that_day(
         inputs.append(
             OrderInput(
                 order_key=f"o{number}", status=OrderStatus(status), origin="csv",
-                channel="web", customer_id=f"c{pick.randrange(40)}",
+                channel="web", customer_id=f"c{pick.randrange(120)}",
                 placed_at=start + timedelta(hours=pick.randrange(-200 * 24, 14 * 24)),
                 total=total, refunded=total if status == "refunded" else Decimal(0),
             )
@@ -169,12 +245,35 @@ async def test_each_day_of_a_series_counts_as_the_summary_of_that_day(
     async with database.session() as session:
         await orders.apply_many(session, workspace.id, inputs)
     first, end = date(2026, 1, 1), date(2026, 1, 15)
+    for digested in (False, True):
+        if digested:  # the same figures from the day digests of every closed day
+            assert await _digest_all(database, workspace.id) > 0
+        async with database.session() as session:
+            series = await metrics.series(session, workspace.id, first_day=first, end_day=end)
+        for point in series.points:
+            day = point.day, point.day + timedelta(days=1)
+            expected = await _reference(database, workspace.id, *day)
+            assert {key: point.metrics.flat()[key] for key in COUNTS} == expected
+            summary = await _summary(database, workspace.id, *day)
+            assert {key: summary[key] for key in COUNTS} == expected
+        for length in (3, 7, 14):
+            stretch = first, first + timedelta(days=length)
+            summary = await _summary(database, workspace.id, *stretch)
+            expected = await _reference(database, workspace.id, *stretch)
+            assert {key: summary[key] for key in COUNTS} == expected
+        assert sum(point.metrics.flat()["buying_customers"] for point in series.points) > 0
+
+
+async def _digest_all(database: Database, workspace_id: str) -> int:
+    """Digest every closed day of the workspace (the job's step until none is left)."""
+    while True:
+        async with database.session() as session:
+            calendar = await calendars.load(session, workspace_id)
+            left = await digests.digest_days(
+                session, workspace_id, ORDER_DIGESTS, calendar, datetime.now(UTC)
+            )
+        if not left:
+            break
     async with database.session() as session:
-        series = await metrics.series(session, workspace.id, first_day=first, end_day=end)
-    keys = ("customers_active_at_start", "customers_active_at_end",
-            "new_customers_active_at_end", "churned_customers", "repeat_customers",
-            "buying_customers")  # fmt: skip
-    for point in series.points:
-        day = await _summary(database, workspace.id, point.day, point.day + timedelta(days=1))
-        assert {key: point.metrics.flat()[key] for key in keys} == {key: day[key] for key in keys}
-    assert sum(point.metrics.flat()["buying_customers"] for point in series.points) > 0
+        query = select(func.count()).where(DayDigest.workspace_id == workspace_id)
+        return (await session.execute(query)).scalar_one()

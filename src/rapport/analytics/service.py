@@ -108,7 +108,9 @@ class MetricsService:
         figures = await survey_figures(
             session, workspace_id, span.start, span.end, scope, filters.survey_id
         )
-        figures |= await order_figures(session, workspace_id, span.start, span.end, inactivity_days)
+        figures |= await order_figures(
+            session, workspace_id, (span.start, span.end), calendar, inactivity_days
+        )
         figures |= await self._support(session, workspace_id, span, scope, calendar)
         return _summary(span, inactivity_days, figures)
 
@@ -135,7 +137,7 @@ class MetricsService:
             session, workspace_id, span.start, span.end, span.time_zone, scope, filters.survey_id
         )
         supports = compute_buckets(source, bounds)
-        orders = await daily_order_figures(session, workspace_id, bounds, inactivity_days)
+        orders = await daily_order_figures(session, workspace_id, bounds, calendar, inactivity_days)
         counted = await daily_counts(session, workspace_id, bounds, scope)
         points = []
         for day, support, order, count in zip(days, supports, orders, counted, strict=True):

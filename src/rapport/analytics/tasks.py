@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.analytics import digests
+from rapport.analytics.order_metrics import ORDER_DIGESTS
 from rapport.analytics.prediction_repository import churn_risk_profiles, expected_value_ranking
 from rapport.analytics.predictions import predictions
 from rapport.analytics.support_metrics import SOURCE as SUPPORT_DIGESTS
@@ -66,7 +67,7 @@ async def schedule_digests(session: AsyncSession) -> None:
 
 
 # Every source of day digests, digested by the same job.
-DIGEST_SOURCES: tuple[digests.DigestSource, ...] = (SUPPORT_DIGESTS,)
+DIGEST_SOURCES: tuple[digests.DigestSource, ...] = (SUPPORT_DIGESTS, ORDER_DIGESTS)
 
 
 @job(DIGEST_DAYS, max_attempts=3)

@@ -4,15 +4,17 @@ Revision ID: 20261205_0031
 Revises: 20261204_0030
 Create Date: 2026-12-05 09:00:00
 
-analytics_day_digests: one closed local day of what a metric source reads, stored as columns
-by a background job (`rapport.analytics.digests`). Triggers delete the digests that cover a
-metric event as soon as one is inserted, changed or deleted, in the same transaction as the
-write, so a digest never disagrees with its rows. On SQLite every write runs the trigger's
-look-up (an index probe that finds nothing for a write stamped now). On PostgreSQL only a
-write stamped more than three hours before the database's clock does: it first takes, shared,
-the advisory lock the job holds while it checks and stores a digest, so a write and a store
-of the same workspace's digests never interleave. Nothing is back-filled: the job digests
-the past days after the upgrade.
+analytics_day_digests: one closed local day of what a metric source reads (support metric
+events, counted orders), stored as columns by a background job (`rapport.analytics.digests`).
+Triggers delete the digests that cover a metric event or an order as soon as one is
+inserted, changed or deleted, in the same transaction as the write, so a digest never
+disagrees with its rows. On SQLite every write runs the trigger's look-up (an index probe
+that finds nothing for a row stamped now). On PostgreSQL only a write stamped more than
+three hours before the database's clock does (an order is placed in its day by `placed_at`:
+an import of old orders or a refund of an old one does): it first takes, shared, the
+advisory lock the job holds while it checks and stores a digest, so a write and a store of
+the same workspace's digests never interleave. Nothing is back-filled: the job digests the
+past days after the upgrade.
 """
 
 # The SQL below is assembled from this module's constants: nothing of it comes from input.
@@ -31,57 +33,66 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 TABLE = "analytics_day_digests"
-EVENTS = "conversation_metric_events"
-SOURCE = "support"
-# `digests.TRIGGER_AGE`, and `digests.lock_name(source)`.
+# Each source of digests: (its name, the table its rows come from, the column that places a
+# row in a day).
+SOURCES = (
+    ("support", "conversation_metric_events", "created_at"),
+    ("orders", "orders", "placed_at"),
+)
+# `digests.TRIGGER_AGE`, and `digests.lock_name(source)` hashed.
 AGE = "interval '3 hours'"
-LOCK = f"hashtext('analytics_day_digests:{SOURCE}')"
 
 
-def _forget(row: str) -> str:
-    """Return the DELETE of the support digests covering the event `row` (NEW or OLD)."""
+def _forget(source: str, moment: str, row: str) -> str:
+    """Return the DELETE of the source's digests covering the row `row` (NEW or OLD)."""
     return (
         f"DELETE FROM {TABLE} WHERE workspace_id = {row}.workspace_id "
-        f"AND source = '{SOURCE}' AND ends_at > {row}.created_at "
-        f"AND starts_at <= {row}.created_at;"
+        f"AND source = '{source}' AND ends_at > {row}.{moment} "
+        f"AND starts_at <= {row}.{moment};"
     )
 
 
-SQLITE_TRIGGERS = {
-    "tr_analytics_digests_event_insert": f"AFTER INSERT ON {EVENTS} BEGIN {_forget('NEW')} END",
-    "tr_analytics_digests_event_delete": f"AFTER DELETE ON {EVENTS} BEGIN {_forget('OLD')} END",
-    "tr_analytics_digests_event_update": (
-        f"AFTER UPDATE ON {EVENTS} BEGIN {_forget('OLD')} {_forget('NEW')} END"
-    ),
-}
+def _sqlite_triggers() -> dict[str, str]:
+    triggers = {}
+    for source, table, moment in SOURCES:
+        new, old = _forget(source, moment, "NEW"), _forget(source, moment, "OLD")
+        triggers[f"tr_digests_{source}_insert"] = f"AFTER INSERT ON {table} BEGIN {new} END"
+        triggers[f"tr_digests_{source}_delete"] = f"AFTER DELETE ON {table} BEGIN {old} END"
+        triggers[f"tr_digests_{source}_update"] = f"AFTER UPDATE ON {table} BEGIN {old} {new} END"
+    return triggers
 
 
 def _postgres_statements() -> list[str]:
-    def forget(row: str) -> str:
-        return f"""IF {row}.created_at < now() - {AGE} THEN
-                PERFORM pg_advisory_xact_lock_shared({LOCK}, hashtext({row}.workspace_id));
-                {_forget(row)}
-            END IF;"""
+    statements = []
+    for source, table, moment in SOURCES:
 
-    return [
-        f"""CREATE FUNCTION analytics_digests_on_event() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            IF TG_OP IN ('DELETE', 'UPDATE') THEN
-                {forget("OLD")}
-            END IF;
-            IF TG_OP IN ('INSERT', 'UPDATE') THEN
-                {forget("NEW")}
-            END IF;
-            RETURN NULL;
-        END $$""",
-        # A write stamped now never calls the function.
-        f"""CREATE TRIGGER tr_analytics_digests_event_insert AFTER INSERT ON {EVENTS}
-        FOR EACH ROW WHEN (NEW.created_at < now() - {AGE})
-        EXECUTE FUNCTION analytics_digests_on_event()""",
-        f"""CREATE TRIGGER tr_analytics_digests_event_change AFTER DELETE OR UPDATE ON {EVENTS}
-        FOR EACH ROW EXECUTE FUNCTION analytics_digests_on_event()""",
-    ]
+        def forget(row: str, source: str = source, moment: str = moment) -> str:
+            lock = f"hashtext('analytics_day_digests:{source}'), hashtext({row}.workspace_id)"
+            return f"""IF {row}.{moment} < now() - {AGE} THEN
+                    PERFORM pg_advisory_xact_lock_shared({lock});
+                    {_forget(source, moment, row)}
+                END IF;"""
+
+        statements += [
+            f"""CREATE FUNCTION analytics_digests_on_{source}() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP IN ('DELETE', 'UPDATE') THEN
+                    {forget("OLD")}
+                END IF;
+                IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                    {forget("NEW")}
+                END IF;
+                RETURN NULL;
+            END $$""",
+            # A row stamped now never calls the function when it is inserted.
+            f"""CREATE TRIGGER tr_digests_{source}_insert AFTER INSERT ON {table}
+            FOR EACH ROW WHEN (NEW.{moment} < now() - {AGE})
+            EXECUTE FUNCTION analytics_digests_on_{source}()""",
+            f"""CREATE TRIGGER tr_digests_{source}_change AFTER DELETE OR UPDATE ON {table}
+            FOR EACH ROW EXECUTE FUNCTION analytics_digests_on_{source}()""",
+        ]
+    return statements
 
 
 def upgrade() -> None:
@@ -110,17 +121,18 @@ def upgrade() -> None:
         for statement in _postgres_statements():
             op.execute(statement)
     else:
-        for name, body in SQLITE_TRIGGERS.items():
+        for name, body in _sqlite_triggers().items():
             op.execute(f"CREATE TRIGGER {name} {body}")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP TRIGGER tr_analytics_digests_event_insert ON {EVENTS}")
-        op.execute(f"DROP TRIGGER tr_analytics_digests_event_change ON {EVENTS}")
-        op.execute("DROP FUNCTION analytics_digests_on_event()")
+        for source, table, _moment in SOURCES:
+            op.execute(f"DROP TRIGGER tr_digests_{source}_insert ON {table}")
+            op.execute(f"DROP TRIGGER tr_digests_{source}_change ON {table}")
+            op.execute(f"DROP FUNCTION analytics_digests_on_{source}()")
     else:
-        for name in SQLITE_TRIGGERS:
+        for name in _sqlite_triggers():
             op.execute(f"DROP TRIGGER {name}")
     op.drop_index("ix_analytics_day_digests_end", table_name=TABLE)
     op.drop_table(TABLE)
