@@ -3,7 +3,8 @@
 `compute` selects events with array operations (`fact_columns`); the reference below walks
 the same events one at a time, the way docs/metrics.md states each definition. Random
 windows of events (first responses recorded with their reply, next replies, resolutions
-with and without a known reply count, escalations, reopens before, inside, exactly a week
+with and without a known reply count, escalations, first responses of several conversations
+at one instant, reopens before, inside, exactly a week
 after and long after a resolution, handle stretches of one conversation on several days,
 spans not measured) are given to both, whole and per day, per channel, team and agent."""
 
@@ -48,6 +49,8 @@ def _events(seed: int) -> tuple[list[Row], dict[str, list[datetime]]]:
         # conversation, channel, team: what every event of the conversation carries
         named = (f"c{number}", str(draw.choice(list(Channel)[:3])), draw.choice(teams))
         at = START + timedelta(seconds=draw.uniform(0, DAYS * 86_400))
+        if rows and draw.random() < 0.25:  # first responses of two conversations at one instant
+            at = rows[-1][-1]
         agent, first = draw.choice(staff), draw.uniform(1, 9_000)
         rows.append(_row(named, MetricKind.first_response, first, agent, at))
         rows.append(_row(named, MetricKind.reply, first, agent, at))

@@ -392,7 +392,8 @@ def compute(source: SupportFacts, start: datetime, end: datetime) -> Figures:
     """Compute every support metric from the events recorded in [start, end)."""
     facts = source.facts.between(start, end)
     firsts = facts.kind == _FIRST_RESPONSE
-    next_replies = (facts.kind == _REPLY) & ~_at_first_responses(facts, firsts)
+    replies = facts.kind == _REPLY
+    next_replies = replies & ~_at_first_responses(facts, firsts, replies)
     figures: Figures = {}
     figures |= _timed("first_response", facts, firsts)
     figures |= _timed("next_reply", facts, next_replies)
@@ -402,14 +403,24 @@ def compute(source: SupportFacts, start: datetime, end: datetime) -> Figures:
     return figures
 
 
-def _at_first_responses(facts: FactColumns, firsts: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """Tell which events share their conversation and time with a first response (a first
+def _at_first_responses(
+    facts: FactColumns, firsts: NDArray[np.bool_], replies: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """Tell which replies share their conversation and time with a first response (a first
     response is also recorded as a reply; it is not a next reply)."""
     found = np.zeros(len(facts), dtype=np.bool_)
-    marks = set(zip(facts.conversation[firsts].tolist(), facts.at[firsts].tolist(), strict=True))
-    candidates = np.flatnonzero(np.isin(facts.at, facts.at[firsts]))
-    pairs = zip(facts.conversation[candidates].tolist(), facts.at[candidates].tolist(), strict=True)
-    found[candidates] = [pair in marks for pair in pairs]
+    # The events are in time order: each reply finds the first responses of its instant
+    # by binary search, nearly always one, whose conversation it compares.
+    first_at, first_conversation = facts.at[firsts], facts.conversation[firsts]
+    chosen = np.flatnonzero(replies)
+    at, conversation = facts.at[chosen], facts.conversation[chosen]
+    low = np.searchsorted(first_at, at, side="left")
+    high = np.searchsorted(first_at, at, side="right")
+    single = high - low == 1
+    found[chosen[single]] = first_conversation[low[single]] == conversation[single]
+    for index in np.flatnonzero(high - low > 1).tolist():  # first responses at one instant
+        among = first_conversation[low[index] : high[index]]
+        found[chosen[index]] = bool(np.any(among == conversation[index]))
     return found
 
 

@@ -74,14 +74,20 @@ class SurveyInvitation(TenantMixin, Base):
     answered_at: Mapped[datetime | None]
 
 
+ANSWERED_INDEX = (
+    "workspace_id", "kind", "answered_at", "score", "channel", "team_id", "staff_id", "survey_id",
+)  # fmt: skip
+
+
 class SurveyResponse(TenantMixin, Base):
     """One answer to a survey or one imported past answer; the comment and the other
     answers are sealed to the row (customers write PII into free text)."""
 
     __tablename__ = "feedback_responses"
     __table_args__ = (
-        # Every metric reads one kind over a window of answer times.
-        Index("ix_feedback_responses_kind_answered", "workspace_id", "kind", "answered_at"),
+        # Every metric reads one kind over a window of answer times, and counts its scores by
+        # these columns from the index alone (migration 0032).
+        Index("ix_feedback_responses_kind_answered", *ANSWERED_INDEX),
         Index("ix_feedback_responses_customer", "workspace_id", "customer_id", "answered_at"),
         Index("ix_feedback_responses_conversation", "workspace_id", "conversation_id"),
         UniqueConstraint("workspace_id", "dedupe_key"),

@@ -8,7 +8,7 @@ Create Date: 2026-12-04 13:30:00
 
 from collections.abc import Sequence
 
-from alembic import op
+from rapport.db.index_rebuild import rebuild_index
 
 revision: str = "20261204_0030"
 down_revision: str | None = "20261203_0029"
@@ -41,23 +41,9 @@ INDEXES = (
 
 def upgrade() -> None:
     for table, name, _before, after in INDEXES:
-        _rebuild(table, name, after)
+        rebuild_index(table, name, after)
 
 
 def downgrade() -> None:
     for table, name, before, _after in INDEXES:
-        _rebuild(table, name, before)
-
-
-def _rebuild(table: str, name: str, columns: list[str]) -> None:
-    """Give index `name` these columns. On PostgreSQL the new one is built first under
-    another name: building blocks only writes, and the old one's drop, whose lock blocks
-    reads too, comes last, a moment before the migration commits. SQLite cannot rename an
-    index (and its one writer is held throughout anyway)."""
-    if op.get_bind().dialect.name != "postgresql":
-        op.drop_index(name, table_name=table)
-        op.create_index(name, table, columns, unique=False)
-        return
-    op.create_index(f"{name}_rebuilt", table, columns, unique=False)
-    op.drop_index(name, table_name=table)
-    op.execute(f"ALTER INDEX {name}_rebuilt RENAME TO {name}")
+        rebuild_index(table, name, before)
