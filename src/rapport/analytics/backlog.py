@@ -135,9 +135,17 @@ async def opened_by(
 ) -> dict[str, int]:
     """Count the conversations created in [start, end) per channel, team or agent (`by`) of
     the conversations (as `SupportReports.opened`, grouped)."""
+    query = opened_by_query(workspace_id, window, scope, by)
+    return {str(key): int(count) for key, count in await session.execute(query) if key}
+
+
+def opened_by_query(
+    workspace_id: str, window: tuple[datetime, datetime], scope: MetricScope, by: str
+) -> Select[Any]:
+    """Return the statement of `opened_by` (read from ix_conversations_created alone)."""
     start, end = window
     column = GROUP_COLUMNS[by]
-    query = (
+    return (
         select(column, func.count())
         .where(
             Conversation.workspace_id == workspace_id,
@@ -147,7 +155,6 @@ async def opened_by(
         )
         .group_by(column)
     )
-    return {str(key): int(count) for key, count in await session.execute(query) if key}
 
 
 def stretch_scope(scope: MetricScope) -> list[ColumnElement[bool]]:

@@ -134,15 +134,22 @@ class ResponseRepository(TenantRepository[SurveyResponse]):
                 conditions.append(column == value)
         return conditions
 
-    async def histogram(
+    def histogram_query(
         self, kind: str, start: datetime, end: datetime, filters: ResponseFilters
-    ) -> dict[int, int]:
-        """Count the scores of one kind answered in [start, end), by score."""
-        statement = (
+    ) -> Select[int | None, int]:
+        """Return the statement of `histogram` (read from ix_feedback_responses_kind_answered
+        alone)."""
+        return (
             select(SurveyResponse.score, func.count())
             .where(*self._window(kind, start, end, filters))
             .group_by(SurveyResponse.score)
         )
+
+    async def histogram(
+        self, kind: str, start: datetime, end: datetime, filters: ResponseFilters
+    ) -> dict[int, int]:
+        """Count the scores of one kind answered in [start, end), by score."""
+        statement = self.histogram_query(kind, start, end, filters)
         rows = (await self.session.execute(statement)).all()
         return {int(score): int(count) for score, count in rows if score is not None}
 
