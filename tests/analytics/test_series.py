@@ -205,11 +205,14 @@ async def test_shared_reads_read_a_windows_events_once_with_the_same_figures(
         return [figures.model_dump() for figures in found]
 
     reads: list[str] = []
+    order_reads: list[str] = []
 
     def count(*args: Any) -> None:
         statement = str(args[2])
         if "FROM conversation_metric_events" in statement and "ORDER BY" in statement:
             reads.append(statement)  # the read of a window's events (`read_facts`)
+        if "FROM orders" in statement and "ORDER BY orders.placed_at" in statement:
+            order_reads.append(statement)  # a window's orders (`counted_orders_query`)
 
     engine = database.engine.sync_engine
     event.listen(engine, "before_cursor_execute", count)
@@ -217,6 +220,7 @@ async def test_shared_reads_read_a_windows_events_once_with_the_same_figures(
         async with database.session() as session:
             apart = await page(session)
         read_apart, reads[:] = len(reads), []
+        orders_apart, order_reads[:] = len(order_reads), []
         async with database.session() as session:
             with metrics.shared_reads(session), metrics.shared_reads(session):
                 shared = await page(session)
@@ -224,5 +228,7 @@ async def test_shared_reads_read_a_windows_events_once_with_the_same_figures(
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert (read_apart, len(reads)) == (6, 2 + 1)  # the window and the one before, then fresh
+    # The orders of the window (its summary and series) and of the one before, then fresh.
+    assert (orders_apart, len(order_reads)) == (3, 2 + 1)
     assert shared == apart
     assert after.model_dump() == apart[0]

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rapport.analytics import digests
+from rapport.analytics import digests, shared
 from rapport.analytics.definitions import rate, retention_rate
 from rapport.analytics.fact_columns import Coder, micros
 from rapport.events.reports import counted_orders_query, first_order_time, ordered_before
@@ -96,29 +96,66 @@ async def daily_order_figures(
 ) -> list[Figures]:
     """Return `order_figures` of each bucket [bounds[i], bounds[i + 1]), from one read."""
     inactivity = timedelta(days=inactivity_days)
-    since = bounds[0] - inactivity
+    key = ("orders", workspace_id, bounds[0], bounds[-1], inactivity, calendar.time_zone)
+    orders = await shared.once(
+        session,
+        key,
+        lambda: _window_orders(
+            session, workspace_id, (bounds[0], bounds[-1]), inactivity, calendar
+        ),
+    )
+    counted = _count(
+        orders.at,
+        orders.customer,
+        np.array([micros(bound) for bound in bounds], dtype=np.int64),
+        inactivity // timedelta(microseconds=1),
+    )
+    first_ever = ~np.isin(counted.fresh, orders.ordered_before)
+    return [_figures(activity) for activity in counted.activities(first_ever)]
+
+
+@dataclass(frozen=True)
+class _WindowOrders:
+    """The counted orders placed in (start - threshold, end), and which of the customers
+    whose first of them is in the window ordered before that span."""
+
+    at: NDArray[np.int64]
+    customer: NDArray[np.int32]
+    ordered_before: NDArray[np.int32]
+
+
+async def _window_orders(
+    session: AsyncSession,
+    workspace_id: str,
+    window: tuple[datetime, datetime],
+    inactivity: timedelta,
+    calendar: BusinessCalendar,
+) -> _WindowOrders:
+    """Read a window's orders: its closed days from their digests, the rest from the rows."""
+    start, end = window
+    since = start - inactivity
 
     async def read_rows(span: digests.Day) -> OrderColumns:
         rows = (await session.execute(counted_orders_query(workspace_id, *span))).all()
         return OrderColumns.from_rows(rows)
 
     parts = await digests.read_window(
-        session, workspace_id, ORDER_DIGESTS.name, "", (since, bounds[-1]), calendar.time_zone,
+        session, workspace_id, ORDER_DIGESTS.name, "", (since, end), calendar.time_zone,
         read_rows, _from_digest,
     )  # fmt: skip
     orders = OrderColumns.joined(parts)
     # The span is (since, end): an order placed exactly at `since` is not in it.
     kept = orders.at > micros(since)
-    counted = _count(
-        orders.at[kept],
-        orders.customer[kept],
-        np.array([micros(bound) for bound in bounds], dtype=np.int64),
-        inactivity // timedelta(microseconds=1),
-    )
-    fresh = [orders.customers[code] for code in counted.fresh.tolist()]
-    older = await ordered_before(session, workspace_id, fresh, since)
-    first_ever = np.array([name not in older for name in fresh], dtype=np.bool_)
-    return [_figures(activity) for activity in counted.activities(first_ever)]
+    at, customer = orders.at[kept], orders.customer[kept]
+    # Customers whose first order of the span is in the window: new, unless they ordered
+    # before the span.
+    first = np.full(len(orders.customers), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, customer, at)
+    fresh = np.flatnonzero((first >= micros(start)) & (first < micros(end)))
+    names = [orders.customers[code] for code in fresh.tolist()]
+    older = await ordered_before(session, workspace_id, names, since)
+    known = np.array([name in older for name in names], dtype=np.bool_)
+    return _WindowOrders(at, customer, fresh[known].astype(np.int32))
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from rapport.analytics.schemas import (
     MetricsSeries,
     MetricsSummary,
 )
+from rapport.analytics.shared import shared_reads
 from rapport.analytics.support_metrics import (
     compute,
     compute_buckets,
@@ -47,7 +48,6 @@ from rapport.analytics.support_metrics import (
     daily_counts,
     grouped,
     read_facts,
-    shared_reads,
 )
 from rapport.analytics.survey_metrics import (
     daily_survey_figures,

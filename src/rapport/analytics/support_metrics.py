@@ -10,8 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -33,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rapport.analytics import digests
+from rapport.analytics import digests, shared
 from rapport.analytics.backlog import Backlog, opened_by
 from rapport.analytics.definitions import mean, ranked, rate
 from rapport.analytics.fact_columns import (
@@ -106,24 +105,6 @@ _CLOSED = code_of(MetricKind.closed)
 _CHAT = CHANNEL_CODES[str(Channel.chat)]
 
 
-_SHARED = "rapport_shared_support_facts"
-
-
-@contextmanager
-def shared_reads(session: AsyncSession) -> Iterator[None]:
-    """Read each window's metric events once for all the figures computed inside (a page
-    showing one window's summary, series and breakdowns), which then agree by construction.
-    Only for units of work that record no metric event meanwhile (the service never does)."""
-    if _SHARED in session.info:  # already shared by an enclosing block
-        yield
-        return
-    session.info[_SHARED] = {}
-    try:
-        yield
-    finally:
-        session.info.pop(_SHARED, None)
-
-
 async def read_facts(
     session: AsyncSession,
     workspace_id: str,
@@ -133,15 +114,11 @@ async def read_facts(
     calendar: BusinessCalendar,
 ) -> SupportFacts:
     """Read what the support metrics of [start, end) are computed from (once per window
-    inside `shared_reads`)."""
-    shared: dict[Any, SupportFacts] | None = session.info.get(_SHARED)
-    key = (workspace_id, start, end, scope, calendar)
-    if shared is not None and key in shared:
-        return shared[key]
-    facts = await _read_facts(session, workspace_id, start, end, scope, calendar)
-    if shared is not None:
-        shared[key] = facts
-    return facts
+    inside `shared.shared_reads`)."""
+    key = ("support", workspace_id, start, end, scope, calendar)
+    return await shared.once(
+        session, key, lambda: _read_facts(session, workspace_id, start, end, scope, calendar)
+    )
 
 
 def facts_query(
