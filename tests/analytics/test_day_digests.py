@@ -2,12 +2,14 @@
 a digest is read (not just stored), a later write into a digested day removes its digest in
 the same transaction, a write between a digest's snapshot and its store keeps it out, only
 closed days are digested, and a calendar change is never answered from the old one's
-digests. On SQLite and PostgreSQL."""
+digests; an order's change removes its day's digest only when the digest's content changes.
+On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -19,6 +21,9 @@ from rapport.analytics.service import MetricsFilters, metrics
 from rapport.analytics.tasks import DIGEST_SOURCES
 from rapport.core.db import Database
 from rapport.core.ids import new_id
+from rapport.events.enums import OrderStatus
+from rapport.events.models import Order
+from rapport.events.orders import OrderInput, orders
 from rapport.support.enums import Channel, MetricKind
 from rapport.support.models import Conversation, MetricEvent
 from rapport.support.routing_calendar import calendars
@@ -201,3 +206,57 @@ def test_a_payload_holds_numbers_and_names_only() -> None:
     objects = digests.pack({"at": np.array(["x"], dtype=object)}, {})
     with pytest.raises(ValueError, match="unknown type"):
         digests.unpack(objects)
+
+
+async def _order_digests(database: Database, workspace_id: str) -> int:
+    async with database.session() as session:
+        query = select(func.count()).where(
+            DayDigest.workspace_id == workspace_id, DayDigest.source == "orders"
+        )
+        return (await session.execute(query)).scalar_one()
+
+
+async def test_an_order_change_removes_its_days_digest_only_when_it_counts(
+    database: Database,
+) -> None:
+    """Shipping an old order or refunding part of it leaves its day's digest; a full refund,
+    a new customer or another placing time removes it, as a new old order does."""
+    desk, _, _ = await play_desk_day(database)
+    placed = DAY_START + timedelta(hours=10)
+    inputs = [
+        OrderInput(
+            order_key=key, status=OrderStatus.completed, origin="csv", channel="web",
+            placed_at=placed, customer_id="ann", total=Decimal(50),
+        )
+        for key in ("o1", "o2")
+    ]  # fmt: skip
+    async with database.session() as session:
+        await orders.apply_many(session, desk.workspace_id, inputs)
+    await _digest_all(database, desk.workspace_id)
+    kept = await _order_digests(database, desk.workspace_id)
+    assert kept > 0
+
+    async def change(**values: object) -> int:
+        async with database.session() as session:
+            await session.execute(
+                update(Order)
+                .where(Order.workspace_id == desk.workspace_id, Order.order_key == "o1")
+                .values(**values)
+            )
+        left = await _order_digests(database, desk.workspace_id)
+        await _digest_all(database, desk.workspace_id)
+        return kept - left
+
+    assert await change(fulfillment_status="fulfilled", shipped_at=placed) == 0
+    assert await change(refunded=Decimal(20)) == 0
+    assert await change(refunded=Decimal(50), status="refunded") == 1
+    assert await change(refunded=Decimal(0), status="completed") == 1
+    assert await change(customer_id="bob") == 1
+    assert await change(placed_at=placed + timedelta(days=1)) == 2  # its old day and new day
+    async with database.session() as session:
+        late = OrderInput(
+            order_key="o3", status=OrderStatus.completed, origin="csv", channel="web",
+            placed_at=placed, customer_id="cy", total=Decimal(5),
+        )  # fmt: skip
+        await orders.apply_many(session, desk.workspace_id, [late])
+    assert await _order_digests(database, desk.workspace_id) == kept - 1

@@ -34,13 +34,31 @@ depends_on: str | Sequence[str] | None = None
 
 TABLE = "analytics_day_digests"
 # Each source of digests: (its name, the table its rows come from, the column that places a
-# row in a day).
+# row in a day, the columns an update must change to matter).
 SOURCES = (
-    ("support", "conversation_metric_events", "created_at"),
-    ("orders", "orders", "placed_at"),
+    ("support", "conversation_metric_events", "created_at", None),
+    ("orders", "orders", "placed_at", ("workspace_id", "customer_id", "placed_at")),
 )
 # `digests.TRIGGER_AGE`, and `digests.lock_name(source)` hashed.
 AGE = "interval '3 hours'"
+
+
+def _counted(row: str) -> str:
+    """Return whether the order `row` counts (`events.reports.counted_order`)."""
+    return (
+        f"({row}.status <> 'cancelled' AND NOT ({row}.refunded >= {row}.total "
+        f"AND ({row}.refunded > 0 OR {row}.status = 'refunded')))"
+    )
+
+
+def _changed(columns: tuple[str, ...] | None, distinct: str) -> str | None:
+    """Return the condition of an update that changes what a digest holds: one of these
+    columns, or (for orders) whether the order counts. A shipped order or a partial refund
+    leaves its day's digest alone."""
+    if columns is None:
+        return None
+    moved = " OR ".join(f"OLD.{name} {distinct} NEW.{name}" for name in columns)
+    return f"{moved} OR {_counted('OLD')} <> {_counted('NEW')}"
 
 
 def _forget(source: str, moment: str, row: str) -> str:
@@ -54,17 +72,21 @@ def _forget(source: str, moment: str, row: str) -> str:
 
 def _sqlite_triggers() -> dict[str, str]:
     triggers = {}
-    for source, table, moment in SOURCES:
+    for source, table, moment, columns in SOURCES:
         new, old = _forget(source, moment, "NEW"), _forget(source, moment, "OLD")
+        changed = _changed(columns, "IS NOT")
+        when = f" WHEN {changed}" if changed else ""
         triggers[f"tr_digests_{source}_insert"] = f"AFTER INSERT ON {table} BEGIN {new} END"
         triggers[f"tr_digests_{source}_delete"] = f"AFTER DELETE ON {table} BEGIN {old} END"
-        triggers[f"tr_digests_{source}_update"] = f"AFTER UPDATE ON {table} BEGIN {old} {new} END"
+        triggers[f"tr_digests_{source}_update"] = (
+            f"AFTER UPDATE ON {table}{when} BEGIN {old} {new} END"
+        )
     return triggers
 
 
 def _postgres_statements() -> list[str]:
     statements = []
-    for source, table, moment in SOURCES:
+    for source, table, moment, columns in SOURCES:
 
         def forget(row: str, source: str = source, moment: str = moment) -> str:
             lock = f"hashtext('analytics_day_digests:{source}'), hashtext({row}.workspace_id)"
@@ -73,8 +95,11 @@ def _postgres_statements() -> list[str]:
                     {_forget(source, moment, row)}
                 END IF;"""
 
+        changed = _changed(columns, "IS DISTINCT FROM")
+        when = f"WHEN ({changed})" if changed else ""
+        function = f"analytics_digests_on_{source}()"
         statements += [
-            f"""CREATE FUNCTION analytics_digests_on_{source}() RETURNS trigger
+            f"""CREATE FUNCTION {function} RETURNS trigger
             LANGUAGE plpgsql AS $$
             BEGIN
                 IF TG_OP IN ('DELETE', 'UPDATE') THEN
@@ -87,10 +112,11 @@ def _postgres_statements() -> list[str]:
             END $$""",
             # A row stamped now never calls the function when it is inserted.
             f"""CREATE TRIGGER tr_digests_{source}_insert AFTER INSERT ON {table}
-            FOR EACH ROW WHEN (NEW.{moment} < now() - {AGE})
-            EXECUTE FUNCTION analytics_digests_on_{source}()""",
-            f"""CREATE TRIGGER tr_digests_{source}_change AFTER DELETE OR UPDATE ON {table}
-            FOR EACH ROW EXECUTE FUNCTION analytics_digests_on_{source}()""",
+            FOR EACH ROW WHEN (NEW.{moment} < now() - {AGE}) EXECUTE FUNCTION {function}""",
+            f"""CREATE TRIGGER tr_digests_{source}_delete AFTER DELETE ON {table}
+            FOR EACH ROW EXECUTE FUNCTION {function}""",
+            f"""CREATE TRIGGER tr_digests_{source}_update AFTER UPDATE ON {table}
+            FOR EACH ROW {when} EXECUTE FUNCTION {function}""",
         ]
     return statements
 
@@ -127,9 +153,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for source, table, _moment in SOURCES:
-            op.execute(f"DROP TRIGGER tr_digests_{source}_insert ON {table}")
-            op.execute(f"DROP TRIGGER tr_digests_{source}_change ON {table}")
+        for source, table, _moment, _columns in SOURCES:
+            for event in ("insert", "delete", "update"):
+                op.execute(f"DROP TRIGGER tr_digests_{source}_{event} ON {table}")
             op.execute(f"DROP FUNCTION analytics_digests_on_{source}()")
     else:
         for name in _sqlite_triggers():
