@@ -13,26 +13,32 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 
 from rapport.analytics import digests
 from rapport.analytics.models import DayDigest
 from rapport.analytics.service import MetricsFilters, metrics
-from rapport.analytics.tasks import DIGEST_SOURCES
+from rapport.analytics.tasks import DIGEST_SOURCES, schedule_digests
+from rapport.analytics.windows import local_days
 from rapport.core.db import Database
 from rapport.core.ids import new_id
+from rapport.core.jobs import JobStatus
 from rapport.events.enums import OrderStatus
 from rapport.events.models import Order
 from rapport.events.orders import OrderInput, orders
+from rapport.identity.models import Workspace
 from rapport.support.enums import Channel, MetricKind
 from rapport.support.models import Conversation, MetricEvent
 from rapport.support.routing_calendar import calendars
 from rapport.support.routing_schemas import CalendarUpdate
+from rapport.worker.runner import Worker
+from tests.fixtures.jobs import all_jobs
 from tests.fixtures.metrics import play_desk_day
 
 DAY, NEXT = date(2026, 3, 2), date(2026, 3, 3)
 DAY_START = datetime(2026, 3, 2, tzinfo=UTC)
 NOW = datetime(2026, 3, 20, 12, tzinfo=UTC)
+AFTER_DST = datetime(2026, 4, 5, 12, tzinfo=UTC)  # London's 2026-03-29 lasted 23 hours
 
 
 async def _figures(database: Database, workspace_id: str) -> list[object]:
@@ -206,6 +212,10 @@ def test_a_payload_holds_numbers_and_names_only() -> None:
     objects = digests.pack({"at": np.array(["x"], dtype=object)}, {})
     with pytest.raises(ValueError, match="unknown type"):
         digests.unpack(objects)
+    negative = payload.replace(b'"<i8",2', b'"<i8",-1')
+    for broken in (payload[:-1], payload + b"\0", payload[:3], negative, b"\xff" * 8):
+        with pytest.raises(ValueError):
+            digests.unpack(broken)
 
 
 async def _order_digests(database: Database, workspace_id: str) -> int:
@@ -260,3 +270,100 @@ async def test_an_order_change_removes_its_days_digest_only_when_it_counts(
         )  # fmt: skip
         await orders.apply_many(session, desk.workspace_id, [late])
     assert await _order_digests(database, desk.workspace_id) == kept - 1
+
+
+async def test_the_scheduled_jobs_digest_every_source_to_the_last_closed_day(
+    database: Database,
+) -> None:
+    desk, _, _ = await play_desk_day(database)
+    desk.clock.now = NOW  # the desk's clock is Rapport's
+    async with database.session() as session:
+        await schedule_digests(session)
+    worker = Worker(database, concurrency=1)
+    while await worker.run_pending():
+        pass
+    async with database.session() as session:
+        query = (
+            select(DayDigest.source, func.count())
+            .where(DayDigest.workspace_id == desk.workspace_id)
+            .group_by(DayDigest.source)
+        )
+        counted = dict((await session.execute(query)).all())
+    # Every day from the first event's to the last ended six hours before NOW; no orders.
+    assert counted == {"support": 18}
+    digesting = [job for job in await all_jobs(database) if job.name.startswith("analytics.")]
+    assert digesting and all(job.status == JobStatus.done for job in digesting)
+
+
+async def test_a_time_zone_change_digests_the_new_days(database: Database) -> None:
+    """A digest is matched by its start and end: after a change of time zone every local day
+    of the new zone gets one, even one starting when an old day started (order digests
+    depend on no setting, so only their bounds tell them apart)."""
+    desk, _, _ = await play_desk_day(database)
+    inputs = [
+        OrderInput(
+            order_key=f"o{day}", status=OrderStatus.completed, origin="csv", channel="web",
+            placed_at=DAY_START + timedelta(days=day, hours=12), customer_id="ann",
+            total=Decimal(5),
+        )
+        for day in range(30)
+    ]  # fmt: skip
+    async with database.session() as session:
+        await orders.apply_many(session, desk.workspace_id, inputs)
+    for zone in ("Europe/London", "UTC"):
+        async with database.session() as session:
+            stored = await session.get(Workspace, desk.workspace_id)
+            assert stored is not None
+            stored.time_zone = zone
+        await _digest_all(database, desk.workspace_id, AFTER_DST)
+    async with database.session() as session:
+        query = select(DayDigest.starts_at, DayDigest.ends_at).where(DayDigest.source == "orders")
+        kept = set((await session.execute(query)).all())
+    # London's 2026-03-29 (00:00Z to 23:00Z) replaced by UTC's.
+    assert kept == set(local_days(DAY_START, AFTER_DST - digests.MARGIN, "UTC"))
+
+
+async def test_an_unreadable_digest_is_read_from_its_rows(database: Database) -> None:
+    desk, _, _ = await play_desk_day(database)
+    from_rows = await _figures(database, desk.workspace_id)
+    await _digest_all(database, desk.workspace_id)
+    async with database.session() as session:
+        payload = (
+            await session.execute(
+                select(DayDigest.payload).where(
+                    DayDigest.workspace_id == desk.workspace_id,
+                    DayDigest.source == "support",
+                    DayDigest.starts_at == DAY_START,
+                )
+            )
+        ).scalar_one()
+    for broken in (payload[:-3], payload + b"\0", _renamed(payload)):
+        async with database.session() as session:
+            await session.execute(
+                update(DayDigest)
+                .where(
+                    DayDigest.workspace_id == desk.workspace_id, DayDigest.starts_at == DAY_START
+                )
+                .values(payload=broken)
+            )
+        assert await _figures(database, desk.workspace_id) == from_rows
+
+
+def _renamed(payload: bytes) -> bytes:
+    """Return the payload with its first conversation code pointing past its names."""
+    unpacked = digests.unpack(payload)
+    arrays = {name: np.array(array) for name, array in unpacked.arrays.items()}
+    arrays["conversation"][0] = len(unpacked.names["conversations"])
+    return digests.pack(arrays, unpacked.names)
+
+
+async def test_truncating_a_source_table_drops_its_digests(database: Database) -> None:
+    if not database.is_postgres:
+        pytest.skip("SQLite has no TRUNCATE (its DELETE runs the row triggers)")
+    desk, _, _ = await play_desk_day(database)
+    await _digest_all(database, desk.workspace_id)
+    async with database.session() as session:
+        await session.execute(text("TRUNCATE conversation_metric_events"))
+    async with database.session() as session:
+        query = select(func.count()).where(DayDigest.source == "support")
+        assert (await session.execute(query)).scalar_one() == 0

@@ -24,6 +24,7 @@ A payload is a small JSON header followed by the arrays' bytes; it holds no pick
 from __future__ import annotations
 
 import json
+import logging
 import struct
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,10 @@ from rapport.analytics.windows import day_start, local_days
 from rapport.core.clock import utcnow
 from rapport.support.calendars import BusinessCalendar
 
+_log = logging.getLogger(__name__)
+# What every variant starts with: a digest of another layout (the arrays, the codes of kinds
+# and channels, what a source selects) is never read.
+FORMAT = "v1"
 # A day is digested once it ended this long ago (see the module's docstring); PostgreSQL's
 # trigger looks only at writes stamped more than TRIGGER_AGE before the database's clock.
 MARGIN = timedelta(hours=6)
@@ -73,17 +78,28 @@ def pack(arrays: Mapping[str, NDArray[np.generic]], names: Mapping[str, Sequence
 
 
 def unpack(payload: bytes) -> Unpacked:
-    """Return what `pack` stored (the arrays are read-only views of the payload)."""
-    (size,) = _HEADER.unpack_from(payload)
-    header = json.loads(payload[_HEADER.size : _HEADER.size + size])
-    offset = _HEADER.size + size
-    arrays: dict[str, NDArray[np.generic]] = {}
-    for name, dtype, length in header["arrays"]:
-        if dtype not in _DTYPES:
-            raise ValueError(f"a digest holds an array of an unknown type: {dtype}")
-        arrays[name] = np.frombuffer(payload, dtype=np.dtype(dtype), count=length, offset=offset)
-        offset += arrays[name].nbytes
-    return Unpacked(arrays, header["names"])
+    """Return what `pack` stored (the arrays are read-only views of the payload). A payload
+    that is not exactly that (cut short, lengths that do not add up, an unknown type)
+    raises ValueError."""
+    try:
+        (size,) = _HEADER.unpack_from(payload)
+        header = json.loads(payload[_HEADER.size : _HEADER.size + size])
+        offset = _HEADER.size + size
+        arrays: dict[str, NDArray[np.generic]] = {}
+        for name, dtype, length in header["arrays"]:
+            if dtype not in _DTYPES or not isinstance(length, int) or length < 0:
+                raise ValueError(f"a digest holds an array of an unknown type: {dtype}")
+            array = np.frombuffer(payload, dtype=np.dtype(dtype), count=length, offset=offset)
+            arrays[str(name)] = array
+            offset += array.nbytes
+        names = {
+            str(key): [str(value) for value in values] for key, values in header["names"].items()
+        }
+    except (struct.error, KeyError, TypeError, AttributeError, json.JSONDecodeError) as error:
+        raise ValueError(f"a digest's payload is malformed: {error}") from error
+    if offset != len(payload):
+        raise ValueError("a digest's payload is longer than its arrays")
+    return Unpacked(arrays, names)
 
 
 @dataclass(frozen=True)
@@ -135,7 +151,7 @@ async def digest_days(
     earliest = max(first, now - timedelta(days=DAYS_KEPT))
     due = local_days(day_start(earliest, calendar.time_zone), now - MARGIN, calendar.time_zone)
     stored = await stored_days(session, workspace_id, source.name, variant)
-    missing = [day for day in due if day[0] not in stored]
+    missing = [day for day in due if day not in stored]
     built = [
         (day, *await source.build(session, workspace_id, day, calendar))
         for day in missing[:DAYS_PER_JOB]
@@ -171,9 +187,14 @@ async def read_window(
         digest = found.get(begins)
         if digest is None:
             continue
+        try:
+            part = from_digest(digest)
+        except ValueError:  # not what its source stores: the day is read from its rows
+            _log.warning("analytics: inconsistent %s digest of %s ignored", source, begins)
+            continue
         if read_from < begins:
             parts.append(await read_rows((read_from, begins)))
-        parts.append(from_digest(digest))
+        parts.append(part)
         read_from = ends
     if read_from < end or not parts:
         parts.append(await read_rows((read_from, end)))
@@ -198,23 +219,26 @@ async def load(
         DayDigest.starts_at >= days[0][0],
         DayDigest.starts_at <= days[-1][0],
     )
-    return {
-        starts_at: unpack(payload)
-        for starts_at, ends_at, payload in await session.execute(query)
-        if (starts_at, ends_at) in wanted
-    }
+    found: dict[datetime, Unpacked] = {}
+    for starts_at, ends_at, payload in await session.execute(query):
+        if (starts_at, ends_at) in wanted:
+            try:
+                found[starts_at] = unpack(payload)
+            except ValueError:
+                _log.warning("analytics: unreadable %s digest of %s ignored", source, starts_at)
+    return found
 
 
 async def stored_days(
     session: AsyncSession, workspace_id: str, source: str, variant: str
-) -> set[datetime]:
-    """Return the starts of the days that have a digest of this variant."""
-    query = select(DayDigest.starts_at).where(
+) -> set[Day]:
+    """Return the days (start, end) that have a digest of this variant."""
+    query = select(DayDigest.starts_at, DayDigest.ends_at).where(
         DayDigest.workspace_id == workspace_id,
         DayDigest.source == source,
         DayDigest.variant == variant,
     )
-    return set((await session.execute(query)).scalars())
+    return {(starts_at, ends_at) for starts_at, ends_at in await session.execute(query)}
 
 
 async def store(
@@ -272,7 +296,7 @@ async def hold_writer(session: AsyncSession, workspace_id: str, source: str) -> 
         delete(DayDigest).where(
             DayDigest.workspace_id == workspace_id,
             DayDigest.source == source,
-            DayDigest.ends_at <= utcnow() - timedelta(days=DAYS_KEPT + 2),
+            DayDigest.starts_at <= utcnow() - timedelta(days=DAYS_KEPT + 3),
         )
     )
 

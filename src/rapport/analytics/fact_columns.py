@@ -126,6 +126,23 @@ class FactColumns:
         names = Names(*(coder.names() for coder in coders.values()))
         return cls.from_arrays(arrays, names)
 
+    def check(self) -> None:
+        """Refuse (ValueError) columns of different lengths or codes that name nothing."""
+        size = len(self.at)
+        if any(len(getattr(self, name)) != size for name in _ARRAYS):
+            raise ValueError("the columns differ in length")
+        bounds = {
+            "kind": (0, len(KINDS)),
+            "channel": (0, len(CHANNELS)),
+            "conversation": (0, len(self.names.conversations)),
+            "team": (NOBODY, len(self.names.teams)),
+            "staff": (NOBODY, len(self.names.staff)),
+        }
+        for name, (low, high) in bounds.items():
+            codes = getattr(self, name)
+            if size and (int(codes.min()) < low or int(codes.max()) >= high):
+                raise ValueError(f"a {name} code names nothing")
+
     def _take(self, index: Any) -> FactColumns:
         return FactColumns(
             at=self.at[index],

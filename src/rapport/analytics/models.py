@@ -102,12 +102,8 @@ class DayDigest(Base):
     soon as a row it was built from is inserted, changed or deleted."""
 
     __tablename__ = "analytics_day_digests"
-    __table_args__ = (
-        # The triggers find the digests covering an instant from here: for a write stamped
-        # now, none end later, so the look-up reads no entry.
-        Index("ix_analytics_day_digests_end", "workspace_id", "source", "ends_at"),
-    )
-
+    # The primary key also serves the triggers: the digests covering an instant are among
+    # those that start in the two days before it.
     workspace_id: Mapped[str] = mapped_column(
         String(32), ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )

@@ -139,8 +139,9 @@ async def _window_orders(
         rows = (await session.execute(counted_orders_query(workspace_id, *span))).all()
         return OrderColumns.from_rows(rows)
 
+    variant = ORDER_DIGESTS.variant(calendar)
     parts = await digests.read_window(
-        session, workspace_id, ORDER_DIGESTS.name, "", (since, end), calendar.time_zone,
+        session, workspace_id, ORDER_DIGESTS.name, variant, (since, end), calendar.time_zone,
         read_rows, _from_digest,
     )  # fmt: skip
     orders = OrderColumns.joined(parts)
@@ -272,8 +273,8 @@ class OrderDigests:
     name = "orders"
 
     def variant(self, calendar: BusinessCalendar) -> str:
-        """Return "" (the digests depend on no setting)."""
-        return ""
+        """Return the digests' layout (they depend on no setting)."""
+        return digests.FORMAT
 
     async def first_time(self, session: AsyncSession, workspace_id: str) -> datetime | None:
         """Return when the workspace's first order was placed."""
@@ -311,10 +312,18 @@ def _fingerprint(rows: Sequence[Any]) -> digests.Fingerprint:
 
 
 def _from_digest(digest: digests.Unpacked) -> OrderColumns:
+    """Return a digest's orders (ValueError when its arrays and codes do not fit)."""
+    try:
+        at, customer = digest.arrays["at"], digest.arrays["customer"]
+        customers = digest.names["customers"]
+    except KeyError as error:
+        raise ValueError(f"an order digest lacks {error}") from error
+    if at.dtype != np.int64 or customer.dtype.kind != "i" or len(at) != len(customer):
+        raise ValueError("an order digest's columns do not fit")
+    if len(customer) and (int(customer.min()) < 0 or int(customer.max()) >= len(customers)):
+        raise ValueError("an order digest's customer code names nothing")
     return OrderColumns(
-        digest.arrays["at"],  # type: ignore[arg-type]
-        digest.arrays["customer"],  # type: ignore[arg-type]
-        digest.names["customers"],
+        at.astype(np.int64, copy=False), customer.astype(np.int32, copy=False), customers
     )
 
 

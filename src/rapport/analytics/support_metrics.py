@@ -39,6 +39,7 @@ from rapport.analytics.fact_columns import (
     CHANNEL_CODES,
     CHANNELS,
     KIND_CODES,
+    KINDS,
     Coder,
     FactColumns,
     Names,
@@ -195,9 +196,16 @@ class SupportDigests:
     name = "support"
 
     def variant(self, calendar: BusinessCalendar) -> str:
-        """Return a hash of the calendar's time zone, hours and holidays."""
+        """Return a hash of what a digest's content depends on: its layout, the codes of
+        kinds and channels, the kinds read, the first-level reply limit, and the calendar's
+        time zone, hours and holidays (its business seconds)."""
         canonical = json.dumps(
             [
+                digests.FORMAT,
+                [str(kind) for kind in KINDS],
+                [str(channel) for channel in CHANNELS],
+                [str(kind) for kind in READ_KINDS],
+                FIRST_LEVEL_MAX_AGENT_REPLIES,
                 calendar.time_zone,
                 calendar.weekly,
                 sorted(day.isoformat() for day in calendar.holidays),
@@ -255,10 +263,14 @@ SOURCE = SupportDigests()
 
 
 def _from_digest(digest: digests.Unpacked) -> FactColumns:
-    names = digest.names
-    return FactColumns.from_arrays(
-        digest.arrays, Names(names["conversations"], names["teams"], names["staff"])
-    )
+    """Return a digest's events (ValueError when its arrays and codes do not fit)."""
+    try:
+        names = Names(digest.names["conversations"], digest.names["teams"], digest.names["staff"])
+        facts = FactColumns.from_arrays(digest.arrays, names)
+    except KeyError as error:
+        raise ValueError(f"a support digest lacks {error}") from error
+    facts.check()
+    return facts
 
 
 def _columns(rows: Sequence[Any], clock: BusinessClock) -> FactColumns:

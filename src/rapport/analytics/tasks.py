@@ -59,26 +59,27 @@ async def store_predictions(
         )
 
 
+# Every source of day digests. Each is digested by jobs of its own: a transaction holds one
+# source's lock at a time (on PostgreSQL two would be taken in an order a writer might not).
+DIGEST_SOURCES: tuple[digests.DigestSource, ...] = (SUPPORT_DIGESTS, ORDER_DIGESTS)
+_SOURCES = {source.name: source for source in DIGEST_SOURCES}
+
+
 @job(SCHEDULE_DIGESTS, max_attempts=3)
 async def schedule_digests(session: AsyncSession) -> None:
-    """Queue digesting the closed days of every workspace."""
+    """Queue digesting the closed days of every source of every workspace."""
     for workspace in await workspaces.list_all(session):
-        enqueue(session, DIGEST_DAYS, workspace_id=workspace.id)
-
-
-# Every source of day digests, digested by the same job.
-DIGEST_SOURCES: tuple[digests.DigestSource, ...] = (SUPPORT_DIGESTS, ORDER_DIGESTS)
+        for source in DIGEST_SOURCES:
+            enqueue(session, DIGEST_DAYS, workspace_id=workspace.id, source=source.name)
 
 
 @job(DIGEST_DAYS, max_attempts=3)
-async def digest_closed_days(session: AsyncSession, workspace_id: str) -> None:
-    """Digest a few closed days of each source of the workspace; queue the next few."""
+async def digest_closed_days(session: AsyncSession, workspace_id: str, source: str) -> None:
+    """Digest a few closed days of one source of the workspace; queue the next few."""
     calendar = await calendars.load(session, workspace_id)
-    now, left = utcnow(), 0
-    for source in DIGEST_SOURCES:
-        left += await digests.digest_days(session, workspace_id, source, calendar, now)
-    if left:
-        enqueue(session, DIGEST_DAYS, workspace_id=workspace_id)
+    digesting = _SOURCES[source]
+    if await digests.digest_days(session, workspace_id, digesting, calendar, utcnow()):
+        enqueue(session, DIGEST_DAYS, workspace_id=workspace_id, source=source)
 
 
 schedule(SCHEDULE_PREDICTIONS, DAILY)

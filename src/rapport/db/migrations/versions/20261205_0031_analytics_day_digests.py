@@ -8,12 +8,13 @@ analytics_day_digests: one closed local day of what a metric source reads (suppo
 events, counted orders), stored as columns by a background job (`rapport.analytics.digests`).
 Triggers delete the digests that cover a metric event or an order as soon as one is
 inserted, changed or deleted, in the same transaction as the write, so a digest never
-disagrees with its rows. On SQLite every write runs the trigger's look-up (an index probe
-that finds nothing for a row stamped now). On PostgreSQL only a write stamped more than
+disagrees with its rows. On SQLite every write runs the trigger's look-up (a range of the
+primary key: the digests of the two days before the row's time). On PostgreSQL only a write stamped more than
 three hours before the database's clock does (an order is placed in its day by `placed_at`:
 an import of old orders or a refund of an old one does): it first takes, shared, the
 advisory lock the job holds while it checks and stores a digest, so a write and a store of
-the same workspace's digests never interleave. Nothing is back-filled: the job digests the
+the same workspace's digests never interleave; a TRUNCATE deletes every digest of the table's
+source. Nothing is back-filled: the job digests the
 past days after the upgrade.
 """
 
@@ -61,19 +62,27 @@ def _changed(columns: tuple[str, ...] | None, distinct: str) -> str | None:
     return f"{moved} OR {_counted('OLD')} <> {_counted('NEW')}"
 
 
-def _forget(source: str, moment: str, row: str) -> str:
-    """Return the DELETE of the source's digests covering the row `row` (NEW or OLD)."""
+def _forget(source: str, moment: str, row: str, *, postgres: bool) -> str:
+    """Return the DELETE of the source's digests covering the row `row` (NEW or OLD): a
+    range of the primary key (a day starts less than two days before any instant in it),
+    a few entries whatever the row's age."""
+    at = f"{row}.{moment}"
+    if postgres:
+        earliest = f"{at} - interval '2 days'"
+    else:
+        earliest = f"strftime('%Y-%m-%d %H:%M:%f', {at}, '-2 days')"
     return (
         f"DELETE FROM {TABLE} WHERE workspace_id = {row}.workspace_id "
-        f"AND source = '{source}' AND ends_at > {row}.{moment} "
-        f"AND starts_at <= {row}.{moment};"
+        f"AND source = '{source}' AND starts_at <= {at} AND starts_at > {earliest} "
+        f"AND ends_at > {at};"
     )
 
 
 def _sqlite_triggers() -> dict[str, str]:
     triggers = {}
     for source, table, moment, columns in SOURCES:
-        new, old = _forget(source, moment, "NEW"), _forget(source, moment, "OLD")
+        new = _forget(source, moment, "NEW", postgres=False)
+        old = _forget(source, moment, "OLD", postgres=False)
         changed = _changed(columns, "IS NOT")
         when = f" WHEN {changed}" if changed else ""
         triggers[f"tr_digests_{source}_insert"] = f"AFTER INSERT ON {table} BEGIN {new} END"
@@ -92,7 +101,7 @@ def _postgres_statements() -> list[str]:
             lock = f"hashtext('analytics_day_digests:{source}'), hashtext({row}.workspace_id)"
             return f"""IF {row}.{moment} < now() - {AGE} THEN
                     PERFORM pg_advisory_xact_lock_shared({lock});
-                    {_forget(source, moment, row)}
+                    {_forget(source, moment, row, postgres=True)}
                 END IF;"""
 
         changed = _changed(columns, "IS DISTINCT FROM")
@@ -117,6 +126,15 @@ def _postgres_statements() -> list[str]:
             FOR EACH ROW EXECUTE FUNCTION {function}""",
             f"""CREATE TRIGGER tr_digests_{source}_update AFTER UPDATE ON {table}
             FOR EACH ROW {when} EXECUTE FUNCTION {function}""",
+            # TRUNCATE runs no row trigger: every digest of the source goes.
+            f"""CREATE FUNCTION analytics_digests_truncated_{source}() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                DELETE FROM {TABLE} WHERE source = '{source}';
+                RETURN NULL;
+            END $$""",
+            f"""CREATE TRIGGER tr_digests_{source}_truncate AFTER TRUNCATE ON {table}
+            FOR EACH STATEMENT EXECUTE FUNCTION analytics_digests_truncated_{source}()""",
         ]
     return statements
 
@@ -140,9 +158,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("workspace_id", "source", "starts_at", name=op.f(f"pk_{TABLE}")),
     )
-    op.create_index(
-        "ix_analytics_day_digests_end", TABLE, ["workspace_id", "source", "ends_at"], unique=False
-    )
     if op.get_bind().dialect.name == "postgresql":
         for statement in _postgres_statements():
             op.execute(statement)
@@ -154,11 +169,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for source, table, _moment, _columns in SOURCES:
-            for event in ("insert", "delete", "update"):
+            for event in ("insert", "delete", "update", "truncate"):
                 op.execute(f"DROP TRIGGER tr_digests_{source}_{event} ON {table}")
             op.execute(f"DROP FUNCTION analytics_digests_on_{source}()")
+            op.execute(f"DROP FUNCTION analytics_digests_truncated_{source}()")
     else:
         for name in _sqlite_triggers():
             op.execute(f"DROP TRIGGER {name}")
-    op.drop_index("ix_analytics_day_digests_end", table_name=TABLE)
     op.drop_table(TABLE)
