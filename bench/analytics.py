@@ -405,22 +405,20 @@ async def forget_digests(url: str, workspace_id: str) -> None:
 
 
 async def digest_everything(url: str, workspace_id: str) -> tuple[int, int, int]:
-    """Run the digest job's step, as background work, until no closed day is left; return
-    the jobs run, the digests stored and their bytes."""
+    """Run the digest job's step for each source, as background work, until no closed day is
+    left; return the jobs run, the digests stored and their bytes."""
     database = Database(url)
     jobs = 0
     with background_work():
-        while True:
-            jobs += 1
-            async with database.session() as session:
-                calendar = await calendars.load(session, workspace_id)
-                left = 0
-                for source in DIGEST_SOURCES:
-                    left += await digests.digest_days(
+        for source in DIGEST_SOURCES:
+            left = 1
+            while left:
+                jobs += 1
+                async with database.session() as session:
+                    calendar = await calendars.load(session, workspace_id)
+                    left = await digests.digest_days(
                         session, workspace_id, source, calendar, datetime.now(UTC)
                     )
-            if not left:
-                break
     async with database.session() as session:
         stored, size = (
             await session.execute(

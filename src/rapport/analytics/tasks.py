@@ -1,6 +1,6 @@
 """Analytics jobs: refit the per-customer predictions of every workspace each day, and store
 them a page per job so no transaction holds the writer for long; digest the closed days of
-every workspace's metric events a few days per job (`analytics.digests`); the customers
+every workspace's metric events and orders a day per job (`analytics.digests`); the customers
 list's churn-risk filter and expected-value sort (registered with the customers domain)."""
 
 from __future__ import annotations
