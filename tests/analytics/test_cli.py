@@ -149,3 +149,8 @@ async def test_metrics_show_matches_an_independent_computation(
     assert [line.split() for line in table if "retention_rate" in line] == [
         ["│", "retention_rate", "│", retention, "│"]
     ]
+    # The same figures once `rapport metrics digest` has digested every closed day.
+    digested = run_cli(settings, "metrics", "digest", "--workspace", workspace.slug)[-1]
+    assert digested.endswith(" day digests") and int(digested.split()[0]) > 300
+    again = json.loads(run_cli(settings, "metrics", "show", *window, "--json")[-1])
+    assert again == shown
