@@ -46,9 +46,9 @@ _log = logging.getLogger(__name__)
 # and channels, what a source selects) is never read.
 FORMAT = "v1"
 # A day is digested once it ended this long ago (see the module's docstring); PostgreSQL's
-# trigger looks only at writes stamped more than TRIGGER_AGE before the database's clock.
+# trigger (migration 20261205_0031) looks only at writes stamped more than three hours, half
+# of it, before the database's clock.
 MARGIN = timedelta(hours=6)
-TRIGGER_AGE = timedelta(hours=3)
 # Digests reach back this far; older windows read their rows.
 DAYS_KEPT = 400
 # Days of a source digested by one job: read before the writer is taken, then checked and

@@ -118,9 +118,7 @@ class FactColumns:
             for name in _ARRAYS:
                 column = getattr(part, name)
                 if name in coders:
-                    # NOBODY (-1) indexes the appended NOBODY.
-                    codes = np.append(coders[name].encode(named[name]), NOBODY)
-                    column = codes[column]
+                    column = coders[name].recode(named[name], column)
                 recoded[name].append(column)
         arrays = {name: np.concatenate(columns) for name, columns in recoded.items()}
         names = Names(*(coder.names() for coder in coders.values()))
@@ -144,17 +142,8 @@ class FactColumns:
                 raise ValueError(f"a {name} code names nothing")
 
     def _take(self, index: Any) -> FactColumns:
-        return FactColumns(
-            at=self.at[index],
-            kind=self.kind[index],
-            conversation=self.conversation[index],
-            seconds=self.seconds[index],
-            business=self.business[index],
-            channel=self.channel[index],
-            team=self.team[index],
-            staff=self.staff[index],
-            quick=self.quick[index],
-            names=self.names,
+        return FactColumns.from_arrays(
+            {name: getattr(self, name)[index] for name in _ARRAYS}, self.names
         )
 
 
@@ -164,7 +153,7 @@ _ARRAYS = (
 
 
 def _code(names: Sequence[str], name: str) -> int:
-    """Return the code of `name` (NOBODY, which no event has, when it is absent)."""
+    """Return the code of `name` (one below NOBODY, which no event has, when it is absent)."""
     try:
         return names.index(name)
     except ValueError:
@@ -184,6 +173,12 @@ class Coder:
             NOBODY if value is None else codes.setdefault(value, len(codes)) for value in values
         ]
         return np.array(found, dtype=np.int32)
+
+    def recode(self, names: Sequence[str], codes: NDArray[Any]) -> NDArray[np.int32]:
+        """Return `codes`, indices into `names`, as this coder's codes (NOBODY stays)."""
+        mapping = np.append(self.encode(names), np.int32(NOBODY))  # NOBODY (-1): the last
+        recoded: NDArray[np.int32] = mapping[codes].astype(np.int32, copy=False)
+        return recoded
 
     def names(self) -> list[str]:
         """Return the strings, indexed by their codes."""

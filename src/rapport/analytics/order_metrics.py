@@ -68,9 +68,9 @@ class OrderColumns:
         if len(parts) == 1:
             return parts[0]
         coder = Coder()
-        customers = [coder.encode(part.customers)[part.customer] for part in parts]
+        customers = [coder.recode(part.customers, part.customer) for part in parts]
         at = np.concatenate([part.at for part in parts])
-        return cls(at, np.concatenate(customers).astype(np.int32), coder.names())
+        return cls(at, np.concatenate(customers), coder.names())
 
 
 async def order_figures(

@@ -40,7 +40,7 @@ SOURCES = (
     ("support", "conversation_metric_events", "created_at", None),
     ("orders", "orders", "placed_at", ("workspace_id", "customer_id", "placed_at")),
 )
-# `digests.TRIGGER_AGE`, and `digests.lock_name(source)` hashed.
+# Half of `digests.MARGIN`; the lock keys below are `digests.lock_name(source)` hashed.
 AGE = "interval '3 hours'"
 
 
