@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 from sqlalchemy import text
 
+from rapport.config import Settings
+from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
-from rapport.core.statistics import MIN_ROWS, grew
+from rapport.core.statistics import MIN_ROWS, grew, settled
 from rapport.customers.schemas import IdentitySignal, Observed
 from rapport.customers.service import customers
+from rapport.events.preparation import prepare
+from rapport.events.repository import EventRepository
+from rapport.events.rows import sender_columns
+from tests.fixtures.events import track
 from tests.fixtures.identity import make_workspace
 
 TABLES = ("customers", "customer_identifiers")
@@ -22,7 +30,9 @@ def _postgres_only(database: Database) -> None:
 
 
 async def _analyses(database: Database, table: str) -> int:
-    """ANALYZE runs on `table` so far (by hand: autovacuum's are counted apart)."""
+    """ANALYZE runs on `table` so far (by hand: autovacuum's are counted apart), once those
+    under way have finished."""
+    await settled()
     async with database.engine.connect() as connection:
         count = await connection.scalar(
             text("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = :table"),
@@ -98,6 +108,48 @@ async def test_new_profiles_bring_their_tables_statistics_up_to_date(database: D
     for table in TABLES:
         assert await _analyses(database, table) == before[table] + 1
         assert await _estimate(database, table) == MIN_ROWS
+
+
+async def test_the_unit_of_work_that_committed_does_not_wait_for_the_analysis(
+    database: Database,
+) -> None:
+    # Ingestion's group commit answers its requests after the commit's hooks: an ANALYZE
+    # held up (here by a lock another transaction holds) must not hold them up too.
+    _postgres_only(database)
+    before = await _analyses(database, "customers")
+    async with database.engine.connect() as holder:
+        await holder.execute(text("LOCK TABLE customers IN SHARE UPDATE EXCLUSIVE MODE"))
+        async with asyncio.timeout(10):
+            async with database.session() as session:
+                grew(session, "customers", MIN_ROWS)
+        await holder.rollback()  # the lock goes: the analysis that waited for it runs
+    assert await _analyses(database, "customers") == before + 1
+
+
+async def test_stored_calls_bring_the_events_statistics_up_to_date(
+    settings: Settings, database: Database
+) -> None:
+    # A new shop's backfill: processing reads its calls by id, planned from statistics that
+    # know the table is no longer empty.
+    _postgres_only(database)
+    configure_keyring(settings.secret_keys())
+    workspace = await make_workspace(database)
+    batch = {"batch": [track("Product Viewed") for _ in range(MIN_ROWS)]}
+    received = datetime(2026, 12, 1, tzinfo=UTC)
+    prepared = prepare(orjson.dumps(batch), "", None, received, "postgresql")
+    stamp = sender_columns(workspace.id, None, True)
+    before = await _analyses(database, "events")
+    async with database.session() as session:
+        await EventRepository(session, workspace.id).insert_many(
+            [stamp + row for row in prepared.rows[: MIN_ROWS - 1]]
+        )
+    assert await _analyses(database, "events") == before
+    async with database.session() as session:
+        await EventRepository(session, workspace.id).insert_many(
+            [stamp + row for row in prepared.rows[MIN_ROWS - 1 :]]
+        )
+    assert await _analyses(database, "events") == before + 1
+    assert await _estimate(database, "events") >= MIN_ROWS
 
 
 async def test_sqlite_has_nothing_to_analyse(database: Database) -> None:

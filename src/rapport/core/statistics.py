@@ -12,9 +12,12 @@ under a millisecond (processing's figures before and after: docs/customer-data.m
 
 `grew(session, table, rows)` counts the rows this process added to a table. Past a threshold
 (`MIN_ROWS` plus `SHARE` of the rows the table had at this process's last ANALYZE of it), the
-table is analysed once the transaction commits, in a short transaction of its own. ANALYZE
-reads a fixed-size sample (its time does not grow with the table) and its lock blocks
-neither reads nor writes. Analysing a table invalidates the plans cached for it.
+table is analysed once the transaction commits, in a task and a short transaction of its own:
+the unit of work that committed does not wait for it (ingestion's group commit answers a
+whole group of requests after its commit, and a large table's sample takes a few hundred
+milliseconds). ANALYZE reads a fixed-size sample (its time does not grow with the table) and
+its lock blocks neither reads nor writes. Analysing a table invalidates the plans cached for
+it, in every connection.
 
 On SQLite this does nothing: there, statements that must use a given index are written so
 that only it can serve them (see `TenantRepository.in_workspace`).
@@ -22,6 +25,7 @@ that only it can serve them (see `TenantRepository.in_workspace`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import weakref
@@ -50,6 +54,8 @@ class _Table:
 
 # Per database (its engine), per table.
 _tables: weakref.WeakKeyDictionary[Engine, dict[str, _Table]] = weakref.WeakKeyDictionary()
+# Analyses under way (a task is dropped once done).
+_running: set[asyncio.Task[None]] = set()
 
 
 def grew(session: AsyncSession, table: str, rows: int) -> None:
@@ -75,12 +81,19 @@ class _Analysis:
     state: _Table = field(compare=False)
 
     async def __call__(self) -> None:
-        """Analyse the table (unless this process is at it already); a failure is logged,
-        never raised: this runs after another unit of work's commit."""
-        state = self.state
-        if state.running:
+        """Start analysing the table in a task of its own (unless this process is at it
+        already) and return at once."""
+        if self.state.running:
             return
-        state.running = True
+        self.state.running = True
+        task = asyncio.create_task(self._analyse())
+        _running.add(task)
+        task.add_done_callback(_running.discard)
+
+    async def _analyse(self) -> None:
+        """Analyse the table; a failure is logged, never raised: this runs after another unit
+        of work's commit."""
+        state = self.state
         try:
             async with self.engine.connect() as connection:
                 await connection.execute(text(f"ANALYZE {self.table}"))
@@ -96,3 +109,10 @@ class _Analysis:
             )
         finally:
             state.running = False
+
+
+async def settled() -> None:
+    """Wait until the analyses this event loop started have finished."""
+    loop = asyncio.get_running_loop()
+    while mine := [task for task in _running if task.get_loop() is loop]:
+        await asyncio.gather(*mine)
