@@ -124,6 +124,16 @@ async def test_after_being_idle_background_work_waits_at_most_most_wait(
         assert busy()  # it went on while the live work was still under way
 
 
+async def test_quiet_once_no_live_work_has_run_for_a_while() -> None:
+    assert foreground.quiet(60)  # nothing live ever ran on this loop (a worker of its own)
+    async with Request():
+        assert not foreground.quiet(0)  # live work in flight
+    assert foreground.quiet(0)
+    assert not foreground.quiet(60)  # it ended just now
+    await asyncio.sleep(0.05)
+    assert foreground.quiet(0.04)
+
+
 async def test_live_work_is_counted_per_event_loop(patient: None) -> None:
     await _background_ran(RAN)
     async with Request():

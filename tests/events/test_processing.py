@@ -16,11 +16,20 @@ from rapport.customers import resolution
 from rapport.customers import service as customers_service
 from rapport.customers.events import CUSTOMER_IDENTIFIED
 from rapport.customers.models import Customer
+from rapport.events import processing
 from rapport.events.models import Event, Product
-from rapport.events.processing import PROCESS_CHUNK, PROCESS_WALKS, processor
+from rapport.events.processing import PROCESS_CHUNK, PROCESS_WALKS, QUIET_CHUNK, processor
 from tests.fixtures.customers import Shop, make_shop
 from tests.fixtures.events import identify, process_all, track, write_key_auth
 from tests.fixtures.identity import make_api_key
+
+
+@pytest.fixture(autouse=True)
+def live_traffic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of PROCESS_CHUNK calls, as while requests come in (a chunk takes QUIET_CHUNK
+    calls once the server has been quiet for a second: how long a test took must not
+    decide how its calls are chunked)."""
+    monkeypatch.setattr(processing, "quiet", lambda seconds: False)
 
 
 def at(day: int, hour: int = 12) -> str:
@@ -349,6 +358,32 @@ async def test_a_chunk_reads_its_calls_before_it_writes_and_queues_the_rest_last
     writes = [text for text in statements if text.startswith(WRITES)]
     assert [text for text in statements[:read] if text.startswith(WRITES)] == []
     assert (writes[-1], "update events set" in writes) == ("insert into jobs", True)
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+async def test_a_chunk_takes_a_whole_request_only_while_no_live_work_runs(
+    client: httpx.AsyncClient, database: Database, monkeypatch: pytest.MonkeyPatch, quiet: bool
+) -> None:
+    shop = await make_shop(client, database)
+    await store(shop, *(view(f"v-{n}", 1) for n in range(PROCESS_CHUNK + 5)))
+    monkeypatch.setattr(processing, "quiet", lambda seconds: quiet)
+    async with database.session() as session:
+        [job] = (
+            await session.execute(select(Job).where(Job.name == "events.process_batch"))
+        ).scalars()
+    async with database.session() as session:
+        await processor.process(session, shop.workspace.id, job.payload["event_ids"])
+    async with database.session() as session:
+        left = (
+            await session.execute(select(func.count()).where(Event.processed.is_(False)))
+        ).scalar_one()
+        follow_ups = (
+            await session.execute(
+                select(func.count()).where(Job.name == "events.process_batch", Job.id != job.id)
+            )
+        ).scalar_one()
+    assert PROCESS_CHUNK + 5 <= QUIET_CHUNK
+    assert (left, follow_ups) == ((0, 0) if quiet else (5, 1))
 
 
 async def test_a_transaction_walks_the_graph_a_few_times_and_queues_the_rest_in_order(

@@ -39,6 +39,8 @@ class _Loop:
     # When background work last went on (the loop's clock); None while it is idle, so it
     # never waits longer than it has just run.
     resumed: float | None = None
+    # When live work last ended (the loop's clock); None: never on this loop.
+    live_ended: float | None = None
 
     def wake(self) -> None:
         waiters, self.waiters = self.waiters, []
@@ -61,9 +63,10 @@ def begin() -> Callable[[], None]:
     """Mark live work in flight on this event loop; return the function that ends it (once,
     however often it is called)."""
     try:
-        state = _state(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
     except RuntimeError:  # not on an event loop: there is nothing to share it with
         return lambda: None
+    state = _state(loop)
     state.active += 1
     ended = False
 
@@ -72,6 +75,7 @@ def begin() -> Callable[[], None]:
         if not ended:
             ended = True
             state.active -= 1
+            state.live_ended = loop.time()
             if state.active == 0:
                 state.wake()
 
@@ -91,6 +95,16 @@ def interactive() -> Iterator[None]:
 def busy() -> bool:
     """Tell whether live work is in flight on this event loop."""
     return _state(asyncio.get_running_loop()).active > 0
+
+
+def quiet(seconds: float) -> bool:
+    """Tell whether no live work has run on this event loop for `seconds` (none in flight,
+    the last ended that long ago): a worker in a process of its own is always quiet."""
+    loop = asyncio.get_running_loop()
+    state = _state(loop)
+    if state.active:
+        return False
+    return state.live_ended is None or loop.time() - state.live_ended >= seconds
 
 
 def idle() -> None:

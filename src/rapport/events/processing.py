@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.db import Database, background_work, unbounded_statements
-from rapport.core.foreground import gap
+from rapport.core.foreground import gap, quiet
 from rapport.core.jobs import enqueue
 from rapport.customers.schemas import IdentitySignal
 from rapport.customers.service import customers
@@ -57,6 +57,14 @@ def message_of(event: Sealed) -> dict[str, Any]:
 # writer: bench/live.py --scenarios backlog, same machine and load, /v1/track p99 53 ms at
 # 180 and 68 ms at 250 (a loaded machine; 180 gave 26.7 ms on a quiet one, target < 30).
 PROCESS_CHUNK = 180
+# While no live work has run on this event loop for QUIET_SECONDS (a backlog draining once
+# the requests stopped, or a worker in a process of its own), a chunk takes a whole batch
+# request's calls: a chunk's fixed cost (its job, a dozen statements, the commit) is about
+# 4.7 ms of CPU, so 500 calls a transaction process about 1.4 times as many calls a second
+# as 180 (bench/ingest.py, docs/customer-data.md). The first request after a quiet spell may
+# wait for one such chunk (about 20 ms); under live traffic chunks stay at PROCESS_CHUNK.
+QUIET_CHUNK = 500
+QUIET_SECONDS = 1.0
 # Graph walks per transaction (identify, alias, traits, consent: a savepoint and a dozen
 # statements each, several milliseconds under the workspace's lock). A chunk of 180 of them
 # held SQLite's writer about a second; the calls after the last walk allowed go to the
@@ -97,19 +105,21 @@ class EventProcessor:
         workspace_id: str,
         event_ids: list[str],
         *,
-        chunk: int = PROCESS_CHUNK,
+        chunk: int | None = None,
     ) -> None:
         """Resolve and project stored calls, oldest first, a chunk per transaction (the rest
         goes to a follow-up job, so SQLite's writer is never held for long). `chunk`: how
-        many calls to take (at most PROCESS_CHUNK)."""
+        many calls to take at most (by default PROCESS_CHUNK, or QUIET_CHUNK while no live
+        work runs here)."""
         # A unit of work that began before (an earlier job of its transaction) may hold
         # locks: it opens its calls without pausing for the live path.
         pausing = not session.in_transaction()
         async with _chunk_turn(session):
-            # Bounded: the quick path's statements each touch at most PROCESS_CHUNK calls'
+            # Bounded: the quick path's statements each touch at most QUIET_CHUNK calls'
             # rows; graph walks and one-by-one orders go back to the thread (unbounded).
             with background_work(bounded=True):
-                size = max(1, min(chunk, PROCESS_CHUNK))
+                most = QUIET_CHUNK if quiet(QUIET_SECONDS) else PROCESS_CHUNK
+                size = max(1, min(chunk or most, most))
                 part = event_ids[:size]
                 left = await self._process(session, workspace_id, part, pausing=pausing)
             # Queued last: a write before the chunk's reads would hold the writer through them.
@@ -120,7 +130,7 @@ class EventProcessor:
                 taken = len(part) - len(left)
                 payload: dict[str, Any] = {"event_ids": rest}
                 if left:
-                    payload["chunk"] = min(PROCESS_CHUNK, 2 * max(taken, PROCESS_WALKS))
+                    payload["chunk"] = min(most, 2 * max(taken, PROCESS_WALKS))
                 enqueue(session, PROCESS_JOB, workspace_id=workspace_id, **payload)
 
     async def _process(
@@ -200,11 +210,14 @@ _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
 
 @asynccontextmanager
 async def _chunk_turn(session: AsyncSession) -> AsyncIterator[None]:
-    """Process one chunk at a time in a process: the work is CPU-bound, so chunks side by side
-    gain nothing and, interleaved, stretch the time each holds SQLite's writer (which the live
-    path waits for). A unit of work that already began (an earlier job of its transaction)
-    may hold locks, so it does not wait for the turn: waiting could deadlock."""
-    if session.in_transaction():
+    """On SQLite, process one chunk at a time in a process: the work is CPU-bound, so chunks
+    side by side gain nothing and, interleaved, stretch the time each holds SQLite's writer
+    (which the live path waits for). On PostgreSQL a chunk waits on the network for a good
+    part of its time (its statements, its commit): the next chunk opens its calls meanwhile,
+    and the workspace's identity lock keeps their resolutions one after the other. A unit of
+    work that already began (an earlier job of its transaction) may hold locks, so it does
+    not wait for the turn: waiting could deadlock."""
+    if session.in_transaction() or _dialect(session) == "postgresql":
         yield
         return
     loop = asyncio.get_running_loop()
@@ -213,6 +226,10 @@ async def _chunk_turn(session: AsyncSession) -> AsyncIterator[None]:
         turn = _turns[loop] = asyncio.Lock()
     async with turn:
         yield
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 async def _applied(session: AsyncSession, workspace_id: str, inputs: list[OrderInput]) -> bool:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.jobs import job
 from rapport.customers.service import customers
 from rapport.events.facts import facts
-from rapport.events.processing import PROCESS_CHUNK, processor
+from rapport.events.processing import processor
 from rapport.events.rows import PROCESS_JOB
 
 customers.register_facts(facts)
@@ -18,7 +18,7 @@ customers.register_facts(facts)
 
 @job(PROCESS_JOB)
 async def process_batch(
-    session: AsyncSession, workspace_id: str, event_ids: list[str], chunk: int = PROCESS_CHUNK
+    session: AsyncSession, workspace_id: str, event_ids: list[str], chunk: int | None = None
 ) -> None:
     """Resolve the customers of a stored batch and project orders, traits and consent."""
     await processor.process(session, workspace_id, event_ids, chunk=chunk)
