@@ -1,16 +1,17 @@
 """Durable events/s through POST /v1/batch on SQLite and PostgreSQL, against a bulk-insert ceiling.
 
-Run alone: `.venv/bin/python bench/ingest.py [--events N] [--postgres URL]`
+Run alone: `.venv/bin/python bench/ingest.py [--events N] [--batch N] [--postgres URL]`
 (URL of a PostgreSQL database whose role may CREATE DATABASE; defaults to
 $RAPPORT_TEST_DATABASE_URL when set). For each backend it migrates a fresh database, starts a
 real uvicorn server process (RAPPORT_RUN_WORKER=false: this measures the durable write path; the
 queued processing jobs are left for a worker) and sends N track calls built by analytics-python
-(segment-analytics-python from PyPI) in batches of 500 with the library's own transport, from a
-separate client process. It re-sends the first calls through the library's whole pipeline and
-checks that every call was stored exactly once. Then it bulk-inserts the same rows with the
-same driver-level statement into the same database, without HTTP (the ceiling), and lets a
-worker resolve identities for 20 s (processing rate; in this process, with the garbage
-collector set as Rapport's server and worker set it). Prints one figure per line.
+(segment-analytics-python from PyPI) in batches of 500 (--batch: a browser's analytics.js
+sends a few calls a request) with the library's own transport, from a separate client
+process. It re-sends the first calls through the library's whole pipeline and checks that
+every call was stored exactly once. Then it bulk-inserts the same rows with the same
+driver-level statement into the same database, without HTTP (the ceiling), and lets a worker
+resolve identities for 20 s (processing rate; in this process, with the garbage collector set
+as Rapport's server and worker set it). Prints one figure per line.
 Memory: pass --events 1000000 and compare the RSS lines (the server streams; nothing accumulates).
 """
 
@@ -54,7 +55,8 @@ from rapport.worker.runner import Worker, load_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
-BATCH = 500
+BATCH = 500  # calls per request (--batch); the ceiling inserts 500 rows a statement
+CEILING_BATCH = 500
 PROCESS_SECONDS = 20.0
 RESENT = 5000
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
@@ -90,12 +92,14 @@ def messages(template: dict[str, Any], prefix: str, first: int, size: int) -> li
     ]
 
 
-def client_process(url: str, write_key: str, prefix: str, events: int, cpu: Any) -> None:
+def client_process(
+    url: str, write_key: str, prefix: str, events: int, cpu: Any, batch_size: int = BATCH
+) -> None:
     """Send every batch with analytics-python's own transport (`segment.analytics.request.post`:
     its JSON encoder, Basic auth, requests session), from CONNECTIONS threads of a separate
     process, so the load generator is not what is measured."""
     template = template_message()
-    starts = iter(range(0, events, BATCH))
+    starts = iter(range(0, events, batch_size))
     lock = threading.Lock()
 
     def lane() -> None:
@@ -104,7 +108,7 @@ def client_process(url: str, write_key: str, prefix: str, events: int, cpu: Any)
                 first = next(starts, None)
             if first is None:
                 return
-            batch = messages(template, prefix, first, min(BATCH, events - first))
+            batch = messages(template, prefix, first, min(batch_size, events - first))
             response = post(write_key, host=url, timeout=60, batch=batch)
             if response.status_code != 200 or response.json() != {"success": True}:
                 raise RuntimeError(f"batch failed: {response.status_code} {response.text}")
@@ -281,8 +285,8 @@ async def ceiling(url: str, workspace_id: str, events: int) -> float:
     received_at = utcnow()
     batches = []
     template = template_message()
-    for first in range(0, events, BATCH):
-        batch = messages(template, "ceiling", first, min(BATCH, events - first))
+    for first in range(0, events, CEILING_BATCH):
+        batch = messages(template, "ceiling", first, min(CEILING_BATCH, events - first))
         body = json.dumps({"batch": batch}, cls=DatetimeSerializer).encode()
         prepared = prepare(body, "", None, received_at, dialect)
         batches.append([stamp + row for row in prepared.rows])
@@ -296,7 +300,7 @@ async def ceiling(url: str, workspace_id: str, events: int) -> float:
     return events / elapsed
 
 
-def measure(label: str, url: str, events: int, data_dir: str) -> None:
+def measure(label: str, url: str, events: int, data_dir: str, batch_size: int = BATCH) -> None:
     upgrade(url)
     configure_keyring([SECRET.encode()])
     workspace_id, write_key = asyncio.run(create_source(url))
@@ -304,7 +308,7 @@ def measure(label: str, url: str, events: int, data_dir: str) -> None:
     client_cpu = multiprocessing.Value("d", 0.0)
     sender = multiprocessing.Process(
         target=client_process,
-        args=(f"http://127.0.0.1:{port}", write_key, "bench", events, client_cpu),
+        args=(f"http://127.0.0.1:{port}", write_key, "bench", events, client_cpu, batch_size),
     )
     server = start_server(url, port, data_dir)
     try:
@@ -336,7 +340,7 @@ def measure(label: str, url: str, events: int, data_dir: str) -> None:
     processed = asyncio.run(processing_rate(url, workspace_id, PROCESS_SECONDS))
     bulk = asyncio.run(ceiling(url, workspace_id, min(events, 200_000)))
     print(
-        f"{label} durable events/s through /v1/batch ({events} events, {BATCH}/batch):",
+        f"{label} durable events/s through /v1/batch ({events} events, {batch_size}/batch):",
         f"{through_api:,.0f}",
     )
     print(f"{label} exactly once: {stored} stored after {min(events, RESENT)} were re-sent")
@@ -367,10 +371,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--postgres", default=os.environ.get("RAPPORT_TEST_DATABASE_URL"))
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--batch", type=int, default=BATCH, help="calls per request (1-2500)")
     args = parser.parse_args()
     print(f"cpus: {os.cpu_count()}")
     on_each_backend(
-        lambda label, url, directory: measure(label, url, args.events, directory),
+        lambda label, url, directory: measure(label, url, args.events, directory, args.batch),
         args.postgres,
         args.skip_sqlite,
     )

@@ -10,10 +10,16 @@ import httpx
 import orjson
 from sqlalchemy import func, select
 
+from rapport.config import Settings
 from rapport.core.clock import set_clock
+from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
 from rapport.core.jobs import Job
+from rapport.events.background import ingestion
 from rapport.events.models import Event
+from rapport.events.preparation import prepare
+from rapport.events.rows import PROCESS_JOB_CALLS
+from rapport.events.senders import Sender
 from tests.fixtures.events import identify, track, write_key_auth
 from tests.fixtures.identity import make_source, make_workspace
 
@@ -71,6 +77,40 @@ async def test_one_job_per_batch_in_the_same_transaction(
         )
     assert len(jobs) == 1
     assert len(jobs[0].payload["event_ids"]) == 50
+
+
+async def test_a_group_commit_queues_a_job_for_each_500_calls_of_a_workspace(
+    settings: Settings, database: Database
+) -> None:
+    # Many small requests committed together share a job: a job's fixed cost is most of what
+    # processing a request of a few calls costs.
+    configure_keyring(settings.secret_keys())
+    first, second = await make_workspace(database), await make_workspace(database)
+    dialect = "postgresql" if database.is_postgres else "sqlite"
+    calls = [track("Product Viewed") for _ in range(PROCESS_JOB_CALLS + 160)]
+    rows = prepare(orjson.dumps({"batch": calls}), "", None, NOW, dialect).rows
+    ids = [row[0] for row in rows]
+    requests = [
+        (Sender(first.id, None, True), rows[:300]),
+        (Sender(second.id, None, True), rows[300:310]),
+        (Sender(first.id, None, True), rows[310:]),
+    ]
+    async with database.session() as session:
+        await ingestion(settings).store(session, requests)
+    async with database.session() as session:
+        jobs = (
+            await session.execute(
+                select(Job).where(Job.name == "events.process_batch").order_by(Job.id)
+            )
+        ).scalars()
+        queued = [(job.workspace_id, job.payload["event_ids"]) for job in jobs]
+    mine = ids[:300] + ids[310:]
+    assert queued == [
+        (first.id, mine[:PROCESS_JOB_CALLS]),
+        (first.id, mine[PROCESS_JOB_CALLS:]),
+        (second.id, ids[300:310]),
+    ]
+    assert len(await _stored(database)) == len(calls)
 
 
 async def test_gzip_body_is_accepted(client: httpx.AsyncClient, database: Database) -> None:

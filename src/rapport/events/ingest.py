@@ -17,7 +17,7 @@ from rapport.events.enums import CallType
 from rapport.events.errors import IngestionThrottled, InvalidWriteKey
 from rapport.events.preparation import CallPreparer, Prepared
 from rapport.events.repository import EventRepository
-from rapport.events.rows import PROCESS_JOB, sender_columns
+from rapport.events.rows import PROCESS_JOB, PROCESS_JOB_CALLS, sender_columns
 from rapport.events.senders import Sender, authenticate, basic_username, cached_sender, known_here
 from rapport.events.wire import MAX_BATCH_EVENTS
 
@@ -137,17 +137,18 @@ class IngestService:
 
     async def store(self, session: AsyncSession, requests: list[Stored]) -> None:
         """Insert the prepared rows of some requests, stamped with their sender, in one
-        statement per workspace, and queue one processing job per request."""
+        statement per workspace, and queue their processing: a job for each
+        PROCESS_JOB_CALLS rows of a workspace, in the order they came."""
         stamped: dict[str, list[tuple[Any, ...]]] = {}
+        ids: dict[str, list[str]] = {}
         for sender, rows in requests:
             stamp = sender_columns(sender.workspace_id, sender.source_id, sender.trusted)
             stamped.setdefault(sender.workspace_id, []).extend(stamp + row for row in rows)
-            enqueue(
-                session,
-                PROCESS_JOB,
-                workspace_id=sender.workspace_id,
-                event_ids=[row[0] for row in rows],
-            )
+            ids.setdefault(sender.workspace_id, []).extend(row[0] for row in rows)
+        for workspace_id, event_ids in ids.items():
+            for first in range(0, len(event_ids), PROCESS_JOB_CALLS):
+                part = event_ids[first : first + PROCESS_JOB_CALLS]
+                enqueue(session, PROCESS_JOB, workspace_id=workspace_id, event_ids=part)
         for workspace_id, rows in stamped.items():
             await EventRepository(session, workspace_id).insert_many(rows)
 

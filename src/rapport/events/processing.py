@@ -29,7 +29,7 @@ from rapport.events.orders import (
     text,
 )
 from rapport.events.repository import EventRepository, StoredCall
-from rapport.events.rows import PROCESS_JOB
+from rapport.events.rows import PROCESS_JOB, PROCESS_JOB_CALLS
 from rapport.events.sealed import open_payload
 from rapport.events.signals import signal_of
 from rapport.identity.verification import Policy, identity_verification
@@ -58,12 +58,12 @@ def message_of(event: Sealed) -> dict[str, Any]:
 # 180 and 68 ms at 250 (a loaded machine; 180 gave 26.7 ms on a quiet one, target < 30).
 PROCESS_CHUNK = 180
 # While no live work has run on this event loop for QUIET_SECONDS (a backlog draining once
-# the requests stopped, or a worker in a process of its own), a chunk takes a whole batch
-# request's calls: a chunk's fixed cost (its job, a dozen statements, the commit) is about
-# 4.7 ms of CPU, so 500 calls a transaction process about 1.4 times as many calls a second
-# as 180 (bench/ingest.py, docs/customer-data.md). The first request after a quiet spell may
-# wait for one such chunk (about 20 ms); under live traffic chunks stay at PROCESS_CHUNK.
-QUIET_CHUNK = 500
+# the requests stopped, or a worker in a process of its own), a chunk takes a whole job's
+# calls: a chunk's fixed cost (its job, a dozen statements, the commit) is about 4.7 ms of
+# CPU, so 500 calls a transaction process about 1.3 times as many calls a second as 180
+# (bench/ingest.py, docs/customer-data.md). The first request after a quiet spell may wait
+# for one such chunk (about 20 ms); under live traffic chunks stay at PROCESS_CHUNK.
+QUIET_CHUNK = PROCESS_JOB_CALLS
 QUIET_SECONDS = 1.0
 # Graph walks per transaction (identify, alias, traits, consent: a savepoint and a dozen
 # statements each, several milliseconds under the workspace's lock). A chunk of 180 of them
