@@ -57,6 +57,15 @@ async def activity(shop: Shop, customer_id: str) -> tuple[str, str, list[str]]:
     return str(customer.first_seen_at), str(customer.last_seen_at), customer.channels
 
 
+async def the_processing_job(database: Database) -> Job:
+    """Return the one processing job stored calls queued."""
+    async with database.session() as session:
+        [job] = (
+            await session.execute(select(Job).where(Job.name == "events.process_batch"))
+        ).scalars()
+    return job
+
+
 async def outcome(database: Database, message_id: str) -> tuple[str | None, bool]:
     """Return the profile a stored call resolved to and whether it was processed."""
     async with database.session() as session:
@@ -338,10 +347,7 @@ async def test_a_chunk_reads_its_calls_before_it_writes_and_queues_the_rest_last
     follow-up job queued first would hold it through the reads, stalling the live path."""
     shop = await make_shop(client, database)
     await store(shop, *(view(f"v-{n}", 1) for n in range(PROCESS_CHUNK + 5)))
-    async with database.session() as session:
-        [job] = (
-            await session.execute(select(Job).where(Job.name == "events.process_batch"))
-        ).scalars()
+    job = await the_processing_job(database)
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -367,10 +373,7 @@ async def test_a_chunk_takes_a_whole_request_only_while_no_live_work_runs(
     shop = await make_shop(client, database)
     await store(shop, *(view(f"v-{n}", 1) for n in range(PROCESS_CHUNK + 5)))
     monkeypatch.setattr(processing, "quiet", lambda seconds: quiet)
-    async with database.session() as session:
-        [job] = (
-            await session.execute(select(Job).where(Job.name == "events.process_batch"))
-        ).scalars()
+    job = await the_processing_job(database)
     async with database.session() as session:
         await processor.process(session, shop.workspace.id, job.payload["event_ids"])
     async with database.session() as session:
@@ -398,10 +401,7 @@ async def test_a_transaction_walks_the_graph_a_few_times_and_queues_the_rest_in_
         for n in range(PROCESS_WALKS + 3)
     ]
     await store(shop, *calls)
-    async with database.session() as session:
-        [job] = (
-            await session.execute(select(Job).where(Job.name == "events.process_batch"))
-        ).scalars()
+    job = await the_processing_job(database)
     async with database.session() as session:
         await processor.process(session, shop.workspace.id, job.payload["event_ids"])
     done = [(await outcome(database, call["messageId"]))[1] for call in calls]

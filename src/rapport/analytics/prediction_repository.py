@@ -66,7 +66,7 @@ class PredictionRepository(TenantRepository[CustomerPrediction]):
         """Insert or replace predictions, one row per profile, in one statement."""
         if not rows:
             return
-        dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
+        dialect = self.dialect
         insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
         now = utcnow()
         values = [

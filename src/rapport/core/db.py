@@ -159,6 +159,11 @@ def _become_writer(connection: Connection, writer: WriterTurn) -> None:
         raise
 
 
+def dialect_of(session: AsyncSession) -> str:
+    """Name the database a session talks to: "sqlite" or "postgresql"."""
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
 async def take_writer(session: AsyncSession) -> None:
     """Make this unit of work SQLite's writer now, before reads that later writes depend on
     (on PostgreSQL, row locks and advisory locks do that job: nothing happens here)."""

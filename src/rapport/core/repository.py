@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rapport.core.db import Base, TenantMixin
+from rapport.core.db import Base, TenantMixin, dialect_of
 
 ModelT = TypeVar("ModelT", bound=Base)
 TenantT = TypeVar("TenantT", bound=TenantMixin)
@@ -21,6 +21,11 @@ class Repository(Generic[ModelT]):
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    @property
+    def dialect(self) -> str:
+        """Name the database dialect (sqlite or postgresql)."""
+        return dialect_of(self.session)
 
     def base_query(self) -> Select[ModelT]:
         """Return the SELECT every query of this repository starts from."""

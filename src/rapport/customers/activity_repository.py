@@ -97,7 +97,7 @@ class ActivityRepository(TenantRepository[Customer]):
         if not customer_ids:
             return []
         connection = await self.session.connection()
-        if self._dialect() == "postgresql":
+        if self.dialect == "postgresql":
             result = await connection.exec_driver_sql(
                 ACTIVITY_POSTGRESQL, (list(customer_ids), self.workspace_id)
             )
@@ -142,7 +142,7 @@ class ActivityRepository(TenantRepository[Customer]):
         are given the same values, so they never write back older ones."""
         if not profiles:
             return
-        if self._dialect() == "postgresql":
+        if self.dialect == "postgresql":
             connection = await self.session.connection()
             columns = [list(column) for column in zip(*profiles, strict=True)][:4]
             columns[3] = [orjson.dumps(channels).decode() for channels in columns[3]]
@@ -172,6 +172,3 @@ class ActivityRepository(TenantRepository[Customer]):
             if loaded is not None:
                 for name in ("first_seen_at", "last_seen_at", "channels"):
                     set_committed_value(loaded, name, getattr(profile, name))
-
-    def _dialect(self) -> str:
-        return self.session.bind.dialect.name if self.session.bind is not None else "sqlite"

@@ -78,7 +78,7 @@ class FailureRepository(TenantRepository[ProcessingFailure]):
         """Keep failures, one row per call: a call failing again counts one more attempt."""
         if not failures:
             return
-        dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
+        dialect = self.dialect
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         now = utcnow()
         statement = insert(ProcessingFailure).values(

@@ -102,7 +102,7 @@ class ProductRepository(TenantRepository[Product]):
         order, so concurrent chunks lock products in the same order."""
         if not counts:
             return
-        dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
+        dialect = self.dialect
         created_at = encode_time_for(dialect)(utcnow())
         ordered = sorted(counts, key=lambda count: count.product_key)
         rows = [
@@ -280,7 +280,7 @@ class OrderRepository(TenantRepository[Order]):
         await self.session.flush()  # the orders the new lines belong to
         if not lines:
             return
-        dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
+        dialect = self.dialect
         created_at = encode_time_for(dialect)(utcnow())
         stamp = (self.workspace_id, created_at)
         ids = new_ids(len(lines))

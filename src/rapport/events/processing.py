@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rapport.core.db import Database, background_work, unbounded_statements
+from rapport.core.db import Database, background_work, dialect_of, unbounded_statements
 from rapport.core.foreground import gap, quiet
 from rapport.core.jobs import enqueue
 from rapport.customers.schemas import IdentitySignal
@@ -217,7 +217,7 @@ async def _chunk_turn(session: AsyncSession) -> AsyncIterator[None]:
     and the workspace's identity lock keeps their resolutions one after the other. A unit of
     work that already began (an earlier job of its transaction) may hold locks, so it does
     not wait for the turn: waiting could deadlock."""
-    if session.in_transaction() or _dialect(session) == "postgresql":
+    if session.in_transaction() or dialect_of(session) == "postgresql":
         yield
         return
     loop = asyncio.get_running_loop()
@@ -226,10 +226,6 @@ async def _chunk_turn(session: AsyncSession) -> AsyncIterator[None]:
         turn = _turns[loop] = asyncio.Lock()
     async with turn:
         yield
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 async def _applied(session: AsyncSession, workspace_id: str, inputs: list[OrderInput]) -> bool:

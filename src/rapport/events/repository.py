@@ -123,11 +123,6 @@ def windowed(query: Any, moment: Any, id_: Any, key: Keyset | None) -> Any:
 class EventRepository(TenantRepository[Event]):
     model = Event
 
-    @property
-    def dialect(self) -> str:
-        """Name the database dialect (sqlite or postgresql)."""
-        return self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
-
     async def insert_many(self, rows: list[tuple[Any, ...]]) -> None:
         """Store raw calls (columns in EVENT_COLUMNS order, times encoded by `encode_time_for`)
         in one driver-level executemany; a messageId already stored is skipped."""

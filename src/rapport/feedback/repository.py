@@ -110,10 +110,6 @@ class InvitationRepository(TenantRepository[SurveyInvitation]):
 class ResponseRepository(TenantRepository[SurveyResponse]):
     model = SurveyResponse
 
-    def dialect(self) -> str:
-        """Return the database's dialect name."""
-        return self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
-
     def _window(
         self, kind: str, start: datetime, end: datetime, filters: ResponseFilters
     ) -> list[ColumnElement[bool]]:
@@ -209,7 +205,7 @@ class ResponseRepository(TenantRepository[SurveyResponse]):
     def _local_day(self, time_zone: str, stretches: list[tuple[datetime, int]]) -> Any:
         """Return the SQL expression of an answer's local day."""
         answered = SurveyResponse.answered_at
-        if self.dialect() == "postgresql":
+        if self.dialect == "postgresql":
             return func.date(func.timezone(literal(time_zone), answered))
         shifted = [
             (until, func.date(answered, f"{offset:+d} seconds")) for until, offset in stretches
@@ -321,7 +317,7 @@ class ResponseRepository(TenantRepository[SurveyResponse]):
             return 0
         for row in rows:
             row["workspace_id"] = self.workspace_id
-        insert = postgresql_insert if self.dialect() == "postgresql" else sqlite_insert
+        insert = postgresql_insert if self.dialect == "postgresql" else sqlite_insert
         table = SurveyResponse.metadata.tables["feedback_responses"]
         # Core, not the ORM's bulk path: one multi-row INSERT per batch, no per-row objects.
         statement = insert(table).on_conflict_do_nothing(
