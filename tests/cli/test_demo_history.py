@@ -65,6 +65,29 @@ async def test_seeding_twice_adds_the_history_once(database: Database, settings:
     assert (cancelled > 0, reopens > 0, still_open > 0) == (True, True, True)
 
 
+async def test_the_inbox_order_of_seeded_conversations_is_their_opening_order(
+    database: Database, settings: Settings
+) -> None:
+    # The inbox lists conversations newest first by id, as ids are made when they open.
+    _like_the_cli(settings)
+    workspace = await make_workspace(database)
+    await seed_history(database, workspace.id)
+    later = await make_workspace(database)  # made after the seeding: its id is newer
+    async with database.session() as session:
+        rows = (
+            await session.execute(
+                select(Conversation.id, Conversation.created_at)
+                .where(Conversation.workspace_id == workspace.id)
+                .order_by(Conversation.id)
+            )
+        ).all()
+    opened = [row.created_at for row in rows]
+    assert len(rows) == SEEDED.conversations
+    assert opened == sorted(opened)
+    # Older than anything made afterwards, as conversations opened before the seeding are.
+    assert rows[-1].id < later.id
+
+
 async def test_the_seeded_window_fills_the_headline_figures(
     database: Database, settings: Settings
 ) -> None:

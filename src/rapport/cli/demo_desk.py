@@ -50,9 +50,17 @@ class Drafted:
     answers: list[dict[str, Any]] = field(default_factory=list)
 
 
-def conversation_id(workspace_id: str, number: int) -> str:
-    """Return the demo conversation's id: the same on every run (so a second run adds none)."""
-    return hashlib.sha256(f"{workspace_id}:demo-conversation:{number}".encode()).hexdigest()[:32]
+def conversation_id(workspace_id: str, number: int, age: timedelta) -> str:
+    """Return the demo conversation opened `age` before the demo was seeded: the same on
+    every run (so a second run adds none), and sorting among the others as ids made when it
+    opened would (the inbox lists the newest first): a UUIDv7 whose time is the workspace's
+    creation (its own id's) less `age`, and whose other bits come from a hash."""
+    created = int(workspace_id[:12], 16)
+    milliseconds = max(0, created - int(age.total_seconds() * 1000))
+    digest = hashlib.sha256(f"{workspace_id}:demo-conversation:{number}".encode()).digest()
+    fraction = int.from_bytes(digest[:2], "big") & 0x0FFF
+    tail = int.from_bytes(digest[2:10], "big") >> 2 | 0x2 << 62
+    return f"{milliseconds:012x}7{fraction:03x}{tail:016x}"
 
 
 class DeskDraft:
@@ -66,7 +74,7 @@ class DeskDraft:
         self.channel = self.random.choices(CHANNELS, CHANNEL_WEIGHTS)[0]
         self.team_id = self.random.choice(sorted(staffing.teams))
         self.agents, self.surveys = staffing.teams[self.team_id], staffing.surveys
-        self.id = conversation_id(workspace_id, number)
+        self.id = conversation_id(workspace_id, number, now - start)
         self.drafted = Drafted({})
 
     def event(self, kind: MetricKind, at: datetime, since: datetime | None, **data: Any) -> None:

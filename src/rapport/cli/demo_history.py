@@ -238,7 +238,7 @@ async def _desk(
 
 
 async def _missing(session: AsyncSession, workspace_id: str, numbers: list[int]) -> list[int]:
-    ids = {conversation_id(workspace_id, number): number for number in numbers}
+    ids = {conversation_id(workspace_id, number, _opened(number)[0]): number for number in numbers}
     query = select(Conversation.id).where(
         Conversation.workspace_id == workspace_id, Conversation.id.in_(sorted(ids))
     )
@@ -246,14 +246,19 @@ async def _missing(session: AsyncSession, workspace_id: str, numbers: list[int])
     return [number for known, number in ids.items() if known not in stored]
 
 
+def _opened(number: int) -> tuple[timedelta, random.Random]:
+    """Return how long before the seeding demo conversation `number` opened, and the
+    generator that drafts the rest of it."""
+    generator = random.Random(f"demo-opened-{number}")  # noqa: S311 (demo data)
+    if number < OPEN_NOW:
+        return timedelta(minutes=generator.uniform(5, 300)), generator
+    return timedelta(hours=generator.uniform(6, HISTORY_DAYS * 24)), generator
+
+
 def _draft(
     workspace_id: str, number: int, now: datetime, customer_ids: list[str], staffing: Staffing
 ) -> Drafted:
-    generator = random.Random(f"demo-opened-{number}")  # noqa: S311 (demo data)
-    if number < OPEN_NOW:
-        age = timedelta(minutes=generator.uniform(5, 300))
-    else:
-        age = timedelta(hours=generator.uniform(6, HISTORY_DAYS * 24))
+    age, generator = _opened(number)
     customer_id = customer_ids[generator.randrange(len(customer_ids))]
     return DeskDraft(workspace_id, number, now - age, now, staffing).draft(customer_id)
 
