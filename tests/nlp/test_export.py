@@ -32,18 +32,26 @@ SENTENCES = [
 
 @pytest.fixture(scope="module")
 def files() -> ModelFiles:
-    pytest.importorskip("onnx")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(MINILM_ENV, "export")
-        found = installed_minilm()
-    if found is None or not found.alone:
+    found = installed_minilm()
+    if found is None:
         pytest.skip("MiniLM is not installed")
     return found
 
 
-def test_the_ready_export_stays_the_default() -> None:
-    found = installed_minilm(build=False)
-    assert found is None or (found == ready_minilm() and not found.alone)
+def test_our_export_is_the_default_and_the_ready_one_can_be_chosen(
+    files: ModelFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ready = ready_minilm()
+    assert files.alone and ready is not None and files.onnx != ready.onnx
+    monkeypatch.setenv(MINILM_ENV, "ready")
+    assert installed_minilm() == ready
+
+
+def test_without_our_export_the_ready_one_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAPPORT_MODEL_CACHE", str(tmp_path))  # nothing built there
+    assert installed_minilm(build=False) == ready_minilm()
 
 
 def test_the_export_agrees_with_the_float_graph_and_runs_int8(

@@ -61,13 +61,14 @@ def ready_minilm() -> ModelFiles | None:
 
 
 def installed_minilm(build: bool = True) -> ModelFiles | None:
-    """Return the MiniLM the shipped heads were trained on: the ready int8 ONNX (None when
-    absent). With RAPPORT_MINILM=export, our per-channel int8 export instead (built from
-    the installed float weights on first use and cached, see `rapport.nlp.export`): about 3x
-    less CPU a sentence, but its vectors differ (cosine ~0.99), so the intent and sentiment
-    heads must be retrained on it before it becomes the default."""
+    """Return the MiniLM the shipped heads were trained on: our per-channel int8 export,
+    built from the installed float weights on first use and cached (see `rapport.nlp.export`;
+    about half the ready export's CPU a sentence). With RAPPORT_MINILM=ready, or when the
+    export cannot be had (no `onnx` to build it, `build` false and none cached), the ready
+    int8 ONNX: its vectors differ a little (cosine ~0.99), so the heads lose a little. None
+    when MiniLM is not installed at all."""
     ready = ready_minilm()
-    if ready is None or os.environ.get(MINILM_ENV) != "export":
+    if ready is None or os.environ.get(MINILM_ENV) == "ready":
         return ready
     from rapport.nlp.export import exported_minilm
 

@@ -6,10 +6,10 @@ nodes; onnxruntime folds those into float32 MatMuls when it loads the graph, so 
 a float model (12 ms for one short sentence here). This export's MatMuls stay int8 (VNNI
 where the CPU has it): several times faster at the same quality (cosine > 0.99 to float32).
 
-Building it needs the `onnx` package (`pip install onnx`) and onnxruntime's quantiser, never
-torch; the result is cached on disk and loaded by `rapport.nlp.embeddings` when
-RAPPORT_MINILM=export (`python -m rapport.nlp.export` builds it ahead). Not the default yet:
-the shipped heads were trained on the ready export's vectors (see docs/assistant.md).
+Building it needs the `onnx` package and onnxruntime's quantiser, never torch; the result is
+cached on disk and loaded by `rapport.nlp.embeddings` (`python -m rapport.nlp.export` builds
+it ahead, as `make setup` does). It is the default, and the shipped heads were trained on its
+vectors; RAPPORT_MINILM=ready selects the ready export instead (see docs/assistant.md).
 """
 
 from __future__ import annotations
@@ -217,9 +217,9 @@ def exported_minilm(safetensors: Path, build: bool = True) -> Path | None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
-    from rapport.nlp.embeddings import MINILM_ENV, installed_minilm
+    logging.basicConfig(level=logging.WARNING)  # onnxruntime's quantiser talks at INFO
+    logger.setLevel(logging.INFO)
+    from rapport.nlp.embeddings import installed_minilm
 
-    os.environ[MINILM_ENV] = "export"
     found = installed_minilm()
     print(found.onnx if found is not None else "MiniLM is not installed")
