@@ -4,6 +4,7 @@ per-customer throttle, consent for marketing surveys, and the resolved-conversat
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -16,13 +17,14 @@ from rapport.core.db import Database
 from rapport.customers.consent import consent
 from rapport.customers.enums import ConsentPurpose
 from rapport.customers.schemas import ConsentChange
+from rapport.feedback import answering
 from rapport.feedback.answering import answer
 from rapport.feedback.delivery import FollowedConversation, delivery
 from rapport.feedback.errors import SurveyLinkUsed
 from rapport.feedback.models import SurveyInvitation, SurveyResponse
 from rapport.feedback.schemas import FeedbackSettingsUpdate
 from rapport.feedback.service import feedback
-from rapport.feedback.text import open_comment
+from rapport.feedback.text import TextLabels, label_texts, open_comment
 from rapport.support.enums import ConversationStatus
 from rapport.support.lifecycle import change_status
 from rapport.support.service import conversations
@@ -196,6 +198,34 @@ async def test_resolving_a_conversation_sends_the_survey_with_its_team_and_agent
         team_id,
         customer_id,
     )
+
+
+async def test_a_comment_is_labelled_on_a_worker_thread(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sentiment model runs on another thread: the event loop serves other requests.
+    threads: list[int] = []
+
+    def labelling(texts: list[str]) -> list[TextLabels]:
+        threads.append(threading.get_ident())
+        return label_texts(texts)
+
+    monkeypatch.setattr(answering, "label_texts", labelling)
+    workspace = await make_workspace(database)
+    customer_id = await make_customer(database, workspace.id)
+    survey = await make_survey(database, workspace.id, channels=["chat"])
+    conversation_id = await make_conversation(database, workspace.id, customer_id=customer_id)
+    followed = FollowedConversation(conversation_id, "chat", None, "staff-1")
+    async with database.session() as session:
+        loaded = await feedback.get_survey(session, workspace.id, survey.id)
+        await delivery.send(session, workspace.id, loaded, customer_id, followed)
+    async with database.session() as session:
+        inline = await delivery.inline_survey(session, workspace.id, conversation_id)
+    assert inline is not None
+    form = {"q_csat": ["1"], "f_csat": ["Terrible, nobody answered and I am furious."]}
+    stored = await answer(database, inline.token, form)
+    assert len(threads) == 1 and threads[0] != threading.get_ident()
+    assert stored.sentiment_label == "negative"
 
 
 async def test_the_widget_gets_the_inline_survey_of_a_chat_and_answers_it_once(

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import pytest
 
 from rapport.core.db import Database
+from rapport.knowledge import embedding
+from rapport.knowledge.embedding import use_embedder
 from rapport.knowledge.enums import ArticleStatus
 from rapport.knowledge.schemas import ArticleHit, ArticleUpdate
 from rapport.knowledge.service import articles, search
+from rapport.nlp.fakes import FakeEmbedder
 from rapport.nlp.ports import Embedder
 from tests.fixtures.identity import make_workspace
 from tests.fixtures.knowledge import make_article, make_search_set
@@ -215,3 +219,18 @@ async def test_a_query_the_shared_embedder_remembers_is_not_embedded_again(
     shared.embed(["Klarna"])  # as the assistant's labels do before its search
     hits = await _search(database, workspace.id, "Klarna")
     assert (hits[0].slug, Counting.calls) == ("payment-methods", 1)
+
+
+async def test_the_model_is_loaded_on_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Loading MiniLM reads (and the first time builds) files: never on the event loop.
+    loaded_on: list[int] = []
+
+    def loading() -> FakeEmbedder:
+        loaded_on.append(threading.get_ident())
+        return FakeEmbedder()
+
+    use_embedder(None)
+    monkeypatch.setattr(embedding, "shared_embedder", loading)
+    vectors, _ = await embedding.embed(["where is my parcel"])
+    assert vectors.shape[0] == 1
+    assert len(loaded_on) == 1 and loaded_on[0] != threading.get_ident()

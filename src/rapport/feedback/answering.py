@@ -3,6 +3,7 @@ checked, the answers are read against the questions, and the response is stored 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -158,10 +159,13 @@ async def record(
 
 async def answer(database: Database, token: str, form: dict[str, list[str]]) -> SurveyResponse:
     """Answer a survey through its link: read the answers in one short unit, label the open
-    text with no unit open (a model call), store the response in a second unit."""
+    text with no unit open (a model call, on a worker thread: the event loop serves other
+    requests meanwhile), store the response in a second unit."""
     async with database.session() as session:
         opened = await open_link(session, token)
         answers = read_answers(opened.questions, str(opened.survey.kind), form)
-    labels = label_texts([answers.comment])[0] if answers.comment else None
+    labels = None
+    if answers.comment:
+        labels = (await asyncio.to_thread(label_texts, [answers.comment]))[0]
     async with database.session() as session:
         return await record(session, token, answers, labels)

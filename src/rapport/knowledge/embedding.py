@@ -36,7 +36,8 @@ async def embed(texts: Sequence[str]) -> tuple[Vectors, str]:
     """Embed texts in a worker thread; return the vectors and the model's name. Texts the
     shared embedder remembers (a message the assistant just labelled) take no model run
     and no thread."""
-    model = embedder()
+    # Loading the model (the first time) reads and may build files: not on the event loop.
+    model = _embedder if _embedder is not None else await asyncio.to_thread(embedder)
     remembered = getattr(model, "remembered", None)
     if remembered is not None:
         found = remembered(list(texts))
