@@ -8,11 +8,12 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from rapport.analytics.service import metrics
-from rapport.cli.demo_history import HistoryCounts, seed_history
+from rapport.cli.demo_history import HistoryCounts, customer_name, seed_history
 from rapport.config import Settings
 from rapport.core.clock import utcnow
 from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
+from rapport.customers.service import customers
 from rapport.domains import load_tasks
 from rapport.events.models import Order
 from rapport.feedback.models import SurveyResponse
@@ -63,6 +64,32 @@ async def test_seeding_twice_adds_the_history_once(database: Database, settings:
         database, Conversation, workspace.id, Conversation.status == ConversationStatus.open
     )
     assert (cancelled > 0, reopens > 0, still_open > 0) == (True, True, True)
+
+
+async def test_seeded_customers_have_a_name_and_an_email(
+    database: Database, settings: Settings
+) -> None:
+    # A newcomer's inbox and customer list show people, not "Customer demo-customer-0258".
+    _like_the_cli(settings)
+    workspace = await make_workspace(database)
+    await seed_history(database, workspace.id)
+    async with database.session() as session:
+        ids = (
+            await session.execute(
+                select(Conversation.customer_id)
+                .where(Conversation.workspace_id == workspace.id)
+                .limit(3)
+            )
+        ).scalars()
+        shown = [await customers.get(session, workspace.id, str(found)) for found in ids]
+    assert len(shown) == 3
+    names = {customer_name(number) for number in range(500)}
+    assert len(names) == 500  # every demo customer is someone else
+    for profile in shown:
+        name = profile.traits["name"].value
+        emails = [item.value for item in profile.identifiers if item.kind == "email"]
+        assert name in names
+        assert emails == [name.lower().replace(" ", ".") + "@example.com"]
 
 
 async def test_the_inbox_order_of_seeded_conversations_is_their_opening_order(

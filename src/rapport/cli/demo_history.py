@@ -171,12 +171,30 @@ async def _surveys(session: AsyncSession, workspace_id: str) -> dict[str, str]:
     return found
 
 
+FIRST_NAMES = ("Ana", "Ben", "Clara", "David", "Emma", "Farid", "Grace", "Hugo", "Ines",
+               "Jonas", "Keiko", "Liam", "Maya", "Noah", "Olga", "Pablo", "Quinn", "Rosa",
+               "Sami", "Tara")  # fmt: skip
+LAST_NAMES = ("Almeida", "Becker", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Hansen",
+              "Ito", "Jensen", "Kowalski", "Larsen", "Meyer", "Nowak", "Okafor", "Petrov",
+              "Rossi", "Silva", "Tanaka", "Weber", "Young", "Zhang", "Novak", "Haddad",
+              "Moreau")  # fmt: skip
+
+
+def customer_name(number: int) -> str:
+    """Return demo customer `number`'s name (each of the 500 its own)."""
+    first = FIRST_NAMES[number % len(FIRST_NAMES)]
+    return f"{first} {LAST_NAMES[number // len(FIRST_NAMES) % len(LAST_NAMES)]}"
+
+
 def _signal(number: int, at: datetime) -> IdentitySignal:
-    """Name a demo customer by user id alone, like an order's track call (resolution's
-    quick path: no graph walk per profile)."""
+    """Identify a demo customer: user id, name and email (at example.com), as a shop's
+    sign-up would."""
+    name = customer_name(number)
+    email = f"{name.lower().replace(' ', '.')}@example.com"
     return IdentitySignal(
-        identifiers=[Observed("user_id", customer_user_id(number))], at=at, channel="web",
-        source="demo", reason="track",
+        identifiers=[Observed("user_id", customer_user_id(number)), Observed("email", email)],
+        at=at, channel="web", source="demo", reason="identify",
+        traits={"name": name, "email": email},
     )  # fmt: skip
 
 
