@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from rapport.analytics.service import metrics
+from rapport.cli import demo_desk
+from rapport.cli.demo_desk import legacy_conversation_id
 from rapport.cli.demo_history import HistoryCounts, customer_name, seed_history
 from rapport.config import Settings
 from rapport.core.clock import utcnow
@@ -113,6 +116,24 @@ async def test_the_inbox_order_of_seeded_conversations_is_their_opening_order(
     assert opened == sorted(opened)
     # Older than anything made afterwards, as conversations opened before the seeding are.
     assert rows[-1].id < later.id
+
+
+async def test_history_seeded_under_the_old_conversation_ids_is_not_added_again(
+    database: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before 2026-12-04 the demo named its conversations by a plain hash: a database seeded
+    # then must not get its 600 conversations a second time.
+    _like_the_cli(settings)
+    workspace = await make_workspace(database)
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            demo_desk,
+            "conversation_id",
+            lambda ws, number, _age: legacy_conversation_id(ws, number),
+        )
+        assert (await seed_history(database, workspace.id)).conversations == SEEDED.conversations
+    assert await seed_history(database, workspace.id) == HistoryCounts(0, 0, 0)
+    assert await _count(database, Conversation, workspace.id) == SEEDED.conversations
 
 
 async def test_the_seeded_window_fills_the_headline_figures(

@@ -63,6 +63,12 @@ def conversation_id(workspace_id: str, number: int, age: timedelta) -> str:
     return f"{milliseconds:012x}7{fraction:03x}{tail:016x}"
 
 
+def legacy_conversation_id(workspace_id: str, number: int) -> str:
+    """Return the id demo conversation `number` had when seeded before 2026-12-04 (a plain
+    hash), so a database seeded then is not given its conversations twice."""
+    return hashlib.sha256(f"{workspace_id}:demo-conversation:{number}".encode()).hexdigest()[:32]
+
+
 class DeskDraft:
     """Draft demo conversation `number`, opened at `start` (before `now`)."""
 

@@ -22,7 +22,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.cli.common import console
-from rapport.cli.demo_desk import DeskDraft, Drafted, Staffing, conversation_id
+from rapport.cli.demo_desk import (
+    DeskDraft,
+    Drafted,
+    Staffing,
+    conversation_id,
+    legacy_conversation_id,
+)
 from rapport.core.clock import utcnow
 from rapport.core.db import Database
 from rapport.customers.schemas import IdentitySignal, Observed
@@ -257,11 +263,13 @@ async def _desk(
 
 async def _missing(session: AsyncSession, workspace_id: str, numbers: list[int]) -> list[int]:
     ids = {conversation_id(workspace_id, number, _opened(number)[0]): number for number in numbers}
+    # Demo data seeded before 2026-12-04 named its conversations by a plain hash.
+    ids |= {legacy_conversation_id(workspace_id, number): number for number in numbers}
     query = select(Conversation.id).where(
         Conversation.workspace_id == workspace_id, Conversation.id.in_(sorted(ids))
     )
-    stored = {str(row[0]) for row in await session.execute(query)}
-    return [number for known, number in ids.items() if known not in stored]
+    stored = {ids[str(row[0])] for row in await session.execute(query)}
+    return [number for number in numbers if number not in stored]
 
 
 def _opened(number: int) -> tuple[timedelta, random.Random]:
