@@ -42,6 +42,17 @@ def test_installed_model_is_minilm() -> None:
     assert load_embedder().name == MINILM_NAME
 
 
+def test_an_export_that_will_not_load_falls_back_to_the_ready_package(tmp_path: Path) -> None:
+    ready = ready_minilm()
+    if ready is None:
+        pytest.skip("MiniLM is not installed")
+    broken = tmp_path / "export.onnx"
+    broken.write_bytes(b"not an onnx graph")  # a cached file cut short, say
+    embedder = load_embedder(ModelFiles(broken, ready.tokenizer, alone=True))
+    assert isinstance(embedder, OnnxEmbedder) and embedder.name == MINILM_NAME
+    assert embedder.batch_size > 1  # the ready package's graph: it batches
+
+
 def test_missing_model_files_fall_back_to_hashed_ngrams(tmp_path: Path) -> None:
     absent = ModelFiles(tmp_path / "model.onnx", tmp_path / "tokenizer.json")
     embedder = load_embedder(absent)

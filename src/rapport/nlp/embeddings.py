@@ -163,15 +163,19 @@ def normalize(vectors: Vectors) -> Vectors:
 
 
 def load_embedder(files: ModelFiles | None = None, threads: int = 1) -> Embedder:
-    """Return MiniLM if its files are installed, else the hashing fallback (with a warning)."""
+    """Return MiniLM if its files are installed (our export, else the ready package when the
+    export will not load), else the hashing fallback (with a warning)."""
     files = files or installed_minilm()
-    if files is not None:
+    if files is None:
+        logger.warning("nlp: MiniLM is not installed; using hashed n-grams (lower quality)")
+        return HashingEmbedder()
+    ready = ready_minilm()
+    for candidate in (files, ready) if files.alone and ready is not None else (files,):
         try:
-            return OnnxEmbedder(files, threads)
-        except Exception:  # a broken install must not stop Rapport from starting
-            logger.exception("nlp: the MiniLM model failed to load; using hashed n-grams")
-            return HashingEmbedder()
-    logger.warning("nlp: the MiniLM model is not installed; using hashed n-grams (lower quality)")
+            return OnnxEmbedder(candidate, threads)
+        except Exception:  # a broken install or cached file must not stop Rapport starting
+            logger.exception("nlp: the MiniLM model %s failed to load", candidate.onnx)
+    logger.warning("nlp: no MiniLM model would load; using hashed n-grams (lower quality)")
     return HashingEmbedder()
 
 

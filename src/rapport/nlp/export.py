@@ -217,9 +217,17 @@ def exported_minilm(safetensors: Path, build: bool = True) -> Path | None:
 
 
 if __name__ == "__main__":
+    import sys
+
     logging.basicConfig(level=logging.WARNING)  # onnxruntime's quantiser talks at INFO
-    logger.setLevel(logging.INFO)
-    from rapport.nlp.embeddings import installed_minilm
+    logging.getLogger("rapport.nlp.export").setLevel(logging.INFO)  # the module embeddings use
+    from rapport.nlp.embeddings import MINILM_ENV, installed_minilm
 
     found = installed_minilm()
     print(found.onnx if found is not None else "MiniLM is not installed")
+    if os.environ.get(MINILM_ENV) != "ready" and (found is None or not found.alone):
+        print(
+            "warning: our int8 MiniLM could not be built (see above); Rapport will use the "
+            "ready int8 package, or hashed n-grams without MiniLM",
+            file=sys.stderr,
+        )
