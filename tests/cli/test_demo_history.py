@@ -33,6 +33,14 @@ def _like_the_cli(settings: Settings) -> None:
     load_tasks()
 
 
+async def _seeded(database: Database, settings: Settings) -> str:
+    """Seed a new workspace's history as `rapport demo` does; return the workspace id."""
+    _like_the_cli(settings)
+    workspace = await make_workspace(database)
+    await seed_history(database, workspace.id)
+    return workspace.id
+
+
 async def _count(database: Database, model: type[object], workspace_id: str, *where: object) -> int:
     async with database.session() as session:
         query = (
@@ -73,18 +81,16 @@ async def test_seeded_customers_have_a_name_and_an_email(
     database: Database, settings: Settings
 ) -> None:
     # A newcomer's inbox and customer list show people, not "Customer demo-customer-0258".
-    _like_the_cli(settings)
-    workspace = await make_workspace(database)
-    await seed_history(database, workspace.id)
+    workspace_id = await _seeded(database, settings)
     async with database.session() as session:
         ids = (
             await session.execute(
                 select(Conversation.customer_id)
-                .where(Conversation.workspace_id == workspace.id)
+                .where(Conversation.workspace_id == workspace_id)
                 .limit(3)
             )
         ).scalars()
-        shown = [await customers.get(session, workspace.id, str(found)) for found in ids]
+        shown = [await customers.get(session, workspace_id, str(found)) for found in ids]
     assert len(shown) == 3
     names = {customer_name(number) for number in range(500)}
     assert len(names) == 500  # every demo customer is someone else
@@ -99,15 +105,13 @@ async def test_the_inbox_order_of_seeded_conversations_is_their_opening_order(
     database: Database, settings: Settings
 ) -> None:
     # The inbox lists conversations newest first by id, as ids are made when they open.
-    _like_the_cli(settings)
-    workspace = await make_workspace(database)
-    await seed_history(database, workspace.id)
+    workspace_id = await _seeded(database, settings)
     later = await make_workspace(database)  # made after the seeding: its id is newer
     async with database.session() as session:
         rows = (
             await session.execute(
                 select(Conversation.id, Conversation.created_at)
-                .where(Conversation.workspace_id == workspace.id)
+                .where(Conversation.workspace_id == workspace_id)
                 .order_by(Conversation.id)
             )
         ).all()
@@ -139,13 +143,11 @@ async def test_history_seeded_under_the_old_conversation_ids_is_not_added_again(
 async def test_the_seeded_window_fills_the_headline_figures(
     database: Database, settings: Settings
 ) -> None:
-    _like_the_cli(settings)
-    workspace = await make_workspace(database)
-    await seed_history(database, workspace.id)
+    workspace_id = await _seeded(database, settings)
     today = utcnow().date()
     async with database.session() as session:
         found = await metrics.summary(
-            session, workspace.id, first_day=today - timedelta(days=30),
+            session, workspace_id, first_day=today - timedelta(days=30),
             end_day=today + timedelta(days=1),
         )  # fmt: skip
     headline = (found.nps, found.csat, found.retention_rate, found.first_response_seconds_p50)

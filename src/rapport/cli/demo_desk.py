@@ -57,7 +57,7 @@ def conversation_id(workspace_id: str, number: int, age: timedelta) -> str:
     creation (its own id's) less `age`, and whose other bits come from a hash."""
     created = int(workspace_id[:12], 16)
     milliseconds = max(0, created - int(age.total_seconds() * 1000))
-    digest = hashlib.sha256(f"{workspace_id}:demo-conversation:{number}".encode()).digest()
+    digest = _digest(workspace_id, number)
     fraction = int.from_bytes(digest[:2], "big") & 0x0FFF
     tail = int.from_bytes(digest[2:10], "big") >> 2 | 0x2 << 62
     return f"{milliseconds:012x}7{fraction:03x}{tail:016x}"
@@ -66,7 +66,11 @@ def conversation_id(workspace_id: str, number: int, age: timedelta) -> str:
 def legacy_conversation_id(workspace_id: str, number: int) -> str:
     """Return the id demo conversation `number` had when seeded before 2026-12-04 (a plain
     hash), so a database seeded then is not given its conversations twice."""
-    return hashlib.sha256(f"{workspace_id}:demo-conversation:{number}".encode()).hexdigest()[:32]
+    return _digest(workspace_id, number).hex()[:32]
+
+
+def _digest(workspace_id: str, number: int) -> bytes:
+    return hashlib.sha256(f"{workspace_id}:demo-conversation:{number}".encode()).digest()
 
 
 class DeskDraft:
