@@ -48,7 +48,7 @@ from rapport.assistant.state import DialogueState, order_number
 from rapport.assistant.turn import _is_vip, prefetch, state_aad
 from rapport.core.clock import utcnow
 from rapport.core.crypto import keyring
-from rapport.core.db import after_commit, take_writer
+from rapport.core.db import after_commit, take_writer, unit_of_work
 from rapport.core.ids import new_id
 from rapport.customers.errors import CustomerNotFound
 from rapport.errors import UnprocessableContent
@@ -271,7 +271,7 @@ async def prepare(
     if message.status != ConversationStatus.pending or switches.known_off(workspace_id):
         return Prepared()
     try:
-        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+        async with unit_of_work(engine) as session:
             hits, request = await _gather(session, workspace_id, message, labels)
     except Exception as error:
         logger.warning("generative turn not prepared", extra={"error": type(error).__name__})

@@ -15,7 +15,7 @@ from rapport.assistant.labels import label_text
 from rapport.assistant.quick_replies import confirmation_replies
 from rapport.assistant.service import assistant
 from rapport.assistant.turn import TurnResult, prefetch, take_turn
-from rapport.core.db import after_commit
+from rapport.core.db import after_commit, unit_of_work
 from rapport.core.jobs import enqueue, job
 from rapport.core.outbox import subscribe
 from rapport.support.assistant_desk import CustomerMessage, assistant_desk
@@ -70,16 +70,11 @@ async def answer(engine: AsyncEngine, workspace_id: str, message: CustomerMessag
     try:
         labels = await asyncio.to_thread(label_text, message.text)
         prepared = await generative.prepare(engine, workspace_id, message, labels)  # no unit held
-        async with AsyncSession(engine, expire_on_commit=False) as session:
-            async with session.begin():
-                hits = prepared.hits
-                if hits is None:
-                    hits = await prefetch(session, workspace_id, message, labels)
-                result = await take_turn(
-                    session, workspace_id, message, labels, hits, prepared.draft
-                )
-            for hook in session.info.pop("after_commit", []):
-                await hook()
+        async with unit_of_work(engine) as session:
+            hits = prepared.hits
+            if hits is None:
+                hits = await prefetch(session, workspace_id, message, labels)
+            result = await take_turn(session, workspace_id, message, labels, hits, prepared.draft)
         return result
     except Exception as error:
         logger.warning("assistant turn failed", extra={"error": type(error).__name__})

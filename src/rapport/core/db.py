@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from functools import partial
@@ -18,7 +18,6 @@ from sqlalchemy.engine import Connection, ExecutionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
-    async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -90,6 +89,8 @@ def _configure_sqlite(engine: AsyncEngine, writer: WriterTurn) -> None:
             "foreign_keys=ON",
             "secure_delete=ON",
             "synchronous=NORMAL",
+            # The checkpointer's thread checkpoints; a commit only past this backstop.
+            f"wal_autocheckpoint={sqlite_driver.Checkpointer.BACKSTOP_PAGES}",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
@@ -311,7 +312,6 @@ class Database:
     def __init__(self, url: str, *, pool: bool = True) -> None:
         self.url = url
         self.engine = make_engine(url, pool=pool, explicit_transactions=True)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.writer = WriterTurn()
         if url.startswith("sqlite"):
             _configure_sqlite(self.engine, self.writer)
@@ -321,39 +321,48 @@ class Database:
         """Tell whether this database is PostgreSQL."""
         return self.url.startswith("postgresql")
 
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """Yield one unit of work: commit on success, roll back on error, then run hooks.
-
-        On SQLite it reads without waiting for anyone and holds the writer only from its
-        first write to its commit.
-
-        The session is closed here, not by its own `async with`: SQLAlchemy closes that in
-        a task of its own behind a shield, two turns of the event loop, each possibly behind
-        another task's slice (a chat message's pushes waited 8 ms at p90 for it on a busy
-        server). Awaited directly, a close costs no turn unless it waits on the database. A
-        close interrupted by cancellation still returns its connection: the pool discards a
-        connection whose reset did not finish."""
-        session = self.sessionmaker()
-        try:
-            try:
-                yield session
-                await session.commit()
-            except RapportError as error:
-                await (session.commit() if error.keeps_changes else session.rollback())
-                raise
-            except BaseException:
-                await session.rollback()
-                raise
-            hooks = session.info.pop("after_commit", [])
-        finally:
-            await session.close()
-        for hook in hooks:
-            await hook()
+    def session(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """Yield one unit of work on this database (see `unit_of_work`)."""
+        return unit_of_work(self.engine)
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+@asynccontextmanager
+async def unit_of_work(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """Yield one unit of work: commit on success, roll back on error, then run the hooks
+    registered with `after_commit`. Requests take theirs from `Database.session`; work that
+    runs after a commit or between network calls (the assistant's turn, a delivery's
+    outcome) opens its own here, never holding one across the wait.
+
+    On SQLite it reads without waiting for anyone and holds the writer only from its
+    first write to its commit.
+
+    The session is closed here, not by its own `async with`: SQLAlchemy closes that in
+    a task of its own behind a shield, two turns of the event loop, each possibly behind
+    another task's slice (a chat message's pushes waited 8 ms at p90 for it on a busy
+    server; the assistant's reply, 26 ms at p95 with 200 open conversations). Awaited
+    directly, a close costs no turn unless it waits on the database. A close interrupted by
+    cancellation still returns its connection: the pool discards a connection whose reset
+    did not finish."""
+    session = AsyncSession(engine, expire_on_commit=False)
+    try:
+        try:
+            yield session
+            await session.commit()
+        except RapportError as error:
+            await (session.commit() if error.keeps_changes else session.rollback())
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        hooks = session.info.pop("after_commit", [])
+    finally:
+        await session.close()
+    for hook in hooks:
+        await hook()
 
 
 def after_commit(session: AsyncSession, hook: AfterCommit, *, once: bool = False) -> None:

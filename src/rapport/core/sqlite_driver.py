@@ -21,8 +21,9 @@ thread, one trip a statement (execute, fetch every row, close):
   not hold the loop. Event processing's quick path is background work whose statements are
   bounded by its chunk, so it runs inline like the live path (`background_work(bounded=True)`;
   its graph walks go back to the thread, `core.db.unbounded_statements`);
-- the commit of a write transaction, which may checkpoint the WAL (pages written back to
-  the database file, with fsyncs);
+- the commit of a write transaction whose statements ran on the thread (a commit on the loop
+  only appends the transaction's pages to the WAL: the WAL is checkpointed, pages written
+  back to the database file with fsyncs, by a thread of its own, `Checkpointer`);
 - taking the write lock while another process holds it (an import beside the server);
 - every call while an earlier one is still on the thread (a caller that stopped waiting).
 
@@ -42,6 +43,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
+from pathlib import Path
 from queue import SimpleQueue
 from typing import Any, Literal, TypeVar
 
@@ -74,6 +76,76 @@ def on_thread(wanted: bool = True) -> Iterator[None]:
         yield
     finally:
         _on_thread.reset(token)
+
+
+class Checkpointer:
+    """Checkpoints the WAL of the databases this process writes, on a thread of its own.
+
+    SQLite checkpoints in the commit that takes the WAL past `wal_autocheckpoint` pages:
+    that commit writes pages back to the database file and fsyncs, milliseconds to tens of
+    them. So a write transaction's commit went to the connection's thread, and the unit of
+    work kept SQLite's writer (`core.db.WriterTurn`) until the event loop came back to it:
+    under load that wait, not the commit, was most of the live path's time (the assistant's
+    200-conversation bench: the store's p95 38 ms where its p50 is 5). `core.db` raises the
+    pool's connections' threshold to a backstop (`BACKSTOP_PAGES`) and this thread
+    checkpoints instead (`PRAGMA wal_checkpoint(PASSIVE)`: it waits for nobody and nobody
+    waits for it), at most every `INTERVAL` seconds after a commit, on a connection of its
+    own. A commit on the loop then only appends its pages to the WAL (no fsync under
+    `synchronous=NORMAL`). If this thread ever falls behind, the backstop still bounds the
+    WAL."""
+
+    INTERVAL = 0.2  # seconds: the commits of that span are checkpointed together
+    BACKSTOP_PAGES = 10_000  # a commit checkpoints itself past this many WAL pages (~40 MB)
+
+    def __init__(self) -> None:
+        self._dirty: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.checkpoints = 0  # completed, for tests and benchmarks
+
+    def wrote(self, path: str) -> None:
+        """Note a committed write transaction on the database at `path`."""
+        if path == ":memory:":
+            return
+        with self._lock:
+            self._dirty.add(path)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._serve, name="rapport-sqlite-checkpoint", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()
+
+    def _serve(self) -> None:
+        while True:
+            self._wake.wait()
+            time.sleep(self.INTERVAL)
+            self._wake.clear()
+            with self._lock:
+                paths, self._dirty = self._dirty, set()
+            for path in paths:
+                self.checkpoint(path)
+
+    def checkpoint(self, path: str) -> bool:
+        """Checkpoint `path`'s WAL as far as its readers allow; False if the database is
+        gone or would not open (nothing is created: `mode=rw`)."""
+        try:
+            raw = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=rw", uri=True, timeout=0)
+        except sqlite3.Error:
+            return False
+        try:
+            raw.execute("PRAGMA synchronous = NORMAL")
+            raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            return False
+        finally:
+            raw.close()
+        self.checkpoints += 1
+        return True
+
+
+checkpointer = Checkpointer()
 
 
 class _Overran(Exception):
@@ -242,9 +314,10 @@ class Connection:
     aiosqlite adapter makes. Once closed, every call raises sqlite3's ProgrammingError, which
     SQLAlchemy takes for a lost connection."""
 
-    def __init__(self, lane: _Lane, raw: sqlite3.Connection) -> None:
+    def __init__(self, lane: _Lane, raw: sqlite3.Connection, path: str) -> None:
         self.lane = lane
         self.raw: sqlite3.Connection = raw
+        self.path = path
         self._wrote = False  # holds the write lock: from begin_writing to commit or rollback
         # Dropped without close(): the thread closes the connection and ends.
         weakref.finalize(self, lane.finish, raw.close)
@@ -332,14 +405,14 @@ class Connection:
             self.raw.execute(statement)
 
     async def commit(self) -> None:
-        # A write transaction's commit may checkpoint the WAL (writing pages back to the
-        # database file, with fsyncs): tens of milliseconds, on the thread. Ending a read
-        # transaction costs nothing.
+        # Where the statements ran: on the loop, a write transaction's commit only appends
+        # its pages to the WAL (the `checkpointer` writes them back), and ending a read
+        # transaction costs nothing. Committing on the loop also hands SQLite's writer on
+        # at once instead of after a trip to the thread and back.
         wrote, self._wrote = self._wrote, False
+        await self.call(self.raw.commit)
         if wrote:
-            await self.lane.run(self.raw.commit)
-        else:
-            await self.call(self.raw.commit)
+            checkpointer.wrote(self.path)
 
     async def rollback(self) -> None:
         self._wrote = False
@@ -371,4 +444,4 @@ async def connect(path: str, *, autocommit: bool) -> Connection:
     except BaseException:
         lane.finish()
         raise
-    return Connection(lane, raw)
+    return Connection(lane, raw, path)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from rapport.config import Settings, get_settings
 from rapport.core.clock import utcnow
 from rapport.core.crypto import keyring
-from rapport.core.db import after_commit
+from rapport.core.db import after_commit, unit_of_work
 from rapport.core.ids import new_id
 from rapport.core.jobs import backoff, enqueue
 from rapport.messaging.enums import DeliveryStatus
@@ -183,7 +183,7 @@ async def _attempt(
     except Exception as error:
         outcome = {"last_error": f"sender failed: {type(error).__name__}"}
     try:
-        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+        async with unit_of_work(engine) as session:
             await OutboundEmailRepository(session, workspace_id).record(
                 outbound_email_id, **outcome
             )

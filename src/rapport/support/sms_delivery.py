@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from rapport.core.clock import utcnow
-from rapport.core.db import after_commit
+from rapport.core.db import after_commit, unit_of_work
 from rapport.core.jobs import backoff, enqueue
 from rapport.messaging.ports import DeliveryFailed, SmsSender, TextMessage
 from rapport.messaging.service import outbound
@@ -119,7 +119,7 @@ async def _attempt(
         outcome = {"last_error": f"provider failed: {type(error).__name__}"}
     outcome["updated_at"] = utcnow()
     try:
-        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+        async with unit_of_work(engine) as session:
             await SmsRecordRepository(session, workspace_id).record(record_id, **outcome)
             if give_up:
                 # Retrying cannot help: a job marks it failed where agents see it, now.

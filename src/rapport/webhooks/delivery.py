@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from rapport.config import get_settings
 from rapport.core.clock import utcnow
-from rapport.core.db import after_commit
+from rapport.core.db import after_commit, unit_of_work
 from rapport.core.jobs import enqueue
 from rapport.webhooks.enums import DeliveryStatus
 from rapport.webhooks.errors import WebhookTargetRefused
@@ -193,7 +193,7 @@ async def _record(
     elif outcome.permanent or outgoing.number >= MAX_ATTEMPTS:
         values["status"] = DeliveryStatus.failed
     try:
-        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+        async with unit_of_work(engine) as session:
             await AttemptRepository(session, workspace_id).add(
                 WebhookAttempt(
                     delivery_id=outgoing.delivery_id, number=outgoing.number,
