@@ -94,6 +94,7 @@ async def test_commits_leave_checkpoints_to_the_checkpointer(notes: Database) ->
                 [{"body": f"{n:08d}" * 256} for n in range(1000)],
             )
         assert session_commit(trips) not in trips.calls
+
     # In WAL mode only a checkpoint writes to the database file itself.
     def checkpointed() -> bool:
         counted = sqlite_driver.checkpointer.checkpoints > done
