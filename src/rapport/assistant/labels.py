@@ -3,7 +3,6 @@ and the labels of one text (plain data in and out: run it outside any unit of wo
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -16,8 +15,6 @@ from rapport.support.assistant_desk import MessageLabels
 # The models see at most this much of a message (a 100 KB paste is labelled by its start).
 MAX_MODEL_CHARS = 2000
 UNKNOWN = "und"
-# A message this short is labelled on the event loop (see `label_message`).
-INLINE_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -83,18 +80,3 @@ def label_text(text: str) -> MessageLabels:
         sentiment=sentiment.label,
         sentiment_score=round(float(sentiment.score), 4),
     )
-
-
-async def label_message(text: str) -> MessageLabels:
-    """Label a message from async code. A short one (`INLINE_CHARS`, most chat messages)
-    is labelled right here on the event loop, once the models are loaded: 2-4 ms of CPU
-    (measured: 2.0 ms at 40 characters, 4.1 at 200). On a worker thread the same call took
-    about twice that and then waited for the loop to come back: the thread needs Python's
-    lock for the Python parts of the models while the loop holds it, and the result comes
-    back two loop turns later. With 200 open conversations writing every 4 s
-    (bench/assistant.py) that hop was 18-27 ms of the reply's p95. A longer text (up to
-    18 ms at `MAX_MODEL_CHARS`), and the first call, which loads the models (seconds), run
-    on a thread, so the loop is never held long."""
-    if _models is not None and len(text) <= INLINE_CHARS:
-        return label_text(text)
-    return await asyncio.to_thread(label_text, text)

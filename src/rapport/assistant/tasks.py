@@ -3,6 +3,7 @@ delivery path; the assistant's claim on new conversations of the channels it is 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from rapport.assistant import generative
-from rapport.assistant.labels import label_message
+from rapport.assistant.labels import label_text
 from rapport.assistant.quick_replies import confirmation_replies
 from rapport.assistant.service import assistant
 from rapport.assistant.turn import TurnResult, prefetch, take_turn
@@ -67,7 +68,7 @@ async def answer(engine: AsyncEngine, workspace_id: str, message: CustomerMessag
     the turn in a short one; never raise (this runs after the job's commit; the queued rerun
     retries)."""
     try:
-        labels = await label_message(message.text)
+        labels = await asyncio.to_thread(label_text, message.text)
         prepared = await generative.prepare(engine, workspace_id, message, labels)  # no unit held
         async with unit_of_work(engine) as session:
             hits = prepared.hits
