@@ -20,6 +20,10 @@ It prints, with the load average beside every figure (the machine may be shared)
         the p50/p95/p99 are printed, with the ratio of the p95 to the baseline's;
       * a stress figure, printed apart: the old lockstep burst, every conversation's message
         sent in the same instant each round (a queue of N messages, not a chat).
+    A latency runs from the moment the message was sent (due a think time after the reply,
+    or the burst's instant), not from when the event loop got round to sending it: a
+    message waiting behind a busy loop waits as it would in the server's socket, and that
+    wait counts (until 2026-12-05 it did not, which flattered a loop that ran long slices).
 Turns run at most --lanes (8) at a time, as a worker's job lanes would (a message waiting for
 a lane counts in its latency). Questions mix an order status (with verification),
 shipping/returns/payment questions and a thank-you that ends the chat (the customer then
@@ -350,13 +354,18 @@ class WorkerProcess:
 TURNS: list[InProcess | WorkerProcess] = []
 
 
-async def one_turn(database: Database, workspace_id: str, conversation_id: str, text: str) -> float:
-    """Store a customer message, run the assistant's turn; return milliseconds to the reply
-    (NaN if the assistant did not reply). At most --lanes turns run at once (the pool's
-    connections are few: the job worker runs 4 at once by default); the wait for a lane
-    counts in the latency. In one process the lane covers the store too (as before); with a
-    worker process the store is the web request's and only the turn waits for a lane."""
-    started = time.perf_counter()
+async def one_turn(
+    database: Database, workspace_id: str, conversation_id: str, text: str, sent: float
+) -> float:
+    """Store a customer message, run the assistant's turn; return milliseconds from `sent`
+    (when the customer sent it, `time.perf_counter()`) to the reply (NaN if the assistant
+    did not reply). The clock starts when the message was sent, not when this coroutine got
+    the event loop: a message waits for a busy loop as it would in the server's socket, and
+    that wait counts. At most --lanes turns run at once (the pool's connections are few: the
+    job worker runs 4 at once by default); the wait for a lane counts in the latency. In one
+    process the lane covers the store too (as before); with a worker process the store is
+    the web request's and only the turn waits for a lane."""
+    started = sent
     turns = TURNS[0]
     if isinstance(turns, WorkerProcess):
         message = await store(database, workspace_id, conversation_id, text)
@@ -395,13 +404,21 @@ class Customer:
         self.conversation_id: str | None = None
         self.step = 0
 
-    async def send(self) -> float:
-        """Send the next message and wait for the reply; return its latency in ms."""
+    async def open(self) -> None:
+        """Open the chat the next message goes to, if it needs a new one (not timed: the
+        widget opens it before the customer has typed)."""
         if self.conversation_id is None or self.step % len(QUESTIONS) == 0:
             self.conversation_id = await open_pending(self.database, self.workspace_id)
+
+    async def send(self, sent: float | None = None) -> float:
+        """Send the next message (sent at `sent`, or now) and wait for the reply; return its
+        latency in ms."""
+        await self.open()
+        assert self.conversation_id is not None
         text = worded(QUESTIONS[self.step % len(QUESTIONS)])
         self.step += 1
-        return await one_turn(self.database, self.workspace_id, self.conversation_id, text)
+        started = time.perf_counter() if sent is None else sent
+        return await one_turn(self.database, self.workspace_id, self.conversation_id, text, started)
 
 
 def replied(samples: list[float]) -> list[float]:
@@ -436,16 +453,19 @@ async def open_conversations(
     samples: list[float] = []
 
     async def chat(customer: Customer) -> None:
-        await asyncio.sleep(rng.uniform(0, think))  # customers arrive spread out, not at once
-        while time.perf_counter() < deadline:
-            samples.append(await customer.send())
-            pause = rng.expovariate(1 / think)
-            if time.perf_counter() + pause >= deadline:
-                # No think time past the end: the run's wall clock (and the achieved rate
-                # divided by it) ends with the last reply, not with the longest pause of 200
-                # customers (about think x ln 200, 21 s at 4 s: it halved the rate printed).
-                return
-            await asyncio.sleep(pause)
+        # Customers arrive spread out, not at once. Each message is due a think time after
+        # the reply; its latency runs from then, however late the loop wakes this customer.
+        await asyncio.sleep(rng.uniform(0, think))
+        await customer.open()  # on arrival, not all 200 in the first instant
+        due = time.perf_counter()
+        while due < deadline:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            samples.append(await customer.send(due))
+            await customer.open()  # after a thank-you, the next chat opens while they think
+            # No think time past the end: the run's wall clock (and the achieved rate divided
+            # by it) ends with the last reply, not with the longest pause of 200 customers
+            # (about think x ln 200, 21 s at 4 s: it halved the rate printed).
+            due = time.perf_counter() + rng.expovariate(1 / think)
 
     customers = [Customer(database, workspace_id) for _ in range(count)]
     await asyncio.gather(*(chat(customer) for customer in customers))
@@ -457,7 +477,9 @@ async def lockstep(database: Database, workspace_id: str, count: int, rounds: in
     customers = [Customer(database, workspace_id) for _ in range(count)]
     samples: list[float] = []
     for _ in range(rounds):
-        samples += await asyncio.gather(*(customer.send() for customer in customers))
+        await asyncio.gather(*(customer.open() for customer in customers))
+        sent = time.perf_counter()
+        samples += await asyncio.gather(*(customer.send(sent) for customer in customers))
     return replied(samples)
 
 
