@@ -258,7 +258,7 @@ def background_work(*, bounded: bool = False) -> Iterator[None]:
     8-9 ms inline (docs/architecture.md has the backlog figures)."""
     token = _background.set(True)
     try:
-        with sqlite_driver.on_thread(not bounded):
+        with sqlite_driver.on_thread(not bounded), sqlite_driver.commits_on_thread():
             yield
     finally:
         _background.reset(token)

@@ -56,6 +56,7 @@ _READS = ("select", "pragma", "explain")
 _INTERRUPTIBLE = ("select", "explain", "with")  # a PRAGMA may write: never interrupted
 _WRITE_IN_CTE = re.compile(r"\b(insert|update|delete|replace)\b", re.IGNORECASE)
 _on_thread: ContextVar[bool] = ContextVar("rapport_sqlite_on_thread", default=False)
+_commit_on_thread: ContextVar[bool] = ContextVar("rapport_sqlite_commit_on_thread", default=False)
 
 
 def reads_only(statement: str) -> bool:
@@ -146,6 +147,21 @@ class Checkpointer:
 
 
 checkpointer = Checkpointer()
+
+
+@contextmanager
+def commits_on_thread() -> Iterator[None]:
+    """Commit the write transactions of the units of work opened inside on the connections'
+    threads even when their statements run on the loop: for background work, whose commit
+    then overlaps the loop's next piece of work (event processing's next chunk) and whose
+    writer nobody waits for on the live path. Committing event processing's chunks on the
+    loop instead measured no faster (three alternating 15 s runs each on one 200,000-call
+    database: 18,073-18,853 calls/s against 18,673-19,628; run-to-run noise here is ~10 %)."""
+    token = _commit_on_thread.set(True)
+    try:
+        yield
+    finally:
+        _commit_on_thread.reset(token)
 
 
 class _Overran(Exception):
@@ -410,7 +426,10 @@ class Connection:
         # transaction costs nothing. Committing on the loop also hands SQLite's writer on
         # at once instead of after a trip to the thread and back.
         wrote, self._wrote = self._wrote, False
-        await self.call(self.raw.commit)
+        if wrote and _commit_on_thread.get():
+            await self.lane.run(self.raw.commit)
+        else:
+            await self.call(self.raw.commit)
         if wrote:
             checkpointer.wrote(self.path)
 
