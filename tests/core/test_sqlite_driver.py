@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import multiprocessing
+import os
 import sqlite3
 import threading
 import time
@@ -372,3 +374,40 @@ async def test_a_relative_path_names_the_same_file_after_a_change_of_directory(
     finally:
         await engine.dispose()
     assert (tmp_path / "relative.db").exists()
+
+
+def _write_then_await_a_checkpoint(url: str) -> None:
+    async def go() -> bool:
+        before = sqlite_driver.checkpointer.checkpoints
+        database = Database(url)
+        try:
+            async with database.session() as session:
+                await session.execute(text("INSERT INTO notes (body) VALUES ('child')"))
+            deadline = time.monotonic() + 10
+            while sqlite_driver.checkpointer.checkpoints == before:
+                if time.monotonic() > deadline:
+                    return False
+                await asyncio.sleep(0.05)
+            return True
+        finally:
+            await database.dispose()
+
+    os._exit(0 if asyncio.run(go()) else 1)
+
+
+def test_a_forked_child_checkpoints_with_a_thread_of_its_own(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fork.db'}"
+
+    async def parent() -> None:  # the parent's checkpointer thread is running
+        database = Database(url)
+        async with database.session() as session:
+            await session.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
+        await database.dispose()
+
+    asyncio.run(parent())
+    child = multiprocessing.get_context("fork").Process(
+        target=_write_then_await_a_checkpoint, args=(url,)
+    )
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0

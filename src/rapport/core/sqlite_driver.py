@@ -35,6 +35,7 @@ adapter changes. It offers the part of aiosqlite's interface that the adapter us
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sqlite3
 import threading
@@ -147,6 +148,15 @@ class Checkpointer:
 
 
 checkpointer = Checkpointer()
+
+
+def _forked() -> None:
+    # The thread did not come along into a forked child: its first write starts its own.
+    global checkpointer
+    checkpointer = Checkpointer()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 @contextmanager
