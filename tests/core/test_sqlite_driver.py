@@ -108,6 +108,24 @@ async def test_commits_leave_checkpoints_to_the_checkpointer(notes: Database) ->
     assert checkpointed()
 
 
+async def test_a_wal_written_without_pause_still_starts_over(notes: Database) -> None:
+    # Commits land during every pass, so a passive checkpoint never copies the whole WAL at
+    # the moment a writer begins: without RESTART the WAL would grow to the backstop.
+    wal = Path(f"{make_url(notes.url).database}-wal")
+    written = 0
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        async with notes.session() as session:
+            await session.execute(
+                text("INSERT INTO notes (body) VALUES (:body)"), {"body": "x" * 3000}
+            )
+        written += 1
+        await asyncio.sleep(0.001)
+    frames = wal.stat().st_size // 4096
+    assert written >= 500
+    assert frames < written, (frames, written)  # about three frames a commit, had it grown
+
+
 def test_the_checkpointer_creates_no_database(tmp_path: Path) -> None:
     assert not sqlite_driver.checkpointer.checkpoint(str(tmp_path / "gone.db"))
     assert not (tmp_path / "gone.db").exists()

@@ -277,6 +277,12 @@ def unbounded_statements() -> Iterator[None]:
         yield
 
 
+def _sqlite_path(url: str) -> str:
+    """The file a SQLite URL names, the same whatever the working directory."""
+    path = make_url(url).database or ":memory:"
+    return path if path == ":memory:" else str(Path(path).resolve())
+
+
 def make_engine(url: str, *, pool: bool = True, explicit_transactions: bool = False) -> AsyncEngine:
     """Create the async engine for `url`.
 
@@ -290,11 +296,8 @@ def make_engine(url: str, *, pool: bool = True, explicit_transactions: bool = Fa
         if parsed.query:
             options = ", ".join(sorted(parsed.query))
             raise ValueError(f"SQLite database URLs take no options (this one has: {options})")
-        path = parsed.database or ":memory:"
-        if path != ":memory:":
-            path = str(Path(path).resolve())  # the same file whatever the working directory
         kwargs["async_creator"] = partial(
-            sqlite_driver.connect, path, autocommit=explicit_transactions
+            sqlite_driver.connect, _sqlite_path(url), autocommit=explicit_transactions
         )
     if not pool:
         kwargs["poolclass"] = NullPool
@@ -314,6 +317,7 @@ class Database:
         self.engine = make_engine(url, pool=pool, explicit_transactions=True)
         self.writer = WriterTurn()
         if url.startswith("sqlite"):
+            self._sqlite_path = _sqlite_path(url)
             _configure_sqlite(self.engine, self.writer)
 
     @property
@@ -326,7 +330,10 @@ class Database:
         return unit_of_work(self.engine)
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (on SQLite the last one folds the WAL in: the
+        checkpointer lets go of the file first)."""
+        if not self.is_postgres:
+            await asyncio.to_thread(sqlite_driver.checkpointer.forget, self._sqlite_path)
         await self.engine.dispose()
 
 

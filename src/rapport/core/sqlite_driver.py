@@ -21,9 +21,10 @@ thread, one trip a statement (execute, fetch every row, close):
   not hold the loop. Event processing's quick path is background work whose statements are
   bounded by its chunk, so it runs inline like the live path (`background_work(bounded=True)`;
   its graph walks go back to the thread, `core.db.unbounded_statements`);
-- the commit of a write transaction whose statements ran on the thread (a commit on the loop
-  only appends the transaction's pages to the WAL: the WAL is checkpointed, pages written
-  back to the database file with fsyncs, by a thread of its own, `Checkpointer`);
+- the commit of background work's write transactions (`commits_on_thread`); a live unit's
+  commit stays on the loop, where it only appends the transaction's pages to the WAL (the
+  WAL is checkpointed, pages written back to the database file with fsyncs, by a thread of
+  its own, `Checkpointer`);
 - taking the write lock while another process holds it (an import beside the server);
 - every call while an earlier one is still on the thread (a caller that stopped waiting).
 
@@ -35,6 +36,7 @@ adapter changes. It offers the part of aiosqlite's interface that the adapter us
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import sqlite3
@@ -49,6 +51,7 @@ from queue import SimpleQueue
 from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 INLINE_BUDGET = 0.002  # seconds a read may run on the event loop before it moves to the thread
 BUSY_TIMEOUT = 10.0  # seconds a call on the thread waits for another process's lock
@@ -98,13 +101,15 @@ class Checkpointer:
 
     INTERVAL = 0.2  # seconds: the commits of that span are checkpointed together
     BACKSTOP_PAGES = 10_000  # a commit checkpoints itself past this many WAL pages (~40 MB)
+    RESTART_FRAMES = 1_000  # past this many frames, start the WAL over when nobody is in it
 
     def __init__(self) -> None:
         self._dirty: set[str] = set()
         self._lock = threading.Lock()
+        self._passing = threading.Lock()  # held while a pass checkpoints
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self.checkpoints = 0  # completed, for tests and benchmarks
+        self.checkpoints = 0  # passes that copied the whole WAL back, for tests and benches
 
     def wrote(self, path: str) -> None:
         """Note a committed write transaction on the database at `path`."""
@@ -119,32 +124,58 @@ class Checkpointer:
                 self._thread.start()
         self._wake.set()
 
+    def forget(self, path: str) -> None:
+        """Drop `path` from the next pass and wait for a pass under way to end (blocks: call
+        it on a thread), so closing the last connection folds the WAL in as SQLite does."""
+        with self._lock:
+            self._dirty.discard(path)
+        with self._passing:
+            pass
+
     def _serve(self) -> None:
-        while True:
-            self._wake.wait()
-            time.sleep(self.INTERVAL)
-            self._wake.clear()
+        try:
+            while True:
+                self._wake.wait()
+                time.sleep(self.INTERVAL)
+                self._wake.clear()
+                with self._lock:
+                    paths, self._dirty = self._dirty, set()
+                with self._passing:
+                    for path in paths:
+                        self.checkpoint(path)
+        except Exception:  # never expected: commits then checkpoint at the backstop
+            logger.exception("the SQLite checkpointer stopped")
             with self._lock:
-                paths, self._dirty = self._dirty, set()
-            for path in paths:
-                self.checkpoint(path)
+                self._thread = None
 
     def checkpoint(self, path: str) -> bool:
-        """Checkpoint `path`'s WAL as far as its readers allow; False if the database is
-        gone or would not open (nothing is created: `mode=rw`)."""
+        """Copy `path`'s WAL back into the database as far as its readers allow; True when
+        all of it was. Writers keep appending meanwhile, so a WAL under steady writes is never
+        wholly copied at the moment one begins, and SQLite starts it over only then: past
+        `RESTART_FRAMES` this also tries `RESTART`, which takes the write lock for the copy
+        (skipped, not waited for, if anyone writes or reads the WAL: `timeout=0`). False if
+        the database is gone or would not open (nothing is created: `mode=rw`)."""
         try:
             raw = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=rw", uri=True, timeout=0)
         except sqlite3.Error:
             return False
         try:
             raw.execute("PRAGMA synchronous = NORMAL")
-            raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            busy, frames, copied = _counts(raw.execute("PRAGMA wal_checkpoint(PASSIVE)"))
+            if frames >= self.RESTART_FRAMES:
+                busy, frames, copied = _counts(raw.execute("PRAGMA wal_checkpoint(RESTART)"))
         except sqlite3.Error:
             return False
         finally:
             raw.close()
-        self.checkpoints += 1
-        return True
+        done = busy == 0 and frames == copied
+        self.checkpoints += done
+        return done
+
+
+def _counts(cursor: sqlite3.Cursor) -> tuple[int, int, int]:
+    busy, frames, copied = cursor.fetchone()
+    return int(busy), int(frames), int(copied)
 
 
 checkpointer = Checkpointer()
