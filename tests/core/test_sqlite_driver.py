@@ -108,20 +108,28 @@ async def test_commits_leave_checkpoints_to_the_checkpointer(notes: Database) ->
     assert checkpointed()
 
 
-async def test_a_wal_written_without_pause_still_starts_over(notes: Database) -> None:
-    # Commits land during every pass, so a passive checkpoint never copies the whole WAL at
-    # the moment a writer begins: without RESTART the WAL would grow to the backstop.
-    wal = Path(f"{make_url(notes.url).database}-wal")
+async def test_a_wal_written_without_pause_still_starts_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Commits land during every pass, so the checkpointer never copies the whole WAL at the
+    # moment a writer begins; the commit past the backstop does, and the WAL starts over.
+    monkeypatch.setattr(sqlite_driver.Checkpointer, "BACKSTOP_PAGES", 500)
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}")
+    wal = tmp_path / "busy.db-wal"
     written = 0
-    deadline = time.monotonic() + 3.0
-    while time.monotonic() < deadline:
-        async with notes.session() as session:
-            await session.execute(
-                text("INSERT INTO notes (body) VALUES (:body)"), {"body": "x" * 3000}
-            )
-        written += 1
-        await asyncio.sleep(0.001)
-    frames = wal.stat().st_size // 4096
+    try:
+        async with database.session() as session:
+            await session.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            async with database.session() as session:
+                row = {"body": "x" * 3000}
+                await session.execute(text("INSERT INTO notes (body) VALUES (:body)"), row)
+            written += 1
+            await asyncio.sleep(0.001)
+        frames = wal.stat().st_size // 4096
+    finally:
+        await database.dispose()
     assert written >= 500
     assert frames < written, (frames, written)  # about three frames a commit, had it grown
 

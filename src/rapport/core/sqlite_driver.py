@@ -96,12 +96,18 @@ class Checkpointer:
     checkpoints instead (`PRAGMA wal_checkpoint(PASSIVE)`: it waits for nobody and nobody
     waits for it), at most every `INTERVAL` seconds after a commit, on a connection of its
     own. A commit on the loop then only appends its pages to the WAL (no fsync under
-    `synchronous=NORMAL`). If this thread ever falls behind, the backstop still bounds the
-    WAL."""
+    `synchronous=NORMAL`); past the backstop one commit copies what is left and the WAL
+    starts over."""
 
     INTERVAL = 0.2  # seconds: the commits of that span are checkpointed together
-    BACKSTOP_PAGES = 10_000  # a commit checkpoints itself past this many WAL pages (~40 MB)
-    RESTART_FRAMES = 1_000  # past this many frames, start the WAL over when nobody is in it
+    # A commit checkpoints itself past this many WAL pages (~16 MB). Under steady writes that
+    # is also how the WAL starts over: this thread copies while writers append, so it never
+    # finds the whole WAL copied at the moment a writer begins, which is when SQLite starts
+    # the WAL anew. The commit that crosses the line holds the write lock, copies the little
+    # this thread has not (at most INTERVAL's worth) and the next writer starts over: a few
+    # milliseconds on the loop every 16 MB written. (A `RESTART` from this thread instead
+    # made live writers wait on their threads, 50-77 ms spikes in the assistant bench.)
+    BACKSTOP_PAGES = 4_000
 
     def __init__(self) -> None:
         self._dirty: set[str] = set()
@@ -150,11 +156,8 @@ class Checkpointer:
 
     def checkpoint(self, path: str) -> bool:
         """Copy `path`'s WAL back into the database as far as its readers allow; True when
-        all of it was. Writers keep appending meanwhile, so a WAL under steady writes is never
-        wholly copied at the moment one begins, and SQLite starts it over only then: past
-        `RESTART_FRAMES` this also tries `RESTART`, which takes the write lock for the copy
-        (skipped, not waited for, if anyone writes or reads the WAL: `timeout=0`). False if
-        the database is gone or would not open (nothing is created: `mode=rw`)."""
+        all of it was. False if the database is gone or would not open (nothing is created:
+        `mode=rw`)."""
         try:
             raw = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=rw", uri=True, timeout=0)
         except sqlite3.Error:
@@ -162,8 +165,6 @@ class Checkpointer:
         try:
             raw.execute("PRAGMA synchronous = NORMAL")
             busy, frames, copied = _counts(raw.execute("PRAGMA wal_checkpoint(PASSIVE)"))
-            if frames >= self.RESTART_FRAMES:
-                busy, frames, copied = _counts(raw.execute("PRAGMA wal_checkpoint(RESTART)"))
         except sqlite3.Error:
             return False
         finally:
