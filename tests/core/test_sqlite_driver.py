@@ -134,6 +134,24 @@ async def test_a_wal_written_without_pause_still_starts_over(
     assert frames < written, (frames, written)  # about three frames a commit, had it grown
 
 
+async def test_outside_wal_mode_a_commit_goes_to_the_thread(tmp_path: Path) -> None:
+    # Without WAL (a filesystem that cannot share memory) a commit waits for readers: never
+    # on the loop.
+    for mode, trips_wanted in (("wal", 0), ("delete", 1)):
+        connection = await sqlite_driver.connect(str(tmp_path / f"{mode}.db"), autocommit=True)
+        try:
+            await connection.call(connection.raw.execute, f"PRAGMA journal_mode={mode}")
+            await connection.call(connection.raw.execute, "CREATE TABLE t (v INTEGER)")
+            await connection.call(connection.raw.execute, "BEGIN")  # as core.db's units do
+            await connection.begin_writing()
+            await (await connection.cursor().execute("INSERT INTO t VALUES (1)")).close()
+            trips = _Trips(connection)
+            await connection.commit()
+            assert len(trips) == trips_wanted, mode
+        finally:
+            await connection.close()
+
+
 def test_the_checkpointer_creates_no_database(tmp_path: Path) -> None:
     assert not sqlite_driver.checkpointer.checkpoint(str(tmp_path / "gone.db"))
     assert not (tmp_path / "gone.db").exists()

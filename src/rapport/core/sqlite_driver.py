@@ -21,10 +21,11 @@ thread, one trip a statement (execute, fetch every row, close):
   not hold the loop. Event processing's quick path is background work whose statements are
   bounded by its chunk, so it runs inline like the live path (`background_work(bounded=True)`;
   its graph walks go back to the thread, `core.db.unbounded_statements`);
-- the commit of background work's write transactions (`commits_on_thread`); a live unit's
-  commit stays on the loop, where it only appends the transaction's pages to the WAL (the
-  WAL is checkpointed, pages written back to the database file with fsyncs, by a thread of
-  its own, `Checkpointer`);
+- the commit of background work's write transactions (`commits_on_thread`), and any write
+  commit outside WAL mode (it would wait for readers); a live unit's commit stays on the
+  loop, where it only appends the transaction's pages to the WAL (the WAL is checkpointed,
+  pages written back to the database file with fsyncs, by a thread of its own,
+  `Checkpointer`);
 - taking the write lock while another process holds it (an import beside the server);
 - every call while an earlier one is still on the thread (a caller that stopped waiting).
 
@@ -377,6 +378,7 @@ class Connection:
         self.raw: sqlite3.Connection = raw
         self.path = path
         self._wrote = False  # holds the write lock: from begin_writing to commit or rollback
+        self._wal: bool | None = None  # in WAL mode (asked at the first write's commit)
         # Dropped without close(): the thread closes the connection and ends.
         weakref.finalize(self, lane.finish, raw.close)
 
@@ -463,17 +465,24 @@ class Connection:
             self.raw.execute(statement)
 
     async def commit(self) -> None:
-        # Where the statements ran: on the loop, a write transaction's commit only appends
-        # its pages to the WAL (the `checkpointer` writes them back), and ending a read
-        # transaction costs nothing. Committing on the loop also hands SQLite's writer on
-        # at once instead of after a trip to the thread and back.
+        # On the loop, a write transaction's commit only appends its pages to the WAL (the
+        # `checkpointer` writes them back), and ending a read transaction costs nothing.
+        # Committing on the loop also hands SQLite's writer on at once instead of after a
+        # trip to the thread and back. Not in background work (`commits_on_thread`), and
+        # not outside WAL mode (a filesystem without it), where a commit waits for readers.
         wrote, self._wrote = self._wrote, False
-        if wrote and _commit_on_thread.get():
+        if wrote and (_commit_on_thread.get() or not self._inline() or not self._in_wal()):
             await self.lane.run(self.raw.commit)
         else:
             await self.call(self.raw.commit)
         if wrote:
             checkpointer.wrote(self.path)
+
+    def _in_wal(self) -> bool:
+        if self._wal is None:
+            mode = self.raw.execute("PRAGMA journal_mode").fetchone()[0]
+            self._wal = str(mode).lower() == "wal"
+        return self._wal
 
     async def rollback(self) -> None:
         self._wrote = False
