@@ -365,7 +365,6 @@ async def one_turn(
     job worker runs 4 at once by default); the wait for a lane counts in the latency. In one
     process the lane covers the store too (as before); with a worker process the store is
     the web request's and only the turn waits for a lane."""
-    started = sent
     turns = TURNS[0]
     if isinstance(turns, WorkerProcess):
         message = await store(database, workspace_id, conversation_id, text)
@@ -376,7 +375,7 @@ async def one_turn(
             message = await store(database, workspace_id, conversation_id, text)
             assert message is not None
             replied = await turns.answer(workspace_id, message)
-    elapsed = (time.perf_counter() - started) * 1000
+    elapsed = (time.perf_counter() - sent) * 1000
     return elapsed if replied else float("nan")
 
 

@@ -317,7 +317,7 @@ class Database:
         self.engine = make_engine(url, pool=pool, explicit_transactions=True)
         self.writer = WriterTurn()
         if url.startswith("sqlite"):
-            self._sqlite_path = _sqlite_path(url)
+            self.sqlite_file = _sqlite_path(url)
             _configure_sqlite(self.engine, self.writer)
 
     @property
@@ -333,7 +333,7 @@ class Database:
         """Close every pooled connection (on SQLite the last one folds the WAL in: the
         checkpointer lets go of the file first)."""
         if not self.is_postgres:
-            await asyncio.to_thread(sqlite_driver.checkpointer.forget, self._sqlite_path)
+            await asyncio.to_thread(sqlite_driver.checkpointer.forget, self.sqlite_file)
         await self.engine.dispose()
 
 

@@ -160,24 +160,20 @@ class Checkpointer:
         all of it was. False if the database is gone or would not open (nothing is created:
         `mode=rw`)."""
         try:
-            raw = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=rw", uri=True, timeout=0)
+            # `path` is absolute (`core.db` resolves it): no filesystem lookup a pass.
+            raw = sqlite3.connect(f"{Path(path).as_uri()}?mode=rw", uri=True, timeout=0)
         except sqlite3.Error:
             return False
         try:
             raw.execute("PRAGMA synchronous = NORMAL")
-            busy, frames, copied = _counts(raw.execute("PRAGMA wal_checkpoint(PASSIVE)"))
+            busy, frames, copied = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error:
             return False
         finally:
             raw.close()
-        done = busy == 0 and frames == copied
+        done = bool(busy == 0 and frames == copied)
         self.checkpoints += done
         return done
-
-
-def _counts(cursor: sqlite3.Cursor) -> tuple[int, int, int]:
-    busy, frames, copied = cursor.fetchone()
-    return int(busy), int(frames), int(copied)
 
 
 checkpointer = Checkpointer()
