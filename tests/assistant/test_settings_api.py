@@ -1,12 +1,19 @@
-"""The assistant settings API: defaults, changes, bad input, and who may call it."""
+"""The assistant settings API: defaults, changes, bad input, who may call it, and how soon the
+turns see a change."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from rapport.assistant.service import assistant
+from rapport.core import recent
 from rapport.core.db import Database
+from rapport.core.recent import SETTINGS_SECONDS
 from rapport.identity.enums import Scope
+from rapport.support.enums import Channel
+from tests.fixtures.assistant import enable_assistant
 from tests.fixtures.authorization import Case, call_case, case_name
 from tests.fixtures.identity import bearer, make_api_key, make_workspace
 
@@ -86,3 +93,28 @@ async def test_bad_settings_are_422(
     response = await client.put("/api/v1/assistant-settings", json=body, headers=key)
     assert response.status_code == 422
     assert set(response.json()) >= {"error", "detail"}
+
+
+async def test_the_turns_see_a_change_here_at_once_and_from_elsewhere_within_seconds(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The settings every turn reads are kept for SETTINGS_SECONDS (core.recent)."""
+    now = [1000.0]
+    monkeypatch.setattr(recent.time, "monotonic", lambda: now[0])
+    workspace = await make_workspace(database)
+
+    async def enabled() -> bool:
+        async with database.session() as session:
+            return await assistant.owns_new(session, workspace.id, Channel.chat)
+
+    assert not await enabled()
+    await enable_assistant(database, workspace.id, Channel.chat)  # this process: seen at once
+    assert await enabled()
+    async with database.session() as session:  # another process switches it off
+        await session.execute(
+            text("UPDATE assistant_settings SET enabled = :off WHERE workspace_id = :w"),
+            {"off": False, "w": workspace.id},
+        )
+    assert await enabled()
+    now[0] += SETTINGS_SECONDS + 0.1
+    assert not await enabled()

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from rapport.core.db import Database
-from rapport.knowledge import embedding
+from rapport.knowledge import embedding, ranking
 from rapport.knowledge.embedding import use_embedder
 from rapport.knowledge.enums import ArticleStatus
 from rapport.knowledge.schemas import ArticleHit, ArticleUpdate
@@ -234,3 +234,28 @@ async def test_the_model_is_loaded_on_a_worker_thread(monkeypatch: pytest.Monkey
     vectors, _ = await embedding.embed(["where is my parcel"])
     assert vectors.shape[0] == 1
     assert len(loaded_on) == 1 and loaded_on[0] != threading.get_ident()
+
+
+SNIPPET_TEXT = "Orders leave in a day. Parcels are tracked. Refunds take a week."
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # The query word that comes first in the text counts, whatever the query's order.
+        ("refund parcel", "Parcels are tracked. Refunds take a week."),
+        ("Refünds", "Refunds take a week."),  # accents and a plural read as the plain word
+        ("gift cards", SNIPPET_TEXT),  # no word found: from the start
+        ("the a of", SNIPPET_TEXT),  # stop words alone find nothing
+    ],
+)
+def test_a_snippet_starts_at_the_sentence_of_the_first_query_word(
+    query: str, expected: str
+) -> None:
+    starts = ranking.word_starts(SNIPPET_TEXT)
+    assert ranking.snippet(SNIPPET_TEXT, starts, query) == expected
+
+
+def test_a_long_snippet_is_cut_at_a_word() -> None:
+    starts = ranking.word_starts(SNIPPET_TEXT)
+    assert ranking.snippet(SNIPPET_TEXT, starts, "orders", limit=20) == "Orders leave in a…"

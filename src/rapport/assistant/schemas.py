@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
 from rapport.core.schemas import ReadModel
 from rapport.support.enums import Channel
@@ -56,6 +56,9 @@ class AssistantSettingsChange(AssistantSettingsUpdate):
 
 
 class AssistantSettingsRead(ReadModel):
+    # Frozen: the settings of a channel are shared by every turn for a few seconds.
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
     channel: Channel = Field(description="The channel these settings apply to.")
     enabled: bool = Field(description="Whether the assistant owns new conversations here.")
     name: str = Field(description="The name the assistant signs with.")

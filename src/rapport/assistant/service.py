@@ -17,21 +17,29 @@ from rapport.assistant.schemas import (
 )
 from rapport.core.clock import utcnow
 from rapport.core.db import take_writer
+from rapport.core.recent import SETTINGS_SECONDS, Recent
 from rapport.identity.audit import Actor, audit
 from rapport.support.enums import Channel
 
 FIELDS = tuple(AssistantSettingsUpdate.model_fields)
+# Every message reads its channel's settings: kept a few seconds (core.recent).
+_recent: Recent[tuple[str, str], AssistantSettingsRead] = Recent(SETTINGS_SECONDS)
 
 
 class AssistantService:
     async def settings(
         self, session: AsyncSession, workspace_id: str, channel: Channel
     ) -> AssistantSettingsRead:
-        """Return a channel's assistant settings (off, with defaults, until set)."""
-        stored = await SettingsRepository(session, workspace_id).for_channel(str(channel))
-        if stored is None:
-            return _defaults(channel)
-        return AssistantSettingsRead.model_validate(stored)
+        """Return a channel's assistant settings (off, with defaults, until set), as read
+        within the last SETTINGS_SECONDS."""
+
+        async def read() -> AssistantSettingsRead:
+            stored = await SettingsRepository(session, workspace_id).for_channel(str(channel))
+            if stored is None:
+                return _defaults(channel)
+            return AssistantSettingsRead.model_validate(stored)
+
+        return await _recent.load((workspace_id, str(channel)), read)
 
     async def all_settings(self, session: AsyncSession, workspace_id: str) -> AssistantSettingsList:
         """Return every channel's settings, defaults where none are stored."""
@@ -64,6 +72,7 @@ class AssistantService:
         for name, value in values.items():
             setattr(stored, name, value)
         stored.updated_at = utcnow()
+        _recent.forget_on_commit(session, (workspace_id, str(channel)))
         await audit.record(
             session, "assistant.settings_changed", actor, workspace_id=workspace_id,
             target_type="assistant_settings", target_id=str(channel),

@@ -114,15 +114,24 @@ def is_hit(keyword: float, semantic: float) -> bool:
     return keyword > 0 or semantic >= SEMANTIC_FLOOR
 
 
-def snippet(text: str, query: str, limit: int = SNIPPET_CHARS) -> str:
-    """Return up to `limit` characters of plain text, from the sentence of the first query
-    word found (else from the start), cut at a word boundary with an ellipsis."""
-    wanted = {word for word in words(query) if word not in STOPWORDS}
-    start = 0
+def word_starts(text: str) -> dict[str, int]:
+    """Return where each word (as `words` reads it) first occurs in the text, for `snippet`:
+    worked out once an article, not once a search."""
+    starts: dict[str, int] = {}
     for match in _WORD.finditer(text):
-        if words(match.group())[:1] and words(match.group())[0] in wanted:
-            start = _sentence_start(text, match.start())
-            break
+        found = words(match.group())
+        if found and found[0] not in starts:
+            starts[found[0]] = match.start()
+    return starts
+
+
+def snippet(text: str, starts: dict[str, int], query: str, limit: int = SNIPPET_CHARS) -> str:
+    """Return up to `limit` characters of plain text, from the sentence of the first query
+    word found (else from the start), cut at a word boundary with an ellipsis; `starts` is
+    the text's `word_starts`."""
+    wanted = {word for word in words(query) if word not in STOPWORDS}
+    found = [starts[word] for word in wanted if word in starts]
+    start = _sentence_start(text, min(found)) if found else 0
     piece = text[start:].strip()
     if len(piece) <= limit:
         return piece

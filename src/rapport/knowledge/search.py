@@ -35,6 +35,7 @@ class Indexed:
     locale: str
     title: str
     text: str
+    starts: dict[str, int]
     document: ranking.Document
     vector: Vectors | None
     model: str | None
@@ -80,6 +81,7 @@ def indexed(article: Article) -> Indexed:
         locale=article.locale,
         title=article.title,
         text=text,
+        starts=ranking.word_starts(text),
         document=ranking.document(article.title, text),
         vector=vector,
         model=article.embedding_model if vector is not None else None,
@@ -172,7 +174,7 @@ def hit(item: Indexed, keyword: float, semantic: float, query: str, url: str) ->
         slug=item.slug,
         locale=item.locale,
         title=item.title,
-        snippet=ranking.snippet(item.text, query),
+        snippet=ranking.snippet(item.text, item.starts, query),
         url=url,
         score=round(ranking.combined(keyword, semantic), 4),
         keyword_score=round(keyword, 4),

@@ -15,6 +15,7 @@ from rapport.core.clock import utcnow
 from rapport.core.db import take_writer
 from rapport.core.ids import new_id
 from rapport.core.pagination import decode_cursor, encode_cursor
+from rapport.core.recent import SETTINGS_SECONDS, Recent
 from rapport.identity.enums import ActorType
 from rapport.identity.schemas import Principal
 from rapport.identity.service import workspaces
@@ -37,6 +38,10 @@ DEFAULT_LOCALE = "en"
 _CURSOR_KIND = "knowledge.articles"
 # Letters whose usual ASCII spelling is not their base letter (Größe -> groesse).
 _SPELLED_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ": "ae", "ø": "oe"})
+# Every search reads the default locale and the workspace's slug: kept a few seconds
+# (core.recent; a slug never changes).
+_default_locales: Recent[str, str] = Recent(SETTINGS_SECONDS)
+_slugs: Recent[str, str] = Recent(SETTINGS_SECONDS)
 
 
 def slug_of(title: str) -> str:
@@ -55,7 +60,11 @@ def help_path(workspace_slug: str, locale: str, slug: str) -> str:
 async def workspace_slug(session: AsyncSession, workspace_id: str) -> str:
     """Return the slug of a workspace (its help center's address)."""
     reader = Principal(workspace_id, ActorType.system, "knowledge", frozenset())
-    return (await workspaces.get(session, reader)).slug
+
+    async def read() -> str:
+        return (await workspaces.get(session, reader)).slug
+
+    return await _slugs.load(workspace_id, read)
 
 
 async def search(
@@ -230,8 +239,12 @@ class ArticleService:
 
     async def default_locale(self, session: AsyncSession, workspace_id: str) -> str:
         """Return the locale the workspace's searches fall back to (English if unset)."""
-        found = await SettingsRepository(session, workspace_id).current()
-        return found.default_locale if found is not None else DEFAULT_LOCALE
+
+        async def read() -> str:
+            found = await SettingsRepository(session, workspace_id).current()
+            return found.default_locale if found is not None else DEFAULT_LOCALE
+
+        return await _default_locales.load(workspace_id, read)
 
     async def set_default_locale(
         self, session: AsyncSession, workspace_id: str, locale: str
@@ -243,6 +256,7 @@ class ArticleService:
         if found is None:
             found = await repository.add(KnowledgeSettings(default_locale=locale))
         found.default_locale = locale
+        _default_locales.forget_on_commit(session, workspace_id)
         return locale
 
     async def embed_articles(self, bodies: Sequence[ArticleCreate]) -> list[tuple[bytes, str]]:
