@@ -77,7 +77,8 @@ async def take_turn(
         return TurnResult(False, None)
     settings = await assistant.settings(session, workspace_id, conversation.channel)
     repository = DialogueRepository(session, workspace_id)
-    dialogue = await repository.of(conversation.id)
+    with session.no_autoflush:  # the conversation's labels are written with the reply's change
+        dialogue = await repository.of(conversation.id)
     if dialogue is None:
         dialogue = await repository.add(
             Dialogue(conversation_id=conversation.id, state=b"", handed_off=False, turns=0)
