@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
 from rapport.core.db import Database
 from rapport.identity.models import Source
@@ -74,3 +75,37 @@ async def test_update_through_repository_cannot_touch_another_workspace(
         unchanged = await SourceRepository(session, theirs.id).get(source.id)
     assert unchanged is not None
     assert unchanged.name == "theirs"
+
+
+async def test_the_statement_by_id_is_built_once_and_bound_to_each_workspace(
+    database: Database,
+) -> None:
+    mine, theirs = await make_workspace(database), await make_workspace(database)
+    own, other = await make_source(database, mine), await make_source(database, theirs)
+    async with database.session() as session:
+        repository, foreign = (
+            SourceRepository(session, mine.id),
+            SourceRepository(session, theirs.id),
+        )
+        assert repository.id_query() is foreign.id_query()  # one statement, reused
+        assert repository.id_query(for_update=True) is not repository.id_query()
+        assert (await foreign.get(other.id)) is not None
+        assert await repository.get(other.id) is None  # the reused statement, this workspace
+        found = await repository.get(own.id)
+        assert found is not None and found.id == own.id
+
+
+async def test_a_fresh_read_by_id_reads_the_columns_again(database: Database) -> None:
+    mine = await make_workspace(database)
+    source = await make_source(database, mine, "before")
+    async with database.session() as session:
+        repository = SourceRepository(session, mine.id)
+        held = await repository.get(source.id)
+        assert held is not None and held.name == "before"
+        renamed = update(Source).where(Source.id == source.id).values(name="after")
+        await session.execute(renamed.execution_options(synchronize_session=False))
+        params = repository.id_params(source.id)
+        assert (await repository.one_or_none(repository.id_query(), params)) is held
+        assert held.name == "before"  # the unit of work's copy, as first read
+        await repository.one_or_none(repository.id_query(fresh=True), params)
+        assert held.name == "after"

@@ -28,8 +28,10 @@ class ConversationRepository(TenantRepository[Conversation]):
         self, conversation_id: str, visibility: Visibility, *, for_update: bool = False
     ) -> Conversation | None:
         """Return a conversation the caller may see (locked for a change when asked)."""
-        query = self.base_query().where(Conversation.id == conversation_id, *_visible(visibility))
-        return await self.one_or_none(query.with_for_update() if for_update else query)
+        query = self.id_query(for_update=for_update)
+        if conditions := _visible(visibility):
+            query = query.where(*conditions)
+        return await self.one_or_none(query, self.id_params(conversation_id))
 
     async def listed(
         self,

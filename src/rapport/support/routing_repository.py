@@ -83,8 +83,8 @@ class RoutingRepository(TenantRepository[Conversation]):
     async def for_routing(self, conversation_id: str) -> Conversation | None:
         """Return a conversation locked while it is routed or changed, its columns read
         afresh under the lock (even when read before in this unit of work)."""
-        query = self.base_query().where(Conversation.id == conversation_id).with_for_update()
-        return await self.one_or_none(query.execution_options(populate_existing=True))
+        query = self.id_query(for_update=True, fresh=True)
+        return await self.one_or_none(query, self.id_params(conversation_id))
 
     async def unlocked(self, conversation_id: str) -> Conversation | None:
         """Return a conversation without a lock, to decide whether it needs one."""
