@@ -6,8 +6,11 @@ import threading
 from collections.abc import Sequence
 
 import pytest
+from sqlalchemy import text
 
+from rapport.core import recent
 from rapport.core.db import Database
+from rapport.core.recent import SETTINGS_SECONDS
 from rapport.knowledge import embedding, ranking
 from rapport.knowledge.embedding import use_embedder
 from rapport.knowledge.enums import ArticleStatus
@@ -105,6 +108,25 @@ async def test_an_unpublished_article_leaves_the_results(database: Database) -> 
     async with database.session() as session:
         change = ArticleUpdate(status=ArticleStatus.draft)
         await articles.update(session, workspace.id, article_id, change)
+    assert await _search(database, workspace.id, "gift") == []
+
+
+async def test_an_article_unpublished_by_another_process_leaves_within_seconds(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which articles a search looks at is kept for SETTINGS_SECONDS (core.recent)."""
+    now = [1000.0]
+    monkeypatch.setattr(recent.time, "monotonic", lambda: now[0])
+    workspace = await make_workspace(database)
+    article_id = await make_article(database, workspace.id, "Gift cards", "They never expire.")
+    assert [hit.article_id for hit in await _search(database, workspace.id, "gift")] == [article_id]
+    async with database.session() as session:  # not through this process's service
+        await session.execute(
+            text("UPDATE knowledge_articles SET status = 'draft' WHERE id = :id"),
+            {"id": article_id},
+        )
+    assert [hit.article_id for hit in await _search(database, workspace.id, "gift")] == [article_id]
+    now[0] += SETTINGS_SECONDS + 0.1
     assert await _search(database, workspace.id, "gift") == []
 
 

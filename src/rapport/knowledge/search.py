@@ -13,6 +13,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.core.recent import SETTINGS_SECONDS, Recent
 from rapport.knowledge import ranking
 from rapport.knowledge.embedding import article_text, embed, from_bytes
 from rapport.knowledge.markdown import plain_text
@@ -68,6 +69,15 @@ class ArticleIndex:
 
 
 index = ArticleIndex()
+# Which articles a search looks at, by workspace and published-only: kept a few seconds
+# (core.recent); the knowledge service forgets a workspace's when one of its articles changes.
+_keys: Recent[tuple[str, bool], tuple[ArticleKey, ...]] = Recent(SETTINGS_SECONDS)
+
+
+def articles_changed(session: AsyncSession, workspace_id: str) -> None:
+    """Make the next searches look at the workspace's articles afresh (after this commit)."""
+    for published_only in (True, False):
+        _keys.forget_on_commit(session, (workspace_id, published_only))
 
 
 def indexed(article: Article) -> Indexed:
@@ -197,7 +207,11 @@ async def hits(
     """Rank the workspace's articles (published only, or all) for an embedded query."""
     repository = ArticleRepository(session, workspace_id)
     preferred = preferred_locales(locale, default_locale)
-    keys = choose_versions(await repository.keys(published_only=published_only), preferred)
+
+    async def read() -> tuple[ArticleKey, ...]:
+        return tuple(await repository.keys(published_only=published_only))
+
+    keys = choose_versions(await _keys.load((workspace_id, published_only), read), preferred)
     items = await load(repository, keys, model)
     if not items:
         return []

@@ -159,6 +159,7 @@ class ArticleService:
             embedding=vector,
             embedding_model=model,
         )
+        searching.articles_changed(session, workspace_id)
         return await repository.add(article)
 
     async def update(
@@ -192,12 +193,14 @@ class ArticleService:
             if body.status == ArticleStatus.published:
                 article.published_at = utcnow()
         article.updated_at = utcnow()
+        searching.articles_changed(session, workspace_id)
         await session.flush()
         return article
 
     async def delete(self, session: AsyncSession, workspace_id: str, article_id: str) -> None:
         """Delete one locale's version of an article."""
         article = await self.get(session, workspace_id, article_id)
+        searching.articles_changed(session, workspace_id)
         await ArticleRepository(session, workspace_id).delete(article)
 
     async def get(self, session: AsyncSession, workspace_id: str, article_id: str) -> Article:
