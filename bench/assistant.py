@@ -74,6 +74,7 @@ from rapport.assistant.demo import DEMO_CUSTOMER_EMAIL
 from rapport.assistant.demo import seed_demo as seed_assistant
 from rapport.assistant.labels import label_text, models
 from rapport.assistant.tasks import answer
+from rapport.core.collector import quiet_collector
 from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
 from rapport.db.migrate import upgrade
@@ -257,6 +258,7 @@ def worker_main(url: str, lanes: int, connection: Connection) -> None:
     load_tasks()
     models()
     label_text("warm up")
+    quiet_collector()  # as `rapport worker` does once it has started
     asyncio.run(serve_turns(url, lanes, connection))
 
 
@@ -595,6 +597,7 @@ def main() -> None:
     print(f"the turns embed with: {files.onnx if files else 'the hashed fallback'}")
     models()
     label_text("warm up")
+    quiet_collector()  # as the server does once it has started (core/collector.py)
     with tempfile.TemporaryDirectory() as directory:
         url = f"sqlite+aiosqlite:///{directory}/bench.db"
         measure("sqlite", url, args.think, args.duration, args.rounds, args.lanes, sqlite_worker)
