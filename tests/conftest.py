@@ -12,11 +12,13 @@ from fastapi import FastAPI
 
 from rapport.app import create_app
 from rapport.config import Settings
+from rapport.core import recent
 from rapport.core.clock import set_clock
 from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
 from rapport.identity import passwords
 from tests.fixtures.databases import TemplateDatabase, backends, build_template, drop_template
+from tests.fixtures.recent import RecentClock
 from tests.fixtures.server import LiveServer, serve
 
 TEST_SECRET = "test-secret-key-not-for-production-0123456789abcdef"
@@ -102,6 +104,14 @@ def _quick_password_hashing(
 def _restore_clock() -> Iterator[None]:
     yield
     set_clock(None)
+
+
+@pytest.fixture
+def recent_clock(monkeypatch: pytest.MonkeyPatch) -> RecentClock:
+    """Move by hand the time after which `core.recent` lets a kept setting lapse."""
+    clock = RecentClock()
+    monkeypatch.setattr(recent.time, "monotonic", clock)
+    return clock
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import text
 
 from rapport.assistant.service import assistant
-from rapport.core import recent
 from rapport.core.db import Database
 from rapport.core.recent import SETTINGS_SECONDS
 from rapport.identity.enums import Scope
@@ -16,6 +15,7 @@ from rapport.support.enums import Channel
 from tests.fixtures.assistant import enable_assistant
 from tests.fixtures.authorization import Case, call_case, case_name
 from tests.fixtures.identity import bearer, make_api_key, make_workspace
+from tests.fixtures.recent import RecentClock
 
 READ, ASSIGN = Scope.conversations_read, Scope.conversations_assign
 CASES = [
@@ -96,11 +96,9 @@ async def test_bad_settings_are_422(
 
 
 async def test_the_turns_see_a_change_here_at_once_and_from_elsewhere_within_seconds(
-    database: Database, monkeypatch: pytest.MonkeyPatch
+    database: Database, recent_clock: RecentClock
 ) -> None:
     """The settings every turn reads are kept for SETTINGS_SECONDS (core.recent)."""
-    now = [1000.0]
-    monkeypatch.setattr(recent.time, "monotonic", lambda: now[0])
     workspace = await make_workspace(database)
 
     async def enabled() -> bool:
@@ -116,5 +114,5 @@ async def test_the_turns_see_a_change_here_at_once_and_from_elsewhere_within_sec
             {"off": False, "w": workspace.id},
         )
     assert await enabled()
-    now[0] += SETTINGS_SECONDS + 0.1
+    recent_clock.advance(SETTINGS_SECONDS + 0.1)
     assert not await enabled()

@@ -7,24 +7,9 @@ import asyncio
 
 import pytest
 
-from rapport.core import recent
 from rapport.core.db import Database
 from rapport.core.recent import Recent
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr(recent.time, "monotonic", clock)
-    return clock
+from tests.fixtures.recent import RecentClock
 
 
 class Source:
@@ -38,20 +23,22 @@ class Source:
         return self.value
 
 
-async def test_a_value_is_read_once_within_its_seconds_and_again_after(clock: Clock) -> None:
+async def test_a_value_is_read_once_within_its_seconds_and_again_after(
+    recent_clock: RecentClock,
+) -> None:
     kept: Recent[str, str] = Recent(5.0)
     source = Source("en")
     assert [await kept.load("w1", source.read) for _ in range(3)] == ["en"] * 3
     assert source.reads == 1
     source.value = "de"  # changed by another process
-    clock.now += 4.9
+    recent_clock.advance(4.9)
     assert await kept.load("w1", source.read) == "en"
-    clock.now += 0.2
+    recent_clock.advance(0.2)
     assert await kept.load("w1", source.read) == "de"
     assert source.reads == 2
 
 
-async def test_keys_are_kept_apart(clock: Clock) -> None:
+async def test_keys_are_kept_apart(recent_clock: RecentClock) -> None:
     kept: Recent[tuple[str, str], str] = Recent(5.0)
     first, second = Source("one"), Source("two")
     assert await kept.load(("w1", "chat"), first.read) == "one"
@@ -59,7 +46,7 @@ async def test_keys_are_kept_apart(clock: Clock) -> None:
     assert await kept.load(("w1", "chat"), second.read) == "one"
 
 
-async def test_forget_makes_the_next_load_read(clock: Clock) -> None:
+async def test_forget_makes_the_next_load_read(recent_clock: RecentClock) -> None:
     kept: Recent[str, str] = Recent(5.0)
     source = Source("en")
     await kept.load("w1", source.read)
@@ -68,7 +55,9 @@ async def test_forget_makes_the_next_load_read(clock: Clock) -> None:
     assert await kept.load("w1", source.read) == "fr"
 
 
-async def test_a_value_read_while_its_key_was_forgotten_is_not_kept(clock: Clock) -> None:
+async def test_a_value_read_while_its_key_was_forgotten_is_not_kept(
+    recent_clock: RecentClock,
+) -> None:
     kept: Recent[str, str] = Recent(5.0)
     started, release = asyncio.Event(), asyncio.Event()
 
@@ -85,7 +74,7 @@ async def test_a_value_read_while_its_key_was_forgotten_is_not_kept(clock: Clock
     assert await kept.load("w1", Source("new").read) == "new"  # ...nobody else does
 
 
-async def test_the_oldest_key_goes_first_past_max_items(clock: Clock) -> None:
+async def test_the_oldest_key_goes_first_past_max_items(recent_clock: RecentClock) -> None:
     kept: Recent[str, str] = Recent(5.0, max_items=2)
     source = Source("x")
     for key in ("a", "b", "c"):
@@ -105,7 +94,7 @@ def test_seconds_and_size_must_be_positive() -> None:
 
 
 async def test_a_change_is_forgotten_when_written_and_again_when_committed(
-    database: Database, clock: Clock
+    database: Database, recent_clock: RecentClock
 ) -> None:
     kept: Recent[str, str] = Recent(5.0)
     source = Source("en")
@@ -119,7 +108,9 @@ async def test_a_change_is_forgotten_when_written_and_again_when_committed(
     assert source.reads == 3
 
 
-async def test_a_rolled_back_change_only_costs_a_read(database: Database, clock: Clock) -> None:
+async def test_a_rolled_back_change_only_costs_a_read(
+    database: Database, recent_clock: RecentClock
+) -> None:
     kept: Recent[str, str] = Recent(5.0)
     source = Source("en")
     await kept.load("w1", source.read)

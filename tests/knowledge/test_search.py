@@ -8,7 +8,6 @@ from collections.abc import Sequence
 import pytest
 from sqlalchemy import text
 
-from rapport.core import recent
 from rapport.core.db import Database
 from rapport.core.recent import SETTINGS_SECONDS
 from rapport.knowledge import embedding, ranking
@@ -20,6 +19,7 @@ from rapport.nlp.fakes import FakeEmbedder
 from rapport.nlp.ports import Embedder
 from tests.fixtures.identity import make_workspace
 from tests.fixtures.knowledge import make_article, make_search_set
+from tests.fixtures.recent import RecentClock
 
 
 async def _search(
@@ -112,11 +112,9 @@ async def test_an_unpublished_article_leaves_the_results(database: Database) -> 
 
 
 async def test_an_article_unpublished_by_another_process_leaves_within_seconds(
-    database: Database, monkeypatch: pytest.MonkeyPatch
+    database: Database, recent_clock: RecentClock
 ) -> None:
     """Which articles a search looks at is kept for SETTINGS_SECONDS (core.recent)."""
-    now = [1000.0]
-    monkeypatch.setattr(recent.time, "monotonic", lambda: now[0])
     workspace = await make_workspace(database)
     article_id = await make_article(database, workspace.id, "Gift cards", "They never expire.")
     assert [hit.article_id for hit in await _search(database, workspace.id, "gift")] == [article_id]
@@ -126,7 +124,7 @@ async def test_an_article_unpublished_by_another_process_leaves_within_seconds(
             {"id": article_id},
         )
     assert [hit.article_id for hit in await _search(database, workspace.id, "gift")] == [article_id]
-    now[0] += SETTINGS_SECONDS + 0.1
+    recent_clock.advance(SETTINGS_SECONDS + 0.1)
     assert await _search(database, workspace.id, "gift") == []
 
 
