@@ -72,8 +72,3 @@ class Recent(Generic[K, V]):
             self.forget(key)
 
         after_commit(session, forget_committed)
-
-    def clear(self) -> None:
-        """Drop every key."""
-        self._generation += 1
-        self._items.clear()
