@@ -8,8 +8,9 @@ import asyncio
 
 from sqlalchemy import select
 
-from rapport.assistant.tasks import answer
+from rapport.assistant.tasks import TAKE_MESSAGE, answer
 from rapport.core.db import Database
+from rapport.core.jobs import Job
 from rapport.events.models import Order
 from rapport.identity.models import AuditEvent
 from rapport.support.models import Message, MetricEvent
@@ -115,6 +116,25 @@ async def test_a_knowledge_question_is_answered_and_thanks_resolves(database: Da
     assert messages[1][2].startswith("Shipping: We ship in 2-3 working days.\nMore: /help/shipping")
     assert (await conversation_row(database, conversation_id)).status == "resolved"
     assert await _metric_kinds(database, conversation_id) == ["bot_resolved", "resolution"]
+
+
+async def test_the_assistants_job_is_queued_for_customer_messages_only(
+    database: Database,
+) -> None:
+    """Its replies and notes queue no job of it (`subscribe(..., when=)`): each would only
+    be claimed to find nothing to do."""
+    workspace_id, conversation_id = await _start(database, "How long does shipping take?")
+    await say(database, workspace_id, conversation_id, "thanks")
+    async with database.session() as session:
+        taken = (
+            await session.execute(select(Job.payload).where(Job.name == TAKE_MESSAGE))
+        ).scalars()
+        message_ids = {payload["message_id"] for payload in taken}
+        authors = await session.execute(
+            select(Message.author_type).where(Message.id.in_(message_ids))
+        )
+        assert sorted(str(author) for author in authors.scalars()) == ["customer", "customer"]
+    assert len(await thread(database, conversation_id)) == 4  # two replies, no job for them
 
 
 async def test_cancel_runs_only_after_yes_and_is_audited(database: Database) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -83,4 +84,11 @@ async def answer(engine: AsyncEngine, workspace_id: str, message: CustomerMessag
 
 register_intake(assistant.owns_new)
 register_quick_replies(confirmation_replies)
-subscribe(MESSAGE_CREATED, TAKE_MESSAGE)
+
+
+def _from_a_customer(data: Mapping[str, Any]) -> bool:
+    """A customer's public message is the assistant's to take; a reply or a note is not."""
+    return data.get("author_type") == AuthorType.customer and not data.get("private")
+
+
+subscribe(MESSAGE_CREATED, TAKE_MESSAGE, when=_from_a_customer)

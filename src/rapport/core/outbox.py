@@ -4,7 +4,7 @@ as jobs, so a reaction happens exactly when the change commits."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -22,7 +22,9 @@ from rapport.core.retention import delete_oldest, retain
 # fan-out reads the row (for its name), so after a month nothing reads an event any more.
 DOMAIN_EVENT_RETENTION = timedelta(days=30)
 
-_subscribers: dict[str, list[str]] = defaultdict(list)
+# Which events a subscriber's job is queued for, judged from the event's data alone.
+When = Callable[[Mapping[str, Any]], bool]
+_subscribers: dict[str, dict[str, When | None]] = defaultdict(dict)
 
 
 class DomainEvent(IdMixin, Base):
@@ -35,10 +37,10 @@ class DomainEvent(IdMixin, Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-def subscribe(event_name: str, job_name: str) -> None:
-    """Run the job `job_name(session, event_id=..., **data)` for every `event_name`."""
-    if job_name not in _subscribers[event_name]:
-        _subscribers[event_name].append(job_name)
+def subscribe(event_name: str, job_name: str, *, when: When | None = None) -> None:
+    """Run the job `job_name(session, event_id=..., **data)` for every `event_name` (with
+    `when`, only for the events whose data it accepts: no job row for the others)."""
+    _subscribers[event_name].setdefault(job_name, when)
 
 
 def subscriptions() -> dict[str, list[str]]:
@@ -46,11 +48,16 @@ def subscriptions() -> dict[str, list[str]]:
     return {name: list(jobs) for name, jobs in _subscribers.items() if jobs}
 
 
+def _jobs_for(name: str, data: Mapping[str, Any]) -> list[str]:
+    subscribers = _subscribers.get(name, {})
+    return [job for job, when in subscribers.items() if when is None or when(data)]
+
+
 def publish(session: AsyncSession, name: str, *, workspace_id: str, **data: Any) -> DomainEvent:
     """Record a domain event and enqueue its subscribers, in the caller's transaction."""
     event = DomainEvent(id=new_id(), workspace_id=workspace_id, name=name, data=data)
     session.add(event)
-    for job_name in _subscribers.get(name, ()):
+    for job_name in _jobs_for(name, data):
         enqueue(session, job_name, workspace_id=workspace_id, event_id=event.id, **data)
     return event
 
@@ -71,7 +78,7 @@ async def publish_many(
     ]
     await session.execute(insert(cast(Table, DomainEvent.__table__)), rows)
     for event_id, (name, data) in zip(ids, events, strict=True):
-        for job_name in _subscribers.get(name, ()):
+        for job_name in _jobs_for(name, data):
             enqueue(session, job_name, workspace_id=workspace_id, event_id=event_id, **data)
 
 
