@@ -13,7 +13,11 @@ from rapport.core.db import Database
 from rapport.core.jobs import Job
 from rapport.events.models import Order
 from rapport.identity.models import AuditEvent
+from rapport.support.assistant_desk import assistant_desk
+from rapport.support.enums import MessageKind
 from rapport.support.models import Message, MetricEvent
+from rapport.support.schemas import Acting, MessageCreate
+from rapport.support.service import conversations
 from rapport.worker.runner import Worker
 from tests.fixtures.assistant import (
     conversation_row,
@@ -116,6 +120,25 @@ async def test_a_knowledge_question_is_answered_and_thanks_resolves(database: Da
     assert messages[1][2].startswith("Shipping: We ship in 2-3 working days.\nMore: /help/shipping")
     assert (await conversation_row(database, conversation_id)).status == "resolved"
     assert await _metric_kinds(database, conversation_id) == ["bot_resolved", "resolution"]
+
+
+async def test_the_job_reads_a_customer_message_with_its_conversation_in_its_workspace(
+    database: Database,
+) -> None:
+    workspace_id, conversation_id, message = await first_message(database, "Where is 4417?")
+    assert (message.conversation_id, message.text, message.labelled) == (
+        conversation_id, "Where is 4417?", False,
+    )  # fmt: skip
+    assert (message.status, message.channel, message.customer_id) == ("pending", "api", None)
+    other = await make_workspace(database)
+    async with database.session() as session:
+        assert await assistant_desk.customer_message(session, other.id, message.message_id) is None
+        note = await conversations.post(
+            session, workspace_id, conversation_id,
+            MessageCreate(kind=MessageKind.note, body="internal"), Acting(actor="staff:1"),
+        )  # fmt: skip
+    async with database.session() as session:
+        assert await assistant_desk.customer_message(session, workspace_id, note.id) is None
 
 
 async def test_the_assistants_job_is_queued_for_customer_messages_only(

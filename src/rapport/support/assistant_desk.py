@@ -9,13 +9,14 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import as_utc, utcnow
+from rapport.core.crypto import keyring
 from rapport.support.enums import AuthorType, Channel, ConversationStatus, Priority
 from rapport.support.errors import ConversationNotFound
 from rapport.support.lifecycle import change_status
-from rapport.support.messages import read_message, write_message
+from rapport.support.messages import body_aad, read_message, write_message
 from rapport.support.models import Conversation
 from rapport.support.priority import PRIORITY_RANK
-from rapport.support.repository import ConversationRepository, MessageRepository
+from rapport.support.repository import MessageRepository
 from rapport.support.schemas import Acting, MessageRead
 from rapport.support.service import conversations
 
@@ -56,19 +57,14 @@ class AssistantDesk:
         self, session: AsyncSession, workspace_id: str, message_id: str
     ) -> CustomerMessage | None:
         """Return a customer's message with its conversation's state (None for any other)."""
-        message = await MessageRepository(session, workspace_id).get(message_id)
-        if message is None or message.author_type != AuthorType.customer or message.private:
-            return None
-        conversation = await ConversationRepository(session, workspace_id).get(
-            message.conversation_id
-        )
-        if conversation is None:
+        found = await MessageRepository(session, workspace_id).with_conversation_state(message_id)
+        if found is None or found.author_type != AuthorType.customer or found.private:
             return None
         return CustomerMessage(
-            message_id=message.id, conversation_id=conversation.id,
-            text=read_message(message).body, labelled=message.labelled_at is not None,
-            status=conversation.status, channel=conversation.channel,
-            customer_id=conversation.customer_id, created_at=as_utc(message.created_at),
+            message_id=found.id, conversation_id=found.conversation_id,
+            text=keyring().decrypt(found.body, body_aad(found.id)),
+            labelled=found.labelled_at is not None, status=found.status, channel=found.channel,
+            customer_id=found.customer_id, created_at=as_utc(found.created_at),
         )  # fmt: skip
 
     async def label(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select, update
 
 from rapport.core.repository import TenantRepository
-from rapport.support.enums import AuthorType
+from rapport.support.enums import AuthorType, Channel, ConversationStatus
 from rapport.support.models import (
     Activity,
     Agent,
@@ -103,6 +104,21 @@ def _matching(filters: ConversationFilters) -> list[ColumnElement[bool]]:
     return found
 
 
+class MessageState(NamedTuple):
+    """A message's columns and where its conversation stands (`_WITH_STATE`)."""
+
+    id: str
+    conversation_id: str
+    author_type: AuthorType
+    private: bool
+    body: bytes
+    labelled_at: datetime | None
+    created_at: datetime
+    status: ConversationStatus
+    channel: Channel
+    customer_id: str | None
+
+
 class MessageRepository(TenantRepository[Message]):
     model = Message
 
@@ -114,6 +130,13 @@ class MessageRepository(TenantRepository[Message]):
         if after_id is not None:
             query = query.where(Message.id > after_id)
         return await self.all(query.order_by(Message.id).limit(limit))
+
+    async def with_conversation_state(self, message_id: str) -> MessageState | None:
+        """Return a message with its conversation's status, channel and customer, in one
+        statement and without loading either row as an object; None if not found."""
+        params = {"workspace": self.workspace_id, "message": message_id}
+        found = (await self.session.execute(_WITH_STATE, params)).one_or_none()
+        return None if found is None else MessageState._make(found)
 
     async def label(self, message_id: str, conversation_id: str, labels: dict[str, Any]) -> bool:
         """Store a message's labels (LABEL_COLUMNS) unless it has them already; tell whether
@@ -139,6 +162,20 @@ class MessageRepository(TenantRepository[Message]):
         return bool((await self.session.execute(query)).scalar())
 
 
+# A new customer message as the assistant's job reads it (see with_conversation_state).
+_WITH_STATE = (
+    select(
+        Message.id, Message.conversation_id, Message.author_type, Message.private,
+        Message.body, Message.labelled_at, Message.created_at,
+        Conversation.status, Conversation.channel, Conversation.customer_id,
+    )
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .where(
+        Message.workspace_id == bindparam("workspace"),
+        Message.id == bindparam("message"),
+        Conversation.workspace_id == bindparam("workspace"),
+    )
+)  # fmt: skip
 LABEL_COLUMNS = (
     "labelled_at", "language", "intent", "intent_confidence", "sentiment", "sentiment_score"
 )  # fmt: skip
