@@ -23,6 +23,14 @@ class Source:
         return self.value
 
 
+async def _primed() -> tuple[Recent[str, str], Source]:
+    """A kept "en" for workspace w1, read once."""
+    kept: Recent[str, str] = Recent(5.0)
+    source = Source("en")
+    await kept.load("w1", source.read)
+    return kept, source
+
+
 async def test_a_value_is_read_once_within_its_seconds_and_again_after(
     recent_clock: RecentClock,
 ) -> None:
@@ -47,9 +55,7 @@ async def test_keys_are_kept_apart(recent_clock: RecentClock) -> None:
 
 
 async def test_forget_makes_the_next_load_read(recent_clock: RecentClock) -> None:
-    kept: Recent[str, str] = Recent(5.0)
-    source = Source("en")
-    await kept.load("w1", source.read)
+    kept, source = await _primed()
     source.value = "fr"
     kept.forget("w1")
     assert await kept.load("w1", source.read) == "fr"
@@ -96,9 +102,7 @@ def test_seconds_and_size_must_be_positive() -> None:
 async def test_a_change_is_forgotten_when_written_and_again_when_committed(
     database: Database, recent_clock: RecentClock
 ) -> None:
-    kept: Recent[str, str] = Recent(5.0)
-    source = Source("en")
-    await kept.load("w1", source.read)
+    kept, source = await _primed()
     async with database.session() as session:
         kept.forget_on_commit(session, "w1")
         # Another request reads before the change commits: the old value, not kept.
@@ -111,9 +115,7 @@ async def test_a_change_is_forgotten_when_written_and_again_when_committed(
 async def test_a_rolled_back_change_only_costs_a_read(
     database: Database, recent_clock: RecentClock
 ) -> None:
-    kept: Recent[str, str] = Recent(5.0)
-    source = Source("en")
-    await kept.load("w1", source.read)
+    kept, source = await _primed()
     with pytest.raises(RuntimeError):
         async with database.session() as session:
             kept.forget_on_commit(session, "w1")

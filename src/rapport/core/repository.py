@@ -31,7 +31,8 @@ class Repository(Generic[ModelT]):
         return dialect_of(self.session)
 
     def base_query(self) -> Select[ModelT]:
-        """Return the SELECT every query of this repository starts from."""
+        """Return the SELECT every query of this repository starts from (reads by id start
+        from `_id_query`, its prepared twin: a subclass that narrows one narrows both)."""
         return select(self.model)
 
     def id_query(self, *, for_update: bool = False, fresh: bool = False) -> Select[ModelT]:
