@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rapport.core.db import Database, after_commit
+from rapport.core import sqlite_driver
+from rapport.core.db import Database, after_commit, background_work
 from rapport.core.jobs import Job, JobStatus, enqueue, job
 from rapport.worker.runner import LEASE_MARGIN, Worker
 from tests.fixtures.jobs import FrozenClock, all_jobs, count_effects, count_jobs
@@ -65,6 +67,34 @@ async def test_a_batch_runs_every_job_once_in_one_claim(database: Database) -> N
     assert (len(claimed), await count_effects(database, "many")) == (10, 10)
     assert await worker.run_pending() == 0
     assert [job.status for job in await all_jobs(database)] == [JobStatus.done] * 10
+
+
+async def test_a_batch_marks_its_jobs_done_without_a_trip_to_the_thread(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On SQLite a worker's statements go to the connections' threads (background work), the
+    # handlers' writes included, but the completion runs on the event loop: it holds the
+    # writer, and the trip back from a thread waits for Python's lock whenever the loop is
+    # busy. (PostgreSQL has no such threads.)
+    if database.is_postgres:
+        pytest.skip("SQLite's driver")
+    sent: list[str] = []
+    run = sqlite_driver._Lane.run
+
+    async def recorded(lane: Any, call: Callable[..., Any], *args: Any) -> Any:
+        sent.extend(arg for arg in args if isinstance(arg, str))
+        return await run(lane, call, *args)
+
+    monkeypatch.setattr(sqlite_driver._Lane, "run", recorded)
+    await _enqueue(database, *[("test.record_effect", {"marker": "done"})] * 3)
+    worker = Worker(database, concurrency=1)
+    with background_work():  # as Worker.run_forever runs its batches
+        claimed = await worker.claim(3)
+        await worker.batches.run(claimed)
+    assert len(claimed) == 3
+    assert any(statement.lstrip().upper().startswith("INSERT") for statement in sent)
+    assert not [statement for statement in sent if "finished_at" in statement]
+    assert [job.status for job in await all_jobs(database)] == [JobStatus.done] * 3
 
 
 async def test_a_failing_job_undoes_only_its_own_writes(

@@ -20,7 +20,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
-from rapport.core.db import Database, writer_since
+from rapport.core.db import Database, background_work, writer_since
 from rapport.core.foreground import gap
 from rapport.core.jobs import Job, JobStatus, backoff, registered_job
 
@@ -149,22 +149,33 @@ class BatchRunner:
         taken: list[ClaimedJob],
         failed: list[tuple[ClaimedJob, Exception]],
     ) -> None:
+        """Mark a transaction's jobs done, or failed, in its unit of work.
+
+        These statements touch a few rows by id (the transaction's jobs), so on SQLite they
+        run on the event loop (bounded background work), not on the connection's thread:
+        they come after the handlers' writes, and in a busy process a trip to the thread
+        waits for Python's lock on its way back while the transaction holds SQLite's
+        writer. Measured with event processing (three alternating 15 s runs on one
+        200,000-call database): the completion held the writer 3.7 ms a job on the thread
+        and 0.6 ms on the loop, and processing went from 20.3-22.4k to 22.9-24.6k calls/s."""
         failed_ids = {claimed.id for claimed, _ in failed}
         done = [claimed.id for claimed in taken if claimed.id not in failed_ids]
-        if done:
-            finished = await session.execute(
-                update(Job)
-                .where(Job.id.in_(done), Job.locked_by == self.worker_id)
-                .values(status=JobStatus.done, finished_at=utcnow(), locked_until=None)
-            )
-            if finished.rowcount != len(done):  # type: ignore[attr-defined]
-                raise LeaseLost("lease lost to another worker; rolling back")
-        for claimed, error in failed:
-            await session.execute(
-                update(Job)
-                .where(Job.id == claimed.id, Job.locked_by == self.worker_id)
-                .values(**failure_values(claimed, error))
-            )
+        await session.flush()  # the handlers' own writes, as many as they are, go first
+        with background_work(bounded=True):
+            if done:
+                finished = await session.execute(
+                    update(Job)
+                    .where(Job.id.in_(done), Job.locked_by == self.worker_id)
+                    .values(status=JobStatus.done, finished_at=utcnow(), locked_until=None)
+                )
+                if finished.rowcount != len(done):  # type: ignore[attr-defined]
+                    raise LeaseLost("lease lost to another worker; rolling back")
+            for claimed, error in failed:
+                await session.execute(
+                    update(Job)
+                    .where(Job.id == claimed.id, Job.locked_by == self.worker_id)
+                    .values(**failure_values(claimed, error))
+                )
 
 
 async def _run_optimistically(
