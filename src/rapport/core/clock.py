@@ -21,4 +21,19 @@ def set_clock(now: Callable[[], datetime] | None) -> None:
 
 def as_utc(moment: datetime) -> datetime:
     """Return `moment` as aware UTC (SQLite hands back naive datetimes)."""
+    if moment.tzinfo is UTC:
+        return moment
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def read_utc(value: str | datetime) -> datetime:
+    """Read a time as a driver-level statement returns it, as aware UTC: asyncpg's aware
+    datetime, or SQLite's text as SQLAlchemy writes it (no offset: UTC). That text is parsed
+    with the offset appended, 0.2 µs against 0.75 for parsing and then `replace` (event
+    processing reads three times a call)."""
+    if isinstance(value, datetime):
+        return as_utc(value)
+    after_seconds = value[19:]
+    if "+" in after_seconds or "-" in after_seconds or "Z" in after_seconds:
+        return datetime.fromisoformat(value).astimezone(UTC)
+    return datetime.fromisoformat(value + "+00:00")

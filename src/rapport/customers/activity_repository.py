@@ -3,14 +3,14 @@ written many profiles at a time, without loading them, for resolution and the re
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.orm.attributes import set_committed_value
 
-from rapport.core.clock import as_utc
+from rapport.core.clock import as_utc, read_utc
 from rapport.core.repository import TenantRepository
 from rapport.core.statistics import grew
 from rapport.customers.models import Customer
@@ -47,12 +47,8 @@ Rows = list[tuple[Any, ...]]
 """Rows as the driver returns them."""
 
 
-def _time(value: Any) -> datetime | None:
-    """Read a time from the driver (SQLite: SQLAlchemy's text, no offset, UTC) as aware UTC."""
-    if value is None:
-        return None
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def _time(value: str | datetime | None) -> datetime | None:
+    return None if value is None else read_utc(value)
 
 
 def _sqlite_text(moment: datetime | None) -> str | None:

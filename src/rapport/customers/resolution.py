@@ -203,7 +203,10 @@ class ObservationBatch:
         self._links = {key: Link(*owner) for key, owner in owners.items()}
         customer_ids = sorted({link.customer_id for link in self._links.values()})
         activity = await ActivityRepository(self.session, self.workspace_id).activity(customer_ids)
-        self._profiles = {row.id: _Profile(**row._asdict()) for row in activity}
+        self._profiles = {
+            row.id: _Profile(row.id, row.first_seen_at, row.last_seen_at, row.channels, row.merged)
+            for row in activity
+        }
         self._fresh = True
 
     def _create(self, touch: PlainTouch) -> _Profile:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Insert, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from rapport.core.clock import as_utc
+from rapport.core.clock import as_utc, read_utc
 from rapport.core.repository import TenantRepository
 from rapport.core.statistics import grew
 from rapport.events.models import Event
@@ -81,12 +81,6 @@ Rows = list[tuple[Any, ...]]
 """Rows as the driver returns them."""
 
 
-def sqlite_time(value: str | datetime) -> datetime:
-    """Read a time as SQLite stores it (SQLAlchemy's text, no offset: UTC) as an aware UTC time."""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 class StoredCall(NamedTuple):
     """A stored call as processing reads it: the columns it needs, no ORM object."""
 
@@ -155,7 +149,7 @@ class EventRepository(TenantRepository[Event]):
             return [StoredCall(*row) for row in cast(Rows, result.fetchall())]
         result = await connection.exec_driver_sql(*self.unprocessed_sqlite(ids))
         return [
-            StoredCall(id_, source, bool(trusted), type_, name, channel, sqlite_time(at), payload)
+            StoredCall(id_, source, bool(trusted), type_, name, channel, read_utc(at), payload)
             for id_, source, trusted, type_, name, channel, at, payload in cast(
                 Rows, result.fetchall()
             )
