@@ -31,8 +31,21 @@ def test_a_time_is_read_as_aware_utc(value: str | datetime) -> None:
     assert moment.tzinfo is UTC
 
 
-def test_a_time_without_fractions_or_offset_is_utc() -> None:
-    assert read_utc("2026-12-05 12:00:00") == NOON.replace(microsecond=0)
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-12-05 12:00:00", NOON.replace(microsecond=0)),
+        ("2026-12-05", datetime(2026, 12, 5, tzinfo=UTC)),
+        ("2026-12-05 12:00+00:00", NOON.replace(microsecond=0)),
+        ("2026-12-05T14+02:00", NOON.replace(microsecond=0)),
+        ("2026-12-05 13:00:00.2+0100", NOON.replace(microsecond=200000)),
+    ],
+)
+def test_other_iso_shapes_keep_their_offset_or_are_utc(text: str, expected: datetime) -> None:
+    # Only SQLAlchemy's own shape takes the quick path; the rest are read by their offset.
+    moment = read_utc(text)
+    assert moment == expected
+    assert moment.tzinfo is UTC
 
 
 def test_bad_text_is_refused_as_fromisoformat_refuses_it() -> None:
