@@ -29,9 +29,9 @@ def as_utc(moment: datetime) -> datetime:
 def read_utc(value: str | datetime) -> datetime:
     """Read a time as a driver-level statement returns it, as aware UTC: asyncpg's aware
     datetime, or SQLite's text. SQLAlchemy writes that text without an offset (meaning UTC),
-    and it is parsed with the offset appended: 0.2 µs against 0.75 for parsing and then
-    `replace` (event processing reads three times a call). Any other ISO text is read by its
-    own offset, or as UTC without one."""
+    and it is parsed with the offset appended: 0.3 µs with the shape check, against 0.64 for
+    parsing and then `replace` (event processing reads three times a call). Any other ISO
+    text is read by its own offset, or as UTC without one."""
     if isinstance(value, datetime):
         return as_utc(value)
     if _sqlalchemy_text(value):
