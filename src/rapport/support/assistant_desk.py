@@ -9,11 +9,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import as_utc, utcnow
-from rapport.core.crypto import keyring
 from rapport.support.enums import AuthorType, Channel, ConversationStatus, Priority
 from rapport.support.errors import ConversationNotFound
 from rapport.support.lifecycle import change_status
-from rapport.support.messages import body_aad, read_message, write_message
+from rapport.support.messages import open_body, read_message, write_message
 from rapport.support.models import Conversation
 from rapport.support.priority import PRIORITY_RANK
 from rapport.support.repository import MessageRepository
@@ -62,7 +61,7 @@ class AssistantDesk:
             return None
         return CustomerMessage(
             message_id=found.id, conversation_id=found.conversation_id,
-            text=keyring().decrypt(found.body, body_aad(found.id)),
+            text=open_body(found.id, found.body),
             labelled=found.labelled_at is not None, status=found.status, channel=found.channel,
             customer_id=found.customer_id, created_at=as_utc(found.created_at),
         )  # fmt: skip

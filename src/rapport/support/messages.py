@@ -82,6 +82,11 @@ async def draft_message(
     return Draft(mask_card_numbers(text), mentioned, conversation.customer_id, value)
 
 
+def open_body(message_id: str, body: bytes) -> str:
+    """Open a message's sealed body (bound to its row)."""
+    return keyring().decrypt(body, body_aad(message_id))
+
+
 def read_message(message: Message) -> MessageRead:
     """Return a message with its body opened."""
     return MessageRead(
@@ -90,7 +95,7 @@ def read_message(message: Message) -> MessageRead:
         author_type=message.author_type,
         author=message.author,
         private=message.private,
-        body=keyring().decrypt(message.body, body_aad(message.id)),
+        body=open_body(message.id, message.body),
         mentions=list(message.mentions),
         created_at=message.created_at,
     )
