@@ -425,3 +425,107 @@ async def test_a_transaction_walks_the_graph_a_few_times_and_queues_the_rest_in_
     ]
     await process_all(database)
     assert all([(await outcome(database, call["messageId"]))[1] for call in calls])
+
+
+async def lookup_key(database: Database, message_id: str) -> str | None:
+    """Return the lookup key a call was stored with."""
+    async with database.session() as session:
+        return (
+            await session.execute(select(Event.lookup_key).where(Event.message_id == message_id))
+        ).scalar_one()
+
+
+async def test_a_call_told_by_one_anonymous_id_alone_is_stored_with_that_ids_graph_key(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    await store(
+        shop,
+        view("anon-1", 1, messageId="view"),
+        {"type": "page", "name": "Home", "anonymousId": " anon-1 ", "messageId": "page"},
+        {"type": "screen", "name": "Cart", "anonymousId": "anon-1", "messageId": "screen"},
+        track("Order Completed", anonymousId="anon-1", messageId="order", properties={}),
+        view("anon-1", 1, userId="u-1", messageId="user"),
+        view("anon-1", 1, context={"traits": {"email": "a@example.com"}}, messageId="traits"),
+        view("anon-1", 1, context={"device": {"id": "phone-1"}}, messageId="device"),
+        view(
+            "anon-1",
+            1,
+            context={"consent": {"categoryPreferences": {"marketing": True}}},
+            messageId="consent",
+        ),
+        identify(anonymousId="anon-1", traits={"name": "Ann"}, messageId="identify"),
+        view("undefined", 1, messageId="blocked"),
+    )
+    key = resolution.prepare([resolution.Observed("anonymous_id", "anon-1")])[0][1][1]
+    keys = {m: await lookup_key(database, m) for m in ("view", "page", "screen", "order")}
+    assert keys == {"view": key, "page": key, "screen": key, "order": key}  # " anon-1 " too
+    for message_id in ("user", "traits", "device", "consent", "identify", "blocked"):
+        assert await lookup_key(database, message_id) is None, message_id
+
+
+async def test_a_returning_visitors_keyed_call_is_resolved_without_being_decrypted(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    await shop.send(view("back", 1, messageId="first"))
+    profile = await shop.profile_of_anonymous("back")
+    page = {"type": "page", "name": "Home", "anonymousId": "back", "timestamp": at(5)}
+    await store(shop, {**page, "messageId": "page"}, view("back", 6, messageId="goods"))
+    async with database.session() as session:  # neither payload opens any more
+        await session.execute(
+            update(Event).where(Event.message_id.in_(["page", "goods"])).values(payload=b"x")
+        )
+    await process_all(database)
+    # The page call needs only its key; the product call is read for its product, and fails.
+    assert await outcome(database, "page") == (profile, True)
+    assert await outcome(database, "goods") == (None, False)
+    assert (await activity(shop, profile))[1] == "2026-05-05 12:00:00+00:00"
+
+
+async def test_a_new_visitors_keyed_call_is_read_for_the_identifier_it_stores(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    shop = await make_shop(client, database)
+    page = {"type": "page", "name": "Home", "timestamp": at(2)}
+    await store(
+        shop,
+        {**page, "anonymousId": "fresh", "messageId": "fresh"},
+        {**page, "anonymousId": "broken", "messageId": "broken"},
+    )
+    async with database.session() as session:
+        await session.execute(
+            update(Event).where(Event.message_id == "broken").values(payload=b"tampered")
+        )
+    await process_all(database)
+    fresh = await shop.profile_of_anonymous("fresh")
+    assert await outcome(database, "fresh") == (fresh, True)
+    async with database.session() as session:
+        profile = await customers_service.customers.get(session, shop.workspace.id, fresh)
+    assert [(i.kind, i.value) for i in profile.identifiers] == [("anonymous_id", "fresh")]
+    # Unreadable, a new visitor's call is kept as a failure, its visitor not made up.
+    assert await outcome(database, "broken") == (None, False)
+    async with database.session() as session:
+        profiles = (await session.execute(select(func.count()).select_from(Customer))).scalar_one()
+    assert profiles == 1
+
+
+async def test_a_stored_key_the_graph_does_not_know_is_checked_against_the_call_itself(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """A key that no longer matches the call (say the blind index's key changed since it was
+    stored) never makes a profile of its own: the call is read and its identity walked."""
+    shop = await make_shop(client, database)
+    await shop.send(view("known", 1))
+    profile = await shop.profile_of_anonymous("known")
+    page = {"type": "page", "name": "Home", "anonymousId": "known", "timestamp": at(3)}
+    await store(shop, {**page, "messageId": "stale"})
+    async with database.session() as session:
+        await session.execute(
+            update(Event).where(Event.message_id == "stale").values(lookup_key="0" * 64)
+        )
+    await process_all(database)
+    assert await outcome(database, "stale") == (profile, True)
+    async with database.session() as session:
+        profiles = (await session.execute(select(func.count()).select_from(Customer))).scalar_one()
+    assert profiles == 1

@@ -184,13 +184,11 @@ class IdentityGraph:
         context.found[key] = await context.identifiers.add(Identifier(**row._asdict()))
 
     def new_identifiers(
-        self, customer_id: str, signal: IdentitySignal, observed: list[tuple[Observed, Key]]
+        self, customer_id: str, at: datetime, observed: list[tuple[Observed, Key]]
     ) -> list[IdentifierRow]:
-        """Return the identifier rows of a new profile holding a signal's unknown identifiers."""
-        return [
-            new_identifier(customer_id, item, key, signal.at)
-            for item, key in within_limits(observed)
-        ]
+        """Return the identifier rows of a new profile holding a touchpoint's unknown
+        identifiers, first seen `at`."""
+        return [new_identifier(customer_id, item, key, at) for item, key in within_limits(observed)]
 
 
 def new_identifier(customer_id: str, item: Observed, key: Key, at: datetime) -> IdentifierRow:

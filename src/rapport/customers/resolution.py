@@ -4,7 +4,7 @@ together, the rest walking the graph one savepoint each), recording what they sa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, Protocol
@@ -18,6 +18,7 @@ from rapport.core.outbox import publish
 from rapport.customers.activity_repository import ActivityRepository, ActivityRow
 from rapport.customers.claims import believable, record_claim
 from rapport.customers.consent import consent
+from rapport.customers.enums import IdentifierKind
 from rapport.customers.events import CUSTOMER_IDENTIFIED
 from rapport.customers.graph import Key, Link, Shortcut, graph, is_weak, prepare, shortcut
 from rapport.customers.repository import (
@@ -26,21 +27,28 @@ from rapport.customers.repository import (
     IdentifierRow,
     SearchTermRepository,
 )
-from rapport.customers.schemas import IdentitySignal, Observed
+from rapport.customers.schemas import IdentitySignal, KeyedTouch, Observed
 from rapport.customers.traits import apply_traits, name_indexes, read_traits
 
-PLAIN_CALLS = frozenset({"track", "page", "screen"})
 # Touchpoints prepared between two turns of the event loop (a few hundred microseconds).
 PREPARE_SLICE = 64
+
+
+Touch = IdentitySignal | KeyedTouch
+"""A touchpoint as resolution takes it: its whole signal, or the lookup key of one told by
+its anonymous id alone."""
 
 
 @dataclass(frozen=True)
 class PlainTouch:
     """A touchpoint that says nothing but who and when (a track, page or screen call without
-    traits or consent), with its prepared identifiers."""
+    traits or consent), with its prepared identifiers. One prepared from a `KeyedTouch` knows
+    its key, not the value (`reveal` reads the call's whole signal)."""
 
-    signal: IdentitySignal
+    at: datetime
+    channel: str
     observed: list[tuple[Observed, Key]]
+    reveal: Callable[[], IdentitySignal] | None = None
 
 
 class Resolved(NamedTuple):
@@ -52,10 +60,12 @@ class Resolved(NamedTuple):
 
 
 class Quick(NamedTuple):
-    """The outcome of a quick resolution: `resolved` is false when the graph must be walked."""
+    """The outcome of a quick resolution: `resolved` is false when the graph must be walked;
+    `error`: the touchpoint's call could not be read when it had to be."""
 
     resolved: bool
     customer_id: str | None = None
+    error: Exception | None = None
 
 
 @dataclass
@@ -90,21 +100,36 @@ class ObservationBatch:
     def plain(self, signal: IdentitySignal) -> PlainTouch | None:
         """Prepare a touchpoint that may skip the graph walk (None when it may not)."""
         signal, claim = believable(signal)
-        if claim:
+        if claim or not signal.says_who_only():
             return None
-        if signal.reason not in PLAIN_CALLS or signal.traits or signal.consent:
-            return None
-        if signal.lookup_only:
-            return None
-        touch = PlainTouch(signal, prepare(signal.identifiers))
+        touch = PlainTouch(signal.at, signal.channel, prepare(signal.identifiers))
         self._keys.update(key for _, key in touch.observed)
         return touch
+
+    def keyed(self, touch: KeyedTouch) -> PlainTouch:
+        """Prepare a touchpoint told by its anonymous id's lookup key."""
+        key = (str(IdentifierKind.anonymous_id), touch.key)
+        self._keys.add(key)
+        # The value is unknown: only a new profile needs it, and `resolve` reveals it then.
+        observed = [(Observed(key[0], ""), key)]
+        return PlainTouch(touch.at, touch.channel, observed, touch.reveal)
 
     async def resolve(self, touch: PlainTouch) -> Quick:
         """Resolve a plain touchpoint without walking the graph, when its identifiers allow."""
         if not self._fresh:
             await self._load()
         answer = shortcut(touch.observed, self._links)
+        if answer is Shortcut.new and touch.reveal is not None:
+            # A visitor seen for the first time: its identifier is stored, so read the call.
+            # Keys that differ from the stored one (the blind index's key changed in between)
+            # were not looked up: the graph is walked for it instead.
+            try:
+                opened = self.plain(touch.reveal())
+            except Exception as error:  # the call cannot be read: its own failure
+                return Quick(resolved=True, error=error)
+            if opened is None or _keys(opened) != _keys(touch):
+                return Quick(resolved=False)
+            touch = opened
         if answer is Shortcut.nobody:
             return Quick(resolved=True)
         if answer is Shortcut.new:
@@ -115,7 +140,7 @@ class ObservationBatch:
             return Quick(resolved=False)
         if profile.merged:
             return Quick(resolved=False)
-        profile.changed |= _touch(profile, touch.signal.at, touch.signal.channel)
+        profile.changed |= _touch(profile, touch.at, touch.channel)
         return Quick(resolved=True, customer_id=profile.id)
 
     async def flush(self) -> None:
@@ -136,7 +161,7 @@ class ObservationBatch:
         """Look the identifiers up again before the next quick resolution."""
         self._fresh = False
 
-    async def prepare(self, signals: Sequence[IdentitySignal]) -> list[PlainTouch | None]:
+    async def prepare(self, signals: Sequence[Touch]) -> list[PlainTouch | None]:
         """Prepare every touchpoint that may skip the graph walk (pure work: done before the
         workspace is locked, so the lock is held for the lookups and writes alone), a slice
         at a time, letting the event loop run in between."""
@@ -145,13 +170,16 @@ class ObservationBatch:
             if start:
                 await asyncio.sleep(0)
             touches.extend(
-                self._plain_or_none(signal) for signal in signals[start : start + PREPARE_SLICE]
+                self.keyed(signal)
+                if isinstance(signal, KeyedTouch)
+                else self._plain_or_none(signal)
+                for signal in signals[start : start + PREPARE_SLICE]
             )
         return touches
 
     async def run(
         self,
-        signals: Sequence[IdentitySignal],
+        signals: Sequence[Touch],
         touches: Sequence[PlainTouch | None],
         *,
         most_walks: int | None = None,
@@ -177,19 +205,22 @@ class ObservationBatch:
         except Exception:  # walked instead: the walk, in its savepoint, reports the error
             return None
 
-    async def settle(self, signal: IdentitySignal, touch: PlainTouch | None) -> Resolved:
+    async def settle(self, signal: Touch, touch: PlainTouch | None) -> Resolved:
         """Resolve one touchpoint quickly when it is plain, else walk the graph for it in a
         savepoint (what the batch holds is written first, so a failure keeps it)."""
         if touch is not None:
             quick = await self.resolve(touch)
+            if quick.error is not None:
+                return Resolved(error=quick.error)
             if quick.resolved:
                 return Resolved(quick.customer_id)
         await self.flush()
         try:
+            whole = signal.reveal() if isinstance(signal, KeyedTouch) else signal
             # A walk is a dozen statements or more, and a merge moves a whole profile.
             with unbounded_statements():
                 async with self.session.begin_nested():
-                    return Resolved(await observe(self.session, self.workspace_id, signal))
+                    return Resolved(await observe(self.session, self.workspace_id, whole))
         except Exception as error:  # one touchpoint's failure is its own, given back
             return Resolved(error=error)
         finally:
@@ -211,7 +242,7 @@ class ObservationBatch:
 
     def _create(self, touch: PlainTouch) -> _Profile:
         profile = _Profile(new_id(), None, None, [], new=True)
-        identifiers = graph.new_identifiers(profile.id, touch.signal, touch.observed)
+        identifiers = graph.new_identifiers(profile.id, touch.at, touch.observed)
         self._profiles[profile.id] = profile
         self._new_identifiers.extend(identifiers)
         for identifier in identifiers:
@@ -283,6 +314,10 @@ def _touch(customer: _Active, at: datetime, channel: str) -> bool:
     if channel not in (customer.channels or []):
         customer.channels, changed = sorted({*(customer.channels or []), channel}), True
     return changed
+
+
+def _keys(touch: PlainTouch) -> list[Key]:
+    return [key for _, key in touch.observed]
 
 
 def _activity(profile: _Profile) -> ActivityRow:

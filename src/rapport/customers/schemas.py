@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -11,7 +12,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from rapport.core.schemas import ReadModel
-from rapport.customers.enums import ConsentPurpose
+from rapport.customers.enums import ConsentPurpose, IdentifierKind
+from rapport.customers.pii import blind_index, normalise
+
+# Calls that may say nothing but who and when.
+PLAIN_CALLS = frozenset({"track", "page", "screen"})
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,45 @@ class IdentitySignal:
     # False when the source requires signed identities and this call's was not signed: only
     # its browser and device identifiers resolve it, the rest is kept as unverified claims.
     verified: bool = True
+
+    def says_who_only(self) -> bool:
+        """Tell whether the touchpoint says nothing but who and when (a track, page or screen
+        call without traits or consent): a plain one may be resolved without walking the graph,
+        its identifiers permitting."""
+        return (
+            self.reason in PLAIN_CALLS
+            and not self.traits
+            and not self.consent
+            and not self.lookup_only
+        )
+
+    def lookup_key(self) -> str | None:
+        """Return the key the touchpoint may be resolved by later without its identifier's
+        value (as a `KeyedTouch`): set when it says who only and its whole identity is one
+        anonymous id (never a claim that needs vouching for). Pure and light (no database),
+        so ingestion computes it while it prepares calls."""
+        if not self.says_who_only() or len(self.identifiers) != 1:
+            return None
+        [item] = self.identifiers
+        if item.kind != IdentifierKind.anonymous_id:
+            return None
+        # What the identity graph's `prepare` makes of one anonymous id.
+        value = normalise(item.kind, item.value)
+        return None if value is None else blind_index(item.kind, value)  # None: blocked
+
+
+@dataclass(frozen=True)
+class KeyedTouch:
+    """A touchpoint told by the lookup key of its one identifier (`IdentitySignal.lookup_key`),
+    not by the identifier itself: a stored call whose whole identity is one anonymous id
+    need not be opened to be resolved. `reveal` opens it and returns its whole signal; it is
+    called only when the key alone does not do (a visitor seen for the first time, whose
+    identifier is then stored, or a profile the quick path cannot resolve)."""
+
+    key: str
+    at: datetime
+    channel: str
+    reveal: Callable[[], IdentitySignal]
 
 
 class TraitRead(BaseModel):

@@ -24,8 +24,7 @@ from rapport.customers.repository import (
     IdentifierRepository,
     SearchTermRepository,
 )
-from rapport.customers.resolution import ObservationBatch, Resolved, observe
-from rapport.customers.resolution import PlainTouch as PlainTouch  # for other domains
+from rapport.customers.resolution import ObservationBatch, Resolved, Touch, observe
 from rapport.customers.schemas import (
     ClaimsRead,
     CustomerRead,
@@ -45,7 +44,7 @@ class CustomerService:
         self,
         session: AsyncSession,
         workspace_id: str,
-        signals: Sequence[IdentitySignal],
+        signals: Sequence[Touch],
         *,
         most_walks: int | None = None,
     ) -> list[Resolved]:
@@ -56,7 +55,11 @@ class CustomerService:
 
         `most_walks`: stop before the touchpoint that would walk the graph once more than
         that (each walk takes milliseconds under the workspace's lock): the outcomes are
-        then those of the first touchpoints only, and the caller resolves the rest later."""
+        then those of the first touchpoints only, and the caller resolves the rest later.
+
+        A touchpoint may come as a `KeyedTouch`, told by the lookup key its signal gave when
+        its call was stored (`IdentitySignal.lookup_key`): resolving it needs no identifier's
+        value unless the key is new (then the call is revealed)."""
         batch = ObservationBatch(session, workspace_id)
         touches = await batch.prepare(signals)
         # The workspace's graph stays locked from the lookups to the writes.

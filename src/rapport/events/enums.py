@@ -1,4 +1,4 @@
-"""Call types, channels and order states."""
+"""Call types, channels, order states, and the calls that carry orders and product counts."""
 
 from __future__ import annotations
 
@@ -37,3 +37,14 @@ class OrderOrigin(enum.StrEnum):
     event = "event"
     csv = "csv"
     shopify = "shopify"
+
+
+# Track calls that describe an order (E-commerce v2), and the product counter each product
+# call adds to.
+ORDER_EVENTS = {
+    "Order Completed": OrderStatus.completed,
+    "Order Updated": OrderStatus.updated,
+    "Order Refunded": OrderStatus.refunded,
+    "Order Cancelled": OrderStatus.cancelled,
+}
+PRODUCT_COUNTERS = {"Product Viewed": "views", "Product Added": "adds"}

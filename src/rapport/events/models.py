@@ -55,6 +55,11 @@ class Event(TenantMixin, Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     customer_id: Mapped[str | None] = mapped_column(String(32))
     processed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # For a page, screen or track call whose whole identity is one anonymous id (no traits or
+    # consent): that id's lookup key in the identity graph (a keyed hash, as the graph stores
+    # it), so processing resolves the call without reading who it is about, and decrypts it
+    # only for an order or a product. NULL for any other call, which is read whole.
+    lookup_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class ProcessingFailure(TenantMixin, Base):

@@ -14,7 +14,7 @@ from rapport.core.clock import utcnow
 from rapport.core.ids import new_ids
 from rapport.core.outbox import publish_many
 from rapport.customers.service import customers
-from rapport.events.enums import OrderStatus
+from rapport.events.enums import ORDER_EVENTS, OrderStatus
 from rapport.events.events import ORDER_COMPLETED, ORDER_REFUNDED
 from rapport.events.models import Order
 from rapport.events.order_repository import (
@@ -24,13 +24,6 @@ from rapport.events.order_repository import (
     ProductRow,
 )
 
-ORDER_EVENTS = {
-    "Order Completed": OrderStatus.completed,
-    "Order Updated": OrderStatus.updated,
-    "Order Refunded": OrderStatus.refunded,
-    "Order Cancelled": OrderStatus.cancelled,
-}
-PRODUCT_COUNTERS = {"Product Viewed": "views", "Product Added": "adds"}
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal(10) ** 12
 MAX_QUANTITY = 1_000_000

@@ -9,6 +9,7 @@ import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,12 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.db import Database, background_work, dialect_of, unbounded_statements
 from rapport.core.foreground import gap, quiet
 from rapport.core.jobs import enqueue
-from rapport.customers.schemas import IdentitySignal
+from rapport.customers.schemas import IdentitySignal, KeyedTouch
 from rapport.customers.service import customers
+from rapport.events.enums import ORDER_EVENTS, PRODUCT_COUNTERS
 from rapport.events.failures import Failed, failed, processing_failures
 from rapport.events.orders import (
-    ORDER_EVENTS,
-    PRODUCT_COUNTERS,
     ItemInput,
     OrderInput,
     order_from_event,
@@ -76,11 +76,12 @@ OPEN_SLICE = 40
 
 @dataclass
 class _Call:
-    """One stored call, opened once: its message, identity signal and, once resolved, profile."""
+    """One stored call, opened once: its message, identity signal and, once resolved, profile.
+    A call stored with a lookup key is not opened (no message): its touchpoint is the key."""
 
     event: StoredCall
-    message: dict[str, Any]
-    signal: IdentitySignal
+    message: dict[str, Any] | None
+    signal: IdentitySignal | KeyedTouch
     customer_id: str | None = None
     # The product view or add this call counts, read before anything is written.
     product: tuple[str, ItemInput] | None = None
@@ -239,27 +240,52 @@ async def _applied(session: AsyncSession, workspace_id: str, inputs: list[OrderI
 
 
 def _open(event: StoredCall, policies: dict[str, Policy], chunk: _Chunk) -> _Call | None:
-    """Decrypt and read a call once; a call that cannot be read is kept as a failure."""
+    """Decrypt and read a call once; a call that cannot be read is kept as a failure. A call
+    stored with a lookup key (its whole identity one anonymous id: `signals.lookup_key_of`)
+    is resolved by that key, and decrypted only when it describes an order or a product (or
+    when the key does not do: a visitor seen for the first time)."""
     try:
-        message = message_of(event)
-        signal = signal_of(
-            message,
-            at=event.timestamp,
-            channel=event.channel,
-            source=event.source_id or "server",
-            trusted=event.trusted,
-            verified=_vouched_for(event, message, policies),
-        )
-        call = _Call(event, message, signal)
-        call.product = _product(call)
+        if event.lookup_key is not None:
+            message = message_of(event) if _describes_goods(event) else None
+            reveal = partial(_read_signal, event, policies)
+            touch = KeyedTouch(event.lookup_key, event.timestamp, event.channel, reveal)
+            call = _Call(event, message, touch)
+        else:
+            message = message_of(event)
+            call = _Call(event, message, _signal(event, message, policies))
+        if message is not None:
+            call.product = _product(call)
         return call
     except Exception as error:  # one call that cannot be read is its own failure
         chunk.fail(event, error)
         return None
 
 
+def _signal(
+    event: StoredCall, message: dict[str, Any], policies: dict[str, Policy]
+) -> IdentitySignal:
+    return signal_of(
+        message,
+        at=event.timestamp,
+        channel=event.channel,
+        source=event.source_id or "server",
+        trusted=event.trusted,
+        verified=_vouched_for(event, message, policies),
+    )
+
+
+def _read_signal(event: StoredCall, policies: dict[str, Policy]) -> IdentitySignal:
+    """Open a call stored with a lookup key, for its whole signal."""
+    return _signal(event, message_of(event), policies)
+
+
 def _is_order(event: StoredCall) -> bool:
     return event.type == "track" and event.name in ORDER_EVENTS
+
+
+def _describes_goods(event: StoredCall) -> bool:
+    """Tell whether a call may describe an order or count a product (read from its payload)."""
+    return event.type == "track" and (event.name in ORDER_EVENTS or event.name in PRODUCT_COUNTERS)
 
 
 def _order_of(call: _Call) -> OrderInput | None:
@@ -291,7 +317,7 @@ def _product(call: _Call) -> tuple[str, ItemInput] | None:
 
 
 def _properties(call: _Call) -> dict[str, Any]:
-    properties = call.message.get("properties")
+    properties = None if call.message is None else call.message.get("properties")
     return properties if isinstance(properties, dict) else {}
 
 

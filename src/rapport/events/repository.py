@@ -64,7 +64,7 @@ MARK_PROCESSED_POSTGRESQL = (
 
 # Processing reads a chunk's calls with one driver-level statement (no ORM rows, times read
 # straight from the driver: SQLite's text, or asyncpg's datetimes).
-_STORED_COLUMNS = "id, source_id, trusted, type, name, channel, timestamp, payload"
+_STORED_COLUMNS = "id, source_id, trusted, type, name, channel, timestamp, payload, lookup_key"
 # The primary key finds the rows (`+workspace_id`: SQLite, without statistics, would
 # otherwise walk the workspace's part of an index).
 UNPROCESSED_SQLITE = (
@@ -92,6 +92,7 @@ class StoredCall(NamedTuple):
     channel: str
     timestamp: datetime
     payload: bytes
+    lookup_key: str | None
 
 
 class Keyset(NamedTuple):
@@ -149,8 +150,8 @@ class EventRepository(TenantRepository[Event]):
             return [StoredCall(*row) for row in cast(Rows, result.fetchall())]
         result = await connection.exec_driver_sql(*self.unprocessed_sqlite(ids))
         return [
-            StoredCall(id_, source, bool(trusted), type_, name, channel, read_utc(at), payload)
-            for id_, source, trusted, type_, name, channel, at, payload in cast(
+            StoredCall(id_, source, bool(trusted), type_, name, channel, read_utc(at), payload, key)
+            for id_, source, trusted, type_, name, channel, at, payload, key in cast(
                 Rows, result.fetchall()
             )
         ]

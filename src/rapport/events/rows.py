@@ -19,7 +19,7 @@ SENDER_COLUMNS = ("workspace_id", "source_id", "trusted")
 EVENT_COLUMNS = (
     *SENDER_COLUMNS, "id", "created_at", "message_id", "type", "name", "user_index",
     "anonymous_index", "channel", "timestamp", "received_at", "sent_at", "original_timestamp",
-    "payload",
+    "payload", "lookup_key",
 )  # fmt: skip
 # The job that processes stored rows, with the ids of at most PROCESS_JOB_CALLS of them: a
 # group commit's rows of one workspace, in order, so many small requests share one job (a
@@ -70,7 +70,7 @@ def event_rows(
             call.user_id and index(call.user_id, "events.user_id"),
             call.anonymous_id and index(call.anonymous_id, "events.anonymous_id"),
             call.channel, encode(call.timestamp), received, encode(call.sent_at),
-            encode(call.original_timestamp), payload,
+            encode(call.original_timestamp), payload, call.lookup_key,
         )
         for call, event_id, payload in zip(calls, event_ids, payloads, strict=True)
     ]  # fmt: skip

@@ -1,4 +1,5 @@
-"""Read who a Segment call is about: identifiers, traits and consent preferences."""
+"""Read who a Segment call is about: identifiers, traits and consent preferences, and whether
+processing may resolve it by a lookup key alone."""
 
 from __future__ import annotations
 
@@ -44,6 +45,17 @@ def signal_of(
         ]
         signal.lookup_only = [Observed("user_id", str(previous))]
     return signal
+
+
+def lookup_key_of(message: dict[str, Any], *, at: datetime, channel: str) -> str | None:
+    """Return the key processing may resolve a call by without reading who it is about
+    (`IdentitySignal.lookup_key`): set for a page, screen or track call whose whole
+    identity is one anonymous id and that carries no traits or consent. Computed when the
+    call is stored; None for any other."""
+    if message.get("userId") is not None:  # never keyed: saves building the signal
+        return None
+    signal = signal_of(message, at=at, channel=channel, source="ingestion", trusted=False)
+    return signal.lookup_key()
 
 
 def _dict(value: Any) -> dict[str, Any]:

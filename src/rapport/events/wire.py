@@ -13,6 +13,7 @@ from rapport.core.ids import new_id
 from rapport.events.enums import CallType, Channel
 from rapport.events.errors import BatchTooLarge, MalformedRequest
 from rapport.events.shapes import ARRAY, FLAG, ID, OBJECT, TEXT, Shape, check
+from rapport.events.signals import lookup_key_of
 
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -78,6 +79,9 @@ class Call:
     sent_at: datetime | None
     original_timestamp: datetime | None
     raw: bytes
+    # Set when processing may resolve the call by this key without reading who it is about
+    # (`signals.lookup_key_of`).
+    lookup_key: str | None = None
 
 
 @dataclass
@@ -204,17 +208,20 @@ def _normalise(message: dict[str, Any], batch_sent_at: datetime | None, now: dat
         raise ValueError(f"the call cannot be stored: {error}") from error
     if len(raw) > MAX_EVENT_BYTES:
         raise ValueError(f"a call may not exceed {MAX_EVENT_BYTES // 1024} KB")
+    channel = channel_of(message)
+    timestamp = corrected_timestamp(now, sent_at, original)
     return Call(
         type=call_type,
         message_id=message_id,
         name=name,
         user_id=user_id,
         anonymous_id=anonymous_id,
-        channel=channel_of(message),
-        timestamp=corrected_timestamp(now, sent_at, original),
+        channel=channel,
+        timestamp=timestamp,
         sent_at=sent_at,
         original_timestamp=original,
         raw=raw,
+        lookup_key=lookup_key_of(message, at=timestamp, channel=channel),
     )
 
 
