@@ -72,3 +72,23 @@ async def test_prepared_rows_fill_every_event_column_and_read_back_as_sent(
     assert event.timestamp.replace(tzinfo=UTC) == datetime(2026, 12, 2, 9, 30, 14, 623456, UTC)
     assert event.original_timestamp.replace(tzinfo=UTC) == datetime(2026, 12, 2, 9, 30, 14, 0, UTC)
     assert open_payload(event.id, event.payload)["event"] == "Product Viewed"
+
+
+def test_a_call_whose_lookup_key_cannot_be_read_is_stored_without_one(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key only saves processing work: a failure to compute it never refuses a call."""
+    configure_keyring(settings.secret_keys())
+    body = orjson.dumps(track("Product Viewed", anonymousId="a-1"))
+    key_column = EVENT_COLUMNS.index("lookup_key") - len(SENDER_COLUMNS)
+    [keyed] = prepare(body, "", CallType.track, RECEIVED, "sqlite").rows
+    assert keyed[key_column] is not None
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a reader bug")
+
+    monkeypatch.setattr("rapport.events.signals.signal_of", broken)
+    prepared = prepare(body, "", CallType.track, RECEIVED, "sqlite")
+    assert prepared.rejected == []
+    [row] = prepared.rows
+    assert row[key_column] is None

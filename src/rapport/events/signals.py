@@ -54,8 +54,11 @@ def lookup_key_of(message: dict[str, Any], *, at: datetime, channel: str) -> str
     call is stored; None for any other."""
     if message.get("userId") is not None:  # never keyed: saves building the signal
         return None
-    signal = signal_of(message, at=at, channel=channel, source="ingestion", trusted=False)
-    return signal.lookup_key()
+    try:
+        signal = signal_of(message, at=at, channel=channel, source="ingestion", trusted=False)
+        return signal.lookup_key()
+    except Exception:  # a key never costs a call its place: without one it is read whole
+        return None
 
 
 def _dict(value: Any) -> dict[str, Any]:
