@@ -12,6 +12,7 @@ from sqlalchemy import select
 from rapport.config import Settings
 from rapport.core.crypto import DecryptionError, configure_keyring
 from rapport.core.db import Database
+from rapport.customers.pii import blind_index
 from rapport.events.enums import CallType
 from rapport.events.models import Event
 from rapport.events.preparation import prepare
@@ -72,6 +73,8 @@ async def test_prepared_rows_fill_every_event_column_and_read_back_as_sent(
     assert event.timestamp.replace(tzinfo=UTC) == datetime(2026, 12, 2, 9, 30, 14, 623456, UTC)
     assert event.original_timestamp.replace(tzinfo=UTC) == datetime(2026, 12, 2, 9, 30, 14, 0, UTC)
     assert open_payload(event.id, event.payload)["event"] == "Product Viewed"
+    # Told by one anonymous id alone: stored with that id's key in the identity graph.
+    assert event.lookup_key == blind_index("anonymous_id", message["anonymousId"])
 
 
 def test_a_call_whose_lookup_key_cannot_be_read_is_stored_without_one(

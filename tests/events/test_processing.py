@@ -481,6 +481,14 @@ async def test_a_returning_visitors_keyed_call_is_resolved_without_being_decrypt
     assert await outcome(database, "page") == (profile, True)
     assert await outcome(database, "goods") == (None, False)
     assert (await activity(shop, profile))[1] == "2026-05-05 12:00:00+00:00"
+    # Found when shown: the timeline lists the page call without its properties.
+    headers = {"Authorization": f"Bearer {await make_api_key(database, shop.workspace)}"}
+    response = await client.get(f"/api/v1/customers/{profile}/timeline", headers=headers)
+    assert response.status_code == 200, response.text
+    assert [(item["name"], item["properties"]) for item in response.json()["items"]] == [
+        ("Home", {}),
+        ("Product Viewed", {}),
+    ]
 
 
 async def test_a_new_visitors_keyed_call_is_read_for_the_identifier_it_stores(
@@ -529,3 +537,135 @@ async def test_a_stored_key_the_graph_does_not_know_is_checked_against_the_call_
     async with database.session() as session:
         profiles = (await session.execute(select(func.count()).select_from(Customer))).scalar_one()
     assert profiles == 1
+
+
+async def test_keyed_and_whole_reads_of_the_same_calls_come_to_the_same_customers(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """The same calls, stored in two workspaces, one of them with every lookup key cleared
+    (read whole, as before keys existed): every call resolves alike, and profiles, activity,
+    products, orders and announcements agree."""
+    keyed, whole = await make_shop(client, database), await make_shop(client, database)
+
+    def page(anonymous_id: str, day: int, message_id: str, kind: str = "page") -> dict[str, Any]:
+        return {
+            "type": kind,
+            "name": "Home",
+            "anonymousId": anonymous_id,
+            "timestamp": at(day),
+            "messageId": message_id,
+        }
+
+    order = {"order_id": "o-1", "total": 30, "products": [{"product_id": "p-1"}]}
+    calls = [
+        view("r", 1, properties={"product_id": "p-1"}, messageId="r-view"),
+        page("r", 2, "r-page"),
+        page("r", 3, "r-screen", kind="screen"),
+        identify(userId="u-r", anonymousId="r", timestamp=at(4), messageId="r-identify"),
+        page("r", 5, "r-after"),
+        track("Order Completed", anonymousId="r", timestamp=at(6), messageId="r-order",
+              properties=order),
+        page("n1", 2, "n1"),
+        view("n2", 3, properties={"product_id": "p-2"}, messageId="n2"),
+        view("n2", 2, messageId="n2-again"),
+        identify(userId="u-m1", anonymousId="m1", timestamp=at(1), messageId="m1-identify"),
+        identify(userId="u-m2", anonymousId="m2", timestamp=at(2), messageId="m2-identify"),
+        view("undefined", 4, messageId="blocked"),
+    ]  # fmt: skip
+    merge = {"type": "alias", "previousId": "u-m1", "userId": "u-m2", "timestamp": at(3)}
+    after_merge = view("m1", 5, properties={"channel": "mobile"}, messageId="m1-after")
+    for shop in (keyed, whole):
+        headers = {"Authorization": f"Bearer {await make_api_key(database, shop.workspace)}"}
+        await store(shop, *calls)
+        await store(shop, {**merge, "messageId": "merge"}, after_merge, headers=headers)
+    async with database.session() as session:
+        await session.execute(
+            update(Event).where(Event.workspace_id == whole.workspace.id).values(lookup_key=None)
+        )
+        stored_keys = (
+            await session.execute(
+                select(func.count(Event.lookup_key)).where(Event.workspace_id == keyed.workspace.id)
+            )
+        ).scalar_one()
+    assert stored_keys == 9  # the anonymous-only calls: r x5, n1, n2 x2, m1-after
+    await process_all(database)
+
+    async def state(shop: Shop) -> dict[str, Any]:
+        async with database.session() as session:
+            ws = shop.workspace.id
+            rows = (
+                await session.execute(
+                    select(Event.message_id, Event.customer_id, Event.processed).where(
+                        Event.workspace_id == ws
+                    )
+                )
+            ).all()
+            profiles = {
+                customer.id: (
+                    str(customer.first_seen_at),
+                    str(customer.last_seen_at),
+                    tuple(customer.channels),
+                    customer.merged_into_id is not None,
+                    customer.orders_count,
+                )
+                for customer in (
+                    await session.execute(select(Customer).where(Customer.workspace_id == ws))
+                ).scalars()
+            }
+            products = dict(
+                (
+                    await session.execute(
+                        select(Product.product_key, Product.views).where(Product.workspace_id == ws)
+                    )
+                ).all()
+            )
+            announced = sorted(
+                (
+                    await session.execute(
+                        select(DomainEvent.name).where(DomainEvent.workspace_id == ws)
+                    )
+                ).scalars()
+            )
+        # Profiles named by the first call that resolved to them, so both shops compare.
+        names: dict[str, str] = {}
+        for message_id, customer_id, _ in sorted(rows):
+            if customer_id is not None:
+                names.setdefault(customer_id, message_id)
+        return {
+            "calls": {m: (names.get(c) if c else None, done) for m, c, done in rows},
+            "profiles": sorted((names.get(p, "unseen"), facts) for p, facts in profiles.items()),
+            "products": products,
+            "announced": announced,
+        }
+
+    assert await state(keyed) == await state(whole)
+
+
+async def test_calls_whose_stored_keys_do_not_match_count_as_walks_of_their_transaction(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """Keys that all stopped matching (a release changed how ids are read and left them)
+    make every call walk the graph: a transaction stops after PROCESS_WALKS of them."""
+    shop = await make_shop(client, database)
+    await shop.send(view("known", 1))
+    page = {"type": "page", "name": "Home", "anonymousId": "known"}
+    calls = [{**page, "timestamp": at(2 + n), "messageId": f"stale-{n}"} for n in range(8)]
+    await store(shop, *calls)
+    async with database.session() as session:
+        await session.execute(
+            update(Event).where(Event.message_id.like("stale-%")).values(lookup_key="0" * 64)
+        )
+        [job] = (
+            await session.execute(
+                select(Job).where(
+                    Job.name == "events.process_batch", Job.status == JobStatus.queued
+                )
+            )
+        ).scalars()
+    async with database.session() as session:
+        await processor.process(session, shop.workspace.id, job.payload["event_ids"])
+    done = [(await outcome(database, call["messageId"]))[1] for call in calls]
+    assert done == [True] * PROCESS_WALKS + [False] * (8 - PROCESS_WALKS)
+    await process_all(database)
+    profile = await shop.profile_of_anonymous("known")
+    assert [await outcome(database, call["messageId"]) for call in calls] == [(profile, True)] * 8

@@ -187,15 +187,21 @@ class ObservationBatch:
         """Resolve touchpoints in order (every plain one's identifiers looked up at once) and
         write what they add up to; `touches` come from `prepare`. With `most_walks`, stop
         before the first touchpoint that may walk the graph once there have been that many
-        such (always resolving at least one): the outcomes are those of a prefix."""
+        such (always resolving at least one): the outcomes are those of a prefix. A plain
+        touchpoint may walk too (its identifiers point at different profiles, a stored key
+        does not match its call): each walk counts, and once one has, every touchpoint after
+        it counts as one that may walk."""
         resolved: list[Resolved] = []
-        walks = 0
+        walks, surprised = 0, False
         for signal, touch in zip(signals, touches, strict=True):
-            if touch is None:  # it may walk the graph (a plain one may too: counted as none)
-                if most_walks is not None and walks >= most_walks and resolved:
-                    break
+            may_walk = touch is None or surprised
+            if may_walk and most_walks is not None and walks >= most_walks and resolved:
+                break
+            outcome, walked = await self.settle(signal, touch)
+            resolved.append(outcome)
+            if walked:
                 walks += 1
-            resolved.append(await self.settle(signal, touch))
+                surprised = surprised or touch is not None
         await self.flush()
         return resolved
 
@@ -205,24 +211,25 @@ class ObservationBatch:
         except Exception:  # walked instead: the walk, in its savepoint, reports the error
             return None
 
-    async def settle(self, signal: Touch, touch: PlainTouch | None) -> Resolved:
+    async def settle(self, signal: Touch, touch: PlainTouch | None) -> tuple[Resolved, bool]:
         """Resolve one touchpoint quickly when it is plain, else walk the graph for it in a
-        savepoint (what the batch holds is written first, so a failure keeps it)."""
+        savepoint (what the batch holds is written first, so a failure keeps it). Tell
+        whether it walked."""
         if touch is not None:
             quick = await self.resolve(touch)
             if quick.error is not None:
-                return Resolved(error=quick.error)
+                return Resolved(error=quick.error), False
             if quick.resolved:
-                return Resolved(quick.customer_id)
+                return Resolved(quick.customer_id), False
         await self.flush()
         try:
             whole = signal.reveal() if isinstance(signal, KeyedTouch) else signal
             # A walk is a dozen statements or more, and a merge moves a whole profile.
             with unbounded_statements():
                 async with self.session.begin_nested():
-                    return Resolved(await observe(self.session, self.workspace_id, whole))
+                    return Resolved(await observe(self.session, self.workspace_id, whole)), True
         except Exception as error:  # one touchpoint's failure is its own, given back
-            return Resolved(error=error)
+            return Resolved(error=error), True
         finally:
             self.forget()
 

@@ -59,7 +59,10 @@ class IdentitySignal:
         """Return the key the touchpoint may be resolved by later without its identifier's
         value (as a `KeyedTouch`): set when it says who only and its whole identity is one
         anonymous id (never a claim that needs vouching for). Pure and light (no database),
-        so ingestion computes it while it prepares calls."""
+        so ingestion computes it while it prepares calls. It is kept with the call: a release
+        that changes how an anonymous id is read (blocked values, `normalise`, the fields
+        `signal_of` reads identifiers from) must clear the keys of unprocessed calls in its
+        migration (`UPDATE events SET lookup_key = NULL WHERE NOT processed`)."""
         if not self.says_who_only() or len(self.identifiers) != 1:
             return None
         [item] = self.identifiers

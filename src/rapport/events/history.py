@@ -13,9 +13,9 @@ from rapport.core.clock import as_utc
 from rapport.core.pagination import decode_cursor, encode_cursor
 from rapport.events.enums import CallType
 from rapport.events.models import Event
-from rapport.events.processing import message_of
 from rapport.events.repository import Keyset
 from rapport.events.schemas import Highlight, HistoryItem, OrderRead
+from rapport.events.sealed import open_payload_or_none
 
 ORDER = "order"
 # What a timeline can be narrowed to: one call type, or the orders.
@@ -82,8 +82,9 @@ def _keyset(values: list[Any]) -> Keyset:
 
 
 def event_item(event: Event) -> HistoryItem:
-    """Return an event as a timeline entry, with its key properties."""
-    message = message_of(event)
+    """Return an event as a timeline entry, with its key properties (none when the stored
+    call no longer opens)."""
+    message = open_payload_or_none(event.id, event.payload) or {}
     properties = message.get("traits" if event.type == "identify" else "properties")
     properties = properties if isinstance(properties, dict) else {}
     return HistoryItem(

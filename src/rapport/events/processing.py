@@ -242,12 +242,18 @@ async def _applied(session: AsyncSession, workspace_id: str, inputs: list[OrderI
 def _open(event: StoredCall, policies: dict[str, Policy], chunk: _Chunk) -> _Call | None:
     """Decrypt and read a call once; a call that cannot be read is kept as a failure. A call
     stored with a lookup key (its whole identity one anonymous id: `signals.lookup_key_of`)
-    is resolved by that key, and decrypted only when it describes an order or a product (or
-    when the key does not do: a visitor seen for the first time)."""
+    is resolved by that key, and decrypted only when it describes an order or a product, or
+    when the key does not do (a visitor seen for the first time, a profile the graph must be
+    walked for). So a returning visitor's page call is processed without its payload being
+    opened: one that no longer opens is found when it is read (the timeline shows it without
+    its properties), not here."""
     try:
         if event.lookup_key is not None:
             message = message_of(event) if _describes_goods(event) else None
-            reveal = partial(_read_signal, event, policies)
+            if message is None:
+                reveal = partial(_read_signal, event, policies)
+            else:  # already open: revealing it only builds its signal
+                reveal = partial(_signal, event, message, policies)
             touch = KeyedTouch(event.lookup_key, event.timestamp, event.channel, reveal)
             call = _Call(event, message, touch)
         else:

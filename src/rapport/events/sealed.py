@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
 
-from rapport.core.crypto import keyring
+from rapport.core.crypto import DecryptionError, keyring
+
+logger = logging.getLogger("rapport.events")
 
 
 def payload_aad(event_id: str) -> str:
@@ -23,3 +26,14 @@ def open_payload(event_id: str, payload: bytes) -> dict[str, Any]:
     """Open the stored original call of an event row."""
     document: dict[str, Any] = orjson.loads(keyring().decrypt(payload, payload_aad(event_id)))
     return document
+
+
+def open_payload_or_none(event_id: str, payload: bytes) -> dict[str, Any] | None:
+    """Open a stored call to show it; None (logged) when it no longer opens (its key was
+    removed from the key ring, the row was damaged): a list shows it without its contents
+    rather than failing whole."""
+    try:
+        return open_payload(event_id, payload)
+    except (DecryptionError, ValueError):
+        logger.warning("a stored call does not open", extra={"event_id": event_id})
+        return None

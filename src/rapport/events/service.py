@@ -16,7 +16,6 @@ from rapport.events.errors import OrderNotFound
 from rapport.events.history import ORDER, decode_key, encode_key, event_item, order_item, page_of
 from rapport.events.models import Event, Order
 from rapport.events.order_repository import OrderRepository
-from rapport.events.processing import message_of
 from rapport.events.repository import EventRepository
 from rapport.events.schemas import (
     DayFigures,
@@ -31,6 +30,7 @@ from rapport.events.schemas import (
     TimelineItem,
     TimelinePage,
 )
+from rapport.events.sealed import open_payload_or_none
 
 TIMELINE_CURSOR = "events.timeline"
 HISTORY_CURSOR = "events.history"
@@ -212,7 +212,7 @@ def _timeline_key(values: list[Any]) -> tuple[datetime, str]:
 
 
 def _timeline_item(event: Event) -> TimelineItem:
-    message = message_of(event)
+    message = open_payload_or_none(event.id, event.payload) or {}
     properties = message.get("properties") if event.type != "identify" else message.get("traits")
     return TimelineItem(
         id=event.id,

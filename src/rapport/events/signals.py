@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from rapport.customers.schemas import IdentitySignal, Observed
+from rapport.customers.schemas import PLAIN_CALLS, IdentitySignal, Observed
 
 TRAIT_IDENTIFIERS = (("email", "email"), ("phone", "phone"))
 MAX_EXTERNAL_IDS = 10
@@ -52,8 +52,8 @@ def lookup_key_of(message: dict[str, Any], *, at: datetime, channel: str) -> str
     (`IdentitySignal.lookup_key`): set for a page, screen or track call whose whole
     identity is one anonymous id and that carries no traits or consent. Computed when the
     call is stored; None for any other."""
-    if message.get("userId") is not None:  # never keyed: saves building the signal
-        return None
+    if message.get("userId") is not None or message.get("type") not in PLAIN_CALLS:
+        return None  # never keyed: saves building the signal
     try:
         signal = signal_of(message, at=at, channel=channel, source="ingestion", trusted=False)
         return signal.lookup_key()
