@@ -11,7 +11,10 @@ process. It re-sends the first calls through the library's whole pipeline and ch
 every call was stored exactly once. Then it bulk-inserts the same rows with the same
 driver-level statement into the same database, without HTTP (the ceiling), and lets a worker
 resolve identities for 20 s (processing rate; in this process, with the garbage collector set
-as Rapport's server and worker set it). Prints one figure per line.
+as Rapport's server and worker set it). Prints one figure per line. Last, unless --no-live,
+it runs `bench/live.py --scenarios idle,backlog` on the same backends: single-call latency
+(`/v1/track` and two reads) while a server drains a 200,000-call processing backlog, against
+the same server idle (the live path's target: p99 < 30 ms on SQLite).
 Memory: pass --events 1000000 and compare the RSS lines (the server streams; nothing accumulates).
 """
 
@@ -377,6 +380,9 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("RAPPORT_TEST_DATABASE_URL"))
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--batch", type=int, default=BATCH, help="calls per request (1-2500)")
+    parser.add_argument(
+        "--no-live", action="store_true", help="skip the live-path latency during a backlog"
+    )
     args = parser.parse_args()
     print(f"cpus: {os.cpu_count()}")
     on_each_backend(
@@ -384,6 +390,12 @@ def main() -> None:
         args.postgres,
         args.skip_sqlite,
     )
+    if not args.no_live:
+        print("live path while a 200,000-call backlog drains (bench/live.py):", flush=True)
+        command = [sys.executable, str(ROOT / "bench" / "live.py"), "--scenarios", "idle,backlog"]
+        command += ["--postgres", args.postgres] if args.postgres else []
+        command += ["--skip-sqlite"] if args.skip_sqlite else []
+        subprocess.run(command, check=True, cwd=ROOT)
 
 
 if __name__ == "__main__":

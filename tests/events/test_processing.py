@@ -427,6 +427,12 @@ async def test_a_transaction_walks_the_graph_a_few_times_and_queues_the_rest_in_
     assert all([(await outcome(database, call["messageId"]))[1] for call in calls])
 
 
+async def profile_count(database: Database) -> int:
+    """Return how many profiles exist."""
+    async with database.session() as session:
+        return (await session.execute(select(func.count()).select_from(Customer))).scalar_one()
+
+
 async def lookup_key(database: Database, message_id: str) -> str | None:
     """Return the lookup key a call was stored with."""
     async with database.session() as session:
@@ -513,9 +519,7 @@ async def test_a_new_visitors_keyed_call_is_read_for_the_identifier_it_stores(
     assert [(i.kind, i.value) for i in profile.identifiers] == [("anonymous_id", "fresh")]
     # Unreadable, a new visitor's call is kept as a failure, its visitor not made up.
     assert await outcome(database, "broken") == (None, False)
-    async with database.session() as session:
-        profiles = (await session.execute(select(func.count()).select_from(Customer))).scalar_one()
-    assert profiles == 1
+    assert await profile_count(database) == 1
 
 
 async def test_a_stored_key_the_graph_does_not_know_is_checked_against_the_call_itself(
@@ -534,9 +538,7 @@ async def test_a_stored_key_the_graph_does_not_know_is_checked_against_the_call_
         )
     await process_all(database)
     assert await outcome(database, "stale") == (profile, True)
-    async with database.session() as session:
-        profiles = (await session.execute(select(func.count()).select_from(Customer))).scalar_one()
-    assert profiles == 1
+    assert await profile_count(database) == 1
 
 
 async def test_keyed_and_whole_reads_of_the_same_calls_come_to_the_same_customers(
