@@ -289,9 +289,13 @@ def _is_order(event: StoredCall) -> bool:
     return event.type == "track" and event.name in ORDER_EVENTS
 
 
+def _is_product_call(event: StoredCall) -> bool:
+    return event.type == "track" and event.name in PRODUCT_COUNTERS
+
+
 def _describes_goods(event: StoredCall) -> bool:
     """Tell whether a call may describe an order or count a product (read from its payload)."""
-    return event.type == "track" and (event.name in ORDER_EVENTS or event.name in PRODUCT_COUNTERS)
+    return _is_order(event) or _is_product_call(event)
 
 
 def _order_of(call: _Call) -> OrderInput | None:
@@ -307,7 +311,7 @@ def _order_of(call: _Call) -> OrderInput | None:
 def _product(call: _Call) -> tuple[str, ItemInput] | None:
     """Return the product view or add a call counts: (counter, what was said), or None."""
     event = call.event
-    if event.type != "track" or event.name not in PRODUCT_COUNTERS:
+    if event.name is None or not _is_product_call(event):
         return None
     properties = _properties(call)
     key = text(properties.get("product_id")) or text(properties.get("sku"))
