@@ -24,19 +24,22 @@ It prints, with the load average beside every figure (the machine may be shared)
     or the burst's instant), not from when the event loop got round to sending it: a
     message waiting behind a busy loop waits as it would in the server's socket, and that
     wait counts (until 2026-12-05 it did not, which flattered a loop that ran long slices).
-Turns run at most --lanes (8) at a time, as a worker's job lanes would (a message waiting for
-a lane counts in its latency). Questions mix an order status (with verification),
-shipping/returns/payment questions and a thank-you that ends the chat (the customer then
-opens a new one); each question comes with a greeting and a name drawn for it, so no two are
-the same text and MiniLM runs for each (the embedding cache would otherwise answer every
-repeat: earlier runs of this bench measured turns that never ran the model).
+Turns run at most --lanes at a time, by default as many as the job worker runs at once
+(RAPPORT_WORKER_CONCURRENCY, 4): a message waiting for a lane counts in its latency. The
+store is not in a lane: it is the web request's, as in the server. Questions mix an order
+status (with verification), shipping/returns/payment questions and a thank-you that ends the
+chat (the customer then opens a new one); each question comes with a greeting and a name drawn
+for it, so no two are the same text and MiniLM runs for each (the embedding cache would
+otherwise answer every repeat: earlier runs of this bench measured turns that never ran the
+model).
 
 Topology (--topology, printed with the figures), by default production's for each backend
 (docs/support.md): `worker` on PostgreSQL (the web server stores the message, a `rapport
 worker` process runs the turn; here the bench's process stores it and sends the turn over a
 pipe to a second process that runs it exactly as the job's after-commit step does, at most
 --lanes at once), `process` on SQLite (jobs run in the serving process there: the turn runs
-in the process that stored the message, the store inside the lane too, as earlier runs).
+in the process that stored the message; until 2026-12-05 the store was inside the lane too,
+and 8 turns ran at once).
 CPU per turn adds both processes' CPU time (every thread); "texts a MiniLM call" shows how
 many concurrent turns' messages shared one model call.
 
@@ -74,6 +77,7 @@ from rapport.assistant.demo import DEMO_CUSTOMER_EMAIL
 from rapport.assistant.demo import seed_demo as seed_assistant
 from rapport.assistant.labels import label_text, models
 from rapport.assistant.tasks import answer
+from rapport.config import get_settings
 from rapport.core.collector import quiet_collector
 from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
@@ -236,8 +240,9 @@ class InProcess:
         self.engine = engine
 
     async def answer(self, workspace_id: str, message: Any) -> bool:
-        """Run the turn; tell whether the assistant replied."""
-        return (await answer(self.engine, workspace_id, message)).replied
+        """Run the turn in one of the lanes; tell whether the assistant replied."""
+        async with LANES[0]:
+            return (await answer(self.engine, workspace_id, message)).replied
 
     async def usage(self) -> tuple[float, int, int]:
         """Return CPU seconds used elsewhere (none), texts embedded and model calls."""
@@ -363,20 +368,11 @@ async def one_turn(
     (when the customer sent it, `time.perf_counter()`) to the reply (NaN if the assistant
     did not reply). The clock starts when the message was sent, not when this coroutine got
     the event loop: a message waits for a busy loop as it would in the server's socket, and
-    that wait counts. At most --lanes turns run at once (the pool's connections are few: the
-    job worker runs 4 at once by default); the wait for a lane counts in the latency. In one
-    process the lane covers the store too (as before); with a worker process the store is
-    the web request's and only the turn waits for a lane."""
-    turns = TURNS[0]
-    if isinstance(turns, WorkerProcess):
-        message = await store(database, workspace_id, conversation_id, text)
-        assert message is not None
-        replied = await turns.answer(workspace_id, message)
-    else:
-        async with LANES[0]:
-            message = await store(database, workspace_id, conversation_id, text)
-            assert message is not None
-            replied = await turns.answer(workspace_id, message)
+    that wait counts. The store is the web request's; the turn then waits for one of the
+    --lanes (the job worker's lanes), and that wait counts in the latency too."""
+    message = await store(database, workspace_id, conversation_id, text)
+    assert message is not None
+    replied = await TURNS[0].answer(workspace_id, message)
     elapsed = (time.perf_counter() - sent) * 1000
     return elapsed if replied else float("nan")
 
@@ -571,7 +567,12 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=4.0, help="mean think time, seconds")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per open run")
     parser.add_argument("--rounds", type=int, default=len(QUESTIONS), help="lockstep rounds")
-    parser.add_argument("--lanes", type=int, default=8, help="turns running at once")
+    parser.add_argument(
+        "--lanes",
+        type=int,
+        default=get_settings().worker_concurrency,
+        help="turns running at once (default: the job worker's, RAPPORT_WORKER_CONCURRENCY or 4)",
+    )
     parser.add_argument("--postgres", default=os.environ.get("RAPPORT_TEST_DATABASE_URL"))
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument(
