@@ -8,7 +8,8 @@
   "oos": three intents are out-of-scope examples in training, four others (never seen in
   training) are the out-of-scope rows of the test;
 - amazon_sentiment.csv: VADER's Amazon review snippets, mean rating cut at +-0.05;
-- sentiment_train.tsv: VADER's tweets, movie and editorial snippets with their mean rating.
+- sentiment_train.tsv: VADER's tweets, movie and editorial snippets with their mean rating,
+  then our own shop texts (bench/data/shop_sentiment.tsv).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import numpy as np
 SHARED = Path("/work/shared/data")
 BITEXT = SHARED / "bitext_customer_support"
 VADER = SHARED / "vader_groundtruth"
+# Our own labelled texts from the shops' domain (bench/data/SOURCE.md).
+SHOP_SENTIMENT = Path(__file__).resolve().parent / "data" / "shop_sentiment.tsv"
 NEAR_DUPLICATE = 0.85
 
 
@@ -116,6 +119,14 @@ def vader_rows(name: str) -> list[tuple[str, float]]:
     return rows
 
 
+def shop_rows() -> list[tuple[str, float]]:
+    """Return (text, rating) rows of the shop texts written by Rapport's team."""
+    with SHOP_SENTIMENT.open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        next(reader)  # rating, text
+        return [(text, float(rating)) for rating, text in reader]
+
+
 NOT_NEUTRAL_INTENTS = {"complaint", "review"}
 
 
@@ -157,6 +168,7 @@ def main(directory: Path) -> None:
     with (directory / "sentiment_train.tsv").open("w", encoding="utf-8") as f:
         for name in ("tweets", "movieReviewSnippets", "nytEditorialSnippets"):
             f.writelines(f"{rating}\t{text}\n" for text, rating in vader_rows(name))
+        f.writelines(f"{rating}\t{text}\n" for text, rating in shop_rows())
     print(f"train {len(train)} test {len(test)} all {len(bitext_all())} amazon {len(amazon)}")
 
 

@@ -39,7 +39,6 @@ def test_clear_sentences_get_their_label(analyzer: LinearSentimentAnalyzer) -> N
 HARDER = [
     ("The blender is not good.", "negative"),
     ("Not bad at all, it does the job.", "positive"),
-    ("The screen is lovely but the battery dies by noon.", "negative"),
     ("\N{POUTING FACE}\N{POUTING FACE}\N{POUTING FACE}", "negative"),
     ("\N{SMILING FACE WITH HEART-SHAPED EYES}", "positive"),
     ("Where is my order?", "neutral"),
@@ -56,8 +55,10 @@ def test_negation_but_shifts_emoji_and_requests_get_their_label(
 def test_near_the_neutral_band_the_order_of_clauses_and_plain_facts_still_tell(
     analyzer: LinearSentimentAnalyzer,
 ) -> None:
-    # Mixed sentences and plain facts score near the band's edge (0.05), where the embedding
-    # moves them across it (docs/assistant.md): what they say is in their scores.
+    # Mixed sentences and plain facts score near the band's edge, where the embedding moves
+    # them across it (docs/assistant.md): what they say is in their scores. A mixed sentence
+    # whose worse half comes last leans negative (within the band since the shop texts
+    # widened it to 0.30: neutral, never positive).
     worse_last, better_last, fact = analyzer.analyze(
         [
             "The screen is lovely but the battery dies by noon.",
@@ -66,7 +67,7 @@ def test_near_the_neutral_band_the_order_of_clauses_and_plain_facts_still_tell(
         ]
     )
     assert worse_last.score < 0 < better_last.score
-    assert better_last.label != "negative"
+    assert worse_last.label != "positive" and better_last.label != "negative"
     assert abs(fact.score) < 0.1 and fact.label != "negative"
 
 
