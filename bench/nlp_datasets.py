@@ -9,7 +9,8 @@
   training) are the out-of-scope rows of the test;
 - amazon_sentiment.csv: VADER's Amazon review snippets, mean rating cut at +-0.05;
 - sentiment_train.tsv: VADER's tweets, movie and editorial snippets with their mean rating,
-  then our own shop texts (bench/data/shop_sentiment.tsv).
+  then our own shop texts (bench/data/shop_sentiment.tsv), unweighted and without the Bitext
+  neutral requests: nlp_build_models.py adds those.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The shipped sentiment model: clear, negated, mixed and emoji-only sentences get their label,
-support requests stay neutral, scores stay in [-1, 1]."""
+"""The shipped sentiment model: clear, negated and emoji-only sentences get their label, mixed
+sentences lean the way their last clause does, support requests stay neutral, scores stay in
+[-1, 1]."""
 
 from __future__ import annotations
 
