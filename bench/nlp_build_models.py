@@ -93,12 +93,16 @@ def sentiment_rows() -> tuple[list[tuple[str, float]], np.ndarray]:
     return rows + shop, weights
 
 
+def fit_ridge(features: Any, ratings: np.ndarray, weights: np.ndarray) -> Ridge:
+    """Fit the sentiment heads' ridge regression, each row counted `weights` times."""
+    return Ridge(alpha=RIDGE_ALPHA).fit(features, ratings, sample_weight=weights)
+
+
 def out_of_fold(features: Any, ratings: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Return each row's rating as predicted by a ridge fitted on the other two of 3 folds."""
     predicted = np.empty(len(ratings))
     for train, test in KFold(3, shuffle=True, random_state=0).split(ratings):
-        regression = Ridge(alpha=RIDGE_ALPHA)
-        regression.fit(features[train], ratings[train], sample_weight=weights[train])
+        regression = fit_ridge(features[train], ratings[train], weights[train])
         predicted[test] = regression.predict(features[test])
     return predicted
 
@@ -123,7 +127,7 @@ def build_sentiment(cached: str | None = None) -> None:
     heads, figures = {}, {}
     for name, features in feature_sets.items():
         band, f1 = neutral_band(out_of_fold(features, ratings, weights), truth)
-        regression = Ridge(alpha=RIDGE_ALPHA).fit(features, ratings, sample_weight=weights)
+        regression = fit_ridge(features, ratings, weights)
         coefficients = np.asarray(regression.coef_, dtype=np.float32).reshape(-1, 1)
         heads[name] = SentimentHead(coefficients, float(regression.intercept_), band)
         figures[name] = {"out_of_fold_macro_f1": f1, "neutral_band": band}

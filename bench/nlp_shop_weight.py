@@ -19,11 +19,10 @@ import sys
 
 import numpy as np
 from scipy import sparse
-from sklearn.linear_model import Ridge
-from sklearn.metrics import f1_score
 
-from nlp_build_models import RIDGE_ALPHA, SENTIMENT_SETS, sentiment_rows
+from nlp_build_models import SENTIMENT_SETS, fit_ridge, sentiment_rows
 from nlp_datasets import shop_rows, vader_rows
+from rapport.nlp import metrics
 from rapport.nlp.embeddings import load_embedder
 from rapport.nlp.sentiment import LexiconFeatures, sentiment_features
 
@@ -34,7 +33,9 @@ VADER, BITEXT, SHOP = 0, 3, 4  # groups: VADER's corpora are 0, 1 and 2
 def positive_negative_f1(predicted: np.ndarray, ratings: np.ndarray) -> float:
     """Mean F1 of positive and negative by the sign of the prediction, opinionated rows only."""
     rows = np.abs(ratings) > 0.05
-    return float(f1_score(ratings[rows] > 0, predicted[rows] > 0, average="macro"))
+    truth = ["positive" if rating > 0 else "negative" for rating in ratings[rows]]
+    guess = ["positive" if value > 0 else "negative" for value in predicted[rows]]
+    return metrics.macro_f1(truth, guess)
 
 
 def main(weights: list[float]) -> None:
@@ -55,9 +56,8 @@ def main(weights: list[float]) -> None:
     fold = np.random.default_rng(0).integers(0, FOLDS, len(shop))
 
     def predict(train: np.ndarray, test: np.ndarray, weight: float) -> np.ndarray:
-        sample_weight = np.where(group[train] == SHOP, weight, 1.0)
-        regression = Ridge(alpha=RIDGE_ALPHA)
-        regression.fit(features[train], ratings[train], sample_weight=sample_weight)
+        weights = np.where(group[train] == SHOP, weight, 1.0)
+        regression = fit_ridge(features[train], ratings[train], weights)
         return np.asarray(regression.predict(features[test]))
 
     for weight in weights:
