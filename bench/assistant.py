@@ -575,6 +575,7 @@ def main() -> None:
     )
     parser.add_argument("--postgres", default=os.environ.get("RAPPORT_TEST_DATABASE_URL"))
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--postgres-only", action="store_true")
     parser.add_argument(
         "--topology",
         choices=("auto", "worker", "process"),
@@ -599,9 +600,12 @@ def main() -> None:
     models()
     label_text("warm up")
     quiet_collector()  # as the server does once it has started (core/collector.py)
-    with tempfile.TemporaryDirectory() as directory:
-        url = f"sqlite+aiosqlite:///{directory}/bench.db"
-        measure("sqlite", url, args.think, args.duration, args.rounds, args.lanes, sqlite_worker)
+    if not args.postgres_only:
+        with tempfile.TemporaryDirectory() as directory:
+            url = f"sqlite+aiosqlite:///{directory}/bench.db"
+            measure(
+                "sqlite", url, args.think, args.duration, args.rounds, args.lanes, sqlite_worker
+            )
     if args.postgres and not args.sqlite_only:
         url, name = asyncio.run(fresh_postgres(args.postgres))
         try:

@@ -1,11 +1,16 @@
-"""On PostgreSQL a committed enqueue wakes workers of other processes (LISTEN/NOTIFY)."""
+"""On PostgreSQL a committed enqueue wakes workers of other processes (LISTEN/NOTIFY), sent
+by a trigger on `jobs` from the inserting statement: the enqueue costs no round trip of its
+own."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
+import tests.fixtures.jobs  # noqa: F401  (registers test.record_effect)
 from rapport.core.db import Database
 from rapport.core.jobs import enqueue
 from rapport.worker.wakeup import JobListener
@@ -26,6 +31,23 @@ async def test_a_committed_enqueue_notifies_a_listening_worker(database: Databas
         await listener.close()
         await other_process.dispose()
     assert woken.is_set()
+
+
+async def test_an_enqueue_sends_no_statement_but_its_insert(database: Database) -> None:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()[:3]).lower())
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        async with database.session() as session:
+            enqueue(session, "test.record_effect", marker="one")
+            enqueue(session, "test.record_effect", marker="two")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [text for text in statements if text != "begin"] == ["insert into jobs"]
 
 
 async def test_a_listener_on_sqlite_holds_no_connection(database: Database) -> None:

@@ -9,15 +9,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Index, Integer, String, Text, event
+from sqlalchemy import JSON, Enum, Index, Integer, String, Text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.core.clock import utcnow
 from rapport.core.db import Base, IdMixin, after_commit
 
 JobHandler = Callable[..., Awaitable[None]]
-# The PostgreSQL channel on which committed enqueues wake the workers of other processes.
+# The PostgreSQL channel on which committed enqueues wake the workers of other processes: a
+# trigger on `jobs` (migration 0034) notifies it from the inserting statement itself, so an
+# enqueue costs no round trip of its own; PostgreSQL delivers it when, and only if, the
+# transaction commits.
 JOBS_CHANNEL = "rapport_jobs"
 _WAKEUP = "wakeup_registered"
 
@@ -146,16 +149,6 @@ def enqueue(
         session.info[_WAKEUP] = True
         after_commit(session, _wake_workers)
     return row
-
-
-@event.listens_for(Session, "before_commit")
-def _notify_other_processes(session: Session) -> None:
-    # PostgreSQL delivers a notification sent inside a transaction when, and only if, it
-    # commits: workers elsewhere wake exactly when the job exists.
-    if session.info.get(_WAKEUP):
-        connection = session.connection()
-        if connection.dialect.name == "postgresql":
-            connection.exec_driver_sql(f"SELECT pg_notify('{JOBS_CHANNEL}', '')")
 
 
 async def _wake_workers() -> None:
