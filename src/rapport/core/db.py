@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import DateTime, ForeignKey, MetaData, String, event
 from sqlalchemy.engine import Connection, ExecutionContext, make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -302,11 +303,55 @@ def make_engine(url: str, *, pool: bool = True, explicit_transactions: bool = Fa
     if not pool:
         kwargs["poolclass"] = NullPool
     elif url.startswith("postgresql"):
-        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        kwargs.update(pool_size=10, max_overflow=10)
     else:
         # Readers each have a connection of their own (WAL); one of them at a time writes.
         kwargs.update(pool_size=8, max_overflow=24)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if pool and url.startswith("postgresql"):
+        _check_connections_out(engine)
+    return engine
+
+
+# A pooled PostgreSQL connection idle longer than this is pinged before it is handed out.
+PING_AFTER_IDLE = 30.0
+_IDLE_SINCE = "idle_since"
+
+
+def _seen_closed(record: ConnectionPoolEntry) -> bool:
+    """Tell whether the driver has seen the server close the connection (no round trip)."""
+    driver = record.driver_connection
+    return driver is None or bool(driver.is_closed())
+
+
+def _check_connections_out(engine: AsyncEngine) -> None:
+    """Hand out only live PostgreSQL connections, without a round trip on a busy pool.
+
+    SQLAlchemy's `pool_pre_ping` pings every checkout: with asyncpg that is BEGIN, a query
+    and ROLLBACK, three round trips before every unit of work (as many as a chat message's
+    own statements, each a wake-up of the server's process). Here a checkout asks the
+    driver whether the server has closed the connection (a restart or a terminated backend
+    closes the socket, which the event loop sees), and pings only a connection that has
+    been idle for PING_AFTER_IDLE seconds (where a link may have died without a word).
+    A dead one makes the pool reconnect, and drop every connection older than it, as a
+    failed pre-ping does. A server that dies in the instant between the event loop's last
+    look and a checkout fails that one unit of work, and the pool starts afresh."""
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def _idle(_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _live(connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.pop(_IDLE_SINCE, None)
+        if _seen_closed(record):
+            raise InvalidatePoolError("the server closed the connection")
+        if idle_since is not None and time.monotonic() - idle_since > PING_AFTER_IDLE:
+            try:
+                connection.ping()
+            except Exception as error:
+                raise InvalidatePoolError(f"ping failed: {type(error).__name__}") from error
 
 
 class Database:

@@ -81,6 +81,15 @@ def install_error_handlers(app: FastAPI) -> None:
         # PostgreSQL refuses NUL characters in text (SQLSTATE 22021/22P05): a bad payload.
         if getattr(error.orig, "sqlstate", None) in _UNSTORABLE_TEXT:
             return JSONResponse(error_body("ValidationError", _UNSTORABLE_TEXT_DETAIL), 422)
+        if error.connection_invalidated:
+            # The server went away (a restart) under this request: the pool reconnects for
+            # the next one; nothing of this one was committed.
+            logger.warning("database connection lost", extra={"error": type(error).__name__})
+            return JSONResponse(
+                error_body("ServiceUnavailable", "The database connection was lost; try again."),
+                503,
+                headers={"Retry-After": "1"},
+            )
         return internal_error_response(error)
 
     @app.exception_handler(Exception)
