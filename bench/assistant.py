@@ -2,7 +2,8 @@
 200 open conversations whose customers write at a human pace.
 
 Run alone: `.venv/bin/python bench/assistant.py [--think S] [--duration S] [--postgres URL]`
-(about three minutes on SQLite; PostgreSQL too with --postgres or RAPPORT_TEST_DATABASE_URL).
+(about three minutes on SQLite; PostgreSQL too with --postgres or RAPPORT_TEST_DATABASE_URL;
+--sqlite-only or --postgres-only for one of them).
 
 It prints, with the load average beside every figure (the machine may be shared):
   - embedding: MiniLM sentences/s and one sentence's p50/p95 for the ready int8 ONNX (the
@@ -574,8 +575,9 @@ def main() -> None:
         help="turns running at once (default: the job worker's, RAPPORT_WORKER_CONCURRENCY or 4)",
     )
     parser.add_argument("--postgres", default=os.environ.get("RAPPORT_TEST_DATABASE_URL"))
-    parser.add_argument("--sqlite-only", action="store_true")
-    parser.add_argument("--postgres-only", action="store_true")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--sqlite-only", action="store_true")
+    only.add_argument("--postgres-only", action="store_true")
     parser.add_argument(
         "--topology",
         choices=("auto", "worker", "process"),
@@ -585,6 +587,8 @@ def main() -> None:
         "PostgreSQL, as Rapport deploys them",
     )
     args = parser.parse_args()
+    if args.postgres_only and not args.postgres:
+        parser.error("--postgres-only needs --postgres URL or RAPPORT_TEST_DATABASE_URL")
     # auto: SQLite runs jobs in the serving process, PostgreSQL in a worker process.
     sqlite_worker, postgres_worker = args.topology == "worker", args.topology != "process"
     configure_keyring([SECRET.encode()])

@@ -70,6 +70,13 @@ class Settings(BaseSettings):
         "Segment's libraries retry. 0: no limit.",
     )
     worker_concurrency: int = 4
+    database_ping_after_idle: float = Field(
+        default=30.0,
+        ge=0,
+        description="PostgreSQL: seconds a pooled connection may sit idle before it is pinged "
+        "on checkout (a closed one is always seen without a ping); 0 pings every reuse, for "
+        "a database behind a virtual IP or a proxy that can fail over without closing links.",
+    )
     redis_url: str | None = Field(
         default=None,
         description="Redis for realtime pushes between server processes (redis://host:6379/0); "

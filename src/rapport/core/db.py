@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import DateTime, ForeignKey, MetaData, String, event
 from sqlalchemy.engine import Connection, ExecutionContext, make_url
-from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -284,13 +284,20 @@ def _sqlite_path(url: str) -> str:
     return path if path == ":memory:" else str(Path(path).resolve())
 
 
-def make_engine(url: str, *, pool: bool = True, explicit_transactions: bool = False) -> AsyncEngine:
+def make_engine(
+    url: str,
+    *,
+    pool: bool = True,
+    explicit_transactions: bool = False,
+    ping_after_idle: float | None = None,
+) -> AsyncEngine:
     """Create the async engine for `url`.
 
     SQLite connections are `core.sqlite_driver`'s (quick statements on the event loop,
     long ones on the connection's thread). With `explicit_transactions` they open no
     transaction of their own, for a caller that begins each one (`Database`); otherwise
-    pysqlite's deferred transactions apply, as they do for migrations."""
+    pysqlite's deferred transactions apply, as they do for migrations. `ping_after_idle`:
+    see `_check_connections_out` (default: RAPPORT_DATABASE_PING_AFTER_IDLE, 30 s)."""
     kwargs: dict[str, Any] = {}
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -303,19 +310,25 @@ def make_engine(url: str, *, pool: bool = True, explicit_transactions: bool = Fa
     if not pool:
         kwargs["poolclass"] = NullPool
     elif url.startswith("postgresql"):
-        kwargs.update(pool_size=10, max_overflow=10)
+        # Last in, first out: the connections a steady load needs stay warm (not idle long
+        # enough to be pinged), the rest wait in the pool.
+        kwargs.update(pool_size=10, max_overflow=10, pool_use_lifo=True)
     else:
         # Readers each have a connection of their own (WAL); one of them at a time writes.
         kwargs.update(pool_size=8, max_overflow=24)
+    if pool and url.startswith("postgresql") and parsed.get_driver_name() != "asyncpg":
+        kwargs["pool_pre_ping"] = True  # only asyncpg tells whether the server closed a link
     engine = create_async_engine(url, **kwargs)
-    if pool and url.startswith("postgresql"):
-        _check_connections_out(engine)
+    if pool and parsed.get_driver_name() == "asyncpg":
+        if ping_after_idle is None:
+            from rapport.config import get_settings
+
+            ping_after_idle = get_settings().database_ping_after_idle
+        _check_connections_out(engine, ping_after_idle)
     return engine
 
 
-# A pooled PostgreSQL connection idle longer than this is pinged before it is handed out.
-PING_AFTER_IDLE = 30.0
-_IDLE_SINCE = "idle_since"
+_IDLE_SINCE = "rapport_idle_since"
 
 
 def _seen_closed(record: ConnectionPoolEntry) -> bool:
@@ -324,30 +337,35 @@ def _seen_closed(record: ConnectionPoolEntry) -> bool:
     return driver is None or bool(driver.is_closed())
 
 
-def _check_connections_out(engine: AsyncEngine) -> None:
+def _check_connections_out(engine: AsyncEngine, ping_after_idle: float) -> None:
     """Hand out only live PostgreSQL connections, without a round trip on a busy pool.
 
-    SQLAlchemy's `pool_pre_ping` pings every checkout: with asyncpg that is BEGIN, a query
-    and ROLLBACK, three round trips before every unit of work (as many as a chat message's
-    own statements, each a wake-up of the server's process). Here a checkout asks the
-    driver whether the server has closed the connection (a restart or a terminated backend
-    closes the socket, which the event loop sees), and pings only a connection that has
-    been idle for PING_AFTER_IDLE seconds (where a link may have died without a word).
-    A dead one makes the pool reconnect, and drop every connection older than it, as a
-    failed pre-ping does. A server that dies in the instant between the event loop's last
-    look and a checkout fails that one unit of work, and the pool starts afresh."""
+    SQLAlchemy's `pool_pre_ping` pings every checkout of a connection used before: with
+    asyncpg that is BEGIN, a query and ROLLBACK, three round trips before every unit of work
+    (as many as storing a chat message's own statements, each a wake-up of the server's
+    process). Here a checkout asks the driver whether the server has closed the connection
+    (a restart, a terminated backend or an idle timeout closes the socket, which the event
+    loop sees), and pings only a connection idle for `ping_after_idle` seconds, where a link
+    may have died without a word. A closed connection is replaced; a failed ping replaces
+    every connection as old as it, as a failed pre-ping does.
+
+    What this does not see: a link that died silently less than `ping_after_idle` ago (the
+    database host rebooted, a virtual IP or a proxy failed over, a firewall forgot the
+    connection). Each unit of work that meets such a connection fails once, and the pool
+    replaces it. Deployments where that happens set RAPPORT_DATABASE_PING_AFTER_IDLE=0,
+    which pings every connection used before, as `pool_pre_ping` did."""
     pool = engine.sync_engine.pool
 
     @event.listens_for(pool, "checkin")
     def _idle(_connection: Any, record: ConnectionPoolEntry) -> None:
-        record.info[_IDLE_SINCE] = time.monotonic()
+        record.info[_IDLE_SINCE] = time.time()  # wall time: a suspended host's idle counts
 
     @event.listens_for(pool, "checkout")
     def _live(connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
         idle_since = record.info.pop(_IDLE_SINCE, None)
         if _seen_closed(record):
-            raise InvalidatePoolError("the server closed the connection")
-        if idle_since is not None and time.monotonic() - idle_since > PING_AFTER_IDLE:
+            raise DisconnectionError("the server closed the connection")
+        if idle_since is not None and time.time() - idle_since >= ping_after_idle:
             try:
                 connection.ping()
             except Exception as error:
@@ -357,9 +375,13 @@ def _check_connections_out(engine: AsyncEngine) -> None:
 class Database:
     """An engine plus the session factory that every request and job uses."""
 
-    def __init__(self, url: str, *, pool: bool = True) -> None:
+    def __init__(
+        self, url: str, *, pool: bool = True, ping_after_idle: float | None = None
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, pool=pool, explicit_transactions=True)
+        self.engine = make_engine(
+            url, pool=pool, explicit_transactions=True, ping_after_idle=ping_after_idle
+        )
         self.writer = WriterTurn()
         if url.startswith("sqlite"):
             self.sqlite_file = _sqlite_path(url)
@@ -403,7 +425,7 @@ async def unit_of_work(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     try:
         try:
             yield session
-            await session.commit()
+            await _commit(session)
         except RapportError as error:
             await (session.commit() if error.keeps_changes else session.rollback())
             raise
@@ -415,6 +437,21 @@ async def unit_of_work(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
         await session.close()
     for hook in hooks:
         await hook()
+
+
+class CommitOutcomeUnknown(Exception):
+    """The connection was lost during COMMIT: the server may or may not have committed, so
+    the caller must not be told to simply try again (a request answers 500, a job is rerun,
+    which its at-least-once contract allows)."""
+
+
+async def _commit(session: AsyncSession) -> None:
+    try:
+        await session.commit()
+    except DBAPIError as error:
+        if error.connection_invalidated:
+            raise CommitOutcomeUnknown("the database connection was lost during commit") from error
+        raise
 
 
 def after_commit(session: AsyncSession, hook: AfterCommit, *, once: bool = False) -> None:

@@ -82,14 +82,23 @@ def install_error_handlers(app: FastAPI) -> None:
         if getattr(error.orig, "sqlstate", None) in _UNSTORABLE_TEXT:
             return JSONResponse(error_body("ValidationError", _UNSTORABLE_TEXT_DETAIL), 422)
         if error.connection_invalidated:
-            # The server went away (a restart) under this request: the pool reconnects for
-            # the next one; nothing of this one was committed.
-            logger.warning("database connection lost", extra={"error": type(error).__name__})
-            return JSONResponse(
-                error_body("ServiceUnavailable", "The database connection was lost; try again."),
-                503,
-                headers={"Retry-After": "1"},
+            # The connection was lost before the commit (one lost in the commit is
+            # core.db.CommitOutcomeUnknown, a 500): nothing of this request was written, and
+            # the pool gives the next one a new connection.
+            logger.warning(
+                "database connection lost",
+                exc_info=error,
+                extra={
+                    "error": type(error.orig).__name__,
+                    "sqlstate": getattr(error.orig, "sqlstate", None),
+                },
             )
+            body = error_body(
+                "ServiceUnavailable",
+                "The database connection was lost; try again.",
+                request_id=request_id_var.get(),
+            )
+            return JSONResponse(body, 503, headers={"Retry-After": "1"})
         return internal_error_response(error)
 
     @app.exception_handler(Exception)
