@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from rapport.core.db import Database
 from rapport.core.jobs import Job, JobStatus
@@ -22,6 +22,7 @@ from rapport.events.processing import PROCESS_CHUNK, PROCESS_WALKS, QUIET_CHUNK,
 from tests.fixtures.customers import Shop, make_shop
 from tests.fixtures.events import identify, process_all, track, write_key_auth
 from tests.fixtures.identity import make_api_key
+from tests.fixtures.statements import statements_sent
 
 
 @pytest.fixture(autouse=True)
@@ -353,18 +354,9 @@ async def test_a_chunk_reads_its_calls_before_it_writes_and_queues_the_rest_last
     shop = await make_shop(client, database)
     await store(shop, *(view(f"v-{n}", 1) for n in range(PROCESS_CHUNK + 5)))
     job = await the_processing_job(database)
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(" ".join(statement.split()[:3]).lower())
-
-    engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_sent(database) as statements:
         async with database.session() as session:
             await processor.process(session, shop.workspace.id, job.payload["event_ids"])
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     read = next(n for n, text in enumerate(statements) if text.startswith("select id, source_id"))
     writes = [text for text in statements if text.startswith(WRITES)]
     assert [text for text in statements[:read] if text.startswith(WRITES)] == []

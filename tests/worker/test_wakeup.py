@@ -5,15 +5,14 @@ own."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 import tests.fixtures.jobs  # noqa: F401  (registers test.record_effect)
 from rapport.core.db import Database
 from rapport.core.jobs import enqueue
 from rapport.worker.wakeup import JobListener
+from tests.fixtures.statements import statements_sent
 
 
 async def test_a_committed_enqueue_notifies_a_listening_worker(database: Database) -> None:
@@ -34,19 +33,10 @@ async def test_a_committed_enqueue_notifies_a_listening_worker(database: Databas
 
 
 async def test_an_enqueue_sends_no_statement_but_its_insert(database: Database) -> None:
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(" ".join(statement.split()[:3]).lower())
-
-    engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_sent(database) as statements:
         async with database.session() as session:
             enqueue(session, "test.record_effect", marker="one")
             enqueue(session, "test.record_effect", marker="two")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert [text for text in statements if text != "begin"] == ["insert into jobs"]
 
 
