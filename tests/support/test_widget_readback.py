@@ -4,12 +4,10 @@ messages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from rapport.core.db import Database
 from rapport.support.enums import MessageKind
@@ -19,27 +17,22 @@ from rapport.support.service import conversations
 from rapport.support.widget import widget
 from rapport.support.widget_schemas import Visitor, WidgetMessageCreate, WidgetStart
 from tests.fixtures.identity import make_source, make_workspace
+from tests.fixtures.statements import statements_recorded
 
 pytestmark = pytest.mark.usefixtures("app")
 
 AGENT = Acting(actor="api_key:test")
 
 
-@contextmanager
-def selects(database: Database) -> Iterator[list[str]]:
+def selects(database: Database) -> AbstractContextManager[list[str]]:
     """Record the SELECT statements run meanwhile."""
-    seen: list[str] = []
 
-    def before(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def select(_connection: Any, statement: str) -> str | None:
         if statement.lstrip()[:6].upper() == "SELECT":
-            seen.append(" ".join(statement.split()))
+            return " ".join(statement.split())
+        return None
 
-    engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
+    return statements_recorded(database, select)
 
 
 async def _chat(database: Database) -> tuple[str, Visitor, Visitor, str]:

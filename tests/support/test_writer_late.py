@@ -5,12 +5,11 @@ changed meanwhile is checked again under the lock (resends, status, seq, merges)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from rapport.core.db import Database, writer_since
 from rapport.support.enums import ConversationStatus, MessageKind
@@ -24,34 +23,28 @@ from rapport.support.widget import widget
 from rapport.support.widget_schemas import Visitor, WidgetMessageCreate, WidgetStart
 from tests.fixtures.identity import make_source, make_workspace
 from tests.fixtures.routing import make_sla_policy
+from tests.fixtures.statements import statements_recorded
 
 pytestmark = pytest.mark.usefixtures("app")
 
 AGENT = Acting(actor="api_key:test")
 
 
-@contextmanager
-def statements(database: Database) -> Iterator[list[tuple[bool, str]]]:
+def statements(database: Database) -> AbstractContextManager[list[tuple[bool, str]]]:
     """Record each statement with whether it ran as a writer or locking (SQLite: the
     writer's turn; PostgreSQL: FOR UPDATE or a change)."""
-    seen: list[tuple[bool, str]] = []
 
-    def before(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def locking(connection: Any, statement: str) -> tuple[bool, str]:
         text = " ".join(statement.split())
         head = text[:6].upper()
-        locking = (
+        writes = (
             bool(connection.info.get("rapport_writer"))
             or "FOR UPDATE" in text.upper()
             or head in ("INSERT", "UPDATE", "DELETE")
         )
-        seen.append((locking, text))
+        return writes, text
 
-    engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
+    return statements_recorded(database, locking)
 
 
 def _first_locking(seen: list[tuple[bool, str]]) -> int:
