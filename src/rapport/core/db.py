@@ -300,6 +300,7 @@ def make_engine(
     see `_check_connections_out` (default: RAPPORT_DATABASE_PING_AFTER_IDLE, 30 s)."""
     kwargs: dict[str, Any] = {}
     parsed = make_url(url)
+    asyncpg = parsed.get_driver_name() == "asyncpg"
     if parsed.get_backend_name() == "sqlite":
         if parsed.query:
             options = ", ".join(sorted(parsed.query))
@@ -311,15 +312,15 @@ def make_engine(
         kwargs["poolclass"] = NullPool
     elif url.startswith("postgresql"):
         # Last in, first out: the connections a steady load needs stay warm (not idle long
-        # enough to be pinged), the rest wait in the pool.
+        # enough to be pinged), the rest wait in the pool. Only asyncpg tells whether the
+        # server closed a connection (`_check_connections_out`); other drivers pre-ping.
         kwargs.update(pool_size=10, max_overflow=10, pool_use_lifo=True)
+        kwargs["pool_pre_ping"] = not asyncpg
     else:
         # Readers each have a connection of their own (WAL); one of them at a time writes.
         kwargs.update(pool_size=8, max_overflow=24)
-    if pool and url.startswith("postgresql") and parsed.get_driver_name() != "asyncpg":
-        kwargs["pool_pre_ping"] = True  # only asyncpg tells whether the server closed a link
     engine = create_async_engine(url, **kwargs)
-    if pool and parsed.get_driver_name() == "asyncpg":
+    if pool and asyncpg:
         if ping_after_idle is None:
             from rapport.config import get_settings
 
