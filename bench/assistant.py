@@ -403,9 +403,11 @@ class Customer:
         self.step = 0
 
     async def open(self) -> None:
-        """Open the chat the next message goes to, if it needs a new one (not timed: the
-        widget opens it before the customer has typed)."""
-        if self.conversation_id is None or self.step % len(QUESTIONS) == 0:
+        """Open the chat the next message goes to, if it needs a new one: the first, or the
+        next after a thank-you (not timed: the widget opens it before the customer has typed).
+        Once per chat: until 2026-12-05 `send` opened a second one for every chat's first
+        message, inside its latency (one message in six carried a conversation's creation)."""
+        if self.conversation_id is None:
             self.conversation_id = await open_pending(self.database, self.workspace_id)
 
     async def send(self, sent: float | None = None) -> float:
@@ -416,7 +418,12 @@ class Customer:
         text = worded(QUESTIONS[self.step % len(QUESTIONS)])
         self.step += 1
         started = time.perf_counter() if sent is None else sent
-        return await one_turn(self.database, self.workspace_id, self.conversation_id, text, started)
+        latency = await one_turn(
+            self.database, self.workspace_id, self.conversation_id, text, started
+        )
+        if self.step % len(QUESTIONS) == 0:
+            self.conversation_id = None  # the thank-you ended this chat
+        return latency
 
 
 def replied(samples: list[float]) -> list[float]:
