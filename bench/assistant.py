@@ -1,9 +1,9 @@
 """The assistant's speed: MiniLM sentences/s, and message in -> bot reply out at 1, 50 and
 200 open conversations whose customers write at a human pace.
 
-Run alone: `.venv/bin/python bench/assistant.py [--think S] [--duration S] [--postgres URL]`
-(about three minutes on SQLite; PostgreSQL too with --postgres or RAPPORT_TEST_DATABASE_URL;
---sqlite-only or --postgres-only for one of them).
+Run alone: `.venv/bin/python bench/assistant.py [--think S] [--duration S] [--postgres URL]
+[--jobs]` (about three minutes on SQLite; PostgreSQL too with --postgres or
+RAPPORT_TEST_DATABASE_URL; --sqlite-only or --postgres-only for one of them).
 
 It prints, with the load average beside every figure (the machine may be shared):
   - embedding: MiniLM sentences/s and one sentence's p50/p95 for the ready int8 ONNX (the
@@ -44,6 +44,15 @@ and 8 turns ran at once).
 CPU per turn adds both processes' CPU time (every thread); "texts a MiniLM call" shows how
 many concurrent turns' messages shared one model call.
 
+--jobs measures production's whole path instead of handing the turn straight to a lane: the
+stored message's `message.created` queues `assistant.take_message` and the other subscribers'
+jobs (SLA tracking, webhook fan-out, the take's delayed re-run), a real job worker claims and
+runs them (`rapport.worker.Worker`, --lanes at once: in this process on SQLite, in the worker
+process on PostgreSQL), and the turn runs in the take's after-commit step; the latency ends
+when that turn's unit of work has committed. A chat's first message opens its conversation
+there, timed, as the widget's first message does (without --jobs a "hi" opens it untimed and
+no turn answers it).
+
 Think time: a person reads a two-line reply and types the next message (40 characters at
 3-4 characters/s) in 10-20 s; 4 s is a deliberately fast customer (a tapped "yes", a pasted
 order number), so 200 conversations offer about 50 messages/s, several times a real crowd.
@@ -71,17 +80,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benchdb import drop_postgres, fresh_postgres
+from rapport.assistant import tasks as assistant_tasks
 from rapport.assistant.demo import DEMO_CUSTOMER_EMAIL
 from rapport.assistant.demo import seed_demo as seed_assistant
 from rapport.assistant.labels import label_text, models
 from rapport.assistant.tasks import answer
+from rapport.assistant.turn import TurnResult
 from rapport.config import get_settings
+from rapport.core.clock import utcnow
 from rapport.core.collector import quiet_collector
 from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
+from rapport.core.jobs import Job, JobStatus
 from rapport.db.migrate import upgrade
 from rapport.domains import load_tasks
 from rapport.identity.audit import SYSTEM
@@ -97,10 +111,11 @@ from rapport.nlp.embeddings import (
 )
 from rapport.nlp.export import exported_minilm
 from rapport.nlp.ports import Embedder
-from rapport.support.assistant_desk import assistant_desk
+from rapport.support.assistant_desk import CustomerMessage, assistant_desk
 from rapport.support.enums import ApiChannel, MessageKind
 from rapport.support.schemas import Acting, ConversationCreate, MessageCreate
 from rapport.support.service import conversations
+from rapport.worker.runner import Worker
 
 SECRET = "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
 CUSTOMER = Acting(actor="customer")
@@ -209,10 +224,10 @@ async def setup(database: Database) -> str:
     return workspace.id
 
 
-async def open_pending(database: Database, workspace_id: str) -> str:
-    """Open a conversation the assistant owns."""
+async def open_pending(database: Database, workspace_id: str, text: str = "hi") -> str:
+    """Open a conversation the assistant owns, with `text` as its first message."""
     body = ConversationCreate(
-        channel=ApiChannel.api, message=MessageCreate(kind=MessageKind.customer, body="hi")
+        channel=ApiChannel.api, message=MessageCreate(kind=MessageKind.customer, body=text)
     )
     async with database.session() as session:
         conversation = await conversations.create(session, workspace_id, body, CUSTOMER)
@@ -220,11 +235,62 @@ async def open_pending(database: Database, workspace_id: str) -> str:
 
 
 async def store(database: Database, workspace_id: str, conversation_id: str, text: str) -> Any:
-    """The baseline unit of work: store a customer message through the support desk."""
+    """The baseline unit of work: store a customer message through the support desk; return
+    it as the assistant's turn reads it."""
     body = MessageCreate(kind=MessageKind.customer, body=text)
     async with database.session() as session:
         posted = await conversations.post(session, workspace_id, conversation_id, body, CUSTOMER)
         return await assistant_desk.customer_message(session, workspace_id, posted.id)
+
+
+async def post(database: Database, workspace_id: str, conversation_id: str, text: str) -> None:
+    """Store a customer message as the web request does and nothing more (its event queues
+    the assistant's job)."""
+    body = MessageCreate(kind=MessageKind.customer, body=text)
+    async with database.session() as session:
+        await conversations.post(session, workspace_id, conversation_id, body, CUSTOMER)
+
+
+def watch_turns(report: Any) -> None:
+    """Have `report(conversation_id, replied)` called after every assistant turn the job's
+    after-commit step runs in this process (the turn itself unchanged). A customer of this
+    bench waits for the reply before writing again, so a conversation has one turn at a time
+    to wait for."""
+    run_turn = assistant_tasks.answer
+
+    async def answered(
+        engine: AsyncEngine, workspace_id: str, message: CustomerMessage
+    ) -> TurnResult:
+        result = await run_turn(engine, workspace_id, message)
+        report(message.conversation_id, result.replied)
+        return result
+
+    assistant_tasks.answer = answered
+
+
+class Replies:
+    """Turn outcomes by message id, whichever comes first: the outcome or the one waiting."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[Any, asyncio.Future[Any]] = {}
+        self.early: dict[Any, Any] = {}
+
+    def expect(self, key: Any) -> asyncio.Future[Any]:
+        """Return a future for `key`'s outcome (already set if it came first)."""
+        future = asyncio.get_running_loop().create_future()
+        if key in self.early:
+            future.set_result(self.early.pop(key))
+        else:
+            self.waiting[key] = future
+        return future
+
+    def arrived(self, key: Any, value: Any) -> None:
+        """Record `key`'s outcome (on the event loop's thread)."""
+        future = self.waiting.pop(key, None)
+        if future is None:
+            self.early[key] = value
+        else:
+            future.set_result(value)
 
 
 LANES: list[asyncio.Semaphore] = []
@@ -234,6 +300,7 @@ class InProcess:
     """The turns run in this process, as the message's job's after-commit step runs them."""
 
     name = "one process (the turn runs in the process that stored the message)"
+    through_jobs = False
 
     def __init__(self, database: Database) -> None:
         engine = database.engine
@@ -245,9 +312,46 @@ class InProcess:
         async with LANES[0]:
             return (await answer(self.engine, workspace_id, message)).replied
 
+    async def outcome(self, conversation_id: str) -> bool:
+        """Only a job worker's turns are waited for this way."""
+        raise TypeError("this topology hands the turn straight to a lane")
+
+    async def close(self) -> None:
+        """Nothing runs beside the measuring."""
+
     async def usage(self) -> tuple[float, int, int]:
         """Return CPU seconds used elsewhere (none), texts embedded and model calls."""
         return 0.0, *embedding_calls()
+
+
+class JobsInProcess(InProcess):
+    """Production's path in one process: the stored message's event queues the assistant's
+    job (and the other subscribers'), a job worker in this process claims and runs them, at
+    most --lanes at once, and the turn runs in the job's after-commit step."""
+
+    name = (
+        "one process, through the job queue (the message's job claimed and run by a job "
+        "worker in the process that stored it)"
+    )
+    through_jobs = True
+
+    def __init__(self, database: Database, lanes: int) -> None:
+        super().__init__(database)
+        self.replies = Replies()
+        self.stop = asyncio.Event()
+        watch_turns(self.replies.arrived)
+        worker = Worker(database, concurrency=lanes)
+        self.task = asyncio.create_task(worker.run_forever(self.stop))
+
+    async def outcome(self, conversation_id: str) -> bool:
+        """Wait for the turn of the conversation's latest message; tell whether the assistant
+        replied."""
+        return bool(await self.replies.expect(conversation_id))
+
+    async def close(self) -> None:
+        """Stop the job worker."""
+        self.stop.set()
+        await self.task
 
 
 def embedding_calls() -> tuple[int, int]:
@@ -258,14 +362,39 @@ def embedding_calls() -> tuple[int, int]:
     return 0, 0
 
 
-def worker_main(url: str, lanes: int, connection: Connection) -> None:
-    """The worker process: run the turns it is sent, at most `lanes` at once."""
+def worker_main(url: str, lanes: int, connection: Connection, jobs: bool) -> None:
+    """The worker process: run the turns it is sent, at most `lanes` at once (or, with
+    `jobs`, a job worker as `rapport worker` runs one)."""
     configure_keyring([SECRET.encode()])
     load_tasks()
     models()
     label_text("warm up")
     quiet_collector()  # as `rapport worker` does once it has started
-    asyncio.run(serve_turns(url, lanes, connection))
+    asyncio.run((serve_jobs if jobs else serve_turns)(url, lanes, connection))
+
+
+async def serve_jobs(url: str, lanes: int, connection: Connection) -> None:
+    """Run a job worker (`lanes` at once) until told to stop; report each assistant turn's
+    outcome by message id; answer "usage" with CPU and batching."""
+    database = Database(url)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def usage() -> None:
+        connection.send(("usage", (time.process_time(), *embedding_calls())))
+
+    def read() -> None:
+        while True:
+            request = connection.recv()
+            if request is None:
+                loop.call_soon_threadsafe(stop.set)
+                return
+            loop.call_soon_threadsafe(usage)
+
+    watch_turns(lambda message_id, replied: connection.send((message_id, replied)))
+    threading.Thread(target=read, daemon=True).start()
+    await Worker(database, concurrency=lanes).run_forever(stop)
+    await database.dispose()
 
 
 async def serve_turns(url: str, lanes: int, connection: Connection) -> None:
@@ -311,13 +440,21 @@ class WorkerProcess:
         "at most --lanes at once there)"
     )
 
-    def __init__(self, url: str, lanes: int) -> None:
+    def __init__(self, url: str, lanes: int, jobs: bool = False) -> None:
         context = multiprocessing.get_context("spawn")
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=worker_main, args=(url, lanes, child), daemon=True)
+        self.process = context.Process(
+            target=worker_main, args=(url, lanes, child, jobs), daemon=True
+        )
         self.process.start()
+        self.through_jobs = jobs
+        if jobs:
+            self.name = (
+                "two processes, through the job queue (the message stored in this one, its "
+                "job claimed and run by a job worker in a second process, at most --lanes at once)"
+            )
         self.numbers = itertools.count()
-        self.waiting: dict[Any, asyncio.Future[Any]] = {}
+        self.replies = Replies()
         self.loop: asyncio.AbstractEventLoop | None = None
 
     def _read(self) -> None:
@@ -330,18 +467,28 @@ class WorkerProcess:
             self.loop.call_soon_threadsafe(self._resolve, key, value)
 
     def _resolve(self, key: Any, value: Any) -> None:
-        future = self.waiting.pop(key, None)
-        if future is not None:
-            future.set_result(value)
+        self.replies.arrived(key, value)
 
-    async def _ask(self, key: Any, request: Any) -> Any:
+    def _listen(self) -> None:
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
             threading.Thread(target=self._read, daemon=True).start()
-        future = self.loop.create_future()
-        self.waiting[key] = future
+
+    async def _ask(self, key: Any, request: Any) -> Any:
+        self._listen()
+        future = self.replies.expect(key)
         self.connection.send(request)
         return await future
+
+    async def outcome(self, conversation_id: str) -> bool:
+        """Wait for the worker's turn of the conversation's latest message (its job's); tell
+        whether the assistant replied."""
+        self._listen()
+        return bool(await self.replies.expect(conversation_id))
+
+    async def close(self) -> None:
+        """End the worker process."""
+        self.stop()
 
     async def answer(self, workspace_id: str, message: Any) -> bool:
         """Send the turn to the worker process; tell whether the assistant replied."""
@@ -378,6 +525,21 @@ async def one_turn(
     return elapsed if replied else float("nan")
 
 
+async def job_turn(
+    database: Database, workspace_id: str, conversation_id: str | None, text: str, sent: float
+) -> tuple[str, float]:
+    """Production's path (--jobs): store the message as the web request does (a chat's first
+    message opens the conversation), then wait for the job worker's turn; return the
+    conversation and the milliseconds from `sent` to the reply (NaN without one)."""
+    if conversation_id is None:
+        conversation_id = await open_pending(database, workspace_id, text)
+    else:
+        await post(database, workspace_id, conversation_id, text)
+    replied = await TURNS[0].outcome(conversation_id)
+    elapsed = (time.perf_counter() - sent) * 1000
+    return conversation_id, elapsed if replied else float("nan")
+
+
 GREETINGS = ("Hi", "Hello", "Hey", "Good morning", "Hi there", "Good evening")
 SYLLABLES = ("ka", "ri", "na", "lo", "me", "su", "ta", "vi", "do", "ra", "el", "mi", "an", "to",
              "lu", "be", "sa", "ni", "co", "jo", "ma", "pe", "ul", "ia")  # fmt: skip
@@ -404,26 +566,52 @@ class Customer:
 
     async def open(self) -> None:
         """Open the chat the next message goes to, if it needs a new one: the first, or the
-        next after a thank-you (not timed: the widget opens it before the customer has typed).
-        Once per chat: until 2026-12-05 `send` opened a second one for every chat's first
-        message, inside its latency (one message in six carried a conversation's creation)."""
-        if self.conversation_id is None:
+        next after a thank-you (not timed), with a "hi" the assistant never answers. Once
+        per chat: until 2026-12-05 `send` opened a second one for every chat's first message,
+        inside its latency (one message in six carried a conversation's creation). Through the
+        job queue (--jobs) nothing is opened ahead: the chat's first message opens it, timed,
+        as the widget's first message does, since its job would answer a "hi" too."""
+        if self.conversation_id is None and not TURNS[0].through_jobs:
             self.conversation_id = await open_pending(self.database, self.workspace_id)
 
     async def send(self, sent: float | None = None) -> float:
         """Send the next message (sent at `sent`, or now) and wait for the reply; return its
         latency in ms."""
         await self.open()
-        assert self.conversation_id is not None
         text = worded(QUESTIONS[self.step % len(QUESTIONS)])
         self.step += 1
         started = time.perf_counter() if sent is None else sent
-        latency = await one_turn(
-            self.database, self.workspace_id, self.conversation_id, text, started
-        )
+        if TURNS[0].through_jobs:
+            self.conversation_id, latency = await job_turn(
+                self.database, self.workspace_id, self.conversation_id, text, started
+            )
+        else:
+            assert self.conversation_id is not None
+            latency = await one_turn(
+                self.database, self.workspace_id, self.conversation_id, text, started
+            )
         if self.step % len(QUESTIONS) == 0:
             self.conversation_id = None  # the thank-you ended this chat
         return latency
+
+
+async def settled(database: Database, patience: float = 120.0) -> None:
+    """Wait until no job is due or running (--jobs: each run starts with an empty queue, not
+    behind the jobs of the run before, such as the baseline's 100 messages' turns)."""
+    deadline = time.perf_counter() + patience
+    while time.perf_counter() < deadline:
+        async with database.session() as session:
+            busy = await session.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(
+                    (Job.status == JobStatus.running)
+                    | ((Job.status == JobStatus.queued) & (Job.run_at <= utcnow()))
+                )
+            )
+        if not busy:
+            return
+        await asyncio.sleep(0.2)
 
 
 def replied(samples: list[float]) -> list[float]:
@@ -512,7 +700,14 @@ class Usage:
 
 
 def measure(
-    label: str, url: str, think: float, duration: float, rounds: int, lanes: int, worker: bool
+    label: str,
+    url: str,
+    think: float,
+    duration: float,
+    rounds: int,
+    lanes: int,
+    worker: bool,
+    jobs: bool,
 ) -> None:
     """Print the latency figures on one backend."""
     upgrade(url)
@@ -520,7 +715,11 @@ def measure(
     async def run() -> None:
         LANES[:] = [asyncio.Semaphore(lanes)]
         database = Database(url)
-        turns = WorkerProcess(url, lanes) if worker else InProcess(database)
+        turns: InProcess | WorkerProcess
+        if worker:
+            turns = WorkerProcess(url, lanes, jobs)
+        else:
+            turns = JobsInProcess(database, lanes) if jobs else InProcess(database)
         TURNS[:] = [turns]
         print(f"{label} topology: {turns.name}")
         workspace_id = await setup(database)
@@ -532,6 +731,8 @@ def measure(
             f"{label} baseline, store one customer message: {spread(stored)}; CPU "
             f"{timed.cpu / len(stored) * 1000:.1f} ms a message ({load()})"
         )
+        if turns.through_jobs:
+            await settled(database)
         async with Usage(turns) as used:
             samples = await back_to_back(database, workspace_id, 10 * len(QUESTIONS))
         print(
@@ -541,6 +742,8 @@ def measure(
             f"{used.describe(len(samples))} ({load()})"
         )
         for count in OPEN_CONVERSATIONS:
+            if turns.through_jobs:
+                await settled(database)
             async with Usage(turns) as used:
                 samples, sent = await open_conversations(
                     database, workspace_id, count, think, duration
@@ -554,6 +757,8 @@ def measure(
                 f"baseline's; {used.describe(sent)} ({load()})"
             )
         for count in OPEN_CONVERSATIONS:
+            if turns.through_jobs:
+                await settled(database)
             with Timed() as timed:
                 samples = await lockstep(database, workspace_id, count, rounds)
             print(
@@ -561,8 +766,7 @@ def measure(
                 f"rounds ({len(samples)} replies, {len(samples) / timed.wall:.1f}/s): "
                 f"{spread(samples)} ({load()})"
             )
-        if isinstance(turns, WorkerProcess):
-            turns.stop()
+        await turns.close()
         await database.dispose()
 
     asyncio.run(run())
@@ -593,6 +797,14 @@ def main() -> None:
         "process that stores the message; auto (default): process on SQLite, worker on "
         "PostgreSQL, as Rapport deploys them",
     )
+    parser.add_argument(
+        "--jobs",
+        action="store_true",
+        help="production's whole path: the stored message's event queues the assistant's job "
+        "(and the other subscribers'), a job worker claims and runs it (in this process on "
+        "SQLite, in the worker process on PostgreSQL, --lanes at once), the turn runs in the "
+        "job's after-commit step; without it the turn is handed straight to a lane",
+    )
     args = parser.parse_args()
     if args.postgres_only and not args.postgres:
         parser.error("--postgres-only needs --postgres URL or RAPPORT_TEST_DATABASE_URL")
@@ -615,7 +827,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as directory:
             url = f"sqlite+aiosqlite:///{directory}/bench.db"
             measure(
-                "sqlite", url, args.think, args.duration, args.rounds, args.lanes, sqlite_worker
+                "sqlite",
+                url,
+                args.think,
+                args.duration,
+                args.rounds,
+                args.lanes,
+                sqlite_worker,
+                args.jobs,
             )
     if args.postgres and not args.sqlite_only:
         url, name = asyncio.run(fresh_postgres(args.postgres))
@@ -628,6 +847,7 @@ def main() -> None:
                 args.rounds,
                 args.lanes,
                 postgres_worker,
+                args.jobs,
             )
         finally:
             asyncio.run(drop_postgres(args.postgres, name))
