@@ -12,9 +12,12 @@ import pytest
 from fastapi import FastAPI
 
 from rapport.core.db import Database
+from rapport.core.outbox import publish
 from rapport.webhooks.delivery import MAX_ATTEMPTS, webhook_sender
+from rapport.webhooks.service import webhooks
 from rapport.worker.runner import Worker
 from tests.fixtures.identity import bearer, make_api_key, make_workspace
+from tests.fixtures.statements import statements_recorded
 from tests.fixtures.webhooks import Receiver, run_until_idle, verify, webhook_receiver
 
 SECRET_TEXT = "My card is 4111 1111 1111 1111 and I live at 1 Main St"
@@ -198,3 +201,23 @@ async def test_a_disabled_endpoint_gets_nothing(
 
     assert receiver.received == []
     assert await deliveries(client, key, endpoint_id) == []
+
+
+async def test_a_workspace_without_endpoints_fans_out_in_one_read(database: Database) -> None:
+    """Every support event queues a fan-out; where no endpoint is enabled (most workspaces)
+    it reads the endpoints and stops, without reading the event."""
+    workspace = await make_workspace(database)
+    async with database.session() as session:
+        event = publish(session, "message.created", workspace_id=workspace.id, message_id="m")
+
+    with statements_recorded(database, _queries) as sent:
+        async with database.session() as session:
+            queued = await webhooks.fan_out(session, workspace.id, event.id, {"message_id": "m"})
+
+    assert queued == 0
+    assert len(sent) == 1 and "webhook_endpoints" in sent[0], sent
+
+
+def _queries(_connection: object, statement: str) -> str | None:
+    """A statement sent, transaction control left out (SQLite's driver sends BEGIN too)."""
+    return None if statement.split()[0].upper() in {"BEGIN", "COMMIT", "ROLLBACK"} else statement

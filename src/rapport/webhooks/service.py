@@ -151,6 +151,9 @@ class WebhookService:
     ) -> int:
         """Queue one delivery per enabled endpoint that subscribes to the event."""
         repository = EndpointRepository(session, workspace_id)
+        endpoints = await repository.enabled()
+        if not endpoints:
+            return 0  # most workspaces: every support event's fan-out ends at this one read
         event_type = await repository.event_name(event_id)
         if event_type is None:
             # Pruned: domain events are kept 30 days (core.retention), and a fan-out runs
@@ -160,7 +163,6 @@ class WebhookService:
                 extra={"event_id": event_id},
             )
             return 0
-        endpoints = await repository.enabled()
         chosen = [endpoint for endpoint in endpoints if event_type in endpoint.event_types]
         for endpoint in chosen:
             await self._queue(session, endpoint, event_id, event_type, data)
