@@ -269,7 +269,8 @@ def watch_turns(report: Any) -> None:
 
 
 class Replies:
-    """Turn outcomes by message id, whichever comes first: the outcome or the one waiting."""
+    """Outcomes by key (a request's number, "usage", or with --jobs a conversation's id),
+    whichever comes first: the outcome or the one waiting for it."""
 
     def __init__(self) -> None:
         self.waiting: dict[Any, asyncio.Future[Any]] = {}
@@ -375,7 +376,7 @@ def worker_main(url: str, lanes: int, connection: Connection, jobs: bool) -> Non
 
 async def serve_jobs(url: str, lanes: int, connection: Connection) -> None:
     """Run a job worker (`lanes` at once) until told to stop; report each assistant turn's
-    outcome by message id; answer "usage" with CPU and batching."""
+    outcome by conversation id; answer "usage" with CPU and batching."""
     database = Database(url)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -391,7 +392,7 @@ async def serve_jobs(url: str, lanes: int, connection: Connection) -> None:
                 return
             loop.call_soon_threadsafe(usage)
 
-    watch_turns(lambda message_id, replied: connection.send((message_id, replied)))
+    watch_turns(lambda conversation_id, replied: connection.send((conversation_id, replied)))
     threading.Thread(target=read, daemon=True).start()
     await Worker(database, concurrency=lanes).run_forever(stop)
     await database.dispose()
@@ -433,7 +434,8 @@ async def serve_turns(url: str, lanes: int, connection: Connection) -> None:
 class WorkerProcess:
     """The turns run in a second process (as a `rapport worker` beside the web server would
     run them), sent there over a pipe once the message is stored; the job queue's wait is
-    bench/jobs.py's figure and not included."""
+    bench/jobs.py's figure and not included. With --jobs it runs a job worker instead, and
+    the turns come to it through the queue as in production."""
 
     name = (
         "two processes (the message stored in this one, the turn run in a worker process, "
