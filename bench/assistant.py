@@ -234,21 +234,24 @@ async def open_pending(database: Database, workspace_id: str, text: str = "hi") 
         return conversation.id
 
 
+async def _post(session: Any, workspace_id: str, conversation_id: str, text: str) -> Any:
+    body = MessageCreate(kind=MessageKind.customer, body=text)
+    return await conversations.post(session, workspace_id, conversation_id, body, CUSTOMER)
+
+
 async def store(database: Database, workspace_id: str, conversation_id: str, text: str) -> Any:
     """The baseline unit of work: store a customer message through the support desk; return
     it as the assistant's turn reads it."""
-    body = MessageCreate(kind=MessageKind.customer, body=text)
     async with database.session() as session:
-        posted = await conversations.post(session, workspace_id, conversation_id, body, CUSTOMER)
+        posted = await _post(session, workspace_id, conversation_id, text)
         return await assistant_desk.customer_message(session, workspace_id, posted.id)
 
 
 async def post(database: Database, workspace_id: str, conversation_id: str, text: str) -> None:
     """Store a customer message as the web request does and nothing more (its event queues
     the assistant's job)."""
-    body = MessageCreate(kind=MessageKind.customer, body=text)
     async with database.session() as session:
-        await conversations.post(session, workspace_id, conversation_id, body, CUSTOMER)
+        await _post(session, workspace_id, conversation_id, text)
 
 
 def watch_turns(report: Any) -> None:
@@ -490,7 +493,8 @@ class WorkerProcess:
 
     async def close(self) -> None:
         """End the worker process."""
-        self.stop()
+        self.connection.send(None)
+        self.process.join(timeout=30)
 
     async def answer(self, workspace_id: str, message: Any) -> bool:
         """Send the turn to the worker process; tell whether the assistant replied."""
@@ -501,11 +505,6 @@ class WorkerProcess:
         """Return the worker's CPU seconds, texts embedded and model calls."""
         cpu, texts, calls = await self._ask("usage", "usage")
         return float(cpu), int(texts), int(calls)
-
-    def stop(self) -> None:
-        """End the worker process."""
-        self.connection.send(None)
-        self.process.join(timeout=30)
 
 
 TURNS: list[InProcess | WorkerProcess] = []
