@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
@@ -30,6 +30,16 @@ logger = logging.getLogger("rapport.worker")
 # writer (or a PostgreSQL connection) for a few milliseconds, not for a whole batch.
 TRANSACTION_BUDGET_SECONDS = 0.005
 MAX_JOBS_PER_TRANSACTION = 200
+
+# Every job's completion: built once, its values bound when it runs. Building the expression
+# and matching it against the session's objects (which hold no claimed job) cost more CPU
+# than running it.
+DONE = (
+    update(Job)
+    .where(Job.id.in_(bindparam("ids", expanding=True)), Job.locked_by == bindparam("worker"))
+    .values(status=JobStatus.done, finished_at=bindparam("now"), locked_until=None)
+    .execution_options(synchronize_session=False)
+)
 
 
 @dataclass(frozen=True)
@@ -164,9 +174,7 @@ class BatchRunner:
         with background_work(bounded=True):
             if done:
                 finished = await session.execute(
-                    update(Job)
-                    .where(Job.id.in_(done), Job.locked_by == self.worker_id)
-                    .values(status=JobStatus.done, finished_at=utcnow(), locked_until=None)
+                    DONE, {"ids": done, "worker": self.worker_id, "now": utcnow()}
                 )
                 if finished.rowcount != len(done):  # type: ignore[attr-defined]
                     raise LeaseLost("lease lost to another worker; rolling back")

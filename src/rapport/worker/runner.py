@@ -28,7 +28,7 @@ from rapport.core.jobs import (
 )
 from rapport.core.retention import delete_oldest, retain
 from rapport.domains import load_tasks as load_tasks  # the one list of domains
-from rapport.worker.batch import BatchRunner, ClaimedJob, LeaseLost, failure_values, refusal
+from rapport.worker.batch import DONE, BatchRunner, ClaimedJob, LeaseLost, failure_values, refusal
 from rapport.worker.dead import DEAD_JOB_RETENTION
 from rapport.worker.orphans import new_worker_id, reclaim_orphans
 from rapport.worker.wakeup import JobListener
@@ -179,6 +179,7 @@ class Worker:
                 .returning(
                     Job.id, Job.name, Job.payload, Job.attempts, Job.max_attempts, Job.workspace_id
                 )
+                .execution_options(synchronize_session=False)  # the session holds no job
             )
             # Ids are time-ordered: oldest first, whatever order RETURNING gives.
             return sorted((ClaimedJob(*row) for row in rows), key=lambda claimed: claimed.id)
@@ -195,9 +196,7 @@ class Worker:
                     definition.handler(session, **claimed.arguments()), definition.timeout_seconds
                 )
                 finished = await session.execute(
-                    update(Job)
-                    .where(Job.id == claimed.id, Job.locked_by == self.worker_id)
-                    .values(status=JobStatus.done, finished_at=utcnow(), locked_until=None)
+                    DONE, {"ids": [claimed.id], "worker": self.worker_id, "now": utcnow()}
                 )
                 if finished.rowcount != 1:  # type: ignore[attr-defined]
                     raise LeaseLost("lease lost to another worker; rolling back")
