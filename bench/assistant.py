@@ -95,7 +95,7 @@ from rapport.core.clock import utcnow
 from rapport.core.collector import quiet_collector
 from rapport.core.crypto import configure_keyring
 from rapport.core.db import Database
-from rapport.core.jobs import Job, JobStatus
+from rapport.core.jobs import Job, JobStatus, Lease
 from rapport.db.migrate import upgrade
 from rapport.domains import load_tasks
 from rapport.identity.audit import SYSTEM
@@ -262,9 +262,9 @@ def watch_turns(report: Any) -> None:
     run_turn = assistant_tasks.answer
 
     async def answered(
-        engine: AsyncEngine, workspace_id: str, message: CustomerMessage
+        engine: AsyncEngine, workspace_id: str, message: CustomerMessage, lease: Lease | None
     ) -> TurnResult:
-        result = await run_turn(engine, workspace_id, message)
+        result = await run_turn(engine, workspace_id, message, lease)
         report(message.conversation_id, result.replied)
         return result
 

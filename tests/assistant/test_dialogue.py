@@ -141,6 +141,21 @@ async def test_the_job_reads_a_customer_message_with_its_conversation_in_its_wor
         assert await assistant_desk.customer_message(session, workspace_id, note.id) is None
 
 
+async def test_the_take_is_done_when_its_turn_is_written_and_queues_nothing_more(
+    database: Database,
+) -> None:
+    """The job's completion is written with the turn (not by the worker's commit before the
+    turn ran), so a process that dies in between leaves it to run again; no rerun is queued."""
+    _, conversation_id = await _start(database, "How long does shipping take?")
+    async with database.session() as session:
+        jobs = (await session.execute(select(Job).where(Job.name == TAKE_MESSAGE))).scalars()
+        assert [(job.status, job.attempts) for job in jobs] == [("done", 1)]
+    assert [author for author, _, _ in await thread(database, conversation_id)] == [
+        "customer",
+        "assistant",
+    ]
+
+
 async def test_the_assistants_job_is_queued_for_customer_messages_only(
     database: Database,
 ) -> None:

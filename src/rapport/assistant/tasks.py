@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -17,7 +16,7 @@ from rapport.assistant.quick_replies import confirmation_replies
 from rapport.assistant.service import assistant
 from rapport.assistant.turn import TurnResult, prefetch, take_turn
 from rapport.core.db import after_commit, unit_of_work
-from rapport.core.jobs import enqueue, job
+from rapport.core.jobs import Lease, complete, finish_later, job
 from rapport.core.outbox import subscribe
 from rapport.support.assistant_desk import CustomerMessage, assistant_desk
 from rapport.support.enums import AuthorType
@@ -27,20 +26,19 @@ from rapport.support.widget import register_quick_replies
 
 logger = logging.getLogger(__name__)
 TAKE_MESSAGE = "assistant.take_message"
-# The turn runs after the job's commit; this later run of the job finds the message
-# labelled and does nothing, unless the process died before the turn was written.
-RETRY_AFTER = timedelta(seconds=60)
-MAX_RUNS = 3
+# The job is complete once its after-commit turn is written (in the turn's unit of work); if
+# that never happens (the process died, the turn failed), the lease runs out this long after
+# the claim, plus the worker's margin, and the job runs again.
+TURN_SECONDS = 60
 
 
-@job(TAKE_MESSAGE, max_attempts=5)
+@job(TAKE_MESSAGE, max_attempts=5, timeout_seconds=TURN_SECONDS)
 async def take_message(
     session: AsyncSession,
     workspace_id: str,
     message_id: str,
     author_type: str = AuthorType.customer,
     private: bool = False,
-    run: int = 1,
     **_: Any,
 ) -> None:
     """Label a new customer message and let the assistant answer it (after commit)."""
@@ -49,25 +47,23 @@ async def take_message(
     message = await assistant_desk.customer_message(session, workspace_id, message_id)
     if message is None or message.labelled:
         return
-    if run < MAX_RUNS:
-        enqueue(
-            session, TAKE_MESSAGE, workspace_id=workspace_id, delay=RETRY_AFTER,
-            message_id=message_id, run=run + 1,
-        )  # fmt: skip
     engine = session.bind
     if not isinstance(engine, AsyncEngine):
         raise TypeError("the assistant needs a session bound to an engine")
+    lease = finish_later(session)
 
     async def turn() -> None:
-        await answer(engine, workspace_id, message)
+        await answer(engine, workspace_id, message, lease)
 
     after_commit(session, turn)
 
 
-async def answer(engine: AsyncEngine, workspace_id: str, message: CustomerMessage) -> TurnResult:
+async def answer(
+    engine: AsyncEngine, workspace_id: str, message: CustomerMessage, lease: Lease | None = None
+) -> TurnResult:
     """Run the models (and the generative model, if on) outside any unit of work, then write
-    the turn in a short one; never raise (this runs after the job's commit; the queued rerun
-    retries)."""
+    the turn, and complete the job that took the message (`lease`), in a short one; never
+    raise (this runs after the job's commit; the job runs again when its lease runs out)."""
     try:
         labels = await asyncio.to_thread(label_text, message.text)
         prepared = await generative.prepare(engine, workspace_id, message, labels)  # no unit held
@@ -76,6 +72,8 @@ async def answer(engine: AsyncEngine, workspace_id: str, message: CustomerMessag
             if hits is None:
                 hits = await prefetch(session, workspace_id, message, labels)
             result = await take_turn(session, workspace_id, message, labels, hits, prepared.draft)
+            if lease is not None:
+                await complete(session, lease)
         return result
     except Exception as error:
         logger.warning("assistant turn failed", extra={"error": type(error).__name__})

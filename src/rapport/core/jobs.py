@@ -1,5 +1,6 @@
 """Durable jobs: rows enqueued in the caller's transaction, run at least once, exactly once on
-success (the handler's writes and the job's completion commit together)."""
+success (the handler's writes and the job's completion commit together, or, for a handler
+that leaves its work to an after-commit step, that step's writes and the completion)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Index, Integer, String, Text
+from sqlalchemy import JSON, Enum, Index, Integer, String, Text, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,6 +24,8 @@ JobHandler = Callable[..., Awaitable[None]]
 # transaction commits.
 JOBS_CHANNEL = "rapport_jobs"
 _WAKEUP = "wakeup_registered"
+_RUNNING = "job_running"  # session.info: the claimed job whose handler runs in the session
+_FINISHED_LATER = "jobs_finished_later"  # session.info: jobs their after-commit step completes
 
 
 class JobStatus(enum.StrEnum):
@@ -71,6 +74,25 @@ class JobDefinition:
     handler: JobHandler
     max_attempts: int
     timeout_seconds: float
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A claimed job held by a worker: who may complete it, while the lease lasts."""
+
+    job_id: str
+    worker_id: str
+
+
+# Every job's completion: built once, its values bound when it runs. Building the expression
+# and matching it against the session's objects (which hold no claimed job) cost more CPU
+# than running it.
+DONE = (
+    update(Job)
+    .where(Job.id.in_(bindparam("ids", expanding=True)), Job.locked_by == bindparam("worker"))
+    .values(status=JobStatus.done, finished_at=bindparam("now"), locked_until=None)
+    .execution_options(synchronize_session=False)
+)
 
 
 @dataclass(frozen=True)
@@ -159,3 +181,35 @@ async def _wake_workers() -> None:
 def backoff(attempt: int) -> timedelta:
     """Return the wait before retry number `attempt` (exponential, capped at one hour)."""
     return timedelta(seconds=min(3600, 2 ** min(attempt, 12)))
+
+
+def running(session: AsyncSession, lease: Lease) -> None:
+    """Note the job whose handler the worker is about to run in `session`."""
+    session.info[_RUNNING] = lease
+
+
+def finish_later(session: AsyncSession) -> Lease | None:
+    """Leave the running job's completion to later work (the handler's after-commit step):
+    the worker's commit does not complete it, `complete(other_session, lease)` does, in the
+    unit of work that writes the job's result. Should that never happen (the process died,
+    the step failed), the lease runs out and the job runs again, as after a crash. Returns
+    None when the handler was not run by a worker (nothing to complete)."""
+    lease = session.info.get(_RUNNING)
+    if not isinstance(lease, Lease):
+        return None
+    session.info.setdefault(_FINISHED_LATER, []).append(lease.job_id)
+    return lease
+
+
+def finished_later(session: AsyncSession) -> set[str]:
+    """Return the ids of the jobs run in `session` whose completion was left to later."""
+    return set(session.info.get(_FINISHED_LATER, ()))
+
+
+async def complete(session: AsyncSession, lease: Lease) -> bool:
+    """Complete a job left to later work, in `session`'s unit of work; False if its lease
+    was lost (another worker took the job over, and runs it again)."""
+    finished = await session.execute(
+        DONE, {"ids": [lease.job_id], "worker": lease.worker_id, "now": utcnow()}
+    )
+    return bool(finished.rowcount == 1)  # type: ignore[attr-defined]

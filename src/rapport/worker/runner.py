@@ -17,10 +17,12 @@ from rapport.core.clock import utcnow
 from rapport.core.db import Database, background_work
 from rapport.core.foreground import gap, idle
 from rapport.core.jobs import (
+    DONE,
     Job,
     JobSchedule,
     JobStatus,
     enqueue,
+    finished_later,
     on_enqueue,
     registered_job,
     registered_jobs,
@@ -28,7 +30,14 @@ from rapport.core.jobs import (
 )
 from rapport.core.retention import delete_oldest, retain
 from rapport.domains import load_tasks as load_tasks  # the one list of domains
-from rapport.worker.batch import DONE, BatchRunner, ClaimedJob, LeaseLost, failure_values, refusal
+from rapport.worker.batch import (
+    BatchRunner,
+    ClaimedJob,
+    LeaseLost,
+    call,
+    failure_values,
+    refusal,
+)
 from rapport.worker.dead import DEAD_JOB_RETENTION
 from rapport.worker.orphans import new_worker_id, reclaim_orphans
 from rapport.worker.wakeup import JobListener
@@ -192,14 +201,13 @@ class Worker:
             if refused is not None or definition is None:
                 raise refused or LookupError(claimed.name)
             async with self.database.session() as session:
-                await asyncio.wait_for(
-                    definition.handler(session, **claimed.arguments()), definition.timeout_seconds
-                )
-                finished = await session.execute(
-                    DONE, {"ids": [claimed.id], "worker": self.worker_id, "now": utcnow()}
-                )
-                if finished.rowcount != 1:  # type: ignore[attr-defined]
-                    raise LeaseLost("lease lost to another worker; rolling back")
+                await call(session, definition, claimed, self.worker_id)
+                if claimed.id not in finished_later(session):
+                    finished = await session.execute(
+                        DONE, {"ids": [claimed.id], "worker": self.worker_id, "now": utcnow()}
+                    )
+                    if finished.rowcount != 1:  # type: ignore[attr-defined]
+                        raise LeaseLost("lease lost to another worker; rolling back")
         except Exception as error:
             async with self.database.session() as session:
                 await session.execute(
