@@ -85,6 +85,31 @@ async def test_after_commit_hooks_never_run_after_rollback(database: Database) -
     assert ran == []
 
 
+async def test_a_failing_after_commit_hook_is_logged_and_the_others_still_run(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    from rapport.core.db import after_commit
+
+    ran: list[str] = []
+
+    async def broken() -> None:
+        raise RuntimeError("push refused")
+
+    async def push() -> None:
+        ran.append("push")
+
+    async with database.session() as session:  # committed: nothing to raise to its caller
+        await session.execute(text("UPDATE audit_chain_head SET hash = 'z' WHERE id = 1"))
+        after_commit(session, broken)
+        after_commit(session, push)
+    assert ran == ["push"]
+    [record] = [r for r in caplog.records if r.getMessage() == "after-commit step failed"]
+    assert record.exc_info is not None and "push refused" in str(record.exc_info[1])
+    async with database.session() as session:
+        stored = await session.execute(text("SELECT hash FROM audit_chain_head WHERE id = 1"))
+        assert stored.scalar_one() == "z"
+
+
 async def test_after_commit_hooks_run_without_waiting_for_other_tasks(database: Database) -> None:
     """A chat message's pushes are after-commit hooks: closing the unit of work must not
     put them behind whatever else the event loop has queued (SQLAlchemy's own `async with`

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core import sqlite_driver
 from rapport.core.db import Database, after_commit, background_work
 from rapport.core.jobs import Job, JobStatus, enqueue, job
+from rapport.core.outbox import DomainEvent
 from rapport.worker.runner import LEASE_MARGIN, Worker
-from tests.fixtures.jobs import FrozenClock, all_jobs, count_effects, count_jobs
+from tests.fixtures.jobs import EFFECT, FrozenClock, all_jobs, count_effects, count_jobs
 
 hooks_run: list[str] = []
 LEASE_EXPIRED = timedelta(seconds=300) + LEASE_MARGIN + timedelta(seconds=1)
@@ -31,6 +32,18 @@ async def hook_then_fail(session: AsyncSession) -> None:
     enqueue(session, "test.record_effect", marker="follow-up")
     await session.flush()
     raise RuntimeError("failed after its hook")
+
+
+@job("test.effect_then_broken_hook")
+async def effect_then_broken_hook(session: AsyncSession, marker: str) -> None:
+    """Write an effect, and register an after-commit step that fails."""
+
+    async def hook() -> None:
+        hooks_run.append(marker)
+        raise RuntimeError("after-commit step failed")
+
+    session.add(DomainEvent(workspace_id="test", name=EFFECT, data={"marker": marker}))
+    after_commit(session, hook)
 
 
 @pytest.fixture
@@ -67,6 +80,24 @@ async def test_a_batch_runs_every_job_once_in_one_claim(database: Database) -> N
     assert (len(claimed), await count_effects(database, "many")) == (10, 10)
     assert await worker.run_pending() == 0
     assert [job.status for job in await all_jobs(database)] == [JobStatus.done] * 10
+
+
+async def test_a_failing_after_commit_step_does_not_run_the_committed_batch_again(
+    database: Database,
+) -> None:
+    hooks_run.clear()
+    await _enqueue(
+        database,
+        ("test.effect_then_broken_hook", {"marker": "hooked"}),
+        ("test.record_effect", {"marker": "beside"}),
+    )
+    assert await Worker(database, concurrency=1).run_pending() == 2
+    assert hooks_run == ["hooked"]
+    assert (await count_effects(database, "hooked"), await count_effects(database, "beside")) == (
+        1,
+        1,
+    )
+    assert [job.status for job in await all_jobs(database)] == [JobStatus.done] * 2
 
 
 async def test_a_batch_marks_its_jobs_done_without_a_trip_to_the_thread(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -31,6 +32,7 @@ from rapport.core.clock import as_utc, utcnow
 from rapport.core.ids import new_id
 from rapport.errors import RapportError
 
+logger = logging.getLogger(__name__)
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -436,8 +438,22 @@ async def unit_of_work(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
         hooks = session.info.pop("after_commit", [])
     finally:
         await session.close()
+    await _run_hooks(hooks)
+
+
+async def _run_hooks(hooks: list[AfterCommit]) -> None:
+    """Run each after-commit hook; one that fails is logged and the others still run. The
+    unit of work has committed: its caller must not be told it failed (a request would
+    answer 500 for a change that was made, a job batch would run its committed jobs again)."""
     for hook in hooks:
-        await hook()
+        try:
+            await hook()
+        except Exception:
+            logger.exception("after-commit step failed", extra={"hook": _name(hook)})
+
+
+def _name(hook: AfterCommit) -> str:
+    return str(getattr(hook, "__qualname__", None) or type(hook).__qualname__)
 
 
 class CommitOutcomeUnknown(Exception):
