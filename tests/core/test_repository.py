@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import Select, bindparam, update
 
 from rapport.core.db import Database
 from rapport.identity.models import Source
@@ -93,6 +93,37 @@ async def test_the_statement_by_id_is_built_once_and_bound_to_each_workspace(
         assert await repository.get(other.id) is None  # the reused statement, this workspace
         found = await repository.get(own.id)
         assert found is not None and found.id == own.id
+
+
+class NamedSources(SourceRepository):
+    async def named(self, name: str) -> list[Source]:
+        query = self.prepared(
+            "named", lambda: self.scoped().where(Source.name == bindparam("name"))
+        )
+        return list(await self.all(query, self.params(name=name)))
+
+
+async def test_a_prepared_statement_is_built_once_and_bound_to_each_workspace(
+    database: Database,
+) -> None:
+    mine, theirs = await make_workspace(database), await make_workspace(database)
+    own, other = (
+        await make_source(database, mine, "shop"),
+        await make_source(database, theirs, "shop"),
+    )
+    async with database.session() as session:
+        repository, foreign = NamedSources(session, mine.id), NamedSources(session, theirs.id)
+        assert [row.id for row in await repository.named("shop")] == [own.id]
+        assert [row.id for row in await foreign.named("shop")] == [other.id]
+        assert await repository.named("other") == []
+
+        def never() -> Select[Source]:
+            raise AssertionError("built again")
+
+        # One statement for every instance of the class, whatever its workspace.
+        assert repository.prepared("named", never) is foreign.prepared("named", never)
+        with pytest.raises(AssertionError, match="built again"):
+            SourceRepository(session, mine.id).prepared("named", never)  # per class
 
 
 async def test_a_fresh_read_by_id_reads_the_columns_again(database: Database) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import Select, bindparam
+
 from rapport.assistant.models import AssistantSettings, Dialogue
 from rapport.core.repository import TenantRepository
 
@@ -15,8 +17,13 @@ class SettingsRepository(TenantRepository[AssistantSettings]):
         self, channel: str, *, for_update: bool = False
     ) -> AssistantSettings | None:
         """Return the settings of one channel."""
-        query = self.base_query().where(AssistantSettings.channel == channel)
-        return await self.one_or_none(query.with_for_update() if for_update else query)
+
+        def build() -> Select[AssistantSettings]:
+            query = self.scoped().where(AssistantSettings.channel == bindparam("channel"))
+            return query.with_for_update() if for_update else query
+
+        query = self.prepared(f"for_channel:{for_update}", build)  # every turn reads it
+        return await self.one_or_none(query, self.params(channel=channel))
 
     async def listed(self) -> Sequence[AssistantSettings]:
         """Return every channel's settings, by channel."""
@@ -28,6 +35,7 @@ class DialogueRepository(TenantRepository[Dialogue]):
 
     async def of(self, conversation_id: str) -> Dialogue | None:
         """Return a conversation's dialogue (its conversation is locked by the caller)."""
-        return await self.one_or_none(
-            self.base_query().where(Dialogue.conversation_id == conversation_id)
-        )
+        query = self.prepared(
+            "of", lambda: self.scoped().where(Dialogue.conversation_id == bindparam("conversation"))
+        )  # every turn reads it
+        return await self.one_or_none(query, self.params(conversation=conversation_id))

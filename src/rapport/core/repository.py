@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Executable, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.db import Base, TenantMixin, dialect_of
 
 ModelT = TypeVar("ModelT", bound=Base)
 TenantT = TypeVar("TenantT", bound=TenantMixin)
+StatementT = TypeVar("StatementT", bound=Executable)
 
-# Statements by primary key, built once per repository class and variant (`id_query`).
-_BY_ID: dict[tuple[type, bool, bool], Select[Any]] = {}
+# Statements built once per repository class and name (`prepared`), their values bound when
+# they run.
+_PREPARED: dict[tuple[type, str], Any] = {}
 
 
 class Repository(Generic[ModelT]):
@@ -35,26 +37,39 @@ class Repository(Generic[ModelT]):
         from `_id_query`, its prepared twin: a subclass that narrows one narrows both)."""
         return select(self.model)
 
-    def id_query(self, *, for_update: bool = False, fresh: bool = False) -> Select[ModelT]:
-        """Return the SELECT of one row by primary key, its values bound when it runs
-        (`id_params`): built once per repository and variant, then reused, so neither its
-        construction nor its cache key costs anything a call (about half of a small SELECT's
-        CPU on SQLite). `for_update` locks the row; `fresh` reads its columns afresh even when
-        this unit of work holds it already."""
-        variant = (type(self), for_update, fresh)
-        statement = _BY_ID.get(variant)
+    def prepared(self, name: str, build: Callable[[], StatementT]) -> StatementT:
+        """Return the statement `build()` makes, built once per repository class under `name`
+        and reused, its values bound when it runs (`bindparam`s, given with `params`). For
+        the statements every message or job runs: building one and working out its cache
+        key cost about half of a small SELECT's CPU on SQLite."""
+        key = (type(self), name)
+        statement = _PREPARED.get(key)
         if statement is None:
+            statement = _PREPARED[key] = build()
+        return statement
+
+    def params(self, **values: Any) -> dict[str, Any]:
+        """Return the values a `prepared` statement runs with."""
+        return values
+
+    def id_query(self, *, for_update: bool = False, fresh: bool = False) -> Select[ModelT]:
+        """Return the SELECT of one row by primary key, `prepared` (run it with `id_params`).
+        `for_update` locks the row; `fresh` reads its columns afresh even when this unit of
+        work holds it already."""
+
+        def build() -> Select[ModelT]:
             statement = self._id_query()
             if for_update:
                 statement = statement.with_for_update()
             if fresh:
                 statement = statement.execution_options(populate_existing=True)
-            _BY_ID[variant] = statement
-        return statement
+            return statement
+
+        return self.prepared(f"id:{for_update}:{fresh}", build)
 
     def id_params(self, id_: Any) -> dict[str, Any]:
         """Return the values `id_query`'s statement is run with."""
-        return {"key": id_}
+        return self.params(key=id_)
 
     def _id_query(self) -> Select[ModelT]:
         primary_key = self.model.__mapper__.primary_key[0]
@@ -70,9 +85,11 @@ class Repository(Generic[ModelT]):
         """Run a SELECT expected to match at most one row (with `params` bound, if any)."""
         return (await self.session.execute(statement, params)).scalars().one_or_none()
 
-    async def all(self, statement: Select[ModelT]) -> Sequence[ModelT]:
-        """Run a SELECT and return every row."""
-        return (await self.session.execute(statement)).scalars().all()
+    async def all(
+        self, statement: Select[ModelT], params: Mapping[str, Any] | None = None
+    ) -> Sequence[ModelT]:
+        """Run a SELECT and return every row (with `params` bound, if any)."""
+        return (await self.session.execute(statement, params)).scalars().all()
 
     async def count(self, statement: Select[ModelT]) -> int:
         """Count the rows a SELECT would return."""
@@ -102,9 +119,14 @@ class TenantRepository(Repository[TenantT]):
         """Return the workspace-scoped SELECT every query starts from."""
         return select(self.model).where(self.model.workspace_id == self.workspace_id)
 
-    def id_params(self, id_: Any) -> dict[str, Any]:
-        """Return the values `id_query`'s statement is run with: the key and the workspace."""
-        return {"key": id_, "workspace_id": self.workspace_id}
+    def scoped(self) -> Select[TenantT]:
+        """Return the workspace-scoped SELECT a `prepared` statement starts from: the
+        workspace is bound when it runs (`params`)."""
+        return select(self.model).where(self.model.workspace_id == bindparam("workspace_id"))
+
+    def params(self, **values: Any) -> dict[str, Any]:
+        """Return the values a `prepared` statement runs with, this workspace's among them."""
+        return {"workspace_id": self.workspace_id, **values}
 
     def _id_query(self) -> Select[TenantT]:
         return super()._id_query().where(self.model.workspace_id == bindparam("workspace_id"))

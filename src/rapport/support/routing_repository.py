@@ -39,7 +39,10 @@ class SlaPolicyRepository(TenantRepository[SlaPolicy]):
 
     async def listed(self) -> Sequence[SlaPolicy]:
         """Return every policy in the order they are tried."""
-        return await self.all(self.base_query().order_by(SlaPolicy.position, SlaPolicy.name))
+        query = self.prepared(
+            "listed", lambda: self.scoped().order_by(SlaPolicy.position, SlaPolicy.name)
+        )  # every SLA refresh (a job a message) reads them
+        return await self.all(query, self.params())
 
     async def named(self, name: str) -> SlaPolicy | None:
         """Return the policy with this name."""

@@ -24,9 +24,13 @@ class EndpointRepository(TenantRepository[WebhookEndpoint]):
 
     async def enabled(self) -> Sequence[WebhookEndpoint]:
         """Return the workspace's endpoints that are on."""
-        return await self.all(
-            self.base_query().where(WebhookEndpoint.enabled.is_(True)).order_by(WebhookEndpoint.id)
-        )
+        query = self.prepared(
+            "enabled",
+            lambda: (
+                self.scoped().where(WebhookEndpoint.enabled.is_(True)).order_by(WebhookEndpoint.id)
+            ),
+        )  # every domain event's webhook fan-out starts here
+        return await self.all(query, self.params())
 
     async def counted(self) -> int:
         """Return how many endpoints the workspace has."""
