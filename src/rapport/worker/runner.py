@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from datetime import datetime, timedelta
 
 from croniter import croniter
-from sqlalchemy import ColumnElement, and_, case, literal, or_, select, update
+from sqlalchemy import ColumnElement, Update, and_, bindparam, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -163,32 +164,16 @@ class Worker:
     async def claim(self, limit: int) -> list[ClaimedJob]:
         """Lease due jobs (and jobs whose lease ran out) to this worker, in one statement."""
         now = utcnow()
-        due = (
-            select(Job.id)
-            .where(
-                or_(
-                    (Job.status == JobStatus.queued) & (Job.run_at <= now),
-                    (Job.status == JobStatus.running) & (Job.locked_until < now),
-                )
-            )
-            .order_by(Job.run_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+        timeouts = _timeouts()
+        leases = {
+            f"lease_{index}": now + timedelta(seconds=seconds) + LEASE_MARGIN
+            for index, (_, seconds) in enumerate(timeouts)
+        }
+        default_lease = now + timedelta(seconds=DEFAULT_TIMEOUT_SECONDS) + LEASE_MARGIN
         async with self.database.session() as session:
+            params = {"now": now, "limit": limit, "worker": self.worker_id}
             rows = await session.execute(
-                update(Job)
-                .where(Job.id.in_(due.scalar_subquery()))
-                .values(
-                    status=JobStatus.running,
-                    locked_by=self.worker_id,
-                    locked_until=_lease_end(now),
-                    attempts=Job.attempts + 1,
-                )
-                .returning(
-                    Job.id, Job.name, Job.payload, Job.attempts, Job.max_attempts, Job.workspace_id
-                )
-                .execution_options(synchronize_session=False)  # the session holds no job
+                _claim_statement(timeouts), params | {"lease_default": default_lease} | leases
             )
             # Ids are time-ordered: oldest first, whatever order RETURNING gives.
             return sorted((ClaimedJob(*row) for row in rows), key=lambda claimed: claimed.id)
@@ -252,21 +237,58 @@ class Worker:
         return enqueued
 
 
-def _lease_end(now: datetime) -> ColumnElement[datetime]:
-    """Return when a lease taken `now` ends, per job name: it outlives the job's own
-    timeout, so a live worker never loses it."""
-    column_type = Job.__table__.c.locked_until.type
-    default = literal(now + timedelta(seconds=DEFAULT_TIMEOUT_SECONDS) + LEASE_MARGIN, column_type)
-    longer_or_shorter = {
-        definition.name: literal(
-            now + timedelta(seconds=definition.timeout_seconds) + LEASE_MARGIN, column_type
-        )
+def _timeouts() -> tuple[tuple[str, float], ...]:
+    """Return the registered jobs whose timeout is not the default, with their timeouts."""
+    return tuple(
+        (definition.name, definition.timeout_seconds)
         for definition in registered_jobs()
         if definition.timeout_seconds != DEFAULT_TIMEOUT_SECONDS
-    }
-    if not longer_or_shorter:
-        return default
-    return case(longer_or_shorter, value=Job.name, else_=default)
+    )
+
+
+@functools.cache
+def _claim_statement(timeouts: tuple[tuple[str, float], ...]) -> Update:
+    """Return the claim, built once per set of job timeouts (its values bound when it
+    runs: building it each time cost more CPU than running it on a quiet queue). A lease
+    outlives its job's own timeout (`lease_<n>` per job in `timeouts`, else
+    `lease_default`), so a live worker never loses it."""
+    column_type = Job.__table__.c.locked_until.type
+    now = bindparam("now", type_=column_type)
+    due = (
+        select(Job.id)
+        .where(
+            or_(
+                (Job.status == JobStatus.queued) & (Job.run_at <= now),
+                (Job.status == JobStatus.running) & (Job.locked_until < now),
+            )
+        )
+        .order_by(Job.run_at)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True)
+    )
+    default: ColumnElement[datetime] = bindparam("lease_default", type_=column_type)
+    lease_end = default
+    if timeouts:
+        lease_end = case(
+            {
+                name: bindparam(f"lease_{index}", type_=column_type)
+                for index, (name, _) in enumerate(timeouts)
+            },
+            value=Job.name,
+            else_=default,
+        )
+    return (
+        update(Job)
+        .where(Job.id.in_(due.scalar_subquery()))
+        .values(
+            status=JobStatus.running,
+            locked_by=bindparam("worker"),
+            locked_until=lease_end,
+            attempts=Job.attempts + 1,
+        )
+        .returning(Job.id, Job.name, Job.payload, Job.attempts, Job.max_attempts, Job.workspace_id)
+        .execution_options(synchronize_session=False)  # the session holds no job
+    )
 
 
 def next_cron_time(cron: str, after: datetime) -> datetime:
