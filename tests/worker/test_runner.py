@@ -7,13 +7,16 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core import jobs as jobs_module
 from rapport.core.db import Database
-from rapport.core.jobs import JobSchedule, JobStatus, enqueue, schedule
-from rapport.worker.runner import LEASE_MARGIN, Worker
-from tests.fixtures.jobs import FrozenClock, all_jobs, count_effects, count_jobs
+from rapport.core.jobs import JobSchedule, JobStatus, enqueue, job, schedule
+from rapport.worker import batch
+from rapport.worker.batch import ClaimedJob
+from rapport.worker.runner import LEASE_MARGIN, Worker, deal
+from tests.fixtures.jobs import FrozenClock, all_jobs, count_effects, count_jobs, record_effect
 
 
 async def _enqueue(database: Database, name: str, count: int = 1, **payload: str) -> None:
@@ -277,3 +280,54 @@ async def test_lease_outlives_a_long_jobs_timeout(
     assert await Worker(second_database).run_pending() == 0
     [job] = await all_jobs(database)
     assert job.locked_until == clock.now - timedelta(minutes=10) + timedelta(seconds=930)
+
+
+@job("test.event_effect")
+async def event_effect(session: AsyncSession, marker: str, event_id: str) -> None:
+    """A subscriber of a domain event: write one effect row."""
+    await record_effect(session, marker)
+
+
+def test_a_domain_events_subscribers_are_dealt_to_one_lane_in_order() -> None:
+    def claimed(job_id: str, event_id: str | None = None) -> ClaimedJob:
+        payload = {} if event_id is None else {"event_id": event_id}
+        return ClaimedJob(job_id, "test.record_effect", payload, 1, 8, "w1")
+
+    jobs = [
+        claimed("01", "message-1"),  # a message's three subscribers...
+        claimed("02", "message-1"),
+        claimed("03", "message-1"),
+        claimed("04", "message-2"),
+        claimed("05"),  # a job of no event stands alone
+        claimed("06"),
+        claimed("07", "message-3"),
+    ]
+    lanes = deal(jobs, 4)
+    assert [[job.id for job in lane] for lane in lanes] == [
+        ["01", "02", "03", "07"],
+        ["04"],
+        ["05"],
+        ["06"],
+    ]
+    assert deal(jobs, 1) == [jobs]
+
+
+async def test_an_events_subscribers_run_in_one_transaction(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch, "TRANSACTION_BUDGET_SECONDS", 60.0)  # not timed here
+    async with database.session() as session:
+        for marker in ("one", "two", "three"):
+            enqueue(session, "test.event_effect", marker=marker, event_id="message-1")
+        enqueue(session, "test.record_effect", marker="alone")
+    worker = Worker(database, concurrency=4)
+    claimed = await worker.claim(10)
+    begun: list[object] = []
+    listener = lambda connection: begun.append(connection)  # noqa: E731
+    event.listen(database.engine.sync_engine, "begin", listener)
+    try:
+        await worker.batches.run(deal(claimed, 4)[0])  # the event's lane
+    finally:
+        event.remove(database.engine.sync_engine, "begin", listener)
+    assert len(begun) == 1
+    assert await count_effects(database) == 3
