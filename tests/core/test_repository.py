@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Select, bindparam, update
+from sqlalchemy import Select, bindparam, select, update
 
 from rapport.core.db import Database
 from rapport.identity.models import Source
@@ -124,6 +124,21 @@ async def test_a_prepared_statement_is_built_once_and_bound_to_each_workspace(
         assert repository.prepared("named", never) is foreign.prepared("named", never)
         with pytest.raises(AssertionError, match="built again"):
             SourceRepository(session, mine.id).prepared("named", never)  # per class
+
+
+async def test_a_prepared_statement_carrying_a_workspace_is_refused(database: Database) -> None:
+    # Kept for every workspace, a statement built from base_query() would show the first
+    # workspace's rows to all of them.
+    mine = await make_workspace(database)
+    async with database.session() as session:
+        repository = SourceRepository(session, mine.id)
+        with pytest.raises(ValueError, match="must bind the workspace"):
+            repository.prepared("carrying", repository.base_query)
+        with pytest.raises(ValueError, match="must bind the workspace"):
+            repository.prepared("unscoped", lambda: select(Source))
+        # Neither was kept: the next call builds (and refuses) again.
+        with pytest.raises(ValueError, match="must bind the workspace"):
+            repository.prepared("carrying", repository.base_query)
 
 
 async def test_a_fresh_read_by_id_reads_the_columns_again(database: Database) -> None:

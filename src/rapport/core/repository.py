@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Executable, Select, bindparam, func, select
+from sqlalchemy import ClauseElement, ColumnElement, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.db import Base, TenantMixin, dialect_of
 
 ModelT = TypeVar("ModelT", bound=Base)
 TenantT = TypeVar("TenantT", bound=TenantMixin)
-StatementT = TypeVar("StatementT", bound=Executable)
+StatementT = TypeVar("StatementT", bound=ClauseElement)
 
 # Statements built once per repository class and name (`prepared`), their values bound when
 # they run.
@@ -127,6 +127,23 @@ class TenantRepository(Repository[TenantT]):
     def params(self, **values: Any) -> dict[str, Any]:
         """Return the values a `prepared` statement runs with, this workspace's among them."""
         return {"workspace_id": self.workspace_id, **values}
+
+    def prepared(self, name: str, build: Callable[[], StatementT]) -> StatementT:
+        """As `Repository.prepared`, refusing a statement that does not bind the workspace or
+        carries this one's id: built once and kept for every workspace, it would show the
+        first workspace's rows to all (build from `scoped()`, never `base_query()`)."""
+
+        def checked() -> StatementT:
+            statement = build()
+            values = statement.compile().params
+            if "workspace_id" not in values or self.workspace_id in values.values():
+                raise ValueError(
+                    f"{type(self).__name__}: prepared statement {name!r} must bind the "
+                    "workspace (start from scoped()), not carry one"
+                )
+            return statement
+
+        return super().prepared(name, checked)
 
     def _id_query(self) -> Select[TenantT]:
         return super()._id_query().where(self.model.workspace_id == bindparam("workspace_id"))
