@@ -17,6 +17,7 @@ from sqlalchemy import update
 from rapport.core.db import Database
 from rapport.core.jobs import Job, JobStatus, enqueue
 from rapport.worker import orphans
+from rapport.worker.batch import ClaimedJob
 from rapport.worker.orphans import ORPHAN_ERROR, new_worker_id, reclaim_orphans
 from rapport.worker.runner import Worker
 from tests.fixtures.jobs import all_jobs, count_effects
@@ -92,15 +93,13 @@ async def test_a_starting_worker_reclaims_without_waiting_for_a_poll(
     await asyncio.to_thread(_claim_in_a_process_then_kill_it, database.url)
     stop = asyncio.Event()
     worker = Worker(second_database, poll_seconds=3600)
-    original = worker.run_batch
+    original = worker.batches.run
 
-    async def run_then_stop() -> int:
-        ran = await original()
-        if ran:
-            stop.set()
-        return ran
+    async def run_then_stop(claimed: list[ClaimedJob]) -> None:
+        await original(claimed)
+        stop.set()
 
-    worker.run_batch = run_then_stop  # type: ignore[method-assign]
+    worker.batches.run = run_then_stop  # type: ignore[method-assign]
     await asyncio.wait_for(worker.run_forever(stop), timeout=60)  # a hang guard only
     assert await count_effects(database, "restart") == 1
 

@@ -11,7 +11,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core import jobs as jobs_module
-from rapport.core.db import Database
+from rapport.core.db import Database, after_commit
 from rapport.core.jobs import JobSchedule, JobStatus, enqueue, job, schedule
 from rapport.worker import batch
 from rapport.worker.batch import ClaimedJob
@@ -257,15 +257,13 @@ async def test_run_forever_runs_jobs_until_stopped(database: Database) -> None:
     await _enqueue(database, "test.record_effect", marker="loop")
     stop = asyncio.Event()
     worker = Worker(database, poll_seconds=0)
-    original = worker.run_batch
+    original = worker.batches.run
 
-    async def run_then_stop() -> int:
-        ran = await original()
-        if ran == 0:
-            stop.set()
-        return ran
+    async def run_then_stop(claimed: list[ClaimedJob]) -> None:
+        await original(claimed)
+        stop.set()
 
-    worker.run_batch = run_then_stop  # type: ignore[method-assign]
+    worker.batches.run = run_then_stop  # type: ignore[method-assign]
     await worker.run_forever(stop)
     assert await count_effects(database, "loop") == 1
     assert [job.status for job in await all_jobs(database)] == [JobStatus.done]
@@ -331,3 +329,42 @@ async def test_an_events_subscribers_run_in_one_transaction(
         event.remove(database.engine.sync_engine, "begin", listener)
     assert len(begun) == 1
     assert await count_effects(database) == 3
+
+
+step_started, step_released = asyncio.Event(), asyncio.Event()
+
+
+@job("test.slow_step")
+async def slow_step(session: AsyncSession, marker: str) -> None:
+    """Write an effect, then wait in an after-commit step (a model, a slow network call)."""
+    await record_effect(session, marker)
+
+    async def step() -> None:
+        step_started.set()
+        await step_released.wait()
+
+    after_commit(session, step)
+
+
+async def test_a_slow_after_commit_step_holds_up_its_own_lane_only(database: Database) -> None:
+    global step_started, step_released
+    step_started, step_released = asyncio.Event(), asyncio.Event()
+    await _enqueue(database, "test.slow_step", marker="slow")
+    stop = asyncio.Event()
+    worker = Worker(database, concurrency=2, poll_seconds=0.05)
+    running = asyncio.create_task(worker.run_forever(stop))
+    try:
+        await asyncio.wait_for(step_started.wait(), timeout=30)
+        await _enqueue(database, "test.record_effect", marker="quick")  # a later claim
+
+        async def quick_ran() -> None:
+            while not await count_effects(database, "quick"):
+                await asyncio.sleep(0.02)
+
+        await asyncio.wait_for(quick_ran(), timeout=30)  # the slow step still waits
+        assert not step_released.is_set() and not running.done()
+    finally:
+        step_released.set()
+        stop.set()
+        await asyncio.wait_for(running, timeout=30)
+    assert [job.status for job in await all_jobs(database)] == [JobStatus.done] * 2

@@ -82,38 +82,66 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.worker_id = new_worker_id()
         self.batches = BatchRunner(database, self.worker_id, self.run_one)
-        self._claim_size = concurrency
+        self._share = 1  # jobs claimed a lane (`_adapt`)
         self._wake = asyncio.Event()
         self._next_housekeeping = 0.0
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Run jobs until `stop` is set, waking early whenever a job is enqueued (in this
-        process, or on PostgreSQL in any process)."""
+        process, or on PostgreSQL in any process).
+
+        The `concurrency` lanes run on their own: a lane that finishes has the next jobs
+        claimed for it while the others still run, so a slow job or after-commit step (the
+        assistant's turn, a generative reply waiting for its model) holds up its own lane,
+        not every lane's next claim."""
         unsubscribe = on_enqueue(self._wake.set)
         listener = JobListener(self.database, self._wake.set)
+        lanes: set[asyncio.Task[None]] = set()
         try:
             # Requests take SQLite's writer before jobs do (never starving them, see WriterTurn).
             with background_work():
                 while not stop.is_set():
-                    if await self._iterate(listener) == 0:
-                        await self._sleep(stop)
+                    if not await self._fill(lanes, listener):
+                        await self._sleep(stop, lanes)
         finally:
             unsubscribe()
+            await asyncio.gather(*lanes, return_exceptions=True)  # the running ones finish
             await listener.close()
 
-    async def _iterate(self, listener: JobListener | None = None) -> int:
+    async def _fill(self, lanes: set[asyncio.Task[None]], listener: JobListener) -> bool:
+        """Claim jobs for the free lanes and start them; return whether more may be due
+        for a lane still free (the claim was full)."""
         # Cleared before claiming, so a job enqueued during the claim still wakes the loop.
         self._wake.clear()
+        free = self.concurrency - len(lanes)
+        more = False
         # A failing database must not kill the loop: log, wait a poll, try again.
         try:
-            ran = await self.run_batch()
-            # After the batch, so waking jobs never wait behind it.
+            if free:
+                share = self._share
+                claimed = await self._claim_due(share * free)
+                full = len(claimed) == share * free
+                for jobs in deal(claimed, free):
+                    if jobs:
+                        lane = asyncio.create_task(self._lane(jobs, share, full))
+                        lanes.add(lane)
+                        lane.add_done_callback(lanes.discard)
+                more = full and len(lanes) < self.concurrency
+            # After the claim, so waking jobs never wait behind it.
             if time.monotonic() >= self._next_housekeeping:
                 await self._housekeeping(listener)
-            return ran
         except Exception as error:
             logger.error("worker iteration failed", extra={"error": type(error).__name__})
-            return 0
+            return False
+        return more
+
+    async def _lane(self, jobs: list[ClaimedJob], share: int, full: bool) -> None:
+        started = time.monotonic()
+        try:
+            await self.batches.run(jobs)
+        except Exception as error:  # a lane's failure is its jobs' (their leases run out)
+            logger.error("worker lane failed", extra={"error": type(error).__name__})
+        self._adapt(share, full, time.monotonic() - started)
 
     async def _housekeeping(self, listener: JobListener | None) -> None:
         if listener is not None:
@@ -125,9 +153,12 @@ class Worker:
             self._wake.set()
         self._next_housekeeping = time.monotonic() + min(self.poll_seconds, HOUSEKEEPING_SECONDS)
 
-    async def _sleep(self, stop: asyncio.Event) -> None:
+    async def _sleep(self, stop: asyncio.Event, lanes: set[asyncio.Task[None]]) -> None:
+        """Wait for a job to be enqueued, a lane to finish, `stop`, or a poll's time."""
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
-        await asyncio.wait(waiters, timeout=self.poll_seconds, return_when="FIRST_COMPLETED")
+        await asyncio.wait(
+            [*waiters, *lanes], timeout=self.poll_seconds, return_when="FIRST_COMPLETED"
+        )
         for waiter in waiters:
             waiter.cancel()
 
@@ -139,27 +170,36 @@ class Worker:
         return total
 
     async def run_batch(self) -> int:
-        """Claim a batch of due jobs and run it in `concurrency` lanes of short transactions.
-
-        The batch doubles while batches finish quickly and halves when they do not, so quick
-        jobs are claimed hundreds at a time and slow ones never wait long in a local queue."""
-        await gap()  # the claim writes too: the live work that queued these jobs goes first
-        started = time.monotonic()
-        claimed = await self.claim(self._claim_size)
+        """Claim a batch of due jobs, run it in `concurrency` lanes of short transactions and
+        wait for every lane (tests and the CLI; `run_forever` keeps its lanes going)."""
+        share = self._share
+        claimed = await self._claim_due(share * self.concurrency)
         if not claimed:
-            # Nothing due: the next batch, whenever jobs come, waits for the live work then
+            return 0
+        started = time.monotonic()
+        lanes = deal(claimed, self.concurrency)
+        await asyncio.gather(*(self.batches.run(lane) for lane in lanes if lane))
+        self._adapt(share, len(claimed) == share * self.concurrency, time.monotonic() - started)
+        return len(claimed)
+
+    async def _claim_due(self, limit: int) -> list[ClaimedJob]:
+        await gap()  # the claim writes too: the live work that queued these jobs goes first
+        claimed = await self.claim(limit)
+        if not claimed:
+            # Nothing due: the next claim, whenever jobs come, waits for the live work then
             # in flight (at most foreground.MOST_WAIT). While jobs keep coming it is not
             # idle, and each unit waits no longer than the one before ran.
             idle()
-            return 0
-        lanes = deal(claimed, self.concurrency)
-        await asyncio.gather(*(self.batches.run(lane) for lane in lanes if lane))
-        elapsed = time.monotonic() - started
-        if len(claimed) == self._claim_size and elapsed < QUICK_BATCH_SECONDS:
-            self._claim_size = min(self._claim_size * 2, MAX_CLAIM)
+        return claimed
+
+    def _adapt(self, share: int, full: bool, elapsed: float) -> None:
+        """Set the jobs claimed a lane: doubled while full claims run quickly, halved when a
+        lane runs slowly, so quick jobs are claimed hundreds at a time and slow ones never
+        wait long in a local queue. (Lanes of one claim agree: each sets the same value.)"""
+        if full and elapsed < QUICK_BATCH_SECONDS:
+            self._share = max(self._share, min(share * 2, MAX_CLAIM // self.concurrency))
         elif elapsed > SLOW_BATCH_SECONDS:
-            self._claim_size = max(self.concurrency, self._claim_size // 2)
-        return len(claimed)
+            self._share = min(self._share, max(1, share // 2))
 
     async def claim(self, limit: int) -> list[ClaimedJob]:
         """Lease due jobs (and jobs whose lease ran out) to this worker, in one statement."""
