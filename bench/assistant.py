@@ -46,7 +46,7 @@ many concurrent turns' messages shared one model call.
 
 --jobs measures production's whole path instead of handing the turn straight to a lane: the
 stored message's `message.created` queues `assistant.take_message` and the other subscribers'
-jobs (SLA tracking, webhook fan-out, the take's delayed re-run), a real job worker claims and
+jobs (SLA tracking, webhook fan-out), a real job worker claims and
 runs them (`rapport.worker.Worker`, --lanes at once: in this process on SQLite, in the worker
 process on PostgreSQL), and the turn runs in the take's after-commit step; the latency ends
 when that turn's unit of work has committed. A chat's first message opens its conversation

@@ -15,7 +15,14 @@ from rapport.core.db import Database, after_commit, background_work
 from rapport.core.jobs import Job, JobStatus, enqueue, job
 from rapport.core.outbox import DomainEvent
 from rapport.worker.runner import LEASE_MARGIN, Worker
-from tests.fixtures.jobs import EFFECT, FrozenClock, all_jobs, count_effects, count_jobs
+from tests.fixtures.jobs import (
+    EFFECT,
+    FrozenClock,
+    all_jobs,
+    count_effects,
+    count_jobs,
+    enqueue_jobs,
+)
 
 hooks_run: list[str] = []
 LEASE_EXPIRED = timedelta(seconds=300) + LEASE_MARGIN + timedelta(seconds=1)
@@ -59,12 +66,6 @@ async def second_database(database: Database) -> AsyncIterator[Database]:
     await other.dispose()
 
 
-async def _enqueue(database: Database, *jobs: tuple[str, dict[str, str]]) -> None:
-    async with database.session() as session:
-        for name, payload in jobs:
-            enqueue(session, name, **payload)
-
-
 async def _statuses(database: Database) -> dict[str, tuple[JobStatus, int]]:
     return {
         str(job.payload.get("marker", job.name)): (job.status, job.attempts)
@@ -73,7 +74,7 @@ async def _statuses(database: Database) -> dict[str, tuple[JobStatus, int]]:
 
 
 async def test_a_batch_runs_every_job_once_in_one_claim(database: Database) -> None:
-    await _enqueue(database, *[("test.record_effect", {"marker": "many"})] * 10)
+    await enqueue_jobs(database, *[("test.record_effect", {"marker": "many"})] * 10)
     worker = Worker(database, concurrency=1)
     claimed = await worker.claim(10)
     await worker.batches.run(claimed)
@@ -86,7 +87,7 @@ async def test_a_failing_after_commit_step_does_not_run_the_committed_batch_agai
     database: Database,
 ) -> None:
     hooks_run.clear()
-    await _enqueue(
+    await enqueue_jobs(
         database,
         ("test.effect_then_broken_hook", {"marker": "hooked"}),
         ("test.record_effect", {"marker": "beside"}),
@@ -117,7 +118,7 @@ async def test_a_batch_marks_its_jobs_done_without_a_trip_to_the_thread(
         return await run(lane, call, *args)
 
     monkeypatch.setattr(sqlite_driver._Lane, "run", recorded)
-    await _enqueue(database, *[("test.record_effect", {"marker": "done"})] * 3)
+    await enqueue_jobs(database, *[("test.record_effect", {"marker": "done"})] * 3)
     worker = Worker(database, concurrency=1)
     with background_work():  # as Worker.run_forever runs its batches
         claimed = await worker.claim(3)
@@ -131,7 +132,7 @@ async def test_a_batch_marks_its_jobs_done_without_a_trip_to_the_thread(
 async def test_a_failing_job_undoes_only_its_own_writes(
     database: Database, clock: FrozenClock
 ) -> None:
-    await _enqueue(
+    await enqueue_jobs(
         database,
         ("test.record_effect", {"marker": "before"}),
         ("test.write_then_fail", {"marker": "ghost"}),
@@ -155,7 +156,7 @@ async def test_a_failing_job_undoes_only_its_own_writes(
 
 async def test_a_failing_jobs_hooks_and_follow_ups_are_dropped(database: Database) -> None:
     hooks_run.clear()
-    await _enqueue(
+    await enqueue_jobs(
         database,
         ("test.record_effect", {"marker": "kept"}),
         ("test.hook_then_fail", {}),
@@ -169,7 +170,7 @@ async def test_a_failing_jobs_hooks_and_follow_ups_are_dropped(database: Databas
 async def test_a_lease_lost_in_a_batch_rolls_back_only_that_job(
     database: Database, second_database: Database
 ) -> None:
-    await _enqueue(
+    await enqueue_jobs(
         database,
         ("test.record_effect", {"marker": "mine-1"}),
         ("test.record_effect", {"marker": "taken"}),
@@ -195,7 +196,7 @@ async def test_a_lease_lost_in_a_batch_rolls_back_only_that_job(
 async def test_a_late_batch_after_its_leases_expired_writes_nothing(
     database: Database, second_database: Database, clock: FrozenClock
 ) -> None:
-    await _enqueue(database, *[("test.record_effect", {"marker": "late"})] * 3)
+    await enqueue_jobs(database, *[("test.record_effect", {"marker": "late"})] * 3)
     slow = Worker(database, concurrency=1)
     claimed = await slow.claim(3)
     clock.advance(LEASE_EXPIRED)

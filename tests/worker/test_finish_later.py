@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from rapport.core.db import Database, after_commit, unit_of_work
-from rapport.core.jobs import JobStatus, complete, enqueue, finish_later, job
+from rapport.core.jobs import JobStatus, complete, finish_later, job
 from rapport.core.outbox import DomainEvent
 from rapport.worker.runner import LEASE_MARGIN, Worker
-from tests.fixtures.jobs import EFFECT, FrozenClock, all_jobs, count_effects
+from tests.fixtures.jobs import EFFECT, FrozenClock, all_jobs, count_effects, enqueue_jobs
 
 STEP_SECONDS = 60
 LEASE_EXPIRED = timedelta(seconds=STEP_SECONDS) + LEASE_MARGIN + timedelta(seconds=1)
@@ -49,12 +49,6 @@ def _reset() -> None:
     leases.clear()
 
 
-async def _enqueue(database: Database, *jobs: tuple[str, dict[str, Any]]) -> None:
-    async with database.session() as session:
-        for name, payload in jobs:
-            enqueue(session, name, **payload)
-
-
 async def _statuses(database: Database) -> dict[str, tuple[JobStatus, int]]:
     return {
         str(row.payload["marker"]): (row.status, row.attempts) for row in await all_jobs(database)
@@ -62,7 +56,7 @@ async def _statuses(database: Database) -> dict[str, tuple[JobStatus, int]]:
 
 
 async def test_the_step_completes_the_job_with_its_own_writes(database: Database) -> None:
-    await _enqueue(
+    await enqueue_jobs(
         database,
         ("test.finish_later", {"marker": "later"}),
         ("test.record_effect", {"marker": "now"}),
@@ -77,7 +71,7 @@ async def test_a_step_that_never_completes_runs_again_once_the_lease_runs_out(
 ) -> None:
     clock = FrozenClock()
     failing_steps.add("lost")
-    await _enqueue(database, ("test.finish_later", {"marker": "lost"}))
+    await enqueue_jobs(database, ("test.finish_later", {"marker": "lost"}))
     worker = Worker(database, concurrency=1)
     assert await worker.run_pending() == 1
     # Left running under the lease: not run again while the step may still be at work.
@@ -96,7 +90,7 @@ async def test_a_late_step_cannot_complete_a_job_another_worker_took_over(
 ) -> None:
     clock = FrozenClock()
     failing_steps.add("slow")
-    await _enqueue(database, ("test.finish_later", {"marker": "slow"}))
+    await enqueue_jobs(database, ("test.finish_later", {"marker": "slow"}))
     assert await Worker(database, concurrency=1).run_pending() == 1
     [first_lease] = leases
     clock.advance(LEASE_EXPIRED)
@@ -111,7 +105,7 @@ async def test_a_handler_that_fails_after_leaving_its_completion_is_retried(
 ) -> None:
     # The batch runs again with a savepoint per job: the failed handler's request to finish
     # later goes with its writes and hooks, so its failure is recorded as any other's.
-    await _enqueue(
+    await enqueue_jobs(
         database,
         ("test.finish_later", {"marker": "fails", "fail": True}),
         ("test.record_effect", {"marker": "fine"}),

@@ -18,10 +18,11 @@ from rapport.core.clock import utcnow
 from rapport.core.db import Database, background_work
 from rapport.core.foreground import gap, idle
 from rapport.core.jobs import (
-    DONE,
     Job,
     JobSchedule,
     JobStatus,
+    Lease,
+    complete,
     enqueue,
     finished_later,
     on_enqueue,
@@ -227,12 +228,9 @@ class Worker:
                 raise refused or LookupError(claimed.name)
             async with self.database.session() as session:
                 await call(session, definition, claimed, self.worker_id)
-                if claimed.id not in finished_later(session):
-                    finished = await session.execute(
-                        DONE, {"ids": [claimed.id], "worker": self.worker_id, "now": utcnow()}
-                    )
-                    if finished.rowcount != 1:  # type: ignore[attr-defined]
-                        raise LeaseLost("lease lost to another worker; rolling back")
+                lease = Lease(claimed.id, self.worker_id)
+                if claimed.id not in finished_later(session) and not await complete(session, lease):
+                    raise LeaseLost("lease lost to another worker; rolling back")
         except Exception as error:
             async with self.database.session() as session:
                 await session.execute(
