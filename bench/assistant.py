@@ -2,7 +2,7 @@
 200 open conversations whose customers write at a human pace.
 
 Run alone: `.venv/bin/python bench/assistant.py [--think S] [--duration S] [--postgres URL]
-[--jobs]` (about three minutes on SQLite; PostgreSQL too with --postgres or
+[--jobs] [--workers N]` (about three minutes on SQLite; PostgreSQL too with --postgres or
 RAPPORT_TEST_DATABASE_URL; --sqlite-only or --postgres-only for one of them).
 
 It prints, with the load average beside every figure (the machine may be shared):
@@ -42,7 +42,10 @@ pipe to a second process that runs it exactly as the job's after-commit step doe
 in the process that stored the message; until 2026-12-05 the store was inside the lane too,
 and 8 turns ran at once).
 CPU per turn adds both processes' CPU time (every thread); "texts a MiniLM call" shows how
-many concurrent turns' messages shared one model call.
+many concurrent turns' messages shared one model call. `--workers N` runs N worker processes
+where the turns run in one (as N `rapport worker`s beside the web server, against one
+PostgreSQL): turns handed straight to them go to each in turn, and with --jobs each runs a
+job worker claiming from the one queue; CPU per turn then adds every process's.
 
 --jobs measures production's whole path instead of handing the turn straight to a lane: the
 stored message's `message.created` queues `assistant.take_message` and the other subscribers'
@@ -72,6 +75,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -445,7 +449,14 @@ class WorkerProcess:
         "at most --lanes at once there)"
     )
 
-    def __init__(self, url: str, lanes: int, jobs: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        lanes: int,
+        jobs: bool = False,
+        replies: Replies | None = None,
+        numbers: Iterator[int] | None = None,
+    ) -> None:
         context = multiprocessing.get_context("spawn")
         self.connection, child = context.Pipe()
         self.process = context.Process(
@@ -458,8 +469,9 @@ class WorkerProcess:
                 "two processes, through the job queue (the message stored in this one, its "
                 "job claimed and run by a job worker in a second process, at most --lanes at once)"
             )
-        self.numbers = itertools.count()
-        self.replies = Replies()
+        # Shared by several worker processes (--workers): any of them may run a turn.
+        self.numbers = numbers or itertools.count()
+        self.replies = replies or Replies()
         self.loop: asyncio.AbstractEventLoop | None = None
 
     def _read(self) -> None:
@@ -507,7 +519,44 @@ class WorkerProcess:
         return float(cpu), int(texts), int(calls)
 
 
-TURNS: list[InProcess | WorkerProcess] = []
+class WorkerProcesses:
+    """Several worker processes (--workers), as several `rapport worker`s beside the web
+    server run against one PostgreSQL: turns handed straight to them go to each in turn;
+    with --jobs each runs a job worker claiming from the one queue."""
+
+    def __init__(self, url: str, lanes: int, jobs: bool, count: int) -> None:
+        replies, numbers = Replies(), itertools.count()
+        self.processes = [WorkerProcess(url, lanes, jobs, replies, numbers) for _ in range(count)]
+        self.replies = replies
+        self.through_jobs = jobs
+        self.name = f"{count} worker processes, each: {self.processes[0].name}"
+        self.turn = itertools.cycle(self.processes)
+
+    async def answer(self, workspace_id: str, message: Any) -> bool:
+        """Send the turn to the next worker process; tell whether the assistant replied."""
+        return await next(self.turn).answer(workspace_id, message)
+
+    async def outcome(self, conversation_id: str) -> bool:
+        """Wait for the turn of the conversation's latest message, whichever worker ran it."""
+        for process in self.processes:
+            process._listen()
+        return bool(await self.replies.expect(conversation_id))
+
+    async def usage(self) -> tuple[float, int, int]:
+        """Return the worker processes' CPU seconds, texts embedded and model calls."""
+        total = [0.0, 0, 0]
+        for process in self.processes:  # one at a time: their answers share the key "usage"
+            for index, value in enumerate(await process.usage()):
+                total[index] += value
+        return total[0], int(total[1]), int(total[2])
+
+    async def close(self) -> None:
+        """End the worker processes."""
+        for process in self.processes:
+            await process.close()
+
+
+TURNS: list[InProcess | WorkerProcess | WorkerProcesses] = []
 
 
 async def one_turn(
@@ -680,7 +729,7 @@ async def lockstep(database: Database, workspace_id: str, count: int, rounds: in
 class Usage:
     """CPU (this process and the worker process, if any) and embedding batches over a run."""
 
-    def __init__(self, turns: InProcess | WorkerProcess) -> None:
+    def __init__(self, turns: InProcess | WorkerProcess | WorkerProcesses) -> None:
         self.turns = turns
 
     async def __aenter__(self) -> Usage:
@@ -709,6 +758,7 @@ def measure(
     lanes: int,
     worker: bool,
     jobs: bool,
+    workers: int = 1,
 ) -> None:
     """Print the latency figures on one backend."""
     upgrade(url)
@@ -716,8 +766,10 @@ def measure(
     async def run() -> None:
         LANES[:] = [asyncio.Semaphore(lanes)]
         database = Database(url)
-        turns: InProcess | WorkerProcess
-        if worker:
+        turns: InProcess | WorkerProcess | WorkerProcesses
+        if worker and workers > 1:
+            turns = WorkerProcesses(url, lanes, jobs, workers)
+        elif worker:
             turns = WorkerProcess(url, lanes, jobs)
         else:
             turns = JobsInProcess(database, lanes) if jobs else InProcess(database)
@@ -806,7 +858,16 @@ def main() -> None:
         "SQLite, in the worker process on PostgreSQL, --lanes at once), the turn runs in the "
         "job's after-commit step; without it the turn is handed straight to a lane",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes where the turns run in worker processes (PostgreSQL, or "
+        "--topology worker), each with --lanes; default 1",
+    )
     args = parser.parse_args()
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     if args.postgres_only and not args.postgres:
         parser.error("--postgres-only needs --postgres URL or RAPPORT_TEST_DATABASE_URL")
     # auto: SQLite runs jobs in the serving process, PostgreSQL in a worker process.
@@ -836,6 +897,7 @@ def main() -> None:
                 args.lanes,
                 sqlite_worker,
                 args.jobs,
+                args.workers,
             )
     if args.postgres and not args.sqlite_only:
         url, name = asyncio.run(fresh_postgres(args.postgres))
@@ -849,6 +911,7 @@ def main() -> None:
                 args.lanes,
                 postgres_worker,
                 args.jobs,
+                args.workers,
             )
         finally:
             asyncio.run(drop_postgres(args.postgres, name))
