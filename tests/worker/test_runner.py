@@ -16,13 +16,14 @@ from rapport.core.jobs import JobSchedule, JobStatus, enqueue, job, schedule
 from rapport.worker import batch
 from rapport.worker.batch import ClaimedJob
 from rapport.worker.runner import LEASE_MARGIN, Worker, deal
-from tests.fixtures.jobs import FrozenClock, all_jobs, count_effects, count_jobs, record_effect
-
-
-async def _enqueue(database: Database, name: str, count: int = 1, **payload: str) -> None:
-    async with database.session() as session:
-        for _ in range(count):
-            enqueue(session, name, **payload)
+from tests.fixtures.jobs import (
+    FrozenClock,
+    all_jobs,
+    count_effects,
+    count_jobs,
+    enqueue_jobs,
+    record_effect,
+)
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def clock() -> FrozenClock:
 
 
 async def test_committed_job_runs_exactly_once(database: Database) -> None:
-    await _enqueue(database, "test.record_effect", marker="once")
+    await enqueue_jobs(database, ("test.record_effect", {"marker": "once"}))
     worker = Worker(database)
     assert await worker.run_pending() == 1
     assert await worker.run_pending() == 0
@@ -49,7 +50,7 @@ async def test_committed_job_runs_exactly_once(database: Database) -> None:
 async def test_finished_job_is_done_with_one_attempt(
     database: Database, clock: FrozenClock
 ) -> None:
-    await _enqueue(database, "test.record_effect", marker="once")
+    await enqueue_jobs(database, ("test.record_effect", {"marker": "once"}))
     await Worker(database).run_pending()
     [job] = await all_jobs(database)
     assert (job.status, job.attempts, job.finished_at) == (JobStatus.done, 1, clock.now)
@@ -66,7 +67,7 @@ async def test_job_delayed_into_the_future_waits(database: Database, clock: Froz
 
 
 async def test_failed_job_is_requeued_with_backoff(database: Database, clock: FrozenClock) -> None:
-    await _enqueue(database, "test.always_fails")
+    await enqueue_jobs(database, ("test.always_fails", {}))
     await Worker(database).run_batch()
     [job] = await all_jobs(database)
     assert (job.status, job.attempts) == (JobStatus.queued, 1)
@@ -78,7 +79,7 @@ async def test_failed_job_is_requeued_with_backoff(database: Database, clock: Fr
 async def test_failed_job_does_not_run_before_its_backoff(
     database: Database, clock: FrozenClock
 ) -> None:
-    await _enqueue(database, "test.always_fails")
+    await enqueue_jobs(database, ("test.always_fails", {}))
     worker = Worker(database)
     await worker.run_batch()
     clock.advance(timedelta(seconds=1))
@@ -88,7 +89,7 @@ async def test_failed_job_does_not_run_before_its_backoff(
 
 
 async def test_second_retry_waits_twice_as_long(database: Database, clock: FrozenClock) -> None:
-    await _enqueue(database, "test.always_fails")
+    await enqueue_jobs(database, ("test.always_fails", {}))
     worker = Worker(database)
     await worker.run_batch()
     clock.advance(timedelta(seconds=2))
@@ -98,7 +99,7 @@ async def test_second_retry_waits_twice_as_long(database: Database, clock: Froze
 
 
 async def test_job_is_dead_after_max_attempts(database: Database, clock: FrozenClock) -> None:
-    await _enqueue(database, "test.always_fails")
+    await enqueue_jobs(database, ("test.always_fails", {}))
     worker = Worker(database)
     for _ in range(3):
         await worker.run_batch()
@@ -111,7 +112,7 @@ async def test_job_is_dead_after_max_attempts(database: Database, clock: FrozenC
 
 
 async def test_handler_writes_roll_back_when_it_fails(database: Database) -> None:
-    await _enqueue(database, "test.write_then_fail", marker="ghost")
+    await enqueue_jobs(database, ("test.write_then_fail", {"marker": "ghost"}))
     await Worker(database).run_batch()
     assert await count_effects(database, "ghost") == 0
 
@@ -119,7 +120,7 @@ async def test_handler_writes_roll_back_when_it_fails(database: Database) -> Non
 async def test_claimed_job_is_invisible_to_other_workers_during_its_lease(
     database: Database, second_database: Database, clock: FrozenClock
 ) -> None:
-    await _enqueue(database, "test.record_effect", marker="leased")
+    await enqueue_jobs(database, ("test.record_effect", {"marker": "leased"}))
     assert len(await Worker(database).claim(1)) == 1
     clock.advance(timedelta(minutes=5))
     assert await Worker(second_database).run_pending() == 0
@@ -128,7 +129,7 @@ async def test_claimed_job_is_invisible_to_other_workers_during_its_lease(
 async def test_job_of_a_killed_worker_runs_once_after_its_lease(
     database: Database, second_database: Database, clock: FrozenClock
 ) -> None:
-    await _enqueue(database, "test.record_effect", marker="orphan")
+    await enqueue_jobs(database, ("test.record_effect", {"marker": "orphan"}))
     killed = Worker(database)
     await killed.claim(1)  # the worker dies here: the job is never finished
     clock.advance(timedelta(seconds=300) + LEASE_MARGIN + timedelta(seconds=1))
@@ -141,7 +142,7 @@ async def test_job_of_a_killed_worker_runs_once_after_its_lease(
 async def test_late_finish_of_a_lost_lease_is_rolled_back(
     database: Database, second_database: Database, clock: FrozenClock
 ) -> None:
-    await _enqueue(database, "test.record_effect", marker="late")
+    await enqueue_jobs(database, ("test.record_effect", {"marker": "late"}))
     slow = Worker(database)
     [claimed] = await slow.claim(1)
     clock.advance(timedelta(seconds=300) + LEASE_MARGIN + timedelta(seconds=1))
@@ -155,7 +156,7 @@ async def test_late_finish_of_a_lost_lease_is_rolled_back(
 async def test_concurrent_claims_never_share_a_job(
     database: Database, second_database: Database
 ) -> None:
-    await _enqueue(database, "test.record_effect", count=20, marker="race")
+    await enqueue_jobs(database, *[("test.record_effect", {"marker": "race"})] * 20)
     first, second = Worker(database), Worker(second_database)
     claims = await asyncio.gather(first.claim(20), second.claim(20), first.claim(20))
     ids = [job.id for claim in claims for job in claim]
@@ -166,7 +167,7 @@ async def test_concurrent_claims_never_share_a_job(
 async def test_concurrent_workers_run_every_job_exactly_once(
     database: Database, second_database: Database
 ) -> None:
-    await _enqueue(database, "test.record_effect", count=12, marker="race")
+    await enqueue_jobs(database, *[("test.record_effect", {"marker": "race"})] * 12)
     first = Worker(database, concurrency=3)
     second = Worker(second_database, concurrency=3)
     ran = await asyncio.gather(first.run_pending(), second.run_pending())
@@ -254,7 +255,7 @@ async def test_worker_loop_survives_a_failing_iteration(database: Database) -> N
 
 
 async def test_run_forever_runs_jobs_until_stopped(database: Database) -> None:
-    await _enqueue(database, "test.record_effect", marker="loop")
+    await enqueue_jobs(database, ("test.record_effect", {"marker": "loop"}))
     stop = asyncio.Event()
     worker = Worker(database, poll_seconds=0)
     original = worker.batches.run
@@ -272,7 +273,7 @@ async def test_run_forever_runs_jobs_until_stopped(database: Database) -> None:
 async def test_lease_outlives_a_long_jobs_timeout(
     database: Database, second_database: Database, clock: FrozenClock
 ) -> None:
-    await _enqueue(database, "test.slow_effect", marker="slow")
+    await enqueue_jobs(database, ("test.slow_effect", {"marker": "slow"}))
     await Worker(database).claim(1)
     clock.advance(timedelta(minutes=10))
     assert await Worker(second_database).run_pending() == 0
@@ -349,13 +350,13 @@ async def slow_step(session: AsyncSession, marker: str) -> None:
 async def test_a_slow_after_commit_step_holds_up_its_own_lane_only(database: Database) -> None:
     global step_started, step_released
     step_started, step_released = asyncio.Event(), asyncio.Event()
-    await _enqueue(database, "test.slow_step", marker="slow")
+    await enqueue_jobs(database, ("test.slow_step", {"marker": "slow"}))
     stop = asyncio.Event()
     worker = Worker(database, concurrency=2, poll_seconds=0.05)
     running = asyncio.create_task(worker.run_forever(stop))
     try:
         await asyncio.wait_for(step_started.wait(), timeout=30)
-        await _enqueue(database, "test.record_effect", marker="quick")  # a later claim
+        await enqueue_jobs(database, ("test.record_effect", {"marker": "quick"}))  # a later claim
 
         async def quick_ran() -> None:
             while not await count_effects(database, "quick"):
