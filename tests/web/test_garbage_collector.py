@@ -27,7 +27,7 @@ def test_a_started_app_freezes_start_up_objects_and_collects_young_ones_less_oft
         "frozen, young = asyncio.run(start())\n"
         "print(before == 0, frozen > 10_000, young == YOUNG_THRESHOLD)\n"
     )
-    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert (ran.returncode, ran.stdout.split()) == (0, ["True", "True", "True"]), ran.stderr
 
 
