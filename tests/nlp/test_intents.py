@@ -9,8 +9,10 @@ import pytest
 
 from rapport.nlp import intents
 from rapport.nlp.embeddings import HASHING_NAME, MINILM_NAME
+from rapport.nlp.features import ngram_features
+from rapport.nlp.intents import REGULARIZATION
 from rapport.nlp.ports import Embedder
-from rapport.nlp.training import choose_threshold, train_intents
+from rapport.nlp.training import choose_threshold, fit_head, train_intents
 from tests.nlp.conftest import intent_rows
 
 QUERIES = ["where is my parcel?", "please cancel the order", "I forgot my password"]
@@ -71,6 +73,29 @@ def test_without_the_embedder_the_ngram_head_answers(model: intents.IntentModel)
     assert classifier.feature_name == HASHING_NAME
     predictions = classifier.predict(["cancel my order please", "reset my password"], 0.0)
     assert [p.label for p in predictions] == ["cancel_order", "recover_password"]
+
+
+@pytest.mark.parametrize("classes", [2, 4])
+def test_a_head_fitted_on_the_used_columns_equals_the_fit_on_every_column(classes: int) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    rows = intent_rows(with_out_of_scope=False)
+    rows = [row for row in rows if row[1] in sorted({label for _, label in rows})[:classes]]
+    texts, labels = [t for t, _ in rows], [label for _, label in rows]
+    features = ngram_features(texts)
+    targets = np.array([sorted(set(labels)).index(label) for label in labels])
+    unused = np.setdiff1d(np.arange(features.shape[1]), features.indices)
+    assert len(unused) > 0.9 * features.shape[1]  # the hashing space is mostly empty
+
+    head = fit_head(features, targets, classes)
+
+    full = LogisticRegression(C=REGULARIZATION, max_iter=300).fit(features, targets)
+    assert not head.weights[unused].any()
+    expected = features @ full.coef_.T + full.intercept_
+    logits = np.asarray(features @ head.weights) + head.bias
+    if classes == 2:  # sklearn's one row becomes two opposite halves
+        expected = np.hstack([-expected / 2, expected / 2])
+    np.testing.assert_allclose(logits, expected, atol=1e-4)
 
 
 def test_training_needs_two_labels() -> None:

@@ -33,20 +33,27 @@ REJECTED_IN_SCOPE = 0.02
 
 
 def fit_head(features: sparse.csr_matrix, targets: Matrix, classes: int) -> Head:
-    """Fit a multinomial logistic regression and return it as a Head."""
+    """Fit a multinomial logistic regression and return it as a Head.
+
+    It is fitted on the columns the training rows use: a hashed n-gram no row has gets no
+    gradient, so under the L2 penalty its weights stay exactly zero, and leaving it out of the
+    optimiser's vectors gives the same weights. Most of the hashing space is such columns (a
+    quarter of it used by 10,000 short texts), and L-BFGS's own work grows with every weight."""
     from sklearn.linear_model import LogisticRegression
 
+    features = sparse.csr_matrix(features)
+    used = np.unique(features.indices)
     classifier = LogisticRegression(C=REGULARIZATION, max_iter=300)
-    classifier.fit(features, targets)
+    classifier.fit(features[:, used], targets)
     weights = np.zeros((features.shape[1], classes), dtype=np.float32)
     bias = np.full(classes, -1e4, dtype=np.float32)  # a label absent from training never wins
     for column, label in enumerate(classifier.classes_):
         if len(classifier.classes_) == 2:  # sklearn keeps one row for two classes
             sign = 1.0 if column == 1 else -1.0
-            weights[:, label] = sign * classifier.coef_[0] / 2
+            weights[used, label] = sign * classifier.coef_[0] / 2
             bias[label] = sign * classifier.intercept_[0] / 2
         else:
-            weights[:, label] = classifier.coef_[column]
+            weights[used, label] = classifier.coef_[column]
             bias[label] = classifier.intercept_[column]
     return Head(weights, bias)
 
