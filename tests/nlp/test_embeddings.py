@@ -38,6 +38,19 @@ def test_minilm_gives_the_same_vector_alone_and_in_a_batch(minilm: Embedder) -> 
     assert np.allclose(alone[0], batched[1], atol=1e-4)
 
 
+@pytest.mark.parametrize("files", [installed_minilm(), ready_minilm()], ids=["ours", "ready"])
+def test_texts_embedded_on_two_threads_get_the_vectors_one_thread_gives(
+    files: ModelFiles | None,
+) -> None:
+    assert files is not None
+    texts = [
+        f"order {number} has not arrived, where is it?" * (number % 3 + 1) for number in range(80)
+    ]
+    one, two = OnnxEmbedder(files, threads=1), OnnxEmbedder(files, threads=2)
+    assert two.threads == 2
+    np.testing.assert_array_equal(two.embed(texts), one.embed(texts))
+
+
 def test_installed_model_is_minilm() -> None:
     assert load_embedder().name == MINILM_NAME
 
