@@ -18,7 +18,9 @@ It prints, with the load average beside every figure (the machine may be shared)
       * 50 and 200 open conversations: each customer sends its next message a think time
         after the bot's reply (exponential, mean --think, default 4 s), so the offered rate
         grows with the conversations (about N / think); offered and achieved messages/s and
-        the p50/p95/p99 are printed, with the ratio of the p95 to the baseline's;
+        the p50/p95/p99 are printed, with the ratio of the p95 to the baseline's, and
+        again for the messages due once every customer had arrived (they arrive over the
+        first think time, each opening a chat: at 200, a rush of 50 new chats a second);
       * a stress figure, printed apart: the old lockstep burst, every conversation's message
         sent in the same instant each round (a queue of N messages, not a chat).
     A latency runs from the moment the message was sent (due a think time after the reply,
@@ -688,12 +690,17 @@ async def back_to_back(database: Database, workspace_id: str, count: int) -> lis
 
 async def open_conversations(
     database: Database, workspace_id: str, count: int, think: float, duration: float
-) -> tuple[list[float], int]:
+) -> tuple[list[float], int, list[float]]:
     """`count` customers for `duration` seconds, each writing a think time (exponential,
-    mean `think`) after the bot's reply; return the latencies and the messages sent."""
+    mean `think`) after the bot's reply; return the latencies, the messages sent, and the
+    latencies of the messages due once every customer had arrived (customers arrive over the
+    first `think` seconds, each opening a chat: at 200 conversations and 4 s, 50 chats a
+    second, several times the rate at which chats open later, one in six messages)."""
     rng = random.Random(count)
-    deadline = time.perf_counter() + duration
+    started = time.perf_counter()
+    deadline = started + duration
     samples: list[float] = []
+    arrived: list[float] = []
 
     async def chat(customer: Customer) -> None:
         # Customers arrive spread out, not at once. Each message is due a think time after
@@ -704,6 +711,8 @@ async def open_conversations(
         while due < deadline:
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
             samples.append(await customer.send(due))
+            if due >= started + think:
+                arrived.append(samples[-1])
             await customer.open()  # after a thank-you, the next chat opens while they think
             # No think time past the end: the run's wall clock (and the achieved rate divided
             # by it) ends with the last reply, not with the longest pause of 200 customers
@@ -712,7 +721,7 @@ async def open_conversations(
 
     customers = [Customer(database, workspace_id) for _ in range(count)]
     await asyncio.gather(*(chat(customer) for customer in customers))
-    return replied(samples), len(samples)
+    return replied(samples), len(samples), replied(arrived)
 
 
 async def lockstep(database: Database, workspace_id: str, count: int, rounds: int) -> list[float]:
@@ -798,7 +807,7 @@ def measure(
             if turns.through_jobs:
                 await settled(database)
             async with Usage(turns) as used:
-                samples, sent = await open_conversations(
+                samples, sent, arrived = await open_conversations(
                     database, workspace_id, count, think, duration
                 )
             print(
@@ -808,6 +817,10 @@ def measure(
                 f"messages): "
                 f"{spread(samples)}; p95 {percentile(samples, 0.95) / base:.1f}x the "
                 f"baseline's; {used.describe(sent)} ({load()})"
+            )
+            print(
+                f"  of which the {len(arrived)} replies to messages due after the "
+                f"{think:g} s in which the customers arrived: {spread(arrived)}"
             )
         for count in OPEN_CONVERSATIONS:
             if turns.through_jobs:
