@@ -63,6 +63,30 @@ def test_evaluate_intents_prints_one_json_object(model_dir: Path, tmp_path: Path
         assert 0.0 <= report[key] <= 1.0, key
 
 
+def test_an_oos_label_without_examples_names_the_threshold_rejections(tmp_path: Path) -> None:
+    # CLINC150's "oos-threshold" setting: no out-of-scope row to learn from, yet the test's
+    # out-of-scope rows carry the label and are scored as out of scope.
+    train = write_csv(tmp_path / "train.csv", intent_rows(with_out_of_scope=False))
+    result = runner.invoke(
+        app, ["nlp", "train-intents", "--data", str(train), "--out", str(tmp_path / "model"),
+              "--oos-label", "oos"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    metadata = json.loads((tmp_path / "model" / "metadata.json").read_text())
+    assert metadata["oos_label"] == "oos" and "oos" not in metadata["labels"]
+
+    rows = [("where is my parcel", "track_order"), ("who is the president of Peru", "oos")]
+    data = write_csv(tmp_path / "test.csv", rows)
+    result = runner.invoke(
+        app, ["nlp", "evaluate-intents", "--model", str(tmp_path / "model"), "--data", str(data),
+              "--json", "--threshold", "1.0"],
+    )  # fmt: skip
+    report = json.loads(result.stdout)
+    # At threshold 1 every row is rejected: the out-of-scope row is caught, the other is not.
+    assert (report["oos_rows"], report["oos_recall"], report["oos_precision"]) == (1, 1.0, 0.5)
+    assert report["in_scope_accuracy"] == 0.0
+
+
 def test_evaluate_sentiment_prints_accuracy_and_macro_f1(tmp_path: Path) -> None:
     rows = [
         ("I love this blender, it works perfectly", "positive"),

@@ -98,6 +98,13 @@ def test_a_head_fitted_on_the_used_columns_equals_the_fit_on_every_column(classe
     np.testing.assert_allclose(logits, expected, atol=1e-4)
 
 
+def test_texts_without_any_ngram_still_train_a_head() -> None:
+    model = train_intents(["", " ", "\t", "  "], ["a", "b", "a", "b"], None)
+    head = model.heads[HASHING_NAME]
+    assert not head.weights.any()
+    assert intents.LinearIntentClassifier(model, None).predict(["anything"])[0].confidence == 0.5
+
+
 def test_training_needs_two_labels() -> None:
     with pytest.raises(ValueError, match="at least two labels"):
         train_intents(["a", "b"], ["x", "x"], None)

@@ -43,7 +43,7 @@ def fit_head(features: sparse.csr_matrix, targets: Matrix, classes: int) -> Head
     from sklearn.linear_model import LogisticRegression
 
     features = sparse.csr_matrix(features)
-    used = np.unique(features.indices)
+    used = np.unique(features.indices) if features.nnz else np.arange(1)  # blank texts: a bias
     classifier = LogisticRegression(C=REGULARIZATION, max_iter=300)
     classifier.fit(features[:, used], targets)
     weights = np.zeros((features.shape[1], classes), dtype=np.float32)
@@ -123,7 +123,9 @@ def train_intents(
     if len(set(labels)) < 2:
         raise ValueError("intent training needs at least two labels")
     names = sorted(set(labels))
-    model = IntentModel(names, oos_label if oos_label in names else None, {})
+    # An out-of-scope label no row has still names the rejections: the model then has no
+    # out-of-scope class and rejects by its threshold alone (CLINC150's "oos-threshold").
+    model = IntentModel(names, oos_label, {})
     targets = np.array([names.index(label) for label in labels])
     ngrams = ngram_features(texts)
     embeddings = embeddings_for(embedder, texts, progress)
