@@ -10,6 +10,8 @@ own commands, against a plain frozen-MiniLM + linear model trained in the same r
   150 intents and out-of-scope queries; trained with its 100 out-of-scope examples as the
   label `oos` (`--oos-label oos`), scored on its test (4,500 in scope, 1,000 out of scope), and
   again at each of --thresholds: the threshold trades in-scope accuracy for out-of-scope recall.
+  Then once more without the out-of-scope examples (its "oos-threshold" setting: the model
+  rejects by its threshold alone; the baseline, with no such class, rejects nothing).
 
 Neither is shipped or read by Rapport; fetch them yourself. For each, the bench writes the
 files as `text,label` CSVs, runs `rapport nlp train-intents` and `rapport nlp evaluate-intents
@@ -131,8 +133,9 @@ def line(name: str, ours: float, theirs: float, unit: str = "") -> None:
 
 
 def run(name: str, train: Rows, test: Rows, work: Path, thresholds: list[float]) -> None:
-    """Train and evaluate one benchmark through the CLI, then the baseline, and print both."""
-    oos = any(label == OOS for _, label in train)
+    """Train and evaluate one benchmark through the CLI, then the baseline, and print both.
+    With out-of-scope rows in the test, training gets `--oos-label oos`."""
+    oos = any(label == OOS for _, label in test)
     train_file, test_file = (
         write(train, work / f"{name}_train.csv"),
         write(test, work / f"{name}_test.csv"),
@@ -178,7 +181,10 @@ def main() -> None:
         if arguments.banking77 is not None:
             run("BANKING77", *banking77(arguments.banking77), work, thresholds)
         if arguments.clinc150 is not None:
-            run("CLINC150", *clinc150(arguments.clinc150), work, thresholds)
+            train, test = clinc150(arguments.clinc150)
+            run("CLINC150", train, test, work, thresholds)
+            in_scope = [(text, label) for text, label in train if label != OOS]
+            run("CLINC150 without out-of-scope examples", in_scope, test, work, thresholds)
 
 
 if __name__ == "__main__":
