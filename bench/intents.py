@@ -148,8 +148,9 @@ def run(name: str, train: Rows, test: Rows, work: Path, thresholds: list[float])
     report = evaluate(model, test_file)
     theirs, baseline_seconds = baseline(train, test)
     labels = len({label for _, label in train})
+    flag = ", --oos-label oos" if oos else ""
     print(f"{name}: {len(train):,} training rows, {len(test):,} test rows, {labels} labels"
-          f"{' (with oos)' if oos else ''}; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+          f"{flag}; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     for key in ("accuracy", "in_scope_accuracy", "oos_recall", "oos_precision"):
         if key in report:
             line(key, report[key], theirs[key], "%")
