@@ -23,16 +23,20 @@ def write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("nlp")
-    data = write_csv(directory / "train.csv", intent_rows(with_out_of_scope=True))
+def train_oos_model(directory: Path, with_out_of_scope: bool) -> Path:
+    """Train through the CLI with `--oos-label oos`; return the model's directory."""
+    data = write_csv(directory / "train.csv", intent_rows(with_out_of_scope))
     result = runner.invoke(
         app, ["nlp", "train-intents", "--data", str(data), "--out", str(directory / "model"),
               "--oos-label", "oos"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     return directory / "model"
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_oos_model(tmp_path_factory.mktemp("nlp"), with_out_of_scope=True)
 
 
 def test_training_writes_metadata(model_dir: Path) -> None:
@@ -66,20 +70,15 @@ def test_evaluate_intents_prints_one_json_object(model_dir: Path, tmp_path: Path
 def test_an_oos_label_without_examples_names_the_threshold_rejections(tmp_path: Path) -> None:
     # CLINC150's "oos-threshold" setting: no out-of-scope row to learn from, yet the test's
     # out-of-scope rows carry the label and are scored as out of scope.
-    train = write_csv(tmp_path / "train.csv", intent_rows(with_out_of_scope=False))
-    result = runner.invoke(
-        app, ["nlp", "train-intents", "--data", str(train), "--out", str(tmp_path / "model"),
-              "--oos-label", "oos"],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    metadata = json.loads((tmp_path / "model" / "metadata.json").read_text())
+    model = train_oos_model(tmp_path, with_out_of_scope=False)
+    metadata = json.loads((model / "metadata.json").read_text())
     assert metadata["oos_label"] == "oos" and "oos" not in metadata["labels"]
 
     rows = [("where is my parcel", "track_order"), ("who is the president of Peru", "oos")]
     data = write_csv(tmp_path / "test.csv", rows)
     result = runner.invoke(
-        app, ["nlp", "evaluate-intents", "--model", str(tmp_path / "model"), "--data", str(data),
-              "--json", "--threshold", "1.0"],
+        app, ["nlp", "evaluate-intents", "--model", str(model), "--data", str(data), "--json",
+              "--threshold", "1.0"],
     )  # fmt: skip
     report = json.loads(result.stdout)
     # At threshold 1 every row is rejected: the out-of-scope row is caught, the other is not.
