@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import numpy as np
 
+from nlp_datasets import write
 from rapport.nlp.embeddings import load_embedder
 from rapport.nlp.intents import REGULARIZATION
 
@@ -67,15 +68,6 @@ def clinc150(path: Path) -> tuple[Rows, Rows]:
         ]
 
     return rows("train", "oos_train"), rows("test", "oos_test")
-
-
-def write(rows: Rows, path: Path) -> Path:
-    """Write rows as the CLI's `text,label` CSV."""
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "label"])
-        writer.writerows(rows)
-    return path
 
 
 def rapport(*arguments: str) -> tuple[str, float, float]:
@@ -136,10 +128,9 @@ def run(name: str, train: Rows, test: Rows, work: Path, thresholds: list[float])
     """Train and evaluate one benchmark through the CLI, then the baseline, and print both.
     With out-of-scope rows in the test, training gets `--oos-label oos`."""
     oos = any(label == OOS for _, label in test)
-    train_file, test_file = (
-        write(train, work / f"{name}_train.csv"),
-        write(test, work / f"{name}_test.csv"),
-    )
+    train_file, test_file = work / f"{name}_train.csv", work / f"{name}_test.csv"
+    write(train_file, train)
+    write(test_file, test)
     model = work / f"{name}_model"
     extra = ["--oos-label", OOS] if oos else []
     _, wall, cpu = rapport(
