@@ -1,5 +1,6 @@
 """One turn of the dialogue: hand-off rules, confirmation of a pending action, slot filling,
-verification, the knowledge base, and clarifying once. Every action waits for a "yes".
+verification, the workspace's own answers, the knowledge base, and clarifying once. Every
+action waits for a "yes".
 
 A generative model's draft (generative.py) only stands in where the rules would answer from
 an article or ask to rephrase: its text is the answer, its tool call starts a task through
@@ -87,6 +88,8 @@ class Context:
     hits: Sequence[Hit]
     find_order: Callable[[str, str | None, str | None], Awaitable[OrderFacts | None]]
     run_action: Callable[[dict[str, Any]], Awaitable[OrderFacts]]
+    # The workspace's own answer, when the message matched one of its custom intents.
+    custom_answer: str | None = None
 
 
 async def respond(
@@ -113,6 +116,9 @@ async def respond(
     _fill_slots(state, text)
     if state.task is None or not _answers_a_question(state, text):
         task = TASK_OF_INTENT.get(labels.intent)
+        if context.custom_answer is not None:
+            state.awaiting, state.clarified = "anything_else", False
+            return Outcome(answered=True).say(context.custom_answer)
         if task is not None and _confident(context, labels):
             state.task = str(task)
         elif draft is not None and (draft.reply or draft.task):
@@ -138,6 +144,8 @@ def consults_model(
         return False
     _fill_slots(probe, text)
     if probe.task is not None and _answers_a_question(probe, text):
+        return False
+    if context.custom_answer is not None:
         return False
     task = TASK_OF_INTENT.get(labels.intent)
     return task is None or not _confident(context, labels)

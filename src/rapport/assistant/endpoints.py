@@ -1,4 +1,5 @@
-"""HTTP: the assistant's settings per channel, and its generative mode per workspace."""
+"""HTTP: the assistant's settings per channel, its generative mode per workspace, and (routes
+of their own) agent assist and custom intents."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from fastapi import APIRouter
 
 from rapport.assistant.auth import AssistantAdmin, AssistantRead, AssistantWrite
 from rapport.assistant.generative import generative
+from rapport.assistant.intent_endpoints import router as intents_router
 from rapport.assistant.schemas import (
     AssistantSettingsChange,
     AssistantSettingsList,
@@ -55,5 +57,7 @@ async def set_generative_settings(
     return await generative.configure(session, principal.workspace_id, body, Actor.of(principal))
 
 
-# Agent assist keeps its own paths (/conversations/...), outside this router's prefix.
+# Agent assist (/conversations/...) and custom intents (/assistant-intents) keep their own
+# paths, outside this router's prefix.
 router.routes.extend(suggestions_router.routes)
+router.routes.extend(intents_router.routes)

@@ -1,11 +1,21 @@
 """Assistant tables: settings per workspace and channel, dialogue state per conversation, the
-optional generative model per workspace."""
+optional generative model per workspace, and the workspace's own intents."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rapport.core.clock import utcnow
@@ -60,4 +70,22 @@ class Dialogue(TenantMixin, Base):
     state: Mapped[bytes] = mapped_column(LargeBinary)
     handed_off: Mapped[bool] = mapped_column(Boolean, default=False)
     turns: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomIntent(TenantMixin, Base):
+    """An intent the workspace defined with a few example messages, and the answer the
+    assistant gives when a customer's message is close to one of them."""
+
+    __tablename__ = "assistant_intents"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(48))
+    examples: Mapped[list[str]] = mapped_column(JSON)
+    answer: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The examples' vectors (float32 rows, in `examples` order) and the model that made them;
+    # null when they describe no saved text (search embeds the examples when it meets them).
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embedding_model: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

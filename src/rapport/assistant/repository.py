@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Select, bindparam
 
-from rapport.assistant.models import AssistantSettings, Dialogue
+from rapport.assistant.models import AssistantSettings, CustomIntent, Dialogue
 from rapport.core.repository import TenantRepository
 
 
@@ -39,3 +39,26 @@ class DialogueRepository(TenantRepository[Dialogue]):
             "of", lambda: self.scoped().where(Dialogue.conversation_id == bindparam("conversation"))
         )  # every turn reads it
         return await self.one_or_none(query, self.params(conversation=conversation_id))
+
+
+class CustomIntentRepository(TenantRepository[CustomIntent]):
+    model = CustomIntent
+
+    async def listed(self, *, enabled_only: bool = False) -> Sequence[CustomIntent]:
+        """Return the workspace's custom intents, by name (only those on, if asked)."""
+        query = self.base_query().order_by(CustomIntent.name)
+        if enabled_only:
+            query = query.where(CustomIntent.enabled.is_(True))
+        return await self.all(query)
+
+    async def named(self, name: str) -> CustomIntent | None:
+        """Return the custom intent with this name."""
+        return await self.one_or_none(self.base_query().where(CustomIntent.name == name))
+
+    async def locked(self, intent_id: str) -> CustomIntent | None:
+        """Return one custom intent, locked for a change."""
+        return await self.one_or_none(self.id_query(for_update=True), self.id_params(intent_id))
+
+    async def counted(self) -> int:
+        """Count the workspace's custom intents."""
+        return await self.count(self.base_query())

@@ -1,13 +1,16 @@
-"""Assistant API shapes: settings per channel, the generative mode per workspace."""
+"""Assistant API shapes: settings per channel, the generative mode per workspace, the
+workspace's own intents."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
 from rapport.core.schemas import ReadModel
+from rapport.nlp.examples import DEFAULT_MIN_SIMILARITY
+from rapport.nlp.intents import default_labels
 from rapport.support.enums import Channel
 
 DEFAULT_NAME = "Assistant"
@@ -116,3 +119,94 @@ class GenerativeSettingsRead(ReadModel):
     api_key_set: bool = Field(description="Whether an API key is stored (it is never shown).")
     timeout_seconds: float = Field(description="Seconds a turn waits for the model.")
     updated_at: datetime | None = Field(description="When they last changed (null: never).")
+
+
+MAX_EXAMPLES = 50
+IntentName = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]{1,47}$")
+]
+# Tabs and line breaks, but no other control characters.
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# An example is one line (the validator makes every whitespace run one space).
+Example = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=NO_CONTROL),
+]
+Answer = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=1,
+        max_length=2000,
+        pattern=NO_CONTROL,
+    ),
+]
+
+
+class CustomIntentWrite(BaseModel):
+    name: IntentName = Field(
+        description="The intent's name: lowercase letters, digits and underscores, 2-48 "
+        "characters, starting with a letter (`store_hours`); not a built-in intent's name."
+    )
+    examples: list[Example] = Field(
+        min_length=1,
+        max_length=MAX_EXAMPLES,
+        description="Messages a customer would send for it, up to 300 characters each (five "
+        "or more, worded differently, work best); repeats are dropped.",
+    )
+    answer: Answer = Field(
+        description="What the assistant replies when a message matches (plain text, up to "
+        "2,000 characters; line breaks kept)."
+    )
+    enabled: bool = Field(default=True, description="Whether messages are matched to it.")
+
+    @field_validator("name")
+    @classmethod
+    def _not_built_in(cls, name: str) -> str:
+        if name in default_labels():
+            raise ValueError(f"{name} is a built-in intent; pick another name")
+        return name
+
+    @field_validator("examples")
+    @classmethod
+    def _distinct(cls, examples: list[str]) -> list[str]:
+        kept: dict[str, str] = {}
+        for example in examples:
+            one_line = " ".join(example.split())
+            kept.setdefault(one_line.casefold(), one_line)
+        return list(kept.values())
+
+
+class CustomIntentRead(ReadModel):
+    id: str = Field(description="The custom intent's id.")
+    name: str = Field(description="Its name, stored as the intent of the messages it matches.")
+    examples: list[str] = Field(description="The example messages.")
+    answer: str = Field(description="What the assistant replies to a matching message.")
+    enabled: bool = Field(description="Whether messages are matched to it.")
+    created_at: datetime = Field(description="When it was created.")
+    updated_at: datetime = Field(description="When it last changed.")
+
+
+class CustomIntentList(BaseModel):
+    items: list[CustomIntentRead] = Field(description="The workspace's custom intents, by name.")
+    min_similarity: float = Field(
+        default=DEFAULT_MIN_SIMILARITY,
+        description="The cosine (0-1) a message's nearest example must reach to match.",
+    )
+
+
+class CustomIntentCheck(BaseModel):
+    name: str = Field(description="The custom intent.")
+    examples: int = Field(description="How many examples it has.")
+    matched: int = Field(
+        description="Examples that match their own intent when left out (the others find them)."
+    )
+    unmatched: int = Field(description="Examples no other example is close enough to.")
+    confused_with: dict[str, int] = Field(
+        description="Examples whose nearest other example belongs to another intent, by it."
+    )
+
+
+class CustomIntentReport(BaseModel):
+    items: list[CustomIntentCheck] = Field(description="One row per enabled custom intent.")
+    min_similarity: float = Field(description="The cosine a match needs.")

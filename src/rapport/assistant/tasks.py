@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from rapport.assistant import generative
+from rapport.assistant.custom_intents import custom_intents
 from rapport.assistant.labels import label_text
 from rapport.assistant.quick_replies import confirmation_replies
 from rapport.assistant.service import assistant
@@ -61,17 +62,26 @@ async def take_message(
 async def answer(
     engine: AsyncEngine, workspace_id: str, message: CustomerMessage, lease: Lease | None = None
 ) -> TurnResult:
-    """Run the models (and the generative model, if on) outside any unit of work, then write
-    the turn, and complete the job that took the message (`lease`), in a short one; never
-    raise (this runs after the job's commit; the job runs again when its lease runs out)."""
+    """Run the models (the shipped ones, the workspace's own intents, then the generative
+    model, if on) outside any unit of work, then write the turn, and complete the job that
+    took the message (`lease`), in a short one; never raise (this runs after the job's
+    commit; the job runs again when its lease runs out)."""
     try:
         labels = await asyncio.to_thread(label_text, message.text)
-        prepared = await generative.prepare(engine, workspace_id, message, labels)  # no unit held
+        labels, own = await custom_intents.relabel(engine, workspace_id, message.text, labels)
+        # The workspace's own answer needs neither the knowledge base nor the model.
+        prepared = (
+            generative.Prepared(hits=[])
+            if own is not None
+            else await generative.prepare(engine, workspace_id, message, labels)  # no unit held
+        )
         async with unit_of_work(engine) as session:
             hits = prepared.hits
             if hits is None:
                 hits = await prefetch(session, workspace_id, message, labels)
-            result = await take_turn(session, workspace_id, message, labels, hits, prepared.draft)
+            result = await take_turn(
+                session, workspace_id, message, labels, hits, prepared.draft, own
+            )
             if lease is not None:
                 await complete(session, lease)
         return result

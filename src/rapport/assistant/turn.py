@@ -3,6 +3,7 @@ conversation, replies posted, actions run, hand-off with a note for agents."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -69,9 +70,11 @@ async def take_turn(
     labels: MessageLabels,
     hits: Sequence[Hit],
     draft: Draft | None = None,
+    custom_answer: str | None = None,
 ) -> TurnResult:
     """Label the message (once) and, if the assistant owns the conversation, answer it (with
-    the generative model's draft when it was made for this very turn)."""
+    the generative model's draft when it was made for this very turn, or the workspace's own
+    answer when the message matched one of its custom intents)."""
     conversation = await assistant_desk.label(session, workspace_id, message, labels)
     if conversation is None or conversation.status != ConversationStatus.pending:
         return TurnResult(False, None)
@@ -87,6 +90,7 @@ async def take_turn(
         return TurnResult(False, None)
     state = _open(dialogue)
     context = await _context(session, workspace_id, conversation, settings, hits)
+    context = dataclasses.replace(context, custom_answer=custom_answer)
     if not settings.enabled:
         outcome = Outcome(handoff=HandoffReason.out_of_scope).say("I'm passing you to a colleague.")
     else:

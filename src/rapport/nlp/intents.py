@@ -3,6 +3,7 @@ out-of-scope detection; an n-gram-only head keeps working when the embedding mod
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -157,6 +158,13 @@ def load(directory: Path) -> IntentModel:
             for index, spec in enumerate(metadata["heads"])
         }
     return IntentModel(metadata["labels"], metadata["oos_label"], heads, metadata)
+
+
+@functools.cache
+def default_labels() -> frozenset[str]:
+    """Return the shipped model's labels, out of scope included (its metadata alone)."""
+    metadata = json.loads((DEFAULT_MODEL_DIR / "metadata.json").read_text())
+    return frozenset([*metadata["labels"], metadata["oos_label"] or OUT_OF_SCOPE, OUT_OF_SCOPE])
 
 
 def default_classifier(embedder: Embedder | None) -> LinearIntentClassifier:

@@ -1,0 +1,268 @@
+"""The workspace's own intents: a few example messages and an answer each.
+
+Saving one embeds its examples first, before the unit of work's first statement. After the
+shipped model has labelled a customer message, the message is matched against the enabled
+intents' examples (nlp/examples.py): when the nearest is close enough, its intent becomes the
+message's and the assistant gives its answer. The intents of a workspace are read at most
+every SETTINGS_SECONDS per process (core.recent); the match itself costs no model run (the
+shared embedder remembers the message the labels just embedded)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from rapport.assistant.errors import CustomIntentNotFound, IntentNameTaken, TooManyIntents
+from rapport.assistant.labels import clean
+from rapport.assistant.models import CustomIntent
+from rapport.assistant.repository import CustomIntentRepository
+from rapport.assistant.schemas import (
+    CustomIntentCheck,
+    CustomIntentList,
+    CustomIntentRead,
+    CustomIntentReport,
+    CustomIntentWrite,
+)
+from rapport.core.clock import utcnow
+from rapport.core.db import take_writer, unit_of_work
+from rapport.core.recent import SETTINGS_SECONDS, Recent
+from rapport.identity.audit import Actor, audit
+from rapport.knowledge.embedding import embed, embedder, from_bytes, to_bytes
+from rapport.nlp.examples import DEFAULT_MIN_SIMILARITY, ExampleIndex, leave_one_out
+from rapport.nlp.ports import Vectors
+from rapport.support.assistant_desk import MessageLabels
+
+logger = logging.getLogger(__name__)
+MAX_INTENTS = 100
+
+
+@dataclass(frozen=True)
+class WorkspaceIntents:
+    """A workspace's enabled custom intents as matching sees them."""
+
+    model: str
+    index: ExampleIndex
+    answers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Stored:
+    id: str
+    updated_at: datetime
+    name: str
+    answer: str
+    examples: tuple[str, ...]
+    embedding: bytes | None
+    model: str | None
+
+
+# Every customer message reads its workspace's intents: kept a few seconds (core.recent);
+# None when the workspace has none on.
+_recent: Recent[str, WorkspaceIntents | None] = Recent(SETTINGS_SECONDS)
+
+
+class _Reembedded:
+    """Vectors of examples stored with another model than this process's (made when the
+    model was absent, or before a new one), by intent version (least recently used
+    forgotten)."""
+
+    def __init__(self, max_items: int = 1_000) -> None:
+        self.max_items = max_items
+        self._items: OrderedDict[tuple[str, datetime, str], Vectors] = OrderedDict()
+        self._lock = threading.Lock()
+
+    async def vectors(self, stored: _Stored, model: str) -> Vectors:
+        """Return the examples' vectors under `model`, embedding them the first time."""
+        key = (stored.id, stored.updated_at, model)
+        with self._lock:
+            found = self._items.get(key)
+        if found is None:
+            found, _ = await embed([clean(example) for example in stored.examples])
+            with self._lock:
+                self._items[key] = found
+                while len(self._items) > self.max_items:
+                    self._items.popitem(last=False)
+        return found
+
+
+_reembedded = _Reembedded()
+
+
+class CustomIntentService:
+    async def listed(self, session: AsyncSession, workspace_id: str) -> CustomIntentList:
+        """Return the workspace's custom intents, by name."""
+        rows = await CustomIntentRepository(session, workspace_id).listed()
+        return CustomIntentList(items=[CustomIntentRead.model_validate(row) for row in rows])
+
+    async def get(
+        self, session: AsyncSession, workspace_id: str, intent_id: str
+    ) -> CustomIntentRead:
+        """Return one custom intent."""
+        found = await CustomIntentRepository(session, workspace_id).get(intent_id)
+        if found is None:
+            raise CustomIntentNotFound("No such custom intent in this workspace.")
+        return CustomIntentRead.model_validate(found)
+
+    async def create(
+        self, session: AsyncSession, workspace_id: str, body: CustomIntentWrite, actor: Actor
+    ) -> CustomIntentRead:
+        """Add a custom intent (its examples embedded before the write; audited)."""
+        vectors, model = await _embedding(body.examples)
+        await take_writer(session)
+        repository = CustomIntentRepository(session, workspace_id)
+        if await repository.counted() >= MAX_INTENTS:
+            raise TooManyIntents(f"A workspace has at most {MAX_INTENTS} custom intents.")
+        await _name_free(repository, body.name, None)
+        intent = await repository.add(
+            CustomIntent(
+                name=body.name, examples=list(body.examples), answer=body.answer,
+                enabled=body.enabled, embedding=vectors, embedding_model=model,
+            )
+        )  # fmt: skip
+        await self._changed(session, workspace_id, "assistant.intent_created", intent, actor)
+        return CustomIntentRead.model_validate(intent)
+
+    async def replace(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        intent_id: str,
+        body: CustomIntentWrite,
+        actor: Actor,
+    ) -> CustomIntentRead:
+        """Replace a custom intent's name, examples, answer and switch (audited)."""
+        vectors, model = await _embedding(body.examples)
+        await take_writer(session)
+        repository = CustomIntentRepository(session, workspace_id)
+        intent = await repository.locked(intent_id)
+        if intent is None:
+            raise CustomIntentNotFound("No such custom intent in this workspace.")
+        await _name_free(repository, body.name, intent.id)
+        intent.name, intent.examples, intent.answer = body.name, list(body.examples), body.answer
+        intent.enabled, intent.embedding, intent.embedding_model = body.enabled, vectors, model
+        intent.updated_at = utcnow()
+        await self._changed(session, workspace_id, "assistant.intent_changed", intent, actor)
+        return CustomIntentRead.model_validate(intent)
+
+    async def delete(
+        self, session: AsyncSession, workspace_id: str, intent_id: str, actor: Actor
+    ) -> None:
+        """Delete a custom intent (audited); messages keep the intent they were given."""
+        await take_writer(session)
+        repository = CustomIntentRepository(session, workspace_id)
+        intent = await repository.locked(intent_id)
+        if intent is None:
+            raise CustomIntentNotFound("No such custom intent in this workspace.")
+        await self._changed(session, workspace_id, "assistant.intent_deleted", intent, actor)
+        await repository.delete(intent)
+
+    async def report(self, engine: AsyncEngine, workspace_id: str) -> CustomIntentReport:
+        """Tell, per enabled intent, how many of its examples the other examples find (each
+        left out in turn) and which other intents they are mistaken for."""
+        intents = await current(engine, workspace_id)
+        rows = leave_one_out(intents.index) if intents is not None else []
+        checks = [
+            CustomIntentCheck(
+                name=row.label, examples=row.examples, matched=row.matched,
+                unmatched=row.unmatched, confused_with=row.confused_with,
+            )
+            for row in rows
+        ]  # fmt: skip
+        return CustomIntentReport(items=checks, min_similarity=DEFAULT_MIN_SIMILARITY)
+
+    async def relabel(
+        self, engine: AsyncEngine, workspace_id: str, text: str, labels: MessageLabels
+    ) -> tuple[MessageLabels, str | None]:
+        """Give a customer message the workspace's own intent when one of its examples is
+        close enough; return the labels and that intent's answer. Never raises: a failure
+        leaves the shipped model's labels (no unit of work is held while it embeds)."""
+        cleaned = clean(text)
+        if not any(character.isalnum() for character in cleaned):
+            return labels, None
+        try:
+            intents = await current(engine, workspace_id)
+            if intents is None:
+                return labels, None
+            vectors, model = await embed([cleaned])
+            match = intents.index.match(vectors[0]) if model == intents.model else None
+        except Exception as error:  # the shipped model's labels beat no turn at all
+            logger.warning("custom intents not matched", extra={"error": type(error).__name__})
+            return labels, None
+        if match is None:
+            return labels, None
+        confidence = round(match.similarity, 4)
+        matched = dataclasses.replace(labels, intent=match.label, intent_confidence=confidence)
+        return matched, intents.answers[match.label]
+
+    async def _changed(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        action: str,
+        intent: CustomIntent,
+        actor: Actor,
+    ) -> None:
+        _recent.forget_on_commit(session, workspace_id)
+        await audit.record(
+            session, action, actor, workspace_id=workspace_id, target_type="custom_intent",
+            target_id=intent.id, details={"name": intent.name, "examples": len(intent.examples)},
+        )  # fmt: skip
+
+
+async def current(engine: AsyncEngine, workspace_id: str) -> WorkspaceIntents | None:
+    """Return the workspace's enabled intents as read within the last SETTINGS_SECONDS (a
+    unit of work of their own, closed before any example is embedded)."""
+
+    async def read() -> WorkspaceIntents | None:
+        async with unit_of_work(engine) as session:
+            rows = await CustomIntentRepository(session, workspace_id).listed(enabled_only=True)
+            stored = [_stored(row) for row in rows]
+        return await _indexed(stored) if stored else None
+
+    return await _recent.load(workspace_id, read)
+
+
+async def _indexed(stored: Sequence[_Stored]) -> WorkspaceIntents:
+    model = (await asyncio.to_thread(embedder)).name
+    labels: list[str] = []
+    blocks: list[Vectors] = []
+    for item in stored:
+        if item.embedding is not None and item.model == model:
+            vectors = from_bytes(item.embedding).reshape(len(item.examples), -1)
+        else:
+            vectors = await _reembedded.vectors(item, model)
+        labels.extend([item.name] * len(item.examples))
+        blocks.append(vectors)
+    answers = {item.name: item.answer for item in stored}
+    return WorkspaceIntents(model, ExampleIndex(labels, np.vstack(blocks)), answers)
+
+
+def _stored(row: CustomIntent) -> _Stored:
+    return _Stored(
+        row.id, row.updated_at, row.name, row.answer, tuple(row.examples), row.embedding,
+        row.embedding_model,
+    )  # fmt: skip
+
+
+async def _embedding(examples: Sequence[str]) -> tuple[bytes, str]:
+    """Embed the examples as messages are (cleaned), before any statement of the unit."""
+    vectors, model = await embed([clean(example) for example in examples])
+    return to_bytes(vectors), model
+
+
+async def _name_free(repository: CustomIntentRepository, name: str, intent_id: str | None) -> None:
+    found = await repository.named(name)
+    if found is not None and found.id != intent_id:
+        raise IntentNameTaken(f"Another custom intent is already named {name}.")
+
+
+custom_intents = CustomIntentService()

@@ -1,0 +1,230 @@
+"""The custom intents API: what is kept, bad input, names and limits, who may call it, the
+audit trail, and the leave-one-out check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from rapport.assistant import custom_intents
+from rapport.core.db import Database
+from rapport.identity.enums import Scope
+from rapport.identity.models import AuditEvent
+from rapport.nlp.fakes import FakeEmbedder
+from tests.fixtures.authorization import Case, call_case, case_name
+from tests.fixtures.embedding import embedding_with, minilm_embedder
+from tests.fixtures.identity import bearer, make_api_key, make_workspace
+
+URL = "/api/v1/assistant-intents"
+READ, ASSIGN = Scope.conversations_read, Scope.conversations_assign
+HOURS = {
+    "name": "store_hours",
+    "examples": ["What are your opening hours?", "When does the shop open?"],
+    "answer": "We are open 9:00-18:00, Monday to Saturday.",
+}
+CASES = [
+    Case("GET", URL, READ),
+    Case("POST", URL, ASSIGN, ok=201, json=HOURS),
+    Case("GET", f"{URL}/report", READ),
+]
+
+
+@pytest.fixture(autouse=True)
+def _fake_embedder() -> Iterator[None]:
+    with embedding_with(FakeEmbedder()):
+        yield
+
+
+async def workspace_key(database: Database) -> dict[str, str]:
+    return bearer(await make_api_key(database, await make_workspace(database)))
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_name)
+async def test_anonymous_is_401(client: httpx.AsyncClient, database: Database, case: Case) -> None:
+    response = await call_case(client, case, {}, {})
+    assert (response.status_code, response.json()["error"]) == (401, "NotSignedIn")
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_name)
+async def test_wrong_scope_is_403(
+    client: httpx.AsyncClient, database: Database, case: Case
+) -> None:
+    workspace = await make_workspace(database)
+    secret = await make_api_key(database, workspace, [s for s in Scope if s != case.scope])
+    response = await call_case(client, case, {}, bearer(secret))
+    assert (response.status_code, response.json()["error"]) == (403, "MissingScope")
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_name)
+async def test_right_scope_succeeds(
+    client: httpx.AsyncClient, database: Database, case: Case
+) -> None:
+    workspace = await make_workspace(database)
+    secret = await make_api_key(database, workspace, [case.scope])
+    response = await call_case(client, case, {}, bearer(secret))
+    assert response.status_code == case.ok, response.text
+
+
+async def test_an_intent_is_kept_read_replaced_and_deleted(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    key = await workspace_key(database)
+    created = await client.post(URL, json=HOURS, headers=key)
+    assert created.status_code == 201, created.text
+    intent = created.json()
+    assert {name: intent[name] for name in HOURS} == HOURS
+    assert intent["enabled"] is True
+    assert (await client.get(f"{URL}/{intent['id']}", headers=key)).json() == intent
+    changed = {**HOURS, "answer": "Open every day, 8:00-20:00.", "enabled": False}
+    replaced = await client.put(f"{URL}/{intent['id']}", json=changed, headers=key)
+    assert {name: replaced.json()[name] for name in changed} == changed
+    listed = (await client.get(URL, headers=key)).json()
+    assert ([item["id"] for item in listed["items"]], listed["min_similarity"]) == (
+        [intent["id"]],
+        0.7,
+    )
+    assert (await client.delete(f"{URL}/{intent['id']}", headers=key)).status_code == 204
+    assert (await client.get(URL, headers=key)).json()["items"] == []
+
+
+async def test_examples_are_one_line_each_and_repeats_dropped(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    key = await workspace_key(database)
+    body = {**HOURS, "examples": ["  When do\tyou open? ", "when do you OPEN?", "Hours?"]}
+    created = await client.post(URL, json=body, headers=key)
+    assert created.json()["examples"] == ["When do you open?", "Hours?"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"name": "track_order"}, "name"),  # a built-in intent
+        ({"name": "Store hours"}, "name"),
+        ({"name": "x"}, "name"),
+        ({"name": "a" * 49}, "name"),
+        ({"name": 7}, "name"),
+        ({"examples": []}, "examples"),
+        ({"examples": "What are your hours?"}, "examples"),
+        ({"examples": [f"question {n}" for n in range(51)]}, "examples"),
+        ({"examples": ["x" * 301]}, "examples"),
+        ({"examples": ["   "]}, "examples"),
+        ({"examples": ["bad\x00byte"]}, "examples"),
+        ({"answer": ""}, "answer"),
+        ({"answer": "x" * 2001}, "answer"),
+        ({"answer": "bell\x07"}, "answer"),
+        ({"enabled": "sometimes"}, "enabled"),
+    ],
+)
+async def test_bad_input_is_422_and_names_the_field(
+    client: httpx.AsyncClient, database: Database, change: dict[str, object], field: str
+) -> None:
+    response = await client.post(
+        URL, json={**HOURS, **change}, headers=await workspace_key(database)
+    )
+    assert response.status_code == 422, response.text
+    assert field in response.text
+
+
+async def test_a_built_in_name_is_refused_with_a_reason(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    body = {**HOURS, "name": "cancel_order"}
+    response = await client.post(URL, json=body, headers=await workspace_key(database))
+    assert "cancel_order is a built-in intent; pick another name" in response.text
+
+
+async def test_a_name_is_unique_in_a_workspace_only(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    key, other = await workspace_key(database), await workspace_key(database)
+    first = (await client.post(URL, json=HOURS, headers=key)).json()
+    again = await client.post(URL, json=HOURS, headers=key)
+    assert (again.status_code, again.json()["error"]) == (409, "IntentNameTaken")
+    assert (await client.post(URL, json=HOURS, headers=other)).status_code == 201
+    second = (await client.post(URL, json={**HOURS, "name": "gift_wrap"}, headers=key)).json()
+    renamed = await client.put(f"{URL}/{second['id']}", json=HOURS, headers=key)
+    assert (renamed.status_code, renamed.json()["error"]) == (409, "IntentNameTaken")
+    assert (await client.put(f"{URL}/{first['id']}", json=HOURS, headers=key)).status_code == 200
+
+
+async def test_a_workspace_has_at_most_so_many(
+    client: httpx.AsyncClient, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(custom_intents, "MAX_INTENTS", 2)
+    key = await workspace_key(database)
+    for name in ("store_hours", "gift_wrap"):
+        assert (
+            await client.post(URL, json={**HOURS, "name": name}, headers=key)
+        ).status_code == 201
+    refused = await client.post(URL, json={**HOURS, "name": "loyalty_card"}, headers=key)
+    assert (refused.status_code, refused.json()["error"]) == (409, "TooManyIntents")
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+async def test_another_workspaces_intent_is_404(
+    client: httpx.AsyncClient, database: Database, method: str
+) -> None:
+    mine, theirs = await workspace_key(database), await workspace_key(database)
+    intent = (await client.post(URL, json=HOURS, headers=theirs)).json()
+    body = HOURS if method == "PUT" else None
+    response = await client.request(method, f"{URL}/{intent['id']}", json=body, headers=mine)
+    assert (response.status_code, response.json()["error"]) == (404, "CustomIntentNotFound")
+    assert (await client.get(f"{URL}/{intent['id']}", headers=theirs)).json() == intent
+
+
+async def test_a_malformed_id_is_422(client: httpx.AsyncClient, database: Database) -> None:
+    response = await client.get(f"{URL}/not-an-id", headers=await workspace_key(database))
+    assert response.status_code == 422
+
+
+async def test_every_change_is_audited(client: httpx.AsyncClient, database: Database) -> None:
+    workspace = await make_workspace(database)
+    key = bearer(await make_api_key(database, workspace))
+    intent = (await client.post(URL, json=HOURS, headers=key)).json()
+    await client.put(f"{URL}/{intent['id']}", json={**HOURS, "name": "hours"}, headers=key)
+    await client.delete(f"{URL}/{intent['id']}", headers=key)
+    async with database.session() as session:
+        rows = (
+            await session.execute(
+                select(AuditEvent).where(AuditEvent.workspace_id == workspace.id)
+                .where(AuditEvent.action.like("assistant.intent_%")).order_by(AuditEvent.seq)
+            )
+        ).scalars().all()  # fmt: skip
+    assert [(row.action, row.target_id, row.details) for row in rows] == [
+        ("assistant.intent_created", intent["id"], {"name": "store_hours", "examples": 2}),
+        ("assistant.intent_changed", intent["id"], {"name": "hours", "examples": 2}),
+        ("assistant.intent_deleted", intent["id"], {"name": "hours", "examples": 2}),
+    ]
+
+
+async def test_the_report_counts_each_example_left_out(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    key = await workspace_key(database)
+    wrap = {
+        "name": "gift_wrap",
+        "examples": ["Do you offer gift wrapping?", "Can you gift wrap my order?"],
+        "answer": "Yes: tick 'gift wrap' at checkout.",
+    }
+    with embedding_with(minilm_embedder()):
+        for body in ({**HOURS, "examples": [*HOURS["examples"], "What time do you open?"]}, wrap):
+            assert (await client.post(URL, json=body, headers=key)).status_code == 201
+        await client.post(URL, json={**wrap, "name": "off_one", "enabled": False}, headers=key)
+        report = (await client.get(f"{URL}/report", headers=key)).json()
+    assert report == {
+        "min_similarity": 0.7,
+        "items": [
+            {"name": "gift_wrap", "examples": 2, "matched": 2, "unmatched": 0, "confused_with": {}},
+            {
+                "name": "store_hours",
+                "examples": 3,
+                "matched": 3,
+                "unmatched": 0,
+                "confused_with": {},
+            },
+        ],
+    }

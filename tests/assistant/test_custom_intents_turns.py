@@ -1,0 +1,136 @@
+"""Custom intents in the turn: a message close to an example gets the workspace's answer and
+its intent, with MiniLM behind the match; rules before them still win; changes are seen at
+once; another workspace's intents never answer; the generative model is not asked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from rapport.assistant import replies
+from rapport.assistant.custom_intents import custom_intents
+from rapport.assistant.schemas import CustomIntentWrite
+from rapport.core.db import Database
+from rapport.identity.audit import SYSTEM
+from rapport.support.models import Message
+from rapport.worker.runner import Worker
+from tests.fixtures.assistant import (
+    conversation_row,
+    enable_assistant,
+    open_conversation,
+    say,
+    thread,
+)
+from tests.fixtures.embedding import embedding_with, minilm_embedder
+from tests.fixtures.identity import make_workspace
+from tests.fixtures.openai_fake import fake_openai, says, use_model
+
+ANSWER = "We are open 9:00-18:00, Monday to Saturday."
+HOURS = CustomIntentWrite(
+    name="store_hours",
+    examples=["What are your opening hours?", "When does the shop open?", "What time do you open?"],
+    answer=ANSWER,
+)
+
+
+@pytest.fixture(autouse=True)
+def _minilm() -> Iterator[None]:
+    with embedding_with(minilm_embedder()):
+        yield
+
+
+async def shop(database: Database, *intents: CustomIntentWrite) -> str:
+    workspace = await make_workspace(database)
+    await enable_assistant(database, workspace.id)
+    async with database.session() as session:
+        for intent in intents:
+            await custom_intents.create(session, workspace.id, intent, SYSTEM)
+    return workspace.id
+
+
+async def ask(database: Database, workspace_id: str, text: str) -> str:
+    conversation_id = await open_conversation(database, workspace_id, text)
+    await Worker(database, concurrency=1).run_pending()
+    return conversation_id
+
+
+async def first_labels(database: Database, conversation_id: str) -> tuple[str | None, float]:
+    async with database.session() as session:
+        message = (
+            await session.execute(
+                select(Message).where(Message.conversation_id == conversation_id)
+                .order_by(Message.seq).limit(1)
+            )
+        ).scalar_one()  # fmt: skip
+    return message.intent, message.intent_confidence or 0.0
+
+
+async def test_a_paraphrase_gets_the_workspaces_answer_and_intent(database: Database) -> None:
+    workspace_id = await shop(database, HOURS)
+    conversation_id = await ask(database, workspace_id, "when are you open")
+    assert (await thread(database, conversation_id))[1] == ("assistant", False, ANSWER)
+    intent, confidence = await first_labels(database, conversation_id)
+    assert intent == "store_hours" and 0.7 <= confidence <= 1.0
+    assert (await conversation_row(database, conversation_id)).intent == "store_hours"
+    await say(database, workspace_id, conversation_id, "thanks")
+    assert (await conversation_row(database, conversation_id)).status == "resolved"
+
+
+async def test_a_message_far_from_every_example_takes_the_usual_path(database: Database) -> None:
+    workspace_id = await shop(database, HOURS)
+    conversation_id = await ask(database, workspace_id, "How long does shipping take?")
+    reply = (await thread(database, conversation_id))[1][2]
+    assert reply.startswith("Shipping: We ship in 2-3 working days.")
+    assert (await first_labels(database, conversation_id))[0] == "delivery_period"
+
+
+async def test_asking_for_a_human_still_hands_off(database: Database) -> None:
+    workspace_id = await shop(database, HOURS)
+    conversation_id = await ask(database, workspace_id, "human please: when are you open?")
+    assert (await thread(database, conversation_id))[1][2] == replies.HANDING_OFF
+    assert (await conversation_row(database, conversation_id)).status == "open"
+
+
+async def test_a_disabled_intent_answers_nothing(database: Database) -> None:
+    workspace_id = await shop(database, HOURS.model_copy(update={"enabled": False}))
+    conversation_id = await ask(database, workspace_id, "when are you open")
+    assert (await thread(database, conversation_id))[1][2] == replies.CLARIFY
+
+
+async def test_a_change_is_seen_by_the_next_message(database: Database) -> None:
+    workspace_id = await shop(database, HOURS)
+    assert (await thread(database, await ask(database, workspace_id, "when are you open")))[1][
+        2
+    ] == ANSWER
+    async with database.session() as session:
+        [intent] = (await custom_intents.listed(session, workspace_id)).items
+        changed = HOURS.model_copy(update={"answer": "Open every day, 8:00-20:00."})
+        await custom_intents.replace(session, workspace_id, intent.id, changed, SYSTEM)
+    conversation_id = await ask(database, workspace_id, "when are you open")
+    assert (await thread(database, conversation_id))[1][2] == "Open every day, 8:00-20:00."
+    async with database.session() as session:
+        await custom_intents.delete(session, workspace_id, intent.id, SYSTEM)
+    conversation_id = await ask(database, workspace_id, "when are you open")
+    assert (await thread(database, conversation_id))[1][2] == replies.CLARIFY
+
+
+async def test_another_workspaces_intents_never_answer(database: Database) -> None:
+    await shop(database, HOURS)
+    workspace_id = await shop(database)
+    conversation_id = await ask(database, workspace_id, "when are you open")
+    assert (await thread(database, conversation_id))[1][2] == replies.CLARIFY
+    assert (await first_labels(database, conversation_id))[0] != "store_hours"
+
+
+async def test_the_generative_model_is_not_asked_for_a_matched_message(
+    database: Database,
+) -> None:
+    with fake_openai() as fake:
+        fake.script.append(says("From the model."))
+        workspace_id = await shop(database, HOURS)
+        await use_model(database, workspace_id, fake.url)
+        conversation_id = await ask(database, workspace_id, "when are you open")
+    assert (await thread(database, conversation_id))[1][2] == ANSWER
+    assert fake.received == []
