@@ -76,16 +76,15 @@ async def test_an_intent_is_kept_read_replaced_and_deleted(
     assert created.status_code == 201, created.text
     intent = created.json()
     assert {name: intent[name] for name in HOURS} == HOURS
-    assert intent["enabled"] is True
+    assert (intent["enabled"], intent["min_similarity"]) == (True, 0.68)
     assert (await client.get(f"{URL}/{intent['id']}", headers=key)).json() == intent
-    changed = {**HOURS, "answer": "Open every day, 8:00-20:00.", "enabled": False}
+    changed = {
+        **HOURS, "answer": "Open every day, 8:00-20:00.", "enabled": False, "min_similarity": 0.6,
+    }  # fmt: skip
     replaced = await client.put(f"{URL}/{intent['id']}", json=changed, headers=key)
     assert {name: replaced.json()[name] for name in changed} == changed
     listed = (await client.get(URL, headers=key)).json()
-    assert ([item["id"] for item in listed["items"]], listed["min_similarity"]) == (
-        [intent["id"]],
-        0.7,
-    )
+    assert [item["id"] for item in listed["items"]] == [intent["id"]]
     assert (await client.delete(f"{URL}/{intent['id']}", headers=key)).status_code == 204
     assert (await client.get(URL, headers=key)).json()["items"] == []
 
@@ -117,6 +116,9 @@ async def test_examples_are_one_line_each_and_repeats_dropped(
         ({"answer": "x" * 2001}, "answer"),
         ({"answer": "bell\x07"}, "answer"),
         ({"enabled": "sometimes"}, "enabled"),
+        ({"min_similarity": 0.1}, "min_similarity"),
+        ({"min_similarity": 1.5}, "min_similarity"),
+        ({"min_similarity": "high"}, "min_similarity"),
     ],
 )
 async def test_bad_input_is_422_and_names_the_field(
@@ -210,21 +212,28 @@ async def test_the_report_counts_each_example_left_out(
         "examples": ["Do you offer gift wrapping?", "Can you gift wrap my order?"],
         "answer": "Yes: tick 'gift wrap' at checkout.",
     }
+    hours = {**HOURS, "examples": [*HOURS["examples"], "What time do you open?"]}
     with embedding_with(minilm_embedder()):
-        for body in ({**HOURS, "examples": [*HOURS["examples"], "What time do you open?"]}, wrap):
+        for body in (hours, {**wrap, "min_similarity": 0.95}):
             assert (await client.post(URL, json=body, headers=key)).status_code == 201
         await client.post(URL, json={**wrap, "name": "off_one", "enabled": False}, headers=key)
         report = (await client.get(f"{URL}/report", headers=key)).json()
     assert report == {
-        "min_similarity": 0.7,
         "items": [
-            {"name": "gift_wrap", "examples": 2, "matched": 2, "unmatched": 0, "confused_with": {}},
             {
-                "name": "store_hours",
-                "examples": 3,
-                "matched": 3,
-                "unmatched": 0,
-                "confused_with": {},
+                "name": "gift_wrap", "examples": 2, "min_similarity": 0.95, "matched": 0,
+                "unmatched": 2, "confused_with": {},
+            },
+            {
+                "name": "store_hours", "examples": 3, "min_similarity": 0.68, "matched": 3,
+                "unmatched": 0, "confused_with": {},
             },
         ],
-    }
+    }  # fmt: skip
+
+
+async def test_the_report_of_a_workspace_without_intents_is_empty(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    report = await client.get(f"{URL}/report", headers=await workspace_key(database))
+    assert report.json() == {"items": []}

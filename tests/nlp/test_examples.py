@@ -1,4 +1,5 @@
-"""Intents defined by examples: the nearest example decides, a floor keeps far texts out, and
+"""Intents defined by examples: a text takes the intent it is most similar to (the mean of its
+cosines to the nearest example and to the centroid) when it reaches that intent's floor, and
 the leave-one-out report counts each example's fate."""
 
 from __future__ import annotations
@@ -11,42 +12,61 @@ from rapport.nlp.ports import Embedder
 
 
 def unit(*values: float) -> np.ndarray:
-    return np.asarray(values, dtype=np.float32)
+    vector = np.asarray(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
 
 
-def test_the_nearest_example_decides() -> None:
-    index = ExampleIndex(["hours", "wrap"], np.stack([unit(1, 0, 0), unit(0, 1, 0)]))
-    assert index.match(unit(0.2, 0.9, 0), min_similarity=0.5) == ExampleMatch(
-        "wrap", pytest.approx(0.9 / np.hypot(0.2, 0.9))
+def test_similarity_is_the_mean_of_the_nearest_and_the_centroid_cosines() -> None:
+    a, b = unit(1, 0, 0), unit(0, 1, 0)
+    index = ExampleIndex(["hours", "hours"], np.stack([a, b]))
+    # Nearest example: a (cosine 1); centroid (a + b) / sqrt 2: cosine 1 / sqrt 2.
+    assert index.similarities(a) == pytest.approx([(1 + 2**-0.5) / 2])
+
+
+def test_the_most_similar_intent_is_matched_if_it_reaches_the_floor() -> None:
+    index = ExampleIndex(["wrap", "hours"], np.stack([unit(0, 1, 0), unit(1, 0, 0)]))
+    text = unit(0.2, 0.9, 0)
+    assert index.match(text, min_similarity=0.9) == ExampleMatch(
+        "wrap", pytest.approx(0.9762, 1e-3)
     )
+    assert index.match(text, min_similarity=0.98) is None
 
 
-def test_a_text_far_from_every_example_matches_nothing() -> None:
+def test_an_intents_own_floor_overrides_the_default() -> None:
     index = ExampleIndex(["hours"], np.stack([unit(1, 0, 0)]))
-    assert index.match(unit(0.6, 0.8, 0), min_similarity=0.7) is None
-    assert index.match(unit(0.6, 0.8, 0), min_similarity=0.6) == ExampleMatch(
+    text = unit(0.6, 0.8, 0)
+    assert index.match(text, min_similarity=0.7) is None
+    assert index.match(text, min_similarity=0.7, floors={"hours": 0.55}) == ExampleMatch(
         "hours", pytest.approx(0.6)
     )
+    assert index.match(text, min_similarity=0.5, floors={"hours": 0.65}) is None
 
 
 def test_vectors_are_compared_by_direction_not_length() -> None:
-    index = ExampleIndex(["hours"], np.stack([unit(3, 0, 0)]))
-    assert index.match(unit(0.5, 0, 0)) == ExampleMatch("hours", pytest.approx(1.0))
+    index = ExampleIndex(["hours"], np.stack([np.asarray([3, 0], dtype=np.float32)]))
+    assert index.match(np.asarray([0.5, 0], dtype=np.float32)) == ExampleMatch(
+        "hours", pytest.approx(1.0)
+    )
 
 
 def test_a_zero_vector_or_no_example_matches_nothing() -> None:
-    assert ExampleIndex(["hours"], np.stack([unit(1, 0)])).match(unit(0, 0)) is None
+    assert ExampleIndex(["hours"], np.stack([unit(1, 0)])).match(np.zeros(2)) is None
     assert ExampleIndex([], np.zeros((0, 2), dtype=np.float32)).match(unit(1, 0)) is None
 
 
+def test_labels_and_vectors_must_pair_up() -> None:
+    with pytest.raises(ValueError, match="2 labels for 1 vectors"):
+        ExampleIndex(["hours", "wrap"], np.stack([unit(1, 0)]))
+
+
 def test_leave_one_out_counts_matched_unmatched_and_confused() -> None:
-    labels = ["hours", "hours", "hours", "wrap", "wrap"]
+    labels = ["hours", "wrap", "hours", "hours", "wrap"]  # any order
     vectors = np.stack(
         [
             unit(1, 0, 0),
-            unit(0.95, -0.31, 0),  # near the first hours example
+            unit(0.9, 0.43, 0),  # nearer the hours examples than the other wrap one
+            unit(0.95, -0.31, 0),
             unit(0, 0, 1),  # near nothing
-            unit(0.9, 0.43, 0),  # nearer the first hours example than the other wrap one
             unit(0, 1, 0),
         ]
     )
@@ -57,9 +77,19 @@ def test_leave_one_out_counts_matched_unmatched_and_confused() -> None:
     assert (report["wrap"].unmatched, report["wrap"].confused_with) == (1, {"hours": 1})
 
 
-def test_a_lone_example_is_unmatched() -> None:
+def test_leave_one_out_takes_each_example_out_of_its_centroid() -> None:
+    # Two identical examples: each, left out, finds the other (nearest 1, centroid 1).
+    index = ExampleIndex(["hours", "hours"], np.stack([unit(1, 0), unit(1, 0)]))
+    [row] = leave_one_out(index, min_similarity=0.999)
+    assert (row.matched, row.unmatched) == (2, 0)
+
+
+def test_a_lone_example_is_unmatched_and_floors_apply_per_intent() -> None:
     [row] = leave_one_out(ExampleIndex(["hours"], np.stack([unit(1, 0)])))
     assert (row.examples, row.matched, row.unmatched, row.confused_with) == (1, 0, 1, {})
+    index = ExampleIndex(["hours", "hours"], np.stack([unit(1, 0), unit(0.8, 0.6)]))
+    assert leave_one_out(index, floors={"hours": 0.81})[0].unmatched == 2
+    assert leave_one_out(index, floors={"hours": 0.79})[0].matched == 2
 
 
 def test_minilm_matches_paraphrases_and_not_other_questions(minilm: Embedder) -> None:

@@ -1,11 +1,11 @@
 """The workspace's own intents: a few example messages and an answer each.
 
 Saving one embeds its examples first, before the unit of work's first statement. After the
-shipped model has labelled a customer message, the message is matched against the enabled
-intents' examples (nlp/examples.py): when the nearest is close enough, its intent becomes the
-message's and the assistant gives its answer. The intents of a workspace are read at most
-every SETTINGS_SECONDS per process (core.recent); the match itself costs no model run (the
-shared embedder remembers the message the labels just embedded)."""
+shipped model has labelled a customer message, the message is compared with the enabled
+intents' examples (nlp/examples.py): when it is similar enough to one intent, that intent
+becomes the message's and the assistant gives its answer. A workspace's intents are read at
+most every SETTINGS_SECONDS per process (core.recent); the match itself costs no model run
+(the shared embedder remembers the message the labels just embedded)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ from rapport.core.db import take_writer, unit_of_work
 from rapport.core.recent import SETTINGS_SECONDS, Recent
 from rapport.identity.audit import Actor, audit
 from rapport.knowledge.embedding import embed, embedder, from_bytes, to_bytes
-from rapport.nlp.examples import DEFAULT_MIN_SIMILARITY, ExampleIndex, leave_one_out
+from rapport.nlp.examples import ExampleIndex, leave_one_out
 from rapport.nlp.ports import Vectors
 from rapport.support.assistant_desk import MessageLabels
 
@@ -52,6 +52,7 @@ class WorkspaceIntents:
     model: str
     index: ExampleIndex
     answers: dict[str, str]
+    floors: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class _Stored:
     updated_at: datetime
     name: str
     answer: str
+    min_similarity: float
     examples: tuple[str, ...]
     embedding: bytes | None
     model: str | None
@@ -125,7 +127,8 @@ class CustomIntentService:
         intent = await repository.add(
             CustomIntent(
                 name=body.name, examples=list(body.examples), answer=body.answer,
-                enabled=body.enabled, embedding=vectors, embedding_model=model,
+                enabled=body.enabled, min_similarity=body.min_similarity, embedding=vectors,
+                embedding_model=model,
             )
         )  # fmt: skip
         await self._changed(session, workspace_id, "assistant.intent_created", intent, actor)
@@ -148,7 +151,8 @@ class CustomIntentService:
             raise CustomIntentNotFound("No such custom intent in this workspace.")
         await _name_free(repository, body.name, intent.id)
         intent.name, intent.examples, intent.answer = body.name, list(body.examples), body.answer
-        intent.enabled, intent.embedding, intent.embedding_model = body.enabled, vectors, model
+        intent.enabled, intent.min_similarity = body.enabled, body.min_similarity
+        intent.embedding, intent.embedding_model = vectors, model
         intent.updated_at = utcnow()
         await self._changed(session, workspace_id, "assistant.intent_changed", intent, actor)
         return CustomIntentRead.model_validate(intent)
@@ -169,21 +173,22 @@ class CustomIntentService:
         """Tell, per enabled intent, how many of its examples the other examples find (each
         left out in turn) and which other intents they are mistaken for."""
         intents = await current(engine, workspace_id)
-        rows = leave_one_out(intents.index) if intents is not None else []
+        if intents is None:
+            return CustomIntentReport(items=[])
         checks = [
             CustomIntentCheck(
-                name=row.label, examples=row.examples, matched=row.matched,
-                unmatched=row.unmatched, confused_with=row.confused_with,
+                name=row.label, examples=row.examples, min_similarity=intents.floors[row.label],
+                matched=row.matched, unmatched=row.unmatched, confused_with=row.confused_with,
             )
-            for row in rows
+            for row in leave_one_out(intents.index, floors=intents.floors)
         ]  # fmt: skip
-        return CustomIntentReport(items=checks, min_similarity=DEFAULT_MIN_SIMILARITY)
+        return CustomIntentReport(items=checks)
 
     async def relabel(
         self, engine: AsyncEngine, workspace_id: str, text: str, labels: MessageLabels
     ) -> tuple[MessageLabels, str | None]:
-        """Give a customer message the workspace's own intent when one of its examples is
-        close enough; return the labels and that intent's answer. Never raises: a failure
+        """Give a customer message the workspace's own intent when it is similar enough to
+        one; return the labels and that intent's answer. Never raises: a failure
         leaves the shipped model's labels (no unit of work is held while it embeds)."""
         cleaned = clean(text)
         if not any(character.isalnum() for character in cleaned):
@@ -193,7 +198,8 @@ class CustomIntentService:
             if intents is None:
                 return labels, None
             vectors, model = await embed([cleaned])
-            match = intents.index.match(vectors[0]) if model == intents.model else None
+            found = model == intents.model
+            match = intents.index.match(vectors[0], floors=intents.floors) if found else None
         except Exception as error:  # the shipped model's labels beat no turn at all
             logger.warning("custom intents not matched", extra={"error": type(error).__name__})
             return labels, None
@@ -243,13 +249,14 @@ async def _indexed(stored: Sequence[_Stored]) -> WorkspaceIntents:
         labels.extend([item.name] * len(item.examples))
         blocks.append(vectors)
     answers = {item.name: item.answer for item in stored}
-    return WorkspaceIntents(model, ExampleIndex(labels, np.vstack(blocks)), answers)
+    floors = {item.name: item.min_similarity for item in stored}
+    return WorkspaceIntents(model, ExampleIndex(labels, np.vstack(blocks)), answers, floors)
 
 
 def _stored(row: CustomIntent) -> _Stored:
     return _Stored(
-        row.id, row.updated_at, row.name, row.answer, tuple(row.examples), row.embedding,
-        row.embedding_model,
+        row.id, row.updated_at, row.name, row.answer, row.min_similarity, tuple(row.examples),
+        row.embedding, row.embedding_model,
     )  # fmt: skip
 
 

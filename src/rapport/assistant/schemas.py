@@ -159,6 +159,14 @@ class CustomIntentWrite(BaseModel):
         "2,000 characters; line breaks kept)."
     )
     enabled: bool = Field(default=True, description="Whether messages are matched to it.")
+    min_similarity: float = Field(
+        default=DEFAULT_MIN_SIMILARITY,
+        ge=0.3,
+        le=0.99,
+        description="How similar (0-1) a message must be to take this intent: the mean of its "
+        "cosine to the nearest example and to the examples' centroid. Lower catches more "
+        "wordings and more unrelated messages; see the report.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -183,30 +191,27 @@ class CustomIntentRead(ReadModel):
     examples: list[str] = Field(description="The example messages.")
     answer: str = Field(description="What the assistant replies to a matching message.")
     enabled: bool = Field(description="Whether messages are matched to it.")
+    min_similarity: float = Field(description="How similar a message must be to take it.")
     created_at: datetime = Field(description="When it was created.")
     updated_at: datetime = Field(description="When it last changed.")
 
 
 class CustomIntentList(BaseModel):
     items: list[CustomIntentRead] = Field(description="The workspace's custom intents, by name.")
-    min_similarity: float = Field(
-        default=DEFAULT_MIN_SIMILARITY,
-        description="The cosine (0-1) a message's nearest example must reach to match.",
-    )
 
 
 class CustomIntentCheck(BaseModel):
     name: str = Field(description="The custom intent.")
     examples: int = Field(description="How many examples it has.")
+    min_similarity: float = Field(description="How similar a message must be to take it.")
     matched: int = Field(
-        description="Examples that match their own intent when left out (the others find them)."
+        description="Examples that take their own intent when each is left out in turn."
     )
-    unmatched: int = Field(description="Examples no other example is close enough to.")
+    unmatched: int = Field(description="Examples similar enough to no intent.")
     confused_with: dict[str, int] = Field(
-        description="Examples whose nearest other example belongs to another intent, by it."
+        description="Examples that would take another intent, by that intent."
     )
 
 
 class CustomIntentReport(BaseModel):
     items: list[CustomIntentCheck] = Field(description="One row per enabled custom intent.")
-    min_similarity: float = Field(description="The cosine a match needs.")
