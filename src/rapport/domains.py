@@ -126,7 +126,7 @@ DOMAINS: tuple[Domain, ...] = (
         "assistant",
         tasks=True,
         console_areas=(ConsoleArea("Assistant", "/console/assistant", "bot", "assistant"),),
-        console_pages=("agent_assist",),
+        console_pages=("agent_assist", "assistant_intents"),
     ),
     Domain(
         "analytics",

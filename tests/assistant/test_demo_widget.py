@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rapport.app import create_app
-from rapport.assistant.demo import DEMO_CUSTOMER_EMAIL, seed_demo
+from rapport.assistant.demo import DEMO_CUSTOMER_EMAIL, DEMO_INTENT, seed_demo
 from rapport.assistant.labels import use_models
 from rapport.config import Settings
 from rapport.identity.models import Source
@@ -77,4 +77,14 @@ def test_a_newcomer_tracks_cancels_and_reaches_a_human(test_client: TestClient) 
         )
         assert _ask(test_client, websocket, 5, "can I talk to a human please") == (
             "I'm passing you to a colleague who will reply here shortly."
+        )
+
+
+def test_the_demo_shop_answers_its_own_gift_wrap_question(test_client: TestClient) -> None:
+    source = _demo_shop(test_client, runs=2)  # a second run adds no second intent
+    with test_client.websocket_connect("/widget/ws") as websocket:
+        websocket.send_json({"type": "hello", "write_key": source.write_key})
+        assert websocket.receive_json()["type"] == "ready"
+        assert _ask(test_client, websocket, 1, "Hello! Can you gift wrap it for me?") == (
+            DEMO_INTENT.answer
         )

@@ -1,5 +1,6 @@
-"""The demo workspace's assistant: on for the chat widget, and a demo customer with two
-orders (one shipped, one not) to ask about, cancel, or return (safe to run again)."""
+"""The demo workspace's assistant: on for the chat widget, a custom intent of the shop's own
+(gift wrapping), and a demo customer with two orders (one shipped, one not) to ask about,
+cancel, or return (safe to run again)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rapport.assistant.schemas import AssistantSettingsUpdate
+from rapport.assistant.custom_intents import custom_intents
+from rapport.assistant.schemas import AssistantSettingsUpdate, CustomIntentWrite
 from rapport.assistant.service import assistant
 from rapport.core.clock import utcnow
 from rapport.customers.schemas import IdentitySignal, Observed
@@ -38,10 +40,26 @@ DEMO_ORDERS = (
     DemoOrder("1001", 4, True, "Linen shirt"),
     DemoOrder("1002", 0, False, "Canvas tote bag"),
 )
+DEMO_INTENT = CustomIntentWrite(
+    name="gift_wrap",
+    examples=[
+        "Can you gift wrap my order?",
+        "Do you offer gift wrapping?",
+        "Is gift wrap available?",
+        "Can I add a gift message?",
+        "Could you wrap it as a present?",
+        "I'd like it wrapped for a birthday",
+    ],
+    answer='Yes! Tick "Gift wrap" at checkout: it is free, and we add a card with your message.',
+)
 
 
 async def seed_demo(session: AsyncSession, workspace_id: str) -> list[DemoOrder]:
-    """Turn the assistant on for chat (unless set already) and add the demo customer's orders."""
+    """Turn the assistant on for chat (unless set already), add the gift-wrap intent (unless
+    the workspace has custom intents) and the demo customer's orders."""
+    # First: its examples are embedded before the unit of work writes.
+    if not (await custom_intents.listed(session, workspace_id)).items:
+        await custom_intents.create(session, workspace_id, DEMO_INTENT, SYSTEM)
     stored = await assistant.all_settings(session, workspace_id)
     if not any(item.updated_at is not None for item in stored.items):
         body = AssistantSettingsUpdate(enabled=True, name="Rapport Assistant")

@@ -175,6 +175,11 @@ class CustomIntentWrite(BaseModel):
             raise ValueError(f"{name} is a built-in intent; pick another name")
         return name
 
+    @field_validator("answer")
+    @classmethod
+    def _newlines(cls, answer: str) -> str:
+        return "\n".join(line.rstrip() for line in answer.splitlines())
+
     @field_validator("examples")
     @classmethod
     def _distinct(cls, examples: list[str]) -> list[str]:

@@ -64,7 +64,8 @@ def demo() -> None:
             await seed_demo(session, workspace.id)
 
     async def assistant(database: Database) -> None:
-        # The assistant on for the widget; a demo customer with orders 1001 and 1002.
+        # The assistant on for the widget, with a custom intent (gift wrapping); a demo
+        # customer with orders 1001 and 1002.
         async with database.session() as session:
             workspace = await workspaces.get_by_slug(session, DEMO_SLUG)
             await seed_assistant(session, workspace.id)
@@ -89,6 +90,6 @@ def demo() -> None:
     console.print(f"Shop page {url}/demo/shop   (the chat widget; answer it in the console)")
     console.print(
         f"Assistant ask it 'where is order 1001?' ({DEMO_CUSTOMER_EMAIL}), 'cancel order "
-        "1002', or for a human"
+        "1002', 'can you gift wrap it?', or for a human"
     )
     console.rule()

@@ -1,0 +1,114 @@
+"""Console: the workspace's own intents (examples and an answer each), how well their
+examples hold together, and a form to add, change, switch off or delete one."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Form, Path, Response
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+
+from rapport.assistant.custom_intents import custom_intents
+from rapport.assistant.schemas import CustomIntentWrite
+from rapport.core.deps import DatabaseDep, SessionDep
+from rapport.errors import UnprocessableContent
+from rapport.identity.audit import Actor
+from rapport.identity.enums import Scope
+from rapport.nlp.examples import DEFAULT_MIN_SIMILARITY
+from rapport.support.schemas import ID_PATTERN
+from rapport.web.console.context import ConsoleContext, console_requiring
+from rapport.web.console.routing import console_router, see_other
+from rapport.web.console.templating import page
+
+router = console_router()
+ReadConsole = Annotated[ConsoleContext, console_requiring(Scope.conversations_read)]
+AssignConsole = Annotated[ConsoleContext, console_requiring(Scope.conversations_assign)]
+IntentId = Annotated[str, Path(pattern=ID_PATTERN)]
+Short = Annotated[str, Form(max_length=100)]
+# 50 examples of 300 characters, line breaks and some spaces to spare.
+Lines = Annotated[str, Form(max_length=20_000)]
+Answer = Annotated[str, Form(max_length=4_000)]
+PATH = "/console/assistant-intents"
+
+
+@router.get("/assistant-intents", response_class=HTMLResponse)
+async def show_custom_intents(
+    ctx: ReadConsole, session: SessionDep, database: DatabaseDep
+) -> Response:
+    """Show the custom intents with their examples' check, and the forms to change them."""
+    workspace_id = ctx.principal.workspace_id
+    listed = await custom_intents.listed(session, workspace_id)
+    report = await custom_intents.report(database.engine, workspace_id)
+    checks = {row.name: row for row in report.items}
+    return page(
+        ctx, "assistant/intents.html", items=listed.items, checks=checks,
+        default_min_similarity=DEFAULT_MIN_SIMILARITY,
+    )  # fmt: skip
+
+
+@router.post("/assistant-intents")
+async def create_custom_intent(
+    ctx: AssignConsole,
+    session: SessionDep,
+    name: Short = "",
+    examples: Lines = "",
+    answer: Answer = "",
+    min_similarity: Short = "",
+    enabled: Short = "",
+) -> Response:
+    """Add a custom intent."""
+    body = _checked(name, examples, answer, min_similarity, enabled)
+    await custom_intents.create(session, ctx.principal.workspace_id, body, Actor.of(ctx.principal))
+    return see_other(ctx.request, PATH)
+
+
+@router.post("/assistant-intents/{intent_id}")
+async def replace_custom_intent(
+    ctx: AssignConsole,
+    session: SessionDep,
+    intent_id: IntentId,
+    name: Short = "",
+    examples: Lines = "",
+    answer: Answer = "",
+    min_similarity: Short = "",
+    enabled: Short = "",
+) -> Response:
+    """Change a custom intent."""
+    body = _checked(name, examples, answer, min_similarity, enabled)
+    await custom_intents.replace(
+        session, ctx.principal.workspace_id, intent_id, body, Actor.of(ctx.principal)
+    )
+    return see_other(ctx.request, f"{PATH}#intent-{body.name}")
+
+
+@router.post("/assistant-intents/{intent_id}/delete")
+async def delete_custom_intent(
+    ctx: AssignConsole, session: SessionDep, intent_id: IntentId
+) -> Response:
+    """Delete a custom intent."""
+    await custom_intents.delete(
+        session, ctx.principal.workspace_id, intent_id, Actor.of(ctx.principal)
+    )
+    return see_other(ctx.request, PATH)
+
+
+def _checked(
+    name: str, examples: str, answer: str, min_similarity: str, enabled: str
+) -> CustomIntentWrite:
+    """Read the form (one example a line) as the API's body, or say which field is wrong."""
+    try:
+        return CustomIntentWrite.model_validate(
+            {
+                "name": name.strip().lower().replace(" ", "_").replace("-", "_"),
+                "examples": [line for line in examples.splitlines() if line.strip()],
+                "answer": answer,
+                "min_similarity": min_similarity.strip() or DEFAULT_MIN_SIMILARITY,
+                "enabled": enabled == "on",
+            }
+        )
+    except ValidationError as invalid:
+        first = invalid.errors()[0]
+        field = str(first["loc"][0]).replace("_", " ") if first["loc"] else "form"
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        raise UnprocessableContent(f"Check the {field}: {reason}.") from None

@@ -1,0 +1,131 @@
+"""The console's custom intents page: everyone who reads conversations sees the intents and
+their check, supervisors add, change and delete them, and a bad form says what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from rapport.assistant.custom_intents import custom_intents
+from rapport.assistant.schemas import CustomIntentWrite
+from rapport.core.db import Database
+from rapport.identity.audit import SYSTEM
+from rapport.identity.enums import Role
+from rapport.nlp.fakes import FakeEmbedder
+from tests.fixtures.embedding import embedding_with
+from tests.fixtures.identity import make_staff, make_workspace
+from tests.fixtures.sessions import session_headers, sign_in
+
+PAGE = "/console/assistant-intents"
+FORM = {
+    "name": "Store hours",
+    "examples": "What are your opening hours?\r\n\r\n  When does the shop open?  \r\n",
+    "answer": "We are open 9:00-18:00.\r\nClosed on Sundays.",
+    "min_similarity": "0.7",
+    "enabled": "on",
+}
+
+
+@pytest.fixture(autouse=True)
+def _fake_embedder() -> Iterator[None]:
+    with embedding_with(FakeEmbedder()):
+        yield
+
+
+async def signed_in(database: Database, role: Role) -> tuple[str, dict[str, str]]:
+    workspace = await make_workspace(database)
+    staff = await make_staff(database, workspace, role)
+    return workspace.id, session_headers((await sign_in(database, staff)).token)
+
+
+async def stored(database: Database, workspace_id: str) -> list[CustomIntentWrite]:
+    async with database.session() as session:
+        listed = await custom_intents.listed(session, workspace_id)
+    return [CustomIntentWrite.model_validate(item, from_attributes=True) for item in listed.items]
+
+
+async def test_a_supervisor_adds_one_from_the_form(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace_id, headers = await signed_in(database, Role.supervisor)
+    response = await client.post(PAGE, data=FORM, headers=headers)
+    assert (response.status_code, response.headers["location"]) == (303, PAGE)
+    assert await stored(database, workspace_id) == [
+        CustomIntentWrite(
+            name="store_hours",
+            examples=["What are your opening hours?", "When does the shop open?"],
+            answer="We are open 9:00-18:00.\nClosed on Sundays.",
+            min_similarity=0.7,
+        )
+    ]
+    page = await client.get(PAGE, headers=headers)
+    assert 'id="intent-store_hours"' in page.text
+    assert "Check: 0 of 2 examples are found by the others" in page.text
+
+
+async def test_a_supervisor_changes_switches_off_and_deletes_one(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace_id, headers = await signed_in(database, Role.supervisor)
+    await client.post(PAGE, data=FORM, headers=headers)
+    async with database.session() as session:
+        [intent] = (await custom_intents.listed(session, workspace_id)).items
+    change = {**FORM, "answer": "Open every day.", "enabled": ""}
+    response = await client.post(f"{PAGE}/{intent.id}", data=change, headers=headers)
+    assert response.status_code == 303
+    [changed] = await stored(database, workspace_id)
+    assert (changed.answer, changed.enabled) == ("Open every day.", False)
+    response = await client.post(f"{PAGE}/{intent.id}/delete", data={}, headers=headers)
+    assert response.status_code == 303
+    assert await stored(database, workspace_id) == []
+
+
+async def test_an_agent_sees_the_intents_without_a_form(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace_id, headers = await signed_in(database, Role.agent)
+    body = CustomIntentWrite(name="store_hours", examples=["When do you open?"], answer="At 9.")
+    async with database.session() as session:
+        await custom_intents.create(session, workspace_id, body, SYSTEM)
+    page = await client.get(PAGE, headers=headers)
+    assert page.status_code == 200
+    assert "<li>When do you open?</li>" in page.text
+    assert f'action="{PAGE}' not in page.text
+    refused = await client.post(PAGE, data=FORM, headers=headers)
+    assert refused.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"name": "track order"}, "Check the name: track_order is a built-in intent"),
+        ({"examples": " \r\n "}, "Check the examples"),
+        ({"answer": ""}, "Check the answer"),
+        ({"min_similarity": "2"}, "Check the min similarity"),
+        ({"min_similarity": "high"}, "Check the min similarity"),
+    ],
+)
+async def test_a_bad_form_says_what_is_wrong(
+    client: httpx.AsyncClient, database: Database, change: dict[str, str], message: str
+) -> None:
+    workspace_id, headers = await signed_in(database, Role.owner)
+    response = await client.post(PAGE, data={**FORM, **change}, headers=headers)
+    assert response.status_code == 422
+    assert message in response.text
+    assert await stored(database, workspace_id) == []
+
+
+async def test_another_workspaces_intent_cannot_be_changed(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    theirs, their_headers = await signed_in(database, Role.owner)
+    await client.post(PAGE, data=FORM, headers=their_headers)
+    async with database.session() as session:
+        [intent] = (await custom_intents.listed(session, theirs)).items
+    _, headers = await signed_in(database, Role.owner)
+    for path in (f"{PAGE}/{intent.id}", f"{PAGE}/{intent.id}/delete"):
+        response = await client.post(path, data=FORM, headers=headers)
+        assert response.status_code == 404
+    assert [item.name for item in await stored(database, theirs)] == ["store_hours"]
