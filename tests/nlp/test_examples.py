@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rapport.nlp import examples
 from rapport.nlp.examples import ExampleIndex, ExampleMatch, leave_one_out
 from rapport.nlp.ports import Embedder
 
@@ -99,3 +100,13 @@ def test_minilm_matches_paraphrases_and_not_other_questions(minilm: Embedder) ->
     questions = ["when are you open", "can you wrap it as a present", "where is my order"]
     found = [index.match(vector) for vector in minilm.embed(questions)]
     assert [match.label if match else None for match in found] == ["hours", "wrap", None]
+
+
+def test_the_report_is_the_same_whatever_the_block_of_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    generator = np.random.default_rng(7)
+    labels = [f"intent_{number % 4}" for number in range(23)]
+    vectors = generator.normal(size=(23, 8)).astype(np.float32)
+    whole = leave_one_out(ExampleIndex(labels, vectors), 0.2)
+    monkeypatch.setattr(examples, "BLOCK", 3)
+    assert leave_one_out(ExampleIndex(labels, vectors), 0.2) == whole
+    assert sum(row.matched + row.unmatched + sum(row.confused_with.values()) for row in whole) == 23
