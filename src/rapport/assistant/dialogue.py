@@ -115,10 +115,10 @@ async def respond(
         return Outcome(resolve=True).say(replies.GOODBYE)
     _fill_slots(state, text)
     if state.task is None or not _answers_a_question(state, text):
-        task = TASK_OF_INTENT.get(labels.intent)
         if context.custom_answer is not None:
             state.awaiting, state.clarified = "anything_else", False
             return Outcome(answered=True).say(context.custom_answer)
+        task = TASK_OF_INTENT.get(labels.intent)
         if task is not None and _confident(context, labels):
             state.task = str(task)
         elif draft is not None and (draft.reply or draft.task):

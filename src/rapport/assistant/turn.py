@@ -3,7 +3,6 @@ conversation, replies posted, actions run, hand-off with a note for agents."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -89,8 +88,7 @@ async def take_turn(
     if dialogue.handed_off:
         return TurnResult(False, None)
     state = _open(dialogue)
-    context = await _context(session, workspace_id, conversation, settings, hits)
-    context = dataclasses.replace(context, custom_answer=custom_answer)
+    context = await _context(session, workspace_id, conversation, settings, hits, custom_answer)
     if not settings.enabled:
         outcome = Outcome(handoff=HandoffReason.out_of_scope).say("I'm passing you to a colleague.")
     else:
@@ -116,6 +114,7 @@ async def _context(
     conversation: Any,
     settings: AssistantSettingsRead,
     hits: Sequence[Hit],
+    custom_answer: str | None,
 ) -> Context:
     async def find_order(
         order_key: str, customer_id: str | None, email: str | None
@@ -133,7 +132,7 @@ async def _context(
         settings.knowledge_threshold,
     )
     vip = await _is_vip(session, workspace_id, conversation.customer_id, settings.vip_trait)
-    return Context(rules, vip, conversation.customer_id, hits, find_order, act)
+    return Context(rules, vip, conversation.customer_id, hits, find_order, act, custom_answer)
 
 
 async def _is_vip(
