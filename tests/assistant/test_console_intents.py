@@ -72,11 +72,11 @@ async def test_a_supervisor_changes_switches_off_and_deletes_one(
     await client.post(PAGE, data=FORM, headers=headers)
     async with database.session() as session:
         [intent] = (await custom_intents.listed(session, workspace_id)).items
-    change = {**FORM, "answer": "Open every day.", "enabled": ""}
+    change = {**FORM, "answer": "Open every day.", "enabled": "", "hand_off": "on"}
     response = await client.post(f"{PAGE}/{intent.id}", data=change, headers=headers)
     assert response.status_code == 303
     [changed] = await stored(database, workspace_id)
-    assert (changed.answer, changed.enabled) == ("Open every day.", False)
+    assert (changed.answer, changed.enabled, changed.hand_off) == ("Open every day.", False, True)
     response = await client.post(f"{PAGE}/{intent.id}/delete", data={}, headers=headers)
     assert response.status_code == 303
     assert await stored(database, workspace_id) == []

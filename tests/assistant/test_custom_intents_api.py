@@ -76,10 +76,11 @@ async def test_an_intent_is_kept_read_replaced_and_deleted(
     assert created.status_code == 201, created.text
     intent = created.json()
     assert {name: intent[name] for name in HOURS} == HOURS
-    assert (intent["enabled"], intent["min_similarity"]) == (True, 0.68)
+    assert (intent["enabled"], intent["hand_off"], intent["min_similarity"]) == (True, False, 0.68)
     assert (await client.get(f"{URL}/{intent['id']}", headers=key)).json() == intent
     changed = {
-        **HOURS, "answer": "Open every day, 8:00-20:00.", "enabled": False, "min_similarity": 0.6,
+        **HOURS, "answer": "Open every day, 8:00-20:00.", "enabled": False, "hand_off": True,
+        "min_similarity": 0.6,
     }  # fmt: skip
     replaced = await client.put(f"{URL}/{intent['id']}", json=changed, headers=key)
     assert {name: replaced.json()[name] for name in changed} == changed
@@ -116,6 +117,7 @@ async def test_examples_are_one_line_each_and_repeats_dropped(
         ({"answer": "x" * 2001}, "answer"),
         ({"answer": "bell\x07"}, "answer"),
         ({"enabled": "sometimes"}, "enabled"),
+        ({"hand_off": "later"}, "hand_off"),
         ({"min_similarity": 0.1}, "min_similarity"),
         ({"min_similarity": 1.5}, "min_similarity"),
         ({"min_similarity": "high"}, "min_similarity"),

@@ -134,3 +134,24 @@ async def test_the_generative_model_is_not_asked_for_a_matched_message(
         conversation_id = await ask(database, workspace_id, "when are you open")
     assert (await thread(database, conversation_id))[1][2] == ANSWER
     assert fake.received == []
+
+
+async def test_an_intent_that_hands_off_leaves_a_note_and_opens_the_conversation(
+    database: Database,
+) -> None:
+    sales = "Our wholesale team will reply here shortly."
+    wholesale = CustomIntentWrite(
+        name="wholesale",
+        examples=["Do you sell wholesale?", "Can I buy in bulk for my store?"],
+        answer=sales,
+        hand_off=True,
+    )
+    workspace_id = await shop(database, wholesale)
+    conversation_id = await ask(database, workspace_id, "do you do wholesale prices?")
+    messages = await thread(database, conversation_id)
+    assert messages[1] == ("assistant", False, sales)
+    assert (
+        messages[2][1] is True and "handed this conversation off: custom intent" in messages[2][2]
+    )
+    assert "intent wholesale" in messages[2][2]
+    assert (await conversation_row(database, conversation_id)).status == "open"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from rapport.assistant import replies
-from rapport.assistant.dialogue import Context, Rules, consults_model, respond
+from rapport.assistant.dialogue import Context, CustomAnswer, Rules, consults_model, respond
 from rapport.assistant.enums import HandoffReason
 from rapport.assistant.state import DialogueState
 from rapport.events.order_actions import OrderFacts
@@ -25,8 +25,9 @@ async def no_action(pending: dict[str, Any]) -> OrderFacts:
     raise AssertionError("no action may run")
 
 
-def context(answer: str | None = ANSWER) -> Context:
-    return Context(Rules(0.6, -0.6, 0.5), False, None, [], no_order, no_action, answer)
+def context(answer: str | None = ANSWER, hand_off: bool = False) -> Context:
+    custom = CustomAnswer(answer, hand_off) if answer is not None else None
+    return Context(Rules(0.6, -0.6, 0.5), False, None, [], no_order, no_action, custom)
 
 
 async def test_the_custom_answer_is_given_then_anything_else() -> None:
@@ -61,3 +62,9 @@ async def test_a_no_to_a_pending_action_is_not_answered_with_the_custom_answer()
     state.pending = {"kind": "cancel_order", "order": "1234", "address": None, "email": None}
     outcome = await respond(context(), state, "no", LABELS)
     assert outcome.replies == [replies.DECLINED]
+
+
+async def test_an_intent_that_hands_off_gives_its_answer_and_hands_off() -> None:
+    sales = "Our wholesale team will reply here shortly."
+    outcome = await respond(context(sales, hand_off=True), DialogueState(), "bulk prices?", LABELS)
+    assert (outcome.replies, outcome.handoff) == ([sales], HandoffReason.custom_intent)

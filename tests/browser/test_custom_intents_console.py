@@ -43,7 +43,7 @@ async def test_a_supervisor_adds_and_changes_an_intent(
         await expect(card).to_contain_text("2 examples; answers: “Yes, at checkout.”")
         await card.get_by_text("Edit").click()
         await card.get_by_label("Answer").fill("Yes, free of charge.")
-        await card.get_by_role("checkbox", name="On").uncheck()
+        await card.get_by_role("checkbox", name="On", exact=True).uncheck()
         await card.get_by_role("button", name="Save").click()
         await expect(page.locator("#intent-gift_wrap h2")).to_have_text("gift_wrap Off")
         await expect(page.locator("#intent-gift_wrap")).to_contain_text("Yes, free of charge.")

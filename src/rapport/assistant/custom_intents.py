@@ -21,6 +21,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from rapport.assistant.dialogue import CustomAnswer
 from rapport.assistant.errors import CustomIntentNotFound, IntentNameTaken, TooManyIntents
 from rapport.assistant.labels import clean
 from rapport.assistant.models import CustomIntent
@@ -51,7 +52,7 @@ class WorkspaceIntents:
 
     model: str
     index: ExampleIndex
-    answers: dict[str, str]
+    answers: dict[str, CustomAnswer]
     floors: dict[str, float]
 
 
@@ -60,7 +61,7 @@ class _Stored:
     id: str
     updated_at: datetime
     name: str
-    answer: str
+    answer: CustomAnswer
     min_similarity: float
     examples: tuple[str, ...]
     embedding: bytes | None
@@ -127,8 +128,8 @@ class CustomIntentService:
         intent = await repository.add(
             CustomIntent(
                 name=body.name, examples=list(body.examples), answer=body.answer,
-                enabled=body.enabled, min_similarity=body.min_similarity, embedding=vectors,
-                embedding_model=model,
+                enabled=body.enabled, hand_off=body.hand_off, min_similarity=body.min_similarity,
+                embedding=vectors, embedding_model=model,
             )
         )  # fmt: skip
         await self._changed(session, workspace_id, "assistant.intent_created", intent, actor)
@@ -142,7 +143,7 @@ class CustomIntentService:
         body: CustomIntentWrite,
         actor: Actor,
     ) -> CustomIntentRead:
-        """Replace a custom intent's name, examples, answer and switch (audited)."""
+        """Replace a custom intent's name, examples, answer and switches (audited)."""
         vectors, model = await _embedding(body.examples)
         await take_writer(session)
         repository = CustomIntentRepository(session, workspace_id)
@@ -151,7 +152,8 @@ class CustomIntentService:
             raise CustomIntentNotFound("No such custom intent in this workspace.")
         await _name_free(repository, body.name, intent.id)
         intent.name, intent.examples, intent.answer = body.name, list(body.examples), body.answer
-        intent.enabled, intent.min_similarity = body.enabled, body.min_similarity
+        intent.enabled, intent.hand_off = body.enabled, body.hand_off
+        intent.min_similarity = body.min_similarity
         intent.embedding, intent.embedding_model = vectors, model
         intent.updated_at = utcnow()
         await self._changed(session, workspace_id, "assistant.intent_changed", intent, actor)
@@ -188,7 +190,7 @@ class CustomIntentService:
 
     async def relabel(
         self, engine: AsyncEngine, workspace_id: str, text: str, labels: MessageLabels
-    ) -> tuple[MessageLabels, str | None]:
+    ) -> tuple[MessageLabels, CustomAnswer | None]:
         """Give a customer message the workspace's own intent when it is similar enough to
         one; return the labels and that intent's answer. Never raises: a failure
         leaves the shipped model's labels (no unit of work is held while it embeds)."""
@@ -257,7 +259,8 @@ async def _indexed(stored: Sequence[_Stored]) -> WorkspaceIntents:
 
 def _stored(row: CustomIntent) -> _Stored:
     return _Stored(
-        row.id, row.updated_at, row.name, row.answer, row.min_similarity, tuple(row.examples),
+        row.id, row.updated_at, row.name, CustomAnswer(row.answer, row.hand_off),
+        row.min_similarity, tuple(row.examples),
         row.embedding, row.embedding_model,
     )  # fmt: skip
 

@@ -79,6 +79,14 @@ class Draft:
 
 
 @dataclass(frozen=True)
+class CustomAnswer:
+    """The workspace's own answer to a message that matched one of its custom intents."""
+
+    text: str
+    hand_off: bool = False
+
+
+@dataclass(frozen=True)
 class Context:
     """What a turn may look at and do, given by the caller (the database or a fake)."""
 
@@ -89,7 +97,7 @@ class Context:
     find_order: Callable[[str, str | None, str | None], Awaitable[OrderFacts | None]]
     run_action: Callable[[dict[str, Any]], Awaitable[OrderFacts]]
     # The workspace's own answer, when the message matched one of its custom intents.
-    custom_answer: str | None = None
+    custom_answer: CustomAnswer | None = None
 
 
 async def respond(
@@ -116,8 +124,7 @@ async def respond(
     _fill_slots(state, text)
     if state.task is None or not _answers_a_question(state, text):
         if context.custom_answer is not None:
-            state.awaiting, state.clarified = "anything_else", False
-            return Outcome(answered=True).say(context.custom_answer)
+            return _custom(state, context.custom_answer)
         task = TASK_OF_INTENT.get(labels.intent)
         if task is not None and _confident(context, labels):
             state.task = str(task)
@@ -149,6 +156,14 @@ def consults_model(
         return False
     task = TASK_OF_INTENT.get(labels.intent)
     return task is None or not _confident(context, labels)
+
+
+def _custom(state: DialogueState, answer: CustomAnswer) -> Outcome:
+    """Give the workspace's own answer; then hand off, or ask for anything else."""
+    if answer.hand_off:
+        return Outcome(handoff=HandoffReason.custom_intent).say(answer.text)
+    state.awaiting, state.clarified = "anything_else", False
+    return Outcome(answered=True).say(answer.text)
 
 
 async def _follow(context: Context, state: DialogueState, draft: Draft) -> Outcome:

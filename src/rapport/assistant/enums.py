@@ -25,3 +25,4 @@ class HandoffReason(enum.StrEnum):
     action_failed = "action_failed"
     not_verified = "not_verified"
     complaint = "complaint"
+    custom_intent = "custom_intent"  # the workspace's own intent says so after its answer

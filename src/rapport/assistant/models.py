@@ -84,6 +84,8 @@ class CustomIntent(TenantMixin, Base):
     examples: Mapped[list[str]] = mapped_column(JSON)
     answer: Mapped[str] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # After its answer the conversation goes to people (a sales question, a partnership).
+    hand_off: Mapped[bool] = mapped_column(Boolean, default=False)
     # The similarity (0-1) a message needs to take this intent (nlp/examples.py).
     min_similarity: Mapped[float] = mapped_column(Float)
     # The examples' vectors (float32 rows, in `examples` order) and the model that made them;

@@ -159,6 +159,11 @@ class CustomIntentWrite(BaseModel):
         "2,000 characters; line breaks kept)."
     )
     enabled: bool = Field(default=True, description="Whether messages are matched to it.")
+    hand_off: bool = Field(
+        default=False,
+        description="After the answer, give the conversation to people (a sales question, a "
+        "partnership): the answer then says what happens next.",
+    )
     min_similarity: float = Field(
         default=DEFAULT_MIN_SIMILARITY,
         ge=0.3,
@@ -196,6 +201,7 @@ class CustomIntentRead(ReadModel):
     examples: list[str] = Field(description="The example messages.")
     answer: str = Field(description="What the assistant replies to a matching message.")
     enabled: bool = Field(description="Whether messages are matched to it.")
+    hand_off: bool = Field(description="Whether the conversation goes to people after it.")
     min_similarity: float = Field(description="How similar a message must be to take it.")
     created_at: datetime = Field(description="When it was created.")
     updated_at: datetime = Field(description="When it last changed.")

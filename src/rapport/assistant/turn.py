@@ -15,6 +15,7 @@ from rapport.assistant.dialogue import (
     ORDER_STATUS,
     TASK_OF_INTENT,
     Context,
+    CustomAnswer,
     Draft,
     Hit,
     Rules,
@@ -69,7 +70,7 @@ async def take_turn(
     labels: MessageLabels,
     hits: Sequence[Hit],
     draft: Draft | None = None,
-    custom_answer: str | None = None,
+    custom_answer: CustomAnswer | None = None,
 ) -> TurnResult:
     """Label the message (once) and, if the assistant owns the conversation, answer it (with
     the generative model's draft when it was made for this very turn, or the workspace's own
@@ -114,7 +115,7 @@ async def _context(
     conversation: Any,
     settings: AssistantSettingsRead,
     hits: Sequence[Hit],
-    custom_answer: str | None,
+    custom_answer: CustomAnswer | None,
 ) -> Context:
     async def find_order(
         order_key: str, customer_id: str | None, email: str | None

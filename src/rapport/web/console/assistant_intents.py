@@ -56,9 +56,10 @@ async def create_custom_intent(
     answer: Answer = "",
     min_similarity: Short = "",
     enabled: Short = "",
+    hand_off: Short = "",
 ) -> Response:
     """Add a custom intent."""
-    body = _checked(name, examples, answer, min_similarity, enabled)
+    body = _checked(name, examples, answer, min_similarity, enabled, hand_off)
     await custom_intents.create(session, ctx.principal.workspace_id, body, Actor.of(ctx.principal))
     return see_other(ctx.request, PATH)
 
@@ -73,9 +74,10 @@ async def replace_custom_intent(
     answer: Answer = "",
     min_similarity: Short = "",
     enabled: Short = "",
+    hand_off: Short = "",
 ) -> Response:
     """Change a custom intent."""
-    body = _checked(name, examples, answer, min_similarity, enabled)
+    body = _checked(name, examples, answer, min_similarity, enabled, hand_off)
     await custom_intents.replace(
         session, ctx.principal.workspace_id, intent_id, body, Actor.of(ctx.principal)
     )
@@ -94,7 +96,7 @@ async def delete_custom_intent(
 
 
 def _checked(
-    name: str, examples: str, answer: str, min_similarity: str, enabled: str
+    name: str, examples: str, answer: str, min_similarity: str, enabled: str, hand_off: str
 ) -> CustomIntentWrite:
     """Read the form (one example a line) as the API's body, or say which field is wrong."""
     try:
@@ -105,6 +107,7 @@ def _checked(
                 "answer": answer,
                 "min_similarity": min_similarity.strip() or DEFAULT_MIN_SIMILARITY,
                 "enabled": enabled == "on",
+                "hand_off": hand_off == "on",
             }
         )
     except ValidationError as invalid:

@@ -5,8 +5,8 @@ Revises: 20261205_0034
 Create Date: 2026-12-06 09:40:00
 
 - assistant_intents: per workspace, an intent's name (unique in the workspace), its example
-  messages, the answer the assistant gives, whether it is on, the similarity a message needs
-  to take it, and the examples' vectors with the model that made them.
+  messages, the answer the assistant gives (and whether it then hands off), whether it is
+  on, the similarity a message needs to take it, and the examples' vectors with the model that made them.
 """
 
 from collections.abc import Sequence
@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("examples", sa.JSON(), nullable=False),
         sa.Column("answer", sa.Text(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("hand_off", sa.Boolean(), nullable=False),
         sa.Column("min_similarity", sa.Float(), nullable=False),
         sa.Column("embedding", sa.LargeBinary(), nullable=True),
         sa.Column("embedding_model", sa.String(length=200), nullable=True),
