@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import DateTime, ForeignKey, MetaData, String, event
+from sqlalchemy import DateTime, ForeignKey, MetaData, String, event, text
 from sqlalchemy.engine import Connection, ExecutionContext, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
@@ -174,6 +174,16 @@ async def take_writer(session: AsyncSession) -> None:
     connection = await session.connection()
     if connection.dialect.name == "sqlite":
         await connection.run_sync(_run_as_writer)
+
+
+async def lock_key(session: AsyncSession, key: str) -> None:
+    """Make this unit of work the only one holding `key` until it ends, for checks that later
+    writes depend on (a count, a name still free): an advisory lock on PostgreSQL, the writer
+    on SQLite."""
+    if dialect_of(session) == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    else:
+        await take_writer(session)
 
 
 def _run_as_writer(connection: Connection) -> None:

@@ -17,13 +17,12 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    text,
     true,
     update,
 )
 from sqlalchemy.orm import aliased
 
-from rapport.core.db import take_writer
+from rapport.core.db import lock_key
 from rapport.core.repository import TenantRepository
 from rapport.core.statistics import grew
 from rapport.customers.enums import WEAK_KINDS
@@ -76,13 +75,7 @@ class CustomerRepository(TenantRepository[Customer]):
     async def lock_workspace(self) -> None:
         """Serialise identity resolution within a workspace (on SQLite, by taking the one
         writer before the reads that resolution's writes depend on)."""
-        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
-            await self.session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                {"key": f"identity:{self.workspace_id}"},
-            )
-        else:
-            await take_writer(self.session)
+        await lock_key(self.session, f"identity:{self.workspace_id}")
 
     async def group_ids(self, customer_id: str) -> list[str]:
         """Return a profile and every profile merged into it, directly or not."""

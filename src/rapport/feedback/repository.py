@@ -18,13 +18,12 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from rapport.core.db import take_writer
+from rapport.core.db import lock_key
 from rapport.core.repository import Repository, TenantRepository
 from rapport.feedback.models import FeedbackSettings, Survey, SurveyInvitation, SurveyResponse
 from rapport.feedback.overview import ResponseQuery
@@ -66,14 +65,7 @@ class InvitationRepository(TenantRepository[SurveyInvitation]):
     async def lock_customer(self, customer_id: str) -> None:
         """Make checking the throttle and inviting one customer one step at a time until
         commit (an advisory lock on PostgreSQL, the writer on SQLite)."""
-        bind = self.session.bind
-        if bind is not None and bind.dialect.name == "postgresql":
-            key = f"feedback.throttle:{customer_id}"
-            await self.session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key}
-            )
-        else:
-            await take_writer(self.session)
+        await lock_key(self.session, f"feedback.throttle:{customer_id}")
 
     async def latest_for(self, customer_id: str) -> datetime | None:
         """Return when this customer was last sent a survey."""

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, select, text, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rapport.core.db import take_writer
+from rapport.core.db import lock_key
 from rapport.core.repository import Repository, TenantRepository
 from rapport.core.retention import delete_oldest
 from rapport.identity.enums import ActorType, Role
@@ -238,13 +238,8 @@ class SignInFailureRepository(Repository[SignInFailure]):
     async def lock_keys(self, keys: list[str]) -> None:
         """Make counting and recording under `keys` one step at a time until commit (an
         advisory lock per key on PostgreSQL, the writer on SQLite)."""
-        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
-            for key in sorted(set(keys)):  # one order everywhere: no deadlock
-                await self.session.execute(
-                    text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"sign-in:{key}"}
-                )
-        else:
-            await take_writer(self.session)
+        for key in sorted(set(keys)):  # one order everywhere: no deadlock
+            await lock_key(self.session, f"sign-in:{key}")
 
     async def forget(self, failure_ids: list[str]) -> None:
         """Delete some failures by id."""
