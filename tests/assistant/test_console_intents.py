@@ -3,8 +3,6 @@ their check, supervisors add, change and delete them, and a bad form says what i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -13,12 +11,12 @@ from rapport.assistant.schemas import CustomIntentWrite
 from rapport.core.db import Database
 from rapport.identity.audit import SYSTEM
 from rapport.identity.enums import Role
-from rapport.nlp.fakes import FakeEmbedder
-from tests.fixtures.embedding import embedding_with
-from tests.fixtures.identity import make_staff, make_workspace
-from tests.fixtures.sessions import session_headers, sign_in
+from tests.fixtures.custom_intents import (
+    PAGE,
+    fake_embedding,  # noqa: F401 (an autouse fixture)
+    signed_in,
+)
 
-PAGE = "/console/assistant-intents"
 FORM = {
     "name": "Store hours",
     "examples": "What are your opening hours?\r\n\r\n  When does the shop open?  \r\n",
@@ -26,18 +24,6 @@ FORM = {
     "min_similarity": "0.7",
     "enabled": "on",
 }
-
-
-@pytest.fixture(autouse=True)
-def _fake_embedder() -> Iterator[None]:
-    with embedding_with(FakeEmbedder()):
-        yield
-
-
-async def signed_in(database: Database, role: Role) -> tuple[str, dict[str, str]]:
-    workspace = await make_workspace(database)
-    staff = await make_staff(database, workspace, role)
-    return workspace.id, session_headers((await sign_in(database, staff)).token)
 
 
 async def stored(database: Database, workspace_id: str) -> list[CustomIntentWrite]:

@@ -3,8 +3,6 @@ audit trail, and the leave-one-out check."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from sqlalchemy import select
@@ -13,18 +11,17 @@ from rapport.assistant import custom_intents
 from rapport.core.db import Database
 from rapport.identity.enums import Scope
 from rapport.identity.models import AuditEvent
-from rapport.nlp.fakes import FakeEmbedder
 from tests.fixtures.authorization import Case, call_case, case_name
+from tests.fixtures.custom_intents import (
+    HOURS,
+    URL,
+    fake_embedding,  # noqa: F401 (an autouse fixture)
+    workspace_key,
+)
 from tests.fixtures.embedding import embedding_with, minilm_embedder
 from tests.fixtures.identity import bearer, make_api_key, make_workspace
 
-URL = "/api/v1/assistant-intents"
 READ, ASSIGN = Scope.conversations_read, Scope.conversations_assign
-HOURS = {
-    "name": "store_hours",
-    "examples": ["What are your opening hours?", "When does the shop open?"],
-    "answer": "We are open 9:00-18:00, Monday to Saturday.",
-}
 CASES = [
     Case("GET", URL, READ),
     Case("POST", URL, ASSIGN, ok=201, json=HOURS),
@@ -32,14 +29,8 @@ CASES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _fake_embedder() -> Iterator[None]:
-    with embedding_with(FakeEmbedder()):
-        yield
-
-
-async def workspace_key(database: Database) -> dict[str, str]:
-    return bearer(await make_api_key(database, await make_workspace(database)))
+async def key_of(database: Database) -> dict[str, str]:
+    return (await workspace_key(database))[1]
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_name)
@@ -71,7 +62,7 @@ async def test_right_scope_succeeds(
 async def test_an_intent_is_kept_read_replaced_and_deleted(
     client: httpx.AsyncClient, database: Database
 ) -> None:
-    key = await workspace_key(database)
+    key = await key_of(database)
     created = await client.post(URL, json=HOURS, headers=key)
     assert created.status_code == 201, created.text
     intent = created.json()
@@ -93,7 +84,7 @@ async def test_an_intent_is_kept_read_replaced_and_deleted(
 async def test_examples_are_one_line_each_and_repeats_dropped(
     client: httpx.AsyncClient, database: Database
 ) -> None:
-    key = await workspace_key(database)
+    key = await key_of(database)
     body = {**HOURS, "examples": ["  When do\tyou open? ", "when do you OPEN?", "Hours?"]}
     created = await client.post(URL, json=body, headers=key)
     assert created.json()["examples"] == ["When do you open?", "Hours?"]
@@ -126,9 +117,7 @@ async def test_examples_are_one_line_each_and_repeats_dropped(
 async def test_bad_input_is_422_and_names_the_field(
     client: httpx.AsyncClient, database: Database, change: dict[str, object], field: str
 ) -> None:
-    response = await client.post(
-        URL, json={**HOURS, **change}, headers=await workspace_key(database)
-    )
+    response = await client.post(URL, json={**HOURS, **change}, headers=await key_of(database))
     assert response.status_code == 422, response.text
     assert field in response.text
 
@@ -137,14 +126,14 @@ async def test_a_built_in_name_is_refused_with_a_reason(
     client: httpx.AsyncClient, database: Database
 ) -> None:
     body = {**HOURS, "name": "cancel_order"}
-    response = await client.post(URL, json=body, headers=await workspace_key(database))
+    response = await client.post(URL, json=body, headers=await key_of(database))
     assert "cancel_order is a built-in intent; pick another name" in response.text
 
 
 async def test_a_name_is_unique_in_a_workspace_only(
     client: httpx.AsyncClient, database: Database
 ) -> None:
-    key, other = await workspace_key(database), await workspace_key(database)
+    key, other = await key_of(database), await key_of(database)
     first = (await client.post(URL, json=HOURS, headers=key)).json()
     again = await client.post(URL, json=HOURS, headers=key)
     assert (again.status_code, again.json()["error"]) == (409, "IntentNameTaken")
@@ -159,7 +148,7 @@ async def test_a_workspace_has_at_most_so_many(
     client: httpx.AsyncClient, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(custom_intents, "MAX_INTENTS", 2)
-    key = await workspace_key(database)
+    key = await key_of(database)
     for name in ("store_hours", "gift_wrap"):
         assert (
             await client.post(URL, json={**HOURS, "name": name}, headers=key)
@@ -172,7 +161,7 @@ async def test_a_workspace_has_at_most_so_many(
 async def test_another_workspaces_intent_is_404(
     client: httpx.AsyncClient, database: Database, method: str
 ) -> None:
-    mine, theirs = await workspace_key(database), await workspace_key(database)
+    mine, theirs = await key_of(database), await key_of(database)
     intent = (await client.post(URL, json=HOURS, headers=theirs)).json()
     body = HOURS if method == "PUT" else None
     response = await client.request(method, f"{URL}/{intent['id']}", json=body, headers=mine)
@@ -181,7 +170,7 @@ async def test_another_workspaces_intent_is_404(
 
 
 async def test_a_malformed_id_is_422(client: httpx.AsyncClient, database: Database) -> None:
-    response = await client.get(f"{URL}/not-an-id", headers=await workspace_key(database))
+    response = await client.get(f"{URL}/not-an-id", headers=await key_of(database))
     assert response.status_code == 422
 
 
@@ -208,7 +197,7 @@ async def test_every_change_is_audited(client: httpx.AsyncClient, database: Data
 async def test_the_report_counts_each_example_left_out(
     client: httpx.AsyncClient, database: Database
 ) -> None:
-    key = await workspace_key(database)
+    key = await key_of(database)
     wrap = {
         "name": "gift_wrap",
         "examples": ["Do you offer gift wrapping?", "Can you gift wrap my order?"],
@@ -237,5 +226,5 @@ async def test_the_report_counts_each_example_left_out(
 async def test_the_report_of_a_workspace_without_intents_is_empty(
     client: httpx.AsyncClient, database: Database
 ) -> None:
-    report = await client.get(f"{URL}/report", headers=await workspace_key(database))
+    report = await client.get(f"{URL}/report", headers=await key_of(database))
     assert report.json() == {"items": []}

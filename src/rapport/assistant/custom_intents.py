@@ -38,7 +38,7 @@ from rapport.core.db import take_writer, unit_of_work
 from rapport.core.recent import SETTINGS_SECONDS, Recent
 from rapport.identity.audit import Actor, audit
 from rapport.knowledge.embedding import embed, embedder, from_bytes, to_bytes
-from rapport.nlp.examples import ExampleIndex, leave_one_out
+from rapport.nlp.examples import ExampleIndex, LabelReport, leave_one_out
 from rapport.nlp.ports import Vectors
 from rapport.support.assistant_desk import MessageLabels
 
@@ -98,6 +98,10 @@ class _Reembedded:
 
 
 _reembedded = _Reembedded()
+# The last check per workspace, with the intents it was made from: a check is computed at
+# most once per read of the intents (every SETTINGS_SECONDS), however often it is asked for.
+_checks: OrderedDict[str, tuple[WorkspaceIntents, list[LabelReport]]] = OrderedDict()
+MAX_CHECKS = 1_000
 
 
 class CustomIntentService:
@@ -120,8 +124,8 @@ class CustomIntentService:
     ) -> CustomIntentRead:
         """Add a custom intent (its examples embedded before the write; audited)."""
         vectors, model = await _embedding(body.examples)
-        await take_writer(session)
         repository = CustomIntentRepository(session, workspace_id)
+        await repository.lock()
         if await repository.counted() >= MAX_INTENTS:
             raise TooManyIntents(f"A workspace has at most {MAX_INTENTS} custom intents.")
         await _name_free(repository, body.name, None)
@@ -145,8 +149,8 @@ class CustomIntentService:
     ) -> CustomIntentRead:
         """Replace a custom intent's name, examples, answer and switches (audited)."""
         vectors, model = await _embedding(body.examples)
-        await take_writer(session)
         repository = CustomIntentRepository(session, workspace_id)
+        await repository.lock()
         intent = await repository.locked(intent_id)
         if intent is None:
             raise CustomIntentNotFound("No such custom intent in this workspace.")
@@ -177,8 +181,7 @@ class CustomIntentService:
         intents = await current(engine, workspace_id)
         if intents is None:
             return CustomIntentReport(items=[])
-        # About a second of CPU at the largest (5,000 examples): not on the event loop.
-        rows = await asyncio.to_thread(leave_one_out, intents.index, floors=intents.floors)
+        rows = await _checked(workspace_id, intents)
         checks = [
             CustomIntentCheck(
                 name=row.label, examples=row.examples, min_similarity=intents.floors[row.label],
@@ -239,6 +242,19 @@ async def current(engine: AsyncEngine, workspace_id: str) -> WorkspaceIntents | 
         return await _indexed(stored) if stored else None
 
     return await _recent.load(workspace_id, read)
+
+
+async def _checked(workspace_id: str, intents: WorkspaceIntents) -> list[LabelReport]:
+    kept = _checks.get(workspace_id)
+    if kept is not None and kept[0] is intents:
+        return kept[1]
+    # Up to a second of CPU at the largest (5,000 examples): not on the event loop.
+    rows = await asyncio.to_thread(leave_one_out, intents.index, floors=intents.floors)
+    _checks[workspace_id] = (intents, rows)
+    _checks.move_to_end(workspace_id)
+    while len(_checks) > MAX_CHECKS:
+        _checks.popitem(last=False)
+    return rows
 
 
 async def _indexed(stored: Sequence[_Stored]) -> WorkspaceIntents:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import Select, bindparam
 
 from rapport.assistant.models import AssistantSettings, CustomIntent, Dialogue
+from rapport.core.db import lock_key
 from rapport.core.repository import TenantRepository
 
 
@@ -58,6 +59,11 @@ class CustomIntentRepository(TenantRepository[CustomIntent]):
     async def locked(self, intent_id: str) -> CustomIntent | None:
         """Return one custom intent, locked for a change."""
         return await self.one_or_none(self.id_query(for_update=True), self.id_params(intent_id))
+
+    async def lock(self) -> None:
+        """Make this unit of work the workspace's only one changing custom intents until it
+        ends, so the limit and the names it checks still hold when it writes."""
+        await lock_key(self.session, f"assistant-intents:{self.workspace_id}")
 
     async def counted(self) -> int:
         """Count the workspace's custom intents."""

@@ -3,6 +3,7 @@ workspace's own intents."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated
 
@@ -126,7 +127,7 @@ IntentName = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]{1,47}$")
 ]
 # Tabs and line breaks, but no other control characters.
-NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 # An example is one line (the validator makes every whitespace run one space).
 Example = Annotated[
     str,
@@ -168,6 +169,7 @@ class CustomIntentWrite(BaseModel):
         default=DEFAULT_MIN_SIMILARITY,
         ge=0.3,
         le=0.99,
+        allow_inf_nan=False,
         description="How similar (0-1) a message must be to take this intent: the mean of its "
         "cosine to the nearest example and to the examples' centroid. Lower catches more "
         "wordings and more unrelated messages; see the report.",
@@ -183,6 +185,8 @@ class CustomIntentWrite(BaseModel):
     @field_validator("answer")
     @classmethod
     def _newlines(cls, answer: str) -> str:
+        if not any(unicodedata.category(character)[0] in "LNPS" for character in answer):
+            raise ValueError("the answer shows nothing: write some text")
         return "\n".join(line.rstrip() for line in answer.splitlines())
 
     @field_validator("examples")
@@ -190,6 +194,8 @@ class CustomIntentWrite(BaseModel):
     def _distinct(cls, examples: list[str]) -> list[str]:
         kept: dict[str, str] = {}
         for example in examples:
+            if not any(character.isalnum() for character in example):
+                raise ValueError(f"{example!r} has no letter or digit: a message needs words")
             one_line = " ".join(example.split())
             kept.setdefault(one_line.casefold(), one_line)
         return list(kept.values())
