@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Path, Response
+from fastapi import Depends, Form, Path, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
@@ -47,56 +47,13 @@ async def show_custom_intents(
     )  # fmt: skip
 
 
-@router.post("/assistant-intents")
-async def create_custom_intent(
-    ctx: AssignConsole,
-    session: SessionDep,
+def intent_form(
     name: Short = "",
     examples: Lines = "",
     answer: Answer = "",
     min_similarity: Short = "",
     enabled: Short = "",
     hand_off: Short = "",
-) -> Response:
-    """Add a custom intent."""
-    body = _checked(name, examples, answer, min_similarity, enabled, hand_off)
-    await custom_intents.create(session, ctx.principal.workspace_id, body, Actor.of(ctx.principal))
-    return see_other(ctx.request, PATH)
-
-
-@router.post("/assistant-intents/{intent_id}")
-async def replace_custom_intent(
-    ctx: AssignConsole,
-    session: SessionDep,
-    intent_id: IntentId,
-    name: Short = "",
-    examples: Lines = "",
-    answer: Answer = "",
-    min_similarity: Short = "",
-    enabled: Short = "",
-    hand_off: Short = "",
-) -> Response:
-    """Change a custom intent."""
-    body = _checked(name, examples, answer, min_similarity, enabled, hand_off)
-    await custom_intents.replace(
-        session, ctx.principal.workspace_id, intent_id, body, Actor.of(ctx.principal)
-    )
-    return see_other(ctx.request, f"{PATH}#intent-{body.name}")
-
-
-@router.post("/assistant-intents/{intent_id}/delete")
-async def delete_custom_intent(
-    ctx: AssignConsole, session: SessionDep, intent_id: IntentId
-) -> Response:
-    """Delete a custom intent."""
-    await custom_intents.delete(
-        session, ctx.principal.workspace_id, intent_id, Actor.of(ctx.principal)
-    )
-    return see_other(ctx.request, PATH)
-
-
-def _checked(
-    name: str, examples: str, answer: str, min_similarity: str, enabled: str, hand_off: str
 ) -> CustomIntentWrite:
     """Read the form (one example a line) as the API's body, or say which field is wrong."""
     try:
@@ -115,3 +72,37 @@ def _checked(
         field = str(first["loc"][0]).replace("_", " ") if first["loc"] else "form"
         reason = str(first["msg"]).removeprefix("Value error, ")
         raise UnprocessableContent(f"Check the {field}: {reason}.") from None
+
+
+IntentForm = Annotated[CustomIntentWrite, Depends(intent_form)]
+
+
+@router.post("/assistant-intents")
+async def create_custom_intent(
+    ctx: AssignConsole, session: SessionDep, body: IntentForm
+) -> Response:
+    """Add a custom intent."""
+    await custom_intents.create(session, ctx.principal.workspace_id, body, Actor.of(ctx.principal))
+    return see_other(ctx.request, PATH)
+
+
+@router.post("/assistant-intents/{intent_id}")
+async def replace_custom_intent(
+    ctx: AssignConsole, session: SessionDep, intent_id: IntentId, body: IntentForm
+) -> Response:
+    """Change a custom intent."""
+    await custom_intents.replace(
+        session, ctx.principal.workspace_id, intent_id, body, Actor.of(ctx.principal)
+    )
+    return see_other(ctx.request, f"{PATH}#intent-{body.name}")
+
+
+@router.post("/assistant-intents/{intent_id}/delete")
+async def delete_custom_intent(
+    ctx: AssignConsole, session: SessionDep, intent_id: IntentId
+) -> Response:
+    """Delete a custom intent."""
+    await custom_intents.delete(
+        session, ctx.principal.workspace_id, intent_id, Actor.of(ctx.principal)
+    )
+    return see_other(ctx.request, PATH)
