@@ -124,7 +124,10 @@ class GenerativeSettingsRead(ReadModel):
 
 MAX_EXAMPLES = 50
 IntentName = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]{1,47}$")
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=2, max_length=48, pattern=r"^[a-z][a-z0-9_]{1,47}$"
+    ),
 ]
 # Tabs and line breaks, but no other control characters.
 NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
