@@ -11,9 +11,11 @@ from sqlalchemy import select
 
 from rapport.assistant import replies
 from rapport.assistant.custom_intents import custom_intents
+from rapport.assistant.models import CustomIntent
 from rapport.assistant.schemas import CustomIntentWrite
 from rapport.core.db import Database
 from rapport.identity.audit import SYSTEM
+from rapport.nlp.fakes import FakeEmbedder
 from rapport.support.models import Message
 from rapport.worker.runner import Worker
 from tests.fixtures.assistant import (
@@ -155,3 +157,14 @@ async def test_an_intent_that_hands_off_leaves_a_note_and_opens_the_conversation
     )
     assert "intent wholesale" in messages[2][2]
     assert (await conversation_row(database, conversation_id)).status == "open"
+
+
+async def test_examples_saved_under_another_model_are_embedded_again(database: Database) -> None:
+    with embedding_with(FakeEmbedder()):  # saved while MiniLM was missing, say
+        workspace_id = await shop(database, HOURS)
+    async with database.session() as session:
+        [stored] = (await session.execute(select(CustomIntent))).scalars().all()
+    assert stored.embedding_model == "fake-embedder"
+    with embedding_with(minilm_embedder()):
+        conversation_id = await ask(database, workspace_id, "when are you open")
+    assert (await thread(database, conversation_id))[1] == ("assistant", False, ANSWER)

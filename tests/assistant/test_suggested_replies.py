@@ -6,7 +6,6 @@ workspace's text, and no connection held while the model runs."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from functools import cache
 
 import httpx
 import pytest
@@ -14,13 +13,13 @@ import pytest
 from rapport.core.db import Database
 from rapport.identity.enums import Role, Scope
 from rapport.knowledge.embedding import use_embedder
-from rapport.nlp.embeddings import OnnxEmbedder, installed_minilm
 from rapport.nlp.ports import Embedder, Vectors
 from rapport.support.enums import MessageKind
 from rapport.support.schemas import MessageCreate
 from rapport.support.service import conversations
 from rapport.support.teams import teams
 from tests.fixtures.agent_tools import make_canned_response
+from tests.fixtures.embedding import installed_minilm_embedder
 from tests.fixtures.identity import (
     bearer,
     console_sign_in,
@@ -39,12 +38,6 @@ RETURN_A = "You can return anything within 30 days from the Orders page of your 
 ASKED = "When will my parcel arrive? How many days is shipping?"
 
 
-@cache
-def _minilm() -> Embedder | None:
-    files = installed_minilm()
-    return OnnxEmbedder(files) if files is not None else None
-
-
 class Watched:
     """MiniLM that notes how many database connections are checked out while it runs."""
 
@@ -61,7 +54,7 @@ class Watched:
 @pytest.fixture
 def minilm(database: Database) -> Iterator[Watched]:
     """Embed with MiniLM (skipped where it is not installed), watching the pool."""
-    model = _minilm()
+    model = installed_minilm_embedder()
     if model is None:
         pytest.skip("MiniLM is not installed")
     watched = Watched(model, database)

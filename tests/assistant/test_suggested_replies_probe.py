@@ -18,8 +18,8 @@ from rapport.support import inbox
 from rapport.support.enums import MessageKind
 from rapport.support.schemas import MessageCreate
 from rapport.support.service import conversations
-from tests.assistant.test_suggested_replies import _minilm
 from tests.fixtures.agent_tools import make_canned_response
+from tests.fixtures.embedding import installed_minilm_embedder
 from tests.fixtures.identity import bearer, make_api_key, make_workspace
 from tests.fixtures.support import SYSTEM_ACTING, make_conversation
 
@@ -41,7 +41,7 @@ class Counted:
 
 @pytest.fixture
 def counted() -> Iterator[Counted]:
-    model = _minilm()
+    model = installed_minilm_embedder()
     if model is None:
         pytest.skip("MiniLM is not installed")
     watched = Counted(model)

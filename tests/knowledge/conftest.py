@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cache
 
 import pytest
 
 from rapport.knowledge.embedding import use_embedder
-from rapport.nlp.embeddings import OnnxEmbedder, installed_minilm
 from rapport.nlp.fakes import FakeEmbedder
 from rapport.nlp.ports import Embedder
+from tests.fixtures.embedding import installed_minilm_embedder
 
 
 @pytest.fixture(autouse=True)
@@ -22,16 +21,10 @@ def fake_embedder() -> Iterator[Embedder]:
     use_embedder(None)
 
 
-@cache
-def _minilm() -> Embedder | None:
-    files = installed_minilm()
-    return OnnxEmbedder(files) if files is not None else None
-
-
 @pytest.fixture
 def minilm() -> Iterator[Embedder]:
     """Embed with MiniLM (skipped where the model is not installed)."""
-    model = _minilm()
+    model = installed_minilm_embedder()
     if model is None:
         pytest.skip("MiniLM is not installed")
     use_embedder(model)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rapport.nlp.embeddings import OnnxEmbedder, installed_minilm
 from rapport.nlp.ports import Embedder
+from tests.fixtures.embedding import minilm_embedder
 
 INTENT_EXAMPLES = {
     "track_order": [
@@ -59,9 +59,7 @@ OUT_OF_SCOPE_EXAMPLES = [
 @pytest.fixture(scope="session")
 def minilm() -> Embedder:
     """Return the installed MiniLM embedder (installed by `make setup`)."""
-    files = installed_minilm()
-    assert files is not None, "run make setup: the MiniLM packages are missing"
-    return OnnxEmbedder(files)
+    return minilm_embedder()
 
 
 def intent_rows(with_out_of_scope: bool = False) -> list[tuple[str, str]]:

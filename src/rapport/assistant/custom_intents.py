@@ -12,11 +12,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -33,8 +31,9 @@ from rapport.assistant.schemas import (
     CustomIntentReport,
     CustomIntentWrite,
 )
+from rapport.assistant.suggestions import VectorCache
 from rapport.core.clock import utcnow
-from rapport.core.db import take_writer, unit_of_work
+from rapport.core.db import unit_of_work
 from rapport.core.recent import SETTINGS_SECONDS, Recent
 from rapport.identity.audit import Actor, audit
 from rapport.knowledge.embedding import embed, embedder, from_bytes, to_bytes
@@ -58,8 +57,6 @@ class WorkspaceIntents:
 
 @dataclass(frozen=True)
 class _Stored:
-    id: str
-    updated_at: datetime
     name: str
     answer: CustomAnswer
     min_similarity: float
@@ -73,31 +70,9 @@ class _Stored:
 _recent: Recent[str, WorkspaceIntents | None] = Recent(SETTINGS_SECONDS)
 
 
-class _Reembedded:
-    """Vectors of examples stored with another model than this process's (made when the
-    model was absent, or before a new one), by intent version (least recently used
-    forgotten)."""
-
-    def __init__(self, max_items: int = 1_000) -> None:
-        self.max_items = max_items
-        self._items: OrderedDict[tuple[str, datetime, str], Vectors] = OrderedDict()
-        self._lock = threading.Lock()
-
-    async def vectors(self, stored: _Stored, model: str) -> Vectors:
-        """Return the examples' vectors under `model`, embedding them the first time."""
-        key = (stored.id, stored.updated_at, model)
-        with self._lock:
-            found = self._items.get(key)
-        if found is None:
-            found, _ = await embed([clean(example) for example in stored.examples])
-            with self._lock:
-                self._items[key] = found
-                while len(self._items) > self.max_items:
-                    self._items.popitem(last=False)
-        return found
-
-
-_reembedded = _Reembedded()
+# Vectors of examples stored under another model than this process's (saved while MiniLM
+# was missing, or before a new one), by workspace, model and text.
+_reembedded = VectorCache(max_items=10_000)
 # The last check per workspace, with the intents it was made from: a check is computed at
 # most once per read of the intents (every SETTINGS_SECONDS), however often it is asked for.
 _checks: OrderedDict[str, tuple[WorkspaceIntents, list[LabelReport]]] = OrderedDict()
@@ -151,7 +126,7 @@ class CustomIntentService:
         vectors, model = await _embedding(body.examples)
         repository = CustomIntentRepository(session, workspace_id)
         await repository.lock()
-        intent = await repository.locked(intent_id)
+        intent = await repository.get(intent_id)
         if intent is None:
             raise CustomIntentNotFound("No such custom intent in this workspace.")
         await _name_free(repository, body.name, intent.id)
@@ -167,9 +142,9 @@ class CustomIntentService:
         self, session: AsyncSession, workspace_id: str, intent_id: str, actor: Actor
     ) -> None:
         """Delete a custom intent (audited); messages keep the intent they were given."""
-        await take_writer(session)
         repository = CustomIntentRepository(session, workspace_id)
-        intent = await repository.locked(intent_id)
+        await repository.lock()
+        intent = await repository.get(intent_id)
         if intent is None:
             raise CustomIntentNotFound("No such custom intent in this workspace.")
         await self._changed(session, workspace_id, "assistant.intent_deleted", intent, actor)
@@ -239,7 +214,7 @@ async def current(engine: AsyncEngine, workspace_id: str) -> WorkspaceIntents | 
         async with unit_of_work(engine) as session:
             rows = await CustomIntentRepository(session, workspace_id).listed(enabled_only=True)
             stored = [_stored(row) for row in rows]
-        return await _indexed(stored) if stored else None
+        return await _indexed(workspace_id, stored) if stored else None
 
     return await _recent.load(workspace_id, read)
 
@@ -257,7 +232,7 @@ async def _checked(workspace_id: str, intents: WorkspaceIntents) -> list[LabelRe
     return rows
 
 
-async def _indexed(stored: Sequence[_Stored]) -> WorkspaceIntents:
+async def _indexed(workspace_id: str, stored: Sequence[_Stored]) -> WorkspaceIntents:
     model = (await asyncio.to_thread(embedder)).name
     labels: list[str] = []
     blocks: list[Vectors] = []
@@ -265,7 +240,7 @@ async def _indexed(stored: Sequence[_Stored]) -> WorkspaceIntents:
         if item.embedding is not None and item.model == model:
             vectors = from_bytes(item.embedding).reshape(len(item.examples), -1)
         else:
-            vectors = await _reembedded.vectors(item, model)
+            vectors = await _vectors_under(workspace_id, model, item.examples)
         labels.extend([item.name] * len(item.examples))
         blocks.append(vectors)
     answers = {item.name: item.answer for item in stored}
@@ -273,9 +248,23 @@ async def _indexed(stored: Sequence[_Stored]) -> WorkspaceIntents:
     return WorkspaceIntents(model, ExampleIndex(labels, np.vstack(blocks)), answers, floors)
 
 
+async def _vectors_under(workspace_id: str, model: str, examples: Sequence[str]) -> Vectors:
+    """Return the examples' vectors under this process's model, embedding those not seen."""
+    texts = [clean(example) for example in examples]
+    keys = [_reembedded.key(workspace_id, model, text) for text in texts]
+    found = [_reembedded.get(key) for key in keys]
+    missing = [position for position, vector in enumerate(found) if vector is None]
+    if missing:
+        computed, _ = await embed([texts[position] for position in missing])
+        for position, vector in zip(missing, computed, strict=True):
+            found[position] = vector
+            _reembedded.put(keys[position], vector)
+    return np.stack([vector for vector in found if vector is not None])
+
+
 def _stored(row: CustomIntent) -> _Stored:
     return _Stored(
-        row.id, row.updated_at, row.name, CustomAnswer(row.answer, row.hand_off),
+        row.name, CustomAnswer(row.answer, row.hand_off),
         row.min_similarity, tuple(row.examples),
         row.embedding, row.embedding_model,
     )  # fmt: skip

@@ -56,10 +56,6 @@ class CustomIntentRepository(TenantRepository[CustomIntent]):
         """Return the custom intent with this name."""
         return await self.one_or_none(self.base_query().where(CustomIntent.name == name))
 
-    async def locked(self, intent_id: str) -> CustomIntent | None:
-        """Return one custom intent, locked for a change."""
-        return await self.one_or_none(self.id_query(for_update=True), self.id_params(intent_id))
-
     async def lock(self) -> None:
         """Make this unit of work the workspace's only one changing custom intents until it
         ends, so the limit and the names it checks still hold when it writes."""
