@@ -7,10 +7,12 @@ import httpx
 import pytest
 
 from rapport.assistant.custom_intents import custom_intents
+from rapport.assistant.dialogue import TASKS
 from rapport.assistant.schemas import CustomIntentWrite
 from rapport.core.db import Database
 from rapport.identity.audit import SYSTEM
 from rapport.identity.enums import Role
+from rapport.web.console.assistant_intents import HAND_OFF, THEN
 from tests.fixtures.custom_intents import (
     PAGE,
     fake_embedding,  # noqa: F401 (an autouse fixture)
@@ -58,7 +60,7 @@ async def test_a_supervisor_changes_switches_off_and_deletes_one(
     await client.post(PAGE, data=FORM, headers=headers)
     async with database.session() as session:
         [intent] = (await custom_intents.listed(session, workspace_id)).items
-    change = {**FORM, "answer": "Open every day.", "enabled": "", "hand_off": "on"}
+    change = {**FORM, "answer": "Open every day.", "enabled": "", "then": "hand_off"}
     response = await client.post(f"{PAGE}/{intent.id}", data=change, headers=headers)
     assert response.status_code == 303
     [changed] = await stored(database, workspace_id)
@@ -88,7 +90,8 @@ async def test_an_agent_sees_the_intents_without_a_form(
     [
         ({"name": "track order"}, "Check the name: track_order is a built-in intent"),
         ({"examples": " \r\n "}, "Check the examples"),
-        ({"answer": ""}, "Check the answer"),
+        ({"answer": ""}, "Check the answer: an answer is needed unless the intent starts a task"),
+        ({"then": "refund_everything"}, "Check what happens after the answer"),
         ({"min_similarity": "2"}, "Check the min similarity"),
         ({"min_similarity": "high"}, "Check the min similarity"),
     ],
@@ -115,3 +118,37 @@ async def test_another_workspaces_intent_cannot_be_changed(
         response = await client.post(path, data=FORM, headers=headers)
         assert response.status_code == 404
     assert [item.name for item in await stored(database, theirs)] == ["store_hours"]
+
+
+def test_the_form_offers_every_task_the_dialogue_runs() -> None:
+    assert set(THEN) == {"", HAND_OFF, *TASKS}
+
+
+async def test_an_intent_that_starts_a_task_needs_no_answer(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace_id, headers = await signed_in(database, Role.supervisor)
+    parcel = {**FORM, "name": "parcel", "answer": "  ", "then": "order_status"}
+    assert (await client.post(PAGE, data=parcel, headers=headers)).status_code == 303
+    [intent] = await stored(database, workspace_id)
+    assert (intent.answer, intent.task, intent.hand_off) == (None, "order_status", False)
+    page = await client.get(PAGE, headers=headers)
+    assert "then: look up the order&#39;s status" in page.text
+    assert '<option value="order_status" selected>' in page.text
+
+
+async def test_the_page_warns_of_examples_the_built_in_intents_act_on(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    _, headers = await signed_in(database, Role.supervisor)
+    parcel = {**FORM, "examples": "Where is my parcel?\nI want a human for my parcel\nParcel?"}
+    assert (await client.post(PAGE, data=parcel, headers=headers)).status_code == 303
+    page = (await client.get(PAGE, headers=headers)).text  # the fake intents read keywords
+    assert (
+        "1 example reads as the built-in intent contact_human_agent: the assistant gives such "
+        "messages to people before it looks at custom intents." in page
+    )
+    assert (
+        "1 example reads as the built-in intent track_order: messages like it get this intent "
+        "instead of the assistant's own task (order status)." in page
+    )

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from rapport.assistant import custom_intents
+from rapport.assistant.labels import use_models
 from rapport.core.db import Database
 from rapport.identity.enums import Scope
 from rapport.identity.models import AuditEvent
@@ -109,6 +110,9 @@ async def test_examples_are_one_line_each_and_repeats_dropped(
         ({"answer": "bell\x07"}, "answer"),
         ({"enabled": "sometimes"}, "enabled"),
         ({"hand_off": "later"}, "hand_off"),
+        ({"task": "refund_everything"}, "task"),
+        ({"task": 3}, "task"),
+        ({"task": ["order_status"]}, "task"),
         ({"min_similarity": 0.1}, "min_similarity"),
         ({"min_similarity": 1.5}, "min_similarity"),
         ({"min_similarity": "high"}, "min_similarity"),
@@ -120,6 +124,40 @@ async def test_bad_input_is_422_and_names_the_field(
     response = await client.post(URL, json={**HOURS, **change}, headers=await key_of(database))
     assert response.status_code == 422, response.text
     assert field in response.text
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"answer": None}, "an answer is needed unless the intent starts a task"),
+        ({"answer": None, "hand_off": True}, "an answer is needed unless the intent starts a task"),
+        ({"task": "cancel_order", "hand_off": True}, "cannot also hand off: pick one"),
+    ],
+)
+async def test_an_intent_must_do_one_thing_after_a_match(
+    client: httpx.AsyncClient, database: Database, change: dict[str, object], reason: str
+) -> None:
+    response = await client.post(URL, json={**HOURS, **change}, headers=await key_of(database))
+    assert response.status_code == 422, response.text
+    assert reason in response.text
+
+
+async def test_an_intent_may_start_a_task_with_or_without_words_of_its_own(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    key = await key_of(database)
+    parcel = {"name": "parcel", "examples": ["Has my parcel left?"], "task": "order_status"}
+    created = await client.post(URL, json=parcel, headers=key)
+    assert created.status_code == 201, created.text
+    assert {name: created.json()[name] for name in ("answer", "task", "hand_off")} == {
+        "answer": None, "task": "order_status", "hand_off": False,
+    }  # fmt: skip
+    said = {**parcel, "answer": "Let me look.", "task": "request_return"}
+    replaced = await client.put(f"{URL}/{created.json()['id']}", json=said, headers=key)
+    assert (replaced.json()["answer"], replaced.json()["task"]) == (
+        "Let me look.",
+        "request_return",
+    )
 
 
 async def test_a_built_in_name_is_refused_with_a_reason(
@@ -178,7 +216,8 @@ async def test_every_change_is_audited(client: httpx.AsyncClient, database: Data
     workspace = await make_workspace(database)
     key = bearer(await make_api_key(database, workspace))
     intent = (await client.post(URL, json=HOURS, headers=key)).json()
-    await client.put(f"{URL}/{intent['id']}", json={**HOURS, "name": "hours"}, headers=key)
+    changed = {**HOURS, "name": "hours", "task": "order_status"}
+    await client.put(f"{URL}/{intent['id']}", json=changed, headers=key)
     await client.delete(f"{URL}/{intent['id']}", headers=key)
     async with database.session() as session:
         rows = (
@@ -188,9 +227,21 @@ async def test_every_change_is_audited(client: httpx.AsyncClient, database: Data
             )
         ).scalars().all()  # fmt: skip
     assert [(row.action, row.target_id, row.details) for row in rows] == [
-        ("assistant.intent_created", intent["id"], {"name": "store_hours", "examples": 2}),
-        ("assistant.intent_changed", intent["id"], {"name": "hours", "examples": 2}),
-        ("assistant.intent_deleted", intent["id"], {"name": "hours", "examples": 2}),
+        (
+            "assistant.intent_created",
+            intent["id"],
+            {"name": "store_hours", "examples": 2, "task": None},
+        ),
+        (
+            "assistant.intent_changed",
+            intent["id"],
+            {"name": "hours", "examples": 2, "task": "order_status"},
+        ),
+        (
+            "assistant.intent_deleted",
+            intent["id"],
+            {"name": "hours", "examples": 2, "task": "order_status"},
+        ),
     ]
 
 
@@ -213,11 +264,11 @@ async def test_the_report_counts_each_example_left_out(
         "items": [
             {
                 "name": "gift_wrap", "examples": 2, "min_similarity": 0.95, "matched": 0,
-                "unmatched": 2, "confused_with": {},
+                "unmatched": 2, "confused_with": {}, "built_in": {},
             },
             {
                 "name": "store_hours", "examples": 3, "min_similarity": 0.68, "matched": 3,
-                "unmatched": 0, "confused_with": {},
+                "unmatched": 0, "confused_with": {}, "built_in": {},
             },
         ],
     }  # fmt: skip
@@ -228,3 +279,38 @@ async def test_the_report_of_a_workspace_without_intents_is_empty(
 ) -> None:
     report = await client.get(f"{URL}/report", headers=await key_of(database))
     assert report.json() == {"items": []}
+
+
+async def test_the_report_names_examples_the_shipped_intents_act_on(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    key = await key_of(database)  # the fake intents read "where" as track_order
+    parcel = {
+        "name": "parcel",
+        "examples": ["Where is my parcel?", "Has my parcel left?", "I complain: no parcel"],
+        "answer": "Parcels leave within a day.",
+    }
+    assert (await client.post(URL, json=parcel, headers=key)).status_code == 201
+    report = (await client.get(f"{URL}/report", headers=key)).json()
+    assert report["items"][0]["built_in"] == {"complaint": 1, "track_order": 1}
+    [intent] = (await client.get(URL, headers=key)).json()["items"]
+    tracked = {**parcel, "task": "order_status"}  # the same task as track_order: fine
+    assert (await client.put(f"{URL}/{intent['id']}", json=tracked, headers=key)).is_success
+    report = (await client.get(f"{URL}/report", headers=key)).json()
+    assert report["items"][0]["built_in"] == {"complaint": 1}
+
+
+async def test_the_report_reads_examples_with_the_shipped_model(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    key = await key_of(database)
+    use_models(None)  # the shipped intent model, over MiniLM
+    parcel = {
+        "name": "parcel",
+        "examples": ["Where is my order?", "I want to track my order", "Is gift wrap free?"],
+        "answer": "Parcels leave within a day.",
+    }
+    with embedding_with(minilm_embedder()):
+        assert (await client.post(URL, json=parcel, headers=key)).status_code == 201
+        report = (await client.get(f"{URL}/report", headers=key)).json()
+    assert report["items"][0]["built_in"] == {"track_order": 2}

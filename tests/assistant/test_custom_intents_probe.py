@@ -211,7 +211,7 @@ async def test_the_report_of_one_example_intents_and_all_disabled(
     assert (await client.get(f"{URL}/report", headers=key)).json()["items"] == [
         {
             "name": "twin", "examples": 1, "min_similarity": 0.68, "matched": 0, "unmatched": 1,
-            "confused_with": {},
+            "confused_with": {}, "built_in": {},
         }
     ]  # fmt: skip
     other = {**one, "name": "third", "examples": ["When do you open?!"]}

@@ -1,6 +1,7 @@
 """Custom intents in the turn: a message close to an example gets the workspace's answer and
 its intent, with MiniLM behind the match; rules before them still win; changes are seen at
-once; another workspace's intents never answer; the generative model is not asked."""
+once; another workspace's intents never answer; the generative model is not asked; an
+intent that starts an order task verifies the order and waits for the customer's yes."""
 
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ from rapport.worker.runner import Worker
 from tests.fixtures.assistant import (
     conversation_row,
     enable_assistant,
+    make_buyer,
+    make_order,
     open_conversation,
+    order_row,
     say,
     thread,
 )
@@ -168,3 +172,56 @@ async def test_examples_saved_under_another_model_are_embedded_again(database: D
     with embedding_with(minilm_embedder()):
         conversation_id = await ask(database, workspace_id, "when are you open")
     assert (await thread(database, conversation_id))[1] == ("assistant", False, ANSWER)
+
+
+PARCEL = CustomIntentWrite(
+    name="parcel_left",
+    examples=[
+        "Has my parcel left the warehouse?",
+        "Did my parcel leave your warehouse yet?",
+        "Is my parcel out of the warehouse?",
+    ],
+    task="order_status",
+)
+
+
+async def test_an_intent_that_starts_a_task_looks_up_the_customers_order(
+    database: Database,
+) -> None:
+    workspace_id = await shop(database, PARCEL)
+    buyer = await make_buyer(database, workspace_id, "ann@example.com")
+    order = await make_order(database, workspace_id, buyer)
+    conversation_id = await open_conversation(
+        database, workspace_id, "has the parcel left your warehouse?", customer_id=buyer
+    )
+    await Worker(database, concurrency=1).run_pending()
+    assert (await thread(database, conversation_id))[1][2] == replies.ASK_ORDER
+    assert (await first_labels(database, conversation_id))[0] == "parcel_left"
+    await say(database, workspace_id, conversation_id, order)
+    reply = (await thread(database, conversation_id))[-1][2]
+    assert reply.startswith(f"Order {order} (placed ") and "has not shipped yet" in reply
+
+
+async def test_an_action_an_intent_starts_runs_only_after_yes(database: Database) -> None:
+    stop = CustomIntentWrite(
+        name="stop_parcel",
+        examples=["Please stop my parcel", "Stop the parcel, I don't want it", "Halt my parcel"],
+        answer="I can stop it while it is still with us.",
+        task="cancel_order",
+    )
+    workspace_id = await shop(database, stop)
+    buyer = await make_buyer(database, workspace_id, "ann@example.com")
+    order = await make_order(database, workspace_id, buyer)
+    conversation_id = await open_conversation(
+        database, workspace_id, f"please stop parcel {order}", customer_id=buyer
+    )
+    await Worker(database, concurrency=1).run_pending()
+    messages = await thread(database, conversation_id)
+    assert messages[1][2] == "I can stop it while it is still with us."
+    assert f"cancel order {order}" in messages[2][2]
+    assert (await order_row(database, order)).status != "cancelled"
+    await say(database, workspace_id, conversation_id, "yes")
+    assert (await thread(database, conversation_id))[-1][2].startswith(
+        f"Order {order} is cancelled."
+    )
+    assert (await order_row(database, order)).status == "cancelled"

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from rapport.assistant.tasks import TAKE_MESSAGE, answer
 from rapport.core.db import Database
 from rapport.core.jobs import Job
-from rapport.events.models import Order
 from rapport.identity.models import AuditEvent
 from rapport.support.assistant_desk import assistant_desk
 from rapport.support.enums import MessageKind
@@ -26,6 +25,7 @@ from tests.fixtures.assistant import (
     make_buyer,
     make_order,
     open_conversation,
+    order_row,
     say,
     thread,
 )
@@ -38,14 +38,6 @@ async def _start(database: Database, text: str, customer_id: str | None = None) 
     conversation_id = await open_conversation(database, workspace.id, text, customer_id)
     await Worker(database, concurrency=1).run_pending()
     return workspace.id, conversation_id
-
-
-async def _order_status(database: Database, order_key: str) -> str:
-    async with database.session() as session:
-        order = (
-            await session.execute(select(Order).where(Order.order_key == order_key))
-        ).scalar_one()
-        return order.status
 
 
 async def _metric_kinds(database: Database, conversation_id: str) -> list[str]:
@@ -183,9 +175,9 @@ async def test_cancel_runs_only_after_yes_and_is_audited(database: Database) -> 
     conversation_id = await open_conversation(database, workspace.id, f"cancel order {order_key}")
     await Worker(database, concurrency=1).run_pending()
     await say(database, workspace.id, conversation_id, "ana@example.com")
-    assert await _order_status(database, order_key) == "completed"
+    assert (await order_row(database, order_key)).status == "completed"
     await say(database, workspace.id, conversation_id, "yes")
-    assert await _order_status(database, order_key) == "cancelled"
+    assert (await order_row(database, order_key)).status == "cancelled"
     replies = [
         body for author, _, body in await thread(database, conversation_id) if author == "assistant"
     ]
@@ -214,7 +206,7 @@ async def test_no_leaves_the_order_as_it_is(database: Database) -> None:
     await Worker(database, concurrency=1).run_pending()
     await say(database, workspace.id, conversation_id, f"#{order_key}")
     await say(database, workspace.id, conversation_id, "no")
-    assert await _order_status(database, order_key) == "completed"
+    assert (await order_row(database, order_key)).status == "completed"
     assert (await thread(database, conversation_id))[-1][2] == (
         "All right, I've left the order as it is. Anything else I can help with?"
     )

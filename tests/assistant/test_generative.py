@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from rapport.assistant import replies
 from rapport.core.db import Database
-from rapport.events.models import Order
 from rapport.identity.models import AuditEvent
 from rapport.worker.runner import Worker
 from tests.fixtures.assistant import (
@@ -23,6 +22,7 @@ from tests.fixtures.assistant import (
     make_buyer,
     make_order,
     open_conversation,
+    order_row,
     say,
     thread,
 )
@@ -63,13 +63,6 @@ async def _shop(database: Database, url: str, *, timeout: float = 5.0) -> tuple[
 async def _run(database: Database) -> None:
     """Run the jobs a message caused (labels, the turn, the model's request)."""
     await Worker(database, concurrency=1).run_pending()
-
-
-async def _order(database: Database, order_key: str) -> Order:
-    async with database.session() as session:
-        return (
-            await session.execute(select(Order).where(Order.order_key == order_key))
-        ).scalar_one()
 
 
 async def _actions(database: Database, workspace_id: str) -> list[str]:
@@ -133,11 +126,11 @@ async def test_a_proposed_cancellation_waits_for_yes(database: Database, fake: F
     assert messages[1][2] == (
         f'Shall I cancel order {order_key} (49.00 EUR)? Reply "yes" to confirm or "no" to leave it.'
     )
-    assert (await _order(database, order_key)).status == "completed"
+    assert (await order_row(database, order_key)).status == "completed"
     assert await _actions(database, workspace_id) == []
     asked = len(fake.received)
     await say(database, workspace_id, conversation_id, "yes")
-    assert (await _order(database, order_key)).status == "cancelled"
+    assert (await order_row(database, order_key)).status == "cancelled"
     assert await _actions(database, workspace_id) == ["assistant.cancel_order"]
     assert len(fake.received) == asked  # the confirmation is the rules' alone
 
@@ -160,7 +153,7 @@ async def test_the_model_may_not_skip_the_confirmation(
     assert bodies[1].startswith(f"Shall I cancel order {order_key}")
     assert "Done, it's cancelled!" not in bodies
     assert bodies[3].startswith(f"Shall I cancel order {order_key}")  # asked again, not run
-    assert (await _order(database, order_key)).status == "completed"
+    assert (await order_row(database, order_key)).status == "completed"
     assert await _actions(database, workspace_id) == []
 
 
@@ -199,7 +192,7 @@ async def test_another_customers_orders_stay_out_of_reach(
     assert messages[1][2] in (replies.ASK_ORDER, ASK_AGAIN)
     assert all(alices not in request["raw"].decode() for request in fake.received)
     assert order_key in _system_prompt(fake.received[0])  # the customer's own are there
-    assert (await _order(database, alices)).status == "completed"
+    assert (await order_row(database, alices)).status == "completed"
     assert await _actions(database, workspace_id) == []
 
 
@@ -216,7 +209,7 @@ async def test_an_order_number_the_customer_typed_is_still_verified(
     await _run(database)
     messages = await thread(database, conversation_id)
     assert messages[1][2] == replies.ASK_EMAIL  # not this customer's: verification first
-    assert (await _order(database, alices)).status == "completed"
+    assert (await order_row(database, alices)).status == "completed"
     assert await _actions(database, workspace_id) == []
 
 
@@ -280,7 +273,7 @@ async def test_the_rules_answer_without_the_model_when_they_are_sure(
     await say(database, workspace_id, conversation_id, "yes")
     await say(database, workspace_id, conversation_id, "can I talk to a human?")
     assert fake.received == []  # a task intent, a "yes", a hand-off: the rules' own
-    assert (await _order(database, order_key)).status == "cancelled"
+    assert (await order_row(database, order_key)).status == "cancelled"
     assert (await conversation_row(database, conversation_id)).status == "open"
 
 

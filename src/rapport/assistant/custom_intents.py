@@ -12,18 +12,19 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from rapport.assistant.dialogue import CustomAnswer
+from rapport.assistant.dialogue import ACTING_INTENTS, TASK_OF_INTENT, CustomAnswer
 from rapport.assistant.errors import CustomIntentNotFound, IntentNameTaken, TooManyIntents
-from rapport.assistant.labels import clean
+from rapport.assistant.labels import clean, intents_of
 from rapport.assistant.models import CustomIntent
 from rapport.assistant.repository import CustomIntentRepository
+from rapport.assistant.schemas import DEFAULT_CONFIDENCE as BUILT_IN_CONFIDENCE
 from rapport.assistant.schemas import (
     CustomIntentCheck,
     CustomIntentList,
@@ -53,6 +54,15 @@ class WorkspaceIntents:
     index: ExampleIndex
     answers: dict[str, CustomAnswer]
     floors: dict[str, float]
+    examples: dict[str, tuple[str, ...]]  # cleaned, as embedded
+
+
+@dataclass(frozen=True)
+class _Check:
+    """How the examples fare against each other, and against the shipped intents."""
+
+    rows: list[LabelReport]
+    built_in: dict[str, dict[str, int]]  # by custom intent: shipped intent -> examples
 
 
 @dataclass(frozen=True)
@@ -75,7 +85,7 @@ _recent: Recent[str, WorkspaceIntents | None] = Recent(SETTINGS_SECONDS)
 _reembedded = VectorCache(max_items=10_000)
 # The last check per workspace, with the intents it was made from: a check is computed at
 # most once per read of the intents (every SETTINGS_SECONDS), however often it is asked for.
-_checks: OrderedDict[str, tuple[WorkspaceIntents, list[LabelReport]]] = OrderedDict()
+_checks: OrderedDict[str, tuple[WorkspaceIntents, _Check]] = OrderedDict()
 MAX_CHECKS = 1_000
 
 
@@ -107,8 +117,8 @@ class CustomIntentService:
         intent = await repository.add(
             CustomIntent(
                 name=body.name, examples=list(body.examples), answer=body.answer,
-                enabled=body.enabled, hand_off=body.hand_off, min_similarity=body.min_similarity,
-                embedding=vectors, embedding_model=model,
+                enabled=body.enabled, hand_off=body.hand_off, task=body.task,
+                min_similarity=body.min_similarity, embedding=vectors, embedding_model=model,
             )
         )  # fmt: skip
         await self._changed(session, workspace_id, "assistant.intent_created", intent, actor)
@@ -122,7 +132,7 @@ class CustomIntentService:
         body: CustomIntentWrite,
         actor: Actor,
     ) -> CustomIntentRead:
-        """Replace a custom intent's name, examples, answer and switches (audited)."""
+        """Replace a custom intent's name, examples, answer, task and switches (audited)."""
         vectors, model = await _embedding(body.examples)
         repository = CustomIntentRepository(session, workspace_id)
         await repository.lock()
@@ -131,7 +141,7 @@ class CustomIntentService:
             raise CustomIntentNotFound("No such custom intent in this workspace.")
         await _name_free(repository, body.name, intent.id)
         intent.name, intent.examples, intent.answer = body.name, list(body.examples), body.answer
-        intent.enabled, intent.hand_off = body.enabled, body.hand_off
+        intent.enabled, intent.hand_off, intent.task = body.enabled, body.hand_off, body.task
         intent.min_similarity = body.min_similarity
         intent.embedding, intent.embedding_model = vectors, model
         intent.updated_at = utcnow()
@@ -152,17 +162,19 @@ class CustomIntentService:
 
     async def report(self, engine: AsyncEngine, workspace_id: str) -> CustomIntentReport:
         """Tell, per enabled intent, how many of its examples the other examples find (each
-        left out in turn) and which other intents they are mistaken for."""
+        left out in turn), which other intents they are mistaken for, and which read as a
+        shipped intent the assistant acts on."""
         intents = await current(engine, workspace_id)
         if intents is None:
             return CustomIntentReport(items=[])
-        rows = await _checked(workspace_id, intents)
+        check = await _checked(workspace_id, intents)
         checks = [
             CustomIntentCheck(
                 name=row.label, examples=row.examples, min_similarity=intents.floors[row.label],
                 matched=row.matched, unmatched=row.unmatched, confused_with=row.confused_with,
+                built_in=check.built_in.get(row.label, {}),
             )
-            for row in rows
+            for row in check.rows
         ]  # fmt: skip
         return CustomIntentReport(items=checks)
 
@@ -202,7 +214,8 @@ class CustomIntentService:
         _recent.forget_on_commit(session, workspace_id)
         await audit.record(
             session, action, actor, workspace_id=workspace_id, target_type="custom_intent",
-            target_id=intent.id, details={"name": intent.name, "examples": len(intent.examples)},
+            target_id=intent.id,
+            details={"name": intent.name, "examples": len(intent.examples), "task": intent.task},
         )  # fmt: skip
 
 
@@ -219,17 +232,40 @@ async def current(engine: AsyncEngine, workspace_id: str) -> WorkspaceIntents | 
     return await _recent.load(workspace_id, read)
 
 
-async def _checked(workspace_id: str, intents: WorkspaceIntents) -> list[LabelReport]:
+async def _checked(workspace_id: str, intents: WorkspaceIntents) -> _Check:
     kept = _checks.get(workspace_id)
     if kept is not None and kept[0] is intents:
         return kept[1]
-    # Up to a second of CPU at the largest (5,000 examples): not on the event loop.
-    rows = await asyncio.to_thread(leave_one_out, intents.index, floors=intents.floors)
-    _checks[workspace_id] = (intents, rows)
+    # A second or two of CPU at the largest (5,000 examples): not on the event loop.
+    check = await asyncio.to_thread(_check, intents)
+    _checks[workspace_id] = (intents, check)
     _checks.move_to_end(workspace_id)
     while len(_checks) > MAX_CHECKS:
         _checks.popitem(last=False)
-    return rows
+    return check
+
+
+def _check(intents: WorkspaceIntents) -> _Check:
+    rows = leave_one_out(intents.index, floors=intents.floors)
+    return _Check(rows, {name: _built_in(intents, name) for name in intents.examples})
+
+
+def _built_in(intents: WorkspaceIntents, name: str) -> dict[str, int]:
+    """Count the intent's examples the shipped model reads, as confidently as the assistant's
+    default needs, as one of the intents it acts on (an order task, asking for a person, a
+    complaint), by that intent; those of the intent's own task are fine."""
+    texts = intents.examples[name]
+    vectors = intents.index.vectors_of(name)
+    own = intents.answers[name].task
+    found = Counter(
+        prediction.label
+        for prediction in intents_of(texts, vectors, intents.model)
+        if not prediction.out_of_scope
+        and prediction.confidence >= BUILT_IN_CONFIDENCE
+        and prediction.label in ACTING_INTENTS
+        and (own is None or TASK_OF_INTENT.get(prediction.label) != own)
+    )
+    return dict(sorted(found.items()))
 
 
 async def _indexed(workspace_id: str, stored: Sequence[_Stored]) -> WorkspaceIntents:
@@ -245,7 +281,9 @@ async def _indexed(workspace_id: str, stored: Sequence[_Stored]) -> WorkspaceInt
         blocks.append(vectors)
     answers = {item.name: item.answer for item in stored}
     floors = {item.name: item.min_similarity for item in stored}
-    return WorkspaceIntents(model, ExampleIndex(labels, np.vstack(blocks)), answers, floors)
+    examples = {item.name: tuple(clean(example) for example in item.examples) for item in stored}
+    index = ExampleIndex(labels, np.vstack(blocks))
+    return WorkspaceIntents(model, index, answers, floors, examples)
 
 
 async def _vectors_under(workspace_id: str, model: str, examples: Sequence[str]) -> Vectors:
@@ -264,7 +302,7 @@ async def _vectors_under(workspace_id: str, model: str, examples: Sequence[str])
 
 def _stored(row: CustomIntent) -> _Stored:
     return _Stored(
-        row.name, CustomAnswer(row.answer, row.hand_off),
+        row.name, CustomAnswer(row.answer, row.hand_off, row.task),
         row.min_similarity, tuple(row.examples),
         row.embedding, row.embedding_model,
     )  # fmt: skip

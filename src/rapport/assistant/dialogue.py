@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from rapport.assistant import replies
 from rapport.assistant.enums import ActionKind, HandoffReason
@@ -28,6 +28,13 @@ from rapport.events.order_actions import OrderActionRefused, OrderFacts
 from rapport.support.assistant_desk import MessageLabels
 
 ORDER_STATUS = "order_status"
+# The tasks a turn can start, each through the order's verification, and the actions through
+# the customer's "yes": started by the shipped intents below, the generative model's tools
+# and the workspace's own intents.
+TaskName = Literal[
+    "order_status", "cancel_order", "change_address", "request_return", "resend_invoice"
+]
+TASKS: tuple[str, ...] = get_args(TaskName)
 TASK_OF_INTENT = {
     "track_order": ORDER_STATUS,
     "cancel_order": ActionKind.cancel_order,
@@ -38,6 +45,9 @@ TASK_OF_INTENT = {
     "check_invoice": ActionKind.resend_invoice,
 }
 HUMAN_INTENTS = frozenset({"contact_human_agent", "contact_customer_service"})
+COMPLAINT = "complaint"
+# The shipped intents a confident label acts on: a task started, or a hand-off.
+ACTING_INTENTS = frozenset({*TASK_OF_INTENT, *HUMAN_INTENTS, COMPLAINT})
 MAX_FAILED_CHECKS = 2
 MAX_ADDRESS = 300
 
@@ -80,10 +90,12 @@ class Draft:
 
 @dataclass(frozen=True)
 class CustomAnswer:
-    """The workspace's own answer to a message that matched one of its custom intents."""
+    """What the workspace's own intent does with a message that matched it: its answer, then
+    a hand-off, or a task (TASKS) started as the shipped intents start theirs."""
 
-    text: str
+    text: str | None
     hand_off: bool = False
+    task: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,7 +136,7 @@ async def respond(
     _fill_slots(state, text)
     if state.task is None or not _answers_a_question(state, text):
         if context.custom_answer is not None:
-            return _custom(state, context.custom_answer)
+            return await _custom(context, state, context.custom_answer)
         task = TASK_OF_INTENT.get(labels.intent)
         if task is not None and _confident(context, labels):
             state.task = str(task)
@@ -158,12 +170,20 @@ def consults_model(
     return task is None or not _confident(context, labels)
 
 
-def _custom(state: DialogueState, answer: CustomAnswer) -> Outcome:
-    """Give the workspace's own answer; then hand off, or ask for anything else."""
+async def _custom(context: Context, state: DialogueState, answer: CustomAnswer) -> Outcome:
+    """Give the workspace's own answer; then start its task, hand off, or ask for anything
+    else."""
+    if answer.task is not None:
+        state.task = answer.task
+        outcome = await _progress(context, state)
+        if answer.text:
+            outcome.replies.insert(0, answer.text)
+        return outcome
+    text = answer.text or ""
     if answer.hand_off:
-        return Outcome(handoff=HandoffReason.custom_intent).say(answer.text)
+        return Outcome(handoff=HandoffReason.custom_intent).say(text)
     state.awaiting, state.clarified = "anything_else", False
-    return Outcome(answered=True).say(answer.text)
+    return Outcome(answered=True).say(text)
 
 
 async def _follow(context: Context, state: DialogueState, draft: Draft) -> Outcome:
@@ -185,7 +205,7 @@ def _handoff_rule(context: Context, text: str, labels: MessageLabels) -> Handoff
         return HandoffReason.negative_sentiment
     if context.vip:
         return HandoffReason.vip_customer
-    if labels.intent == "complaint" and _confident(context, labels):
+    if labels.intent == COMPLAINT and _confident(context, labels):
         return HandoffReason.complaint
     return None
 

@@ -24,8 +24,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from rapport.assistant import replies
-from rapport.assistant.dialogue import ORDER_STATUS, Context, Draft, Hit, Rules, consults_model
-from rapport.assistant.enums import ActionKind
+from rapport.assistant.dialogue import TASKS, Context, Draft, Hit, Rules, TaskName, consults_model
 from rapport.assistant.generative_repository import GenerativeRepository
 from rapport.assistant.llm import (
     Completion,
@@ -72,14 +71,7 @@ _API_KEY = re.compile(r"[\x21-\x7e]{1,500}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t]+")
 TRANSFER = "transfer_to_human"
-TASK_OF_TOOL: dict[str, str] = {
-    "order_status": ORDER_STATUS,
-    "cancel_order": ActionKind.cancel_order,
-    "change_address": ActionKind.change_address,
-    "request_return": ActionKind.request_return,
-    "resend_invoice": ActionKind.resend_invoice,
-}
-_TOOL_PURPOSE = {
+_TOOL_PURPOSE: dict[TaskName, str] = {  # one tool a task
     "order_status": "Tell the customer where one of their orders is.",
     "cancel_order": "Propose cancelling an order that has not shipped.",
     "change_address": "Propose changing the delivery address of an order not dispatched yet.",
@@ -454,7 +446,7 @@ def draft_of(
     one of the customer's orders or in their message), or a plain answer; None otherwise."""
     calls = completion.tool_calls
     if calls:
-        if any(call.name != TRANSFER and call.name not in TASK_OF_TOOL for call in calls):
+        if any(call.name != TRANSFER and call.name not in TASKS for call in calls):
             logger.warning("generative model called an unknown tool")
             return None
         call = calls[0]
@@ -469,7 +461,7 @@ def draft_of(
             candidate = order_number(str(named)[:40])
             if candidate is not None and (candidate in order_keys or _typed(candidate, text)):
                 order = candidate
-        return Draft(task=TASK_OF_TOOL[call.name], order=order, turn=turn)
+        return Draft(task=call.name, order=order, turn=turn)
     answer = _SPACES.sub(" ", _CONTROL.sub(" ", completion.text or "")).strip()
     if not answer:
         return None

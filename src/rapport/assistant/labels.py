@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import threading
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rapport.nlp.intents import default_classifier
+from rapport.nlp.intents import LinearIntentClassifier, default_classifier
 from rapport.nlp.language import LangidDetector
-from rapport.nlp.ports import IntentClassifier, LanguageDetector, SentimentAnalyzer
+from rapport.nlp.ports import (
+    IntentClassifier,
+    IntentPrediction,
+    LanguageDetector,
+    SentimentAnalyzer,
+    Vectors,
+)
 from rapport.support.assistant_desk import MessageLabels
 
 # The models see at most this much of a message (a 100 KB paste is labelled by its start).
@@ -80,3 +87,19 @@ def label_text(text: str) -> MessageLabels:
         sentiment=sentiment.label,
         sentiment_score=round(float(sentiment.score), 4),
     )
+
+
+def intents_of(
+    texts: Sequence[str], vectors: Vectors | None = None, model: str | None = None
+) -> list[IntentPrediction]:
+    """Return the shipped intent model's reading of many texts (cleaned): `vectors`, made
+    by the embedder named `model`, are used instead of embedding the texts again when the
+    classifier reads that embedder's."""
+    classifier = models().intents
+    if (
+        vectors is not None
+        and isinstance(classifier, LinearIntentClassifier)
+        and classifier.feature_name == model
+    ):
+        return classifier.predict(texts, embeddings=vectors)
+    return classifier.predict(texts)

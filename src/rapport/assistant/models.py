@@ -82,10 +82,13 @@ class CustomIntent(TenantMixin, Base):
 
     name: Mapped[str] = mapped_column(String(48))
     examples: Mapped[list[str]] = mapped_column(JSON)
-    answer: Mapped[str] = mapped_column(Text)
+    # Null only when the intent starts a task (it then needs no words of its own).
+    answer: Mapped[str | None] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # After its answer the conversation goes to people (a sales question, a partnership).
     hand_off: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A task the intent starts after its answer, as the shipped intents do (dialogue.TASKS).
+    task: Mapped[str | None] = mapped_column(String(32))
     # The similarity (0-1) a message needs to take this intent (nlp/examples.py).
     min_similarity: Mapped[float] = mapped_column(Float)
     # The examples' vectors (float32 rows, in `examples` order) and the model that made them;

@@ -7,8 +7,17 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
+from rapport.assistant.dialogue import TaskName
 from rapport.core.schemas import ReadModel
 from rapport.nlp.examples import DEFAULT_MIN_SIMILARITY
 from rapport.nlp.intents import default_labels
@@ -148,6 +157,23 @@ Answer = Annotated[
 
 
 class CustomIntentWrite(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "store_hours",
+                    "examples": ["When do you open?", "Are you open on Sundays?"],
+                    "answer": "We are open 9:00-18:00, Monday to Saturday.",
+                },
+                {
+                    "name": "parcel_left",
+                    "examples": ["Has my parcel left?", "Did my parcel leave the warehouse?"],
+                    "task": "order_status",
+                },
+            ]
+        }
+    )
+
     name: IntentName = Field(
         description="The intent's name: lowercase letters, digits and underscores, 2-48 "
         "characters, starting with a letter (`store_hours`); not a built-in intent's name."
@@ -158,15 +184,24 @@ class CustomIntentWrite(BaseModel):
         description="Messages a customer would send for it, up to 300 characters each (five "
         "or more, worded differently, work best); repeats are dropped.",
     )
-    answer: Answer = Field(
+    answer: Answer | None = Field(
+        default=None,
         description="What the assistant replies when a message matches (plain text, up to "
-        "2,000 characters; line breaks kept)."
+        "2,000 characters; line breaks kept). Needed unless the intent starts a task; with "
+        "a task, said before the task's first question.",
     )
     enabled: bool = Field(default=True, description="Whether messages are matched to it.")
     hand_off: bool = Field(
         default=False,
         description="After the answer, give the conversation to people (a sales question, a "
         "partnership): the answer then says what happens next.",
+    )
+    task: TaskName | None = Field(
+        default=None,
+        description="After the answer (if any), start one of the assistant's order tasks as "
+        "its built-in intents do: `order_status`, `cancel_order`, `change_address`, "
+        "`request_return` or `resend_invoice`. The order is verified as the customer's, and "
+        "every change waits for the customer's yes.",
     )
     min_similarity: float = Field(
         default=DEFAULT_MIN_SIMILARITY,
@@ -187,10 +222,20 @@ class CustomIntentWrite(BaseModel):
 
     @field_validator("answer")
     @classmethod
-    def _newlines(cls, answer: str) -> str:
+    def _newlines(cls, answer: str | None) -> str | None:
+        if answer is None:
+            return None
         if not any(unicodedata.category(character)[0] in "LNPS" for character in answer):
             raise ValueError("the answer shows nothing: write some text")
         return "\n".join(line.rstrip() for line in answer.splitlines())
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> CustomIntentWrite:
+        if self.task is None and self.answer is None:
+            raise ValueError("an answer is needed unless the intent starts a task")
+        if self.task is not None and self.hand_off:
+            raise ValueError("an intent that starts a task cannot also hand off: pick one")
+        return self
 
     @field_validator("examples")
     @classmethod
@@ -208,9 +253,10 @@ class CustomIntentRead(ReadModel):
     id: str = Field(description="The custom intent's id.")
     name: str = Field(description="Its name, stored as the intent of the messages it matches.")
     examples: list[str] = Field(description="The example messages.")
-    answer: str = Field(description="What the assistant replies to a matching message.")
+    answer: str | None = Field(description="What the assistant replies to a matching message.")
     enabled: bool = Field(description="Whether messages are matched to it.")
     hand_off: bool = Field(description="Whether the conversation goes to people after it.")
+    task: str | None = Field(description="The order task it starts after its answer, if any.")
     min_similarity: float = Field(description="How similar a message must be to take it.")
     created_at: datetime = Field(description="When it was created.")
     updated_at: datetime = Field(description="When it last changed.")
@@ -230,6 +276,12 @@ class CustomIntentCheck(BaseModel):
     unmatched: int = Field(description="Examples similar enough to no intent.")
     confused_with: dict[str, int] = Field(
         description="Examples that would take another intent, by that intent."
+    )
+    built_in: dict[str, int] = Field(
+        description="Examples the shipped model reads, confidently, as one of the built-in "
+        "intents the assistant acts on, by that intent: an order task (this intent's answer "
+        "replaces the task for messages like them, unless it starts the same task), asking "
+        "for a person or a complaint (those hand off before custom intents are looked at)."
     )
 
 

@@ -65,6 +65,12 @@ class ExampleIndex:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def vectors_of(self, label: str) -> Vectors:
+        """Return one intent's example vectors (normalised, in the order they were given)."""
+        position = self.intents.index(label)
+        start = int(self.starts[position])
+        return self.vectors[start : start + int(self.sizes[position])]
+
     def similarities(self, vector: Vectors) -> Vectors:
         """Return the text's similarity to every intent (in `intents` order)."""
         query = _normalised(np.asarray(vector, dtype=np.float32).reshape(-1))

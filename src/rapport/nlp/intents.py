@@ -88,18 +88,28 @@ class LinearIntentClassifier:
         """Return the in-scope labels."""
         return [label for label in self.model.labels if label != self.model.oos_label]
 
-    def probabilities(self, texts: Sequence[str]) -> Matrix:
-        """Return calibrated probabilities over the model's labels."""
-        embeddings = self._embedder.embed(texts) if self._embedder is not None else None
+    def probabilities(self, texts: Sequence[str], embeddings: Matrix | None = None) -> Matrix:
+        """Return calibrated probabilities over the model's labels (`embeddings`: the texts'
+        vectors from this classifier's embedder, when the caller has them already)."""
+        if self._embedder is None:
+            embeddings = None
+        elif embeddings is None:
+            embeddings = self._embedder.embed(texts)
+        elif len(embeddings) != len(texts):
+            raise ValueError(f"{len(embeddings)} embeddings for {len(texts)} texts")
         return self.head.probabilities(combine(embeddings, ngram_features(texts)))
 
     def predict(
-        self, texts: Sequence[str], threshold: float | None = None
+        self,
+        texts: Sequence[str],
+        threshold: float | None = None,
+        embeddings: Matrix | None = None,
     ) -> list[IntentPrediction]:
         """Predict each text's intent; below the threshold (or the OOS class) is out of scope."""
         if not texts:
             return []
-        return decide(self.model, self.probabilities(texts), self._threshold(threshold))
+        probabilities = self.probabilities(texts, embeddings)
+        return decide(self.model, probabilities, self._threshold(threshold))
 
     def _threshold(self, threshold: float | None) -> float:
         return self.head.threshold if threshold is None else threshold

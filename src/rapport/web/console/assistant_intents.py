@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from rapport.assistant.custom_intents import custom_intents
+from rapport.assistant.dialogue import TASK_OF_INTENT
 from rapport.assistant.schemas import CustomIntentWrite
 from rapport.core.deps import DatabaseDep, SessionDep
 from rapport.errors import UnprocessableContent
@@ -30,6 +31,7 @@ Short = Annotated[str, Form(max_length=100)]
 Lines = Annotated[str, Form(max_length=20_000)]
 Answer = Annotated[str, Form(max_length=4_000)]
 PATH = "/console/assistant-intents"
+HAND_OFF = "hand_off"
 
 
 @router.get("/assistant-intents", response_class=HTMLResponse)
@@ -43,8 +45,21 @@ async def show_custom_intents(
     checks = {row.name: row for row in report.items}
     return page(
         ctx, "assistant/intents.html", items=listed.items, checks=checks,
-        default_min_similarity=DEFAULT_MIN_SIMILARITY,
+        default_min_similarity=DEFAULT_MIN_SIMILARITY, then=THEN,
+        task_of_intent={name: str(task) for name, task in TASK_OF_INTENT.items()},
     )  # fmt: skip
+
+
+# What the assistant does after the answer: the form's one choice, the API's two fields.
+THEN = {
+    "": "Ask if there is anything else",
+    HAND_OFF: "Hand the conversation to people",
+    "order_status": "Look up the order's status",
+    "cancel_order": "Offer to cancel the order",
+    "change_address": "Offer to change the delivery address",
+    "request_return": "Offer to start a return",
+    "resend_invoice": "Offer to send the invoice again",
+}
 
 
 def intent_form(
@@ -53,23 +68,26 @@ def intent_form(
     answer: Answer = "",
     min_similarity: Short = "",
     enabled: Short = "",
-    hand_off: Short = "",
+    then: Short = "",
 ) -> CustomIntentWrite:
     """Read the form (one example a line) as the API's body, or say which field is wrong."""
+    if then not in THEN:
+        raise UnprocessableContent("Check what happens after the answer: pick one of the list.")
     try:
         return CustomIntentWrite.model_validate(
             {
                 "name": name.strip().lower().replace(" ", "_").replace("-", "_"),
                 "examples": [line for line in examples.splitlines() if line.strip()],
-                "answer": answer,
+                "answer": answer if answer.strip() else None,
                 "min_similarity": min_similarity.strip() or DEFAULT_MIN_SIMILARITY,
                 "enabled": enabled == "on",
-                "hand_off": hand_off == "on",
+                "hand_off": then == HAND_OFF,
+                "task": None if then in ("", HAND_OFF) else then,
             }
         )
     except ValidationError as invalid:
         first = invalid.errors()[0]
-        field = str(first["loc"][0]).replace("_", " ") if first["loc"] else "form"
+        field = str(first["loc"][0]).replace("_", " ") if first["loc"] else "answer"
         reason = str(first["msg"]).removeprefix("Value error, ")
         raise UnprocessableContent(f"Check the {field}: {reason}.") from None
 
