@@ -1,7 +1,8 @@
 """Custom intents (a workspace's own, a few examples each) on a public benchmark: how many of
 their customers' messages they catch and how many other messages they wrongly take, by the
-similarity floor and the number of examples, against baselines in the same run; and what the
-match costs a message, against the embedding the message already paid for.
+similarity floor and the number of examples, against baselines in the same run; what the
+match costs a message, against the embedding the message already paid for; and what the
+console's check of 5,000 examples costs.
 
     python bench/custom_intents.py --clinc150 FILE [--draws 8] [--intents 10]
         [--examples 3,5,10,20] [--thresholds 0.6,0.64,0.68,0.72,0.76]
@@ -36,7 +37,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rapport.nlp.embeddings import load_embedder
-from rapport.nlp.examples import DEFAULT_MIN_SIMILARITY, ExampleIndex
+from rapport.nlp.examples import DEFAULT_MIN_SIMILARITY, ExampleIndex, leave_one_out
+from rapport.nlp.intents import default_classifier
 from rapport.nlp.ports import Embedder, Vectors
 
 OOS = "oos"
@@ -165,9 +167,12 @@ def _unit(vectors: Vectors) -> Vectors:
 
 def cost(embedder: Embedder, training: dict[str, list[str]], test: list[tuple[str, str]]) -> None:
     """Time one match at the largest a workspace may have (100 intents x 50 examples) against
-    embedding the message (which the labels pay anyway)."""
+    embedding the message (which the labels pay anyway); and the check of those examples:
+    leave-one-out, and the shipped model's reading of them from their stored vectors against
+    the same reading embedding them again."""
     texts = [text for intent in sorted(training)[:100] for text in training[intent][:50]]
-    index = ExampleIndex([str(n // 50) for n in range(len(texts))], embedder.embed(texts))
+    stored = embedder.embed(texts)
+    index = ExampleIndex([f"{n // 50:03d}" for n in range(len(texts))], stored)
     messages = [text for text, _ in test[:300]]
     started = time.perf_counter()
     vectors = [embedder.embed([message])[0] for message in messages]
@@ -179,6 +184,23 @@ def cost(embedder: Embedder, training: dict[str, list[str]], test: list[tuple[st
     print(
         f"\nmatch against {len(index):,} examples: {matching * 1e6:.0f} us a message; "
         f"embedding the message: {embedding * 1e3:.2f} ms; ratio {matching / embedding:.3f}"
+    )
+    started = time.process_time()
+    leave_one_out(index)
+    left_out = time.process_time() - started
+    classifier = default_classifier(embedder)
+    started = time.process_time()
+    from_stored = classifier.predict(texts, embeddings=stored)
+    reading = time.process_time() - started
+    started = time.process_time()
+    embedded_again = classifier.predict(texts)
+    baseline = time.process_time() - started
+    assert [p.label for p in from_stored] == [p.label for p in embedded_again]
+    print(
+        f"check of {len(index):,} examples, CPU: leave-one-out {left_out:.2f} s; the shipped "
+        f"model's reading from the stored vectors {reading:.2f} s "
+        f"({reading / len(texts) * 1e3:.2f} ms an example), embedding them again (baseline) "
+        f"{baseline:.2f} s; ratio {reading / baseline:.3f}"
     )
 
 

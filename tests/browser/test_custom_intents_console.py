@@ -1,5 +1,6 @@
 """The custom intents page in Chromium: a supervisor adds one from the assistant page and
-changes it; on a 390 px phone the page and its forms fit the screen."""
+changes it (a hand-off, then an order task with no answer); on a 390 px phone the page, its
+forms and a warning about a built-in intent fit the screen."""
 
 from __future__ import annotations
 
@@ -44,9 +45,20 @@ async def test_a_supervisor_adds_and_changes_an_intent(
         await card.get_by_text("Edit").click()
         await card.get_by_label("Answer").fill("Yes, free of charge.")
         await card.get_by_role("checkbox", name="On", exact=True).uncheck()
+        await card.get_by_label("Then").select_option(label="Hand the conversation to people")
         await card.get_by_role("button", name="Save").click()
         await expect(page.locator("#intent-gift_wrap h2")).to_have_text("gift_wrap Off")
-        await expect(page.locator("#intent-gift_wrap")).to_contain_text("Yes, free of charge.")
+        await expect(page.locator("#intent-gift_wrap")).to_contain_text(
+            "“Yes, free of charge.”, then hands off"
+        )
+        card = page.locator("#intent-gift_wrap")
+        await card.get_by_text("Edit").click()
+        await card.get_by_label("Answer").fill("")
+        await card.get_by_label("Then").select_option(label="Look up the order's status")
+        await card.get_by_role("button", name="Save").click()
+        await expect(page.locator("#intent-gift_wrap")).to_contain_text(
+            "2 examples; then: look up the order's status"
+        )
         await page.screenshot(path=tmp_path / "intents.png", full_page=True)
         assert await problems.all(page) == []
     finally:
@@ -65,7 +77,7 @@ async def test_the_page_fits_a_390_pixel_phone(
         owner = await make_staff(database, workspace, Role.owner)
         body = CustomIntentWrite(
             name="gift_wrapping_with_a_handwritten_card_for_orders",
-            examples=[LONG, "Gift wrap?"],
+            examples=[LONG, "Gift wrap?", "Where is my order? I want to track it"],
             answer=LONG + ": yes, tick the box at checkout and write your message there.",
         )
         async with database.session() as session:
@@ -74,6 +86,7 @@ async def test_the_page_fits_a_390_pixel_phone(
         await sign_in_page(phone, live_server.url, owner.email, owner.password, "/console")
         url = f"{live_server.url}/console/assistant-intents"
         assert await _width(phone, url) <= PHONE["width"]
+        await expect(phone.locator(".intent-warning")).to_contain_text("track_order")
         await phone.get_by_text("Edit").click()
         await expect(phone.get_by_role("button", name="Save")).to_be_visible()
         width = await phone.evaluate("document.documentElement.scrollWidth")
