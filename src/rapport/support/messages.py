@@ -98,6 +98,11 @@ def read_message(message: Message) -> MessageRead:
         body=open_body(message.id, message.body),
         mentions=list(message.mentions),
         created_at=message.created_at,
+        detected_language=message.language,
+        intent=message.intent,
+        intent_confidence=message.intent_confidence,
+        sentiment=message.sentiment,
+        sentiment_score=message.sentiment_score,
     )
 
 

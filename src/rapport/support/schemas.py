@@ -122,7 +122,28 @@ class AssignmentChange(BaseModel):
     )
 
 
-class ConversationRead(ReadModel):
+class DetectedLabels(BaseModel):
+    """What the assistant's models read in a customer message (on a conversation: in its
+    latest labelled one); null until the labelling job has run, and on other messages."""
+
+    detected_language: str | None = Field(
+        default=None, description="The language detected (ISO 639-1; `und`: none found)."
+    )
+    intent: str | None = Field(
+        default=None,
+        description="The intent detected: a built-in one, the workspace's own, or out_of_scope.",
+    )
+    intent_confidence: float | None = Field(
+        default=None,
+        description="How sure the intent is, 0-1 (a custom intent's: the similarity).",
+    )
+    sentiment: str | None = Field(default=None, description="negative, neutral or positive.")
+    sentiment_score: float | None = Field(
+        default=None, description="From -1 (most negative) to 1 (most positive)."
+    )
+
+
+class ConversationRead(DetectedLabels, ReadModel):
     id: str = Field(description="Conversation id.")
     channel: Channel = Field(description="Where it takes place.")
     status: ConversationStatus = Field(description="open, pending, snoozed, resolved, closed.")
@@ -152,7 +173,7 @@ class ConversationPage(BaseModel):
     next_cursor: str | None = Field(description="Cursor of the next page; null on the last.")
 
 
-class MessageRead(BaseModel):
+class MessageRead(DetectedLabels):
     id: str = Field(description="Message id.")
     conversation_id: str = Field(description="The conversation it belongs to.")
     author_type: AuthorType = Field(description="customer, agent, assistant or system.")

@@ -1,0 +1,88 @@
+"""The labels the assistant's models give a customer message (language, intent, sentiment)
+reach the people who work the conversation: in the API's conversation and messages, on the
+console's conversation page (its details and each labelled message) and, when negative, in
+the inbox's rows. Nothing is shown before the labelling job has run."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import select
+
+from rapport.core.db import Database
+from rapport.identity.enums import Role
+from rapport.support.assistant_desk import MessageLabels, assistant_desk
+from rapport.support.models import Message
+from tests.fixtures.identity import bearer, make_api_key
+from tests.fixtures.support_console import conversation_url, make_desk, open_conversation
+from tests.web.console import sign_in
+
+ANGRY = MessageLabels("fr", "cancel_order", 0.9172, "negative", -0.7134)
+LABELS = {
+    "detected_language": "fr", "intent": "cancel_order", "intent_confidence": 0.9172,
+    "sentiment": "negative", "sentiment_score": -0.7134,
+}  # fmt: skip
+UNLABELLED = dict.fromkeys(LABELS)
+
+
+async def label_first_message(
+    database: Database, workspace_id: str, conversation_id: str, labels: MessageLabels
+) -> None:
+    """Label a conversation's first message as the assistant's job does."""
+    async with database.session() as session:
+        message_id = (
+            await session.execute(
+                select(Message.id).where(Message.conversation_id == conversation_id)
+            )
+        ).scalar_one()
+        message = await assistant_desk.customer_message(session, workspace_id, message_id)
+        assert message is not None
+        assert await assistant_desk.label(session, workspace_id, message, labels) is not None
+
+
+async def test_the_api_shows_a_messages_labels_and_its_conversations(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    desk = await make_desk(database)
+    headers = bearer(await make_api_key(database, desk.workspace))
+    conversation_id = await open_conversation(database, desk.workspace.id, "Annulez tout !")
+    url = f"/api/v1/conversations/{conversation_id}"
+    before = (await client.get(url, headers=headers)).json()
+    assert {name: before[name] for name in LABELS} == UNLABELLED
+    await label_first_message(database, desk.workspace.id, conversation_id, ANGRY)
+    conversation = (await client.get(url, headers=headers)).json()
+    assert {name: conversation[name] for name in LABELS} == LABELS
+    [message] = (await client.get(f"{url}/messages", headers=headers)).json()["items"]
+    assert {name: message[name] for name in LABELS} == LABELS
+    reply = await client.post(
+        f"{url}/messages", json={"kind": "reply", "body": "Done."}, headers=headers
+    )
+    assert {name: reply.json()[name] for name in LABELS} == UNLABELLED
+
+
+async def test_the_console_shows_them_beside_the_conversation_and_in_the_inbox(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    desk = await make_desk(database, Role.agent)
+    conversation_id = await open_conversation(database, desk.workspace.id, "Annulez tout !")
+    await sign_in(client, desk.agent.email, desk.agent.password)
+    page = (await client.get(conversation_url(conversation_id))).text
+    assert "data-intent" not in page and "data-labels" not in page
+    inbox = (await client.get("/console/inbox")).text
+    assert "pill sentiment" not in inbox
+    await label_first_message(database, desk.workspace.id, conversation_id, ANGRY)
+    page = (await client.get(conversation_url(conversation_id))).text
+    assert (
+        '<dd data-intent title="Detected in the latest customer message">Cancel order '
+        '<span class="muted">· 92 % sure</span></dd>'
+    ) in page
+    assert (
+        '<dd data-sentiment><span class="pill sentiment pill-red">Negative -0.71</span></dd>'
+        in page
+    )
+    assert "<dd data-detected-language>fr</dd>" in page
+    assert (
+        '<span class="message-labels" data-labels><span class="pill sentiment pill-red">'
+        'Negative</span> <span class="muted">Cancel order · fr</span></span>'
+    ) in page
+    inbox = (await client.get("/console/inbox")).text
+    assert '<span class="pill sentiment pill-red">Negative</span>' in inbox
