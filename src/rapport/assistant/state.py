@@ -16,6 +16,7 @@ YES = frozenset(
     {"yes", "y", "yeah", "yep", "yup", "confirm", "confirmed", "sure", "ok", "okay",
      "go ahead", "please do", "do it", "yes please", "oui", "si", "sí", "ja", "sim"}
 )  # fmt: skip
+QUESTION_MARKS = "?\u00bf\uff1f"  # ?, ¿ and the full-width one
 NO = frozenset(
     {"no", "n", "nope", "nah", "don't", "dont", "do not", "stop", "keep it", "no thanks",
      "non", "nein", "não", "nao"}
@@ -85,8 +86,9 @@ def words(text: str) -> str:
 
 
 def is_yes(text: str) -> bool:
-    """Tell whether a message is an explicit confirmation and nothing else."""
-    return words(text) in YES
+    """Tell whether a message is an explicit confirmation and nothing else: "yes?" or
+    "¿sí?" asks rather than confirms."""
+    return not any(mark in text for mark in QUESTION_MARKS) and words(text) in YES
 
 
 def is_no(text: str) -> bool:

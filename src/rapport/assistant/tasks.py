@@ -67,8 +67,8 @@ async def answer(
     took the message (`lease`), in a short one; never raise (this runs after the job's
     commit; the job runs again when its lease runs out)."""
     try:
-        labels = await asyncio.to_thread(label_text, message.text)
-        labels, own = await custom_intents.relabel(engine, workspace_id, message.text, labels)
+        shipped = await asyncio.to_thread(label_text, message.text)
+        labels, own = await custom_intents.relabel(engine, workspace_id, message.text, shipped)
         # The workspace's own answer needs neither the knowledge base nor the model.
         prepared = (
             generative.Prepared(hits=[])
@@ -80,7 +80,7 @@ async def answer(
             if hits is None:
                 hits = await prefetch(session, workspace_id, message, labels)
             result = await take_turn(
-                session, workspace_id, message, labels, hits, prepared.draft, own
+                session, workspace_id, message, labels, hits, prepared.draft, own, shipped
             )
             if lease is not None:
                 await complete(session, lease)

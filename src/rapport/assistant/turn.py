@@ -71,10 +71,14 @@ async def take_turn(
     hits: Sequence[Hit],
     draft: Draft | None = None,
     custom_answer: CustomAnswer | None = None,
+    shipped: MessageLabels | None = None,
 ) -> TurnResult:
     """Label the message (once) and, if the assistant owns the conversation, answer it (with
     the generative model's draft when it was made for this very turn, or the workspace's own
-    answer when the message matched one of its custom intents)."""
+    answer when the message matched one of its custom intents). `shipped`: the shipped
+    model's labels, when a custom intent's replaced them in `labels` (what is stored): the
+    hand-off rules read these, so a confident complaint or request for a person still goes
+    to people."""
     conversation = await assistant_desk.label(session, workspace_id, message, labels)
     if conversation is None or conversation.status != ConversationStatus.pending:
         return TurnResult(False, None)
@@ -94,7 +98,8 @@ async def take_turn(
         outcome = Outcome(handoff=HandoffReason.out_of_scope).say("I'm passing you to a colleague.")
     else:
         stale = draft is not None and draft.turn != dialogue.turns
-        outcome = await respond(context, state, message.text, labels, None if stale else draft)
+        read = shipped if shipped is not None else labels
+        outcome = await respond(context, state, message.text, read, None if stale else draft)
     await _apply(session, workspace_id, conversation, outcome, labels, settings.name, state)
     dialogue.handed_off = outcome.handoff is not None
     dialogue.turns += 1

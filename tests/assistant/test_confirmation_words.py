@@ -1,0 +1,24 @@
+"""What counts as the customer's "yes" before an action runs: a plain confirmation, however
+cased or punctuated, and nothing that asks, hedges or says more."""
+
+from __future__ import annotations
+
+import pytest
+
+from rapport.assistant.state import is_no, is_yes
+
+
+@pytest.mark.parametrize("text", ["yes", "Yes.", "YES!!!", " ok ", "go ahead", "oui", "Sí"])
+def test_a_plain_confirmation_is_a_yes(text: str) -> None:
+    assert is_yes(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["yes?", "sure?", "ok ?", "¿sí?", "yes\uff1f", "yes but no", "yess", "maybe", ""]
+)
+def test_a_question_or_anything_more_is_not(text: str) -> None:
+    assert not is_yes(text)
+
+
+def test_a_no_is_still_a_no_when_asked() -> None:
+    assert is_no("no?") and is_no("No.")
