@@ -3,12 +3,16 @@ their check, supervisors add, change and delete them, and a bad form says what i
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 
 from rapport.assistant.custom_intents import custom_intents
 from rapport.assistant.dialogue import TASKS
+from rapport.assistant.repository import CustomIntentDayRepository
 from rapport.assistant.schemas import CustomIntentWrite
+from rapport.core.clock import utcnow
 from rapport.core.db import Database
 from rapport.identity.audit import SYSTEM
 from rapport.identity.enums import Role
@@ -152,3 +156,19 @@ async def test_the_page_warns_of_examples_the_built_in_intents_act_on(
         "1 example reads as the built-in intent track_order: messages like it get this intent "
         "instead of the assistant's own task (order status)." in page
     )
+
+
+async def test_the_page_shows_how_many_messages_took_each_intent(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace_id, headers = await signed_in(database, Role.agent)
+    body = CustomIntentWrite(name="store_hours", examples=["When do you open?"], answer="At 9.")
+    async with database.session() as session:
+        intent = await custom_intents.create(session, workspace_id, body, SYSTEM)
+        days = CustomIntentDayRepository(session, workspace_id)
+        for _ in range(3):
+            await days.add_match(intent.id, utcnow().date())
+        await days.add_match(intent.id, utcnow().date() - timedelta(days=2))
+    page = (await client.get(PAGE, headers=headers)).text
+    assert "<strong>4</strong> messages took it in the last 30 days (3 today)" in page
+    assert 'aria-label="Messages a day, last 30 days: ' + "0, " * 27 + '1, 0, 3"' in page

@@ -27,6 +27,7 @@ CASES = [
     Case("GET", URL, READ),
     Case("POST", URL, ASSIGN, ok=201, json=HOURS),
     Case("GET", f"{URL}/report", READ),
+    Case("GET", f"{URL}/matches", READ),
 ]
 
 
@@ -314,3 +315,26 @@ async def test_the_report_reads_examples_with_the_shipped_model(
         assert (await client.post(URL, json=parcel, headers=key)).status_code == 201
         report = (await client.get(f"{URL}/report", headers=key)).json()
     assert report["items"][0]["built_in"] == {"track_order": 2}
+
+
+@pytest.mark.parametrize("days", ["0", "367", "x", "1.5", "-1"])
+async def test_a_bad_window_of_counts_is_422(
+    client: httpx.AsyncClient, database: Database, days: str
+) -> None:
+    response = await client.get(f"{URL}/matches?days={days}", headers=await key_of(database))
+    assert response.status_code == 422 and "days" in response.text
+
+
+async def test_counts_list_every_intent_of_the_workspace_only(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    mine, theirs = await key_of(database), await key_of(database)
+    await client.post(URL, json={**HOURS, "name": "theirs"}, headers=theirs)
+    created = (await client.post(URL, json=HOURS, headers=mine)).json()
+    report = (await client.get(f"{URL}/matches?days=7", headers=mine)).json()
+    [counted] = report["items"]
+    assert (counted["intent_id"], counted["name"], counted["total"]) == (
+        created["id"], "store_hours", 0,
+    )  # fmt: skip
+    assert [point["matches"] for point in counted["days"]] == [0] * 7
+    assert counted["days"][-1]["day"] == report["last_day"]

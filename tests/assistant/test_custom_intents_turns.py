@@ -6,14 +6,17 @@ intent that starts an order task verifies the order and waits for the customer's
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
 
 from rapport.assistant import replies
 from rapport.assistant.custom_intents import custom_intents
-from rapport.assistant.models import CustomIntent
+from rapport.assistant.models import CustomIntent, CustomIntentDay
+from rapport.assistant.repository import CustomIntentDayRepository
 from rapport.assistant.schemas import CustomIntentWrite
+from rapport.core.clock import set_clock
 from rapport.core.db import Database
 from rapport.identity.audit import SYSTEM
 from rapport.nlp.fakes import FakeEmbedder
@@ -225,3 +228,34 @@ async def test_an_action_an_intent_starts_runs_only_after_yes(database: Database
         f"Order {order} is cancelled."
     )
     assert (await order_row(database, order)).status == "cancelled"
+
+
+async def test_each_message_that_takes_an_intent_is_counted_by_day(database: Database) -> None:
+    now = [datetime(2026, 12, 4, 23, 59, tzinfo=UTC)]
+    set_clock(lambda: now[0])
+    workspace_id = await shop(database, HOURS)
+    await ask(database, workspace_id, "when are you open")
+    now[0] = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
+    await ask(database, workspace_id, "when do you open")
+    await ask(database, workspace_id, "How long does shipping take?")  # not the intent's
+    other = await shop(database, HOURS)
+    await ask(database, other, "what time do you open")
+    async with database.session() as session:
+        report = await custom_intents.matches(session, workspace_id, days=3)
+    assert (report.first_day, report.last_day) == (date(2026, 12, 4), date(2026, 12, 6))
+    [counted] = report.items
+    assert (counted.name, counted.total) == ("store_hours", 2)
+    assert [(point.day.day, point.matches) for point in counted.days] == [(4, 1), (5, 0), (6, 1)]
+
+
+async def test_an_intent_deleted_before_its_count_counts_nothing(database: Database) -> None:
+    workspace_id = await shop(database, HOURS)
+    async with database.session() as session:
+        [intent] = (await custom_intents.listed(session, workspace_id)).items
+        await custom_intents.delete(session, workspace_id, intent.id, SYSTEM)
+    async with database.session() as session:  # a turn that matched it a moment before
+        await CustomIntentDayRepository(session, workspace_id).add_match(intent.id, date.today())
+    async with database.session() as session:
+        assert (await custom_intents.matches(session, workspace_id)).items == []
+        rows = await session.execute(select(CustomIntentDay))
+        assert [row for row in rows.scalars() if row.workspace_id == workspace_id] == []

@@ -4,12 +4,15 @@ forms and a warning about a built-in intent fit the screen."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from playwright.async_api import Page, expect
 
 from rapport.assistant.custom_intents import custom_intents
+from rapport.assistant.repository import CustomIntentDayRepository
 from rapport.assistant.schemas import CustomIntentWrite
+from rapport.core.clock import utcnow
 from rapport.core.db import Database
 from rapport.identity.audit import SYSTEM
 from rapport.identity.enums import Role
@@ -81,12 +84,18 @@ async def test_the_page_fits_a_390_pixel_phone(
             answer=LONG + ": yes, tick the box at checkout and write your message there.",
         )
         async with database.session() as session:
-            await custom_intents.create(session, workspace.id, body, SYSTEM)
+            intent = await custom_intents.create(session, workspace.id, body, SYSTEM)
+            days = CustomIntentDayRepository(session, workspace.id)
+            for back in (0, 0, 1, 5, 29):
+                await days.add_match(intent.id, utcnow().date() - timedelta(days=back))
         problems = await watch(phone)
         await sign_in_page(phone, live_server.url, owner.email, owner.password, "/console")
         url = f"{live_server.url}/console/assistant-intents"
         assert await _width(phone, url) <= PHONE["width"]
         await expect(phone.locator(".intent-warning")).to_contain_text("track_order")
+        await expect(phone.locator("[data-matches]")).to_contain_text(
+            "5 messages took it in the last 30 days (2 today)"
+        )
         await phone.get_by_text("Edit").click()
         await expect(phone.get_by_role("button", name="Save")).to_be_visible()
         width = await phone.evaluate("document.documentElement.scrollWidth")

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, Subquery, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from rapport.analytics.models import CustomerPrediction, PredictionModel
 from rapport.core.clock import utcnow
@@ -66,14 +65,12 @@ class PredictionRepository(TenantRepository[CustomerPrediction]):
         """Insert or replace predictions, one row per profile, in one statement."""
         if not rows:
             return
-        dialect = self.dialect
-        insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
         now = utcnow()
         values = [
             {"id": row_id, "workspace_id": self.workspace_id, "created_at": now, **row}
             for row_id, row in zip(new_ids(len(rows)), rows, strict=True)
         ]
-        statement = insert_for(CustomerPrediction).values(values)
+        statement = self.upserting().values(values)
         updated = {column: statement.excluded[column] for column in (*UPDATED, "computed_at")}
         await self.session.execute(
             statement.on_conflict_do_update(

@@ -15,6 +15,7 @@ import logging
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -23,11 +24,14 @@ from rapport.assistant.dialogue import ACTING_INTENTS, TASK_OF_INTENT, CustomAns
 from rapport.assistant.errors import CustomIntentNotFound, IntentNameTaken, TooManyIntents
 from rapport.assistant.labels import clean, intents_of
 from rapport.assistant.models import CustomIntent
-from rapport.assistant.repository import CustomIntentRepository
+from rapport.assistant.repository import CustomIntentDayRepository, CustomIntentRepository
 from rapport.assistant.schemas import DEFAULT_CONFIDENCE as BUILT_IN_CONFIDENCE
 from rapport.assistant.schemas import (
     CustomIntentCheck,
+    CustomIntentDayCount,
     CustomIntentList,
+    CustomIntentMatches,
+    CustomIntentMatchReport,
     CustomIntentRead,
     CustomIntentReport,
     CustomIntentWrite,
@@ -44,6 +48,8 @@ from rapport.support.assistant_desk import MessageLabels
 
 logger = logging.getLogger(__name__)
 MAX_INTENTS = 100
+MATCH_DAYS = 30  # the console's window of match counts; the API takes 1-MAX_MATCH_DAYS
+MAX_MATCH_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -178,6 +184,33 @@ class CustomIntentService:
         ]  # fmt: skip
         return CustomIntentReport(items=checks)
 
+    async def matches(
+        self, session: AsyncSession, workspace_id: str, days: int = MATCH_DAYS
+    ) -> CustomIntentMatchReport:
+        """Count, per custom intent and day, the customer messages that took it over the
+        last `days` days (UTC, today included)."""
+        last = utcnow().date()
+        first = last - timedelta(days=days - 1)
+        window = [first + timedelta(days=offset) for offset in range(days)]
+        intents = await CustomIntentRepository(session, workspace_id).listed()
+        counted: dict[tuple[str, date], int] = {
+            (intent_id, day): matches
+            for intent_id, day, matches in await CustomIntentDayRepository(
+                session, workspace_id
+            ).since(first)
+        }
+        items = []
+        for intent in intents:
+            series = [
+                CustomIntentDayCount(day=day, matches=counted.get((intent.id, day), 0))
+                for day in window
+            ]
+            total = sum(point.matches for point in series)
+            items.append(
+                CustomIntentMatches(intent_id=intent.id, name=intent.name, total=total, days=series)
+            )
+        return CustomIntentMatchReport(first_day=first, last_day=last, items=items)
+
     async def relabel(
         self, engine: AsyncEngine, workspace_id: str, text: str, labels: MessageLabels
     ) -> tuple[MessageLabels, CustomAnswer | None]:
@@ -302,7 +335,7 @@ async def _vectors_under(workspace_id: str, model: str, examples: Sequence[str])
 
 def _stored(row: CustomIntent) -> _Stored:
     return _Stored(
-        row.name, CustomAnswer(row.answer, row.hand_off, row.task),
+        row.name, CustomAnswer(row.answer, row.hand_off, row.task, row.id),
         row.min_similarity, tuple(row.examples),
         row.embedding, row.embedding_model,
     )  # fmt: skip

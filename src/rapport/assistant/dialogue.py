@@ -96,6 +96,7 @@ class CustomAnswer:
     text: str | None
     hand_off: bool = False
     task: str | None = None
+    intent_id: str | None = None  # which intent it is (its messages are counted)
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from rapport.assistant.auth import AssistantRead, AssistantWrite, CustomIntentId
-from rapport.assistant.custom_intents import custom_intents
+from rapport.assistant.custom_intents import MATCH_DAYS, MAX_MATCH_DAYS, custom_intents
 from rapport.assistant.errors import CustomIntentNotFound, IntentNameTaken, TooManyIntents
 from rapport.assistant.schemas import (
     CustomIntentList,
+    CustomIntentMatchReport,
     CustomIntentRead,
     CustomIntentReport,
     CustomIntentWrite,
@@ -39,7 +42,8 @@ async def create_custom_intent(
     return await custom_intents.create(session, principal.workspace_id, body, Actor.of(principal))
 
 
-# Before /{intent_id}, which would take "report" for an id (it does not match the pattern).
+# Before /{intent_id}, which would take "report" or "matches" for an id (they do not match
+# the pattern).
 @router.get("/report", response_model=CustomIntentReport)
 async def check_custom_intents(
     principal: AssistantRead, database: DatabaseDep
@@ -47,6 +51,18 @@ async def check_custom_intents(
     """Tell, per enabled intent, how many of its examples the others find, and which other
     intents they are mistaken for (each example left out in turn)."""
     return await custom_intents.report(database.engine, principal.workspace_id)
+
+
+@router.get("/matches", response_model=CustomIntentMatchReport)
+async def count_custom_intent_matches(
+    principal: AssistantRead,
+    session: SessionDep,
+    days: Annotated[
+        int, Query(ge=1, le=MAX_MATCH_DAYS, description="Days back, today included (UTC).")
+    ] = MATCH_DAYS,
+) -> CustomIntentMatchReport:
+    """Count, per custom intent and day, the customer messages that took it."""
+    return await custom_intents.matches(session, principal.workspace_id, days)
 
 
 @router.get(

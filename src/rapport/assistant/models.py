@@ -3,7 +3,7 @@ optional generative model per workspace, and the workspace's own intents."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
@@ -96,3 +96,17 @@ class CustomIntent(TenantMixin, Base):
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     embedding_model: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomIntentDay(TenantMixin, Base):
+    """How many customer messages took a custom intent on one day (UTC): counted by the turn
+    that labels them, read by the console."""
+
+    __tablename__ = "assistant_intent_days"
+    __table_args__ = (UniqueConstraint("workspace_id", "intent_id", "day"),)
+
+    intent_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("assistant_intents.id", ondelete="CASCADE")
+    )
+    day: Mapped[date]
+    matches: Mapped[int] = mapped_column(Integer, default=0)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
-from sqlalchemy import Select, bindparam
+from sqlalchemy import Select, bindparam, literal, select
 
-from rapport.assistant.models import AssistantSettings, CustomIntent, Dialogue
+from rapport.assistant.models import AssistantSettings, CustomIntent, CustomIntentDay, Dialogue
+from rapport.core.clock import utcnow
 from rapport.core.db import lock_key
+from rapport.core.ids import new_id
 from rapport.core.repository import TenantRepository
 
 
@@ -64,3 +67,40 @@ class CustomIntentRepository(TenantRepository[CustomIntent]):
     async def counted(self) -> int:
         """Count the workspace's custom intents."""
         return await self.count(self.base_query())
+
+
+class CustomIntentDayRepository(TenantRepository[CustomIntentDay]):
+    model = CustomIntentDay
+
+    async def add_match(self, intent_id: str, day: date) -> None:
+        """Add one message to an intent's count of the day, in one statement: the day's
+        first makes the row; an intent deleted meanwhile (another process may still match
+        it for a few seconds) counts nothing."""
+        table = CustomIntentDay.__table__.c
+        intent = (
+            select(
+                literal(new_id(), table.id.type), literal(utcnow(), table.created_at.type),
+                CustomIntent.workspace_id, CustomIntent.id, literal(day, table.day.type),
+                literal(1, table.matches.type),
+            )
+            .where(CustomIntent.workspace_id == self.workspace_id)
+            .where(CustomIntent.id == intent_id)
+        )  # fmt: skip
+        columns = ["id", "created_at", "workspace_id", "intent_id", "day", "matches"]
+        statement = self.upserting().from_select(columns, intent)
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["workspace_id", "intent_id", "day"],
+                set_={"matches": CustomIntentDay.matches + 1},
+            )
+        )
+
+    async def since(self, first_day: date) -> Sequence[tuple[str, date, int]]:
+        """Return (intent, day, messages) for every day from `first_day` that had any."""
+        query = (
+            select(CustomIntentDay.intent_id, CustomIntentDay.day, CustomIntentDay.matches)
+            .where(CustomIntentDay.workspace_id == self.workspace_id)
+            .where(CustomIntentDay.day >= first_day)
+        )
+        rows = await self.session.execute(query)
+        return [(intent_id, day, matches) for intent_id, day, matches in rows]

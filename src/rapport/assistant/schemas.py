@@ -4,7 +4,7 @@ workspace's own intents."""
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import (
@@ -287,3 +287,21 @@ class CustomIntentCheck(BaseModel):
 
 class CustomIntentReport(BaseModel):
     items: list[CustomIntentCheck] = Field(description="One row per enabled custom intent.")
+
+
+class CustomIntentDayCount(BaseModel):
+    day: date = Field(description="The day (UTC).")
+    matches: int = Field(description="Customer messages that took the intent that day.")
+
+
+class CustomIntentMatches(BaseModel):
+    intent_id: str = Field(description="The custom intent.")
+    name: str = Field(description="Its name now.")
+    total: int = Field(description="Customer messages that took it in the window.")
+    days: list[CustomIntentDayCount] = Field(description="Every day of the window, oldest first.")
+
+
+class CustomIntentMatchReport(BaseModel):
+    first_day: date = Field(description="The window's first day (UTC).")
+    last_day: date = Field(description="Its last day: today (UTC).")
+    items: list[CustomIntentMatches] = Field(description="One per custom intent, by name.")

@@ -23,7 +23,7 @@ from rapport.assistant.dialogue import (
 )
 from rapport.assistant.enums import HandoffReason
 from rapport.assistant.models import Dialogue
-from rapport.assistant.repository import DialogueRepository
+from rapport.assistant.repository import CustomIntentDayRepository, DialogueRepository
 from rapport.assistant.schemas import AssistantSettingsRead
 from rapport.assistant.service import assistant
 from rapport.assistant.state import DialogueState, Outcome, is_no, is_yes
@@ -80,6 +80,11 @@ async def take_turn(
     hand-off rules read these, so a confident complaint or request for a person still goes
     to people."""
     conversation = await assistant_desk.label(session, workspace_id, message, labels)
+    if conversation is not None and custom_answer is not None and custom_answer.intent_id:
+        day = utcnow().date()
+        await CustomIntentDayRepository(session, workspace_id).add_match(
+            custom_answer.intent_id, day
+        )
     if conversation is None or conversation.status != ConversationStatus.pending:
         return TurnResult(False, None)
     settings = await assistant.settings(session, workspace_id, conversation.channel)

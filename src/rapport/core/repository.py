@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ClauseElement, ColumnElement, Select, bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.db import Base, TenantMixin, dialect_of
@@ -31,6 +32,11 @@ class Repository(Generic[ModelT]):
     def dialect(self) -> str:
         """Name the database dialect (sqlite or postgresql)."""
         return dialect_of(self.session)
+
+    def upserting(self) -> postgresql.Insert | sqlite.Insert:
+        """Return an INSERT into this repository's table in the database's own dialect, which
+        takes `on_conflict_do_update` / `on_conflict_do_nothing` (alike on both)."""
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(self.model)
 
     def base_query(self) -> Select[ModelT]:
         """Return the SELECT every query of this repository starts from (reads by id start

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import utcnow
@@ -78,10 +77,8 @@ class FailureRepository(TenantRepository[ProcessingFailure]):
         """Keep failures, one row per call: a call failing again counts one more attempt."""
         if not failures:
             return
-        dialect = self.dialect
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         now = utcnow()
-        statement = insert(ProcessingFailure).values(
+        statement = self.upserting().values(
             [
                 {
                     "id": failure_id,

@@ -43,8 +43,10 @@ async def show_custom_intents(
     listed = await custom_intents.listed(session, workspace_id)
     report = await custom_intents.report(database.engine, workspace_id)
     checks = {row.name: row for row in report.items}
+    counted = await custom_intents.matches(session, workspace_id)
+    matches = {row.intent_id: row for row in counted.items}
     return page(
-        ctx, "assistant/intents.html", items=listed.items, checks=checks,
+        ctx, "assistant/intents.html", items=listed.items, checks=checks, matches=matches,
         default_min_similarity=DEFAULT_MIN_SIMILARITY, then=THEN,
         task_of_intent={name: str(task) for name, task in TASK_OF_INTENT.items()},
     )  # fmt: skip
