@@ -1,7 +1,8 @@
 """The labels the assistant's models give a customer message (language, intent, sentiment)
 reach the people who work the conversation: in the API's conversation and messages, on the
 console's conversation page (its details and each labelled message) and, when negative, in
-the inbox's rows. Nothing is shown before the labelling job has run."""
+the inbox's rows; the API, the inbox and saved views filter by them. Nothing is shown before
+the labelling job has run."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ from rapport.identity.enums import Role
 from rapport.support.assistant_desk import MessageLabels, assistant_desk
 from rapport.support.models import Message
 from tests.fixtures.identity import bearer, make_api_key
-from tests.fixtures.support_console import conversation_url, make_desk, open_conversation
+from tests.fixtures.support_console import (
+    Desk,
+    conversation_url,
+    make_desk,
+    open_conversation,
+)
 from tests.web.console import sign_in
 
 ANGRY = MessageLabels("fr", "cancel_order", 0.9172, "negative", -0.7134)
@@ -86,3 +92,65 @@ async def test_the_console_shows_them_beside_the_conversation_and_in_the_inbox(
     ) in page
     inbox = (await client.get("/console/inbox")).text
     assert '<span class="pill sentiment pill-red">Negative</span>' in inbox
+
+
+CALM = MessageLabels("en", "delivery_period", 0.81, "neutral", 0.02)
+
+
+async def labelled_desk(database: Database) -> tuple[Desk, str, str]:
+    """Return a desk whose workspace has an angry, a calm and an unlabelled conversation
+    (the first two's ids)."""
+    desk = await make_desk(database)
+    angry = await open_conversation(database, desk.workspace.id, "Annulez tout !")
+    calm = await open_conversation(database, desk.workspace.id, "How long is shipping?")
+    await open_conversation(database, desk.workspace.id, "Hello")
+    await label_first_message(database, desk.workspace.id, angry, ANGRY)
+    await label_first_message(database, desk.workspace.id, calm, CALM)
+    return desk, angry, calm
+
+
+async def test_conversations_are_listed_by_sentiment_or_intent(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    desk, angry, calm = await labelled_desk(database)
+    headers = bearer(await make_api_key(database, desk.workspace))
+    url = "/api/v1/conversations"
+    for query, expected in [
+        ("sentiment=negative", [angry]),
+        ("sentiment=neutral", [calm]),
+        ("sentiment=positive", []),
+        ("intent=cancel_order", [angry]),
+        ("intent=delivery_period&sentiment=neutral", [calm]),
+        ("intent=delivery_period&sentiment=negative", []),
+    ]:
+        listed = (await client.get(f"{url}?{query}", headers=headers)).json()["items"]
+        assert [item["id"] for item in listed] == expected, query
+    for query in ("sentiment=angry", "intent=Cancel%20order", "intent=" + "a" * 65, "intent=x"):
+        response = await client.get(f"{url}?{query}", headers=headers)
+        assert response.status_code == 422, query
+
+
+async def test_the_inbox_and_a_saved_view_filter_by_sentiment(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    desk, angry, calm = await labelled_desk(database)
+    await sign_in(client, desk.agent.email, desk.agent.password)
+    inbox = (await client.get("/console/inbox?status=any&sentiment=negative")).text
+    assert f'data-conversation-id="{angry}"' in inbox
+    assert f'data-conversation-id="{calm}"' not in inbox
+    assert '<option value="negative" selected>Negative</option>' in inbox
+    bad = await client.get("/console/inbox?sentiment=furious")
+    assert bad.status_code == 422
+    headers = bearer(await make_api_key(database, desk.workspace))
+    upset = {"sentiment": "negative", "intent": "cancel_order"}
+    view = {"name": "Upset", "filters": upset, "shared": True}
+    created = await client.post("/api/v1/saved-views", json=view, headers=headers)
+    assert created.status_code == 201, created.text
+    shown = await client.get(
+        f"/api/v1/saved-views/{created.json()['id']}/conversations", headers=headers
+    )
+    assert [item["id"] for item in shown.json()["items"]] == [angry]
+    refused = {"name": "Bad", "filters": {"sentiment": "furious"}}
+    assert (
+        await client.post("/api/v1/saved-views", json=refused, headers=headers)
+    ).status_code == 422

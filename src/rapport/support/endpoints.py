@@ -38,6 +38,7 @@ from rapport.support.models import Activity, Conversation
 from rapport.support.routing_endpoints import router as routing_router
 from rapport.support.schemas import (
     ID_PATTERN,
+    INTENT_PATTERN,
     ActivityRead,
     AgentRead,
     AgentUpdate,
@@ -50,6 +51,7 @@ from rapport.support.schemas import (
     MessageCreate,
     MessagePage,
     MessageRead,
+    SentimentLabel,
     TeamCreate,
     TeamRead,
 )
@@ -75,6 +77,18 @@ Cursor = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=200, description="Most items to return.")]
 IdFilter = Annotated[str | None, Query(pattern=ID_PATTERN, description="Only this id.")]
+SentimentFilter = Annotated[
+    SentimentLabel | None,
+    Query(description="Only those whose latest labelled customer message has this sentiment."),
+]
+IntentFilter = Annotated[
+    str | None,
+    Query(
+        pattern=INTENT_PATTERN,
+        description="Only those whose latest labelled customer message has this intent "
+        "(built-in, the workspace's own, or out_of_scope).",
+    ),
+]
 
 
 @router.get(
@@ -88,11 +102,15 @@ async def list_conversations(
     team_id: IdFilter = None,
     channel: Annotated[Channel | None, Query(description="Only this channel.")] = None,
     priority: Annotated[Priority | None, Query(description="Only this priority.")] = None,
+    sentiment: SentimentFilter = None,
+    intent: IntentFilter = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> ConversationPage:
     """List the conversations you may see, newest first, filtered and paged by keyset."""
-    filters = ConversationFilters(status, assignee_id, team_id, channel, priority)
+    filters = ConversationFilters(
+        status, assignee_id, team_id, channel, priority, sentiment=sentiment, intent=intent
+    )
     return await conversations.page(
         session, principal.workspace_id, filters, acting(principal), cursor, limit
     )

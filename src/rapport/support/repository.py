@@ -95,6 +95,8 @@ def _matching(filters: ConversationFilters) -> list[ColumnElement[bool]]:
         Conversation.channel: filters.channel,
         Conversation.priority: filters.priority,
         Conversation.customer_id: filters.customer_id,
+        Conversation.sentiment: filters.sentiment,
+        Conversation.intent: filters.intent,
     }
     found = [column == value for column, value in columns.items() if value is not None]
     if filters.unassigned:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from rapport.core.clock import as_utc
 from rapport.core.schemas import ReadModel
+from rapport.nlp.ports import SentimentLabel as SentimentLabel
 from rapport.support.enums import (
     ApiChannel,
     AuthorType,
@@ -20,6 +21,8 @@ from rapport.support.enums import (
 )
 
 ID_PATTERN = r"^[0-9a-f]{32}$"
+# An intent's name as the labels store it (built-in, the workspace's own, out_of_scope).
+INTENT_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 MAX_BODY = 10_000
 StaffId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -137,7 +140,9 @@ class DetectedLabels(BaseModel):
         default=None,
         description="How sure the intent is, 0-1 (a custom intent's: the similarity).",
     )
-    sentiment: str | None = Field(default=None, description="negative, neutral or positive.")
+    sentiment: SentimentLabel | None = Field(
+        default=None, description="negative, neutral or positive."
+    )
     sentiment_score: float | None = Field(
         default=None, description="From -1 (most negative) to 1 (most positive)."
     )
@@ -230,6 +235,9 @@ class ConversationFilters:
     customer_id: str | None = None
     # Saved views: only conversations carrying this tag.
     tag: str | None = None
+    # The latest labelled customer message's sentiment or intent (the assistant's labels).
+    sentiment: str | None = None
+    intent: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,14 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator, model
 
 from rapport.core.schemas import ReadModel
 from rapport.support.enums import Channel, ConversationStatus, Priority
-from rapport.support.schemas import ID_PATTERN, NO_CONTROL, Body, Tag
+from rapport.support.schemas import (
+    ID_PATTERN,
+    INTENT_PATTERN,
+    NO_CONTROL,
+    Body,
+    SentimentLabel,
+    Tag,
+)
 
 Shortcut = Annotated[
     str, StringConstraints(to_lower=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
@@ -128,6 +135,14 @@ class ViewFilters(BaseModel):
         default=None, description="A staff id, `me` (whoever looks) or `unassigned`."
     )
     tag: Tag | None = Field(default=None, description="Only those with this tag.")
+    sentiment: SentimentLabel | None = Field(
+        default=None, description="Only those whose latest customer message reads so."
+    )
+    intent: str | None = Field(
+        default=None,
+        pattern=INTENT_PATTERN,
+        description="Only those whose latest customer message has this intent.",
+    )
 
 
 class SavedViewWrite(BaseModel):

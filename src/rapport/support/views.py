@@ -34,6 +34,8 @@ def filters_of(view: ViewFilters, acting: Acting) -> ConversationFilters:
         assignee_id=None if assignee == "unassigned" else assignee,
         unassigned=assignee == "unassigned",
         tag=view.tag,
+        sentiment=view.sentiment,
+        intent=view.intent,
     )
 
 

@@ -13,7 +13,12 @@ from rapport.core.deps import SessionDep
 from rapport.errors import BadRequest
 from rapport.support.enums import Channel, ConversationStatus, Priority
 from rapport.support.inbox import INBOX_PAGE, InboxView, inbox
-from rapport.support.schemas import ID_PATTERN, ConversationFilters, ConversationRead
+from rapport.support.schemas import (
+    ID_PATTERN,
+    ConversationFilters,
+    ConversationRead,
+    SentimentLabel,
+)
 from rapport.support.service import conversations
 from rapport.support.views import saved_views
 from rapport.web.console.routing import console_router, is_htmx
@@ -21,6 +26,7 @@ from rapport.web.console.support_tools_sla import sla_badges
 from rapport.web.console.support_tools_views import conversation_tools, inbox_sidebar
 from rapport.web.console.support_views import (
     PRIORITIES,
+    SENTIMENTS,
     STATUSES,
     ReadConsole,
     acting_of,
@@ -52,6 +58,7 @@ async def show_inbox(
     status: Annotated[str, Query(max_length=16)] = ConversationStatus.open,
     priority: Priority | None = None,
     channel: Channel | None = None,
+    sentiment: Annotated[SentimentLabel | None, Query()] = None,
     cursor: Cursor = None,
     saved: SavedId = None,
 ) -> Response:
@@ -60,7 +67,9 @@ async def show_inbox(
     if status != ANY and status not in set(ConversationStatus):
         raise BadRequest("Status must be a known status or any.")
     chosen = None if status == ANY else ConversationStatus(status)
-    filters = ConversationFilters(status=chosen, priority=priority, channel=channel)
+    filters = ConversationFilters(
+        status=chosen, priority=priority, channel=channel, sentiment=sentiment
+    )
     if saved is not None:
         found = await saved_views.conversations(
             session, ctx.principal.workspace_id, saved, acting_of(ctx), cursor, INBOX_PAGE
@@ -69,7 +78,10 @@ async def show_inbox(
         found = await inbox.page(
             session, ctx.principal.workspace_id, view, filters, acting_of(ctx), cursor
         )
-    query = {"view": view, "status": status, "priority": priority or "", "channel": channel or ""}
+    query = {
+        "view": view, "status": status, "priority": priority or "", "channel": channel or "",
+        "sentiment": sentiment or "",
+    }  # fmt: skip
     query = {"saved": saved} if saved is not None else query
     here = urlencode({name: value for name, value in query.items() if value})
     values: dict[str, Any] = {
@@ -94,6 +106,8 @@ async def show_inbox(
         status=status,
         priority=priority or "",
         channel=channel or "",
+        sentiment=sentiment or "",
+        sentiments=SENTIMENTS,
         statuses=STATUSES,
         priorities=PRIORITIES,
         channels=list(Channel),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
@@ -24,7 +24,7 @@ from rapport.identity.service import staff
 from rapport.support.auth import acting
 from rapport.support.enums import ConversationStatus, Priority
 from rapport.support.inbox import inbox
-from rapport.support.schemas import Acting, ConversationRead
+from rapport.support.schemas import Acting, ConversationRead, SentimentLabel
 from rapport.support.service import conversations
 from rapport.support.teams import teams
 from rapport.web.console.context import ConsoleContext, console_requiring, fresh_context
@@ -36,6 +36,7 @@ WriteConsole = Annotated[ConsoleContext, console_requiring(Scope.conversations_w
 AssignConsole = Annotated[ConsoleContext, console_requiring(Scope.conversations_assign)]
 SIDEBAR_ORDERS = 5
 STATUSES = list(ConversationStatus)
+SENTIMENTS: list[str] = list(get_args(SentimentLabel))
 PRIORITIES = list(Priority)
 # Errors that are no fault of the form: shown alone, never with the conversation.
 REFUSALS = frozenset({401, 403, 404})
