@@ -124,7 +124,7 @@ async def test_a_view_is_saved_from_the_inbox_filters(
     saved = await client.post(
         "/console/inbox/views",
         data={"name": "Urgent mine", "status": "any", "priority": "urgent", "assignee": "me",
-              "csrf_token": token},
+              "sentiment": "negative", "csrf_token": token},
     )  # fmt: skip
     assert saved.status_code == 303
     views = (await client.get("/api/v1/saved-views", headers={"X-CSRF-Token": token})).json()
@@ -132,7 +132,7 @@ async def test_a_view_is_saved_from_the_inbox_filters(
         (
             "Urgent mine",
             {"status": None, "priority": "urgent", "channel": None, "team_id": None,
-             "assignee": "me", "tag": None},
+             "assignee": "me", "tag": None, "sentiment": "negative", "intent": None},
         )
     ]  # fmt: skip
     assert saved.headers["location"] == f"/console/inbox?saved={views[0]['id']}"

@@ -167,11 +167,12 @@ async def save_view(
     team_id: FormText = "",
     assignee: FormText = "",
     tag: FormText = "",
+    sentiment: FormText = "",
     shared: Checkbox = False,
 ) -> Response:
     """Save the inbox's current filters as a view."""
     given = {"status": status, "priority": priority, "channel": channel, "team_id": team_id}
-    given |= {"assignee": assignee, "tag": tag}
+    given |= {"assignee": assignee, "tag": tag, "sentiment": sentiment}
     filters = {key: value for key, value in given.items() if value and value != "any"}
     write = SavedViewWrite.model_validate({"name": name, "filters": filters, "shared": shared})
     view = await saved_views.create(
