@@ -172,3 +172,40 @@ async def test_the_page_shows_how_many_messages_took_each_intent(
     page = (await client.get(PAGE, headers=headers)).text
     assert "<strong>4</strong> messages took it in the last 30 days (3 today)" in page
     assert 'aria-label="Messages a day, last 30 days: ' + "0, " * 27 + '1, 0, 3"' in page
+
+
+async def test_answers_in_other_languages_are_written_after_their_code(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace_id, headers = await signed_in(database, Role.supervisor)
+    blocks = "[fr]\r\nOuvert de 9h à 18h.\r\nFermé le dimanche.\r\n\r\n [DE] \r\nGeöffnet.\r\n"
+    response = await client.post(PAGE, data={**FORM, "translations": blocks}, headers=headers)
+    assert response.status_code == 303
+    [intent] = await stored(database, workspace_id)
+    assert intent.translations == {
+        "de": "Geöffnet.",
+        "fr": "Ouvert de 9h à 18h.\nFermé le dimanche.",
+    }
+    page = (await client.get(PAGE, headers=headers)).text
+    assert "(also in de, fr)" in page
+    assert (
+        "[de]&#10;Geöffnet.&#10;[fr]&#10;Ouvert de 9h à 18h.\nFermé le dimanche.</textarea>" in page
+    )
+
+
+@pytest.mark.parametrize(
+    ("blocks", "message"),
+    [
+        ("Bonjour", "start each with its language code in brackets"),
+        ("[fr]\r\n", "Check the translations"),
+        ("[french]\r\nBonjour", "start each with its language code in brackets"),
+    ],
+)
+async def test_a_bad_block_of_languages_says_what_is_wrong(
+    client: httpx.AsyncClient, database: Database, blocks: str, message: str
+) -> None:
+    workspace_id, headers = await signed_in(database, Role.owner)
+    response = await client.post(PAGE, data={**FORM, "translations": blocks}, headers=headers)
+    assert response.status_code == 422
+    assert message in response.text
+    assert await stored(database, workspace_id) == []

@@ -112,6 +112,18 @@ async def test_examples_are_one_line_each_and_repeats_dropped(
         ({"enabled": "sometimes"}, "enabled"),
         ({"hand_off": "later"}, "hand_off"),
         ({"task": "refund_everything"}, "task"),
+        ({"translations": {"fr-CA": "Bonjour"}}, "translations"),
+        ({"translations": {"f": "Bonjour"}}, "translations"),
+        ({"translations": {"french": "Bonjour"}}, "translations"),
+        ({"translations": {"fr": ""}}, "translations"),
+        ({"translations": {"fr": "\u200b"}}, "translations"),
+        ({"translations": {"fr": "x" * 2001}}, "translations"),
+        ({"translations": {"fr": 7}}, "translations"),
+        ({"translations": ["fr", "Bonjour"]}, "translations"),
+        (
+            {"translations": {f"a{chr(97 + n // 26)}{chr(97 + n % 26)}": "x" for n in range(31)}},
+            "translations",
+        ),
         ({"task": 3}, "task"),
         ({"task": ["order_status"]}, "task"),
         ({"min_similarity": 0.1}, "min_similarity"),
@@ -338,3 +350,19 @@ async def test_counts_list_every_intent_of_the_workspace_only(
     )  # fmt: skip
     assert [point["matches"] for point in counted["days"]] == [0] * 7
     assert counted["days"][-1]["day"] == report["last_day"]
+
+
+async def test_answers_in_other_languages_are_kept_by_language_code(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    key = await key_of(database)
+    body = {**HOURS, "translations": {"FR": "Ouvert de 9h à 18h.  ", "de": "Geöffnet."}}
+    created = await client.post(URL, json=body, headers=key)
+    assert created.status_code == 201, created.text
+    assert created.json()["translations"] == {"de": "Geöffnet.", "fr": "Ouvert de 9h à 18h."}
+    task_only = {"name": "parcel", "examples": ["Has it left?"], "task": "order_status"}
+    refused = await client.post(
+        URL, json={**task_only, "translations": {"fr": "Voyons."}}, headers=key
+    )
+    assert refused.status_code == 422
+    assert "answers in other languages need the answer for every other one" in refused.text

@@ -13,16 +13,23 @@ from sqlalchemy import select
 
 from rapport.assistant import replies
 from rapport.assistant.custom_intents import custom_intents
+from rapport.assistant.labels import Models, use_models
 from rapport.assistant.models import CustomIntent, CustomIntentDay
 from rapport.assistant.repository import CustomIntentDayRepository
 from rapport.assistant.schemas import CustomIntentWrite
 from rapport.core.clock import set_clock
 from rapport.core.db import Database
 from rapport.identity.audit import SYSTEM
-from rapport.nlp.fakes import FakeEmbedder
+from rapport.nlp.fakes import (
+    FakeEmbedder,
+    FakeIntentClassifier,
+    FakeLanguageDetector,
+    FakeSentimentAnalyzer,
+)
 from rapport.support.models import Message
 from rapport.worker.runner import Worker
 from tests.fixtures.assistant import (
+    KEYWORDS,
     conversation_row,
     enable_assistant,
     make_buyer,
@@ -259,3 +266,15 @@ async def test_an_intent_deleted_before_its_count_counts_nothing(database: Datab
         assert (await custom_intents.matches(session, workspace_id)).items == []
         rows = await session.execute(select(CustomIntentDay))
         assert [row for row in rows.scalars() if row.workspace_id == workspace_id] == []
+
+
+async def test_a_message_in_another_language_gets_the_answer_in_it(database: Database) -> None:
+    translated = HOURS.model_copy(
+        update={"translations": {"fr": "Ouvert de 9h à 18h.", "de": "Geöffnet 9-18 Uhr."}}
+    )
+    workspace_id = await shop(database, translated)
+    for language, expected in [("fr", "Ouvert de 9h à 18h."), ("es", ANSWER), ("und", ANSWER)]:
+        classifier = FakeIntentClassifier(KEYWORDS)
+        use_models(Models(classifier, FakeSentimentAnalyzer(), FakeLanguageDetector(language)))
+        conversation_id = await ask(database, workspace_id, "when are you open")
+        assert (await thread(database, conversation_id))[1][2] == expected, language

@@ -61,6 +61,13 @@ class WorkspaceIntents:
     answers: dict[str, CustomAnswer]
     floors: dict[str, float]
     examples: dict[str, tuple[str, ...]]  # cleaned, as embedded
+    translations: dict[str, dict[str, str]]  # by intent: language -> answer
+
+    def answer(self, name: str, language: str) -> CustomAnswer:
+        """Return an intent's answer in the message's language when it has one."""
+        answer = self.answers[name]
+        translated = self.translations[name].get(language)
+        return answer if translated is None else dataclasses.replace(answer, text=translated)
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class _Check:
 class _Stored:
     name: str
     answer: CustomAnswer
+    translations: dict[str, str]
     min_similarity: float
     examples: tuple[str, ...]
     embedding: bytes | None
@@ -123,6 +131,7 @@ class CustomIntentService:
         intent = await repository.add(
             CustomIntent(
                 name=body.name, examples=list(body.examples), answer=body.answer,
+                translations=dict(body.translations),
                 enabled=body.enabled, hand_off=body.hand_off, task=body.task,
                 min_similarity=body.min_similarity, embedding=vectors, embedding_model=model,
             )
@@ -147,6 +156,7 @@ class CustomIntentService:
             raise CustomIntentNotFound("No such custom intent in this workspace.")
         await _name_free(repository, body.name, intent.id)
         intent.name, intent.examples, intent.answer = body.name, list(body.examples), body.answer
+        intent.translations = dict(body.translations)
         intent.enabled, intent.hand_off, intent.task = body.enabled, body.hand_off, body.task
         intent.min_similarity = body.min_similarity
         intent.embedding, intent.embedding_model = vectors, model
@@ -234,7 +244,7 @@ class CustomIntentService:
             return labels, None
         confidence = round(match.similarity, 4)
         matched = dataclasses.replace(labels, intent=match.label, intent_confidence=confidence)
-        return matched, intents.answers[match.label]
+        return matched, intents.answer(match.label, labels.language)
 
     async def _changed(
         self,
@@ -313,10 +323,11 @@ async def _indexed(workspace_id: str, stored: Sequence[_Stored]) -> WorkspaceInt
         labels.extend([item.name] * len(item.examples))
         blocks.append(vectors)
     answers = {item.name: item.answer for item in stored}
+    translations = {item.name: dict(item.translations) for item in stored}
     floors = {item.name: item.min_similarity for item in stored}
     examples = {item.name: tuple(clean(example) for example in item.examples) for item in stored}
     index = ExampleIndex(labels, np.vstack(blocks))
-    return WorkspaceIntents(model, index, answers, floors, examples)
+    return WorkspaceIntents(model, index, answers, floors, examples, translations)
 
 
 async def _vectors_under(workspace_id: str, model: str, examples: Sequence[str]) -> Vectors:
@@ -335,7 +346,7 @@ async def _vectors_under(workspace_id: str, model: str, examples: Sequence[str])
 
 def _stored(row: CustomIntent) -> _Stored:
     return _Stored(
-        row.name, CustomAnswer(row.answer, row.hand_off, row.task, row.id),
+        row.name, CustomAnswer(row.answer, row.hand_off, row.task, row.id), row.translations or {},
         row.min_similarity, tuple(row.examples),
         row.embedding, row.embedding_model,
     )  # fmt: skip

@@ -84,6 +84,9 @@ class CustomIntent(TenantMixin, Base):
     examples: Mapped[list[str]] = mapped_column(JSON)
     # Null only when the intent starts a task (it then needs no words of its own).
     answer: Mapped[str | None] = mapped_column(Text)
+    # The answer in other languages, by language code (en, fr, ...): given to a message
+    # detected in that language; `answer` to every other.
+    translations: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # After its answer the conversation goes to people (a sales question, a partnership).
     hand_off: Mapped[bool] = mapped_column(Boolean, default=False)

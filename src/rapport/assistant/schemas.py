@@ -156,6 +156,19 @@ Answer = Annotated[
 ]
 
 
+# A language as the labels detect it: ISO 639 (two letters, three for some).
+LanguageCode = Annotated[str, StringConstraints(to_lower=True, pattern=r"^[A-Za-z]{2,3}$")]
+MAX_TRANSLATIONS = 30
+
+
+def visible_answer(answer: str) -> str:
+    """Return an answer with its lines' trailing spaces dropped, or refuse one that shows
+    nothing (only spaces, zero-width or format characters)."""
+    if not any(unicodedata.category(character)[0] in "LNPS" for character in answer):
+        raise ValueError("the answer shows nothing: write some text")
+    return "\n".join(line.rstrip() for line in answer.splitlines())
+
+
 class CustomIntentWrite(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -190,6 +203,13 @@ class CustomIntentWrite(BaseModel):
         "2,000 characters; line breaks kept). Needed unless the intent starts a task; with "
         "a task, said before the task's first question.",
     )
+    translations: dict[LanguageCode, Answer] = Field(
+        default_factory=dict,
+        max_length=MAX_TRANSLATIONS,
+        description="The answer in other languages, by language code (`fr`, `de`, ...): a "
+        "message detected in one of them gets that answer, every other message `answer` "
+        "(needed with these).",
+    )
     enabled: bool = Field(default=True, description="Whether messages are matched to it.")
     hand_off: bool = Field(
         default=False,
@@ -223,16 +243,19 @@ class CustomIntentWrite(BaseModel):
     @field_validator("answer")
     @classmethod
     def _newlines(cls, answer: str | None) -> str | None:
-        if answer is None:
-            return None
-        if not any(unicodedata.category(character)[0] in "LNPS" for character in answer):
-            raise ValueError("the answer shows nothing: write some text")
-        return "\n".join(line.rstrip() for line in answer.splitlines())
+        return None if answer is None else visible_answer(answer)
+
+    @field_validator("translations")
+    @classmethod
+    def _translated(cls, translations: dict[str, str]) -> dict[str, str]:
+        return {language: visible_answer(text) for language, text in sorted(translations.items())}
 
     @model_validator(mode="after")
     def _something_to_do(self) -> CustomIntentWrite:
         if self.task is None and self.answer is None:
             raise ValueError("an answer is needed unless the intent starts a task")
+        if self.translations and self.answer is None:
+            raise ValueError("answers in other languages need the answer for every other one")
         if self.task is not None and self.hand_off:
             raise ValueError("an intent that starts a task cannot also hand off: pick one")
         return self
@@ -254,6 +277,7 @@ class CustomIntentRead(ReadModel):
     name: str = Field(description="Its name, stored as the intent of the messages it matches.")
     examples: list[str] = Field(description="The example messages.")
     answer: str | None = Field(description="What the assistant replies to a matching message.")
+    translations: dict[str, str] = Field(description="The answer in other languages.")
     enabled: bool = Field(description="Whether messages are matched to it.")
     hand_off: bool = Field(description="Whether the conversation goes to people after it.")
     task: str | None = Field(description="The order task it starts after its answer, if any.")

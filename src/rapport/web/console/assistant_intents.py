@@ -3,6 +3,7 @@ examples hold together, and a form to add, change, switch off or delete one."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Depends, Form, Path, Response
@@ -30,6 +31,8 @@ Short = Annotated[str, Form(max_length=100)]
 # 50 examples of 300 characters, line breaks and some spaces to spare.
 Lines = Annotated[str, Form(max_length=20_000)]
 Answer = Annotated[str, Form(max_length=4_000)]
+# 30 answers of 2,000 characters, with their headers.
+Translations = Annotated[str, Form(max_length=64_000)]
 PATH = "/console/assistant-intents"
 HAND_OFF = "hand_off"
 
@@ -64,10 +67,33 @@ THEN = {
 }
 
 
+_LANGUAGE_LINE = re.compile(r"\s*\[([A-Za-z]{2,3})\]\s*")
+
+
+def read_translations(text: str) -> dict[str, str]:
+    """Read the answers in other languages: each starts with its language code in brackets
+    on a line of its own ("[fr]"), and runs to the next one."""
+    found: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        header = _LANGUAGE_LINE.fullmatch(line)
+        if header is not None:
+            current = found.setdefault(header.group(1).lower(), [])
+        elif current is not None:
+            current.append(line)
+        elif line.strip():
+            raise UnprocessableContent(
+                "Check the answers in other languages: start each with its language code in "
+                "brackets, such as [fr], on a line of its own."
+            )
+    return {language: "\n".join(lines).strip() for language, lines in found.items()}
+
+
 def intent_form(
     name: Short = "",
     examples: Lines = "",
     answer: Answer = "",
+    translations: Translations = "",
     min_similarity: Short = "",
     enabled: Short = "",
     then: Short = "",
@@ -81,6 +107,7 @@ def intent_form(
                 "name": name.strip().lower().replace(" ", "_").replace("-", "_"),
                 "examples": [line for line in examples.splitlines() if line.strip()],
                 "answer": answer if answer.strip() else None,
+                "translations": read_translations(translations),
                 "min_similarity": min_similarity.strip() or DEFAULT_MIN_SIMILARITY,
                 "enabled": enabled == "on",
                 "hand_off": then == HAND_OFF,
