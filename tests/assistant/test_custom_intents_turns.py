@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from rapport.assistant import replies
-from rapport.assistant.custom_intents import custom_intents
+from rapport.assistant.custom_intents import custom_intents, language_groups
 from rapport.assistant.labels import Models, use_models
 from rapport.assistant.models import CustomIntent, CustomIntentDay
 from rapport.assistant.repository import CustomIntentDayRepository
@@ -278,3 +278,31 @@ async def test_a_message_in_another_language_gets_the_answer_in_it(database: Dat
         use_models(Models(classifier, FakeSentimentAnalyzer(), FakeLanguageDetector(language)))
         conversation_id = await ask(database, workspace_id, "when are you open")
         assert (await thread(database, conversation_id))[1][2] == expected, language
+
+
+def test_examples_in_a_language_other_than_most_form_a_group() -> None:
+    assert language_groups(["en", "en", "fr", "", "en", "de", "fr"]) == [
+        "", "", "fr", "", "", "de", "fr",
+    ]  # fmt: skip
+    assert language_groups(["", ""]) == ["", ""]
+    assert language_groups(["fr", "", "fr"]) == ["", "", ""]
+
+
+async def test_a_message_like_the_one_french_example_takes_the_intent(database: Database) -> None:
+    use_models(None)  # the shipped language detector tells the examples' languages
+    wrap = CustomIntentWrite(
+        name="gift_wrap",
+        examples=[
+            "Can you gift wrap my order?", "Do you offer gift wrapping?",
+            "Could you wrap it as a present?", "Pouvez-vous faire un paquet cadeau ?",
+        ],
+        answer="Yes, at checkout.",
+        translations={"fr": "Oui, au moment de payer."},
+    )  # fmt: skip
+    workspace_id = await shop(database, wrap)
+    async with database.session() as session:
+        [stored] = (await session.execute(select(CustomIntent))).scalars().all()
+    assert stored.example_languages == ["", "", "en", "fr"]  # "" where langid is unsure
+    asked = "Bonjour, pouvez-vous faire un paquet cadeau pour ma mère ?"
+    conversation_id = await ask(database, workspace_id, asked)
+    assert (await thread(database, conversation_id))[1][2] == "Oui, au moment de payer."

@@ -88,3 +88,9 @@ def test_the_demo_shop_answers_its_own_gift_wrap_question(test_client: TestClien
         assert _ask(test_client, websocket, 1, "Hello! Can you gift wrap it for me?") == (
             DEMO_INTENT.answer
         )
+        assert _ask(test_client, websocket, 2, "no thanks") == "Glad I could help. Have a nice day!"
+    with test_client.websocket_connect("/widget/ws") as websocket:  # a new chat, in French
+        websocket.send_json({"type": "hello", "write_key": source.write_key})
+        assert websocket.receive_json()["type"] == "ready"
+        asked = "Bonjour, pouvez-vous faire un paquet cadeau pour ma mère ?"
+        assert _ask(test_client, websocket, 1, asked) == DEMO_INTENT.translations["fr"]

@@ -110,3 +110,39 @@ def test_the_report_is_the_same_whatever_the_block_of_rows(monkeypatch: pytest.M
     monkeypatch.setattr(examples, "BLOCK", 3)
     assert leave_one_out(ExampleIndex(labels, vectors), 0.2) == whole
     assert sum(row.matched + row.unmatched + sum(row.confused_with.values()) for row in whole) == 23
+
+
+def test_each_group_of_an_intent_is_matched_on_its_own() -> None:
+    english = [unit(1, 0.1, 0), unit(1, -0.1, 0), unit(1, 0, 0.1)]
+    french = unit(0, 0, 1)
+    vectors = np.stack([*english, french])
+    one = ExampleIndex(["wrap"] * 4, vectors)
+    grouped = ExampleIndex(["wrap"] * 4, vectors, groups=["", "", "", "fr"])
+    # Alone, the French example's centroid is mostly English: a French message falls short.
+    assert one.similarities(french)[0] < 0.8
+    assert grouped.similarities(french) == pytest.approx([1.0])
+    # English messages read the English group as before.
+    assert grouped.similarities(unit(1, 0, 0)) == pytest.approx(
+        ExampleIndex(["wrap"] * 3, np.stack(english)).similarities(unit(1, 0, 0))
+    )
+    assert len(grouped.vectors_of("wrap")) == 4
+    assert grouped.vectors_of("wrap")[3] == pytest.approx(french)
+
+
+def test_leave_one_out_with_groups_lets_a_lone_example_find_its_intent_elsewhere() -> None:
+    close = [unit(1, 0.05, 0), unit(1, -0.05, 0), unit(1, 0, 0.05), unit(1, 0.02, 0.02)]
+    index = ExampleIndex(["wrap"] * 4, np.stack(close), groups=["", "", "", "fr"])
+    # The lone "fr" example has nothing left in its group; the main group still takes it.
+    [row] = leave_one_out(index, min_similarity=0.9)
+    assert (row.matched, row.unmatched) == (4, 0)
+    index = ExampleIndex(["wrap"] * 2, np.stack(close[:2]), groups=["", "fr"])
+    [row] = leave_one_out(index, min_similarity=0.9)
+    assert (row.matched, row.unmatched) == (2, 0)
+    apart = ExampleIndex(["wrap"] * 2, np.stack([unit(1, 0, 0), unit(0, 1, 0)]), groups=["", "fr"])
+    [row] = leave_one_out(apart, min_similarity=0.5)
+    assert (row.matched, row.unmatched) == (0, 2)
+
+
+def test_groups_and_labels_must_pair_up() -> None:
+    with pytest.raises(ValueError, match="1 groups for 2 labels"):
+        ExampleIndex(["hours", "wrap"], np.stack([unit(1, 0), unit(0, 1)]), groups=["en"])

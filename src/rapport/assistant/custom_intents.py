@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from rapport.assistant.dialogue import ACTING_INTENTS, TASK_OF_INTENT, CustomAnswer
 from rapport.assistant.errors import CustomIntentNotFound, IntentNameTaken, TooManyIntents
-from rapport.assistant.labels import clean, intents_of
+from rapport.assistant.labels import clean, intents_of, models
 from rapport.assistant.models import CustomIntent
 from rapport.assistant.repository import CustomIntentDayRepository, CustomIntentRepository
 from rapport.assistant.schemas import DEFAULT_CONFIDENCE as BUILT_IN_CONFIDENCE
@@ -48,6 +48,8 @@ from rapport.support.assistant_desk import MessageLabels
 
 logger = logging.getLogger(__name__)
 MAX_INTENTS = 100
+# How sure the language detector must be of an example's language for it to count.
+SURE_LANGUAGE = 0.9
 MATCH_DAYS = 30  # the console's window of match counts; the API takes 1-MAX_MATCH_DAYS
 MAX_MATCH_DAYS = 366
 
@@ -87,6 +89,7 @@ class _Stored:
     examples: tuple[str, ...]
     embedding: bytes | None
     model: str | None
+    languages: list[str] | None
 
 
 # Every customer message reads its workspace's intents: kept a few seconds (core.recent);
@@ -122,7 +125,7 @@ class CustomIntentService:
         self, session: AsyncSession, workspace_id: str, body: CustomIntentWrite, actor: Actor
     ) -> CustomIntentRead:
         """Add a custom intent (its examples embedded before the write; audited)."""
-        vectors, model = await _embedding(body.examples)
+        vectors, model, languages = await _embedding(body.examples)
         repository = CustomIntentRepository(session, workspace_id)
         await repository.lock()
         if await repository.counted() >= MAX_INTENTS:
@@ -134,6 +137,7 @@ class CustomIntentService:
                 translations=dict(body.translations),
                 enabled=body.enabled, hand_off=body.hand_off, task=body.task,
                 min_similarity=body.min_similarity, embedding=vectors, embedding_model=model,
+                example_languages=languages,
             )
         )  # fmt: skip
         await self._changed(session, workspace_id, "assistant.intent_created", intent, actor)
@@ -148,7 +152,7 @@ class CustomIntentService:
         actor: Actor,
     ) -> CustomIntentRead:
         """Replace a custom intent's name, examples, answer, task and switches (audited)."""
-        vectors, model = await _embedding(body.examples)
+        vectors, model, languages = await _embedding(body.examples)
         repository = CustomIntentRepository(session, workspace_id)
         await repository.lock()
         intent = await repository.get(intent_id)
@@ -160,6 +164,7 @@ class CustomIntentService:
         intent.enabled, intent.hand_off, intent.task = body.enabled, body.hand_off, body.task
         intent.min_similarity = body.min_similarity
         intent.embedding, intent.embedding_model = vectors, model
+        intent.example_languages = languages
         intent.updated_at = utcnow()
         await self._changed(session, workspace_id, "assistant.intent_changed", intent, actor)
         return CustomIntentRead.model_validate(intent)
@@ -314,6 +319,7 @@ def _built_in(intents: WorkspaceIntents, name: str) -> dict[str, int]:
 async def _indexed(workspace_id: str, stored: Sequence[_Stored]) -> WorkspaceIntents:
     model = (await asyncio.to_thread(embedder)).name
     labels: list[str] = []
+    groups: list[str] = []
     blocks: list[Vectors] = []
     for item in stored:
         if item.embedding is not None and item.model == model:
@@ -321,12 +327,15 @@ async def _indexed(workspace_id: str, stored: Sequence[_Stored]) -> WorkspaceInt
         else:
             vectors = await _vectors_under(workspace_id, model, item.examples)
         labels.extend([item.name] * len(item.examples))
+        languages = item.languages or []
+        known = len(languages) == len(item.examples)
+        groups.extend(language_groups(languages if known else [""] * len(item.examples)))
         blocks.append(vectors)
     answers = {item.name: item.answer for item in stored}
     translations = {item.name: dict(item.translations) for item in stored}
     floors = {item.name: item.min_similarity for item in stored}
     examples = {item.name: tuple(clean(example) for example in item.examples) for item in stored}
-    index = ExampleIndex(labels, np.vstack(blocks))
+    index = ExampleIndex(labels, np.vstack(blocks), groups)
     return WorkspaceIntents(model, index, answers, floors, examples, translations)
 
 
@@ -348,14 +357,31 @@ def _stored(row: CustomIntent) -> _Stored:
     return _Stored(
         row.name, CustomAnswer(row.answer, row.hand_off, row.task, row.id), row.translations or {},
         row.min_similarity, tuple(row.examples),
-        row.embedding, row.embedding_model,
+        row.embedding, row.embedding_model, row.example_languages,
     )  # fmt: skip
 
 
-async def _embedding(examples: Sequence[str]) -> tuple[bytes, str]:
-    """Embed the examples as messages are (cleaned), before any statement of the unit."""
-    vectors, model = await embed([clean(example) for example in examples])
-    return to_bytes(vectors), model
+async def _embedding(examples: Sequence[str]) -> tuple[bytes, str, list[str]]:
+    """Embed the examples as messages are (cleaned), and tell each one's language where the
+    detector is sure of it, before any statement of the unit."""
+    texts = [clean(example) for example in examples]
+    vectors, model = await embed(texts)
+    return to_bytes(vectors), model, await asyncio.to_thread(_languages, texts)
+
+
+def _languages(texts: Sequence[str]) -> list[str]:
+    detector = models().language
+    found = (detector.detect(text) for text in texts)
+    return [item.language if item.confidence >= SURE_LANGUAGE else "" for item in found]
+
+
+def language_groups(languages: Sequence[str]) -> list[str]:
+    """Group an intent's examples: those surely in another language than most of the sure
+    ones form a group per language; the rest (that language, and examples too short to
+    tell) one group ("")."""
+    sure = Counter(language for language in languages if language)
+    main = sure.most_common(1)[0][0] if sure else ""
+    return [language if language and language != main else "" for language in languages]
 
 
 async def _name_free(repository: CustomIntentRepository, name: str, intent_id: str | None) -> None:

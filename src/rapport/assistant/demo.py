@@ -49,8 +49,13 @@ DEMO_INTENT = CustomIntentWrite(
         "Can I add a gift message?",
         "Could you wrap it as a present?",
         "I'd like it wrapped for a birthday",
+        "Pouvez-vous faire un paquet cadeau ?",
     ],
     answer='Yes! Tick "Gift wrap" at checkout: it is free, and we add a card with your message.',
+    translations={
+        "fr": "Oui ! Cochez « Paquet cadeau » au moment de payer : c'est gratuit, et nous "
+        "ajoutons une carte avec votre message."
+    },
 )
 
 

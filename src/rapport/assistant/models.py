@@ -98,6 +98,9 @@ class CustomIntent(TenantMixin, Base):
     # null when they describe no saved text (search embeds the examples when it meets them).
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     embedding_model: Mapped[str | None] = mapped_column(String(200))
+    # Each example's language when the detector is sure of it, else "" (examples in another
+    # language than most are matched as a group of their own); null: saved before 0038.
+    example_languages: Mapped[list[str] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
