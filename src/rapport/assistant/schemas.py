@@ -3,6 +3,7 @@ workspace's own intents."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date, datetime
 from typing import Annotated
@@ -156,9 +157,11 @@ Answer = Annotated[
 ]
 
 
-# A language as the labels detect it: ISO 639 (two letters, three for some).
-LanguageCode = Annotated[str, StringConstraints(to_lower=True, pattern=r"^[A-Za-z]{2,3}$")]
+# A language as the labels detect it: ISO 639-1, two letters (py3langid's codes).
+LanguageCode = Annotated[str, StringConstraints(to_lower=True, pattern=r"^[A-Za-z]{2}$")]
 MAX_TRANSLATIONS = 30
+# A line the console would read as the heading of another language's answer.
+LANGUAGE_HEADING = re.compile(r"^\s*\[[A-Za-z]{2}\]\s*$", re.MULTILINE)
 
 
 def visible_answer(answer: str) -> str:
@@ -245,9 +248,27 @@ class CustomIntentWrite(BaseModel):
     def _newlines(cls, answer: str | None) -> str | None:
         return None if answer is None else visible_answer(answer)
 
+    @field_validator("translations", mode="before")
+    @classmethod
+    def _one_answer_a_language(cls, translations: object) -> object:
+        if isinstance(translations, dict):
+            seen: set[str] = set()
+            for language in translations:
+                folded = str(language).lower()
+                if folded in seen:
+                    raise ValueError(f"{folded} is given twice (codes are read in lowercase)")
+                seen.add(folded)
+        return translations
+
     @field_validator("translations")
     @classmethod
     def _translated(cls, translations: dict[str, str]) -> dict[str, str]:
+        for language, text in translations.items():
+            if LANGUAGE_HEADING.search(text):
+                raise ValueError(
+                    f"the {language} answer has a line like [xx] alone, which reads as the "
+                    "start of another language's answer"
+                )
         return {language: visible_answer(text) for language, text in sorted(translations.items())}
 
     @model_validator(mode="after")

@@ -67,7 +67,7 @@ THEN = {
 }
 
 
-_LANGUAGE_LINE = re.compile(r"\s*\[([A-Za-z]{2,3})\]\s*")
+_LANGUAGE_LINE = re.compile(r"\s*\[([A-Za-z]{2})\]\s*")
 
 
 def read_translations(text: str) -> dict[str, str]:
@@ -78,7 +78,12 @@ def read_translations(text: str) -> dict[str, str]:
     for line in text.splitlines():
         header = _LANGUAGE_LINE.fullmatch(line)
         if header is not None:
-            current = found.setdefault(header.group(1).lower(), [])
+            language = header.group(1).lower()
+            if language in found:
+                raise UnprocessableContent(
+                    f"Check the answers in other languages: [{language}] is given twice."
+                )
+            current = found[language] = []
         elif current is not None:
             current.append(line)
         elif line.strip():

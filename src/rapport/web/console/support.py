@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import Path, Query, Response
 from fastapi.responses import HTMLResponse
+from pydantic import BeforeValidator
 
 from rapport.core.deps import SessionDep
 from rapport.errors import BadRequest
@@ -48,6 +49,8 @@ VIEWS = [
     (InboxView.all, "All"),
 ]
 ANY = "any"
+# The filter form's "Any ..." choices arrive as empty values: no filter.
+AnyIsNone = BeforeValidator(lambda value: None if value == "" else value)
 
 
 @router.get("/inbox", response_class=HTMLResponse)
@@ -56,9 +59,9 @@ async def show_inbox(
     session: SessionDep,
     view: InboxView = InboxView.all,
     status: Annotated[str, Query(max_length=16)] = ConversationStatus.open,
-    priority: Priority | None = None,
-    channel: Channel | None = None,
-    sentiment: Annotated[SentimentLabel | None, Query()] = None,
+    priority: Annotated[Priority | None, AnyIsNone, Query()] = None,
+    channel: Annotated[Channel | None, AnyIsNone, Query()] = None,
+    sentiment: Annotated[SentimentLabel | None, AnyIsNone, Query()] = None,
     cursor: Cursor = None,
     saved: SavedId = None,
 ) -> Response:
