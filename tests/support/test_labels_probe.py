@@ -10,15 +10,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 from rapport.assistant.knowledge import use_search
 from rapport.assistant.labels import use_models
 from rapport.core.db import Database
 from rapport.domains import load_tasks
-from rapport.support.assistant_desk import MessageLabels, assistant_desk
+from rapport.support.assistant_desk import MessageLabels
 from rapport.support.enums import Channel
-from rapport.support.models import Message
 from rapport.support.teams import teams
 from rapport.worker.runner import Worker
 from tests.fixtures.agent_tools import make_saved_view
@@ -31,6 +29,7 @@ from tests.fixtures.support_console import (
     Desk,
     conversation_url,
     join_team,
+    label_latest,
     listed,
     make_desk,
     open_conversation,
@@ -42,25 +41,6 @@ ANGRY = MessageLabels("fr", "cancel_order", 0.9172, "negative", -0.7134)
 CALM = MessageLabels("en", "delivery_period", 0.81, "neutral", 0.02)
 HAPPY = MessageLabels("de", "out_of_scope", 0.2, "positive", 0.66)
 LABEL_FIELDS = ("detected_language", "intent", "intent_confidence", "sentiment", "sentiment_score")
-
-
-async def label_latest(
-    database: Database, workspace_id: str, conversation_id: str, labels: MessageLabels
-) -> None:
-    """Label a conversation's latest customer message as the assistant's job does."""
-    async with database.session() as session:
-        message_id = (
-            await session.execute(
-                select(Message.id)
-                .where(Message.conversation_id == conversation_id)
-                .where(Message.author_type == "customer")
-                .order_by(Message.seq.desc())
-                .limit(1)
-            )
-        ).scalar_one()
-        message = await assistant_desk.customer_message(session, workspace_id, message_id)
-        assert message is not None
-        assert await assistant_desk.label(session, workspace_id, message, labels) is not None
 
 
 async def ids(client: httpx.AsyncClient, query: str, headers: dict[str, str]) -> list[str]:

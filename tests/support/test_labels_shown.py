@@ -7,16 +7,15 @@ the labelling job has run."""
 from __future__ import annotations
 
 import httpx
-from sqlalchemy import select
 
 from rapport.core.db import Database
 from rapport.identity.enums import Role
-from rapport.support.assistant_desk import MessageLabels, assistant_desk
-from rapport.support.models import Message
+from rapport.support.assistant_desk import MessageLabels
 from tests.fixtures.identity import bearer, make_api_key
 from tests.fixtures.support_console import (
     Desk,
     conversation_url,
+    label_latest,
     make_desk,
     open_conversation,
 )
@@ -30,21 +29,6 @@ LABELS = {
 UNLABELLED = dict.fromkeys(LABELS)
 
 
-async def label_first_message(
-    database: Database, workspace_id: str, conversation_id: str, labels: MessageLabels
-) -> None:
-    """Label a conversation's first message as the assistant's job does."""
-    async with database.session() as session:
-        message_id = (
-            await session.execute(
-                select(Message.id).where(Message.conversation_id == conversation_id)
-            )
-        ).scalar_one()
-        message = await assistant_desk.customer_message(session, workspace_id, message_id)
-        assert message is not None
-        assert await assistant_desk.label(session, workspace_id, message, labels) is not None
-
-
 async def test_the_api_shows_a_messages_labels_and_its_conversations(
     client: httpx.AsyncClient, database: Database
 ) -> None:
@@ -54,7 +38,7 @@ async def test_the_api_shows_a_messages_labels_and_its_conversations(
     url = f"/api/v1/conversations/{conversation_id}"
     before = (await client.get(url, headers=headers)).json()
     assert {name: before[name] for name in LABELS} == UNLABELLED
-    await label_first_message(database, desk.workspace.id, conversation_id, ANGRY)
+    await label_latest(database, desk.workspace.id, conversation_id, ANGRY)
     conversation = (await client.get(url, headers=headers)).json()
     assert {name: conversation[name] for name in LABELS} == LABELS
     [message] = (await client.get(f"{url}/messages", headers=headers)).json()["items"]
@@ -75,7 +59,7 @@ async def test_the_console_shows_them_beside_the_conversation_and_in_the_inbox(
     assert "data-intent" not in page and "data-labels" not in page
     inbox = (await client.get("/console/inbox")).text
     assert "pill sentiment" not in inbox
-    await label_first_message(database, desk.workspace.id, conversation_id, ANGRY)
+    await label_latest(database, desk.workspace.id, conversation_id, ANGRY)
     page = (await client.get(conversation_url(conversation_id))).text
     assert (
         '<dd data-intent title="Detected in the latest customer message">Cancel order '
@@ -104,8 +88,8 @@ async def labelled_desk(database: Database) -> tuple[Desk, str, str]:
     angry = await open_conversation(database, desk.workspace.id, "Annulez tout !")
     calm = await open_conversation(database, desk.workspace.id, "How long is shipping?")
     await open_conversation(database, desk.workspace.id, "Hello")
-    await label_first_message(database, desk.workspace.id, angry, ANGRY)
-    await label_first_message(database, desk.workspace.id, calm, CALM)
+    await label_latest(database, desk.workspace.id, angry, ANGRY)
+    await label_latest(database, desk.workspace.id, calm, CALM)
     return desk, angry, calm
 
 
