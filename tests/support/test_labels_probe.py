@@ -292,6 +292,8 @@ async def test_a_note_and_a_reply_carry_no_labels(
         "limit=201&sentiment=negative",
         "sentiment[]=negative",
         "cursor=%00&sentiment=negative",
+        "sentiment=",  # the API has no "any" choice to send empty
+        "intent=",
     ],
 )
 async def test_odd_filter_values_are_refused_with_422(
@@ -304,22 +306,6 @@ async def test_odd_filter_values_are_refused_with_422(
         assert response.status_code == 200
         return
     assert response.status_code == 422, (query, response.status_code, response.text[:300])
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        "sentiment=",
-        "intent=",
-    ],
-)
-async def test_an_empty_filter_value_is_refused_not_a_500(
-    client: httpx.AsyncClient, database: Database, query: str
-) -> None:
-    workspace = await make_workspace(database)
-    headers = bearer(await make_api_key(database, workspace))
-    response = await client.get(f"{URL}?{query}", headers=headers)
-    assert response.status_code == 422, response.text
 
 
 async def test_odd_but_valid_filter_values_answer_200(
