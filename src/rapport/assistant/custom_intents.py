@@ -1,9 +1,12 @@
-"""The workspace's own intents: a few example messages and an answer each.
+"""The workspace's own intents: a few example messages each, and an answer (in the customer's
+language where it has one) or an order task to start.
 
-Saving one embeds its examples first, before the unit of work's first statement. After the
-shipped model has labelled a customer message, the message is compared with the enabled
-intents' examples (nlp/examples.py): when it is similar enough to one intent, that intent
-becomes the message's and the assistant gives its answer. A workspace's intents are read at
+Saving one embeds its examples and tells their languages first, before the unit of work's
+first statement. After the shipped model has labelled a customer message, the message is
+compared with the enabled intents' examples (nlp/examples.py; examples in another language
+than most of an intent's are a group of their own): when it is similar enough to one intent,
+that intent becomes the message's, the day's count of that intent goes up, and the assistant
+gives its answer or starts its task. A workspace's intents are read at
 most every SETTINGS_SECONDS per process (core.recent); the match itself costs no model run
 (the shared embedder remembers the message the labels just embedded)."""
 

@@ -1,5 +1,6 @@
-"""Console: the workspace's own intents (examples and an answer each), how well their
-examples hold together, and a form to add, change, switch off or delete one."""
+"""Console: the workspace's own intents (examples, and an answer or a task each), how well
+their examples hold together, how often each is used, and a form to add, change, switch off
+or delete one."""
 
 from __future__ import annotations
 
