@@ -10,19 +10,17 @@ from playwright.async_api import Page, expect
 
 from rapport.core.db import Database
 from rapport.identity.enums import Role
-from rapport.support.assistant_desk import MessageLabels
 from tests.browser.test_phone_width import PHONE, phone  # noqa: F401 (fixture)
 from tests.fixtures.browser import sign_in_page, watch
 from tests.fixtures.server import LiveServer
 from tests.fixtures.support_console import (
+    ANGRY,
+    CALM,
     conversation_url,
     label_latest,
     make_desk,
     open_conversation,
 )
-
-ANGRY = MessageLabels("fr", "cancel_order", 0.9172, "negative", -0.7134)
-CALM = MessageLabels("en", "delivery_period", 0.81, "neutral", 0.02)
 
 
 async def test_an_agent_sees_the_labels_and_filters_by_sentiment_on_a_phone(

@@ -26,6 +26,8 @@ from tests.fixtures.sessions import session_headers
 from tests.fixtures.sessions import sign_in as session_sign_in
 from tests.fixtures.support import make_team
 from tests.fixtures.support_console import (
+    ANGRY,
+    CALM,
     Desk,
     conversation_url,
     join_team,
@@ -37,8 +39,6 @@ from tests.fixtures.support_console import (
 from tests.web.console import csrf_of, sign_in
 
 URL = "/api/v1/conversations"
-ANGRY = MessageLabels("fr", "cancel_order", 0.9172, "negative", -0.7134)
-CALM = MessageLabels("en", "delivery_period", 0.81, "neutral", 0.02)
 HAPPY = MessageLabels("de", "out_of_scope", 0.2, "positive", 0.66)
 LABEL_FIELDS = ("detected_language", "intent", "intent_confidence", "sentiment", "sentiment_score")
 

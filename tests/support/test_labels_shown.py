@@ -10,9 +10,10 @@ import httpx
 
 from rapport.core.db import Database
 from rapport.identity.enums import Role
-from rapport.support.assistant_desk import MessageLabels
 from tests.fixtures.identity import bearer, make_api_key
 from tests.fixtures.support_console import (
+    ANGRY,
+    CALM,
     Desk,
     conversation_url,
     label_latest,
@@ -21,7 +22,6 @@ from tests.fixtures.support_console import (
 )
 from tests.web.console import sign_in
 
-ANGRY = MessageLabels("fr", "cancel_order", 0.9172, "negative", -0.7134)
 LABELS = {
     "detected_language": "fr", "intent": "cancel_order", "intent_confidence": 0.9172,
     "sentiment": "negative", "sentiment_score": -0.7134,
@@ -76,9 +76,6 @@ async def test_the_console_shows_them_beside_the_conversation_and_in_the_inbox(
     ) in page
     inbox = (await client.get("/console/inbox")).text
     assert '<span class="pill sentiment pill-red">Negative</span>' in inbox
-
-
-CALM = MessageLabels("en", "delivery_period", 0.81, "neutral", 0.02)
 
 
 async def labelled_desk(database: Database) -> tuple[Desk, str, str]:

@@ -160,8 +160,9 @@ Answer = Annotated[
 # A language as the labels detect it: ISO 639-1, two letters (py3langid's codes).
 LanguageCode = Annotated[str, StringConstraints(to_lower=True, pattern=r"^[A-Za-z]{2}$")]
 MAX_TRANSLATIONS = 30
-# A line the console would read as the heading of another language's answer.
-LANGUAGE_HEADING = re.compile(r"^\s*\[[A-Za-z]{2}\]\s*$", re.MULTILINE)
+# A line alone that heads one language's answer in the console's form ("[fr]"): a
+# translation may not hold one, or it would read as the start of another language's answer.
+LANGUAGE_HEADING = re.compile(r"^\s*\[([A-Za-z]{2})\]\s*$", re.MULTILINE)
 
 
 def visible_answer(answer: str) -> str:

@@ -4,7 +4,6 @@ or delete one."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import Depends, Form, Path, Response
@@ -13,7 +12,7 @@ from pydantic import ValidationError
 
 from rapport.assistant.custom_intents import custom_intents
 from rapport.assistant.dialogue import TASK_OF_INTENT
-from rapport.assistant.schemas import CustomIntentWrite
+from rapport.assistant.schemas import LANGUAGE_HEADING, CustomIntentWrite
 from rapport.core.deps import DatabaseDep, SessionDep
 from rapport.errors import UnprocessableContent
 from rapport.identity.audit import Actor
@@ -68,16 +67,13 @@ THEN = {
 }
 
 
-_LANGUAGE_LINE = re.compile(r"\s*\[([A-Za-z]{2})\]\s*")
-
-
 def read_translations(text: str) -> dict[str, str]:
     """Read the answers in other languages: each starts with its language code in brackets
     on a line of its own ("[fr]"), and runs to the next one."""
     found: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in text.splitlines():
-        header = _LANGUAGE_LINE.fullmatch(line)
+        header = LANGUAGE_HEADING.fullmatch(line)
         if header is not None:
             language = header.group(1).lower()
             if language in found:
