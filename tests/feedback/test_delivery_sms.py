@@ -72,7 +72,7 @@ async def test_the_link_is_texted_into_the_sms_conversation_and_answers_once(
     await Worker(database).run_pending()
     [sent] = twilio.received
     found = TEXTED.match(sent["form"]["Body"])
-    assert found is not None
+    assert found is not None, sent["form"]["Body"]
     assert (sent["form"]["To"], sent["form"]["From"]) == (CUSTOMER_NUMBER, SHOP_NUMBER)
     thread = await client.get(f"/api/v1/conversations/{conversation_id}/messages", headers=key)
     last = thread.json()["items"][-1]
