@@ -9,6 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from rapport.analytics.service import metrics
+from rapport.assistant.backlog import label_backlog
+from rapport.assistant.knowledge import use_search
+from rapport.assistant.labels import use_models
 from rapport.cli import demo_desk
 from rapport.cli.demo_desk import legacy_conversation_id
 from rapport.cli.demo_history import HistoryCounts, customer_name, seed_history
@@ -21,7 +24,8 @@ from rapport.domains import load_tasks
 from rapport.events.models import Order
 from rapport.feedback.models import SurveyResponse
 from rapport.support.enums import ConversationStatus, MetricKind
-from rapport.support.models import Conversation, MetricEvent
+from rapport.support.models import Conversation, Message, MetricEvent
+from tests.fixtures.assistant import use_fakes
 from tests.fixtures.identity import make_workspace
 
 SEEDED = HistoryCounts(orders=2530, conversations=600, answers=437)
@@ -153,3 +157,29 @@ async def test_the_seeded_window_fills_the_headline_figures(
     headline = (found.nps, found.csat, found.retention_rate, found.first_response_seconds_p50)
     assert None not in headline
     assert (found.volume > 50, found.resolutions > 30, found.handoffs > 0) == (True, True, True)
+
+
+async def test_the_historys_customer_messages_are_labelled_as_live_ones(
+    database: Database, settings: Settings
+) -> None:
+    workspace_id = await _seeded(database, settings)
+    use_fakes()
+    try:
+        labelled = await label_backlog(database, workspace_id, min_age=timedelta(0))
+    finally:
+        use_models(None)
+        use_search(None)
+
+    async with database.session() as session:
+        rows = (
+            await session.execute(
+                select(Message.intent, Conversation.intent, Conversation.sentiment)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(Message.workspace_id == workspace_id, Message.author_type == "customer")
+            )
+        ).all()  # fmt: skip
+    assert labelled == len(rows) == SEEDED.conversations  # one customer message each
+    assert all(message == conversation is not None for message, conversation, _ in rows)
+    # The wordings differ in topic and tone: the labels do too.
+    assert len({intent for intent, _, _ in rows}) >= 4
+    assert {sentiment for _, _, sentiment in rows} >= {"negative", "neutral", "positive"}

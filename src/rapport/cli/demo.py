@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from rapport.assistant.demo import DEMO_CUSTOMER_EMAIL
 from rapport.assistant.demo import seed_demo as seed_assistant
 from rapport.cli.common import console, run, settings
 from rapport.cli.demo_history import seed_demo_history
+from rapport.cli.nlp import label_with_progress
 from rapport.core.db import Database
 from rapport.errors import NotFound
 from rapport.identity.audit import SYSTEM
@@ -75,6 +78,10 @@ def demo() -> None:
     run(assistant)
     # Months of orders, conversations and survey answers: the dashboard is full at once.
     run(lambda database: seed_demo_history(database, DEMO_SLUG))
+    # The history's customer messages labelled as live ones are (no job ever saw them).
+    labelled = run(lambda database: label_with_progress(database, DEMO_SLUG, timedelta(0)))
+    if labelled:
+        console.print(f"Labels    {labelled} customer messages: language, intent, sentiment")
     url = settings().base_url
     if password is None:
         console.print(

@@ -17,12 +17,44 @@ from rapport.support.messages import body_aad
 
 CHANNELS = (Channel.chat, Channel.email, Channel.sms, Channel.api)
 CHANNEL_WEIGHTS = (45, 30, 10, 15)
-QUESTIONS = (
-    "Where is my parcel?",
-    "Can I change the delivery address?",
-    "I'd like to return a pair of shoes.",
-    "My discount code does not work.",
-    "Was I charged twice?",
+# What customers write about, each in several voices (calm, upset, pleased; some in French,
+# German or Spanish), so the history's labels show what live ones do. The topic is drawn from
+# the conversation's generator, the wording from one of its own (the rest of the history stays
+# what it was).
+TOPICS = (
+    (
+        "Where is my parcel?",
+        "Hi, could you tell me when order 4512 will arrive?",
+        "It's been two weeks and my order still hasn't arrived. This is ridiculous.",
+        "Tracking hasn't moved in five days, I'm getting worried.",
+        "Où en est ma commande ? Je l'attends depuis lundi.",
+        "Wo ist mein Paket? Die Sendungsverfolgung zeigt nichts an.",
+    ),
+    (
+        "Can I change the delivery address?",
+        "I moved last week, please send my order to my new address.",
+        "I typed the wrong street, can you fix the shipping address before it ships?",
+        "¿Puedo cambiar la dirección de envío de mi pedido?",
+    ),
+    (
+        "I'd like to return a pair of shoes.",
+        "The jacket is too small, how do I send it back for a refund?",
+        "The mug arrived broken. Awful packaging, I want my money back.",
+        "Love the dress but it doesn't fit, can I exchange it for a bigger size?",
+        "Je voudrais retourner ces chaussures, elles sont trop petites.",
+    ),
+    (
+        "My discount code does not work.",
+        "The code from your newsletter says it has expired, but it's valid until Sunday.",
+        "Your checkout keeps rejecting my voucher. Very frustrating.",
+    ),
+    (
+        "Was I charged twice?",
+        "I see two payments for the same order on my card statement.",
+        "You took my money twice and nobody answers my emails. Unacceptable!",
+        "Thanks for the quick delivery! Just one thing: can I get an invoice for my company?",
+        "Great shop, I'd love to know if you accept PayPal.",
+    ),
 )
 CSAT_FAST, CSAT_SLOW = (2, 3, 8, 30, 57), (8, 10, 14, 33, 35)
 NPS_FAST = (2, 1, 1, 2, 2, 3, 4, 6, 14, 25, 40)
@@ -115,7 +147,9 @@ class DeskDraft:
         """Return the conversation's rows: open, handled by the assistant, abandoned, or
         answered and resolved (some escalated, some reopened)."""
         self.drafted = Drafted(self._conversation(customer_id))
-        question = self.random.choice(QUESTIONS)
+        topic = self.random.choice(TOPICS)
+        wording = random.Random(f"demo-wording-{self.number}")  # noqa: S311 (demo data)
+        question = wording.choice(topic)
         self.message(AuthorType.customer, f"customer:{customer_id}", question, self.start)
         age = self.now - self.start
         roll = self.random.random()

@@ -1,15 +1,20 @@
-"""`rapport nlp`: train and evaluate the assistant's intent model, evaluate sentiment."""
+"""`rapport nlp`: train and evaluate the assistant's intent model, evaluate sentiment, label
+the customer messages stored without labels."""
 
 from __future__ import annotations
 
 import csv
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from rapport.cli.common import console, out
+from rapport.assistant.backlog import MIN_AGE, label_backlog
+from rapport.cli.common import console, out, run
+from rapport.core.db import Database
+from rapport.identity.service import workspaces
 from rapport.nlp import intents, metrics
 from rapport.nlp.embeddings import load_embedder
 from rapport.nlp.sentiment import LexiconFeatures, label_for, load_sentiment
@@ -109,6 +114,36 @@ def evaluate_sentiment(
     report["baseline_vader_accuracy"] = metrics.accuracy(truth, vader)
     report["baseline_vader_macro_f1"] = metrics.macro_f1(truth, vader)
     _print(report, as_json, metrics.confusion(truth, predicted))
+
+
+@app.command("label-messages")
+def label_messages(
+    workspace: str = typer.Option(..., help="Workspace slug."),
+    min_age_minutes: int = typer.Option(
+        int(MIN_AGE.total_seconds() // 60),
+        min=0,
+        max=525_600,
+        help="Leave messages younger than this to the assistant's own job.",
+    ),
+) -> None:
+    """Label the customer messages stored without labels (history imported, messages from
+    before the assistant): language, intent and sentiment, on each message and its
+    conversation. Nothing is answered; safe to run again and beside a running server."""
+
+    minutes = timedelta(minutes=min_age_minutes)
+    out.print(f"labelled={run(lambda database: label_with_progress(database, workspace, minutes))}")
+
+
+async def label_with_progress(database: Database, slug: str, min_age: timedelta) -> int:
+    """Label the workspace `slug`'s unlabelled customer messages with a progress bar."""
+    async with database.session() as session:
+        workspace_id = (await workspaces.get_by_slug(session, slug)).id
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("Labelling customer messages", total=None)
+        return await label_backlog(
+            database, workspace_id, min_age=min_age,
+            progress=lambda count: progress.advance(task, count),
+        )  # fmt: skip
 
 
 def _print(report: dict[str, object], as_json: bool, confusion: dict[str, dict[str, int]]) -> None:

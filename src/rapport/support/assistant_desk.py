@@ -15,7 +15,7 @@ from rapport.support.lifecycle import change_status
 from rapport.support.messages import open_body, read_message, write_message
 from rapport.support.models import Conversation
 from rapport.support.priority import PRIORITY_RANK
-from rapport.support.repository import MessageRepository
+from rapport.support.repository import ConversationRepository, MessageRepository, MessageState
 from rapport.support.schemas import Acting, MessageRead
 from rapport.support.service import conversations
 
@@ -59,12 +59,7 @@ class AssistantDesk:
         found = await MessageRepository(session, workspace_id).with_conversation_state(message_id)
         if found is None or found.author_type != AuthorType.customer or found.private:
             return None
-        return CustomerMessage(
-            message_id=found.id, conversation_id=found.conversation_id,
-            text=open_body(found.id, found.body),
-            labelled=found.labelled_at is not None, status=found.status, channel=found.channel,
-            customer_id=found.customer_id, created_at=as_utc(found.created_at),
-        )  # fmt: skip
+        return _customer_message(found)
 
     async def label(
         self, session: AsyncSession, workspace_id: str, message: CustomerMessage,
@@ -80,25 +75,45 @@ class AssistantDesk:
         except ConversationNotFound:
             return None
         labelled = await MessageRepository(session, workspace_id).label(
-            message.message_id,
-            conversation.id,
-            {
-                "labelled_at": utcnow(),
-                "language": labels.language,
-                "intent": labels.intent,
-                "intent_confidence": labels.intent_confidence,
-                "sentiment": labels.sentiment,
-                "sentiment_score": labels.sentiment_score,
-            },
+            message.message_id, conversation.id, _message_labels(labels)
         )
         if not labelled:
             return None
-        conversation.detected_language, conversation.intent = labels.language, labels.intent
-        conversation.intent_confidence = labels.intent_confidence
-        conversation.sentiment = labels.sentiment
-        conversation.sentiment_score = labels.sentiment_score
+        for name, value in _conversation_labels(labels).items():
+            setattr(conversation, name, value)
         _raise_priority(conversation, labels)
         return conversation
+
+    async def unlabelled(
+        self, session: AsyncSession, workspace_id: str, after_id: str | None,
+        created_before: datetime, limit: int,
+    ) -> list[CustomerMessage]:  # fmt: skip
+        """Return a page of public customer messages stored without labels (history seeded
+        or imported, messages from before the assistant), in id order after a cursor."""
+        found = await MessageRepository(session, workspace_id).unlabelled(
+            after_id, created_before, limit
+        )
+        return [_customer_message(row) for row in found]
+
+    async def label_past(
+        self, session: AsyncSession, workspace_id: str, message: CustomerMessage,
+        labels: MessageLabels,
+    ) -> bool:  # fmt: skip
+        """Store the labels of a message from the past, once: on the message, and on its
+        conversation unless a newer customer message has labels already. Nothing else
+        changes (no priority: the moment it would have mattered has passed; no turn).
+        Tell whether it was labelled now."""
+        messages = MessageRepository(session, workspace_id)
+        labelled = await messages.label(
+            message.message_id, message.conversation_id, _message_labels(labels)
+        )
+        if not labelled:
+            return False
+        if not await messages.labelled_after(message.conversation_id, message.created_at):
+            await ConversationRepository(session, workspace_id).set_labels(
+                message.conversation_id, _conversation_labels(labels)
+            )
+        return True
 
     async def post(
         self, session: AsyncSession, conversation: Conversation, text: str, *, private: bool
@@ -121,6 +136,37 @@ class AssistantDesk:
         containment, `bot_resolved`, in support/metrics.py)."""
         if conversation.status == ConversationStatus.pending:
             await change_status(session, conversation, ConversationStatus.resolved, ASSISTANT)
+
+
+def _customer_message(found: MessageState) -> CustomerMessage:
+    return CustomerMessage(
+        message_id=found.id, conversation_id=found.conversation_id,
+        text=open_body(found.id, found.body),
+        labelled=found.labelled_at is not None, status=found.status, channel=found.channel,
+        customer_id=found.customer_id, created_at=as_utc(found.created_at),
+    )  # fmt: skip
+
+
+def _message_labels(labels: MessageLabels) -> dict[str, object]:
+    return {
+        "labelled_at": utcnow(),
+        "language": labels.language,
+        "intent": labels.intent,
+        "intent_confidence": labels.intent_confidence,
+        "sentiment": labels.sentiment,
+        "sentiment_score": labels.sentiment_score,
+    }
+
+
+def _conversation_labels(labels: MessageLabels) -> dict[str, object]:
+    """A conversation's label columns: its latest labelled customer message's labels."""
+    return {
+        "detected_language": labels.language,
+        "intent": labels.intent,
+        "intent_confidence": labels.intent_confidence,
+        "sentiment": labels.sentiment,
+        "sentiment_score": labels.sentiment_score,
+    }
 
 
 def _raise_priority(conversation: Conversation, labels: MessageLabels) -> None:

@@ -65,6 +65,17 @@ class ConversationRepository(TenantRepository[Conversation]):
             query = query.where(exists(carrying))
         return query
 
+    async def set_labels(self, conversation_id: str, labels: dict[str, Any]) -> None:
+        """Store a conversation's labels (its latest labelled customer message's), nothing
+        else of it changed."""
+        statement = (
+            update(Conversation)
+            .where(self.in_workspace(), Conversation.id == conversation_id)
+            .values(labels)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(statement)
+
     async def move_thread(self, from_id: str, to_id: str) -> None:
         """Move a conversation's messages and history to another one."""
         for model in (Message, Activity):
@@ -140,6 +151,43 @@ class MessageRepository(TenantRepository[Message]):
         found = (await self.session.execute(_WITH_STATE, params)).one_or_none()
         return None if found is None else MessageState._make(found)
 
+    async def unlabelled(
+        self, after_id: str | None, created_before: datetime, limit: int
+    ) -> list[MessageState]:
+        """Return up to `limit` public customer messages without labels, created before
+        `created_before`, in id order after a cursor (the primary key's order: each page
+        reads on from where the last stopped)."""
+        query = (
+            _STATE.where(
+                Message.workspace_id == self.workspace_id,
+                Conversation.workspace_id == self.workspace_id,
+                Message.author_type == AuthorType.customer,
+                Message.private.is_(False),
+                Message.labelled_at.is_(None),
+                Message.created_at < created_before,
+            )
+            .order_by(Message.id)
+            .limit(limit)
+        )
+        if after_id is not None:
+            query = query.where(Message.id > after_id)
+        return [MessageState._make(row) for row in await self.session.execute(query)]
+
+    async def labelled_after(self, conversation_id: str, created_at: datetime) -> bool:
+        """Tell whether a customer message of the conversation newer than `created_at` has
+        labels (the conversation's labels are its latest labelled customer message's)."""
+        query = select(
+            exists().where(
+                Message.workspace_id == self.workspace_id,
+                Message.conversation_id == conversation_id,
+                Message.author_type == AuthorType.customer,
+                Message.private.is_(False),
+                Message.labelled_at.is_not(None),
+                Message.created_at > created_at,
+            )
+        )
+        return bool((await self.session.execute(query)).scalar())
+
     async def label(self, message_id: str, conversation_id: str, labels: dict[str, Any]) -> bool:
         """Store a message's labels (LABEL_COLUMNS) unless it has them already; tell whether
         it was labelled now (False too for a message that is not, or no longer, this
@@ -164,15 +212,15 @@ class MessageRepository(TenantRepository[Message]):
         return bool((await self.session.execute(query)).scalar())
 
 
+# A message with where its conversation stands (MessageState).
+_STATE = select(
+    Message.id, Message.conversation_id, Message.author_type, Message.private,
+    Message.body, Message.labelled_at, Message.created_at,
+    Conversation.status, Conversation.channel, Conversation.customer_id,
+).join(Conversation, Conversation.id == Message.conversation_id)  # fmt: skip
 # A new customer message as the assistant's job reads it (see with_conversation_state).
 _WITH_STATE = (
-    select(
-        Message.id, Message.conversation_id, Message.author_type, Message.private,
-        Message.body, Message.labelled_at, Message.created_at,
-        Conversation.status, Conversation.channel, Conversation.customer_id,
-    )
-    .join(Conversation, Conversation.id == Message.conversation_id)
-    .where(
+    _STATE.where(
         Message.workspace_id == bindparam("workspace"),
         Message.id == bindparam("message"),
         Conversation.workspace_id == bindparam("workspace"),
