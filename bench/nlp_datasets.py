@@ -27,6 +27,8 @@ BITEXT = SHARED / "bitext_customer_support"
 VADER = SHARED / "vader_groundtruth"
 # Our own labelled texts from the shops' domain (bench/data/SOURCE.md).
 SHOP_SENTIMENT = Path(__file__).resolve().parent / "data" / "shop_sentiment.tsv"
+SHOP_INTENTS_TRAIN = Path(__file__).resolve().parent / "data" / "shop_intents_train.tsv"
+SHOP_INTENTS_TEST = Path(__file__).resolve().parent / "data" / "shop_intents_test.tsv"
 NEAR_DUPLICATE = 0.85
 
 
@@ -126,6 +128,14 @@ def shop_rows() -> list[tuple[str, float]]:
         reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
         next(reader)  # rating, text
         return [(text, float(rating)) for rating, text in reader]
+
+
+def shop_intents(path: Path) -> list[tuple[str, str]]:
+    """Return (text, intent) rows of our written shop messages (header label<TAB>text)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        next(reader)  # label, text
+        return [(text, label) for label, text in reader]
 
 
 NOT_NEUTRAL_INTENTS = {"complaint", "review"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -118,8 +118,10 @@ def train_intents(
     oos_label: str | None = None,
     progress: Progress | None = None,
     rejected_in_scope: float | None = None,
+    thresholds: Mapping[str, float] | None = None,
 ) -> IntentModel:
-    """Train an embedding head (if a real embedder is given) and an n-gram fallback head."""
+    """Train an embedding head (if a real embedder is given) and an n-gram fallback head.
+    `thresholds` (by head: the embedder's name, HASHING_NAME) replace the rule's choice."""
     if len(set(labels)) < 2:
         raise ValueError("intent training needs at least two labels")
     names = sorted(set(labels))
@@ -153,6 +155,8 @@ def train_intents(
             probabilities = head.probabilities(features[held_out])
             truth = [labels[index] for index in held_out]
             choose_threshold(model, head, probabilities, truth, rejected_in_scope)
+            if thresholds is not None:
+                head.threshold = thresholds[name]
             predicted = [p.label for p in decide(model, probabilities, head.threshold)]
             head_metrics[name] = metrics.intent_report(truth, predicted, model.oos_label)
         model.heads[name] = head
