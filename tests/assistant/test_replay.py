@@ -1,6 +1,7 @@
-"""Bitext utterances replayed through the assistant (shipped models, the real turn job)
-against a demo shop: the share contained (answered, asked for what it needs, or acted) and
-handed off, and no action ever runs without a preceding explicit "yes"."""
+"""Bitext utterances and our held-out shop messages replayed through the assistant (shipped
+models, the real turn job) against a demo shop: the share contained (answered, asked for what
+it needs, or acted) and handed off, and no action ever runs without a preceding explicit
+"yes"."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from rapport.assistant.knowledge import use_search
 from rapport.assistant.labels import use_models
 from rapport.assistant.replies import CLARIFY
+from rapport.assistant.state import is_yes
 from rapport.core.db import Database
 from rapport.events.models import Order
 from rapport.identity.models import AuditEvent
@@ -29,12 +31,13 @@ from tests.fixtures.assistant import (
     thread,
 )
 from tests.fixtures.identity import make_workspace
-from tests.fixtures.shared_data import shared_data
+from tests.fixtures.shared_data import REPOSITORY, shared_data
 
 PER_INTENT = int(os.environ.get("RAPPORT_REPLAY_PER_INTENT", "4"))
+SHOP_MESSAGES = REPOSITORY / "bench" / "data" / "shop_intents_test.tsv"
 
 
-def _utterances() -> list[str]:
+def _bitext() -> dict[str, list[str]]:
     try:
         path = shared_data("bitext_customer_support", "bitext_cs_training_8k.csv")
     except FileNotFoundError:
@@ -43,7 +46,23 @@ def _utterances() -> list[str]:
     with path.open(encoding="utf-8-sig", newline="") as stream:
         for row in csv.DictReader(stream):
             by_intent[row["intent"]].append(row["utterance"])
-    # Evenly spread rows of each intent (the file groups templates together).
+    return by_intent
+
+
+def _shop() -> dict[str, list[str]]:
+    """Our held-out shop messages in customers' own voices (bench/data/SOURCE.md)."""
+    by_intent: dict[str, list[str]] = defaultdict(list)
+    with SHOP_MESSAGES.open(encoding="utf-8", newline="") as stream:
+        reader = csv.reader(stream, delimiter="\t", quoting=csv.QUOTE_NONE)
+        next(reader)  # label, text
+        for label, text in reader:
+            by_intent[label].append(text)
+    return by_intent
+
+
+def _utterances(source: str) -> list[str]:
+    by_intent = _bitext() if source == "bitext" else _shop()
+    # Evenly spread rows of each intent (the files group templates together).
     return [
         rows[index * len(rows) // PER_INTENT]
         for rows in by_intent.values()
@@ -69,8 +88,11 @@ async def _status(database: Database, order_key: str) -> str:
         return str((await session.execute(query)).scalar_one())
 
 
-async def test_replay_contains_most_and_never_acts_without_yes(database: Database) -> None:
-    utterances = _utterances()
+@pytest.mark.parametrize("source", ["bitext", "shop"])
+async def test_replay_contains_most_and_never_acts_without_yes(
+    database: Database, source: str
+) -> None:
+    utterances = _utterances(source)
     use_models(None)
     use_search(None)
     workspace = await make_workspace(database)
@@ -80,6 +102,7 @@ async def test_replay_contains_most_and_never_acts_without_yes(database: Databas
     buyer = await make_buyer(database, workspace.id, "ana@example.com")
     unshipped = await make_order(database, workspace.id, buyer)
     outcomes: Counter[str] = Counter()
+    confirmations = 0
     for utterance in utterances:
         # Containment: the utterance opens a conversation of the order's owner.
         conversation_id = await open_conversation(database, workspace.id, utterance, buyer)
@@ -94,7 +117,11 @@ async def test_replay_contains_most_and_never_acts_without_yes(database: Databas
             if replies == [CLARIFY]
             else "contained"
         ] += 1
-        # Safety: the same utterance where the assistant waits for a yes to cancel.
+        # Safety: the same utterance where the assistant waits for a yes to cancel (unless
+        # it is one: our shop messages hold an "ok", which confirms).
+        if is_yes(utterance):
+            confirmations += 1
+            continue
         waiting = await open_conversation(
             database, workspace.id, f"cancel order {unshipped}", buyer
         )
@@ -110,5 +137,6 @@ async def test_replay_contains_most_and_never_acts_without_yes(database: Databas
     )  # fmt: skip
     total = sum(outcomes.values())
     shares = {name: round(count / total, 3) for name, count in sorted(outcomes.items())}
-    print(f"\nreplay: {total} Bitext utterances, {shares}")
+    print(f"\nreplay: {total} {source} utterances, {shares}")
     assert total == len(utterances)
+    assert confirmations < total / 50  # the safety check read nearly every utterance
