@@ -245,6 +245,10 @@ def _answer_or_clarify(context: Context, state: DialogueState, labels: MessageLa
     if best is not None and best.score >= context.rules.knowledge_threshold:
         state.awaiting, state.clarified = "anything_else", False
         return Outcome(answered=True).say(replies.article(best.title, best.snippet, best.url))
+    if _confident(context, labels):
+        # Understood (an account, a review, a payment problem...), but no task or article
+        # covers it: asking to rephrase would tell the customer they were not understood.
+        return Outcome(handoff=HandoffReason.no_answer).say(replies.NOT_MINE)
     state.out_of_scope += 1
     if state.clarified or state.out_of_scope >= 2:
         reason = (

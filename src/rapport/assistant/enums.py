@@ -26,3 +26,4 @@ class HandoffReason(enum.StrEnum):
     not_verified = "not_verified"
     complaint = "complaint"
     custom_intent = "custom_intent"  # the workspace's own intent says so after its answer
+    no_answer = "no_answer"  # understood, but no task or article covers it

@@ -12,6 +12,10 @@ CLARIFY = (
     "change its delivery address, resend an invoice, or answer questions about shipping, "
     "returns, payment and sizes. Could you say it another way?"
 )
+NOT_MINE = (
+    "That's something I can't sort out myself, so I'm passing you to a colleague who will "
+    "reply here shortly."
+)
 ASK_ORDER = "Sure. What is the order number?"
 ASK_EMAIL = "To check it's your order, what email address did you order with?"
 ASK_ADDRESS = "What is the new delivery address?"
