@@ -43,26 +43,27 @@ async def label_backlog(
     labelled = 0
     while True:
         async with database.session() as session:
-            page = await assistant_desk.unlabelled(
+            page, next_id = await assistant_desk.unlabelled(
                 session, workspace_id, after_id, created_before, PAGE
             )
-        if not page:
-            return labelled
-        after_id = page[-1].message_id
-        read = []
+        read, intent_of = [], {}
         for message in page:
             shipped = await asyncio.to_thread(label_text, message.text)
             labels, own = await custom_intents.relabel(
                 database.engine, workspace_id, message.text, shipped
             )
-            read.append((message, labels, None if own is None else own.intent_id))
+            read.append((message, labels))
+            if own is not None and own.intent_id:
+                intent_of[message.message_id] = own.intent_id
         async with database.session() as session:
+            done = await assistant_desk.label_page(session, workspace_id, read)
             days = CustomIntentDayRepository(session, workspace_id)
-            for message, labels, intent_id in read:
-                if not await assistant_desk.label_past(session, workspace_id, message, labels):
-                    continue
-                labelled += 1
-                if intent_id:
-                    await days.add_match(intent_id, message.created_at.date())
-        if progress is not None:
+            for message in done:
+                if message.message_id in intent_of:
+                    await days.add_match(intent_of[message.message_id], message.created_at.date())
+        labelled += len(done)
+        if progress is not None and page:
             progress(len(page))
+        if next_id is None:
+            return labelled
+        after_id = next_id

@@ -3,8 +3,9 @@ verification, the workspace's own answers, the knowledge base, and clarifying on
 action waits for a "yes".
 
 A generative model's draft (generative.py) only stands in where the rules would answer from
-an article or ask to rephrase: its text is the answer, its tool call starts a task through
-the same verification and confirmation, and its silence leaves the turn to the rules."""
+an article, ask to rephrase or hand off for want of an answer: its text is the answer, its
+tool call starts a task through the same verification and confirmation, and its silence
+leaves the turn to the rules."""
 
 from __future__ import annotations
 
@@ -152,7 +153,8 @@ def consults_model(
     context: Context, state: DialogueState, text: str, labels: MessageLabels
 ) -> bool:
     """Tell whether `respond` would use a draft for this message (the rules would answer from
-    an article or ask to rephrase), without changing `state`: no model is asked otherwise."""
+    an article, ask to rephrase or hand off for want of an answer), without changing
+    `state`: no model is asked otherwise."""
     probe = DialogueState.load(state.dump())
     if probe.awaiting == "confirmation":
         pending, probe.pending, probe.awaiting = probe.pending, None, None

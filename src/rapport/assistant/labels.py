@@ -96,7 +96,8 @@ def label_text(text: str) -> MessageLabels:
     return MessageLabels(
         language=language,
         intent="out_of_scope" if intent.out_of_scope or other_language else intent.label,
-        intent_confidence=round(float(intent.confidence), 4),
+        # The English model's reading of another language says nothing: not kept.
+        intent_confidence=0.0 if other_language else round(float(intent.confidence), 4),
         sentiment=sentiment.label,
         sentiment_score=round(float(sentiment.score), 4),
     )

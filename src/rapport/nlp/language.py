@@ -7,6 +7,8 @@ from typing import Any
 from rapport.nlp.ports import LanguageResult
 
 UNKNOWN = "und"
+# py3langid's code for text with no language in it (a link, a hash, an id): not a language.
+NO_LANGUAGE = "zxx"
 
 
 class LangidDetector:
@@ -24,4 +26,6 @@ class LangidDetector:
         if not any(character.isalpha() for character in text):
             return LanguageResult(UNKNOWN, 0.0)
         language, probability = self._identifier.classify(text)
+        if language == NO_LANGUAGE:
+            return LanguageResult(UNKNOWN, 0.0)
         return LanguageResult(str(language), float(probability))

@@ -3,14 +3,17 @@ note as the assistant, hand off to people, resolve what it handled alone."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import as_utc, utcnow
+from rapport.core.crypto import DecryptionError
 from rapport.support.enums import AuthorType, Channel, ConversationStatus, Priority
-from rapport.support.errors import ConversationNotFound
+from rapport.support.errors import ConversationMerged, ConversationNotFound
 from rapport.support.lifecycle import change_status
 from rapport.support.messages import open_body, read_message, write_message
 from rapport.support.models import Conversation
@@ -19,6 +22,7 @@ from rapport.support.repository import ConversationRepository, MessageRepository
 from rapport.support.schemas import Acting, MessageRead
 from rapport.support.service import conversations
 
+logger = logging.getLogger(__name__)
 ASSISTANT = Acting(actor="assistant")
 # A customer message this negative (sentiment score) or with one of these intents raises
 # the conversation's priority to high.
@@ -87,33 +91,55 @@ class AssistantDesk:
     async def unlabelled(
         self, session: AsyncSession, workspace_id: str, after_id: str | None,
         created_before: datetime, limit: int,
-    ) -> list[CustomerMessage]:  # fmt: skip
+    ) -> tuple[list[CustomerMessage], str | None]:  # fmt: skip
         """Return a page of public customer messages stored without labels (history seeded
-        or imported, messages from before the assistant), in id order after a cursor."""
+        or imported, messages from before the assistant), in id order after a cursor, and
+        the cursor of the next page (None: this was the last). A body that does not open
+        (a key no longer in the ring) is logged and left unlabelled."""
         found = await MessageRepository(session, workspace_id).unlabelled(
             after_id, created_before, limit
         )
-        return [_customer_message(row) for row in found]
+        page = []
+        for row in found:
+            try:
+                page.append(_customer_message(row))
+            except DecryptionError:
+                logger.warning("message body does not open", extra={"message_id": row.id})
+        return page, (found[-1].id if len(found) == limit else None)
 
-    async def label_past(
-        self, session: AsyncSession, workspace_id: str, message: CustomerMessage,
-        labels: MessageLabels,
-    ) -> bool:  # fmt: skip
-        """Store the labels of a message from the past, once: on the message, and on its
+    async def label_page(
+        self, session: AsyncSession, workspace_id: str,
+        labelled: Sequence[tuple[CustomerMessage, MessageLabels]],
+    ) -> list[CustomerMessage]:  # fmt: skip
+        """Store the labels of messages from the past, once each: on the message, and on its
         conversation unless a newer customer message has labels already. Nothing else
-        changes (no priority: the moment it would have mattered has passed; no turn).
-        Tell whether it was labelled now."""
+        changes (no priority: the moment it would have mattered has passed; no turn). The
+        page's conversations are locked first, in id order, as a live turn locks its one:
+        neither overwrites the other's newer labels, and two runs never deadlock. A message
+        whose conversation is gone or merged since the page was read waits for the next
+        run. Return the messages labelled now."""
+        locked = set()
+        for conversation_id in sorted({message.conversation_id for message, _ in labelled}):
+            try:
+                await conversations.get_for_change(
+                    session, workspace_id, conversation_id, ASSISTANT
+                )
+            except (ConversationNotFound, ConversationMerged):
+                continue
+            locked.add(conversation_id)
         messages = MessageRepository(session, workspace_id)
-        labelled = await messages.label(
-            message.message_id, message.conversation_id, _message_labels(labels)
-        )
-        if not labelled:
-            return False
-        if not await messages.labelled_after(message.conversation_id, message.created_at):
-            await ConversationRepository(session, workspace_id).set_labels(
-                message.conversation_id, _conversation_labels(labels)
-            )
-        return True
+        done = []
+        for message, labels in labelled:
+            if message.conversation_id not in locked or not await messages.label(
+                message.message_id, message.conversation_id, _message_labels(labels)
+            ):
+                continue
+            done.append(message)
+            if not await messages.labelled_after(message.conversation_id, message.message_id):
+                await ConversationRepository(session, workspace_id).set_labels(
+                    message.conversation_id, _conversation_labels(labels)
+                )
+        return done
 
     async def post(
         self, session: AsyncSession, conversation: Conversation, text: str, *, private: bool

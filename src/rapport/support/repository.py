@@ -173,9 +173,11 @@ class MessageRepository(TenantRepository[Message]):
             query = query.where(Message.id > after_id)
         return [MessageState._make(row) for row in await self.session.execute(query)]
 
-    async def labelled_after(self, conversation_id: str, created_at: datetime) -> bool:
-        """Tell whether a customer message of the conversation newer than `created_at` has
-        labels (the conversation's labels are its latest labelled customer message's)."""
+    async def labelled_after(self, conversation_id: str, message_id: str) -> bool:
+        """Tell whether a customer message of the conversation newer than `message_id` has
+        labels (the conversation's labels are its latest labelled customer message's). Newer
+        is a later id: ids are made in order (UUIDv7), where two `created_at` can tie and a
+        clock set back reorders them."""
         query = select(
             exists().where(
                 Message.workspace_id == self.workspace_id,
@@ -183,7 +185,7 @@ class MessageRepository(TenantRepository[Message]):
                 Message.author_type == AuthorType.customer,
                 Message.private.is_(False),
                 Message.labelled_at.is_not(None),
-                Message.created_at > created_at,
+                Message.id > message_id,
             )
         )
         return bool((await self.session.execute(query)).scalar())
