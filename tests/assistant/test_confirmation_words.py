@@ -1,11 +1,11 @@
 """What counts as the customer's "yes" before an action runs: a plain confirmation, however
-cased or punctuated, and nothing that asks, hedges or says more."""
+cased or punctuated, and nothing that asks, hedges or says more; and what declines."""
 
 from __future__ import annotations
 
 import pytest
 
-from rapport.assistant.state import is_no, is_yes
+from rapport.assistant.state import declines, is_no, is_yes
 
 
 @pytest.mark.parametrize("text", ["yes", "Yes.", "YES!!!", " ok ", "go ahead", "oui", "Sí"])
@@ -22,3 +22,15 @@ def test_a_question_or_anything_more_is_not(text: str) -> None:
 
 def test_a_no_is_still_a_no_when_asked() -> None:
     assert is_no("no?") and is_no("No.")
+
+
+@pytest.mark.parametrize(
+    "text", ["no", "No, don't cancel it", "nope, keep it!", "Don't do that", "do not cancel"]
+)
+def test_an_answer_that_starts_with_a_no_declines(text: str) -> None:
+    assert declines(text)
+
+
+@pytest.mark.parametrize("text", ["yes", "now please", "nothing", "not sure", "know what, ok", ""])
+def test_other_answers_do_not_decline(text: str) -> None:
+    assert not declines(text)

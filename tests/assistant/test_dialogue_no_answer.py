@@ -1,6 +1,7 @@
 """A message the assistant understood but has nothing for (no task, no article: an account,
 a review, a payment problem) goes to people at once with a reply that says so; a message it
-did not understand is still clarified once first (plain data, no database)."""
+did not understand is still clarified once first; a "no, don't cancel" to a pending question
+declines it (plain data, no database)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,13 @@ async def test_an_article_that_answers_still_comes_first() -> None:
     )
     assert (outcome.handoff, outcome.answered) == (None, True)
     assert "We take cards" in outcome.replies[0]
+
+
+async def test_a_no_that_names_the_action_declines_it() -> None:
+    # The model reads "don't cancel" as a cancellation: the answer's "no" decides.
+    state = DialogueState(awaiting="confirmation", task="cancel_order", order="1234")
+    state.pending = {"kind": "cancel_order", "order": "1234"}
+    said = labels("cancel_order", 0.96)
+    outcome = await respond(context(), state, "No, don't cancel it", said)
+    assert (outcome.handoff, outcome.replies) == (None, [replies.DECLINED])
+    assert (state.task, state.pending, state.awaiting) == (None, None, "anything_else")

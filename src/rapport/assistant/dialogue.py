@@ -19,9 +19,9 @@ from rapport.assistant.state import (
     DialogueState,
     Outcome,
     asks_for_human,
+    declines,
     email_address,
     is_done,
-    is_no,
     is_yes,
     order_number,
 )
@@ -126,7 +126,7 @@ async def respond(
         pending, state.pending, state.awaiting = state.pending, None, None
         if pending is not None and is_yes(text):
             return await _execute(context, state, pending)
-        if is_no(text):
+        if declines(text):
             state.finish_task()
             return Outcome().say(replies.DECLINED)
     handoff = _handoff_rule(context, text, labels)
@@ -158,7 +158,7 @@ def consults_model(
     probe = DialogueState.load(state.dump())
     if probe.awaiting == "confirmation":
         pending, probe.pending, probe.awaiting = probe.pending, None, None
-        if (pending is not None and is_yes(text)) or is_no(text):
+        if (pending is not None and is_yes(text)) or declines(text):
             return False
     if _handoff_rule(context, text, labels) is not None:
         return False

@@ -21,6 +21,8 @@ NO = frozenset(
     {"no", "n", "nope", "nah", "don't", "dont", "do not", "stop", "keep it", "no thanks",
      "non", "nein", "não", "nao"}
 )  # fmt: skip
+# The first word of an answer that declines, whatever follows.
+NEGATIONS = frozenset({"no", "nope", "nah", "don't", "dont", "non", "nein", "não", "nao"})
 DONE = frozenset(
     {"no", "nope", "no thanks", "no thank you", "thanks", "thank you", "thx", "that's all",
      "thats all", "that is all", "all good", "bye", "goodbye", "nothing else", "all set",
@@ -94,6 +96,15 @@ def is_yes(text: str) -> bool:
 def is_no(text: str) -> bool:
     """Tell whether a message declines."""
     return words(text) in NO
+
+
+def declines(text: str) -> bool:
+    """Tell whether an answer to a yes/no question declines: a "no" alone, or a message that
+    starts with one ("no, don't cancel it", "nope, keep it"), whatever else it says about
+    the action (the model reads "don't cancel" as a cancellation)."""
+    found = words(text).split()
+    starts = bool(found) and (found[0] in NEGATIONS or found[:2] == ["do", "not"])
+    return is_no(text) or starts
 
 
 def is_done(text: str) -> bool:
