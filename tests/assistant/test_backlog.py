@@ -26,8 +26,10 @@ from rapport.worker.runner import Worker
 from tests.fixtures.assistant import (
     CUSTOMER,
     conversation_row,
+    customer_messages,
     enable_assistant,
     open_conversation,
+    post_quietly,
     thread,
 )
 from tests.fixtures.cli import run_cli
@@ -35,25 +37,6 @@ from tests.fixtures.embedding import embedding_with, minilm_embedder
 from tests.fixtures.identity import make_workspace
 
 NOW = timedelta(0)
-
-
-async def customer_messages(database: Database, conversation_id: str) -> list[Message]:
-    async with database.session() as session:
-        query = (
-            select(Message)
-            .where(Message.conversation_id == conversation_id, Message.author_type == "customer")
-            .order_by(Message.seq)
-        )
-        return list((await session.execute(query)).scalars())
-
-
-async def post(database: Database, workspace_id: str, conversation_id: str, text: str) -> None:
-    """Post a customer message without running the job it causes."""
-    async with database.session() as session:
-        await conversations.post(
-            session, workspace_id, conversation_id,
-            MessageCreate(kind=MessageKind.customer, body=text), CUSTOMER,
-        )  # fmt: skip
 
 
 async def test_history_is_labelled_without_a_turn_or_a_priority(database: Database) -> None:
@@ -87,9 +70,9 @@ async def test_history_is_labelled_without_a_turn_or_a_priority(database: Databa
 async def test_the_conversation_keeps_its_newest_messages_labels(database: Database) -> None:
     workspace = await make_workspace(database)
     both = await open_conversation(database, workspace.id, "where is my parcel")
-    await post(database, workspace.id, both, "please cancel it")
+    await post_quietly(database, workspace.id, both, "please cancel it")
     live = await open_conversation(database, workspace.id, "where is my parcel")
-    await post(database, workspace.id, live, "please cancel it")
+    await post_quietly(database, workspace.id, live, "please cancel it")
     [_, newer] = await customer_messages(database, live)
     async with database.session() as session:  # the newer message labelled by its own job
         stored = await assistant_desk.customer_message(session, workspace.id, newer.id)

@@ -36,22 +36,22 @@ from rapport.identity.audit import SYSTEM
 from rapport.identity.models import AuditEvent
 from rapport.nlp.fakes import FakeIntentClassifier, FakeLanguageDetector, FakeSentimentAnalyzer
 from rapport.support.assistant_desk import MessageLabels, assistant_desk
-from rapport.support.enums import ConversationStatus, MessageKind
+from rapport.support.enums import ConversationStatus
 from rapport.support.merges import merges
 from rapport.support.messages import body_aad
 from rapport.support.models import Activity, Message, MetricEvent
-from rapport.support.schemas import Acting, MessageCreate
-from rapport.support.service import conversations
+from rapport.support.schemas import Acting
 from rapport.worker.runner import Worker
 from tests.fixtures.assistant import (
-    CUSTOMER,
     KEYWORDS,
     conversation_row,
+    customer_messages,
     enable_assistant,
     make_buyer,
     make_order,
     open_conversation,
     order_row,
+    post_quietly,
     say,
     thread,
     use_fakes,
@@ -71,24 +71,6 @@ HOURS = CustomIntentWrite(
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-async def post(database: Database, workspace_id: str, conversation_id: str, text: str) -> None:
-    """Post a customer message without running the job it causes."""
-    body = MessageCreate(kind=MessageKind.customer, body=text)
-    async with database.session() as session:
-        await conversations.post(session, workspace_id, conversation_id, body, CUSTOMER)
-
-
-async def customer_messages(database: Database, conversation_id: str) -> list[Message]:
-    """A conversation's customer messages, oldest first."""
-    async with database.session() as session:
-        query = (
-            select(Message)
-            .where(Message.conversation_id == conversation_id, Message.author_type == "customer")
-            .order_by(Message.seq)
-        )
-        return list((await session.execute(query)).scalars())
 
 
 async def workspace_messages(database: Database, workspace_id: str) -> list[Message]:
@@ -122,7 +104,7 @@ async def in_the_past(database: Database, workspace_id: str, *texts: str) -> str
     try:
         conversation_id = await open_conversation(database, workspace_id, texts[0])
         for text in texts[1:]:
-            await post(database, workspace_id, conversation_id, text)
+            await post_quietly(database, workspace_id, conversation_id, text)
     finally:
         set_clock(None)
     return conversation_id
@@ -188,7 +170,7 @@ async def test_nothing_but_labels_changes(database: Database) -> None:
     workspace = await make_workspace(database)
     await enable_assistant(database, workspace.id)
     conversation_id = await in_the_past(database, workspace.id, "I complain: awful, broken")
-    await post(database, workspace.id, conversation_id, "I complain again: terrible")
+    await post_quietly(database, workspace.id, conversation_id, "I complain again: terrible")
     before = await conversation_row(database, conversation_id)
     tallies = [await count(database, model) for model in (Activity, MetricEvent, Job, Message)]
 
@@ -221,7 +203,7 @@ async def test_the_newest_message_is_the_later_one_whatever_the_clock(
     try:
         conversation_id = await open_conversation(database, workspace.id, TRACK)
         set_clock(lambda: then + step)
-        await post(database, workspace.id, conversation_id, CANCEL)
+        await post_quietly(database, workspace.id, conversation_id, CANCEL)
     finally:
         set_clock(None)
     older, newer = await customer_messages(database, conversation_id)
@@ -242,7 +224,7 @@ async def test_a_live_turn_committing_meanwhile_keeps_its_newer_labels(
     serialises writers, so only PostgreSQL's READ COMMITTED shows the lost update.)"""
     workspace = await make_workspace(database)
     conversation_id = await in_the_past(database, workspace.id, TRACK)
-    await post(database, workspace.id, conversation_id, CANCEL)
+    await post_quietly(database, workspace.id, conversation_id, CANCEL)
     _, newer = await customer_messages(database, conversation_id)
 
     async with database.session() as session:  # the live turn, still writing its reply
