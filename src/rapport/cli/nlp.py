@@ -129,7 +129,6 @@ def label_messages(
     """Label the customer messages stored without labels (history imported, messages from
     before the assistant): language, intent and sentiment, on each message and its
     conversation. Nothing is answered; safe to run again and beside a running server."""
-
     minutes = timedelta(minutes=min_age_minutes)
     out.print(f"labelled={run(lambda database: label_with_progress(database, workspace, minutes))}")
 

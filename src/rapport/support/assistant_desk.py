@@ -128,6 +128,7 @@ class AssistantDesk:
                 continue
             locked.add(conversation_id)
         messages = MessageRepository(session, workspace_id)
+        threads = ConversationRepository(session, workspace_id)
         done = []
         for message, labels in labelled:
             if message.conversation_id not in locked or not await messages.label(
@@ -136,9 +137,7 @@ class AssistantDesk:
                 continue
             done.append(message)
             if not await messages.labelled_after(message.conversation_id, message.message_id):
-                await ConversationRepository(session, workspace_id).set_labels(
-                    message.conversation_id, _conversation_labels(labels)
-                )
+                await threads.set_labels(message.conversation_id, _conversation_labels(labels))
         return done
 
     async def post(
