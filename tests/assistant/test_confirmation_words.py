@@ -1,11 +1,12 @@
 """What counts as the customer's "yes" before an action runs: a plain confirmation, however
-cased or punctuated, and nothing that asks, hedges or says more; and what declines."""
+cased or punctuated, and nothing that asks, hedges or says more; what declines; and what
+says the customer needs nothing more."""
 
 from __future__ import annotations
 
 import pytest
 
-from rapport.assistant.state import declines, is_no, is_yes
+from rapport.assistant.state import declines, is_done, is_no, is_yes
 
 
 @pytest.mark.parametrize("text", ["yes", "Yes.", "YES!!!", " ok ", "go ahead", "oui", "Sí"])
@@ -34,3 +35,20 @@ def test_an_answer_that_starts_with_a_no_declines(text: str) -> None:
 @pytest.mark.parametrize("text", ["yes", "now please", "nothing", "not sure", "know what, ok", ""])
 def test_other_answers_do_not_decline(text: str) -> None:
     assert not declines(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["thanks", "Thanks, that's all!", "ok great, thank you so much", "no that's everything, bye",
+     "All good, cheers", "no"],
+)  # fmt: skip
+def test_a_farewell_made_of_thanks_and_fillers_is_done(text: str) -> None:
+    assert is_done(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ok", "great", "is that all?", "thanks, but where is my order", "cancel all", ""],
+)
+def test_a_question_or_a_new_request_is_not(text: str) -> None:
+    assert not is_done(text)

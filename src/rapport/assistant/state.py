@@ -28,6 +28,14 @@ DONE = frozenset(
      "thats all", "that is all", "all good", "bye", "goodbye", "nothing else", "all set",
      "perfect thanks", "great thanks", "ok thanks", "ok thank you"}
 )  # fmt: skip
+# A message made only of these words, one of them a farewell, is done too: "Thanks, that's
+# all!", "ok great, thank you so much", "no that's everything, bye".
+DONE_WORDS = frozenset(
+    {"no", "nope", "ok", "okay", "great", "perfect", "thanks", "thank", "you", "thx", "so",
+     "very", "much", "that's", "thats", "that", "is", "was", "all", "everything", "good",
+     "bye", "goodbye", "nothing", "else", "set", "cheers", "awesome", "lovely", "super"}
+)  # fmt: skip
+FAREWELLS = frozenset({"thanks", "thank", "thx", "all", "everything", "bye", "goodbye", "cheers"})
 HUMAN_WORDS = re.compile(
     r"\b(human|real person|a person|an agent|live agent|someone real|representative|"
     r"talk to (?:a|an|some)one|speak to (?:a|an|some)one|operator)\b"
@@ -108,8 +116,13 @@ def declines(text: str) -> bool:
 
 
 def is_done(text: str) -> bool:
-    """Tell whether the customer says they need nothing more."""
-    return words(text) in DONE
+    """Tell whether the customer says they need nothing more (and nothing else)."""
+    said = words(text)
+    if said in DONE:
+        return True
+    found = set(said.split())
+    asks = any(mark in text for mark in QUESTION_MARKS)
+    return not asks and found <= DONE_WORDS and bool(found & FAREWELLS)
 
 
 def asks_for_human(text: str) -> bool:
