@@ -6,16 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from rapport.assistant.knowledge import use_search
-from rapport.assistant.labels import use_models
-from rapport.domains import load_tasks
-from tests.fixtures.assistant import use_fakes
+from tests.fixtures.assistant import fake_models
 
 
 @pytest.fixture(autouse=True)
 def _fake_models() -> Iterator[None]:
-    load_tasks()
-    use_fakes()
-    yield
-    use_models(None)
-    use_search(None)
+    with fake_models():
+        yield

@@ -53,3 +53,37 @@ async def test_a_bad_threshold_is_a_clear_error(
     )  # fmt: skip
     assert response.status_code == 422
     assert "Check the confidence threshold." in response.text
+
+
+async def test_the_report_is_for_those_who_see_the_whole_workspace(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace = await make_workspace(database)
+    agent = await make_staff(database, workspace, Role.agent)
+    refused = await client.get(
+        "/console/assistant-report", headers=session_headers((await sign_in(database, agent)).token)
+    )
+    assert refused.status_code == 403
+    assert "The assistant&#39;s report covers the whole workspace" in refused.text
+    owner = await make_staff(database, workspace, Role.owner)
+    shown = await client.get(
+        "/console/assistant-report?days=7&channel=chat",
+        headers=session_headers((await sign_in(database, owner)).token),
+    )
+    assert shown.status_code == 200
+    assert '<option value="7" selected>' in shown.text
+    assert '<option value="chat" selected>' in shown.text
+    assert "No hand-offs in this window." in shown.text
+
+
+async def test_a_bad_report_filter_is_a_clear_error(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    owner = await make_staff(database, await make_workspace(database), Role.owner)
+    headers = session_headers((await sign_in(database, owner)).token)
+    response = await client.get("/console/assistant-report?channel=fax", headers=headers)
+    assert response.status_code == 422
+    odd = await client.get("/console/assistant-report?days=12345", headers=headers)
+    assert odd.status_code == 422
+    unknown = await client.get("/console/assistant-report?days=12", headers=headers)
+    assert (unknown.status_code, '<option value="30" selected>' in unknown.text) == (200, True)

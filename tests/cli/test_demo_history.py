@@ -159,6 +159,26 @@ async def test_the_seeded_window_fills_the_headline_figures(
     assert (found.volume > 50, found.resolutions > 30, found.handoffs > 0) == (True, True, True)
 
 
+async def test_the_assistants_hand_offs_say_why_and_on_what(
+    database: Database, settings: Settings
+) -> None:
+    workspace_id = await _seeded(database, settings)
+    async with database.session() as session:
+        rows = (
+            await session.execute(
+                select(MetricEvent.data).where(
+                    MetricEvent.workspace_id == workspace_id,
+                    MetricEvent.kind == MetricKind.handoff,
+                )
+            )
+        ).scalars()
+        found = [(data["intent"], data["reason"]) for data in rows]
+    allowed = {intent: set(reasons) for intent, reasons in demo_desk.HANDOFFS}
+    assert len(found) > 20
+    assert all(reason in allowed[intent] for intent, reason in found)
+    assert {reason for _, reason in found} >= {"no_answer", "asked_for_human"}
+
+
 async def test_the_historys_customer_messages_are_labelled_as_live_ones(
     database: Database, settings: Settings
 ) -> None:

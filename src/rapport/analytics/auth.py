@@ -20,6 +20,10 @@ class OtherAgentsFigures(Forbidden):
     """Agents read their own figures only."""
 
 
+class WholeWorkspaceOnly(Forbidden):
+    """A report of the whole workspace (the assistant's) is for those who see all of it."""
+
+
 @dataclass(frozen=True)
 class MetricsViewer:
     """A caller allowed to read metrics, with what they may see: an agent only their own
@@ -37,6 +41,15 @@ class MetricsViewer:
                 raise OtherAgentsFigures("Agents read their own figures only.")
             filters = replace(filters, staff_id=self.own_staff_id)
         return replace(filters, within_team_ids=self.within_team_ids)
+
+    def whole_workspace(self) -> None:
+        """Refuse a caller who sees less than the whole workspace (an agent, a supervisor
+        limited to their teams): the assistant's conversations are nobody's yet."""
+        if self.own_staff_id is not None or self.within_team_ids is not None:
+            raise WholeWorkspaceOnly(
+                "The assistant's report covers the whole workspace: ask an admin, or a "
+                "supervisor who sees every team."
+            )
 
 
 async def metrics_viewer(

@@ -7,10 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from rapport.analytics.auth import MetricsRead, OtherAgentsFigures
+from rapport.analytics.assistant_report import assistant_report
+from rapport.analytics.auth import MetricsRead, OtherAgentsFigures, WholeWorkspaceOnly
 from rapport.analytics.errors import InvalidInactivityThreshold, InvalidWindow
 from rapport.analytics.order_metrics import DEFAULT_INACTIVITY_DAYS
 from rapport.analytics.schemas import (
+    AssistantReport,
     BreakdownBy,
     Bucket,
     MetricsBreakdown,
@@ -25,6 +27,7 @@ from rapport.support.schemas import ID_PATTERN
 
 router = APIRouter(prefix="/metrics", tags=["analytics"])
 ERRORS = error_responses(InvalidWindow, InvalidInactivityThreshold, OtherAgentsFigures)
+ASSISTANT_ERRORS = error_responses(InvalidWindow, WholeWorkspaceOnly)
 ID = ID_PATTERN
 
 FromDay = Annotated[date, Query(alias="from", description="First day (workspace time zone).")]
@@ -104,4 +107,22 @@ async def get_metrics_breakdown(
     return await metrics.breakdown(
         session, viewer.principal.workspace_id, first_day=from_day, end_day=to_day, by=by,
         filters=_filters(viewer, channel, team, agent, survey),
+    )  # fmt: skip
+
+
+@router.get("/assistant", response_model=AssistantReport, responses=ASSISTANT_ERRORS)
+async def get_assistant_report(
+    viewer: MetricsRead,
+    session: SessionDep,
+    from_day: FromDay,
+    to_day: ToDay,
+    channel: ChannelFilter = None,
+) -> AssistantReport:
+    """Return what the assistant did in the window [from, to): the conversations it held,
+    resolved alone or handed off, the hand-offs' reasons and the intents they had in hand
+    (docs/assistant.md, "The assistant's report")."""
+    viewer.whole_workspace()
+    return await assistant_report(
+        session, viewer.principal.workspace_id, first_day=from_day, end_day=to_day,
+        channel=channel,
     )  # fmt: skip

@@ -130,3 +130,53 @@ class MetricsGroup(BaseModel):
 class MetricsBreakdown(BaseModel):
     by: BreakdownBy = Field(description="What the groups are.")
     groups: list[MetricsGroup] = Field(description="One entry per group with data.")
+
+
+class AssistantReason(BaseModel):
+    """Why the assistant gave conversations to people, and how often in the window."""
+
+    reason: str = Field(
+        description="The assistant's reason (`no_answer`, `asked_for_human`, ...; docs/"
+        "assistant.md), `agent_took_over` when a person took a conversation it held, "
+        "`unrecorded` for hand-offs recorded before reasons were."
+    )
+    handoffs: int = _count("Hand-offs for this reason.")
+    gap: bool = Field(
+        description="The assistant could not answer (`no_answer`, `low_confidence`, "
+        "`out_of_scope`): an article or a custom intent would have let it."
+    )
+
+
+class AssistantIntent(BaseModel):
+    """An intent the customer's last message had when the assistant handed off."""
+
+    intent: str = Field(description="The intent stored on that message (a custom one's name).")
+    handoffs: int = _count("Hand-offs with this intent in hand.")
+    unanswered: int = _count("Of those, hand-offs because the assistant could not answer.")
+    reasons: dict[str, int] = Field(description="Hand-offs by reason, most first.")
+
+
+class AssistantDay(BaseModel):
+    day: date = Field(description="A local day of the window.")
+    resolved_alone: int = _count("Conversations the assistant resolved without people.")
+    handed_off: int = _count("Conversations it gave to people.")
+
+
+class AssistantReport(BaseModel):
+    """What the assistant did in a window: the conversations it held, resolved alone or
+    handed off, why, and on which intents."""
+
+    from_date: date = Field(alias="from", description="First local day of the window.")
+    to_date: date = Field(alias="to", description="Local day the window ends before.")
+    time_zone: str = Field(description="The workspace time zone the days are read in.")
+    channel: str | None = Field(description="The channel counted (null: every channel).")
+    held: int = _count("Resolved alone + handed off.")
+    resolved_alone: int = _count("Conversations the assistant resolved without people.")
+    handed_off: int = _count("Conversations it gave to people.")
+    containment_rate: float | None = _rate("Resolved alone / held x 100")
+    reasons: list[AssistantReason] = Field(description="Hand-offs by reason, most first.")
+    intents: list[AssistantIntent] = Field(
+        description="The 20 intents with the most hand-offs the assistant could not answer "
+        "(then the most hand-offs)."
+    )
+    days: list[AssistantDay] = Field(description="Every local day of the window, oldest first.")

@@ -179,7 +179,8 @@ async def _apply(
     if outcome.handoff is not None:
         note = _summary(name, outcome.handoff, labels, state)
         await assistant_desk.post(session, conversation, note, private=True)
-        await assistant_desk.hand_off(session, conversation)
+        reason = str(outcome.handoff)
+        await assistant_desk.hand_off(session, conversation, reason, labels.intent)
     elif outcome.resolve:
         await assistant_desk.resolve(session, conversation)
 

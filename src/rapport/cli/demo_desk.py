@@ -56,6 +56,16 @@ TOPICS = (
         "Great shop, I'd love to know if you accept PayPal.",
     ),
 )
+# When the assistant hands a conversation of each topic off: the intent its message has and
+# the reasons, likeliest first (it can track orders and change addresses, but knows nothing
+# of discount codes and has no answer for payment questions).
+HANDOFFS = (
+    ("track_order", ("asked_for_human", "negative_sentiment", "not_verified")),
+    ("change_shipping_address", ("asked_for_human", "action_failed", "not_verified")),
+    ("get_refund", ("negative_sentiment", "asked_for_human", "complaint")),
+    ("out_of_scope", ("low_confidence", "out_of_scope")),
+    ("payment_issue", ("no_answer", "negative_sentiment", "asked_for_human")),
+)
 CSAT_FAST, CSAT_SLOW = (2, 3, 8, 30, 57), (8, 10, 14, 33, 35)
 NPS_FAST = (2, 1, 1, 2, 2, 3, 4, 6, 14, 25, 40)
 NPS_SLOW = (4, 3, 3, 4, 4, 6, 8, 12, 16, 18, 22)
@@ -118,6 +128,7 @@ class DeskDraft:
         self.agents, self.surveys = staffing.teams[self.team_id], staffing.surveys
         self.id = conversation_id(workspace_id, number, now - start)
         self.drafted = Drafted({})
+        self.topic = 0  # which of TOPICS the customer writes about, once drafted
 
     def event(self, kind: MetricKind, at: datetime, since: datetime | None, **data: Any) -> None:
         """Add a metric event as support/metrics.py records it."""
@@ -148,6 +159,7 @@ class DeskDraft:
         answered and resolved (some escalated, some reopened)."""
         self.drafted = Drafted(self._conversation(customer_id))
         topic = self.random.choice(TOPICS)
+        self.topic = TOPICS.index(topic)
         wording = random.Random(f"demo-wording-{self.number}")  # noqa: S311 (demo data)
         question = wording.choice(topic)
         self.message(AuthorType.customer, f"customer:{customer_id}", question, self.start)
@@ -203,7 +215,10 @@ class DeskDraft:
             self._survey(ended, None, fast=True)
             return
         handed = answered + timedelta(minutes=self.random.randint(1, 5))
-        self.event(MetricKind.handoff, handed, self.start)
+        intent, reasons = HANDOFFS[self.topic]
+        why = random.Random(f"demo-handoff-{self.number}")  # noqa: S311 (demo data)
+        reason = why.choices(reasons, weights=range(len(reasons), 0, -1))[0]
+        self.event(MetricKind.handoff, handed, self.start, reason=reason, intent=intent)
         self._answered(handed)
 
     def _abandoned(self) -> None:

@@ -150,11 +150,17 @@ class AssistantDesk:
         )  # fmt: skip
         return read_message(message)
 
-    async def hand_off(self, session: AsyncSession, conversation: Conversation) -> None:
+    async def hand_off(
+        self, session: AsyncSession, conversation: Conversation, reason: str, intent: str
+    ) -> None:
         """Give a pending conversation to people: open, unassigned, so routing picks it up
-        (the hand-off metric and the first-response clock's restart come with the status)."""
+        (the hand-off metric, with the reason and the intent in hand for the assistant's
+        report, and the first-response clock's restart come with the status)."""
         if conversation.status == ConversationStatus.pending:
-            await change_status(session, conversation, ConversationStatus.open, ASSISTANT)
+            facts = {"reason": reason, "intent": intent}
+            await change_status(
+                session, conversation, ConversationStatus.open, ASSISTANT, handoff=facts
+            )
 
     async def resolve(self, session: AsyncSession, conversation: Conversation) -> None:
         """Resolve a conversation the assistant handled alone (the cycle's end records the

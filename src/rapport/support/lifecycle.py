@@ -35,15 +35,19 @@ async def change_status(
     status: ConversationStatus,
     acting: Acting,
     snoozed_until: datetime | None = None,
+    *,
+    handoff: dict[str, str] | None = None,
 ) -> None:
-    """Move a conversation to `status`, recording the hand-off, reopen or resolved cycle."""
+    """Move a conversation to `status`, recording the hand-off (with `handoff`, the facts a
+    report groups hand-offs by: the assistant's reason and the intent in hand), reopen or
+    resolved cycle."""
     now, before = utcnow(), conversation.status
     _check_snooze(status, snoozed_until, now)
     if status == before and status != ConversationStatus.snoozed:
         return
     await metrics.end_handling(session, conversation, now)
     if before == ConversationStatus.pending and status == ConversationStatus.open:
-        await _hand_off(session, conversation, acting, now)
+        await _hand_off(session, conversation, acting, now, handoff or {})
     if before in FINISHED and status not in FINISHED:
         conversation.cycle_started_at = now
         await metrics.record(
@@ -79,7 +83,11 @@ def _check_snooze(status: ConversationStatus, until: datetime | None, now: datet
 
 
 async def _hand_off(
-    session: AsyncSession, conversation: Conversation, acting: Acting, now: datetime
+    session: AsyncSession,
+    conversation: Conversation,
+    acting: Acting,
+    now: datetime,
+    facts: dict[str, str],
 ) -> None:
     """The assistant hands the conversation to people: first response and the customer's
     wait are measured from here on."""
@@ -88,7 +96,7 @@ async def _hand_off(
         conversation.awaiting_reply_since = now
     await metrics.record(
         session, conversation, MetricKind.handoff, since=conversation.created_at, now=now,
-        staff_id=acting.staff_id,
+        staff_id=acting.staff_id, **facts,
     )  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from rapport.support.enums import Channel, ConversationStatus, Priority
 from rapport.support.inbox import INBOX_PAGE, InboxView, inbox
 from rapport.support.schemas import (
     ID_PATTERN,
+    INTENT_PATTERN,
     ConversationFilters,
     ConversationRead,
     SentimentLabel,
@@ -62,6 +63,7 @@ async def show_inbox(
     priority: Annotated[Priority | None, AnyIsNone, Query()] = None,
     channel: Annotated[Channel | None, AnyIsNone, Query()] = None,
     sentiment: Annotated[SentimentLabel | None, AnyIsNone, Query()] = None,
+    intent: Annotated[str | None, AnyIsNone, Query(pattern=INTENT_PATTERN)] = None,
     cursor: Cursor = None,
     saved: SavedId = None,
 ) -> Response:
@@ -71,7 +73,7 @@ async def show_inbox(
         raise BadRequest("Status must be a known status or any.")
     chosen = None if status == ANY else ConversationStatus(status)
     filters = ConversationFilters(
-        status=chosen, priority=priority, channel=channel, sentiment=sentiment
+        status=chosen, priority=priority, channel=channel, sentiment=sentiment, intent=intent
     )
     if saved is not None:
         found = await saved_views.conversations(
@@ -83,10 +85,13 @@ async def show_inbox(
         )
     query = {
         "view": view, "status": status, "priority": priority or "", "channel": channel or "",
-        "sentiment": sentiment or "",
+        "sentiment": sentiment or "", "intent": intent or "",
     }  # fmt: skip
     query = {"saved": saved} if saved is not None else query
     here = urlencode({name: value for name, value in query.items() if value})
+    any_intent = urlencode(
+        {name: value for name, value in query.items() if value and name != "intent"}
+    )
     values: dict[str, Any] = {
         "conversations": found.items,
         "next_cursor": found.next_cursor,
@@ -110,6 +115,8 @@ async def show_inbox(
         priority=priority or "",
         channel=channel or "",
         sentiment=sentiment or "",
+        intent=intent or "",
+        any_intent=any_intent,
         sentiments=SENTIMENTS,
         statuses=STATUSES,
         priorities=PRIORITIES,

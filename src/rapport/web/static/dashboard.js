@@ -64,7 +64,8 @@
         plugins: { legend: { display: datasets.length > 1 } },
         scales: {
           x: { ticks: { autoSkip: true, autoSkipPadding: 10, maxRotation: 0, callback: dayTick } },
-          y: { beginAtZero: kind === "bar", ticks: { callback: valueTick(figure.getAttribute("data-unit")) } }
+          // Bars count things: whole numbers on their axis.
+          y: { beginAtZero: kind === "bar", ticks: { precision: kind === "bar" ? 0 : undefined, callback: valueTick(figure.getAttribute("data-unit")) } }
         }
       }
     });
