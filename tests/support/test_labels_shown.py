@@ -135,3 +135,17 @@ async def test_the_inbox_and_a_saved_view_filter_by_sentiment(
     assert (
         await client.post("/api/v1/saved-views", json=refused, headers=headers)
     ).status_code == 422
+
+
+async def test_the_inbox_filters_by_intent_as_the_assistants_report_links_it(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    desk, angry, calm = await labelled_desk(database)
+    await sign_in(client, desk.agent.email, desk.agent.password)
+    inbox = (await client.get("/console/inbox?status=any&intent=cancel_order")).text
+    assert f'data-conversation-id="{angry}"' in inbox
+    assert f'data-conversation-id="{calm}"' not in inbox
+    assert '<input type="hidden" name="intent" value="cancel_order">' in inbox
+    assert '<a href="/console/inbox?view=all&amp;status=any">Show every intent</a>' in inbox
+    for bad in ("Cancel%20order", "x", "a" * 65, "cancel_order%27%3E"):
+        assert (await client.get(f"/console/inbox?intent={bad}")).status_code == 422, bad
