@@ -27,6 +27,11 @@ BITEXT = SHARED / "bitext_customer_support"
 VADER = SHARED / "vader_groundtruth"
 # Our own labelled texts from the shops' domain (bench/data/SOURCE.md).
 SHOP_SENTIMENT = Path(__file__).resolve().parent / "data" / "shop_sentiment.tsv"
+# The same in French, German and Spanish, and a held-out set written apart from it.
+SHOP_SENTIMENT_LANGUAGES = (
+    Path(__file__).resolve().parent / "data" / "shop_sentiment_multilingual.tsv"
+)
+LANGUAGES_TEST = Path(__file__).resolve().parent / "data" / "shop_sentiment_multilingual_test.csv"
 SHOP_INTENTS_TRAIN = Path(__file__).resolve().parent / "data" / "shop_intents_train.tsv"
 SHOP_INTENTS_TEST = Path(__file__).resolve().parent / "data" / "shop_intents_test.tsv"
 NEAR_DUPLICATE = 0.85
@@ -128,6 +133,20 @@ def shop_rows() -> list[tuple[str, float]]:
         reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
         next(reader)  # rating, text
         return [(text, float(rating)) for rating, text in reader]
+
+
+def language_rows() -> list[tuple[str, float, str]]:
+    """Return (text, rating, language) rows of the French, German and Spanish shop texts."""
+    with SHOP_SENTIMENT_LANGUAGES.open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        next(reader)  # rating, language, text
+        return [(text, float(rating), language) for rating, language, text in reader]
+
+
+def languages_test() -> list[tuple[str, str, str]]:
+    """Return (text, label, language) rows of the held-out French, German and Spanish texts."""
+    with LANGUAGES_TEST.open(encoding="utf-8", newline="") as f:
+        return [(row["text"], row["label"], row["language"]) for row in csv.DictReader(f)]
 
 
 def shop_intents(path: Path) -> list[tuple[str, str]]:

@@ -21,7 +21,7 @@ import numpy as np
 from scipy import sparse
 
 from nlp_build_models import SENTIMENT_SETS, fit_ridge, sentiment_rows
-from nlp_datasets import shop_rows, vader_rows
+from nlp_datasets import language_rows, shop_rows, vader_rows
 from rapport.nlp import metrics
 from rapport.nlp.embeddings import load_embedder
 from rapport.nlp.sentiment import LexiconFeatures, sentiment_features
@@ -41,6 +41,8 @@ def positive_negative_f1(predicted: np.ndarray, ratings: np.ndarray) -> float:
 def main(weights: list[float]) -> None:
     """Print the figures for each weight of the shop texts."""
     rows, _ = sentiment_rows()
+    # Only the English rows: the other languages' texts came later (nlp_sentiment_languages.py).
+    rows = rows[: len(rows) - len(language_rows())]
     shop_count = len(shop_rows())
     sizes = [len(vader_rows(name)) for name in SENTIMENT_SETS]
     group = np.concatenate(

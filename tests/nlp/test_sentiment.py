@@ -1,18 +1,22 @@
 """The shipped sentiment model: clear, negated and emoji-only sentences get their label, mixed
 sentences lean the way their last clause does, support requests stay neutral, scores stay in
-[-1, 1]."""
+[-1, 1]; French, German and Spanish are read by the head that learned them, English by the
+English one."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from rapport.nlp.embeddings import HASHING_NAME, MINILM_NAME
 from rapport.nlp.ports import Embedder
 from rapport.nlp.sentiment import (
     LEXICON_CHARS,
+    OTHER_LANGUAGES,
     LexiconFeatures,
     LinearSentimentAnalyzer,
     label_for,
+    load_heads,
     load_sentiment,
 )
 
@@ -111,3 +115,33 @@ def test_the_lexicon_reads_only_the_start_of_a_very_long_text() -> None:
     start = "I love it! " * (LEXICON_CHARS // 11 + 1)
     rows = lexicon([start[:LEXICON_CHARS], start[:LEXICON_CHARS] + "awful " * 20_000])
     assert rows[0].tolist() == rows[1].tolist()
+
+
+# Written for this test (not in the training or held-out files), each with the sign its score
+# should have. The English head alone reads the first two the wrong way round.
+OTHER_LANGUAGE = [
+    ("Honnêtement, c'est inadmissible : trois relances et toujours aucune réponse.", -1),
+    ("Die Lieferung war pünktlich und die Verpackung tadellos, vielen Dank!", 1),
+    ("Qué decepción, la lámpara llegó rota y nadie contesta mis correos.", -1),
+]
+
+
+def test_other_languages_are_read_by_the_head_that_learned_them(
+    analyzer: LinearSentimentAnalyzer, minilm: Embedder
+) -> None:
+    heads = load_heads()
+    assert set(heads) == {
+        MINILM_NAME, MINILM_NAME + OTHER_LANGUAGES, HASHING_NAME, HASHING_NAME + OTHER_LANGUAGES,
+    }  # fmt: skip
+    english_only = LinearSentimentAnalyzer({MINILM_NAME: heads[MINILM_NAME]}, minilm)
+    texts = [text for text, _ in OTHER_LANGUAGE]
+    signs = [sign for _, sign in OTHER_LANGUAGE]
+    assert [int(np.sign(score)) for score in analyzer.scores(texts)] == signs
+    assert [int(np.sign(score)) for score in english_only.scores(texts)][:2] == [1, -1]
+    # The German praise leans positive but stays inside the neutral band; the others are told.
+    assert [result.label for result in analyzer.analyze(texts)] == [
+        "negative", "neutral", "negative",
+    ]  # fmt: skip
+    # English goes on being read by the English head alone: the same scores.
+    english = [text for text, _ in CLEAR] + ["It arrived on Tuesday."]
+    assert analyzer.scores(english).tolist() == english_only.scores(english).tolist()

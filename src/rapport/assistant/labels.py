@@ -9,7 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapport.nlp.intents import LinearIntentClassifier, default_classifier
-from rapport.nlp.language import LangidDetector
+from rapport.nlp.language import (
+    LANGUAGE_SURE,
+    OTHER_LANGUAGE_SURE,
+    LangidDetector,
+    not_english,
+)
 from rapport.nlp.ports import (
     IntentClassifier,
     IntentPrediction,
@@ -22,15 +27,9 @@ from rapport.support.assistant_desk import MessageLabels
 # The models see at most this much of a message (a 100 KB paste is labelled by its start).
 MAX_MODEL_CHARS = 2000
 UNKNOWN = "und"
-# How sure the detector must be for a language to be told (below: "und"). Short texts are
-# guesses ("ok" reads as Serbian): of our 1,200 written English shop messages
-# (bench/data/shop_intents_train.tsv) 46 were told another language with no cut, 3 at 0.5.
-LANGUAGE_SURE = 0.5
-# The shipped intent model reads English: a message this surely in another language gets no
-# shipped intent (none of those 1,200 reached it). The workspace's own intents, with examples
-# in its language, still match it; the knowledge base is searched in its language.
-OTHER_LANGUAGE_SURE = 0.9
-ENGLISH = "en"
+# The shipped intent model reads English: a message surely in another language
+# (OTHER_LANGUAGE_SURE) gets no shipped intent. The workspace's own intents, with examples in
+# its language, still match it; the knowledge base is searched in its language.
 
 
 @dataclass(frozen=True)
@@ -90,9 +89,7 @@ def label_text(text: str) -> MessageLabels:
     [sentiment] = loaded.sentiment.analyze([cleaned])
     detected = loaded.language.detect(cleaned)
     language = detected.language if detected.confidence >= LANGUAGE_SURE else UNKNOWN
-    other_language = language not in (ENGLISH, UNKNOWN) and (
-        detected.confidence >= OTHER_LANGUAGE_SURE
-    )
+    other_language = not_english(detected, OTHER_LANGUAGE_SURE)
     return MessageLabels(
         language=language,
         intent="out_of_scope" if intent.out_of_scope or other_language else intent.label,

@@ -1,6 +1,9 @@
 """Sentiment: a linear regression head over MiniLM, n-gram, VADER lexicon and VADER rule features
 predicting a rater's mean score (-4..4), trained on VADER's ground-truth tweets, movie and
-editorial snippets (MIT). Emoji are read as their names, so emoji-only messages get a label."""
+editorial snippets (MIT) and our own shop texts. Emoji are read as their names, so emoji-only
+messages get a label. A text told to be in another language than English (as the labels
+store it) is read by a second head of the same features, fitted also on our French, German and
+Spanish shop texts: the English head stays as English alone trained it."""
 
 from __future__ import annotations
 
@@ -17,9 +20,12 @@ from scipy import sparse
 
 from rapport.nlp.embeddings import HASHING_NAME
 from rapport.nlp.features import beside, combine, ngram_features, sparse_dot
-from rapport.nlp.ports import Embedder, SentimentLabel, SentimentResult
+from rapport.nlp.language import LANGUAGE_SURE, LangidDetector, not_english
+from rapport.nlp.ports import Embedder, LanguageDetector, SentimentLabel, SentimentResult
 
 MODEL_DIR = Path(__file__).parent / "data" / "sentiment"
+# The heads for text in other languages are stored under their features' name and this.
+OTHER_LANGUAGES = "/other-languages"
 SCALE = 4.0  # raters scored -4..4; results are reported in -1..1
 # VADER's rules take quadratic time (19 s for 100 KB); training snippets stay under 900 characters.
 LEXICON_CHARS = 4000
@@ -88,32 +94,59 @@ def sentiment_features(
 
 
 class LinearSentimentAnalyzer:
-    """The SentimentAnalyzer port: the embedding head when its embedder is here, else n-grams."""
+    """The SentimentAnalyzer port: the embedding head when its embedder is here, else n-grams;
+    each with its head for text in another language, when the model has one."""
 
-    def __init__(self, heads: dict[str, SentimentHead], embedder: Embedder | None) -> None:
+    def __init__(
+        self,
+        heads: dict[str, SentimentHead],
+        embedder: Embedder | None,
+        language: LanguageDetector | None = None,
+    ) -> None:
         use_embedding = embedder is not None and embedder.name in heads
         self.name = embedder.name if use_embedding and embedder else HASHING_NAME
         self._head = heads[self.name]
+        self._other = heads.get(self.name + OTHER_LANGUAGES)
+        self._language = language or (LangidDetector() if self._other is not None else None)
         self._embedder = embedder if use_embedding else None
         self._lexicon = LexiconFeatures()
 
     def scores(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Return the predicted mean rating (-4..4) of each text."""
-        described = [self._lexicon.describe_emoji(text) for text in texts]
-        embeddings = self._embedder.embed(described) if self._embedder is not None else None
-        features = sentiment_features(texts, embeddings, self._lexicon)
-        raw = sparse_dot(features, self._head.weights).ravel() + self._head.bias
-        return raw.astype(np.float32)
+        return np.array([raw for raw, _ in self._read(texts)], np.float32)
 
     def analyze(self, texts: Sequence[str]) -> list[SentimentResult]:
         """Label each text negative, neutral or positive, with a score in [-1, 1]."""
-        if not texts:
-            return []
-        band = self._head.neutral_band
         return [
             SentimentResult(label_for(float(raw), band), float(np.clip(raw / SCALE, -1.0, 1.0)))
-            for raw in self.scores(texts)
+            for raw, band in self._read(texts)
         ]
+
+    def _read(self, texts: Sequence[str]) -> list[tuple[np.float32, float]]:
+        """Return each text's predicted rating and the neutral band of the head that read it."""
+        if not texts:
+            return []
+        described = [self._lexicon.describe_emoji(text) for text in texts]
+        embeddings = self._embedder.embed(described) if self._embedder is not None else None
+        features = sentiment_features(texts, embeddings, self._lexicon)
+        foreign = [self._in_other_language(text) for text in texts]
+        heads = {False: self._head, True: self._other or self._head}
+        ratings = {surely: _predict(features, heads[surely]) for surely in set(foreign)}
+        return [
+            (ratings[surely][index], heads[surely].neutral_band)
+            for index, surely in enumerate(foreign)
+        ]
+
+    def _in_other_language(self, text: str) -> bool:
+        if self._other is None or self._language is None:
+            return False
+        return not_english(self._language.detect(text), LANGUAGE_SURE)
+
+
+def _predict(features: sparse.csr_matrix, head: SentimentHead) -> NDArray[np.float32]:
+    """Return every row's rating by one head."""
+    raw = sparse_dot(features, head.weights).ravel() + head.bias
+    return raw.astype(np.float32)
 
 
 def label_for(raw: float, band: float) -> SentimentLabel:
