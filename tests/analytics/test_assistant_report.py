@@ -73,7 +73,7 @@ async def test_each_hand_off_records_its_reason_and_intent(database: Database) -
     assert sorted(((staff or "", data) for staff, data in rows), key=str) == [
         ("", {"reason": "asked_for_human", "intent": "contact_human_agent"}),
         ("", {"reason": "out_of_scope", "intent": "out_of_scope"}),
-        (owner_id, {}),
+        (owner_id, {"reason": "taken_over"}),
     ]
 
 
@@ -88,9 +88,9 @@ async def test_the_report_counts_what_the_assistant_did(
     assert (found["held"], found["resolved_alone"], found["handed_off"]) == (4, 1, 3)
     assert found["containment_rate"] == 25.0
     assert found["reasons"] == [
-        {"reason": "agent_took_over", "handoffs": 1, "gap": False},
         {"reason": "asked_for_human", "handoffs": 1, "gap": False},
         {"reason": "out_of_scope", "handoffs": 1, "gap": True},
+        {"reason": "taken_over", "handoffs": 1, "gap": False},
     ]
     assert found["intents"] == [
         {"intent": "out_of_scope", "handoffs": 1, "unanswered": 1, "reasons": {"out_of_scope": 1}},

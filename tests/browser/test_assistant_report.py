@@ -48,6 +48,14 @@ async def test_the_report_shows_what_the_assistant_did(
     await sign_in_page(wide, live_server.url, account.email, account.password, "/console/assistant")
     await wide.get_by_role("link", name="Its report").click()
     await expect(wide.locator("figure[data-drawn=true]")).to_have_count(1)
+    await wide.get_by_label("Period").select_option(label="Last 90 days")
+    await wide.get_by_role("button", name="Show").click()  # with "Every channel": no filter
+    await expect(wide.locator("[data-window]")).to_contain_text(
+        f"{utcnow().date() - timedelta(days=89)} to"
+    )
+    await wide.get_by_label("Period").select_option(label="Last 30 days")
+    await wide.get_by_role("button", name="Show").click()
+    await expect(wide.locator("figure[data-drawn=true]")).to_have_count(1)
     tiles = await wide.evaluate(
         "Object.fromEntries([...document.querySelectorAll('[data-tile]')]"
         ".map((tile) => [tile.dataset.tile, tile.querySelector('.figure').textContent]))"

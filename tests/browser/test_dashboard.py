@@ -79,6 +79,10 @@ async def test_the_dashboard_draws_every_chart_on_a_wide_screen(
     )
     assert sizes == [True] * CHARTS
     await expect(wide.locator("[data-tile]")).to_have_count(11)
+    # The form as it comes, every "All ..." choice left (empty values): the same page again.
+    await wide.get_by_role("button", name="Show").click()
+    await expect(wide.locator("figure[data-drawn=true]")).to_have_count(CHARTS)
+    assert "channel=&team=&agent=&survey=" in wide.url
     await wide.screenshot(path=tmp_path / "dashboard-1440.png", full_page=True)
     assert await problems.all(wide) == []
 

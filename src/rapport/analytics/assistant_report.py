@@ -23,12 +23,10 @@ from rapport.analytics.support_metrics import Event
 from rapport.analytics.windows import window
 from rapport.assistant.enums import HandoffReason
 from rapport.core.clock import as_utc
-from rapport.support.enums import Channel, MetricKind
+from rapport.support.enums import TAKEN_OVER, Channel, MetricKind
 from rapport.support.routing_calendar import calendars
 
-# A person answered (or reopened) a conversation the assistant held: no reason of its own.
-AGENT_TOOK_OVER = "agent_took_over"
-# Hand-offs recorded before the assistant recorded its reason (2026-12-06).
+# Hand-offs recorded before reasons were (2026-12-06) by the assistant.
 UNRECORDED = "unrecorded"
 # The reasons that mean the assistant could not answer: an article or a custom intent for
 # the intent in hand would have let it.
@@ -74,7 +72,8 @@ async def assistant_report(
             resolved[day] += 1
             continue
         handed[day] += 1
-        why = reason or (AGENT_TOOK_OVER if staff_id is not None else UNRECORDED)
+        # Before reasons were recorded, a person's take-over was told by their staff id.
+        why = reason or (TAKEN_OVER if staff_id is not None else UNRECORDED)
         reasons[why] += 1
         if intent:
             intents[intent][why] += 1

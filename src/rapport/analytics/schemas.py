@@ -137,8 +137,8 @@ class AssistantReason(BaseModel):
 
     reason: str = Field(
         description="The assistant's reason (`no_answer`, `asked_for_human`, ...; docs/"
-        "assistant.md), `agent_took_over` when a person took a conversation it held, "
-        "`unrecorded` for hand-offs recorded before reasons were."
+        "assistant.md), `taken_over` when a person or an integration took a conversation it "
+        "held, `unrecorded` for the assistant's hand-offs recorded before reasons were."
     )
     handoffs: int = _count("Hand-offs for this reason.")
     gap: bool = Field(
@@ -172,7 +172,7 @@ class AssistantReport(BaseModel):
     channel: str | None = Field(description="The channel counted (null: every channel).")
     held: int = _count("Resolved alone + handed off.")
     resolved_alone: int = _count("Conversations the assistant resolved without people.")
-    handed_off: int = _count("Conversations it gave to people.")
+    handed_off: int = _count("Conversations it gave to people, or people took from it.")
     containment_rate: float | None = _rate("Resolved alone / held x 100")
     reasons: list[AssistantReason] = Field(description="Hand-offs by reason, most first.")
     intents: list[AssistantIntent] = Field(

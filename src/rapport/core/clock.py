@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 
@@ -17,6 +18,16 @@ def set_clock(now: Callable[[], datetime] | None) -> None:
     """Replace the clock (tests); None restores the system clock."""
     global _now
     _now = now or (lambda: datetime.now(UTC))
+
+
+def known_zone(name: str | None) -> str:
+    """Return a time zone's name if this machine's tz database knows it, else "UTC" (a zone
+    saved where the database was newer, or none set)."""
+    try:
+        ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+    return name or "UTC"
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -19,11 +19,11 @@ from rapport.support.messages import open_body, read_message, write_message
 from rapport.support.models import Conversation
 from rapport.support.priority import PRIORITY_RANK
 from rapport.support.repository import ConversationRepository, MessageRepository, MessageState
-from rapport.support.schemas import Acting, MessageRead
+from rapport.support.schemas import ASSISTANT_ACTOR, Acting, MessageRead
 from rapport.support.service import conversations
 
 logger = logging.getLogger(__name__)
-ASSISTANT = Acting(actor="assistant")
+ASSISTANT = Acting(actor=ASSISTANT_ACTOR)
 # A customer message this negative (sentiment score) or with one of these intents raises
 # the conversation's priority to high.
 NEGATIVE_PRIORITY = -0.5

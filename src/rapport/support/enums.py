@@ -39,6 +39,9 @@ class ConversationStatus(enum.StrEnum):
 REOPENED_BY_CUSTOMER = frozenset(
     {ConversationStatus.snoozed, ConversationStatus.resolved, ConversationStatus.closed}
 )
+# The reason of a hand-off made by anyone but the assistant: a person or an integration took a
+# conversation it held (opened, answered, resolved or closed it).
+TAKEN_OVER = "taken_over"
 # Leaving one of these for an active status starts a new open->resolved cycle.
 FINISHED = frozenset({ConversationStatus.resolved, ConversationStatus.closed})
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import as_utc, utcnow
 from rapport.support import metrics
-from rapport.support.enums import FINISHED, ConversationStatus, MetricKind
+from rapport.support.enums import FINISHED, TAKEN_OVER, ConversationStatus, MetricKind
 from rapport.support.errors import InvalidSnooze
 from rapport.support.events import CONVERSATION_STATUS_CHANGED
 from rapport.support.models import Activity, Conversation
@@ -39,15 +39,16 @@ async def change_status(
     handoff: dict[str, str] | None = None,
 ) -> None:
     """Move a conversation to `status`, recording the hand-off (with `handoff`, the facts a
-    report groups hand-offs by: the assistant's reason and the intent in hand), reopen or
-    resolved cycle."""
+    report groups hand-offs by: the assistant's reason and the intent in hand; anyone else
+    moving a conversation the assistant holds takes it over), reopen or resolved cycle."""
     now, before = utcnow(), conversation.status
     _check_snooze(status, snoozed_until, now)
     if status == before and status != ConversationStatus.snoozed:
         return
     await metrics.end_handling(session, conversation, now)
-    if before == ConversationStatus.pending and status == ConversationStatus.open:
-        await _hand_off(session, conversation, acting, now, handoff or {})
+    leaves_assistant = before == ConversationStatus.pending != status
+    if leaves_assistant and (status == ConversationStatus.open or not acting.by_assistant):
+        await _hand_off(session, conversation, acting, now, handoff or {"reason": TAKEN_OVER})
     if before in FINISHED and status not in FINISHED:
         conversation.cycle_started_at = now
         await metrics.record(
@@ -89,7 +90,7 @@ async def _hand_off(
     now: datetime,
     facts: dict[str, str],
 ) -> None:
-    """The assistant hands the conversation to people: first response and the customer's
+    """The conversation leaves the assistant for people: first response and the customer's
     wait are measured from here on."""
     conversation.handed_off_at = now
     if conversation.awaiting_reply_since is not None:

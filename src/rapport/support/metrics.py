@@ -95,7 +95,7 @@ async def end_cycle(
             handed_off=conversation.handed_off_at is not None, agent_replies=agent_replies,
             escalated=await facts.escalated_since(conversation.id, began),
         )  # fmt: skip
-        if conversation.status == ConversationStatus.pending:
+        if conversation.status == ConversationStatus.pending and acting.by_assistant:
             await record(
                 session, conversation, MetricKind.bot_resolved, since=began, now=now,
                 staff_id=None,

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.core.clock import known_zone
 from rapport.core.db import take_writer
 from rapport.identity.enums import ActorType
 from rapport.identity.schemas import Principal
@@ -62,7 +63,7 @@ class CalendarService:
 
     async def _time_zone(self, session: AsyncSession, workspace_id: str) -> str:
         system = Principal(workspace_id, ActorType.system, "support", frozenset())
-        return (await workspaces.get(session, system)).time_zone
+        return known_zone((await workspaces.get(session, system)).time_zone)
 
 
 def _wall(minute: int) -> str:

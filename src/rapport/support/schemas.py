@@ -262,6 +262,14 @@ class Acting:
     actor: str
     staff_id: str | None = None
 
+    @property
+    def by_assistant(self) -> bool:
+        """Tell whether the assistant acts."""
+        return self.actor == ASSISTANT_ACTOR
+
+
+ASSISTANT_ACTOR = "assistant"
+
 
 class ActivityRead(ReadModel):
     id: str = Field(description="Activity id.")

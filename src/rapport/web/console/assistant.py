@@ -10,7 +10,7 @@ from fastapi import Path, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from rapport.analytics.assistant_report import AGENT_TOOK_OVER, UNRECORDED, assistant_report
+from rapport.analytics.assistant_report import UNRECORDED, assistant_report
 from rapport.analytics.auth import metrics_viewer
 from rapport.assistant.enums import HandoffReason
 from rapport.assistant.generative import generative
@@ -20,11 +20,11 @@ from rapport.core.deps import SessionDep
 from rapport.errors import UnprocessableContent
 from rapport.identity.audit import Actor
 from rapport.identity.enums import Scope
-from rapport.support.enums import Channel
+from rapport.support.enums import TAKEN_OVER, Channel
 from rapport.web.console.context import ConsoleContext, console_requiring
 from rapport.web.console.dashboard_data import PRESETS, Chart, read_period
 from rapport.web.console.home import start_of_today
-from rapport.web.console.routing import FormText, console_router, see_other
+from rapport.web.console.routing import AnyIsNone, FormText, console_router, see_other
 from rapport.web.console.templating import page, zone_named
 
 router = console_router()
@@ -45,12 +45,12 @@ REASONS = {
     HandoffReason.action_failed: "An order action failed",
     HandoffReason.not_verified: "The order could not be verified as theirs",
     HandoffReason.custom_intent: "A custom intent hands off",
-    AGENT_TOOK_OVER: "An agent stepped in",
+    TAKEN_OVER: "A person or an integration took it over",
     UNRECORDED: "Not recorded (handed off before reasons were kept)",
 }
 REPORT_DEFINITION = (
     "Per day: conversations the assistant resolved without people, and those it gave to "
-    "people (a hand-off, or an agent stepping in)."
+    "people or people took from it."
 )
 
 
@@ -133,7 +133,7 @@ async def show_assistant_report(
     ctx: MetricsConsole,
     session: SessionDep,
     days: Annotated[str | None, Query(max_length=4)] = None,
-    channel: Channel | None = None,
+    channel: Annotated[Channel | None, AnyIsNone, Query()] = None,
 ) -> Response:
     """Show what the assistant resolved and handed off in the last 7, 30 or 90 days, why it
     handed off, and the intents it could not answer (what to write articles for)."""

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Query
 from fastapi.responses import HTMLResponse, Response
+from pydantic import StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.analytics.auth import MetricsViewer, metrics_viewer
@@ -39,7 +40,7 @@ from rapport.web.console.dashboard_data import (
     tiles_csv,
 )
 from rapport.web.console.home import start_of_today
-from rapport.web.console.routing import console_router
+from rapport.web.console.routing import AnyIsNone, console_router
 from rapport.web.console.templating import page, zone_named
 
 router = console_router()
@@ -48,7 +49,8 @@ BREAKDOWNS: tuple[BreakdownBy, ...] = ("channel", "team", "agent")
 LINE_NAMES = ("volume", "first-response", "resolution", "csat", "nps")
 CHART_NAMES = (*LINE_NAMES, *(f"by-{by}" for by in BREAKDOWNS), "nps-distribution", "summary")
 ChartName = Annotated[str, Path(pattern="^(" + "|".join(CHART_NAMES) + ")$")]
-Id = Annotated[str | None, Query(pattern=ID_PATTERN)]
+# The filter form's "All ..." choices arrive as empty values: no filter.
+Id = Annotated[Annotated[str, StringConstraints(pattern=ID_PATTERN)] | None, AnyIsNone, Query()]
 
 
 class UnknownChart(NotFound):
@@ -72,7 +74,7 @@ def dashboard_query(
     days: Annotated[str | None, Query(max_length=4)] = None,
     first_day: Annotated[str | None, Query(alias="from", max_length=10)] = None,
     end_day: Annotated[str | None, Query(alias="to", max_length=10)] = None,
-    channel: Channel | None = None,
+    channel: Annotated[Channel | None, AnyIsNone, Query()] = None,
     team: Id = None,
     agent: Id = None,
     survey: Id = None,

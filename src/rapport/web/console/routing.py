@@ -10,13 +10,17 @@ from fastapi import APIRouter, FastAPI, Form, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
-from pydantic import ValidationError
+from pydantic import BeforeValidator, ValidationError
 
 from rapport.errors import CsrfFailed, RapportError, UnprocessableContent
 from rapport.web.console.templating import error_fragment, error_page
 
 CONSOLE_ENDPOINT = "rapport.console_endpoint"
 FormText = Annotated[str, Form()]
+# A filter form's "Any ..." choice arrives as an empty value: no filter.
+AnyIsNone = BeforeValidator(lambda value: None if value == "" else value)
+
+
 ErrorView = Callable[[Request, RapportError], Awaitable[Response]]
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 

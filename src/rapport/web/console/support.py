@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import Path, Query, Response
 from fastapi.responses import HTMLResponse
-from pydantic import BeforeValidator
+from pydantic import StringConstraints
 
 from rapport.core.deps import SessionDep
 from rapport.errors import BadRequest
@@ -23,7 +23,7 @@ from rapport.support.schemas import (
 )
 from rapport.support.service import conversations
 from rapport.support.views import saved_views
-from rapport.web.console.routing import console_router, is_htmx
+from rapport.web.console.routing import AnyIsNone, console_router, is_htmx
 from rapport.web.console.support_tools_sla import sla_badges
 from rapport.web.console.support_tools_views import conversation_tools, inbox_sidebar
 from rapport.web.console.support_views import (
@@ -40,6 +40,10 @@ from rapport.web.console.support_views import (
 from rapport.web.console.templating import page
 
 router = console_router()
+# Text matching the pattern, or no filter (also the empty value of a form's "Any ..." choice).
+IntentFilter = Annotated[
+    Annotated[str, StringConstraints(pattern=INTENT_PATTERN)] | None, AnyIsNone, Query()
+]
 ConversationId = Annotated[str, Path(pattern=ID_PATTERN)]
 Cursor = Annotated[str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_=-]*$")]
 SavedId = Annotated[str | None, Query(pattern=ID_PATTERN)]
@@ -50,8 +54,6 @@ VIEWS = [
     (InboxView.all, "All"),
 ]
 ANY = "any"
-# The filter form's "Any ..." choices arrive as empty values: no filter.
-AnyIsNone = BeforeValidator(lambda value: None if value == "" else value)
 
 
 @router.get("/inbox", response_class=HTMLResponse)
@@ -63,7 +65,7 @@ async def show_inbox(
     priority: Annotated[Priority | None, AnyIsNone, Query()] = None,
     channel: Annotated[Channel | None, AnyIsNone, Query()] = None,
     sentiment: Annotated[SentimentLabel | None, AnyIsNone, Query()] = None,
-    intent: Annotated[str | None, AnyIsNone, Query(pattern=INTENT_PATTERN)] = None,
+    intent: IntentFilter = None,
     cursor: Cursor = None,
     saved: SavedId = None,
 ) -> Response:

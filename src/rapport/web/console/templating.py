@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from rapport.core.clock import as_utc
+from rapport.core.clock import as_utc, known_zone
 from rapport.errors import RapportError
 
 if TYPE_CHECKING:
@@ -53,10 +53,7 @@ NOTICES = {
 
 def zone_named(name: str | None) -> ZoneInfo:
     """Return a workspace's time zone (UTC when unset or unknown to this machine)."""
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return ZoneInfo(known_zone(name))
 
 
 @pass_context
