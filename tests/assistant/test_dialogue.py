@@ -11,7 +11,8 @@ from sqlalchemy import select
 from rapport.assistant.tasks import TAKE_MESSAGE, answer
 from rapport.core.db import Database
 from rapport.core.jobs import Job
-from rapport.identity.models import AuditEvent
+from rapport.identity.enums import Role
+from rapport.identity.models import AuditEvent, Workspace
 from rapport.support.assistant_desk import assistant_desk
 from rapport.support.enums import MessageKind
 from rapport.support.models import Message, MetricEvent
@@ -29,7 +30,8 @@ from tests.fixtures.assistant import (
     say,
     thread,
 )
-from tests.fixtures.identity import make_workspace
+from tests.fixtures.identity import make_staff, make_workspace
+from tests.fixtures.metrics import staff_acting
 
 
 async def _start(database: Database, text: str, customer_id: str | None = None) -> tuple[str, str]:
@@ -38,6 +40,13 @@ async def _start(database: Database, text: str, customer_id: str | None = None) 
     conversation_id = await open_conversation(database, workspace.id, text, customer_id)
     await Worker(database, concurrency=1).run_pending()
     return workspace.id, conversation_id
+
+
+async def session_workspace(database: Database, workspace_id: str) -> Workspace:
+    async with database.session() as session:
+        found = await session.get(Workspace, workspace_id)
+        assert found is not None
+        return found
 
 
 async def _metric_kinds(database: Database, conversation_id: str) -> list[str]:
@@ -253,6 +262,37 @@ async def test_asking_for_a_human_hands_off_with_a_note(database: Database) -> N
     assert await _metric_kinds(database, conversation_id) == ["handoff"]
     await say(database, workspace_id, conversation_id, "hello?")
     assert len(await thread(database, conversation_id)) == len(messages) + 1  # no bot reply
+
+
+async def test_an_agent_who_answers_takes_the_conversation_and_the_assistant_stops(
+    database: Database,
+) -> None:
+    workspace_id, conversation_id = await _start(database, "blorp")
+    workspace = await session_workspace(database, workspace_id)
+    agent = await make_staff(database, workspace, Role.agent)
+    reply = MessageCreate(kind=MessageKind.reply, body="Hi, I'm Ana from the shop. Let me look.")
+    async with database.session() as session:
+        await conversations.post(
+            session, workspace_id, conversation_id, reply, staff_acting(agent.user.id)
+        )
+    conversation = await conversation_row(database, conversation_id)
+    assert (conversation.status, conversation.handed_off_at is not None) == ("open", True)
+    async with database.session() as session:
+        events = (
+            await session.execute(
+                select(MetricEvent.kind, MetricEvent.staff_id, MetricEvent.data).where(
+                    MetricEvent.conversation_id == conversation_id
+                )
+            )
+        ).all()
+    assert sorted((str(kind), staff, data) for kind, staff, data in events) == [
+        ("first_response", agent.user.id, {"from_hand_off": False}),
+        ("handoff", agent.user.id, {"reason": "taken_over"}),
+        ("reply", agent.user.id, {}),
+    ]
+    before = len(await thread(database, conversation_id))
+    await say(database, workspace_id, conversation_id, "blorp again")
+    assert len(await thread(database, conversation_id)) == before + 1  # no bot reply
 
 
 async def test_it_clarifies_once_then_hands_off(database: Database) -> None:

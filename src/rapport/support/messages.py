@@ -119,7 +119,8 @@ async def write_message(
     draft: Draft | None = None,
 ) -> Message:
     """Store a message (card numbers masked, body sealed) and apply what it means: a
-    customer's words reopen and wait for a reply, an agent's public reply answers them.
+    customer's words reopen and wait for a reply, an agent's public reply answers them (and
+    takes the conversation from the assistant).
 
     The conversation is locked (or new). A `draft` made before the lock (draft_message)
     spares its reads here; without one they happen now."""
@@ -150,6 +151,10 @@ async def write_message(
         await _customer_wrote(session, conversation, text, draft, acting, now)
     elif author_type == AuthorType.agent and not private:
         await _agent_replied(session, conversation, acting, now)
+        if conversation.status == ConversationStatus.pending:
+            # A person answering takes the conversation from the assistant, which then stays
+            # silent (after the reply's own metrics: its wait counts from the start).
+            await change_status(session, conversation, ConversationStatus.open, acting)
     if author_type in SENT_TO_CUSTOMER and not private:
         await _send_out(session, conversation, message.id, text)
     announce(
