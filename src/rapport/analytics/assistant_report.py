@@ -26,7 +26,7 @@ from rapport.core.clock import as_utc
 from rapport.support.enums import TAKEN_OVER, Channel, MetricKind
 from rapport.support.routing_calendar import calendars
 
-# Hand-offs recorded before reasons were (2026-12-06) by the assistant.
+# The assistant's hand-offs recorded before it kept their reasons (before 2026-12-06).
 UNRECORDED = "unrecorded"
 # The reasons that mean the assistant could not answer: an article or a custom intent for
 # the intent in hand would have let it.
