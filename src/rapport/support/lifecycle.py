@@ -46,7 +46,7 @@ async def change_status(
     if status == before and status != ConversationStatus.snoozed:
         return
     await metrics.end_handling(session, conversation, now)
-    leaves_assistant = before == ConversationStatus.pending != status
+    leaves_assistant = before == ConversationStatus.pending and status != before
     if leaves_assistant and (status == ConversationStatus.open or not acting.by_assistant):
         await _hand_off(session, conversation, acting, now, handoff or {"reason": TAKEN_OVER})
     if before in FINISHED and status not in FINISHED:
