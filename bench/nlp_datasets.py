@@ -34,6 +34,13 @@ SHOP_SENTIMENT_LANGUAGES = (
 LANGUAGES_TEST = Path(__file__).resolve().parent / "data" / "shop_sentiment_multilingual_test.csv"
 SHOP_INTENTS_TRAIN = Path(__file__).resolve().parent / "data" / "shop_intents_train.tsv"
 SHOP_INTENTS_TEST = Path(__file__).resolve().parent / "data" / "shop_intents_test.tsv"
+# The same in French, German and Spanish (header label<TAB>language<TAB>text).
+LANGUAGE_INTENTS_TRAIN = (
+    Path(__file__).resolve().parent / "data" / "shop_intents_multilingual_train.tsv"
+)
+LANGUAGE_INTENTS_TEST = (
+    Path(__file__).resolve().parent / "data" / "shop_intents_multilingual_test.tsv"
+)
 NEAR_DUPLICATE = 0.85
 
 
@@ -155,6 +162,15 @@ def shop_intents(path: Path) -> list[tuple[str, str]]:
         reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
         next(reader)  # label, text
         return [(text, label) for label, text in reader]
+
+
+def language_intents(path: Path) -> list[tuple[str, str, str]]:
+    """Return (text, intent, language) rows of our written shop messages in French, German
+    and Spanish (header label<TAB>language<TAB>text)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        next(reader)  # label, language, text
+        return [(text, label, language) for label, language, text in reader]
 
 
 NOT_NEUTRAL_INTENTS = {"complaint", "review"}

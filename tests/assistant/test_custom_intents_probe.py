@@ -266,4 +266,4 @@ async def test_a_hostile_message_still_gets_a_turn(database: Database, text: str
     await Worker(database, concurrency=1).run_pending()
     messages = await thread(database, conversation_id)
     assert len(messages) == 2 and messages[1][0] == "assistant"
-    assert messages[1][2] in ("At 9.", replies.CLARIFY, replies.HANDING_OFF)
+    assert messages[1][2] in ("At 9.", replies.ENGLISH.clarify, replies.ENGLISH.handing_off)

@@ -478,7 +478,7 @@ async def test_another_customers_order_is_never_shown_or_changed(
     for guess in ("mallory@example.com", f"{alices} mallory@example.com", "yes", "yes"):
         await say(database, workspace_id, conversation_id, guess)
     said = await _assistant_says(database, conversation_id)
-    assert replies.ASK_EMAIL in said
+    assert replies.ENGLISH.ask_email in said
     assert not any("77.00" in reply or "49.00" in reply or "placed" in reply for reply in said)
     assert not any(reply.startswith("Shall I") for reply in said)
     assert (await order_row(database, alices)).status == "completed"
@@ -494,11 +494,11 @@ async def test_a_customer_without_orders_is_handed_off_after_two_misses(
     someone = await make_buyer(database, workspace_id, "old@example.com")
     theirs = await make_order(database, workspace_id, someone)
     conversation_id = await _start(database, workspace_id, "please stop my parcel", nobody)
-    assert await _assistant_says(database, conversation_id) == [STOP.answer, replies.ASK_ORDER]
+    assert await _assistant_says(database, conversation_id) == [STOP.answer, replies.ENGLISH.ask_order]
     for text in (theirs, "new@example.com", theirs, "new@example.com", "yes"):
         await say(database, workspace_id, conversation_id, text)
     said = await _assistant_says(database, conversation_id)
-    assert replies.NOT_FOUND in said and replies.HANDING_OFF in said
+    assert replies.ENGLISH.not_found in said and replies.ENGLISH.handing_off in said
     assert not any(reply.startswith("Shall I") for reply in said)
     assert (await conversation_row(database, conversation_id)).status == "open"
     assert (await order_row(database, theirs)).status == "completed"
@@ -509,9 +509,9 @@ async def test_an_anonymous_visitor_must_give_the_orders_email(database: Databas
     buyer = await make_buyer(database, workspace_id, "ann@example.com")
     order = await make_order(database, workspace_id, buyer)
     conversation_id = await _start(database, workspace_id, f"has my parcel left {order}", None)
-    assert await _assistant_says(database, conversation_id) == [replies.ASK_EMAIL]
+    assert await _assistant_says(database, conversation_id) == [replies.ENGLISH.ask_email]
     await say(database, workspace_id, conversation_id, "eve@example.com")
-    assert (await _assistant_says(database, conversation_id))[-1] == replies.NOT_FOUND
+    assert (await _assistant_says(database, conversation_id))[-1] == replies.ENGLISH.not_found
     assert len(await _audit(database, workspace_id, "assistant.order_status_shown")) == 0
 
 
@@ -676,7 +676,7 @@ async def test_a_change_of_address_runs_only_after_yes(database: Database) -> No
     conversation_id = await _start(
         database, workspace_id, f"send my parcel elsewhere {order}", buyer
     )
-    assert await _assistant_says(database, conversation_id) == [replies.ASK_ADDRESS]
+    assert await _assistant_says(database, conversation_id) == [replies.ENGLISH.ask_address]
     await say(database, workspace_id, conversation_id, "1 Rue de Rivoli, Paris")
     await say(database, workspace_id, conversation_id, "yes but no")
     assert (await order_row(database, order)).shipping_address is None
@@ -692,7 +692,7 @@ async def test_an_invoice_intent_needs_the_orders_email_even_from_its_customer(
     buyer = await make_buyer(database, workspace_id, "ann@example.com")
     order = await make_order(database, workspace_id, buyer)
     conversation_id = await _start(database, workspace_id, f"send me the bill again {order}", buyer)
-    assert await _assistant_says(database, conversation_id) == [replies.ASK_EMAIL]
+    assert await _assistant_says(database, conversation_id) == [replies.ENGLISH.ask_email]
     await say(database, workspace_id, conversation_id, "eve@example.com")
     await say(database, workspace_id, conversation_id, "yes")
     said = await _assistant_says(database, conversation_id)
@@ -867,7 +867,7 @@ async def test_a_request_for_a_person_beats_an_intent_with_a_task(database: Data
     order = await make_order(database, workspace_id, buyer)
     text = f"please stop my parcel {order}, I want a human"
     conversation_id = await _start(database, workspace_id, text, buyer)
-    assert await _assistant_says(database, conversation_id) == [replies.HANDING_OFF]
+    assert await _assistant_says(database, conversation_id) == [replies.ENGLISH.handing_off]
     assert (await order_row(database, order)).status == "completed"
 
 
@@ -884,7 +884,7 @@ async def test_a_complaint_the_report_warns_of_goes_to_people(
     assert report.items[0].built_in == {"complaint": 1}  # "such messages go to people"
     buyer = await make_buyer(database, workspace_id, "ann@example.com")
     conversation_id = await _start(database, workspace_id, "I complain, stop my parcel", buyer)
-    assert await _assistant_says(database, conversation_id) == [replies.HANDING_OFF]
+    assert await _assistant_says(database, conversation_id) == [replies.ENGLISH.handing_off]
 
 
 async def test_a_request_for_service_the_report_warns_of_goes_to_people(
@@ -903,7 +903,7 @@ async def test_a_request_for_service_the_report_warns_of_goes_to_people(
     conversation_id = await _start(
         database, workspace_id, "get me your manager to stop my parcel", None
     )
-    assert await _assistant_says(database, conversation_id) == [replies.HANDING_OFF]
+    assert await _assistant_says(database, conversation_id) == [replies.ENGLISH.handing_off]
 
 
 async def test_with_the_shipped_models_a_flagged_complaint_goes_to_people(
@@ -926,4 +926,4 @@ async def test_with_the_shipped_models_a_flagged_complaint_goes_to_people(
         conversation_id = await _start(
             database, workspace_id, "I want to make a complaint about the courier", None
         )
-    assert await _assistant_says(database, conversation_id) == [replies.HANDING_OFF]
+    assert await _assistant_says(database, conversation_id) == [replies.ENGLISH.handing_off]

@@ -105,14 +105,14 @@ async def test_a_message_far_from_every_example_takes_the_usual_path(database: D
 async def test_asking_for_a_human_still_hands_off(database: Database) -> None:
     workspace_id = await shop(database, HOURS)
     conversation_id = await ask(database, workspace_id, "human please: when are you open?")
-    assert (await thread(database, conversation_id))[1][2] == replies.HANDING_OFF
+    assert (await thread(database, conversation_id))[1][2] == replies.ENGLISH.handing_off
     assert (await conversation_row(database, conversation_id)).status == "open"
 
 
 async def test_a_disabled_intent_answers_nothing(database: Database) -> None:
     workspace_id = await shop(database, HOURS.model_copy(update={"enabled": False}))
     conversation_id = await ask(database, workspace_id, "when are you open")
-    assert (await thread(database, conversation_id))[1][2] == replies.CLARIFY
+    assert (await thread(database, conversation_id))[1][2] == replies.ENGLISH.clarify
 
 
 async def test_a_change_is_seen_by_the_next_message(database: Database) -> None:
@@ -129,14 +129,14 @@ async def test_a_change_is_seen_by_the_next_message(database: Database) -> None:
     async with database.session() as session:
         await custom_intents.delete(session, workspace_id, intent.id, SYSTEM)
     conversation_id = await ask(database, workspace_id, "when are you open")
-    assert (await thread(database, conversation_id))[1][2] == replies.CLARIFY
+    assert (await thread(database, conversation_id))[1][2] == replies.ENGLISH.clarify
 
 
 async def test_another_workspaces_intents_never_answer(database: Database) -> None:
     await shop(database, HOURS)
     workspace_id = await shop(database)
     conversation_id = await ask(database, workspace_id, "when are you open")
-    assert (await thread(database, conversation_id))[1][2] == replies.CLARIFY
+    assert (await thread(database, conversation_id))[1][2] == replies.ENGLISH.clarify
     assert (await first_labels(database, conversation_id))[0] != "store_hours"
 
 
@@ -205,7 +205,7 @@ async def test_an_intent_that_starts_a_task_looks_up_the_customers_order(
         database, workspace_id, "has the parcel left your warehouse?", customer_id=buyer
     )
     await Worker(database, concurrency=1).run_pending()
-    assert (await thread(database, conversation_id))[1][2] == replies.ASK_ORDER
+    assert (await thread(database, conversation_id))[1][2] == replies.ENGLISH.ask_order
     assert (await first_labels(database, conversation_id))[0] == "parcel_left"
     await say(database, workspace_id, conversation_id, order)
     reply = (await thread(database, conversation_id))[-1][2]

@@ -94,3 +94,28 @@ def test_the_demo_shop_answers_its_own_gift_wrap_question(test_client: TestClien
         assert websocket.receive_json()["type"] == "ready"
         asked = "Bonjour, pouvez-vous faire un paquet cadeau pour ma mère ?"
         assert _ask(test_client, websocket, 1, asked) == DEMO_INTENT.translations["fr"]
+
+
+def test_a_french_customer_is_answered_in_french(test_client: TestClient) -> None:
+    source = _demo_shop(test_client)
+    with test_client.websocket_connect("/widget/ws") as websocket:
+        websocket.send_json({"type": "hello", "write_key": source.write_key})
+        assert websocket.receive_json()["type"] == "ready"
+        asked = _ask(test_client, websocket, 1, "Bonjour, où en est ma commande 1001 ?")
+        assert asked == (
+            "Pour vérifier qu'il s'agit bien de votre commande, avec quelle adresse e-mail "
+            "avez-vous commandé ?"
+        )
+        status = _ask(test_client, websocket, 2, DEMO_CUSTOMER_EMAIL)
+        assert status.startswith("La commande 1001 (passée le ") and "expédiée le" in status
+        question = _ask(test_client, websocket, 3, "Je voudrais annuler la commande 1002")
+        assert question == (
+            "Dois-je annuler la commande 1002 (49,00 EUR) ? Répondez « oui » pour confirmer "
+            "ou « non » pour ne rien changer."
+        )
+        assert _ask(test_client, websocket, 4, "oui") == (
+            "La commande 1002 est annulée. Puis-je vous aider pour autre chose ?"
+        )
+        assert _ask(test_client, websocket, 5, "je veux parler à un conseiller") == (
+            "Je vous passe à un collègue qui vous répondra ici très vite."
+        )

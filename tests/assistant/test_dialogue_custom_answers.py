@@ -84,7 +84,7 @@ def test_no_model_is_asked_for_a_message_with_a_custom_answer() -> None:
 async def test_asking_for_a_person_comes_first() -> None:
     outcome = await respond(context(), DialogueState(), "a human please, wrap it", LABELS)
     assert (outcome.replies, outcome.handoff) == (
-        [replies.HANDING_OFF],
+        [replies.ENGLISH.handing_off],
         HandoffReason.asked_for_human,
     )
 
@@ -92,7 +92,7 @@ async def test_asking_for_a_person_comes_first() -> None:
 async def test_an_answer_to_the_assistants_question_goes_on_with_the_task() -> None:
     state = DialogueState(task="order_status", awaiting="order_number")
     outcome = await respond(context(), state, "order 1234, and can you wrap it?", LABELS)
-    assert outcome.replies == [replies.ASK_EMAIL]
+    assert outcome.replies == [replies.ENGLISH.ask_email]
     assert (state.order, state.awaiting) == ("1234", "email")
 
 
@@ -100,7 +100,7 @@ async def test_a_no_to_a_pending_action_is_not_answered_with_the_custom_answer()
     state = DialogueState(task="cancel_order", awaiting="confirmation")
     state.pending = {"kind": "cancel_order", "order": "1234", "address": None, "email": None}
     outcome = await respond(context(), state, "no", LABELS)
-    assert outcome.replies == [replies.DECLINED]
+    assert outcome.replies == [replies.ENGLISH.declined]
 
 
 async def test_an_intent_that_hands_off_gives_its_answer_and_hands_off() -> None:
@@ -117,7 +117,7 @@ async def test_an_intent_that_starts_a_task_asks_what_the_task_needs() -> None:
     state = DialogueState()
     parcel = CustomAnswer(None, task="order_status")
     outcome = await respond(Shop().context(parcel), state, "has my parcel left?", LABELS)
-    assert (outcome.replies, outcome.handoff) == ([replies.ASK_ORDER], None)
+    assert (outcome.replies, outcome.handoff) == ([replies.ENGLISH.ask_order], None)
     assert (state.task, state.awaiting) == ("order_status", "order_number")
 
 
@@ -125,7 +125,7 @@ async def test_its_answer_comes_before_the_tasks_reply() -> None:
     shop, state = Shop(), DialogueState()
     parcel = CustomAnswer("Let me look.", task="order_status")
     outcome = await respond(shop.context(parcel), state, "has parcel 1234 left?", LABELS)
-    assert outcome.replies == ["Let me look.", replies.status(FACTS)]
+    assert outcome.replies == ["Let me look.", replies.ENGLISH.status(FACTS)]
     assert (outcome.action, shop.looked_up) == ("order_status", [("1234", "buyer", None)])
 
 
@@ -133,7 +133,7 @@ async def test_an_action_it_starts_waits_for_the_customers_yes() -> None:
     shop, state = Shop(), DialogueState()
     stop = shop.context(CustomAnswer(None, task="cancel_order"))
     outcome = await respond(stop, state, "stop parcel 1234 please", LABELS)
-    assert outcome.replies == [replies.confirm("cancel_order", FACTS, None)]
+    assert outcome.replies == [replies.ENGLISH.confirm("cancel_order", FACTS, None)]
     assert (state.awaiting, shop.ran) == ("confirmation", [])
     plain = MessageLabels("en", "out_of_scope", 0.0, "neutral", 0.0)
     outcome = await respond(
@@ -149,7 +149,7 @@ async def test_an_order_it_cannot_verify_is_not_shown() -> None:
     shop, state = Shop(), DialogueState()
     parcel = CustomAnswer(None, task="order_status")
     outcome = await respond(shop.context(parcel), state, "has parcel 9999 left?", LABELS)
-    assert outcome.replies == [replies.ASK_EMAIL]
+    assert outcome.replies == [replies.ENGLISH.ask_email]
     assert outcome.action is None and state.awaiting == "email"
 
 

@@ -50,7 +50,7 @@ def labels(intent: str, confidence: float) -> MessageLabels:
 async def test_understood_with_nothing_to_offer_goes_to_people_at_once(intent: str) -> None:
     state = DialogueState()
     outcome = await respond(context(), state, "forgot my password", labels(intent, 0.93))
-    assert (outcome.handoff, outcome.replies) == (HandoffReason.no_answer, [replies.NOT_MINE])
+    assert (outcome.handoff, outcome.replies) == (HandoffReason.no_answer, [replies.ENGLISH.not_mine])
     assert (state.clarified, state.out_of_scope) == (False, 0)
 
 
@@ -64,8 +64,8 @@ async def test_not_understood_is_clarified_once_then_handed_off(
     reason = (
         HandoffReason.out_of_scope if intent == "out_of_scope" else HandoffReason.low_confidence
     )
-    assert (first.handoff, first.replies) == (None, [replies.CLARIFY])
-    assert (second.handoff, second.replies) == (reason, [replies.HANDING_OFF])
+    assert (first.handoff, first.replies) == (None, [replies.ENGLISH.clarify])
+    assert (second.handoff, second.replies) == (reason, [replies.ENGLISH.handing_off])
 
 
 async def test_an_article_that_answers_still_comes_first() -> None:
@@ -83,5 +83,5 @@ async def test_a_no_that_names_the_action_declines_it() -> None:
     state.pending = {"kind": "cancel_order", "order": "1234"}
     said = labels("cancel_order", 0.96)
     outcome = await respond(context(), state, "No, don't cancel it", said)
-    assert (outcome.handoff, outcome.replies) == (None, [replies.DECLINED])
+    assert (outcome.handoff, outcome.replies) == (None, [replies.ENGLISH.declined])
     assert (state.task, state.pending, state.awaiting) == (None, None, "anything_else")

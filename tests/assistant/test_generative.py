@@ -41,7 +41,7 @@ from tests.fixtures.openai_fake import (
     completion as completion_body,
 )
 
-ASK_AGAIN = replies.CLARIFY
+ASK_AGAIN = replies.ENGLISH.clarify
 
 
 @pytest.fixture
@@ -189,7 +189,7 @@ async def test_another_customers_orders_stay_out_of_reach(
     await _run(database)
     messages = await thread(database, conversation_id)
     assert all(alices not in body for _, _, body in messages)
-    assert messages[1][2] in (replies.ASK_ORDER, ASK_AGAIN)
+    assert messages[1][2] in (replies.ENGLISH.ask_order, ASK_AGAIN)
     assert all(alices not in request["raw"].decode() for request in fake.received)
     assert order_key in _system_prompt(fake.received[0])  # the customer's own are there
     assert (await order_row(database, alices)).status == "completed"
@@ -208,7 +208,7 @@ async def test_an_order_number_the_customer_typed_is_still_verified(
     )
     await _run(database)
     messages = await thread(database, conversation_id)
-    assert messages[1][2] == replies.ASK_EMAIL  # not this customer's: verification first
+    assert messages[1][2] == replies.ENGLISH.ask_email  # not this customer's: verification first
     assert (await order_row(database, alices)).status == "completed"
     assert await _actions(database, workspace_id) == []
 

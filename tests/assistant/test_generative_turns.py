@@ -35,14 +35,14 @@ BAD_INPUTS = {
 
 @pytest.mark.parametrize(
     ("turn", "expected"),
-    [(0, "From the model.\nAnything else?"), (3, replies.CLARIFY)],
+    [(0, f"From the model.\n{replies.ENGLISH.anything_else}"), (3, replies.ENGLISH.clarify)],
     ids=["this-turn", "stale"],
 )
 async def test_a_draft_counts_only_for_the_turn_it_was_made_for(
     database: Database, turn: int, expected: str
 ) -> None:
     workspace_id, conversation_id, message = await first_message(database, "hmm, so, well")
-    draft = Draft(reply="From the model.\nAnything else?", turn=turn)
+    draft = Draft(reply="From the model.", turn=turn)
     async with database.session() as session:
         await take_turn(session, workspace_id, message, label_text(message.text), [], draft)
     assert (await thread(database, conversation_id))[1][2] == expected

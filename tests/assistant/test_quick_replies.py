@@ -76,7 +76,7 @@ def test_only_the_confirmation_question_offers_yes_and_no(
         if answer == "yes":
             assert done["body"] == "Order 1002 is cancelled. Anything else I can help with?"
         else:
-            assert done["body"] == replies.DECLINED
+            assert done["body"] == replies.ENGLISH.declined
     # Read again over HTTP: the answered question offers nothing any more.
     token = ready["visitor_token"]
     listed = test_client.get(

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from rapport.assistant.knowledge import use_search
 from rapport.assistant.labels import use_models
-from rapport.assistant.replies import CLARIFY
+from rapport.assistant.replies import ENGLISH
 from rapport.assistant.state import is_yes
 from rapport.core.db import Database
 from rapport.events.models import Order
@@ -114,7 +114,7 @@ async def test_replay_contains_most_and_never_acts_without_yes(
             "handed off"
             if status == "open"
             else "clarified"
-            if replies == [CLARIFY]
+            if replies == [ENGLISH.clarify]
             else "contained"
         ] += 1
         # Safety: the same utterance where the assistant waits for a yes to cancel (unless

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from rapport.assistant.knowledge import use_search
 from rapport.assistant.labels import use_models
-from rapport.assistant.replies import ASK_ORDER, HANDING_OFF
+from rapport.assistant.replies import ENGLISH
 from rapport.core.db import Database
 from rapport.domains import load_tasks
 from rapport.support.enums import AuthorType, Channel
@@ -81,14 +81,14 @@ async def test_the_assistants_email_reply_is_sent_with_threading_headers_and_sig
 
     assert await thread(database, conversation_id) == [
         ("customer", False, "Where is my order?"),
-        ("assistant", False, ASK_ORDER),
+        ("assistant", False, ENGLISH.ask_order),
     ]
     [(_, recipients, sent)] = inbox.received
     assert recipients == ["maria@example.com"]
     assert sent["Subject"] == "Re: Parcel not received"
     assert sent["In-Reply-To"] == "<first-1@mail.example.com>"
     assert sent["References"] == "<first-1@mail.example.com>"
-    assert sent.get_content() == ASK_ORDER + SIGNATURE
+    assert sent.get_content() == ENGLISH.ask_order + SIGNATURE
     # The customer's answer to the assistant's email threads into the same conversation.
     references = f"<first-1@mail.example.com> {sent['Message-ID']}"
     second = customer_email(
@@ -114,7 +114,7 @@ async def test_a_hand_off_emails_the_customer_but_never_the_note_for_agents(
         ("assistant", False),
         ("assistant", True),
     ]
-    assert [sent.get_content() for _, _, sent in inbox.received] == [HANDING_OFF + SIGNATURE]
+    assert [sent.get_content() for _, _, sent in inbox.received] == [ENGLISH.handing_off + SIGNATURE]
 
 
 async def test_system_messages_and_private_notes_are_never_emailed(
@@ -164,7 +164,7 @@ async def test_the_assistants_sms_reply_goes_through_the_provider(
     ]
     [sent] = twilio.received
     assert (sent["form"]["To"], sent["form"]["From"]) == (CUSTOMER_NUMBER, SHOP_NUMBER)
-    assert sent["form"]["Body"] == HANDING_OFF
+    assert sent["form"]["Body"] == ENGLISH.handing_off
     records = (await client.get(f"/api/v1/conversations/{conversation_id}/sms", headers=key)).json()
     outbound = [r for r in records if r["direction"] == "outbound"]
     assert [(r["status"], r["attempts"]) for r in outbound] == [("accepted", 1)]

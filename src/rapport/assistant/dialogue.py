@@ -121,20 +121,24 @@ async def respond(
     labels: MessageLabels,
     draft: Draft | None = None,
 ) -> Outcome:
-    """Decide what the assistant does with one customer message (mutating `state`)."""
+    """Decide what the assistant does with one customer message (mutating `state`), said in
+    the last language the assistant speaks that the customer wrote in."""
+    if labels.language in replies.SPOKEN:
+        state.language = labels.language
+    say = replies.phrases(state.language)
     if state.awaiting == "confirmation":
         pending, state.pending, state.awaiting = state.pending, None, None
         if pending is not None and is_yes(text):
             return await _execute(context, state, pending)
         if declines(text):
             state.finish_task()
-            return Outcome().say(replies.DECLINED)
+            return Outcome().say(say.declined)
     handoff = _handoff_rule(context, text, labels)
     if handoff is not None:
-        return Outcome(handoff=handoff).say(replies.HANDING_OFF)
+        return Outcome(handoff=handoff).say(say.handing_off)
     if state.awaiting == "anything_else" and is_done(text):
         state.awaiting = None
-        return Outcome(resolve=True).say(replies.GOODBYE)
+        return Outcome(resolve=True).say(say.goodbye)
     _fill_slots(state, text)
     if state.task is None or not _answers_a_question(state, text):
         if context.custom_answer is not None:
@@ -198,7 +202,8 @@ async def _follow(context: Context, state: DialogueState, draft: Draft) -> Outco
             state.order = draft.order
         return await _progress(context, state)
     state.awaiting, state.clarified = "anything_else", False
-    return Outcome(answered=True).say(draft.reply or "")
+    anything_else = replies.phrases(state.language).anything_else
+    return Outcome(answered=True).say(f"{draft.reply or ''}\n{anything_else}")
 
 
 def _handoff_rule(context: Context, text: str, labels: MessageLabels) -> HandoffReason | None:
@@ -243,14 +248,15 @@ def _answers_a_question(state: DialogueState, text: str) -> bool:
 
 
 def _answer_or_clarify(context: Context, state: DialogueState, labels: MessageLabels) -> Outcome:
+    say = replies.phrases(state.language)
     best = max(context.hits, key=lambda hit: hit.score, default=None)
     if best is not None and best.score >= context.rules.knowledge_threshold:
         state.awaiting, state.clarified = "anything_else", False
-        return Outcome(answered=True).say(replies.article(best.title, best.snippet, best.url))
+        return Outcome(answered=True).say(say.article(best.title, best.snippet, best.url))
     if _confident(context, labels):
         # Understood (an account, a review, a payment problem...), but no task or article
         # covers it: asking to rephrase would tell the customer they were not understood.
-        return Outcome(handoff=HandoffReason.no_answer).say(replies.NOT_MINE)
+        return Outcome(handoff=HandoffReason.no_answer).say(say.not_mine)
     state.out_of_scope += 1
     if state.clarified or state.out_of_scope >= 2:
         reason = (
@@ -258,16 +264,17 @@ def _answer_or_clarify(context: Context, state: DialogueState, labels: MessageLa
             if labels.intent == "out_of_scope"
             else HandoffReason.low_confidence
         )
-        return Outcome(handoff=reason).say(replies.HANDING_OFF)
+        return Outcome(handoff=reason).say(say.handing_off)
     state.clarified = True
-    return Outcome().say(replies.CLARIFY)
+    return Outcome().say(say.clarify)
 
 
 async def _progress(context: Context, state: DialogueState) -> Outcome:
     """Collect what the task needs, verify the order is the customer's, then ask to confirm."""
+    say = replies.phrases(state.language)
     if state.order is None:
         state.awaiting = "order_number"
-        return Outcome().say(replies.ASK_ORDER)
+        return Outcome().say(say.ask_order)
     needs_email = state.task == ActionKind.resend_invoice
     customer = None if needs_email else context.customer_id
     facts = None
@@ -277,39 +284,41 @@ async def _progress(context: Context, state: DialogueState) -> Outcome:
         return _not_verified(state)
     if state.task == ORDER_STATUS:
         state.finish_task()
-        return Outcome(answered=True, action=ORDER_STATUS).say(replies.status(facts))
-    refusal = replies.ineligible(state.task, facts)
+        return Outcome(answered=True, action=ORDER_STATUS).say(say.status(facts))
+    refusal = say.ineligible(state.task, facts)
     if refusal is not None:
         state.finish_task()
         return Outcome(answered=True).say(refusal)
     if state.task == ActionKind.change_address and state.address is None:
         state.awaiting = "address"
-        return Outcome().say(replies.ASK_ADDRESS)
+        return Outcome().say(say.ask_address)
     state.pending = {"kind": state.task, "order": state.order, "address": state.address}
     state.pending["email"] = state.email if needs_email else None
     state.awaiting = "confirmation"
-    return Outcome().say(replies.confirm(state.task or "", facts, state.address))
+    return Outcome().say(say.confirm(state.task or "", facts, state.address))
 
 
 def _not_verified(state: DialogueState) -> Outcome:
+    say = replies.phrases(state.language)
     if state.email is None:
         state.awaiting = "email"
-        return Outcome().say(replies.ASK_EMAIL)
+        return Outcome().say(say.ask_email)
     state.failed_checks += 1
     if state.failed_checks >= MAX_FAILED_CHECKS:
-        return Outcome(handoff=HandoffReason.not_verified).say(replies.HANDING_OFF)
+        return Outcome(handoff=HandoffReason.not_verified).say(say.handing_off)
     state.order = state.email = None
     state.awaiting = "order_number"
-    return Outcome().say(replies.NOT_FOUND)
+    return Outcome().say(say.not_found)
 
 
 async def _execute(context: Context, state: DialogueState, pending: dict[str, Any]) -> Outcome:
     """Run the confirmed action; a failure goes to people."""
+    say = replies.phrases(state.language)
     try:
         facts = await context.run_action(pending)
     except OrderActionRefused:
         state.finish_task()
-        return Outcome(handoff=HandoffReason.action_failed).say(replies.ACTION_FAILED)
+        return Outcome(handoff=HandoffReason.action_failed).say(say.action_failed)
     kind = str(pending["kind"])
     state.finish_task()
-    return Outcome(answered=True, action=kind).say(replies.done(kind, facts))
+    return Outcome(answered=True, action=kind).say(say.done(kind, facts))

@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from rapport.assistant import replies
 from rapport.assistant.dialogue import TASKS, Context, Draft, Hit, Rules, TaskName, consults_model
 from rapport.assistant.generative_repository import GenerativeRepository
 from rapport.assistant.llm import (
@@ -467,7 +466,7 @@ def draft_of(
         return None
     if len(answer) > MAX_REPLY:
         answer = answer[:MAX_REPLY].rsplit(" ", 1)[0] + " ..."
-    return Draft(reply=f"{answer}\n{replies.ANYTHING_ELSE}", turn=turn)
+    return Draft(reply=answer, turn=turn)
 
 
 def _typed(order_key: str, text: str) -> bool:

@@ -8,12 +8,13 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rapport.assistant.replies import SPOKEN
 from rapport.nlp.intents import LinearIntentClassifier, default_classifier
 from rapport.nlp.language import (
     LANGUAGE_SURE,
     OTHER_LANGUAGE_SURE,
-    LangidDetector,
-    not_english,
+    FocusedDetector,
+    outside,
 )
 from rapport.nlp.ports import (
     IntentClassifier,
@@ -27,9 +28,11 @@ from rapport.support.assistant_desk import MessageLabels
 # The models see at most this much of a message (a 100 KB paste is labelled by its start).
 MAX_MODEL_CHARS = 2000
 UNKNOWN = "und"
-# The shipped intent model reads English: a message surely in another language
-# (OTHER_LANGUAGE_SURE) gets no shipped intent. The workspace's own intents, with examples in
-# its language, still match it; the knowledge base is searched in its language.
+# The shipped intent model reads the languages it was trained on (English, French, German,
+# Spanish): a message surely (OTHER_LANGUAGE_SURE) in another gets no shipped intent. The
+# workspace's own intents, with examples in its language, still match it; the knowledge base
+# is searched in its language. The language is told leaning to the ones the assistant speaks
+# (FocusedDetector): "donde esta mi pedido" is Spanish, not a guess.
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def models() -> Models:
             # then the knowledge search, read one embedding of the message.
             embedder = shared_embedder()
             _models = Models(
-                default_classifier(embedder), load_sentiment(embedder), LangidDetector()
+                default_classifier(embedder), load_sentiment(embedder), FocusedDetector(SPOKEN)
             )
         return _models
 
@@ -89,11 +92,11 @@ def label_text(text: str) -> MessageLabels:
     [sentiment] = loaded.sentiment.analyze([cleaned])
     detected = loaded.language.detect(cleaned)
     language = detected.language if detected.confidence >= LANGUAGE_SURE else UNKNOWN
-    other_language = not_english(detected, OTHER_LANGUAGE_SURE)
+    other_language = outside(detected, loaded.intents.languages, OTHER_LANGUAGE_SURE)
     return MessageLabels(
         language=language,
         intent="out_of_scope" if intent.out_of_scope or other_language else intent.label,
-        # The English model's reading of another language says nothing: not kept.
+        # The model's reading of a language it never learned says nothing: not kept.
         intent_confidence=0.0 if other_language else round(float(intent.confidence), 4),
         sentiment=sentiment.label,
         sentiment_score=round(float(sentiment.score), 4),

@@ -1,10 +1,12 @@
 """Quick replies under the assistant's yes/no question: the widget shows them as buttons, and
-a tap sends "yes" or "no" as typed text, so the dialogue's confirmation stays the only path."""
+a tap sends "yes" or "no" (in the conversation's language: "oui", "ja", "sí"...) as typed
+text, so the dialogue's confirmation stays the only path."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rapport.assistant.replies import phrases
 from rapport.assistant.repository import DialogueRepository
 from rapport.assistant.state import DialogueState
 from rapport.assistant.turn import state_aad
@@ -14,8 +16,6 @@ from rapport.support.assistant_desk import ASSISTANT
 from rapport.support.enums import ConversationStatus
 from rapport.support.service import conversations
 from rapport.support.widget_schemas import QuickReply
-
-CONFIRMATION = (QuickReply(label="Yes", text="yes"), QuickReply(label="No", text="no"))
 
 
 async def confirmation_replies(
@@ -37,4 +37,5 @@ async def confirmation_replies(
         return []
     if conversation.status != ConversationStatus.pending:
         return []
-    return [reply.model_copy() for reply in CONFIRMATION]
+    say = phrases(state.language)
+    return [QuickReply(label=label, text=text) for label, text in (say.yes, say.no)]

@@ -12,33 +12,57 @@ from rapport.assistant.enums import HandoffReason
 # An order number: a token with at least three digits (`1001`, `#1001`, `DEMO-1001`).
 _ORDER = re.compile(r"(?<![\w@.-])#?([A-Za-z]{0,8}-?\d{3,20}(?:-\d{1,10})?)(?![\w@-])")
 _EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
+# The words below are English, French, German and Spanish (the languages the assistant
+# speaks, replies.py), with the spellings phones produce (no accents).
 YES = frozenset(
     {"yes", "y", "yeah", "yep", "yup", "confirm", "confirmed", "sure", "ok", "okay",
-     "go ahead", "please do", "do it", "yes please", "oui", "si", "sí", "ja", "sim"}
+     "go ahead", "please do", "do it", "yes please", "oui", "si", "sí", "ja", "sim",
+     "oui merci", "oui svp", "oui s'il vous plaît", "oui s'il vous plait", "d'accord",
+     "je confirme", "confirmer", "ja bitte", "ja gerne", "bestätigen", "bestaetigen",
+     "sí por favor", "si por favor", "claro", "vale", "confirmo", "de acuerdo"}
 )  # fmt: skip
 QUESTION_MARKS = "?\u00bf\uff1f"  # ?, ¿ and the full-width one
 NO = frozenset(
     {"no", "n", "nope", "nah", "don't", "dont", "do not", "stop", "keep it", "no thanks",
-     "non", "nein", "não", "nao"}
+     "non", "nein", "não", "nao", "non merci", "nein danke", "no gracias"}
 )  # fmt: skip
 # The first word of an answer that declines, whatever follows.
 NEGATIONS = frozenset({"no", "nope", "nah", "don't", "dont", "non", "nein", "não", "nao"})
 DONE = frozenset(
     {"no", "nope", "no thanks", "no thank you", "thanks", "thank you", "thx", "that's all",
      "thats all", "that is all", "all good", "bye", "goodbye", "nothing else", "all set",
-     "perfect thanks", "great thanks", "ok thanks", "ok thank you"}
+     "perfect thanks", "great thanks", "ok thanks", "ok thank you",
+     "merci", "non merci", "c'est tout", "rien d'autre", "au revoir",
+     "danke", "nein danke", "das war's", "das wars", "das ist alles", "tschüss", "tschuess",
+     "gracias", "no gracias", "eso es todo", "nada más", "nada mas", "adiós", "adios"}
 )  # fmt: skip
 # A message made only of these words, one of them a farewell, is done too: "Thanks, that's
-# all!", "ok great, thank you so much", "no that's everything, bye".
+# all!", "ok great, thank you so much", "no that's everything, bye", "non merci, c'est
+# tout", "nein danke, das war's", "muchas gracias, eso es todo".
 DONE_WORDS = frozenset(
     {"no", "nope", "ok", "okay", "great", "perfect", "thanks", "thank", "you", "thx", "so",
      "very", "much", "that's", "thats", "that", "is", "was", "all", "everything", "good",
-     "bye", "goodbye", "nothing", "else", "set", "cheers", "awesome", "lovely", "super"}
+     "bye", "goodbye", "nothing", "else", "set", "cheers", "awesome", "lovely", "super",
+     "non", "merci", "beaucoup", "c'est", "tout", "rien", "d'autre", "parfait", "génial",
+     "au", "revoir", "bonne", "journée", "journee",
+     "nein", "danke", "vielen", "dank", "schön", "das", "war's", "wars", "ist", "alles",
+     "perfekt", "prima", "tschüss", "tschuess",
+     "gracias", "muchas", "eso", "es", "todo", "nada", "más", "mas", "perfecto", "genial",
+     "vale", "adiós", "adios"}
 )  # fmt: skip
-FAREWELLS = frozenset({"thanks", "thank", "thx", "all", "everything", "bye", "goodbye", "cheers"})
+FAREWELLS = frozenset(
+    {"thanks", "thank", "thx", "all", "everything", "bye", "goodbye", "cheers",
+     "merci", "tout", "revoir", "danke", "dank", "alles", "tschüss", "tschuess",
+     "gracias", "todo", "adiós", "adios"}
+)  # fmt: skip
 HUMAN_WORDS = re.compile(
     r"\b(human|real person|a person|an agent|live agent|someone real|representative|"
-    r"talk to (?:a|an|some)one|speak to (?:a|an|some)one|operator)\b"
+    r"talk to (?:a|an|some)one|speak to (?:a|an|some)one|operator|"
+    r"un humain|une vraie personne|une personne r[ée]elle|un conseiller|une conseill[èe]re|"
+    r"parler [àa] quelqu'un|"
+    r"einem menschen|einen menschen|echten person|echte person|mitarbeiter sprechen|"
+    r"mit jemandem sprechen|"
+    r"un humano|una persona real|un agente|un asesor|hablar con alguien)\b"
 )
 
 
@@ -55,6 +79,7 @@ class DialogueState:
     clarified: bool = False
     out_of_scope: int = 0
     failed_checks: int = 0
+    language: str | None = None  # the language it answers in (replies.SPOKEN), English first
 
     def dump(self) -> str:
         """Serialise to JSON."""

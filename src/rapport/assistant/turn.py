@@ -23,6 +23,7 @@ from rapport.assistant.dialogue import (
 )
 from rapport.assistant.enums import HandoffReason
 from rapport.assistant.models import Dialogue
+from rapport.assistant.replies import phrases
 from rapport.assistant.repository import CustomIntentDayRepository, DialogueRepository
 from rapport.assistant.schemas import AssistantSettingsRead
 from rapport.assistant.service import assistant
@@ -100,7 +101,8 @@ async def take_turn(
     state = _open(dialogue)
     context = await _context(session, workspace_id, conversation, settings, hits, custom_answer)
     if not settings.enabled:
-        outcome = Outcome(handoff=HandoffReason.out_of_scope).say("I'm passing you to a colleague.")
+        said = phrases(state.language).switched_off
+        outcome = Outcome(handoff=HandoffReason.out_of_scope).say(said)
     else:
         stale = draft is not None and draft.turn != dialogue.turns
         read = shipped if shipped is not None else labels

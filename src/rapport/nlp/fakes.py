@@ -28,8 +28,9 @@ class FakeEmbedder:
 class FakeIntentClassifier:
     """The first keyword found in the text decides the intent; none means out of scope."""
 
-    def __init__(self, keywords: Mapping[str, str]) -> None:
+    def __init__(self, keywords: Mapping[str, str], languages: Sequence[str] = ("en",)) -> None:
         self._keywords = dict(keywords)
+        self.languages = tuple(languages)
 
     @property
     def labels(self) -> list[str]:

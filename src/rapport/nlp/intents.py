@@ -23,6 +23,7 @@ from rapport.nlp.features import (
     ngram_features,
     sparse_dot,
 )
+from rapport.nlp.language import ENGLISH
 from rapport.nlp.ports import Embedder, IntentPrediction
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "data" / "intents"
@@ -87,6 +88,12 @@ class LinearIntentClassifier:
     def labels(self) -> list[str]:
         """Return the in-scope labels."""
         return [label for label in self.model.labels if label != self.model.oos_label]
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Return the languages its training data was in (metadata `languages`; a model that
+        does not say was trained on English)."""
+        return tuple(self.model.metadata.get("languages") or (ENGLISH,))
 
     def probabilities(self, texts: Sequence[str], embeddings: Matrix | None = None) -> Matrix:
         """Return calibrated probabilities over the model's labels (`embeddings`: the texts'

@@ -56,6 +56,11 @@ class IntentClassifier(Protocol):
     @property
     def labels(self) -> list[str]: ...
 
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages it was trained to read (ISO 639-1)."""
+        ...
+
     def predict(self, texts: Sequence[str]) -> list[IntentPrediction]: ...
 
 
