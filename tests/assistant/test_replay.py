@@ -1,4 +1,5 @@
-"""Bitext utterances and our held-out shop messages replayed through the assistant (shipped
+"""Bitext utterances and our held-out shop messages (English, and French, German and Spanish)
+replayed through the assistant (shipped
 models, the real turn job) against a demo shop: the share contained (answered, asked for what
 it needs, or acted) and handed off, and no action ever runs without a preceding explicit
 "yes"."""
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 
 from rapport.assistant.knowledge import use_search
 from rapport.assistant.labels import use_models
-from rapport.assistant.replies import ENGLISH
+from rapport.assistant.replies import PHRASES
 from rapport.assistant.state import is_yes
 from rapport.core.db import Database
 from rapport.events.models import Order
@@ -34,7 +35,11 @@ from tests.fixtures.identity import make_workspace
 from tests.fixtures.shared_data import REPOSITORY, shared_data
 
 PER_INTENT = int(os.environ.get("RAPPORT_REPLAY_PER_INTENT", "4"))
-SHOP_MESSAGES = REPOSITORY / "bench" / "data" / "shop_intents_test.tsv"
+SHOP_MESSAGES = {
+    "shop": REPOSITORY / "bench" / "data" / "shop_intents_test.tsv",
+    "languages": REPOSITORY / "bench" / "data" / "shop_intents_multilingual_test.tsv",
+}
+CLARIFICATIONS = [[phrases.clarify] for phrases in PHRASES.values()]
 
 
 def _bitext() -> dict[str, list[str]]:
@@ -49,19 +54,19 @@ def _bitext() -> dict[str, list[str]]:
     return by_intent
 
 
-def _shop() -> dict[str, list[str]]:
+def _shop(source: str) -> dict[str, list[str]]:
     """Our held-out shop messages in customers' own voices (bench/data/SOURCE.md)."""
     by_intent: dict[str, list[str]] = defaultdict(list)
-    with SHOP_MESSAGES.open(encoding="utf-8", newline="") as stream:
+    with SHOP_MESSAGES[source].open(encoding="utf-8", newline="") as stream:
         reader = csv.reader(stream, delimiter="\t", quoting=csv.QUOTE_NONE)
-        next(reader)  # label, text
-        for label, text in reader:
-            by_intent[label].append(text)
+        next(reader)  # label, [language,] text
+        for row in reader:
+            by_intent[row[0]].append(row[-1])
     return by_intent
 
 
 def _utterances(source: str) -> list[str]:
-    by_intent = _bitext() if source == "bitext" else _shop()
+    by_intent = _bitext() if source == "bitext" else _shop(source)
     # Evenly spread rows of each intent (the files group templates together).
     return [
         rows[index * len(rows) // PER_INTENT]
@@ -88,7 +93,7 @@ async def _status(database: Database, order_key: str) -> str:
         return str((await session.execute(query)).scalar_one())
 
 
-@pytest.mark.parametrize("source", ["bitext", "shop"])
+@pytest.mark.parametrize("source", ["bitext", "shop", "languages"])
 async def test_replay_contains_most_and_never_acts_without_yes(
     database: Database, source: str
 ) -> None:
@@ -114,7 +119,7 @@ async def test_replay_contains_most_and_never_acts_without_yes(
             "handed off"
             if status == "open"
             else "clarified"
-            if replies == [ENGLISH.clarify]
+            if replies in CLARIFICATIONS
             else "contained"
         ] += 1
         # Safety: the same utterance where the assistant waits for a yes to cancel (unless

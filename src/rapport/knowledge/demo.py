@@ -91,7 +91,7 @@ DEMO_ARTICLES = (
         "- **EU:** 3-5 Werktage, 9,90 €, ab 100 € kostenlos\n"
         "- **Weltweit:** 5-10 Werktage, ab 19,90 €\n\n"
         "Bestellungen vor 14 Uhr verlassen das Lager am selben Tag. Sobald das Paket bei "
-        "DHL ist, bekommst du eine E-Mail mit dem Link zur Sendungsverfolgung.",
+        "DHL ist, erhalten Sie eine E-Mail mit dem Link zur Sendungsverfolgung.",
         translates="shipping-times",
     ),
     DemoArticle(
@@ -99,11 +99,11 @@ DEMO_ARTICLES = (
         "ruecksendung-und-erstattung",
         "Rücksendung und Erstattung",
         ("Rücksendung",),
-        "Du kannst alles innerhalb von **30 Tagen** nach Lieferung zurückschicken, "
+        "Sie können alles innerhalb von **30 Tagen** nach Lieferung zurückschicken, "
         "ungetragen und mit Etikett.\n\n"
-        "1. Starte die Rücksendung im Chat oder in deinem Konto.\n"
-        "2. Drucke das kostenlose Rücksendeetikett aus.\n"
-        "3. Gib das Paket bei einer DHL-Filiale ab.\n\n"
+        "1. Starten Sie die Rücksendung im Chat oder in Ihrem Konto.\n"
+        "2. Drucken Sie das kostenlose Rücksendeetikett aus.\n"
+        "3. Geben Sie das Paket bei einer DHL-Filiale ab.\n\n"
         "Wir erstatten innerhalb von 5 Werktagen nach Eingang auf das ursprüngliche "
         "Zahlungsmittel.",
         translates="returns-and-refunds",
@@ -114,10 +114,64 @@ DEMO_ARTICLES = (
         "Zahlungsarten",
         ("Zahlung",),
         "Wir akzeptieren Visa, Mastercard, American Express, PayPal, Klarna (Zahlung in 30 "
-        "Tagen) und Überweisung. Deine Karte wird belastet, wenn die Bestellung versendet "
+        "Tagen) und Überweisung. Ihre Karte wird belastet, wenn die Bestellung versendet "
         "wird.\n\nDie Rechnung hängt an der Versandbestätigung; im Chat schicken wir sie "
-        "dir gerne noch einmal.",
+        "Ihnen gerne noch einmal.",
         translates="payment-methods",
+    ),
+    DemoArticle(
+        "fr",
+        "livraison",
+        "Livraison : délais et frais",
+        ("Livraison",),
+        "Nous expédions depuis notre entrepôt de Hambourg du lundi au vendredi.\n\n"
+        "- **Allemagne :** 1 à 2 jours ouvrés, 4,90 €, offerte dès 50 €\n"
+        "- **UE :** 3 à 5 jours ouvrés, 9,90 €, offerte dès 100 €\n"
+        "- **Reste du monde :** 5 à 10 jours ouvrés, à partir de 19,90 €\n\n"
+        "Les commandes passées avant 14 h partent le jour même. Vous recevez un e-mail avec "
+        "le lien de suivi dès que le colis est remis au transporteur (DHL).",
+        translates="shipping-times",
+    ),
+    DemoArticle(
+        "fr",
+        "retours-et-remboursements",
+        "Retours et remboursements",
+        ("Retours",),
+        "Vous pouvez nous renvoyer un article sous **30 jours**, non porté et avec ses "
+        "étiquettes.\n\n"
+        "1. Demandez le retour dans le chat ou depuis votre compte.\n"
+        "2. Imprimez l'étiquette de retour gratuite (Allemagne et UE).\n"
+        "3. Déposez le colis dans un point DHL.\n\n"
+        "Nous remboursons sur le moyen de paiement d'origine sous 5 jours ouvrés après "
+        "réception.",
+        translates="returns-and-refunds",
+    ),
+    DemoArticle(
+        "es",
+        "envios",
+        "Envíos: plazos y gastos",
+        ("Envíos",),
+        "Enviamos desde nuestro almacén de Hamburgo de lunes a viernes.\n\n"
+        "- **Alemania:** 1-2 días laborables, 4,90 €, gratis desde 50 €\n"
+        "- **UE:** 3-5 días laborables, 9,90 €, gratis desde 100 €\n"
+        "- **Resto del mundo:** 5-10 días laborables, desde 19,90 €\n\n"
+        "Los pedidos realizados antes de las 14:00 salen el mismo día. Recibirá un correo con "
+        "el enlace de seguimiento en cuanto el paquete esté en manos del transportista (DHL).",
+        translates="shipping-times",
+    ),
+    DemoArticle(
+        "es",
+        "devoluciones-y-reembolsos",
+        "Devoluciones y reembolsos",
+        ("Devoluciones",),
+        "Puede devolver cualquier artículo en un plazo de **30 días**, sin usar y con sus "
+        "etiquetas.\n\n"
+        "1. Solicite la devolución en el chat o desde su cuenta.\n"
+        "2. Imprima la etiqueta de devolución gratuita (Alemania y UE).\n"
+        "3. Entregue el paquete en cualquier punto DHL.\n\n"
+        "Reembolsamos en el método de pago original en un plazo de 5 días laborables desde "
+        "su recepción.",
+        translates="returns-and-refunds",
     ),
 )
 
