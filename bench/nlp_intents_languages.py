@@ -46,6 +46,7 @@ from nlp_datasets import (
     shop_intents,
 )
 from nlp_shop_intents import MODEL_DIR, CachedEmbedder, probabilities_of, scores
+from rapport.assistant.labels import label_text
 from rapport.assistant.replies import SPOKEN
 from rapport.nlp import intents, metrics
 from rapport.nlp.embeddings import HASHING_NAME
@@ -115,6 +116,9 @@ def evaluate() -> None:
     embedder = CachedEmbedder()
     detector = FocusedDetector(SPOKEN)
     detected = {text: detector.detect(text) for text, _, _ in test}
+    labelled = {text: label_text(text).intent for text, _, _ in test}
+    print("-- shipped, as the assistant labels a message (rapport.assistant.labels.label_text)")
+    report_on(test, unseen, labelled)
     others = {argument: Path(argument) for argument in sys.argv[2:]}
     candidates = {"shipped": MODEL_DIR, **others}
     for name, directory in candidates.items():
@@ -131,19 +135,27 @@ def evaluate() -> None:
                 for text, prediction in zip(texts, found, strict=True)
             }
             print(f"-- {name} ({', '.join(classifier.languages)}), {head} head")
-            for rows, which in ((test, "all"), (unseen, "not in the training file")):
-                for language in (*LANGUAGES, "all"):
-                    chosen = [row for row in rows if language in ("all", row[2])]
-                    truth = [label for _, label, _ in chosen]
-                    report = metrics.intent_report(
-                        truth, [predicted[text] for text, _, _ in chosen], OUT_OF_SCOPE
-                    )
-                    print(
-                        f"   {which:24} {language:3} {len(chosen):4} rows: in-scope accuracy "
-                        f"{report['in_scope_accuracy']:.3f}, oos recall {report['oos_recall']:.3f}"
-                        f", oos precision {report['oos_precision']:.3f}, accuracy "
-                        f"{report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f}"
-                    )
+            report_on(test, unseen, predicted)
+
+
+def report_on(
+    test: list[tuple[str, str, str]],
+    unseen: list[tuple[str, str, str]],
+    predicted: dict[str, str],
+) -> None:
+    for rows, which in ((test, "all"), (unseen, "not in the training file")):
+        for language in (*LANGUAGES, "all"):
+            chosen = [row for row in rows if language in ("all", row[2])]
+            truth = [label for _, label, _ in chosen]
+            report = metrics.intent_report(
+                truth, [predicted[text] for text, _, _ in chosen], OUT_OF_SCOPE
+            )
+            print(
+                f"   {which:24} {language:3} {len(chosen):4} rows: in-scope accuracy "
+                f"{report['in_scope_accuracy']:.3f}, oos recall {report['oos_recall']:.3f}"
+                f", oos precision {report['oos_precision']:.3f}, accuracy "
+                f"{report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f}"
+            )
 
 
 if __name__ == "__main__":

@@ -494,7 +494,10 @@ async def test_a_customer_without_orders_is_handed_off_after_two_misses(
     someone = await make_buyer(database, workspace_id, "old@example.com")
     theirs = await make_order(database, workspace_id, someone)
     conversation_id = await _start(database, workspace_id, "please stop my parcel", nobody)
-    assert await _assistant_says(database, conversation_id) == [STOP.answer, replies.ENGLISH.ask_order]
+    assert await _assistant_says(database, conversation_id) == [
+        STOP.answer,
+        replies.ENGLISH.ask_order,
+    ]
     for text in (theirs, "new@example.com", theirs, "new@example.com", "yes"):
         await say(database, workspace_id, conversation_id, text)
     said = await _assistant_says(database, conversation_id)

@@ -11,9 +11,11 @@ from fastapi.testclient import TestClient
 
 from rapport.app import create_app
 from rapport.assistant.demo import DEMO_CUSTOMER_EMAIL, DEMO_INTENT, seed_demo
+from rapport.assistant.knowledge import use_search
 from rapport.assistant.labels import use_models
 from rapport.config import Settings
 from rapport.identity.models import Source
+from rapport.knowledge.demo import seed_demo as seed_articles
 from rapport.worker.runner import Worker
 from tests.fixtures.identity import make_source, make_workspace
 
@@ -26,13 +28,16 @@ def test_client(settings: Settings) -> Iterator[TestClient]:
         yield client
 
 
-def _demo_shop(client: TestClient, runs: int = 1) -> Source:
+def _demo_shop(client: TestClient, runs: int = 1, articles: bool = False) -> Source:
     async def setup() -> Source:
         database = client.app.state.database  # type: ignore[attr-defined]
         source = await make_source(database, await make_workspace(database, "demo"))
         for _ in range(runs):  # `rapport demo` may run again
             async with database.session() as session:
                 await seed_demo(session, source.workspace_id)
+        if articles:  # `rapport demo` adds the sample knowledge base too
+            async with database.session() as session:
+                await seed_articles(session, source.workspace_id)
         return source
 
     assert client.portal is not None
@@ -97,7 +102,8 @@ def test_the_demo_shop_answers_its_own_gift_wrap_question(test_client: TestClien
 
 
 def test_a_french_customer_is_answered_in_french(test_client: TestClient) -> None:
-    source = _demo_shop(test_client)
+    use_search(None)  # the knowledge base's own search (the suite fakes it)
+    source = _demo_shop(test_client, articles=True)
     with test_client.websocket_connect("/widget/ws") as websocket:
         websocket.send_json({"type": "hello", "write_key": source.write_key})
         assert websocket.receive_json()["type"] == "ready"
@@ -116,6 +122,9 @@ def test_a_french_customer_is_answered_in_french(test_client: TestClient) -> Non
         assert _ask(test_client, websocket, 4, "oui") == (
             "La commande 1002 est annulée. Puis-je vous aider pour autre chose ?"
         )
-        assert _ask(test_client, websocket, 5, "je veux parler à un conseiller") == (
+        answer = _ask(test_client, websocket, 5, "Combien de jours pour une livraison en France ?")
+        assert answer.startswith("Livraison : délais et frais: ")  # the French article
+        assert answer.endswith("\nPuis-je vous aider pour autre chose ?")
+        assert _ask(test_client, websocket, 6, "je veux parler à un conseiller") == (
             "Je vous passe à un collègue qui vous répondra ici très vite."
         )

@@ -50,7 +50,10 @@ def labels(intent: str, confidence: float) -> MessageLabels:
 async def test_understood_with_nothing_to_offer_goes_to_people_at_once(intent: str) -> None:
     state = DialogueState()
     outcome = await respond(context(), state, "forgot my password", labels(intent, 0.93))
-    assert (outcome.handoff, outcome.replies) == (HandoffReason.no_answer, [replies.ENGLISH.not_mine])
+    assert (outcome.handoff, outcome.replies) == (
+        HandoffReason.no_answer,
+        [replies.ENGLISH.not_mine],
+    )
     assert (state.clarified, state.out_of_scope) == (False, 0)
 
 

@@ -16,7 +16,7 @@ import pytest
 from rapport.assistant import replies
 from rapport.assistant.dialogue import Context, Rules, respond
 from rapport.assistant.enums import ActionKind, HandoffReason
-from rapport.assistant.labels import label_text, use_models
+from rapport.assistant.labels import clean, intents_of, label_text, models, use_models
 from rapport.assistant.state import DialogueState, asks_for_human, declines, is_done, is_yes
 from rapport.events.order_actions import OrderFacts
 from rapport.nlp.language import FocusedDetector
@@ -216,3 +216,27 @@ def test_short_messages_lean_to_the_languages_it_speaks(text: str, language: str
     found = FocusedDetector(replies.SPOKEN).detect(text)
     told = found.language if found.confidence >= 0.5 else "und"
     assert told == language
+
+
+@pytest.mark.parametrize("text", ["oui", "Oui !", "non", "ja", "nein", "sí", "no", "yes", "ok"])
+def test_a_bare_yes_or_no_has_no_intent(shipped_models: None, text: str) -> None:
+    # The MiniLM head read "oui" as contact_human_agent (0.66): a bare answer outside a
+    # confirmation would have handed the customer off as asking for a person.
+    labels = label_text(text)
+    assert (labels.intent, labels.intent_confidence) == ("out_of_scope", 0.0)
+
+
+def test_the_other_languages_are_read_by_the_ngram_head(shipped_models: None) -> None:
+    loaded = models()
+    assert loaded.other_languages is not None
+    french = "je voudrais annuler ma commande svp"
+    [expected] = loaded.other_languages.predict([clean(french)])
+    assert label_text(french).intent_confidence == round(float(expected.confidence), 4)
+    english = "I would like to cancel my order please"
+    [expected] = loaded.intents.predict([clean(english)])
+    assert label_text(english).intent_confidence == round(float(expected.confidence), 4)
+    # The custom intents' report reads each text as the labels do.
+    assert [p.label for p in intents_of([clean(french), clean(english)])] == [
+        label_text(french).intent,
+        label_text(english).intent,
+    ]

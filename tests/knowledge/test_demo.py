@@ -21,10 +21,10 @@ async def test_the_sample_articles_are_added_once(database: Database) -> None:
         listed = await articles.page(session, workspace.id, limit=50)
     assert (first, again, len(listed.items)) == (len(DEMO_ARTICLES), 0, len(DEMO_ARTICLES))
     assert {a.status for a in listed.items} == {ArticleStatus.published}
-    assert sorted({a.locale for a in listed.items}) == ["de", "en"]
+    assert sorted({a.locale for a in listed.items}) == ["de", "en", "es", "fr"]
 
 
-async def test_german_samples_translate_the_english_ones(database: Database) -> None:
+async def test_the_other_samples_translate_the_english_ones(database: Database) -> None:
     workspace = await make_workspace(database)
     async with database.session() as session:
         await seed_demo(session, workspace.id)
@@ -32,6 +32,8 @@ async def test_german_samples_translate_the_english_ones(database: Database) -> 
     group_of = {(a.locale, a.slug): a.translation_group_id for a in listed}
     assert group_of[("de", "versand")] == group_of[("en", "shipping-times")]
     assert group_of[("de", "zahlungsarten")] == group_of[("en", "payment-methods")]
+    assert group_of[("fr", "livraison")] == group_of[("en", "shipping-times")]
+    assert group_of[("es", "devoluciones-y-reembolsos")] == group_of[("en", "returns-and-refunds")]
 
 
 async def test_a_german_search_answers_in_german_and_falls_back_to_english(

@@ -114,7 +114,9 @@ async def test_a_hand_off_emails_the_customer_but_never_the_note_for_agents(
         ("assistant", False),
         ("assistant", True),
     ]
-    assert [sent.get_content() for _, _, sent in inbox.received] == [ENGLISH.handing_off + SIGNATURE]
+    assert [sent.get_content() for _, _, sent in inbox.received] == [
+        ENGLISH.handing_off + SIGNATURE
+    ]
 
 
 async def test_system_messages_and_private_notes_are_never_emailed(
