@@ -218,10 +218,15 @@ def test_short_messages_lean_to_the_languages_it_speaks(text: str, language: str
     assert told == language
 
 
-@pytest.mark.parametrize("text", ["oui", "Oui !", "non", "ja", "nein", "sí", "no", "yes", "ok"])
-def test_a_bare_yes_or_no_has_no_intent(shipped_models: None, text: str) -> None:
-    # The MiniLM head read "oui" as contact_human_agent (0.66): a bare answer outside a
-    # confirmation would have handed the customer off as asking for a person.
+@pytest.mark.parametrize(
+    "text",
+    ["oui", "Oui !", "non", "ja", "nein", "sí", "no", "yes", "ok", "jane.doe@example.org",
+     "ana@demo.example.com", "#1001"],
+)  # fmt: skip
+def test_a_bare_answer_has_no_intent(shipped_models: None, text: str) -> None:
+    # The MiniLM head read "oui" as contact_human_agent (0.66) and "jane.doe@example.org" as
+    # create_account (0.93): such an answer sent outside a question would have handed the
+    # customer off as asking for a person, or for an account.
     labels = label_text(text)
     assert (labels.intent, labels.intent_confidence) == ("out_of_scope", 0.0)
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapport.assistant.replies import SPOKEN
-from rapport.assistant.state import is_no, is_yes
+from rapport.assistant.state import only_answers
 from rapport.nlp.intents import LinearIntentClassifier, default_classifier
 from rapport.nlp.language import (
     ENGLISH,
@@ -107,13 +107,13 @@ def label_text(text: str) -> MessageLabels:
     [intent] = reader.predict([cleaned])
     [sentiment] = loaded.sentiment.analyze([cleaned])
     other_language = outside(detected, reader.languages, OTHER_LANGUAGE_SURE)
-    # A bare "yes" or "no" ("oui", "nein") asks for nothing: the dialogue reads it as an
-    # answer, and no intent may start a task or a hand-off from it.
-    bare = is_yes(cleaned) or is_no(cleaned)
+    # A bare answer ("oui", "nein", an email address, an order number) asks for nothing: the
+    # dialogue reads it as an answer, and no intent may start a task or a hand-off from it.
+    bare = only_answers(cleaned)
     return MessageLabels(
         language=language,
         intent="out_of_scope" if intent.out_of_scope or other_language or bare else intent.label,
-        # The model's reading of a language it never learned, or of a bare yes, says nothing.
+        # The model's reading of a language it never learned, or of a bare answer, says nothing.
         intent_confidence=0.0 if other_language or bare else round(float(intent.confidence), 4),
         sentiment=sentiment.label,
         sentiment_score=round(float(sentiment.score), 4),

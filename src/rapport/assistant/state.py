@@ -150,6 +150,18 @@ def is_done(text: str) -> bool:
     return not asks and found <= DONE_WORDS and bool(found & FAREWELLS)
 
 
+def only_answers(text: str) -> bool:
+    """Tell whether a message is nothing but an answer to a question: a yes, a no, or an
+    email address or order number with no words around it. Such a message asks for nothing."""
+    if is_yes(text) or is_no(text):
+        return True
+    rest = text.replace(_email_or_empty(text), " ")
+    number = order_number(rest)
+    if number is not None:
+        rest = rest.replace(number, " ")
+    return rest != text and not any(character.isalpha() for character in rest)
+
+
 def asks_for_human(text: str) -> bool:
     """Tell whether the customer explicitly asks for a person."""
     return bool(HUMAN_WORDS.search(text.lower()))
