@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from rapport.assistant import replies
 from rapport.assistant.demo import DEMO_CUSTOMER_EMAIL, seed_demo
 from rapport.assistant.knowledge import use_search
 from rapport.assistant.labels import use_models
@@ -148,4 +149,36 @@ async def test_no_by_keyboard_keeps_the_order(
     await page.get_by_role("button", name="Chat with us").click()
     await expect(chat.locator(".msg")).to_have_count(6)
     await expect(chat.get_by_role("group", name="Quick replies")).to_have_count(0)
+    assert await problems.all(page) == []
+
+
+async def test_a_spanish_page_speaks_spanish_and_si_confirms(
+    page: Page, working_server: LiveServer, database: Database
+) -> None:
+    use_models(None)  # the shipped models: they read Spanish and tell the language
+    workspace_id = await _demo_shop(database)
+    problems = await watch(page)
+    await page.goto(f"{working_server.url}/demo/shop?signed_in=true&lang=es")
+    await page.get_by_role("button", name="Chatea con nosotros").click()
+    chat = page.get_by_role("dialog", name="Chat")
+    spanish = replies.SPANISH
+    question = (
+        "¿Quiere que cancele el pedido 1002 (49,00 EUR)? Responda «sí» para confirmar o «no» "
+        "para dejarlo como está."
+    )
+    for text, answer in (
+        ("Hola, quiero cancelar el pedido 1002 por favor", spanish.ask_email),
+        (DEMO_CUSTOMER_EMAIL, question),
+    ):
+        await chat.get_by_label("Su mensaje").fill(text)
+        await chat.get_by_role("button", name="Enviar", exact=True).last.click()
+        await expect(chat.locator(".msg").last).to_have_text(answer)
+    choices = chat.get_by_role("group", name="Respuestas rápidas").get_by_role("button")
+    await expect(choices).to_have_text(["Sí", "No"])
+    await choices.first.click()
+    await expect(chat.locator(".msg").nth(4)).to_have_text("sí")
+    await expect(chat.locator(".msg").last).to_have_text(
+        "El pedido 1002 está cancelado. ¿Puedo ayudarle en algo más?"
+    )
+    assert await _order_status(database, workspace_id) == "cancelled"
     assert await problems.all(page) == []

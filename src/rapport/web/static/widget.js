@@ -32,6 +32,15 @@
       empty: "Fragen Sie uns.", surveySend: "Feedback senden", thanks: "Danke für Ihr Feedback!",
       quick: "Schnellantworten",
     },
+    es: {
+      open: "Chatea con nosotros", close: "Cerrar el chat", title: "Chat", online: "Estamos en línea",
+      offline: "Ahora no hay nadie en línea. Déjenos su correo y le responderemos allí.",
+      email: "Su correo", saveEmail: "Enviar", emailSaved: "Gracias, le responderemos por correo.",
+      message: "Su mensaje", send: "Enviar", you: "Usted", agent: "Soporte",
+      typing: "Soporte está escribiendo…", sending: "Enviando…", seen: "Visto",
+      failed: "No enviado", reconnecting: "Reconectando…", empty: "Pregúntenos lo que quiera.",
+      surveySend: "Enviar opinión", thanks: "¡Gracias por su opinión!", quick: "Respuestas rápidas",
+    },
   };
   const CSS = `
 :host { all: initial; position: fixed; right: 16px; bottom: 16px; z-index: 2147483000;

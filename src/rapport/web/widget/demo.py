@@ -20,7 +20,7 @@ DEMO_USER_ID = "demo-customer-1"
 router = APIRouter(include_in_schema=False)
 
 PAGE = """<!doctype html>
-<html lang="en">
+<html lang="{lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -37,7 +37,7 @@ PAGE = """<!doctype html>
 <p class="price">€49.00</p>
 <p>Questions about sizes or delivery? Ask us in the chat.</p>
 </main>
-<rapport-chat write-key="{write_key}"{identity}></rapport-chat>
+<rapport-chat write-key="{write_key}"{identity} lang="{lang}"></rapport-chat>
 </body>
 </html>
 """
@@ -51,9 +51,14 @@ main { max-width: 40rem; margin: 0 auto; padding: 16px; }
 """
 
 
+# The languages the widget's own words come in (widget.js); the page takes one as `?lang=`.
+WIDGET_LANGUAGES = ("en", "fr", "de", "es")
+
+
 @router.get("/demo/shop")
-async def demo_shop(session: SessionDep, signed_in: bool = False) -> HTMLResponse:
-    """Show the demo workspace's shop page with the widget (404 without `rapport demo`)."""
+async def demo_shop(session: SessionDep, signed_in: bool = False, lang: str = "en") -> HTMLResponse:
+    """Show the demo workspace's shop page with the widget (404 without `rapport demo`), its
+    words in `lang` (en, fr, de, es; another code means English)."""
     try:
         workspace = await workspaces.get_by_slug(session, DEMO_SLUG)
     except NotFound as error:
@@ -63,6 +68,7 @@ async def demo_shop(session: SessionDep, signed_in: bool = False) -> HTMLRespons
     if not live:
         raise NotFound("The demo workspace has no source.")
     source, secret = live[0].source, live[0].secret
+    language = lang if lang in WIDGET_LANGUAGES else "en"
     identity = ""
     if signed_in and secret is not None:
         signature = user_hash(secret, DEMO_USER_ID)
@@ -70,7 +76,8 @@ async def demo_shop(session: SessionDep, signed_in: bool = False) -> HTMLRespons
     page = PAGE.format(
         write_key=escape(source.write_key),
         identity=identity,
-        switch_link="" if signed_in else "?signed_in=true",
+        switch_link=f"?lang={language}" if signed_in else f"?signed_in=true&lang={language}",
+        lang=language,
         switch_label="Sign out" if signed_in else "Sign in as a demo customer",
     )
     return HTMLResponse(page)
