@@ -20,7 +20,7 @@ DEMO_USER_ID = "demo-customer-1"
 router = APIRouter(include_in_schema=False)
 
 PAGE = """<!doctype html>
-<html lang="{lang}">
+<html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -51,14 +51,15 @@ main { max-width: 40rem; margin: 0 auto; padding: 16px; }
 """
 
 
-# The languages the widget's own words come in (widget.js); the page takes one as `?lang=`.
+# The languages the widget's own words come in (widget.js); the page takes one as `?lang=`
+# for the widget alone (the shop's own text stays English).
 WIDGET_LANGUAGES = ("en", "fr", "de", "es")
 
 
 @router.get("/demo/shop")
 async def demo_shop(session: SessionDep, signed_in: bool = False, lang: str = "en") -> HTMLResponse:
-    """Show the demo workspace's shop page with the widget (404 without `rapport demo`), its
-    words in `lang` (en, fr, de, es; another code means English)."""
+    """Show the demo workspace's shop page with the widget (404 without `rapport demo`), the
+    widget's words in `lang` (en, fr, de, es; another code means English)."""
     try:
         workspace = await workspaces.get_by_slug(session, DEMO_SLUG)
     except NotFound as error:
