@@ -22,6 +22,7 @@ from rapport.nlp.ports import (
     IntentClassifier,
     IntentPrediction,
     LanguageDetector,
+    LanguageResult,
     SentimentAnalyzer,
     Vectors,
 )
@@ -102,7 +103,7 @@ def label_text(text: str) -> MessageLabels:
         return MessageLabels(UNKNOWN, "out_of_scope", 0.0, "neutral", 0.0)
     loaded = models()
     detected = loaded.language.detect(cleaned)
-    language = detected.language if detected.confidence >= LANGUAGE_SURE else UNKNOWN
+    language = _told(detected)
     reader = _reader(loaded, language)
     [intent] = reader.predict([cleaned])
     [sentiment] = loaded.sentiment.analyze([cleaned])
@@ -118,6 +119,11 @@ def label_text(text: str) -> MessageLabels:
         sentiment=sentiment.label,
         sentiment_score=round(float(sentiment.score), 4),
     )
+
+
+def _told(detected: LanguageResult) -> str:
+    """Return the language a detection tells, "und" where it is not sure enough."""
+    return detected.language if detected.confidence >= LANGUAGE_SURE else UNKNOWN
 
 
 def _reader(loaded: Models, language: str) -> IntentClassifier:
@@ -136,30 +142,22 @@ def intents_of(
     named `model`, are used instead of embedding the texts again when the classifier reads
     that embedder's."""
     loaded = models()
-    classifier = loaded.intents
-    readers = []
-    for text in texts:
-        detected = loaded.language.detect(text)
-        readers.append(
-            _reader(loaded, detected.language if detected.confidence >= LANGUAGE_SURE else UNKNOWN)
-        )
-    found: list[IntentPrediction | None] = [None] * len(texts)
-    other = [index for index, reader in enumerate(readers) if reader is not classifier]
-    if other and loaded.other_languages is not None:
-        read = loaded.other_languages.predict([texts[index] for index in other])
-        for index, prediction in zip(other, read, strict=True):
-            found[index] = prediction
-    rest = [index for index, reader in enumerate(readers) if reader is classifier]
-    if rest:
-        rest_texts = [texts[index] for index in rest]
+    main = loaded.intents
+    by_reader: dict[int, tuple[IntentClassifier, list[int]]] = {}
+    for index, text in enumerate(texts):
+        reader = _reader(loaded, _told(loaded.language.detect(text)))
+        by_reader.setdefault(id(reader), (reader, []))[1].append(index)
+    found: dict[int, IntentPrediction] = {}
+    for reader, indices in by_reader.values():
+        chosen = [texts[index] for index in indices]
         if (
-            vectors is not None
-            and isinstance(classifier, LinearIntentClassifier)
-            and classifier.feature_name == model
+            reader is main
+            and vectors is not None
+            and isinstance(main, LinearIntentClassifier)
+            and main.feature_name == model
         ):
-            read = classifier.predict(rest_texts, embeddings=vectors[rest])
+            read = main.predict(chosen, embeddings=vectors[indices])
         else:
-            read = classifier.predict(rest_texts)
-        for index, prediction in zip(rest, read, strict=True):
-            found[index] = prediction
-    return [prediction for prediction in found if prediction is not None]
+            read = reader.predict(chosen)
+        found.update(zip(indices, read, strict=True))
+    return [found[index] for index in range(len(texts))]

@@ -15,8 +15,8 @@ NO_LANGUAGE = "zxx"
 # are guesses ("ok" reads as Serbian): of our 1,200 written English shop messages
 # (bench/data/shop_intents_train.tsv) 46 were told another language with no cut, 3 at 0.5.
 LANGUAGE_SURE = 0.5
-# How sure it must be that a text is in another language before the shipped intents, trained
-# on English alone, set it aside. None of those 1,200 messages reached it.
+# How sure it must be that a text is in a language the shipped intents were not trained on
+# before they set it aside. None of those 1,200 English messages was told another at it.
 OTHER_LANGUAGE_SURE = 0.9
 # How sure a FocusedDetector's second reading, among its few languages, must be.
 FOCUSED_SURE = 0.9
