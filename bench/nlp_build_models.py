@@ -203,6 +203,8 @@ def build_sentiment(cached: str | None = None) -> None:
         "languages_weight": LANGUAGES_WEIGHT,
         "features": "VADER scores and rules, emoji named, MiniLM (one head), word/char n-grams",
         "ridge_alpha": RIDGE_ALPHA,
+        # What the heads learned: English, and the languages of the other-language texts.
+        "languages": ["en", *sorted({language for _, _, language in language_rows()})],
         "metrics": figures,
     })  # fmt: skip
 

@@ -19,7 +19,9 @@ from rapport.assistant.enums import ActionKind, HandoffReason
 from rapport.assistant.labels import clean, intents_of, label_text, models, use_models
 from rapport.assistant.state import DialogueState, asks_for_human, declines, is_done, is_yes
 from rapport.events.order_actions import OrderFacts
+from rapport.nlp.embeddings import MINILM_NAME, shared_embedder
 from rapport.nlp.language import FocusedDetector
+from rapport.nlp.sentiment import OTHER_LANGUAGES, LinearSentimentAnalyzer, load_heads
 from rapport.support.assistant_desk import MessageLabels
 
 RULES = Rules(0.6, -0.6, 0.5)
@@ -245,3 +247,24 @@ def test_the_other_languages_are_read_by_the_ngram_head(shipped_models: None) ->
         label_text(french).intent,
         label_text(english).intent,
     ]
+
+
+def test_the_sentiment_is_read_in_the_language_the_labels_store(shipped_models: None) -> None:
+    # "donde esta mi pedido" is stored as Spanish (the focused reading); the sentiment head
+    # that learned Spanish reads it, not the English one (before: its own general detector
+    # said "und" and the English head read it).
+    heads = load_heads()
+    embedder = shared_embedder()
+    assert embedder.name == MINILM_NAME
+    readers = {
+        head: LinearSentimentAnalyzer({MINILM_NAME: heads[head]}, embedder)
+        for head in (MINILM_NAME, MINILM_NAME + OTHER_LANGUAGES)
+    }
+    for text, language, head in [
+        ("donde esta mi pedido", "es", MINILM_NAME + OTHER_LANGUAGES),
+        ("Where is my order 1001?", "en", MINILM_NAME),
+    ]:
+        labels = label_text(text)
+        [expected] = readers[head].analyze([clean(text)])
+        assert labels.language == language
+        assert labels.sentiment_score == round(float(expected.score), 4)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rapport.nlp.embeddings import HASHING_NAME, MINILM_NAME
-from rapport.nlp.ports import Embedder
+from rapport.nlp.ports import Embedder, LanguageResult
 from rapport.nlp.sentiment import (
     LEXICON_CHARS,
     OTHER_LANGUAGES,
@@ -145,3 +145,33 @@ def test_other_languages_are_read_by_the_head_that_learned_them(
     # English goes on being read by the English head alone: the same scores.
     english = [text for text, _ in CLEAR] + ["It arrived on Tuesday."]
     assert analyzer.scores(english).tolist() == english_only.scores(english).tolist()
+
+
+def test_a_short_message_is_read_in_the_language_the_labels_store(
+    analyzer: LinearSentimentAnalyzer, minilm: Embedder
+) -> None:
+    # Over a hundred languages these are guesses under 0.5 ("und"); among the model's own
+    # languages they are Spanish and French, as the assistant's labels store them, and the
+    # head that learned those languages reads them.
+    heads = load_heads()
+    other_only = LinearSentimentAnalyzer(
+        {MINILM_NAME: heads[MINILM_NAME + OTHER_LANGUAGES]}, minilm
+    )
+    english_only = LinearSentimentAnalyzer({MINILM_NAME: heads[MINILM_NAME]}, minilm)
+    short = ["donde esta mi pedido", "merci beaucoup pour tout"]
+    assert analyzer.scores(short).tolist() == other_only.scores(short).tolist()
+    assert analyzer.scores(short).tolist() != english_only.scores(short).tolist()
+
+
+def test_the_other_head_follows_the_detector_it_is_given(minilm: Embedder) -> None:
+    class SaysFrench:
+        def detect(self, text: str) -> LanguageResult:
+            return LanguageResult("fr", 1.0)
+
+    heads = load_heads()
+    other_only = LinearSentimentAnalyzer(
+        {MINILM_NAME: heads[MINILM_NAME + OTHER_LANGUAGES]}, minilm
+    )
+    told = load_sentiment(minilm, language=SaysFrench())
+    texts = ["It arrived on Tuesday.", "Great service, thanks!"]
+    assert told.scores(texts).tolist() == other_only.scores(texts).tolist()

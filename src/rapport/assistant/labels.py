@@ -76,10 +76,12 @@ def models() -> Models:
             embedder = shared_embedder()
             classifier = default_classifier(embedder)
             ngrams = LinearIntentClassifier(classifier.model, None)
+            # One reading of the language: the one stored decides the sentiment's head too.
+            language = FocusedDetector(SPOKEN)
             _models = Models(
                 classifier,
-                load_sentiment(embedder),
-                FocusedDetector(SPOKEN),
+                load_sentiment(embedder, language=language),
+                language,
                 ngrams if ngrams.feature_name != classifier.feature_name else None,
             )
         return _models

@@ -2,8 +2,9 @@
 predicting a rater's mean score (-4..4), trained on VADER's ground-truth tweets, movie and
 editorial snippets (MIT) and our own shop texts. Emoji are read as their names, so emoji-only
 messages get a label. A text told to be in another language than English (as the labels
-store it) is read by a second head of the same features, fitted also on our French, German and
-Spanish shop texts: the English head stays as English alone trained it."""
+store it: a FocusedDetector among the model's languages) is read by a second head of the same
+features, fitted also on our French, German and Spanish shop texts: the English head stays as
+English alone trained it."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from scipy import sparse
 
 from rapport.nlp.embeddings import HASHING_NAME
 from rapport.nlp.features import beside, combine, ngram_features, sparse_dot
-from rapport.nlp.language import LANGUAGE_SURE, LangidDetector, not_english
+from rapport.nlp.language import ENGLISH, LANGUAGE_SURE, FocusedDetector, not_english
 from rapport.nlp.ports import Embedder, LanguageDetector, SentimentLabel, SentimentResult
 
 MODEL_DIR = Path(__file__).parent / "data" / "sentiment"
@@ -95,19 +96,24 @@ def sentiment_features(
 
 class LinearSentimentAnalyzer:
     """The SentimentAnalyzer port: the embedding head when its embedder is here, else n-grams;
-    each with its head for text in another language, when the model has one."""
+    each with its head for text in another language, when the model has one. `language` tells
+    which texts that head reads (by default a FocusedDetector among `languages`, those the
+    model learned); the assistant passes the detector its labels store the language by."""
 
     def __init__(
         self,
         heads: dict[str, SentimentHead],
         embedder: Embedder | None,
         language: LanguageDetector | None = None,
+        languages: Sequence[str] = (ENGLISH,),
     ) -> None:
         use_embedding = embedder is not None and embedder.name in heads
         self.name = embedder.name if use_embedding and embedder else HASHING_NAME
         self._head = heads[self.name]
         self._other = heads.get(self.name + OTHER_LANGUAGES)
-        self._language = language or (LangidDetector() if self._other is not None else None)
+        if language is None and self._other is not None:
+            language = FocusedDetector(languages)
+        self._language = language
         self._embedder = embedder if use_embedding else None
         self._lexicon = LexiconFeatures()
 
@@ -187,7 +193,13 @@ def load_heads(directory: Path = MODEL_DIR) -> dict[str, SentimentHead]:
 
 
 def load_sentiment(
-    embedder: Embedder | None, directory: Path = MODEL_DIR
+    embedder: Embedder | None,
+    directory: Path = MODEL_DIR,
+    language: LanguageDetector | None = None,
 ) -> LinearSentimentAnalyzer:
-    """Return the shipped sentiment model for this embedder (n-grams when it has no head)."""
-    return LinearSentimentAnalyzer(load_heads(directory), embedder)
+    """Return the shipped sentiment model for this embedder (n-grams when it has no head),
+    its other-language head reading the texts `language` tells are in another language (by
+    default: a FocusedDetector among the languages the model learned)."""
+    metadata = json.loads((directory / "metadata.json").read_text())
+    languages = metadata.get("languages", [ENGLISH])
+    return LinearSentimentAnalyzer(load_heads(directory), embedder, language, languages)
