@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import Ridge
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold
 
 from nlp_datasets import (
@@ -41,6 +41,7 @@ from rapport.nlp.sentiment import (
     OTHER_LANGUAGES,
     LexiconFeatures,
     SentimentHead,
+    gated_label,
     label_for,
     save_heads,
     sentiment_features,
@@ -49,6 +50,7 @@ from rapport.nlp.training import train_intents
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "rapport" / "nlp" / "data"
 BANDS = np.linspace(0.0, 1.5, 31)
+OPINION_THRESHOLDS = np.linspace(0.05, 0.95, 19)
 SENTIMENT_SETS = ("tweets", "movieReviewSnippets", "nytEditorialSnippets")
 # Chosen by leave-one-corpus-out on the three sets above (train on two, score the third):
 # 10 against 3 moved the mean macro-F1 0.494 -> 0.498. Never tuned on the Amazon snippets.
@@ -61,6 +63,11 @@ BITEXT_NEUTRAL = 1000
 # (bench/nlp_shop_weight.py prints them; docs/assistant.md has them), never on the Amazon
 # snippets: 3 scored best on the shop folds, and the corpora were within noise of weight 1.
 SHOP_WEIGHT = 3.0
+# Each head's opinion gate (a logistic regression: does the text carry an opinion, its rating
+# beyond +-0.05?) decides neutral; the rating's sign decides the rest. Its strength was chosen
+# among 0.3, 1 and 3 by leaving each of VADER's three corpora out (`python bench/
+# nlp_sentiment_gate.py`; docs/assistant.md has the table), never on the Amazon snippets.
+OPINION_C = 1.0
 # Our shop texts in French, German and Spanish (bench/data/shop_sentiment_multilingual.tsv)
 # count as much as the English ones in the heads for text in another language. The
 # English heads leave them out: in one shared head they cost English (`bench/
@@ -120,6 +127,27 @@ def neutral_band(predicted: np.ndarray, truth: list[str]) -> tuple[float, float]
     return float(BANDS[best]), float(scores[best])
 
 
+def opinion_threshold(
+    predicted: np.ndarray, opinion: np.ndarray, truth: list[str]
+) -> tuple[float, float]:
+    """Pick the opinion gate's threshold that maximises out-of-fold macro-F1 on the training
+    data (under it a text is neutral, else its rating's sign tells)."""
+    scores = [
+        metrics.macro_f1(truth, gated_labels(predicted, opinion, threshold))
+        for threshold in OPINION_THRESHOLDS
+    ]
+    best = int(np.argmax(scores))
+    return float(OPINION_THRESHOLDS[best]), float(scores[best])
+
+
+def gated_labels(predicted: np.ndarray, opinion: np.ndarray, threshold: float) -> list[str]:
+    """Return the labels a gated head gives (SentimentHead.label)."""
+    return [
+        gated_label(float(rating), float(sure), threshold)
+        for rating, sure in zip(predicted, opinion, strict=True)
+    ]
+
+
 def sentiment_rows() -> tuple[list[tuple[str, float]], np.ndarray]:
     """Return the training rows (text, rating): VADER's tweets, movie and NYT snippets,
     Bitext training requests rated 0, our shop texts, then those in French, German and
@@ -140,19 +168,45 @@ def fit_ridge(features: Any, ratings: np.ndarray, weights: np.ndarray) -> Ridge:
     return Ridge(alpha=RIDGE_ALPHA).fit(features, ratings, sample_weight=weights)
 
 
-def out_of_fold(features: Any, ratings: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Return each row's rating as predicted by a ridge fitted on the other two of 3 folds."""
-    predicted = np.empty(len(ratings))
+def fit_opinion(
+    features: Any, ratings: np.ndarray, weights: np.ndarray, strength: float = OPINION_C
+) -> LogisticRegression:
+    """Fit the opinion gate: does a text's rating lie beyond +-0.05 (not neutral)?"""
+    opinionated = np.abs(ratings) > 0.05
+    return LogisticRegression(C=strength, max_iter=2000).fit(
+        features, opinionated, sample_weight=weights
+    )
+
+
+def out_of_fold(
+    features: Any, ratings: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return each row's rating as predicted by a ridge fitted on the other two of 3 folds,
+    and the probability that it carries an opinion by the gate fitted there."""
+    predicted, opinion = np.empty(len(ratings)), np.empty(len(ratings))
     for train, test in KFold(3, shuffle=True, random_state=0).split(ratings):
         regression = fit_ridge(features[train], ratings[train], weights[train])
         predicted[test] = regression.predict(features[test])
-    return predicted
+        gate = fit_opinion(features[train], ratings[train], weights[train])
+        opinion[test] = gate.predict_proba(features[test])[:, 1]
+    return predicted, opinion
 
 
-def head(regression: Ridge, band: float) -> SentimentHead:
-    """Return a fitted ridge regression as a sentiment head with its neutral band."""
+def head(
+    regression: Ridge, band: float, gate: LogisticRegression, threshold: float
+) -> SentimentHead:
+    """Return a fitted ridge regression with its neutral band, and an opinion gate with its
+    threshold, as a sentiment head."""
     coefficients = np.asarray(regression.coef_, dtype=np.float32).reshape(-1, 1)
-    return SentimentHead(coefficients, float(regression.intercept_), band)
+    opinion = np.asarray(gate.coef_, dtype=np.float32).reshape(-1, 1)
+    return SentimentHead(
+        coefficients,
+        float(regression.intercept_),
+        band,
+        opinion,
+        float(gate.intercept_[0]),
+        threshold,
+    )
 
 
 def build_sentiment(cached: str | None = None) -> None:
@@ -177,19 +231,39 @@ def build_sentiment(cached: str | None = None) -> None:
     heads, figures = {}, {}
     for name, features in feature_sets.items():
         # The English head: English rows alone, exactly as before the other languages came.
-        band, f1 = neutral_band(
-            out_of_fold(features[:english], ratings[:english], weights[:english]), truth[:english]
-        )
+        rows_of = slice(0, english)
+        predicted, opinion = out_of_fold(features[rows_of], ratings[rows_of], weights[rows_of])
+        threshold, f1 = opinion_threshold(predicted, opinion, truth[rows_of])
+        band, band_f1 = neutral_band(predicted, truth[rows_of])
         heads[name] = head(
-            fit_ridge(features[:english], ratings[:english], weights[:english]), band
+            fit_ridge(features[rows_of], ratings[rows_of], weights[rows_of]),
+            band,
+            fit_opinion(features[rows_of], ratings[rows_of], weights[rows_of]),
+            threshold,
         )
-        figures[name] = {"out_of_fold_macro_f1": f1, "neutral_band": band}
-        # The head for text in another language: every row, its neutral band the best
-        # for the other languages' rows (out of fold), since it reads only such texts.
-        predicted = out_of_fold(features, ratings, weights)
-        band, f1 = neutral_band(predicted[english:], truth[english:])
-        heads[name + OTHER_LANGUAGES] = head(fit_ridge(features, ratings, weights), band)
-        figures[name + OTHER_LANGUAGES] = {"out_of_fold_macro_f1": f1, "neutral_band": band}
+        figures[name] = {
+            "out_of_fold_macro_f1": f1,
+            "opinion_threshold": threshold,
+            "band_out_of_fold_macro_f1": band_f1,
+            "neutral_band": band,
+        }
+        # The head for text in another language: every row, its threshold the best for the
+        # other languages' rows (out of fold), since it reads only such texts.
+        predicted, opinion = out_of_fold(features, ratings, weights)
+        threshold, f1 = opinion_threshold(predicted[english:], opinion[english:], truth[english:])
+        band, band_f1 = neutral_band(predicted[english:], truth[english:])
+        heads[name + OTHER_LANGUAGES] = head(
+            fit_ridge(features, ratings, weights),
+            band,
+            fit_opinion(features, ratings, weights),
+            threshold,
+        )
+        figures[name + OTHER_LANGUAGES] = {
+            "out_of_fold_macro_f1": f1,
+            "opinion_threshold": threshold,
+            "band_out_of_fold_macro_f1": band_f1,
+            "neutral_band": band,
+        }
         print(name, figures[name], figures[name + OTHER_LANGUAGES], flush=True)
     digest = hashlib.sha256("".join(f"{r}\t{t}\n" for t, r in rows).encode()).hexdigest()
     save_heads(heads, MODEL_DIR, {
@@ -203,6 +277,7 @@ def build_sentiment(cached: str | None = None) -> None:
         "languages_weight": LANGUAGES_WEIGHT,
         "features": "VADER scores and rules, emoji named, MiniLM (one head), word/char n-grams",
         "ridge_alpha": RIDGE_ALPHA,
+        "opinion_c": OPINION_C,
         # What the heads learned: English, and the languages of the other-language texts.
         "languages": ["en", *sorted({language for _, _, language in language_rows()})],
         "metrics": figures,

@@ -72,8 +72,9 @@ def open_answers(response_id: str, sealed: bytes | None) -> dict[str, Any]:
 
 @cache
 def analyzer() -> SentimentAnalyzer:
-    """Return the default sentiment analyzer (loaded once per process)."""
-    return load_sentiment(None)
+    """Return the default sentiment analyzer for comments, written as opinions (loaded once
+    per process): one is neutral only when both the opinion gate and the band say so."""
+    return load_sentiment(None, opinions=True)
 
 
 def topics_of(text: str) -> list[str]:

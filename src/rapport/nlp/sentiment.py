@@ -28,6 +28,11 @@ MODEL_DIR = Path(__file__).parent / "data" / "sentiment"
 # The heads for text in other languages are stored under their features' name and this.
 OTHER_LANGUAGES = "/other-languages"
 SCALE = 4.0  # raters scored -4..4; results are reported in -1..1
+# A rating this strong (a score of +-0.5) keeps its label whatever the opinion gate says: the
+# support desk raises a conversation's priority from -0.5 and the assistant hands off from
+# -0.6 by default, so a message strong enough for those is never labelled neutral ("Where is
+# my refund? You people are useless." reads like a request to the gate, and scores -0.67).
+STRONG_RATING = 2.0
 # VADER's rules take quadratic time (19 s for 100 KB); training snippets stay under 900 characters.
 LEXICON_CHARS = 4000
 _WORD = re.compile(r"[\w']+")
@@ -36,11 +41,29 @@ _BUT = re.compile(r"\bbut\b", re.IGNORECASE)
 
 @dataclass(frozen=True, slots=True)
 class SentimentHead:
-    """Regression weights and the neutral band around zero, on the raters' scale."""
+    """Regression weights for the rating and how a rating becomes a label.
+
+    The band: a rating within `neutral_band` of zero is neutral. With an opinion gate (a
+    logistic regression over the same features: does the text carry an opinion at all?), a
+    message is neutral when the gate's probability is under `opinion_threshold` and its rating
+    is not strong, and otherwise takes its rating's sign (`gated_label`). A text written as an
+    opinion (a survey comment, a review: `opinions`) is neutral only when both the gate and
+    the band say so. A head without a gate (models built before 2026-12-07) uses the band."""
 
     weights: NDArray[np.float32]
     bias: float
     neutral_band: float
+    opinion: NDArray[np.float32] | None = None
+    opinion_bias: float = 0.0
+    opinion_threshold: float = 0.0
+
+    def label(self, rating: float, opinion: float, opinions: bool = False) -> SentimentLabel:
+        """Return the label of a rating (-4..4) whose text carries an opinion at `opinion`
+        (`opinions`: the text was written as one)."""
+        if self.opinion is None:
+            return label_for(rating, self.neutral_band)
+        band = self.neutral_band if opinions else math.inf
+        return gated_label(rating, opinion, self.opinion_threshold, band)
 
 
 class LexiconFeatures:
@@ -98,7 +121,10 @@ class LinearSentimentAnalyzer:
     """The SentimentAnalyzer port: the embedding head when its embedder is here, else n-grams;
     each with its head for text in another language, when the model has one. `language` tells
     which texts that head reads (by default a FocusedDetector among `languages`, those the
-    model learned); the assistant passes the detector its labels store the language by."""
+    model learned); the assistant passes the detector its labels store the language by.
+    `opinions`: the texts were written as opinions (survey comments, reviews), so one is
+    neutral only when both the opinion gate and the band say so (`SentimentHead`); messages
+    to support (the default) are neutral when the gate says they carry no opinion."""
 
     def __init__(
         self,
@@ -106,6 +132,7 @@ class LinearSentimentAnalyzer:
         embedder: Embedder | None,
         language: LanguageDetector | None = None,
         languages: Sequence[str] = (ENGLISH,),
+        opinions: bool = False,
     ) -> None:
         use_embedding = embedder is not None and embedder.name in heads
         self.name = embedder.name if use_embedding and embedder else HASHING_NAME
@@ -114,22 +141,27 @@ class LinearSentimentAnalyzer:
         if language is None and self._other is not None:
             language = FocusedDetector(languages)
         self._language = language
+        self._opinions = opinions
         self._embedder = embedder if use_embedding else None
         self._lexicon = LexiconFeatures()
 
     def scores(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Return the predicted mean rating (-4..4) of each text."""
-        return np.array([raw for raw, _ in self._read(texts)], np.float32)
+        return np.array([rating for rating, _, _ in self._read(texts)], np.float32)
 
     def analyze(self, texts: Sequence[str]) -> list[SentimentResult]:
         """Label each text negative, neutral or positive, with a score in [-1, 1]."""
         return [
-            SentimentResult(label_for(float(raw), band), float(np.clip(raw / SCALE, -1.0, 1.0)))
-            for raw, band in self._read(texts)
+            SentimentResult(
+                head.label(float(rating), float(opinion), self._opinions),
+                float(np.clip(rating / SCALE, -1.0, 1.0)),
+            )
+            for rating, opinion, head in self._read(texts)
         ]
 
-    def _read(self, texts: Sequence[str]) -> list[tuple[np.float32, float]]:
-        """Return each text's predicted rating and the neutral band of the head that read it."""
+    def _read(self, texts: Sequence[str]) -> list[tuple[np.float32, np.float32, SentimentHead]]:
+        """Return each text's predicted rating, how surely it carries an opinion, and the head
+        that read it."""
         if not texts:
             return []
         described = [self._lexicon.describe_emoji(text) for text in texts]
@@ -137,9 +169,9 @@ class LinearSentimentAnalyzer:
         features = sentiment_features(texts, embeddings, self._lexicon)
         foreign = [self._in_other_language(text) for text in texts]
         heads = {False: self._head, True: self._other or self._head}
-        ratings = {surely: _predict(features, heads[surely]) for surely in set(foreign)}
+        read = {surely: _predict(features, heads[surely]) for surely in set(foreign)}
         return [
-            (ratings[surely][index], heads[surely].neutral_band)
+            (read[surely][0][index], read[surely][1][index], heads[surely])
             for index, surely in enumerate(foreign)
         ]
 
@@ -149,10 +181,28 @@ class LinearSentimentAnalyzer:
         return not_english(self._language.detect(text), LANGUAGE_SURE)
 
 
-def _predict(features: sparse.csr_matrix, head: SentimentHead) -> NDArray[np.float32]:
-    """Return every row's rating by one head."""
-    raw = sparse_dot(features, head.weights).ravel() + head.bias
-    return raw.astype(np.float32)
+def _predict(
+    features: sparse.csr_matrix, head: SentimentHead
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Return every row's rating by one head, and the probability that it carries an opinion
+    (1 for a head without a gate)."""
+    rating = sparse_dot(features, head.weights).ravel() + head.bias
+    if head.opinion is None:
+        return rating.astype(np.float32), np.ones(len(rating), np.float32)
+    logit = sparse_dot(features, head.opinion).ravel() + head.opinion_bias
+    opinion = 1.0 / (1.0 + np.exp(-np.clip(logit, -30.0, 30.0)))
+    return rating.astype(np.float32), opinion.astype(np.float32)
+
+
+def gated_label(
+    rating: float, opinion: float, threshold: float, band: float = math.inf
+) -> SentimentLabel:
+    """Return the label of a rating (-4..4) by the opinion gate: neutral when the text carries
+    no opinion (`opinion` under `threshold`), its rating is not strong and is within `band`
+    (by default any); else the rating's sign."""
+    if opinion < threshold and abs(rating) < STRONG_RATING and abs(rating) <= band:
+        return "neutral"
+    return label_for(rating, 0.0)
 
 
 def label_for(raw: float, band: float) -> SentimentLabel:
@@ -170,9 +220,23 @@ def save_heads(
     """Write weights.npz (no pickle) and metadata.json."""
     directory.mkdir(parents=True, exist_ok=True)
     arrays = {f"weights_{index}": head.weights for index, head in enumerate(heads.values())}
+    arrays |= {
+        f"opinion_{index}": head.opinion
+        for index, head in enumerate(heads.values())
+        if head.opinion is not None
+    }
     np.savez_compressed(directory / "weights.npz", **arrays)  # type: ignore[arg-type]
     specs = [
-        {"features": name, "bias": head.bias, "neutral_band": head.neutral_band}
+        {
+            "features": name,
+            "bias": head.bias,
+            "neutral_band": head.neutral_band,
+            **(
+                {"opinion_bias": head.opinion_bias, "opinion_threshold": head.opinion_threshold}
+                if head.opinion is not None
+                else {}
+            ),
+        }
         for name, head in heads.items()
     ]
     (directory / "metadata.json").write_text(json.dumps({**metadata, "heads": specs}, indent=2))
@@ -187,6 +251,11 @@ def load_heads(directory: Path = MODEL_DIR) -> dict[str, SentimentHead]:
                 arrays[f"weights_{index}"].astype(np.float32),
                 float(spec["bias"]),
                 float(spec["neutral_band"]),
+                arrays[f"opinion_{index}"].astype(np.float32)
+                if f"opinion_{index}" in arrays
+                else None,
+                float(spec.get("opinion_bias", 0.0)),
+                float(spec.get("opinion_threshold", 0.0)),
             )
             for index, spec in enumerate(specs)
         }
@@ -196,10 +265,13 @@ def load_sentiment(
     embedder: Embedder | None,
     directory: Path = MODEL_DIR,
     language: LanguageDetector | None = None,
+    opinions: bool = False,
 ) -> LinearSentimentAnalyzer:
     """Return the shipped sentiment model for this embedder (n-grams when it has no head),
     its other-language head reading the texts `language` tells are in another language (by
-    default: a FocusedDetector among the languages the model learned)."""
+    default: a FocusedDetector among the languages the model learned); `opinions` for texts
+    written as opinions (LinearSentimentAnalyzer)."""
     metadata = json.loads((directory / "metadata.json").read_text())
     languages = metadata.get("languages", [ENGLISH])
-    return LinearSentimentAnalyzer(load_heads(directory), embedder, language, languages)
+    heads = load_heads(directory)
+    return LinearSentimentAnalyzer(heads, embedder, language, languages, opinions)
