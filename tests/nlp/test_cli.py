@@ -99,6 +99,24 @@ def test_evaluate_sentiment_prints_accuracy_and_macro_f1(tmp_path: Path) -> None
     assert report["baseline_vader_accuracy"] == 1.0
 
 
+def test_evaluate_sentiment_reads_texts_as_messages_or_as_opinions(tmp_path: Path) -> None:
+    # A short complaint in a survey comment: as a message to support the opinion gate lets it
+    # pass as neutral; read as an opinion, it is negative.
+    data = write_csv(tmp_path / "comments.csv", [("The parcel came late", "negative")])
+    reports = [
+        json.loads(
+            runner.invoke(
+                app, ["nlp", "evaluate-sentiment", "--data", str(data), "--json", *flag]
+            ).stdout
+        )
+        for flag in ([], ["--opinions"])
+    ]
+    assert [(r["reading"], r["accuracy"]) for r in reports] == [
+        ("messages", 0.0),
+        ("opinions", 1.0),
+    ]
+
+
 def test_a_csv_without_the_header_is_refused(tmp_path: Path) -> None:
     data = tmp_path / "bad.csv"
     data.write_text("utterance,intent\nhello,greet\n")

@@ -98,16 +98,23 @@ def evaluate_intents(
 def evaluate_sentiment(
     data: Path = DATA,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    opinions: bool = typer.Option(
+        False,
+        "--opinions",
+        help="Read the texts as opinions, as survey comments are read: neutral only when the "
+        "opinion gate and the neutral band agree (default: as messages to support).",
+    ),
 ) -> None:
     """Evaluate the sentiment model on a text,label CSV (negative, neutral, positive)."""
     texts, truth = read_labelled(data)
-    analyzer = load_sentiment(load_embedder(threads=2))
+    analyzer = load_sentiment(load_embedder(threads=2), opinions=opinions)
     predicted = [result.label for result in analyzer.analyze(texts)]
     report: dict[str, object] = {
         "rows": len(truth),
         "accuracy": metrics.accuracy(truth, predicted),
         "macro_f1": metrics.macro_f1(truth, predicted),
         "model": analyzer.name,
+        "reading": "opinions" if opinions else "messages",
     }
     # VADER's own rule (compound beyond +-0.05) on the same rows, as the baseline to beat.
     vader = [label_for(float(row[0]), 0.05) for row in LexiconFeatures()(texts)]
