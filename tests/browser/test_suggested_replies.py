@@ -68,6 +68,9 @@ async def test_suggestions_follow_the_customer_and_insert_into_the_composer(
         )
         assert said.status_code == 201
     await expect(panel.locator(".tool-body")).to_have_text([SHIPPING_A])
+    # A push fetches the page's parts again and may redraw them: let those fetches settle, so
+    # Insert is clicked where it is drawn (under CI's load a click once did nothing).
+    await sized.wait_for_load_state("networkidle")
     width = await sized.evaluate("window.innerWidth")
     assert await sized.evaluate("document.documentElement.scrollWidth") <= width
     composer = sized.get_by_label("Message")
