@@ -178,6 +178,37 @@ def test_the_other_head_follows_the_detector_it_is_given(minilm: Embedder) -> No
     assert told.scores(texts).tolist() == other_only.scores(texts).tolist()
 
 
+def test_languages_told_by_the_caller_are_not_told_again(minilm: Embedder) -> None:
+    # The assistant's labels have told each message's language already: the analyzer reads
+    # the head for it without asking its own detector a second time.
+    class Counts:
+        calls = 0
+
+        def detect(self, text: str) -> LanguageResult:
+            Counts.calls += 1
+            return LanguageResult("en", 1.0)
+
+    heads = load_heads()
+    other_only = LinearSentimentAnalyzer(
+        {MINILM_NAME: heads[MINILM_NAME + OTHER_LANGUAGES]}, minilm
+    )
+    english_only = LinearSentimentAnalyzer({MINILM_NAME: heads[MINILM_NAME]}, minilm)
+    analyzer = load_sentiment(minilm, language=Counts())
+    texts = ["It arrived on Tuesday.", "Great service, thanks!"]
+    told = [LanguageResult("fr", 0.99), LanguageResult("en", 0.99)]
+    read = analyzer.analyze(texts, told)
+    assert Counts.calls == 0
+    assert [result.score for result in read] == [
+        other_only.analyze(texts[:1])[0].score,
+        english_only.analyze(texts[1:])[0].score,
+    ]
+    # Without them it asks its detector, once a text.
+    analyzer.analyze(texts)
+    assert Counts.calls == 2
+    with pytest.raises(ValueError, match="one language a text"):
+        analyzer.analyze(texts, told[:1])
+
+
 def test_the_opinion_gate_decides_neutral_unless_the_rating_is_strong() -> None:
     # No opinion (under the threshold): neutral, unless the rating is strong enough for the
     # desk's priority or the assistant's hand-off, which keeps its sign.

@@ -108,7 +108,7 @@ def label_text(text: str) -> MessageLabels:
     language = _told(detected)
     reader = _reader(loaded, language)
     [intent] = reader.predict([cleaned])
-    [sentiment] = loaded.sentiment.analyze([cleaned])
+    [sentiment] = loaded.sentiment.analyze([cleaned], [detected])
     other_language = outside(detected, reader.languages, OTHER_LANGUAGE_SURE)
     # A bare answer ("oui", "nein", an email address, an order number) asks for nothing: the
     # dialogue reads it as an answer, and no intent may start a task or a hand-off from it.

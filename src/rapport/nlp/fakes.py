@@ -54,8 +54,11 @@ class FakeSentimentAnalyzer:
     POSITIVE = frozenset({"good", "great", "love", "thanks", "excellent"})
     NEGATIVE = frozenset({"bad", "terrible", "hate", "awful", "broken"})
 
-    def analyze(self, texts: Sequence[str]) -> list[SentimentResult]:
-        """Score each text as (positive - negative words) / words, labelled by sign."""
+    def analyze(
+        self, texts: Sequence[str], languages: Sequence[LanguageResult] | None = None
+    ) -> list[SentimentResult]:
+        """Score each text as (positive - negative words) / words, labelled by sign (in any
+        language)."""
         results = []
         for text in texts:
             words = text.lower().split()

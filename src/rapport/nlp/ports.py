@@ -67,7 +67,12 @@ class IntentClassifier(Protocol):
 class SentimentAnalyzer(Protocol):
     """Scores the sentiment of chat messages, emails, survey comments and reviews."""
 
-    def analyze(self, texts: Sequence[str]) -> list[SentimentResult]: ...
+    def analyze(
+        self, texts: Sequence[str], languages: Sequence[LanguageResult] | None = None
+    ) -> list[SentimentResult]:
+        """Label each text; `languages`, one per text, where the caller has told them
+        already (the analyzer then does not tell them again)."""
+        ...
 
 
 class LanguageDetector(Protocol):

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,7 +23,13 @@ from scipy import sparse
 from rapport.nlp.embeddings import HASHING_NAME
 from rapport.nlp.features import beside, combine, ngram_features, sparse_dot
 from rapport.nlp.language import ENGLISH, LANGUAGE_SURE, FocusedDetector, not_english
-from rapport.nlp.ports import Embedder, LanguageDetector, SentimentLabel, SentimentResult
+from rapport.nlp.ports import (
+    Embedder,
+    LanguageDetector,
+    LanguageResult,
+    SentimentLabel,
+    SentimentResult,
+)
 
 MODEL_DIR = Path(__file__).parent / "data" / "sentiment"
 # The heads for text in other languages are stored under their features' name and this.
@@ -147,27 +154,38 @@ class LinearSentimentAnalyzer:
 
     def scores(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Return the predicted mean rating (-4..4) of each text."""
-        return np.array([rating for rating, _, _ in self._read(texts)], np.float32)
+        return np.array([rating for rating, _, _ in self._read(texts, None)], np.float32)
 
-    def analyze(self, texts: Sequence[str]) -> list[SentimentResult]:
-        """Label each text negative, neutral or positive, with a score in [-1, 1]."""
+    def analyze(
+        self, texts: Sequence[str], languages: Sequence[LanguageResult] | None = None
+    ) -> list[SentimentResult]:
+        """Label each text negative, neutral or positive, with a score in [-1, 1]; `languages`
+        (one per text) where the caller has told them already, else the analyzer's detector
+        tells them."""
         return [
             SentimentResult(
                 head.label(float(rating), float(opinion), self._opinions),
                 float(np.clip(rating / SCALE, -1.0, 1.0)),
             )
-            for rating, opinion, head in self._read(texts)
+            for rating, opinion, head in self._read(texts, languages)
         ]
 
-    def _read(self, texts: Sequence[str]) -> list[tuple[np.float32, np.float32, SentimentHead]]:
+    def _read(
+        self, texts: Sequence[str], languages: Sequence[LanguageResult] | None
+    ) -> list[tuple[np.float32, np.float32, SentimentHead]]:
         """Return each text's predicted rating, how surely it carries an opinion, and the head
         that read it."""
         if not texts:
             return []
+        if languages is not None and len(languages) != len(texts):
+            raise ValueError("one language a text")
         described = [self._lexicon.describe_emoji(text) for text in texts]
         embeddings = self._embedder.embed(described) if self._embedder is not None else None
         features = sentiment_features(texts, embeddings, self._lexicon)
-        foreign = [self._in_other_language(text) for text in texts]
+        foreign = [
+            self._in_other_language(text, languages[index] if languages is not None else None)
+            for index, text in enumerate(texts)
+        ]
         heads = {False: self._head, True: self._other or self._head}
         read = {surely: _predict(features, heads[surely]) for surely in set(foreign)}
         return [
@@ -175,10 +193,14 @@ class LinearSentimentAnalyzer:
             for index, surely in enumerate(foreign)
         ]
 
-    def _in_other_language(self, text: str) -> bool:
-        if self._other is None or self._language is None:
+    def _in_other_language(self, text: str, told: LanguageResult | None) -> bool:
+        if self._other is None:
             return False
-        return not_english(self._language.detect(text), LANGUAGE_SURE)
+        if told is None:
+            if self._language is None:
+                return False
+            told = self._language.detect(text)
+        return not_english(told, LANGUAGE_SURE)
 
 
 def _predict(
@@ -244,7 +266,11 @@ def save_heads(
 
 def load_heads(directory: Path = MODEL_DIR) -> dict[str, SentimentHead]:
     """Read the heads written by `save_heads`."""
-    specs = json.loads((directory / "metadata.json").read_text())["heads"]
+    return _heads(directory, json.loads((directory / "metadata.json").read_text())["heads"])
+
+
+def _heads(directory: Path, specs: list[dict[str, Any]]) -> dict[str, SentimentHead]:
+    """Return the heads of a model directory, described by its metadata's `heads`."""
     with np.load(directory / "weights.npz", allow_pickle=False) as arrays:
         return {
             spec["features"]: SentimentHead(
@@ -273,5 +299,5 @@ def load_sentiment(
     written as opinions (LinearSentimentAnalyzer)."""
     metadata = json.loads((directory / "metadata.json").read_text())
     languages = metadata.get("languages", [ENGLISH])
-    heads = load_heads(directory)
+    heads = _heads(directory, metadata["heads"])
     return LinearSentimentAnalyzer(heads, embedder, language, languages, opinions)
