@@ -24,6 +24,26 @@ TOPICS: dict[str, tuple[str, ...]] = {
     "website": ("website", "site", "app", "checkout", "login", "page"),
 }
 WORD = re.compile(r"[a-z]+")
+# Comments that decline to comment, compared by their words (case folded, punctuation
+# dropped). They carry no opinion, but both sentiment heads read "no", "none" and "nothing" as
+# negative ("No comment" -0.21, "Nothing to add." -0.24): a survey full of them would count as
+# unhappy customers. English, French, German and Spanish, as the assistant speaks.
+NON_ANSWERS = frozenset(
+    {
+        "no", "none", "nothing", "nope", "nil", "na", "n a", "not applicable", "no comment",
+        "no comments", "nothing to add", "nothing else", "nothing more", "nothing to say",
+        "nothing to report", "nothing further", "nothing at all", "none at all", "not really",
+        "no thanks", "no thank you", "no opinion", "i don t know", "don t know", "dont know",
+        "idk", "no idea", "pass", "skip", "nothing for now", "nothing at the moment",
+        "rien", "non", "aucun", "aucune", "rien à dire", "rien à ajouter", "rien à signaler",
+        "aucun commentaire", "sans commentaire", "pas de commentaire", "je ne sais pas",
+        "nichts", "nein", "kein", "keine", "keine ahnung", "kein kommentar", "keine angabe",
+        "k a", "nichts hinzuzufügen", "nichts zu sagen", "nichts weiter", "keine anmerkungen",
+        "nada", "ninguno", "ninguna", "sin comentarios", "nada que añadir", "nada que agregar",
+        "nada más", "no sé", "no lo sé",
+    }
+)  # fmt: skip
+ANY_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -87,12 +107,24 @@ def topics_of(text: str) -> list[str]:
     ]
 
 
+def says_nothing(text: str) -> bool:
+    """Return whether a comment declines to comment: no word at all, or one of NON_ANSWERS."""
+    words = ANY_WORD.findall(text.casefold())
+    return not words or " ".join(words) in NON_ANSWERS
+
+
 def label_texts(texts: Sequence[str]) -> list[TextLabels]:
-    """Label comments (a model call: never inside a unit of work)."""
+    """Label comments (a model call: never inside a unit of work). One that says nothing
+    ("none", "n/a", "-") is neutral with a score of 0, without a model."""
     if not texts:
         return []
-    results = analyzer().analyze(list(texts))
-    return [
-        TextLabels(str(result.label), round(float(result.score), 4), topics_of(text))
-        for result, text in zip(results, texts, strict=True)
-    ]
+    read = [text for text in texts if not says_nothing(text)]
+    results = iter(analyzer().analyze(read) if read else [])
+    labels = []
+    for text in texts:
+        if says_nothing(text):
+            labels.append(TextLabels("neutral", 0.0, []))
+            continue
+        result = next(results)
+        labels.append(TextLabels(str(result.label), round(float(result.score), 4), topics_of(text)))
+    return labels
