@@ -5,17 +5,19 @@ customer's order, and hands off."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from rapport.assistant.tasks import TAKE_MESSAGE, answer
+from rapport.core.clock import as_utc
 from rapport.core.db import Database
 from rapport.core.jobs import Job
 from rapport.identity.enums import Role
 from rapport.identity.models import AuditEvent, Workspace
 from rapport.support.assistant_desk import assistant_desk
 from rapport.support.enums import MessageKind
-from rapport.support.models import Message, MetricEvent
+from rapport.support.models import Activity, Message, MetricEvent
 from rapport.support.schemas import Acting, MessageCreate
 from rapport.support.service import conversations
 from rapport.worker.runner import Worker
@@ -31,7 +33,9 @@ from tests.fixtures.assistant import (
     thread,
 )
 from tests.fixtures.identity import make_staff, make_workspace
+from tests.fixtures.jobs import FrozenClock
 from tests.fixtures.metrics import staff_acting
+from tests.fixtures.routing import make_sla_policy
 
 
 async def _start(database: Database, text: str, customer_id: str | None = None) -> tuple[str, str]:
@@ -106,6 +110,37 @@ async def test_labels_are_stored_on_the_message_and_the_conversation(database: D
     )  # fmt: skip
     assert conversation.sentiment_score == -0.2
     assert conversation.status == "open"  # labelled, but nobody's bot owns it
+
+
+async def test_labels_that_raise_the_priority_apply_its_sla_policy_and_say_why(
+    database: Database,
+) -> None:
+    # SLA policies match on priority: a complaint raised to high by its labels gets the high
+    # policy's deadline once its jobs have run (before, the first policy's stayed until the
+    # conversation's next message).
+    clock = FrozenClock(datetime(2026, 12, 2, 10, 0, tzinfo=UTC))
+    workspace = await make_workspace(database)
+    await make_sla_policy(database, workspace.id, position=2, first_response_minutes=240)
+    high = await make_sla_policy(
+        database, workspace.id, position=1, priorities=["high"], first_response_minutes=30
+    )
+    conversation_id = await open_conversation(database, workspace.id, "I complain")
+    await Worker(database, concurrency=1).run_pending()
+    conversation = await conversation_row(database, conversation_id)
+    assert (conversation.priority, conversation.priority_reason) == ("high", "intent: complaint")
+    assert (conversation.sla_policy_id, as_utc(conversation.first_response_due_at)) == (
+        high,
+        clock.now + timedelta(minutes=30),
+    )
+    async with database.session() as session:
+        logged = (
+            await session.execute(
+                select(Activity.kind, Activity.actor, Activity.data).where(
+                    Activity.conversation_id == conversation_id, Activity.kind == "priority"
+                )
+            )
+        ).all()
+    assert [tuple(row) for row in logged] == [("priority", "assistant", {"to": "high"})]
 
 
 async def test_a_knowledge_question_is_answered_and_thanks_resolves(database: Database) -> None:

@@ -182,6 +182,11 @@ async def test_priority_is_scored_with_its_reason_and_can_be_overridden(
     assert changed["priority_reason"].startswith("set by api_key:")
     await _say(client, headers, cid, "customer", "Fraud, asap!")
     assert (await client.get(path, headers=headers)).json()["priority"] == "low"
+    # Each change after the creation is in the history, with who made it.
+    history = (await client.get(f"{path}/history", headers=headers)).json()
+    changes = [(entry["actor"], entry["data"]) for entry in history if entry["kind"] == "priority"]
+    assert [data for _, data in changes] == [{"to": "urgent"}, {"to": "low"}]
+    assert changes[1][0].startswith("api_key:")
 
 
 async def test_a_valued_customer_of_the_360_raises_the_priority(

@@ -168,6 +168,36 @@ async def test_the_first_matching_policy_by_position_applies(
     )
 
 
+async def test_a_priority_change_applies_the_policy_for_the_new_priority(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    # Policies match on priority: raising it must move the deadlines at once, not at the
+    # conversation's next message (before, nothing recomputed them until then).
+    FrozenClock(START)
+    workspace = await make_workspace(database)
+    normal = await make_sla_policy(database, workspace.id, position=2, first_response_minutes=240)
+    urgent = await make_sla_policy(
+        database, workspace.id, position=1, priorities=["urgent"], first_response_minutes=15
+    )
+    headers = bearer(await make_api_key(database, workspace))
+    conversation_id = await _open(client, headers)
+    await _run_jobs(database)
+    url = f"/api/v1/conversations/{conversation_id}"
+    read = (await client.get(url, headers=headers)).json()
+    assert (read["sla_policy_id"], read["first_response_due_at"]) == (
+        normal,
+        "2026-12-02T14:00:00Z",
+    )
+    response = await client.patch(url, json={"priority": "urgent"}, headers=headers)
+    assert response.status_code == 200, response.text
+    await _run_jobs(database)
+    read = (await client.get(url, headers=headers)).json()
+    assert (read["sla_policy_id"], read["first_response_due_at"]) == (
+        urgent,
+        "2026-12-02T10:15:00Z",
+    )
+
+
 async def test_sla_events_are_listed_for_the_conversation(
     client: httpx.AsyncClient, database: Database
 ) -> None:

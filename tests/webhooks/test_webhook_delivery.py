@@ -94,6 +94,30 @@ async def test_only_the_subscribed_events_are_sent(
     assert types == ["conversation.created", "conversation.status_changed"]
 
 
+async def test_a_priority_change_is_sent_with_the_new_priority(
+    database: Database, client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    key, _, secret = await subscribed(
+        database, client, receiver.url, ["conversation.priority_changed"]
+    )
+    conversation_id = await open_conversation(client, key)
+    path = f"/api/v1/conversations/{conversation_id}"
+    for priority in ("urgent", "urgent", "low"):  # the second changes nothing: no event
+        answer = await client.patch(path, json={"priority": priority}, headers=key)
+        assert answer.status_code == 200, answer.text
+
+    await Worker(database).run_pending()
+
+    sent = [json.loads(request["body"]) for request in receiver.received]
+    assert all(verify(secret, r["headers"], r["body"]) for r in receiver.received)
+    assert sorted(
+        (body["type"], body["data"]["conversation_id"], body["data"]["priority"]) for body in sent
+    ) == [
+        ("conversation.priority_changed", conversation_id, "low"),
+        ("conversation.priority_changed", conversation_id, "urgent"),
+    ]
+
+
 async def test_a_failing_receiver_is_retried_with_the_same_id(
     database: Database, client: httpx.AsyncClient, receiver: Receiver
 ) -> None:

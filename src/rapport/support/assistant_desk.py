@@ -14,7 +14,7 @@ from rapport.core.clock import as_utc, utcnow
 from rapport.core.crypto import DecryptionError
 from rapport.support.enums import AuthorType, Channel, ConversationStatus, Priority
 from rapport.support.errors import ConversationMerged, ConversationNotFound
-from rapport.support.lifecycle import change_status
+from rapport.support.lifecycle import change_priority, change_status
 from rapport.support.messages import open_body, read_message, write_message
 from rapport.support.models import Conversation
 from rapport.support.priority import PRIORITY_RANK
@@ -85,7 +85,7 @@ class AssistantDesk:
             return None
         for name, value in _conversation_labels(labels).items():
             setattr(conversation, name, value)
-        _raise_priority(conversation, labels)
+        await _raise_priority(session, conversation, labels)
         return conversation
 
     async def unlabelled(
@@ -200,7 +200,9 @@ def _conversation_labels(labels: MessageLabels) -> dict[str, object]:
     }
 
 
-def _raise_priority(conversation: Conversation, labels: MessageLabels) -> None:
+async def _raise_priority(
+    session: AsyncSession, conversation: Conversation, labels: MessageLabels
+) -> None:
     """Raise to high for a strongly negative or pressing message (never lower it)."""
     if conversation.priority_overridden:
         return
@@ -210,8 +212,10 @@ def _raise_priority(conversation: Conversation, labels: MessageLabels) -> None:
     if labels.intent in PRESSING_INTENTS:
         reasons.append(f"intent: {labels.intent}")
     if reasons and PRIORITY_RANK[conversation.priority] < PRIORITY_RANK[Priority.high]:
-        conversation.priority = Priority.high
-        conversation.priority_reason = "; ".join(reasons)
+        reason = "; ".join(reasons)
+        await change_priority(
+            session, conversation, Priority.high, reason, ASSISTANT, overridden=False
+        )
 
 
 assistant_desk = AssistantDesk()

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import as_utc, utcnow
 from rapport.support import metrics
-from rapport.support.enums import FINISHED, TAKEN_OVER, ConversationStatus, MetricKind
+from rapport.support.enums import FINISHED, TAKEN_OVER, ConversationStatus, MetricKind, Priority
 from rapport.support.errors import InvalidSnooze
-from rapport.support.events import CONVERSATION_STATUS_CHANGED
+from rapport.support.events import CONVERSATION_PRIORITY_CHANGED, CONVERSATION_STATUS_CHANGED
 from rapport.support.models import Activity, Conversation
 from rapport.support.notify import announce
 from rapport.support.repository import ActivityRepository
@@ -27,6 +27,32 @@ async def log(
     await ActivityRepository(session, conversation.workspace_id).add(
         Activity(conversation_id=conversation.id, kind=kind, actor=actor, data=data, created_at=now)
     )
+
+
+async def change_priority(
+    session: AsyncSession,
+    conversation: Conversation,
+    priority: Priority,
+    reason: str,
+    acting: Acting,
+    *,
+    overridden: bool,
+) -> None:
+    """Set a conversation's priority and why (`overridden`: set by a person or a macro, so
+    the labels never raise it again). A change is logged and announced: SLA policies match on
+    priority, so its deadlines are worked out again (`support.track_sla`), and the inbox
+    redraws."""
+    before = conversation.priority
+    conversation.priority, conversation.priority_reason = priority, reason
+    if overridden:
+        conversation.priority_overridden = True
+    if priority == before:
+        return
+    await log(session, conversation, "priority", acting.actor, to=priority)
+    announce(
+        session, CONVERSATION_PRIORITY_CHANGED, workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id, priority=str(priority),
+    )  # fmt: skip
 
 
 async def change_status(

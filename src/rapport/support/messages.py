@@ -26,7 +26,7 @@ from rapport.support.enums import (
 )
 from rapport.support.errors import InvalidMention
 from rapport.support.events import MESSAGE_CREATED
-from rapport.support.lifecycle import change_status
+from rapport.support.lifecycle import change_priority, change_status
 from rapport.support.models import Conversation, Message
 from rapport.support.notify import announce
 from rapport.support.priority import PRIORITY_RANK, CustomerValue, score
@@ -214,7 +214,9 @@ async def _customer_wrote(
     if not conversation.priority_overridden:
         scored = score(text, value)
         if PRIORITY_RANK[scored.priority] > PRIORITY_RANK[conversation.priority]:
-            conversation.priority, conversation.priority_reason = scored.priority, scored.reason
+            await change_priority(
+                session, conversation, scored.priority, scored.reason, acting, overridden=False
+            )
 
 
 async def _agent_replied(

@@ -17,7 +17,7 @@ from rapport.support import metrics
 from rapport.support.enums import AuthorType, Channel, ConversationStatus, MessageKind
 from rapport.support.errors import ConversationMerged, ConversationNotFound
 from rapport.support.events import CONVERSATION_ASSIGNED, CONVERSATION_CREATED
-from rapport.support.lifecycle import change_status, log
+from rapport.support.lifecycle import change_priority, change_status, log
 from rapport.support.messages import (
     AUTHOR_OF_KIND,
     Draft,
@@ -231,9 +231,10 @@ class ConversationService:
                 session, conversation, conversation.status, acting, body.snoozed_until
             )
         if body.priority is not None:
-            conversation.priority, conversation.priority_overridden = body.priority, True
-            conversation.priority_reason = f"set by {acting.actor}"
-            await log(session, conversation, "priority", acting.actor, to=body.priority)
+            reason = f"set by {acting.actor}"
+            await change_priority(
+                session, conversation, body.priority, reason, acting, overridden=True
+            )
         if body.tags is not None:
             conversation.tags = _tags(body.tags)
             await log(session, conversation, "tags", acting.actor, tags=conversation.tags)

@@ -15,6 +15,7 @@ from rapport.support.enums import ConversationStatus
 from rapport.support.events import (
     CONVERSATION_ASSIGNED,
     CONVERSATION_CREATED,
+    CONVERSATION_PRIORITY_CHANGED,
     CONVERSATION_STATUS_CHANGED,
     MESSAGE_CREATED,
 )
@@ -96,7 +97,10 @@ def _due(conversation: Conversation, now: datetime) -> bool:
 
 for _event in (CONVERSATION_CREATED, CONVERSATION_STATUS_CHANGED, CONVERSATION_ASSIGNED):
     subscribe(_event, ROUTE)
-for _event in (CONVERSATION_CREATED, CONVERSATION_STATUS_CHANGED, MESSAGE_CREATED):
+for _event in (
+    CONVERSATION_CREATED, CONVERSATION_STATUS_CHANGED, MESSAGE_CREATED,
+    CONVERSATION_PRIORITY_CHANGED,
+):  # fmt: skip
     subscribe(_event, TRACK_SLA)
 schedule(ROUTE_WAITING, EVERY_MINUTE)
 schedule(CHECK_SLAS, EVERY_MINUTE)

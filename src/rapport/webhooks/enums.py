@@ -20,6 +20,7 @@ class WebhookEventType(enum.StrEnum):
     conversation_status_changed = "conversation.status_changed"
     conversation_assigned = "conversation.assigned"
     conversation_merged = "conversation.merged"
+    conversation_priority_changed = "conversation.priority_changed"
     conversation_sla_breached = "conversation.sla_breached"
     message_created = "message.created"
 
