@@ -143,6 +143,23 @@ async def test_labels_that_raise_the_priority_apply_its_sla_policy_and_say_why(
     assert [tuple(row) for row in logged] == [("priority", "assistant", {"to": "high"})]
 
 
+async def test_the_assistants_reply_queues_no_sla_tracking(database: Database) -> None:
+    # Its reply changes nothing an SLA reads: the customer's message is tracked, the reply not
+    # (one job less a turn; a hand-off or a resolution publish their own events).
+    workspace_id, conversation_id = await _start(database, "How long does shipping take?")
+    assert [author for author, _, _ in await thread(database, conversation_id)] == [
+        "customer", "assistant",
+    ]  # fmt: skip
+    async with database.session() as session:
+        jobs = (
+            await session.execute(select(Job).where(Job.workspace_id == workspace_id))
+        ).scalars()
+        tracked = sorted(
+            job.payload.get("author_type", "-") for job in jobs if job.name == "support.track_sla"
+        )
+    assert tracked == ["-", "customer"]  # the conversation's creation, the customer's message
+
+
 async def test_a_knowledge_question_is_answered_and_thanks_resolves(database: Database) -> None:
     workspace_id, conversation_id = await _start(database, "How long does shipping take?")
     await say(database, workspace_id, conversation_id, "thanks")

@@ -3,6 +3,7 @@ periodic pass, SLA tracking and checks, and snoozed conversations waking up."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.clock import as_utc, utcnow
 from rapport.core.jobs import enqueue, job, schedule
 from rapport.core.outbox import subscribe
-from rapport.support.enums import ConversationStatus
+from rapport.support.enums import AuthorType, ConversationStatus
 from rapport.support.events import (
     CONVERSATION_ASSIGNED,
     CONVERSATION_CREATED,
@@ -97,11 +98,20 @@ def _due(conversation: Conversation, now: datetime) -> bool:
 
 for _event in (CONVERSATION_CREATED, CONVERSATION_STATUS_CHANGED, CONVERSATION_ASSIGNED):
     subscribe(_event, ROUTE)
-for _event in (
-    CONVERSATION_CREATED, CONVERSATION_STATUS_CHANGED, MESSAGE_CREATED,
-    CONVERSATION_PRIORITY_CHANGED,
-):  # fmt: skip
+
+
+def _moves_deadlines(data: Mapping[str, Any]) -> bool:
+    """A customer's message starts a wait, an agent's public reply ends one; the assistant's
+    replies, notes and system messages change nothing an SLA reads (a priority the labels
+    raise, a hand-off or a resolution publish their own events)."""
+    if data.get("private"):
+        return False
+    return data.get("author_type") in (AuthorType.customer, AuthorType.agent)
+
+
+for _event in (CONVERSATION_CREATED, CONVERSATION_STATUS_CHANGED, CONVERSATION_PRIORITY_CHANGED):
     subscribe(_event, TRACK_SLA)
+subscribe(MESSAGE_CREATED, TRACK_SLA, when=_moves_deadlines)
 schedule(ROUTE_WAITING, EVERY_MINUTE)
 schedule(CHECK_SLAS, EVERY_MINUTE)
 schedule(WAKE_SNOOZED, EVERY_MINUTE)
