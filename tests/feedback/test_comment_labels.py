@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from rapport.feedback.text import label_texts, says_nothing
+from rapport.feedback.text import analyzer, label_texts, says_nothing
+from rapport.nlp.embeddings import shared_embedder
+from rapport.nlp.sentiment import LinearSentimentAnalyzer
+
+
+def test_comments_are_read_by_the_head_messages_are_read_by() -> None:
+    # The MiniLM head (the n-gram one only where MiniLM is missing), not the n-gram head as
+    # until 2026-12-07: it reads reviews better (docs/assistant.md).
+    read = analyzer()
+    assert isinstance(read, LinearSentimentAnalyzer)
+    assert read.name == shared_embedder().name
 
 
 @pytest.mark.parametrize(

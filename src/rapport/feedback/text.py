@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any
 
 from rapport.core.crypto import keyring
+from rapport.nlp.embeddings import shared_embedder
 from rapport.nlp.ports import SentimentAnalyzer
 from rapport.nlp.sentiment import load_sentiment
 
@@ -92,9 +93,12 @@ def open_answers(response_id: str, sealed: bytes | None) -> dict[str, Any]:
 
 @cache
 def analyzer() -> SentimentAnalyzer:
-    """Return the default sentiment analyzer for comments, written as opinions (loaded once
-    per process): one is neutral only when both the opinion gate and the band say so."""
-    return load_sentiment(None, opinions=True)
+    """Return the sentiment analyzer for comments, written as opinions (loaded once per
+    process): the MiniLM head (the n-gram head where MiniLM is missing), one neutral only when
+    both the opinion gate and the band say so. It shares the process's model but not its
+    memory of recent texts: no other part reads a comment's vector, and an import's thousands
+    would push the live messages' out."""
+    return load_sentiment(shared_embedder().inner, opinions=True)
 
 
 def topics_of(text: str) -> list[str]:
