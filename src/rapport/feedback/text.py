@@ -122,11 +122,12 @@ def label_texts(texts: Sequence[str]) -> list[TextLabels]:
     ("none", "n/a", "-") is neutral with a score of 0, without a model."""
     if not texts:
         return []
-    read = [text for text in texts if not says_nothing(text)]
+    silent = [says_nothing(text) for text in texts]
+    read = [text for text, nothing in zip(texts, silent, strict=True) if not nothing]
     results = iter(analyzer().analyze(read) if read else [])
     labels = []
-    for text in texts:
-        if says_nothing(text):
+    for text, nothing in zip(texts, silent, strict=True):
+        if nothing:
             labels.append(TextLabels("neutral", 0.0, []))
             continue
         result = next(results)
