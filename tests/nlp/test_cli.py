@@ -117,6 +117,20 @@ def test_evaluate_sentiment_reads_texts_as_messages_or_as_opinions(tmp_path: Pat
     ]
 
 
+def test_evaluate_sentiment_reads_opinions_exactly_as_survey_comments_are_read(
+    tmp_path: Path,
+) -> None:
+    # A comment that declines to comment is neutral there (the models alone read "No
+    # comment" as negative).
+    rows = [("No comment", "neutral"), ("none", "neutral"), ("The parcel came late", "negative")]
+    data = write_csv(tmp_path / "comments.csv", rows)
+    result = runner.invoke(
+        app, ["nlp", "evaluate-sentiment", "--data", str(data), "--json", "--opinions"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["accuracy"] == 1.0
+
+
 def test_a_csv_without_the_header_is_refused(tmp_path: Path) -> None:
     data = tmp_path / "bad.csv"
     data.write_text("utterance,intent\nhello,greet\n")

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rapport.assistant.backlog import MIN_AGE, label_backlog
 from rapport.cli.common import console, out, run
 from rapport.core.db import Database
+from rapport.feedback.text import label_texts
 from rapport.identity.service import workspaces
 from rapport.nlp import intents, metrics
 from rapport.nlp.embeddings import load_embedder
@@ -101,14 +102,18 @@ def evaluate_sentiment(
     opinions: bool = typer.Option(
         False,
         "--opinions",
-        help="Read the texts as opinions, as survey comments are read: neutral only when the "
-        "opinion gate and the neutral band agree (default: as messages to support).",
+        help="Read the texts as opinions, exactly as survey comments are read: neutral only "
+        "when the opinion gate and the neutral band agree, or when the text declines to "
+        "comment ('none', 'n/a'); default: as messages to support.",
     ),
 ) -> None:
     """Evaluate the sentiment model on a text,label CSV (negative, neutral, positive)."""
     texts, truth = read_labelled(data)
     analyzer = load_sentiment(load_embedder(threads=2), opinions=opinions)
-    predicted = [result.label for result in analyzer.analyze(texts)]
+    if opinions:  # exactly as survey comments are read, a non-answer ("none") neutral
+        predicted = [labels.label for labels in label_texts(texts, analyzer)]
+    else:
+        predicted = [result.label for result in analyzer.analyze(texts)]
     report: dict[str, object] = {
         "rows": len(truth),
         "accuracy": metrics.accuracy(truth, predicted),

@@ -117,14 +117,15 @@ def says_nothing(text: str) -> bool:
     return not words or " ".join(words) in NON_ANSWERS
 
 
-def label_texts(texts: Sequence[str]) -> list[TextLabels]:
-    """Label comments (a model call: never inside a unit of work). One that says nothing
-    ("none", "n/a", "-") is neutral with a score of 0, without a model."""
+def label_texts(texts: Sequence[str], reader: SentimentAnalyzer | None = None) -> list[TextLabels]:
+    """Label comments (a model call: never inside a unit of work) with `reader` (by default
+    the process's `analyzer()`). One that says nothing ("none", "n/a", "-") is neutral with a
+    score of 0, without a model."""
     if not texts:
         return []
     silent = [says_nothing(text) for text in texts]
     read = [text for text, nothing in zip(texts, silent, strict=True) if not nothing]
-    results = iter(analyzer().analyze(read) if read else [])
+    results = iter((reader or analyzer()).analyze(read) if read else [])
     labels = []
     for text, nothing in zip(texts, silent, strict=True):
         if nothing:
