@@ -21,7 +21,8 @@ def test_comments_are_read_by_the_head_messages_are_read_by() -> None:
     "comment",
     ["No comment", "none", "None.", "N/A", "n/a", "Nothing to add.", "nothing", "no", "-", ".",
      "???", "I don't know", "Rien à signaler", "rien", "nichts", "Keine Angabe", "k.A.",
-     "Nada que añadir", "sin comentarios", "  NOTHING!!  "],
+     "Nada que añadir", "sin comentarios", "  NOTHING!!  ", "nein danke", "I don\u2019t know",
+     "no se\u0301", "—"],
 )  # fmt: skip
 def test_a_comment_that_says_nothing_is_neutral(comment: str) -> None:
     assert says_nothing(comment)
@@ -32,10 +33,17 @@ def test_a_comment_that_says_nothing_is_neutral(comment: str) -> None:
 @pytest.mark.parametrize(
     "comment",
     ["No, the parcel came late", "Nothing arrived", "none of the sizes fit", "no complaints",
-     "Nothing works", "Rien ne marche"],
+     "Nothing works", "Rien ne marche", ":(", "👎", "😍😍", "nothing to add :("],
 )  # fmt: skip
 def test_a_comment_with_more_to_say_is_read_by_the_model(comment: str) -> None:
     assert not says_nothing(comment)
+
+
+def test_emoji_and_emoticons_keep_their_feeling() -> None:
+    labels = label_texts([":(", "😡😡😡", ":)", "😍😍", "nothing to add :("])
+    assert [label.label for label in labels] == [
+        "negative", "negative", "positive", "positive", "negative",
+    ]  # fmt: skip
 
 
 def test_non_answers_among_comments_keep_every_comment_in_its_place() -> None:

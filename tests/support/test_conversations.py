@@ -185,8 +185,8 @@ async def test_priority_is_scored_with_its_reason_and_can_be_overridden(
     # Each change after the creation is in the history, with who made it.
     history = (await client.get(f"{path}/history", headers=headers)).json()
     changes = [(entry["actor"], entry["data"]) for entry in history if entry["kind"] == "priority"]
-    assert [data for _, data in changes] == [{"to": "urgent"}, {"to": "low"}]
-    assert changes[1][0].startswith("api_key:")
+    assert changes[0] == ("system:priority", {"to": "urgent"})
+    assert changes[1][0].startswith("api_key:") and changes[1][1] == {"to": "low"}
 
 
 async def test_a_valued_customer_of_the_360_raises_the_priority(
@@ -206,6 +206,41 @@ async def test_a_valued_customer_of_the_360_raises_the_priority(
         "valued customer: 12 orders",
         customer,
     )
+    # It starts at that priority: no change to log or publish.
+    history = (await client.get(f"/api/v1/conversations/{cid}/history", headers=headers)).json()
+    assert [entry["kind"] for entry in history] == ["created"]
+    assert await _event_names(database, cid) == ["conversation.created", "message.created"]
+
+
+async def _event_names(database: Database, conversation_id: str) -> list[str]:
+    async with database.session() as session:
+        events = (await session.execute(select(DomainEvent).order_by(DomainEvent.id))).scalars()
+        return [e.name for e in events if e.data.get("conversation_id") == conversation_id]
+
+
+async def test_a_priority_change_is_published_once_with_the_previous_one(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    _, headers = await _api(database)
+    cid = await _open(client, headers, "Hello")
+    path = f"/api/v1/conversations/{cid}"
+    await _say(client, headers, cid, "customer", "This is urgent")  # scoring raises it
+    for priority in ("urgent", "low"):  # the same by hand (scoring stops), then another
+        answer = await client.patch(path, json={"priority": priority}, headers=headers)
+        assert answer.status_code == 200, answer.text
+    async with database.session() as session:
+        events = (await session.execute(select(DomainEvent).order_by(DomainEvent.id))).scalars()
+        changes = [
+            (e.data["previous"], e.data["priority"])
+            for e in events
+            if e.name == "conversation.priority_changed" and e.data["conversation_id"] == cid
+        ]
+    assert changes == [("normal", "urgent"), ("urgent", "low")]
+    history = (await client.get(f"{path}/history", headers=headers)).json()
+    logged = [(entry["actor"].split(":")[0], entry["data"]["to"]) for entry in history
+              if entry["kind"] == "priority"]  # fmt: skip
+    # The scoring's raise, the same priority set by hand (it stops the scoring), the change.
+    assert logged == [("system", "urgent"), ("api_key", "urgent"), ("api_key", "low")]
 
 
 async def test_merge_keeps_messages_tags_and_history_on_the_survivor(

@@ -3,6 +3,7 @@ once each and pushed, late responses judged from the metric events."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from rapport.core.db import Database
-from rapport.core.jobs import enqueue
+from rapport.core.jobs import Job, enqueue
 from rapport.core.realtime import get_hub
 from rapport.support.routing_calendar import calendars
 from rapport.support.routing_models import SlaEvent
@@ -196,6 +197,27 @@ async def test_a_priority_change_applies_the_policy_for_the_new_priority(
         urgent,
         "2026-12-02T10:15:00Z",
     )
+
+
+async def test_only_messages_that_move_a_wait_queue_a_refresh(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    # A customer's message starts a wait and an agent's public reply ends one; a private note
+    # changes nothing a deadline reads, so it queues no refresh.
+    FrozenClock(START)
+    workspace_id, headers = await _setup(database, first_response_minutes=60)
+    conversation_id = await _open(client, headers)
+
+    async def refreshes() -> int:
+        async with database.session() as session:
+            jobs = await session.execute(select(Job).where(Job.workspace_id == workspace_id))
+            return sum(job.name == "support.track_sla" for job in jobs.scalars())
+
+    counted = [await refreshes()]
+    for kind in ("note", "reply", "customer"):
+        await _say(client, headers, conversation_id, kind)
+        counted.append(await refreshes())
+    assert [after - before for before, after in itertools.pairwise(counted)] == [0, 1, 1]
 
 
 async def test_sla_events_are_listed_for_the_conversation(

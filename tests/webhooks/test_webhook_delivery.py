@@ -111,10 +111,16 @@ async def test_a_priority_change_is_sent_with_the_new_priority(
     sent = [json.loads(request["body"]) for request in receiver.received]
     assert all(verify(secret, r["headers"], r["body"]) for r in receiver.received)
     assert sorted(
-        (body["type"], body["data"]["conversation_id"], body["data"]["priority"]) for body in sent
+        (
+            body["type"],
+            body["data"]["conversation_id"],
+            body["data"]["previous"],
+            body["data"]["priority"],
+        )
+        for body in sent
     ) == [
-        ("conversation.priority_changed", conversation_id, "low"),
-        ("conversation.priority_changed", conversation_id, "urgent"),
+        ("conversation.priority_changed", conversation_id, "normal", "urgent"),
+        ("conversation.priority_changed", conversation_id, "urgent", "low"),
     ]
 
 

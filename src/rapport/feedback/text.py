@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -33,18 +34,23 @@ NON_ANSWERS = frozenset(
     {
         "no", "none", "nothing", "nope", "nil", "na", "n a", "not applicable", "no comment",
         "no comments", "nothing to add", "nothing else", "nothing more", "nothing to say",
-        "nothing to report", "nothing further", "nothing at all", "none at all", "not really",
-        "no thanks", "no thank you", "no opinion", "i don t know", "don t know", "dont know",
-        "idk", "no idea", "pass", "skip", "nothing for now", "nothing at the moment",
+        "nothing to report", "nothing further", "nothing at all", "none at all", "nah",
+        "no thanks", "no thank you", "no thx", "no opinion", "i don t know", "don t know",
+        "dont know", "idk", "no idea", "pass", "skip", "nothing for now", "nothing at the moment",
         "rien", "non", "aucun", "aucune", "rien à dire", "rien à ajouter", "rien à signaler",
         "aucun commentaire", "sans commentaire", "pas de commentaire", "je ne sais pas",
+        "non merci", "aucune idée",
         "nichts", "nein", "kein", "keine", "keine ahnung", "kein kommentar", "keine angabe",
         "k a", "nichts hinzuzufügen", "nichts zu sagen", "nichts weiter", "keine anmerkungen",
+        "nein danke",
         "nada", "ninguno", "ninguna", "sin comentarios", "nada que añadir", "nada que agregar",
-        "nada más", "no sé", "no lo sé",
+        "nada más", "no sé", "no lo sé", "no gracias", "ni idea",
     }
 )  # fmt: skip
 ANY_WORD = re.compile(r"[^\W_]+")
+# A comment of these characters alone ("-", ".", "???") says nothing; emoji and emoticons
+# (":(", "👎") carry a feeling the model reads.
+SILENT = re.compile(r"[\s\-\u2013\u2014.,;?!/*_\u2026'\u2019]*")
 
 
 @dataclass(frozen=True)
@@ -112,8 +118,14 @@ def topics_of(text: str) -> list[str]:
 
 
 def says_nothing(text: str) -> bool:
-    """Return whether a comment declines to comment: no word at all, or one of NON_ANSWERS."""
-    words = ANY_WORD.findall(text.casefold())
+    """Return whether a comment declines to comment: punctuation alone, or one of
+    NON_ANSWERS with nothing but punctuation around its words ("nothing to add :(" has a
+    feeling to read); compared in Unicode's composed form ("no se" + a combining accent is
+    "no sé")."""
+    composed = unicodedata.normalize("NFC", text.casefold())
+    if not SILENT.fullmatch(ANY_WORD.sub("", composed)):
+        return False
+    words = ANY_WORD.findall(composed)
     return not words or " ".join(words) in NON_ANSWERS
 
 
@@ -125,7 +137,8 @@ def label_texts(texts: Sequence[str], reader: SentimentAnalyzer | None = None) -
         return []
     silent = [says_nothing(text) for text in texts]
     read = [text for text, nothing in zip(texts, silent, strict=True) if not nothing]
-    results = iter((reader or analyzer()).analyze(read) if read else [])
+    reader = reader if reader is not None else analyzer()
+    results = iter(reader.analyze(read) if read else [])
     labels = []
     for text, nothing in zip(texts, silent, strict=True):
         if nothing:

@@ -59,6 +59,8 @@ class FakeSentimentAnalyzer:
     ) -> list[SentimentResult]:
         """Score each text as (positive - negative words) / words, labelled by sign (in any
         language)."""
+        if languages is not None and len(languages) != len(texts):
+            raise ValueError("one language a text")
         results = []
         for text in texts:
             words = text.lower().split()

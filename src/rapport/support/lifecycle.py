@@ -39,20 +39,22 @@ async def change_priority(
     overridden: bool,
 ) -> None:
     """Set a conversation's priority and why (`overridden`: set by a person or a macro, so
-    the labels never raise it again). A change is logged and announced: SLA policies match on
-    priority, so its deadlines are worked out again (`support.track_sla`), and the inbox
-    redraws."""
+    scoring and the labels never raise it again). It is logged when it changes or a person
+    sets it (setting the same priority by hand still stops the scoring, so the history says
+    who did), and a change is announced: SLA policies match on priority, so its deadlines are
+    worked out again (`support.track_sla`), and the inbox redraws."""
     before = conversation.priority
     conversation.priority, conversation.priority_reason = priority, reason
     if overridden:
         conversation.priority_overridden = True
-    if priority == before:
+    if priority == before and not overridden:
         return
     await log(session, conversation, "priority", acting.actor, to=priority)
-    announce(
-        session, CONVERSATION_PRIORITY_CHANGED, workspace_id=conversation.workspace_id,
-        conversation_id=conversation.id, priority=str(priority),
-    )  # fmt: skip
+    if priority != before:
+        announce(
+            session, CONVERSATION_PRIORITY_CHANGED, workspace_id=conversation.workspace_id,
+            conversation_id=conversation.id, priority=str(priority), previous=str(before),
+        )  # fmt: skip
 
 
 async def change_status(

@@ -45,6 +45,9 @@ AUTHOR_OF_KIND = {
 # and the assistant's. Private notes and system messages never do.
 SENT_TO_CUSTOMER = frozenset({AuthorType.agent, AuthorType.assistant})
 
+# Who raises a priority scored from a customer's words (the history names it).
+SCORING = Acting(actor="system:priority")
+
 
 def body_aad(message_id: str) -> str:
     """Return the associated data that binds a sealed body to its row."""
@@ -214,9 +217,15 @@ async def _customer_wrote(
     if not conversation.priority_overridden:
         scored = score(text, value)
         if PRIORITY_RANK[scored.priority] > PRIORITY_RANK[conversation.priority]:
-            await change_priority(
-                session, conversation, scored.priority, scored.reason, acting, overridden=False
-            )
+            if conversation.message_seq == 1:
+                # Its creation (the first message scored with the customer's value): the
+                # conversation starts at this priority, no change to tell.
+                conversation.priority, conversation.priority_reason = scored.priority, scored.reason
+            else:
+                await change_priority(
+                    session, conversation, scored.priority, scored.reason, SCORING,
+                    overridden=False,
+                )  # fmt: skip
 
 
 async def _agent_replied(
