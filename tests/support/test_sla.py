@@ -220,6 +220,28 @@ async def test_only_messages_that_move_a_wait_queue_a_refresh(
     assert [after - before for before, after in itertools.pairwise(counted)] == [0, 1, 1]
 
 
+async def test_a_merge_gives_the_survivor_the_wait_it_took_over(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    # The survivor's customer was answered; the merged conversation's customer still waits.
+    # The merge hands that wait to the survivor, whose next-response deadline runs from it.
+    clock = FrozenClock(START)
+    _, headers = await _setup(database, first_response_minutes=60, next_response_minutes=30)
+    survivor = await _open(client, headers)
+    await _say(client, headers, survivor, "reply")
+    clock.now = START + timedelta(minutes=5)
+    merged = await _open(client, headers)
+    await _run_jobs(database)
+    clock.now = START + timedelta(minutes=10)
+    done = await client.post(
+        f"/api/v1/conversations/{merged}/merge-into/{survivor}", headers=headers
+    )
+    assert done.status_code == 200, done.text
+    await _run_jobs(database)
+    read = (await client.get(f"/api/v1/conversations/{survivor}", headers=headers)).json()
+    assert read["next_response_due_at"] == "2026-12-02T10:35:00Z"
+
+
 async def test_sla_events_are_listed_for_the_conversation(
     client: httpx.AsyncClient, database: Database
 ) -> None:

@@ -16,6 +16,7 @@ from rapport.support.enums import AuthorType, ConversationStatus
 from rapport.support.events import (
     CONVERSATION_ASSIGNED,
     CONVERSATION_CREATED,
+    CONVERSATION_MERGED,
     CONVERSATION_PRIORITY_CHANGED,
     CONVERSATION_STATUS_CHANGED,
     MESSAGE_CREATED,
@@ -109,7 +110,10 @@ def _moves_deadlines(data: Mapping[str, Any]) -> bool:
     return data.get("author_type") in (AuthorType.customer, AuthorType.agent)
 
 
-for _event in (CONVERSATION_CREATED, CONVERSATION_STATUS_CHANGED, CONVERSATION_PRIORITY_CHANGED):
+for _event in (
+    CONVERSATION_CREATED, CONVERSATION_STATUS_CHANGED, CONVERSATION_PRIORITY_CHANGED,
+    CONVERSATION_MERGED,  # the survivor takes over a wait the merged conversation had
+):  # fmt: skip
     subscribe(_event, TRACK_SLA)
 subscribe(MESSAGE_CREATED, TRACK_SLA, when=_moves_deadlines)
 schedule(ROUTE_WAITING, EVERY_MINUTE)
