@@ -209,13 +209,15 @@ async def test_a_valued_customer_of_the_360_raises_the_priority(
     # It starts at that priority: no change to log or publish.
     history = (await client.get(f"/api/v1/conversations/{cid}/history", headers=headers)).json()
     assert [entry["kind"] for entry in history] == ["created"]
-    assert await _event_names(database, cid) == ["conversation.created", "message.created"]
+    events = await _events_of(database, cid)
+    assert [event.name for event in events] == ["conversation.created", "message.created"]
 
 
-async def _event_names(database: Database, conversation_id: str) -> list[str]:
+async def _events_of(database: Database, conversation_id: str) -> list[DomainEvent]:
+    """Return the domain events published about a conversation, oldest first."""
     async with database.session() as session:
         events = (await session.execute(select(DomainEvent).order_by(DomainEvent.id))).scalars()
-        return [e.name for e in events if e.data.get("conversation_id") == conversation_id]
+        return [e for e in events if e.data.get("conversation_id") == conversation_id]
 
 
 async def test_a_priority_change_is_published_once_with_the_previous_one(
@@ -228,13 +230,11 @@ async def test_a_priority_change_is_published_once_with_the_previous_one(
     for priority in ("urgent", "low"):  # the same by hand (scoring stops), then another
         answer = await client.patch(path, json={"priority": priority}, headers=headers)
         assert answer.status_code == 200, answer.text
-    async with database.session() as session:
-        events = (await session.execute(select(DomainEvent).order_by(DomainEvent.id))).scalars()
-        changes = [
-            (e.data["previous"], e.data["priority"])
-            for e in events
-            if e.name == "conversation.priority_changed" and e.data["conversation_id"] == cid
-        ]
+    changes = [
+        (e.data["previous"], e.data["priority"])
+        for e in await _events_of(database, cid)
+        if e.name == "conversation.priority_changed"
+    ]
     assert changes == [("normal", "urgent"), ("urgent", "low")]
     history = (await client.get(f"{path}/history", headers=headers)).json()
     logged = [(entry["actor"].split(":")[0], entry["data"]["to"]) for entry in history

@@ -150,16 +150,22 @@ async def test_a_late_reply_between_checks_is_a_breach_and_an_early_one_is_not(
     ]
 
 
+async def _normal_and_urgent(database: Database) -> tuple[str, str, dict[str, str]]:
+    """Create a workspace with an urgent policy (15 minutes, tried first) and one for the rest
+    (240 minutes); return their ids and an API key's headers."""
+    workspace = await make_workspace(database)
+    normal = await make_sla_policy(database, workspace.id, position=2, first_response_minutes=240)
+    urgent = await make_sla_policy(
+        database, workspace.id, position=1, priorities=["urgent"], first_response_minutes=15
+    )
+    return normal, urgent, bearer(await make_api_key(database, workspace))
+
+
 async def test_the_first_matching_policy_by_position_applies(
     client: httpx.AsyncClient, database: Database
 ) -> None:
     FrozenClock(START)
-    workspace = await make_workspace(database)
-    await make_sla_policy(database, workspace.id, position=2, first_response_minutes=240)
-    urgent = await make_sla_policy(
-        database, workspace.id, position=1, priorities=["urgent"], first_response_minutes=15
-    )
-    headers = bearer(await make_api_key(database, workspace))
+    _, urgent, headers = await _normal_and_urgent(database)
     conversation_id = await _open(client, headers, priority="urgent")
     await _run_jobs(database)
     read = (await client.get(f"/api/v1/conversations/{conversation_id}", headers=headers)).json()
@@ -175,12 +181,7 @@ async def test_a_priority_change_applies_the_policy_for_the_new_priority(
     # Policies match on priority: raising it must move the deadlines at once, not at the
     # conversation's next message (before, nothing recomputed them until then).
     FrozenClock(START)
-    workspace = await make_workspace(database)
-    normal = await make_sla_policy(database, workspace.id, position=2, first_response_minutes=240)
-    urgent = await make_sla_policy(
-        database, workspace.id, position=1, priorities=["urgent"], first_response_minutes=15
-    )
-    headers = bearer(await make_api_key(database, workspace))
+    normal, urgent, headers = await _normal_and_urgent(database)
     conversation_id = await _open(client, headers)
     await _run_jobs(database)
     url = f"/api/v1/conversations/{conversation_id}"
