@@ -209,6 +209,17 @@ async def test_stop_words_match_no_article_by_words(database: Database) -> None:
     assert [hit.keyword_score for hit in hits] == [0.0] * len(hits)
 
 
+@pytest.mark.parametrize(
+    "query", ["¿La camisa de lino es transparente?", "Est-ce que la chemise est transparente ?"]
+)
+def test_french_and_spanish_function_words_match_nothing(query: str) -> None:
+    # Words no article holds are left out of the score, so "de" or "la" alone once made any
+    # Spanish article a full keyword match for a question about something else.
+    shipping = ranking.document("Envíos", "Enviamos de lunes a viernes. La entrega es rápida.")
+    returns = ranking.document("Retours", "Est-ce que je peux retourner la commande ?")
+    assert ranking.keyword_scores(query, [shipping, returns]) == [0.0, 0.0]
+
+
 async def test_a_very_long_query_is_answered(database: Database) -> None:
     workspace = await make_workspace(database)
     ids = await make_search_set(database, workspace.id)
