@@ -120,6 +120,7 @@ DOMAINS: tuple[Domain, ...] = (
         "knowledge",
         scopes=(Scope.knowledge_read, Scope.knowledge_write),
         console_areas=(ConsoleArea("Knowledge", "/console/knowledge", "book", "knowledge"),),
+        console_pages=("product_sheets",),
         root_routers=("help_router",),
     ),
     Domain(

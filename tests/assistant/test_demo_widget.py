@@ -128,3 +128,28 @@ def test_a_french_customer_is_answered_in_french(test_client: TestClient) -> Non
         assert _ask(test_client, websocket, 6, "je veux parler à un conseiller") == (
             "Je vous passe à un collègue qui vous répondra ici très vite."
         )
+
+
+def test_the_demo_shop_answers_product_questions_from_its_fact_sheets(
+    test_client: TestClient,
+) -> None:
+    use_search(None)  # the knowledge base's own search (the suite fakes it)
+    source = _demo_shop(test_client, articles=True)
+    with test_client.websocket_connect("/widget/ws") as websocket:
+        websocket.send_json({"type": "hello", "write_key": source.write_key})
+        assert websocket.receive_json()["type"] == "ready"
+        assert _ask(test_client, websocket, 1, "Is the linen shirt machine washable?") == (
+            "Linen shirt — Care: machine wash at 30 °C, line dry, iron while damp\n"
+            "Anything else I can help with?"
+        )
+        assert _ask(test_client, websocket, 2, "How much is the canvas tote bag?") == (
+            "Canvas tote bag — Price: €49.00\nAnything else I can help with?"
+        )
+    with test_client.websocket_connect("/widget/ws") as websocket:  # a new chat, in Spanish
+        websocket.send_json({"type": "hello", "write_key": source.write_key})
+        assert websocket.receive_json()["type"] == "ready"
+        answer = _ask(test_client, websocket, 1, "¿Qué tallas tiene la camisa de lino?")
+        assert answer == (
+            "Camisa de lino — Tallas: XS, S, M, L, XL y XXL; corte holgado, elija su talla "
+            "habitual\n¿Puedo ayudarle en algo más?"
+        )

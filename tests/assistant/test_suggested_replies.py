@@ -27,7 +27,7 @@ from tests.fixtures.identity import (
     make_staff,
     make_workspace,
 )
-from tests.fixtures.knowledge import make_article
+from tests.fixtures.knowledge import make_article, make_product_sheet
 from tests.fixtures.sessions import session_headers, sign_in
 from tests.fixtures.support import SYSTEM_ACTING, make_conversation, make_team
 
@@ -135,6 +135,24 @@ async def test_a_return_question_suggests_the_return_answer_first(
     asking = await make_conversation(database, workspace.id, "How can I return my boots?")
     found = (await _suggest(client, asking, bearer(await make_api_key(database, workspace)))).json()
     assert [(item["kind"], item["text"]) for item in found["items"]] == [("past_reply", RETURN_A)]
+
+
+async def test_a_question_naming_a_product_suggests_its_fact(
+    client: httpx.AsyncClient, database: Database, minilm: Watched
+) -> None:
+    workspace = await make_workspace(database)
+    await make_product_sheet(
+        database, workspace.id, "linen-shirt",
+        facts=[("Material", "100 % linen"), ("Care", "machine wash at 30 °C, line dry")],
+    )  # fmt: skip
+    asking = await make_conversation(database, workspace.id, "Can I wash the linen shirt?")
+    minilm.held.clear()
+    found = (await _suggest(client, asking, bearer(await make_api_key(database, workspace)))).json()
+    assert [(item["kind"], item["title"], item["source_id"]) for item in found["items"]] == [
+        ("product_fact", "Linen shirt — Care", "linen-shirt")
+    ]
+    assert found["items"][0]["text"] == "Linen shirt — Care: machine wash at 30 °C, line dry"
+    assert minilm.held and set(minilm.held) == {0}  # no connection held while embedding
 
 
 async def test_another_workspaces_replies_are_never_suggested(

@@ -11,7 +11,7 @@ from rapport.identity.models import Workspace
 from rapport.knowledge.enums import ArticleStatus
 from tests.fixtures.authorization import Case, call_case, case_name
 from tests.fixtures.identity import bearer, make_api_key, make_staff, make_workspace
-from tests.fixtures.knowledge import make_article
+from tests.fixtures.knowledge import make_article, make_product_sheet
 from tests.fixtures.sessions import session_headers, sign_in
 
 READ, WRITE = Scope.knowledge_read, Scope.knowledge_write
@@ -24,12 +24,21 @@ CASES = [
     Case("DELETE", "/api/v1/articles/{article}", WRITE, 204),
     Case("GET", "/api/v1/knowledge-settings", READ),
     Case("PUT", "/api/v1/knowledge-settings", WRITE, json={"default_locale": "de"}),
+    Case("GET", "/api/v1/product-sheets", READ),
+    Case("GET", "/api/v1/product-sheets/search?q=what+is+the+linen+shirt+material", READ),
+    Case("PUT", "/api/v1/product-sheets/tote-bag/en", WRITE, 201, {"name": "Tote bag"}),
+    Case("GET", "/api/v1/product-sheets/{sheet}/en", READ),
+    Case("DELETE", "/api/v1/product-sheets/{sheet}/en", WRITE, 204),
 ]
 ROLE_FOR = {READ: Role.agent, WRITE: Role.supervisor}
 
 
 async def _ids(database: Database, workspace: Workspace) -> dict[str, str]:
-    return {"article": await make_article(database, workspace.id, "Shipping", "Two days.")}
+    await make_product_sheet(database, workspace.id, "linen-shirt")
+    return {
+        "article": await make_article(database, workspace.id, "Shipping", "Two days."),
+        "sheet": "linen-shirt",
+    }
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_name)

@@ -1,5 +1,5 @@
 """The knowledge base as the assistant sees it: a search port with the knowledge domain's
-hybrid search behind it, replaceable in tests."""
+hybrid search (articles) and product fact sheets behind it, replaceable in tests."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.assistant.dialogue import Hit
 from rapport.assistant.labels import clean
+from rapport.knowledge.products import product_sheets
 from rapport.knowledge.service import search as search_articles
 
 logger = logging.getLogger(__name__)
@@ -20,11 +21,15 @@ MAX_QUERY = 500
 async def knowledge_search(
     session: AsyncSession, workspace_id: str, query: str, locale: str | None
 ) -> Sequence[Hit]:
-    """Search published articles, in the customer's language first (any locale else). The
-    query is the text the labels' models read, so its embedding is the one they made."""
+    """Search published articles and the fact sheet of a product the question names, in the
+    customer's language first (any locale else), best first. The query is the text the
+    labels' models read, so its embedding is the one they made."""
     query = clean(query)[:MAX_QUERY]
-    hits = await search_articles(session, workspace_id, query, locale=locale, limit=3)
-    return list(hits)
+    hits: list[Hit] = list(
+        await search_articles(session, workspace_id, query, locale=locale, limit=3)
+    )
+    hits += await product_sheets.answer(session, workspace_id, query, locale=locale)
+    return sorted(hits, key=lambda hit: -hit.score)
 
 
 _search: Search = knowledge_search

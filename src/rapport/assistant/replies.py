@@ -48,8 +48,9 @@ class Phrases:
     decimal_comma: bool
 
     def article(self, title: str, snippet: str, url: str) -> str:
-        """Answer with a knowledge-base article."""
-        return f"{title}: {snippet}\n{self.more.format(url=url)}\n{self.anything_else}"
+        """Answer with a knowledge-base article or a product's facts (a link when it has one)."""
+        more = f"{self.more.format(url=url)}\n" if url else ""
+        return f"{title}: {snippet}\n{more}{self.anything_else}"
 
     def status(self, facts: OrderFacts) -> str:
         """Say where an order stands."""

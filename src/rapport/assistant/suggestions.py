@@ -1,11 +1,12 @@
 """Agent assist: replies suggested for the customer's last message in a conversation, from
 what agents of the workspace answered to similar questions, its canned responses (filled
-for the conversation) and its best knowledge article.
+for the conversation), its best knowledge article and the facts of a product it names.
 
-The work runs in three steps so no transaction waits on the model: one unit of work reads
-(the conversation as the caller may see it, past answers, canned responses), the vectors
-are computed with no connection held, and a second unit searches the articles (the query is
-embedded before its first statement) and fills the chosen canned response."""
+The work runs in steps so no transaction waits on the model: one unit of work reads (the
+conversation as the caller may see it, past answers, canned responses), the vectors are
+computed with no connection held, a short unit asks the product fact sheets with the
+question's vector, and a last unit searches the articles (the query is embedded before its
+first statement) and fills the chosen canned response."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from rapport.assistant.suggestion_schemas import SuggestedReplies, SuggestedRepl
 from rapport.core.db import Database
 from rapport.core.ratelimit import RateLimiter
 from rapport.knowledge.embedding import embed
+from rapport.knowledge.products import product_sheets
 from rapport.knowledge.service import search as search_articles
 from rapport.nlp.pii import mask_pii
 from rapport.nlp.ports import Vectors
@@ -123,6 +125,9 @@ class ReplySuggester:
         message_id, question = asked.id, asked.body[:MAX_QUESTION_CHARS]
         found = await _by_similarity(workspace_id, question, answered, canned)
         async with database.session() as session:
+            embedded = (found.question, found.model)
+            facts = await product_sheets.answer(session, workspace_id, question, embedded=embedded)
+        async with database.session() as session:
             hits = await search_articles(session, workspace_id, question, limit=1)
             items = list(found.past)
             if found.canned is not None:
@@ -142,6 +147,13 @@ class ReplySuggester:
                 items.append(
                     _reply(SuggestionKind.article, hit.title, text, hit.score, hit.article_id, link)
                 )
+        for fact in facts:
+            if fact.score >= ARTICLE_MIN:
+                text = f"{fact.title}: {fact.snippet}" + (f"\n\n{fact.url}" if fact.url else "")
+                kind = SuggestionKind.product_fact
+                items.append(
+                    _reply(kind, fact.title, text, fact.score, fact.product_key, fact.url or None)
+                )
         items.sort(key=lambda item: -item.score)
         return SuggestedReplies(
             conversation_id=conversation_id, message_id=message_id, items=items[:MAX_SUGGESTIONS]
@@ -152,6 +164,8 @@ class ReplySuggester:
 class _Found:
     past: list[SuggestedReply]
     canned: tuple[_Canned, float] | None
+    question: Vectors  # the question's vector, and the model that made it
+    model: str
 
 
 async def _by_similarity(
@@ -163,7 +177,7 @@ async def _by_similarity(
     """Rank earlier questions and canned responses by cosine to the question (no unit held)."""
     texts = [question, *(a.question[:MAX_QUESTION_CHARS] for a in answered)]
     texts += [f"{c.title}. {c.text}"[:MAX_QUESTION_CHARS] for c in canned]
-    vectors = await _vectors(workspace_id, texts)
+    vectors, model = await _vectors(workspace_id, texts)
     query, rest = vectors[0], vectors[1:]
     past_scores = rest[: len(answered)] @ query if answered else np.zeros(0)
     canned_scores = rest[len(answered) :] @ query if canned else np.zeros(0)
@@ -187,12 +201,13 @@ async def _by_similarity(
         position = int(np.argmax(canned_scores))
         if float(canned_scores[position]) >= CANNED_MIN:
             best = (canned[position], float(canned_scores[position]))
-    return _Found(past, best)
+    return _Found(past, best, query, model)
 
 
-async def _vectors(workspace_id: str, texts: Sequence[str]) -> Vectors:
-    """Return unit vectors of the texts, embedding only those not seen before and only as
-    many as the workspace's budget allows (the others are zero: not suggested this time)."""
+async def _vectors(workspace_id: str, texts: Sequence[str]) -> tuple[Vectors, str]:
+    """Return unit vectors of the texts and the model's name, embedding only those not seen
+    before and only as many as the workspace's budget allows (the others are zero: not
+    suggested this time)."""
     probe, model = await embed([texts[0]])
     keys = [cache.key(workspace_id, model, text) for text in texts]
     found = [cache.get(key) for key in keys]
@@ -206,7 +221,7 @@ async def _vectors(workspace_id: str, texts: Sequence[str]) -> Vectors:
     zero = np.zeros_like(np.asarray(probe[0], dtype=np.float32))
     stacked = np.stack([zero if v is None else np.asarray(v, dtype=np.float32) for v in found])
     norms = np.linalg.norm(stacked, axis=1, keepdims=True)
-    return (stacked / np.where(norms == 0, 1, norms)).astype(np.float32)
+    return (stacked / np.where(norms == 0, 1, norms)).astype(np.float32), model
 
 
 def _budgeted(workspace_id: str, missing: list[int]) -> list[int]:

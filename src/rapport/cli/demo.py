@@ -97,6 +97,7 @@ def demo() -> None:
     console.print(f"Shop page {url}/demo/shop   (the chat widget; answer it in the console)")
     console.print(
         f"Assistant ask it 'where is order 1001?' ({DEMO_CUSTOMER_EMAIL}), 'cancel order "
-        "1002', 'can you gift wrap it?', or for a human; in English, French, German or Spanish"
+        "1002', 'can you gift wrap it?', 'is the linen shirt machine washable?', or for a "
+        "human; in English, French, German or Spanish"
     )
     console.rule()

@@ -1,5 +1,6 @@
 """The demo workspace's sample knowledge base: shipping, returns, payment and sizes, in
-English and (for shipping, returns and payment) German. Written by the Rapport team."""
+English and (some of them) German, French and Spanish; and fact sheets for the two products
+of the demo customer's orders. Written by the Rapport team."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.knowledge.enums import ArticleStatus
-from rapport.knowledge.repository import ArticleRepository
-from rapport.knowledge.schemas import ArticleCreate
+from rapport.knowledge.products import product_sheets
+from rapport.knowledge.repository import ArticleRepository, ProductSheetRepository
+from rapport.knowledge.schemas import ArticleCreate, Fact, ProductSheetWrite
 from rapport.knowledge.service import articles
 
 DEMO_AUTHOR = "system"
@@ -188,11 +190,76 @@ def _create(sample: DemoArticle, translation_of: str | None) -> ArticleCreate:
     )
 
 
+def _sheet(name: str, description: str, *facts: tuple[str, str]) -> ProductSheetWrite:
+    return ProductSheetWrite(
+        name=name,
+        description=description,
+        facts=[Fact(name=label, value=value) for label, value in facts],
+    )
+
+
+# (product key, locale, sheet): the products of the demo customer's orders.
+DEMO_PRODUCTS = (
+    (
+        "linen-shirt",
+        "en",
+        _sheet(
+            "Linen shirt",
+            "A relaxed shirt in washed European linen: soft from the first wear, cool on hot "
+            "days, and softer with every wash. Free returns within 30 days.",
+            ("Material", "100 % European linen, washed for softness"),
+            ("Sizes", "XS, S, M, L, XL and XXL; a relaxed fit, so take your usual size"),
+            ("Colours", "white, sand, sage and navy"),
+            ("Care", "machine wash at 30 °C, line dry, iron while damp"),
+            ("Made in", "Portugal"),
+            ("Price", "€49.00"),
+        ),
+    ),
+    (
+        "linen-shirt",
+        "es",
+        _sheet(
+            "Camisa de lino",
+            "Una camisa holgada de lino europeo lavado: suave desde el primer día, fresca con "
+            "calor y más suave con cada lavado. Devolución gratuita en 30 días.",
+            ("Material", "100 % lino europeo, lavado para más suavidad"),
+            ("Tallas", "XS, S, M, L, XL y XXL; corte holgado, elija su talla habitual"),
+            ("Colores", "blanco, arena, salvia y azul marino"),
+            ("Cuidado", "lavar a máquina a 30 °C, secar al aire, planchar húmeda"),
+            ("Fabricada en", "Portugal"),
+            ("Precio", "49,00 €"),
+        ),
+    ),
+    (
+        "canvas-tote-bag",
+        "en",
+        _sheet(
+            "Canvas tote bag",
+            "A sturdy everyday tote in organic cotton canvas, with an inside pocket for keys "
+            "and phone.",
+            ("Material", "12 oz organic cotton canvas"),
+            ("Size", "38 x 42 cm with a 10 cm gusset; carries up to 15 kg"),
+            ("Handles", "60 cm, long enough to wear over the shoulder"),
+            ("Care", "hand wash cold; do not tumble dry"),
+            ("Price", "€49.00"),
+        ),
+    ),
+)
+
+
 async def seed_demo(session: AsyncSession, workspace_id: str) -> int:
-    """Add the sample articles the workspace lacks (by locale and slug); return how many.
+    """Add the sample articles and fact sheets the workspace lacks (articles by locale and
+    slug, sheets by product and locale); return how many articles.
 
     Everything is embedded before the first statement: call it in a unit of work of its own."""
     embeddings = await articles.embed_articles([_create(s, None) for s in DEMO_ARTICLES])
+    sheet_embeddings = [await product_sheets.embed_sheet(sheet) for _, _, sheet in DEMO_PRODUCTS]
+    sheets = ProductSheetRepository(session, workspace_id)
+    for (key, locale, sheet), embedding in zip(DEMO_PRODUCTS, sheet_embeddings, strict=True):
+        if await sheets.by_key(key, locale) is None:
+            await product_sheets.put(
+                session, workspace_id, key, locale, sheet, author=DEMO_AUTHOR, embedding=embedding
+            )
     repository = ArticleRepository(session, workspace_id)
     created = 0
     for sample, embedding in zip(DEMO_ARTICLES, embeddings, strict=True):

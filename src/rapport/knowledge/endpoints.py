@@ -9,11 +9,24 @@ from fastapi import APIRouter, Query, Response
 
 from rapport.core.deps import SessionDep
 from rapport.errors import BadRequest, error_responses
-from rapport.knowledge.auth import ArticleId, KnowledgeRead, KnowledgeWrite, author_of
+from rapport.knowledge.auth import (
+    ArticleId,
+    KnowledgeRead,
+    KnowledgeWrite,
+    LocaleTag,
+    ProductKey,
+    author_of,
+)
 from rapport.knowledge.enums import ArticleStatus
-from rapport.knowledge.errors import ArticleNotFound, SlugTaken, TranslationExists
+from rapport.knowledge.errors import (
+    ArticleNotFound,
+    ProductSheetNotFound,
+    SlugTaken,
+    TranslationExists,
+)
 from rapport.knowledge.help_endpoints import help_router as help_router
-from rapport.knowledge.models import Article
+from rapport.knowledge.models import Article, ProductSheet
+from rapport.knowledge.products import product_sheets
 from rapport.knowledge.schemas import (
     ArticleCreate,
     ArticleHit,
@@ -22,6 +35,10 @@ from rapport.knowledge.schemas import (
     ArticleUpdate,
     KnowledgeSettingsRead,
     KnowledgeSettingsUpdate,
+    ProductHit,
+    ProductSheetPage,
+    ProductSheetRead,
+    ProductSheetWrite,
     normal_locale,
 )
 from rapport.knowledge.service import articles, search
@@ -42,6 +59,10 @@ def _locale(value: str | None) -> str | None:
         return None if value is None else normal_locale(value)
     except ValueError as error:
         raise BadRequest(str(error)) from error
+
+
+def _path_locale(value: str) -> str:
+    return _locale(value) or value
 
 
 @router.get("/articles", response_model=ArticlePage, responses=error_responses(BadRequest))
@@ -150,3 +171,94 @@ async def update_knowledge_settings(
     """Change the locale searches fall back to."""
     locale = await articles.set_default_locale(session, principal.workspace_id, body.default_locale)
     return KnowledgeSettingsRead(default_locale=locale)
+
+
+@router.get(
+    "/product-sheets", response_model=ProductSheetPage, responses=error_responses(BadRequest)
+)
+async def list_product_sheets(
+    principal: KnowledgeRead,
+    session: SessionDep,
+    product_key: Annotated[
+        str | None, Query(max_length=255, description="Only this product's sheets.")
+    ] = None,
+    locale: LocaleFilter = None,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Most items to return.")] = 50,
+) -> ProductSheetPage:
+    """List product fact sheets, newest first."""
+    return await product_sheets.page(
+        session,
+        principal.workspace_id,
+        product_key=product_key,
+        locale=_locale(locale),
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.get(
+    "/product-sheets/search", response_model=list[ProductHit], responses=error_responses(BadRequest)
+)
+async def search_product_sheets(
+    principal: KnowledgeRead,
+    session: SessionDep,
+    q: Annotated[str, Query(min_length=1, max_length=1000, description="A customer's question.")],
+    locale: LocaleFilter = None,
+) -> list[ProductHit]:
+    """Answer a question from the fact sheet of the product it names, as the assistant does:
+    the facts that answer it, or nothing when it names no product (or two equally)."""
+    return await product_sheets.answer(session, principal.workspace_id, q, locale=_locale(locale))
+
+
+@router.put(
+    "/product-sheets/{product_key}/{locale}",
+    response_model=ProductSheetRead,
+    responses={201: {"model": ProductSheetRead}, **error_responses(BadRequest)},
+)
+async def put_product_sheet(
+    product_key: ProductKey,
+    locale: LocaleTag,
+    body: ProductSheetWrite,
+    principal: KnowledgeWrite,
+    session: SessionDep,
+    response: Response,
+) -> ProductSheet:
+    """Write a product's fact sheet in one locale whole (201 when new, 200 when replaced)."""
+    sheet, created = await product_sheets.put(
+        session,
+        principal.workspace_id,
+        product_key,
+        _path_locale(locale),
+        body,
+        author=author_of(principal),
+    )
+    response.status_code = 201 if created else 200
+    return sheet
+
+
+@router.get(
+    "/product-sheets/{product_key}/{locale}",
+    response_model=ProductSheetRead,
+    responses=error_responses(BadRequest, ProductSheetNotFound),
+)
+async def get_product_sheet(
+    product_key: ProductKey, locale: LocaleTag, principal: KnowledgeRead, session: SessionDep
+) -> ProductSheet:
+    """Return a product's fact sheet in one locale."""
+    return await product_sheets.get(
+        session, principal.workspace_id, product_key, _path_locale(locale)
+    )
+
+
+@router.delete(
+    "/product-sheets/{product_key}/{locale}",
+    status_code=204,
+    responses=error_responses(BadRequest, ProductSheetNotFound),
+)
+async def delete_product_sheet(
+    product_key: ProductKey, locale: LocaleTag, principal: KnowledgeWrite, session: SessionDep
+) -> Response:
+    """Delete a product's fact sheet in one locale (its other locales stay)."""
+    await product_sheets.delete(session, principal.workspace_id, product_key, _path_locale(locale))
+    return Response(status_code=204)

@@ -15,3 +15,7 @@ class SlugTaken(Conflict):
 
 class TranslationExists(Conflict):
     """The translation group already has an article in that locale."""
+
+
+class ProductSheetNotFound(NotFound):
+    """No fact sheet for that product in that locale in this workspace."""

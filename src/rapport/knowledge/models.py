@@ -46,3 +46,27 @@ class KnowledgeSettings(TenantMixin, Base):
     __table_args__ = (UniqueConstraint("workspace_id"),)
 
     default_locale: Mapped[str] = mapped_column(String(35))
+
+
+class ProductSheet(TenantMixin, Base):
+    """A product's fact sheet in one locale: what the assistant answers product questions
+    from (its name, a description, and facts such as Material: linen)."""
+
+    __tablename__ = "knowledge_product_sheets"
+    __table_args__ = (UniqueConstraint("workspace_id", "product_key", "locale"),)
+
+    # The shop's product id, as its orders and events name it.
+    product_key: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str] = mapped_column(String(35))
+    name: Mapped[str] = mapped_column(String(200))
+    sku: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # [[name, value], ...] in the shop's order.
+    facts: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    author: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Its lines' vectors (facts, then description sentences; float32 rows, L2-normalised)
+    # and the model that made them, as articles keep theirs.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embedding_model: Mapped[str | None] = mapped_column(String(64))

@@ -10,12 +10,13 @@ from sqlalchemy import select
 
 from rapport.core.repository import TenantRepository
 from rapport.knowledge.enums import ArticleStatus
-from rapport.knowledge.models import Article, KnowledgeSettings
+from rapport.knowledge.models import Article, KnowledgeSettings, ProductSheet
 
 
 @dataclass(frozen=True, slots=True)
 class ArticleKey:
-    """What a search needs to know about an article before it reads its text."""
+    """What a search needs to know about an article (or a product's fact sheet: its group is
+    its product) before it reads its text."""
 
     id: str
     locale: str
@@ -124,3 +125,42 @@ class SettingsRepository(TenantRepository[KnowledgeSettings]):
         if for_update:
             statement = statement.with_for_update()
         return await self.one_or_none(statement)
+
+
+class ProductSheetRepository(TenantRepository[ProductSheet]):
+    model = ProductSheet
+
+    async def by_key(self, product_key: str, locale: str) -> ProductSheet | None:
+        """Return a product's fact sheet in one locale."""
+        return await self.one_or_none(
+            self.base_query().where(
+                ProductSheet.product_key == product_key, ProductSheet.locale == locale
+            )
+        )
+
+    async def listed(
+        self, *, product_key: str | None, locale: str | None, before_id: str | None, limit: int
+    ) -> Sequence[ProductSheet]:
+        """Return fact sheets newest first, filtered, after the keyset `before_id`."""
+        statement = self.base_query().order_by(ProductSheet.id.desc())
+        if product_key is not None:
+            statement = statement.where(ProductSheet.product_key == product_key)
+        if locale is not None:
+            statement = statement.where(ProductSheet.locale == locale)
+        if before_id is not None:
+            statement = statement.where(ProductSheet.id < before_id)
+        return await self.all(statement.limit(limit))
+
+    async def keys(self) -> list[ArticleKey]:
+        """Return the id, locale, product and change time of every fact sheet."""
+        statement = select(
+            ProductSheet.id, ProductSheet.locale, ProductSheet.product_key, ProductSheet.updated_at
+        ).where(ProductSheet.workspace_id == self.workspace_id)
+        rows = (await self.session.execute(statement)).all()
+        return [ArticleKey(*row) for row in rows]
+
+    async def with_ids(self, ids: Sequence[str]) -> Sequence[ProductSheet]:
+        """Return these fact sheets of the workspace."""
+        if not ids:
+            return []
+        return await self.all(self.base_query().where(ProductSheet.id.in_(ids)))

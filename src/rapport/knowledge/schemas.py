@@ -6,7 +6,14 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from rapport.core.schemas import ReadModel
 from rapport.knowledge.enums import ArticleStatus
@@ -16,6 +23,8 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 LOCALE_PATTERN = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,2}$"
 MAX_BODY = 100_000
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+# A product key travels in paths (/product-sheets/{key}/{locale}): no slash, no control.
+PRODUCT_KEY_PATTERN = r"^[^\x00-\x1f\x7f/]+$"
 
 
 def normal_locale(value: str) -> str:
@@ -114,3 +123,100 @@ class KnowledgeSettingsRead(BaseModel):
 
 class KnowledgeSettingsUpdate(BaseModel):
     default_locale: Locale = Field(description="The locale searches fall back to.")
+
+
+MAX_FACTS = 50
+MAX_DESCRIPTION = 5_000
+FactName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=NO_CONTROL)
+]
+FactValue = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_CONTROL)
+]
+
+
+def _web_address(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s\x00-\x1f\x7f]+", value):
+        raise ValueError("an address is an http:// or https:// URL without spaces")
+    return value
+
+
+Sku = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=NO_CONTROL)
+]
+WebAddress = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_web_address)]
+
+
+class Fact(BaseModel):
+    name: FactName = Field(description="What the fact is about, such as Material or Sizes.")
+    value: FactValue = Field(description="The fact, such as 100 % linen or XS to XXL.")
+
+
+def _distinct_names(facts: list[Fact]) -> list[Fact]:
+    names = [fact.name.casefold() for fact in facts]
+    if len(set(names)) != len(names):
+        raise ValueError("each fact name may appear once")
+    return facts
+
+
+class ProductSheetWrite(BaseModel):
+    """A product's fact sheet in one locale, written whole (PUT)."""
+
+    name: Title = Field(description="The product's name, as customers say it.")
+    sku: Sku | None = Field(
+        default=None, description="Its stock-keeping unit: a customer who quotes it is understood."
+    )
+    description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)] = Field(
+        default="", description="Plain text about the product (up to 5,000 characters)."
+    )
+    facts: Annotated[list[Fact], Field(max_length=MAX_FACTS), AfterValidator(_distinct_names)] = (
+        Field(default_factory=list, description="Up to 50 facts, in the order they are shown.")
+    )
+    url: WebAddress | None = Field(
+        default=None, description="The product's page in the shop, linked from answers."
+    )
+
+
+class ProductSheetRead(ReadModel):
+    id: str = Field(description="Fact sheet id.")
+    product_key: str = Field(description="The shop's product id.")
+    locale: str = Field(description="BCP 47 language tag.")
+    name: str = Field(description="The product's name.")
+    sku: str | None = Field(description="Stock-keeping unit.")
+    description: str = Field(description="Plain text about the product.")
+    facts: list[Fact] = Field(description="Its facts, in order.")
+    url: str | None = Field(description="The product's page in the shop.")
+    author: str = Field(description="Who wrote it (`staff:<id>`, `api_key:<id>`, `system`).")
+    created_at: datetime = Field(description="When it was first written.")
+    updated_at: datetime = Field(description="When it last changed.")
+
+    @field_validator("facts", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [
+                {"name": item[0], "value": item[1]} if isinstance(item, list) else item
+                for item in value
+            ]
+        return value
+
+
+class ProductSheetPage(BaseModel):
+    items: list[ProductSheetRead] = Field(description="Fact sheets, by product then locale.")
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` to get the next page; null on the last."
+    )
+
+
+class ProductHit(BaseModel):
+    """A product whose fact sheet answers a question: the facts that match it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product_key: str = Field(description="The shop's product id.")
+    locale: str = Field(description="The locale of the fact sheet found.")
+    title: str = Field(description="The product's name.")
+    facts: list[Fact] = Field(description="The facts that answer the question, best first.")
+    snippet: str = Field(description="Those facts (or the description's sentence) as text.")
+    url: str = Field(description="The product's page in the shop, or empty.")
+    score: float = Field(description="How well the sheet answers, 0 to 1.")

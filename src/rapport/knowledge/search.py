@@ -9,6 +9,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,16 +43,26 @@ class Indexed:
     model: str | None
 
 
-class ArticleIndex:
-    """The articles indexed so far in this process, by id (least recently used forgotten)."""
+class Versioned(Protocol):
+    """An indexed row: valid while the row's `updated_at` is unchanged."""
+
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+T = TypeVar("T", bound=Versioned)
+
+
+class VersionIndex(Generic[T]):
+    """The rows indexed so far in this process, by id (least recently used forgotten)."""
 
     def __init__(self, max_items: int = 20_000) -> None:
         self.max_items = max_items
-        self._items: OrderedDict[str, Indexed] = OrderedDict()
+        self._items: OrderedDict[str, T] = OrderedDict()
         self._lock = threading.Lock()
 
-    def fresh(self, key: ArticleKey) -> Indexed | None:
-        """Return the article's entry if it was indexed at its current version."""
+    def fresh(self, key: ArticleKey) -> T | None:
+        """Return the row's entry if it was indexed at its current version."""
         with self._lock:
             found = self._items.get(key.id)
             if found is None or found.updated_at != key.updated_at:
@@ -59,16 +70,16 @@ class ArticleIndex:
             self._items.move_to_end(key.id)
             return found
 
-    def store(self, item: Indexed) -> None:
-        """Keep an article's entry."""
+    def store(self, item_id: str, item: T) -> None:
+        """Keep a row's entry."""
         with self._lock:
-            self._items[item.article_id] = item
-            self._items.move_to_end(item.article_id)
+            self._items[item_id] = item
+            self._items.move_to_end(item_id)
             while len(self._items) > self.max_items:
                 self._items.popitem(last=False)
 
 
-index = ArticleIndex()
+index: VersionIndex[Indexed] = VersionIndex()
 # Which articles a search looks at, by workspace and published-only: kept a few seconds
 # (core.recent); the knowledge service forgets a workspace's when one of its articles changes.
 _keys: Recent[tuple[str, bool], tuple[ArticleKey, ...]] = Recent(SETTINGS_SECONDS)
@@ -138,7 +149,7 @@ async def load(
             found[item.article_id] = _with_vector(item, vector, model)
     items = [item for item in found.values() if item is not None]
     for item in items:
-        index.store(item)
+        index.store(item.article_id, item)
     return items
 
 

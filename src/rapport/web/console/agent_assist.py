@@ -22,6 +22,7 @@ KIND_LABELS = {
     SuggestionKind.past_reply: "Earlier answer",
     SuggestionKind.canned_response: "Canned response",
     SuggestionKind.article: "Article",
+    SuggestionKind.product_fact: "Product fact",
 }
 
 

@@ -29,8 +29,10 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.metrics_read: "Read CX metrics (an agent: their own figures only).",
     Scope.feedback_read: "Read surveys and survey responses.",
     Scope.feedback_write: "Create and change surveys.",
-    Scope.knowledge_read: "Read knowledge base articles, drafts included, and search them.",
-    Scope.knowledge_write: "Write, publish and delete knowledge base articles.",
+    Scope.knowledge_read: "Read knowledge base articles (drafts included) and product fact "
+    "sheets, and search them.",
+    Scope.knowledge_write: "Write, publish and delete knowledge base articles and product fact "
+    "sheets.",
     Scope.webhooks_read: "List webhook endpoints and their deliveries (never secrets).",
     Scope.webhooks_write: "Add, change and remove webhook endpoints; rotate secrets; send tests.",
 }

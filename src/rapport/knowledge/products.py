@@ -1,0 +1,152 @@
+"""Product fact sheets: written whole per product and locale (the shop's catalog sync PUTs
+them), listed, deleted, and asked (product_search.py)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rapport.core.clock import utcnow
+from rapport.core.db import lock_key
+from rapport.core.pagination import decode_cursor, encode_cursor
+from rapport.knowledge import product_search
+from rapport.knowledge.embedding import embed, to_bytes
+from rapport.knowledge.errors import ProductSheetNotFound
+from rapport.knowledge.models import ProductSheet
+from rapport.knowledge.repository import ProductSheetRepository
+from rapport.knowledge.schemas import (
+    ProductHit,
+    ProductSheetPage,
+    ProductSheetRead,
+    ProductSheetWrite,
+)
+from rapport.knowledge.search import MAX_QUERY_CHARS
+from rapport.knowledge.service import articles
+from rapport.nlp.ports import Vectors
+
+_CURSOR_KIND = "knowledge.product_sheets"
+# A sheet's lines' vectors packed for the database, and the model that made them.
+Embedding = tuple[bytes | None, str | None]
+
+
+class ProductSheetService:
+    async def put(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        product_key: str,
+        locale: str,
+        body: ProductSheetWrite,
+        *,
+        author: str,
+        embedding: Embedding | None = None,
+    ) -> tuple[ProductSheet, bool]:
+        """Write a product's fact sheet in one locale whole; return it and whether it is new.
+        Its lines are embedded first, before the unit of work's first statement (unless
+        `embedding` comes from `embed_sheet`)."""
+        vectors, model = embedding or await self.embed_sheet(body)
+        await lock_key(session, f"knowledge.product_sheet:{workspace_id}:{product_key}:{locale}")
+        repository = ProductSheetRepository(session, workspace_id)
+        sheet = await repository.by_key(product_key, locale)
+        created = sheet is None
+        if sheet is None:
+            sheet = ProductSheet(product_key=product_key, locale=locale)
+        sheet.name, sheet.sku, sheet.description = body.name, body.sku, body.description
+        sheet.facts = [[fact.name, fact.value] for fact in body.facts]
+        sheet.url, sheet.author, sheet.updated_at = body.url, author, utcnow()
+        sheet.embedding, sheet.embedding_model = vectors, model
+        product_search.sheets_changed(session, workspace_id)
+        if created:
+            await repository.add(sheet)
+        else:
+            await session.flush()
+        return sheet, created
+
+    async def embed_sheet(self, body: ProductSheetWrite) -> Embedding:
+        """Embed a sheet's lines (facts, then sentences) in a thread, before a unit of work."""
+        facts = [(fact.name, fact.value) for fact in body.facts]
+        lines = product_search.lines_of(facts, body.description)
+        if not lines:
+            return None, None
+        vectors, model = await embed(product_search.line_texts(body.name, lines))
+        return to_bytes(vectors), model
+
+    async def get(
+        self, session: AsyncSession, workspace_id: str, product_key: str, locale: str
+    ) -> ProductSheet:
+        """Return a product's fact sheet in one locale."""
+        sheet = await ProductSheetRepository(session, workspace_id).by_key(product_key, locale)
+        if sheet is None:
+            raise ProductSheetNotFound(f"No {locale} fact sheet for this product.")
+        return sheet
+
+    async def delete(
+        self, session: AsyncSession, workspace_id: str, product_key: str, locale: str
+    ) -> None:
+        """Delete a product's fact sheet in one locale (its other locales stay)."""
+        sheet = await self.get(session, workspace_id, product_key, locale)
+        product_search.sheets_changed(session, workspace_id)
+        await ProductSheetRepository(session, workspace_id).delete(sheet)
+
+    async def page(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        *,
+        product_key: str | None = None,
+        locale: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> ProductSheetPage:
+        """Return fact sheets newest first, of one product or locale if asked."""
+        before = decode_cursor(_CURSOR_KIND, cursor, _cursor_id) if cursor else None
+        found = await ProductSheetRepository(session, workspace_id).listed(
+            product_key=product_key, locale=locale, before_id=before, limit=limit + 1
+        )
+        items = [ProductSheetRead.model_validate(sheet) for sheet in found[:limit]]
+        more = len(found) > limit
+        next_cursor = encode_cursor(_CURSOR_KIND, [items[-1].id]) if more else None
+        return ProductSheetPage(items=items, next_cursor=next_cursor)
+
+    async def answer(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        query: str,
+        *,
+        locale: str | None = None,
+        embedded: tuple[Vectors, str] | None = None,
+    ) -> list[ProductHit]:
+        """Return the facts of the product a question names that answer it (at most one hit;
+        none when it names no product, or two equally). With `locale`, a product's sheet
+        counts in that locale, else its language, else the workspace's default locale.
+
+        The question is embedded before the first statement (unless the caller did:
+        `embedded` is its vector and the model's name): call it before writing in a unit."""
+        query = query.strip()[:MAX_QUERY_CHARS]
+        if not query:
+            return []
+        if embedded is None:
+            vectors, model = await embed([query])
+            embedded = vectors[0], model
+        query_vector, model = embedded
+        return await product_search.answers(
+            session,
+            workspace_id,
+            query,
+            query_vector=query_vector,
+            model=model,
+            default_locale=await articles.default_locale(session, workspace_id),
+            locale=locale,
+        )
+
+
+def _cursor_id(values: list[object]) -> str:
+    (sheet_id,) = values
+    if not isinstance(sheet_id, str) or not re.fullmatch(r"[0-9a-f]{32}", sheet_id):
+        raise ValueError("not a fact sheet id")
+    return sheet_id
+
+
+product_sheets = ProductSheetService()
