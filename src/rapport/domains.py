@@ -121,7 +121,7 @@ DOMAINS: tuple[Domain, ...] = (
         scopes=(Scope.knowledge_read, Scope.knowledge_write),
         console_areas=(ConsoleArea("Knowledge", "/console/knowledge", "book", "knowledge"),),
         console_pages=("product_sheets",),
-        root_routers=("help_router",),
+        root_routers=("help_router", "shopify_router"),
     ),
     Domain(
         "assistant",

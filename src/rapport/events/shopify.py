@@ -1,4 +1,6 @@
-"""Shopify-style `orders/create` webhooks, verified by their HMAC header."""
+"""Shopify-style webhooks, verified by their HMAC header: `orders/create` (recorded here) and
+`products/update` and `products/delete` (read here; the knowledge domain keeps the product's
+fact sheet)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +44,34 @@ ORDER_SHAPE = Shape(
         )
     },
 )  # fmt: skip
+
+
+# The fields of Shopify's product payload that Rapport reads, by JSON type.
+PRODUCT_SHAPE = Shape(
+    {
+        "id": ID, "title": TEXT, "body_html": TEXT, "product_type": TEXT, "vendor": TEXT,
+        "options": ARRAY, "variants": ARRAY,
+    },
+    arrays={
+        "options": Shape({"name": TEXT, "values": ARRAY}),
+        "variants": Shape({"sku": ID, "price": AMOUNT}),
+    },
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ShopProduct:
+    """A verified `products/update` webhook, read and checked: what a fact sheet is made of."""
+
+    workspace_id: str
+    product_key: str
+    title: str
+    body_html: str
+    product_type: str
+    vendor: str
+    options: list[tuple[str, list[str]]]
+    skus: list[str]
+    prices: list[Decimal]
 
 
 @dataclass(frozen=True)
@@ -84,6 +115,53 @@ def read_order(workspace_id: str, body: bytes) -> ShopOrder:
         items=items,
     )
     return ShopOrder(workspace_id, _signal(order, at), placed)
+
+
+def read_product(workspace_id: str, body: bytes) -> ShopProduct:
+    """Read and check a product payload (pure CPU work: no session is open meanwhile)."""
+    product = load_object(body)
+    try:
+        check(product, PRODUCT_SHAPE)
+    except ValueError as error:
+        raise MalformedRequest(str(error)) from error
+    key = text(product.get("id"))
+    if key is None:
+        raise MalformedRequest("The product has no `id`.")
+    options = []
+    for option in product.get("options") or []:
+        values = [text(value, 500) for value in option.get("values") or []]
+        options.append((text(option.get("name")) or "", [v for v in values if v is not None]))
+    variants = product.get("variants") or []
+    return ShopProduct(
+        workspace_id=workspace_id,
+        product_key=key,
+        title=text(product.get("title"), 1_000) or "",
+        body_html=str(product.get("body_html") or "").replace("\x00", ""),
+        product_type=text(product.get("product_type")) or "",
+        vendor=text(product.get("vendor")) or "",
+        options=options,
+        skus=[sku for v in variants if (sku := text(v.get("sku"))) is not None],
+        prices=[price for v in variants if (price := _price(v.get("price"))) is not None],
+    )
+
+
+def _price(value: Any) -> Decimal | None:
+    """Read a variant's price; an unreadable one is no price (not a price of 0)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        readable = Decimal(str(value)).is_finite()
+    except (InvalidOperation, ValueError):
+        return None
+    return money(value) if readable else None
+
+
+def read_product_key(body: bytes) -> str:
+    """Read the product id of a `products/delete` payload."""
+    key = text(load_object(body).get("id"))
+    if key is None:
+        raise MalformedRequest("The product has no `id`.")
+    return key
 
 
 def _signal(order: dict[str, Any], at: datetime) -> IdentitySignal:
@@ -133,8 +211,12 @@ class ShopifyService:
     async def verify(
         self, database: Database, write_key: str, body: bytes, given: str
     ) -> ShopOrder:
-        """Check a webhook's signature and read its order; only the look-up of the source's
-        secret opens a unit of work, and it is closed before the body is checked."""
+        """Check an order webhook's signature and read its order."""
+        return read_order(await self.verified(database, write_key, body, given), body)
+
+    async def verified(self, database: Database, write_key: str, body: bytes, given: str) -> str:
+        """Check a webhook's signature; return its source's workspace. Only the look-up of
+        the source's secret opens a unit of work, and it is closed before the body is checked."""
         async with database.session() as session:
             source = await sources.by_write_key(session, write_key)
             if source is None:
@@ -144,7 +226,7 @@ class ShopifyService:
             signature(secret, body).encode(), given.encode()
         ):
             raise InvalidSignature("X-Shopify-Hmac-Sha256 does not match the body.")
-        return read_order(source.workspace_id, body)
+        return source.workspace_id
 
     async def record(self, session: AsyncSession, shop_order: ShopOrder) -> str:
         """Record a verified order for its customer; return Rapport's order id."""

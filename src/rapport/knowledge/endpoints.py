@@ -1,14 +1,19 @@
-"""HTTP: articles (CRUD and search) and the knowledge base settings; the public help center
-is `help_router`, mounted at /help (see domains.py)."""
+"""HTTP: articles (CRUD and search), product fact sheets and the knowledge base settings; the
+public help center is `help_router`, mounted at /help, and Shopify's product webhooks are
+`shopify_router`, under /v1 (see domains.py)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
-from rapport.core.deps import SessionDep
+from rapport.core.deps import DatabaseDep, SessionDep
 from rapport.errors import BadRequest, error_responses
+from rapport.events.errors import MalformedRequest
+from rapport.events.shopify import read_product, read_product_key, shopify
 from rapport.knowledge.auth import (
     ArticleId,
     KnowledgeRead,
@@ -42,8 +47,10 @@ from rapport.knowledge.schemas import (
     normal_locale,
 )
 from rapport.knowledge.service import articles, search
+from rapport.knowledge.shopify import SHOPIFY_AUTHOR, sheet_of
 
 router = APIRouter(tags=["knowledge"])
+shopify_router = APIRouter(prefix="/v1", tags=["ingestion"], include_in_schema=False)
 
 Cursor = Annotated[
     str | None,
@@ -262,3 +269,46 @@ async def delete_product_sheet(
     """Delete a product's fact sheet in one locale (its other locales stay)."""
     await product_sheets.delete(session, principal.workspace_id, product_key, _path_locale(locale))
     return Response(status_code=204)
+
+
+@shopify_router.post("/webhooks/shopify/{write_key}/products-update")
+async def receive_shopify_product(
+    write_key: str, request: Request, database: DatabaseDep
+) -> JSONResponse:
+    """Keep a product's fact sheet from a Shopify `products/create` or `products/update`
+    webhook (verified by X-Shopify-Hmac-Sha256), in the workspace's default locale."""
+    # Verified and embedded before the sheet's unit of work opens (the body middleware has
+    # read it whole): no unit waits on a sender or on the model.
+    body = await request.body()
+    given = request.headers.get("x-shopify-hmac-sha256", "")
+    workspace_id = await shopify.verified(database, write_key, body, given)
+    product = read_product(workspace_id, body)
+    try:
+        sheet = sheet_of(product)
+    except ValidationError as invalid:
+        raise MalformedRequest(
+            f"The product cannot be a fact sheet: {invalid.errors()[0]['msg']}."
+        ) from invalid
+    embedding = await product_sheets.embed_sheet(sheet)
+    async with database.session() as session:
+        locale = await articles.default_locale(session, workspace_id)
+        saved, _ = await product_sheets.put(
+            session, workspace_id, product.product_key, locale, sheet,
+            author=SHOPIFY_AUTHOR, embedding=embedding,
+        )  # fmt: skip
+        sheet_id = saved.id
+    return JSONResponse({"success": True, "sheet_id": sheet_id})
+
+
+@shopify_router.post("/webhooks/shopify/{write_key}/products-delete")
+async def receive_shopify_product_deletion(
+    write_key: str, request: Request, database: DatabaseDep
+) -> JSONResponse:
+    """Delete a product's fact sheets, every locale, on a Shopify `products/delete` webhook."""
+    body = await request.body()
+    given = request.headers.get("x-shopify-hmac-sha256", "")
+    workspace_id = await shopify.verified(database, write_key, body, given)
+    product_key = read_product_key(body)
+    async with database.session() as session:
+        deleted = await product_sheets.delete_product(session, workspace_id, product_key)
+    return JSONResponse({"success": True, "deleted": deleted})

@@ -89,6 +89,20 @@ class ProductSheetService:
         product_search.sheets_changed(session, workspace_id)
         await ProductSheetRepository(session, workspace_id).delete(sheet)
 
+    async def delete_product(
+        self, session: AsyncSession, workspace_id: str, product_key: str
+    ) -> int:
+        """Delete a product's fact sheets in every locale; return how many there were."""
+        repository = ProductSheetRepository(session, workspace_id)
+        found = await repository.listed(
+            product_key=product_key, locale=None, before_id=None, limit=1_000
+        )
+        for sheet in found:
+            await repository.delete(sheet)
+        if found:
+            product_search.sheets_changed(session, workspace_id)
+        return len(found)
+
     async def page(
         self,
         session: AsyncSession,
