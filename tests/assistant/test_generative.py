@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from rapport.assistant import replies
+from rapport.assistant.knowledge import use_search
 from rapport.core.db import Database
 from rapport.identity.models import AuditEvent
 from rapport.worker.runner import Worker
@@ -27,6 +28,7 @@ from tests.fixtures.assistant import (
     thread,
 )
 from tests.fixtures.identity import make_workspace
+from tests.fixtures.knowledge import make_product_sheet
 from tests.fixtures.openai_fake import (
     API_KEY,
     FakeOpenAI,
@@ -113,6 +115,22 @@ async def test_a_grounded_answer_from_the_articles_and_orders(
     assert "[1] Shipping: We ship in 2-3 working days. (/help/shipping)" in system
     assert f"- Order {order_key}: placed " in system
     assert "49.00 EUR, completed, unfulfilled" in system
+
+
+async def test_the_model_is_grounded_in_the_named_products_facts(
+    database: Database, fake: FakeOpenAI
+) -> None:
+    use_search(None)  # the knowledge base's own search: articles and fact sheets
+    workspace_id, buyer, _ = await _shop(database, fake.url)
+    await make_product_sheet(
+        database, workspace_id, facts=[("Material", "100 % linen"), ("Care", "machine wash")]
+    )
+    fake.script.append(says("Yes: machine wash it."))
+    await open_conversation(database, workspace_id, "Can I machine wash the linen shirt?", buyer)
+    await _run(database)
+    system = _system_prompt(fake.received[0])
+    assert "[1] Linen shirt — Care: machine wash\n" in system  # a sheet has no link here
+    assert "the help articles, the product facts and this customer's orders" in system
 
 
 async def test_a_proposed_cancellation_waits_for_yes(database: Database, fake: FakeOpenAI) -> None:
