@@ -168,6 +168,22 @@ async def test_another_workspace_neither_reads_nor_answers_from_a_sheet(
     assert await _answer(database, workspace.id, "Is the linen shirt machine washable?")
 
 
+async def test_a_put_with_another_workspaces_product_id_writes_only_the_callers_own(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    _, headers = await _headers(database)
+    await client.put("/api/v1/product-sheets/linen-shirt/en", json=SHEET, headers=headers)
+    stranger, stranger_headers = await _headers(database)
+    path = "/api/v1/product-sheets/linen-shirt/en"
+    response = await client.put(path, json={"name": "Mine"}, headers=stranger_headers)
+    assert response.status_code == 201  # a new sheet, in the stranger's own workspace
+    theirs = (await client.get(path, headers=headers)).json()
+    assert (theirs["name"], theirs["facts"]) == ("Linen shirt", SHEET["facts"])
+    async with database.session() as session:
+        own = await product_sheets.get(session, stranger.id, "linen-shirt", "en")
+    assert (own.name, own.workspace_id) == ("Mine", stranger.id)
+
+
 async def test_a_question_that_names_a_product_gets_the_fact_it_asks_about(
     database: Database,
 ) -> None:
