@@ -3,6 +3,7 @@ answers they give (which product a question names, which facts answer it)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -11,11 +12,14 @@ import pytest
 from rapport.assistant.demo import DEMO_ORDERS
 from rapport.core.db import Database
 from rapport.identity.models import Workspace
+from rapport.knowledge import product_search
 from rapport.knowledge.demo import DEMO_PRODUCTS
 from rapport.knowledge.demo import seed_demo as seed_knowledge
+from rapport.knowledge.embedding import use_embedder
 from rapport.knowledge.products import product_sheets
 from rapport.knowledge.schemas import MAX_FACTS, ProductHit
-from rapport.nlp.ports import Embedder
+from rapport.nlp.fakes import FakeEmbedder
+from rapport.nlp.ports import Embedder, Vectors
 from tests.fixtures.identity import bearer, make_api_key, make_workspace
 from tests.fixtures.knowledge import make_product_sheet
 
@@ -132,6 +136,8 @@ async def test_deleting_one_locale_keeps_the_others_and_stops_its_answers(
         ({"url": "https://shop.example.com/a b"}, "http:// or https://"),
         ({"description": "x" * 5_001}, "at most 5000"),
         ({"sku": 12}, "valid string"),
+        ({"facts": [{"name": "Size: EU", "value": "42"}]}, "pattern"),
+        ({"description": "Soft.\x01"}, "pattern"),
     ],
 )
 async def test_bad_sheets_are_422_with_the_reason(
@@ -145,15 +151,35 @@ async def test_bad_sheets_are_422_with_the_reason(
     assert message in response.text
 
 
+@pytest.mark.parametrize("key", ["%20linen", "linen%20", "a%E2%80%AEb", "a%C2%85b", "%2E%2E", "."])
+async def test_a_product_id_that_cannot_be_an_address_is_refused(
+    client: httpx.AsyncClient, database: Database, key: str
+) -> None:
+    workspace, headers = await _headers(database)
+    response = await client.put(f"/api/v1/product-sheets/{key}/en", json=SHEET, headers=headers)
+    assert response.status_code in (400, 404, 422), response.text
+    async with database.session() as session:
+        assert (await product_sheets.page(session, workspace.id)).items == []
+
+
+async def test_a_description_keeps_its_line_breaks(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    _, headers = await _headers(database)
+    body = {**SHEET, "description": "Soft.\n\tWarm.\r\nLight."}
+    response = await client.put("/api/v1/product-sheets/linen-shirt/en", json=body, headers=headers)
+    assert (response.status_code, response.json()["description"]) == (201, body["description"])
+
+
 async def test_a_bad_locale_in_the_path_is_400(
     client: httpx.AsyncClient, database: Database
 ) -> None:
     _, headers = await _headers(database)
-    response = await client.put(
-        "/api/v1/product-sheets/linen-shirt/english!", json=SHEET, headers=headers
-    )
-    assert response.status_code == 400
-    assert "BCP 47" in response.json()["detail"]
+    for locale in ("english!", "x" * 40):
+        path = f"/api/v1/product-sheets/linen-shirt/{locale}"
+        response = await client.put(path, json=SHEET, headers=headers)
+        assert response.status_code == 400
+        assert "BCP 47" in response.json()["detail"]
 
 
 async def test_another_workspace_neither_reads_nor_answers_from_a_sheet(
@@ -214,6 +240,33 @@ async def test_a_question_that_names_no_product_or_two_equally_gets_no_answer(
     assert [hit.product_key for hit in named] == ["linen-dress"]
 
 
+async def test_another_word_in_place_of_part_of_the_name_is_another_product(
+    database: Database,
+) -> None:
+    workspace = await make_workspace(database)
+    await make_product_sheet(database, workspace.id, "hemp", name="Hemp shirt")
+    # The shop sells a hemp shirt, not a silk one: its facts would answer the wrong product.
+    assert await _answer(database, workspace.id, "Can I machine wash the silk shirt?") == []
+    named = await _answer(database, workspace.id, "Can I machine wash the shirt?")
+    assert [hit.product_key for hit in named] == ["hemp"]
+
+
+async def test_a_tie_between_two_products_names_neither(database: Database) -> None:
+    workspace = await make_workspace(database)
+    await make_product_sheet(database, workspace.id, "jacket", name="Denim jacket")
+    await make_product_sheet(database, workspace.id, "shirt", name="Hemp shirt")
+    assert await _answer(database, workspace.id, "What material is the denim shirt?") == []
+
+
+async def test_a_name_inside_another_products_name_is_still_named(database: Database) -> None:
+    workspace = await make_workspace(database)
+    await make_product_sheet(database, workspace.id, "shirt", name="Linen shirt")
+    await make_product_sheet(database, workspace.id, "dress", name="Linen shirt dress")
+    shirt = await _answer(database, workspace.id, "What material is the linen shirt?")
+    dress = await _answer(database, workspace.id, "What material is the linen shirt dress?")
+    assert [hit.product_key for hit in shirt + dress] == ["shirt", "dress"]
+
+
 async def test_the_rarer_word_of_a_name_weighs_more(database: Database) -> None:
     workspace = await make_workspace(database)
     for key, name in [("a", "Canvas tote bag"), ("b", "Leather bag"), ("c", "Paper bag")]:
@@ -223,13 +276,36 @@ async def test_the_rarer_word_of_a_name_weighs_more(database: Database) -> None:
     assert [hit.product_key for hit in hits] == ["a"]
 
 
-async def test_a_sku_names_its_product(database: Database) -> None:
+@pytest.mark.parametrize(
+    "question",
+    ["care instructions for LS-010?", "LS010 care", "#ls-010's care?", "care of LS 010"],
+)
+async def test_a_sku_names_its_product_however_it_is_written(
+    database: Database, question: str
+) -> None:
     workspace = await make_workspace(database)
     await make_product_sheet(
-        database, workspace.id, "ls", sku="LS-01", facts=[("Care", "cold wash")]
+        database, workspace.id, "ls", sku="LS-010", facts=[("Care", "cold wash")]
     )
-    hits = await _answer(database, workspace.id, "care instructions for LS-01?")
+    hits = await _answer(database, workspace.id, question)
     assert [(hit.product_key, hit.snippet) for hit in hits] == [("ls", "cold wash")]
+
+
+async def test_a_quoted_sku_alone_gets_the_products_description(database: Database) -> None:
+    workspace = await make_workspace(database)
+    await make_product_sheet(database, workspace.id, "ls", sku="LS-010", description="A shirt.")
+    hits = await _answer(database, workspace.id, "What is LS-010?")
+    assert [(hit.product_key, hit.snippet) for hit in hits] == [("ls", "A shirt.")]
+
+
+async def test_a_short_or_order_like_sku_names_nothing(database: Database) -> None:
+    workspace = await make_workspace(database)
+    await make_product_sheet(database, workspace.id, "cap", name="Cap", sku="XL")
+    await make_product_sheet(database, workspace.id, "mug", name="Mug", sku="1001")
+    await make_product_sheet(database, workspace.id, "jacket", name="Denim jacket")
+    hits = await _answer(database, workspace.id, "Does the denim jacket come in XL material?")
+    assert [hit.product_key for hit in hits] == ["jacket"]
+    assert await _answer(database, workspace.id, "Where is order 1001? material?") == []
 
 
 async def test_a_question_that_only_names_the_product_gets_its_description(
@@ -314,3 +390,37 @@ async def test_meaning_alone_answers_only_from_english_sheets(
 def test_the_demo_sheets_name_the_demo_orders_products() -> None:
     keys = {key for key, _, _ in DEMO_PRODUCTS}
     assert keys == {order.item.lower().replace(" ", "-") for order in DEMO_ORDERS}
+
+
+class _Upgraded(FakeEmbedder):
+    """Another model than the one the sheets were written with; notes the connections the
+    database has checked out each time it runs."""
+
+    name = "upgraded-embedder"
+
+    def __init__(self, database: Database) -> None:
+        self.database, self.held = database, list[int]()
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.held.append(self.database.engine.sync_engine.pool.checkedout())
+        return super().embed(texts)
+
+
+async def test_sheets_of_another_model_are_embedded_again_before_a_unit_of_work(
+    database: Database,
+) -> None:
+    workspace = await make_workspace(database)
+    sheet_id = await make_product_sheet(database, workspace.id)  # by the fake embedder
+    upgraded = _Upgraded(database)
+    use_embedder(upgraded)
+    question = "Is the linen shirt machine washable?"
+    first = await _answer(database, workspace.id, question)  # by shared words meanwhile
+    assert [hit.title for hit in first] == ["Linen shirt — Care"]
+    assert sheet_id in product_search._stale
+    again = await _answer(database, workspace.id, question)
+    assert [hit.title for hit in again] == ["Linen shirt — Care"]
+    assert sheet_id not in product_search._stale
+    assert [
+        item.model for item in product_search.index._items.values() if item.sheet_id == sheet_id
+    ] == [upgraded.name]
+    assert upgraded.held and set(upgraded.held) == {0}  # no connection held while it ran

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.assistant.dialogue import Hit
 from rapport.assistant.labels import clean
+from rapport.knowledge.embedding import embed
 from rapport.knowledge.products import product_sheets
 from rapport.knowledge.service import search as search_articles
 
@@ -22,13 +23,24 @@ async def knowledge_search(
     session: AsyncSession, workspace_id: str, query: str, locale: str | None
 ) -> Sequence[Hit]:
     """Search published articles and the fact sheet of a product the question names, in the
-    customer's language first (any locale else), best first. The query is the text the
-    labels' models read, so its embedding is the one they made."""
+    customer's language first (any locale else), best first. The query is embedded once,
+    before the first statement (it is the text the labels' models read, so the shared
+    embedder remembers it), and given to both."""
     query = clean(query)[:MAX_QUERY]
+    if not query.strip():
+        return []
+    vectors, model = await embed([query.strip()])
+    embedded = vectors[0], model
+    # The sheets first: they may embed lines met with another model, before any statement.
     hits: list[Hit] = list(
-        await search_articles(session, workspace_id, query, locale=locale, limit=3)
+        await product_sheets.answer(session, workspace_id, query, locale=locale, embedded=embedded)
     )
-    hits += await product_sheets.answer(session, workspace_id, query, locale=locale)
+    try:
+        hits += await search_articles(
+            session, workspace_id, query, locale=locale, limit=3, embedded=embedded
+        )
+    except Exception as error:  # the sheets' answer stands without the articles
+        logger.warning("article search failed", extra={"error": type(error).__name__})
     return sorted(hits, key=lambda hit: -hit.score)
 
 

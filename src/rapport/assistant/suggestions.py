@@ -39,6 +39,9 @@ MAX_QUESTION_CHARS = 1_000
 PAST_MIN = 0.55
 CANNED_MIN = 0.3
 ARTICLE_MIN = 0.2
+# A product fact's score (knowledge/product_search.py): the assistant's own bar for answering
+# with one, since a fact of the wrong product misleads more than a loosely related article.
+FACT_MIN = 0.5
 PAST_SUGGESTIONS = 2
 # Canned responses compared a request (the caller's first by shortcut).
 MAX_CANNED = 200
@@ -124,9 +127,12 @@ class ReplySuggester:
             canned = [_Canned(c.id, c.title, c.body) for c in usable[:MAX_CANNED]]
         message_id, question = asked.id, asked.body[:MAX_QUESTION_CHARS]
         found = await _by_similarity(workspace_id, question, answered, canned)
+        language = seen.detected_language if seen.detected_language != "und" else None
         async with database.session() as session:
             embedded = (found.question, found.model)
-            facts = await product_sheets.answer(session, workspace_id, question, embedded=embedded)
+            facts = await product_sheets.answer(
+                session, workspace_id, question, locale=language, embedded=embedded
+            )
         async with database.session() as session:
             hits = await search_articles(session, workspace_id, question, limit=1)
             items = list(found.past)
@@ -148,7 +154,7 @@ class ReplySuggester:
                     _reply(SuggestionKind.article, hit.title, text, hit.score, hit.article_id, link)
                 )
         for fact in facts:
-            if fact.score >= ARTICLE_MIN:
+            if fact.score >= FACT_MIN:
                 text = f"{fact.title}: {fact.snippet}" + (f"\n\n{fact.url}" if fact.url else "")
                 kind = SuggestionKind.product_fact
                 items.append(

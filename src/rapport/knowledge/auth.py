@@ -23,7 +23,7 @@ ProductKey = Annotated[
         description="The shop's product id (no slash).",
     ),
 ]
-LocaleTag = Annotated[str, Path(max_length=35, description="BCP 47 language tag (en, pt-BR).")]
+LocaleTag = Annotated[str, Path(description="BCP 47 language tag (en, pt-BR).")]
 
 
 def author_of(principal: Principal) -> str:

@@ -25,6 +25,7 @@ from rapport.knowledge.auth import (
 from rapport.knowledge.enums import ArticleStatus
 from rapport.knowledge.errors import (
     ArticleNotFound,
+    InvalidProductKey,
     ProductSheetNotFound,
     SlugTaken,
     TranslationExists,
@@ -221,7 +222,7 @@ async def search_product_sheets(
 @router.put(
     "/product-sheets/{product_key}/{locale}",
     response_model=ProductSheetRead,
-    responses={201: {"model": ProductSheetRead}, **error_responses(BadRequest)},
+    responses={201: {"model": ProductSheetRead}, **error_responses(BadRequest, InvalidProductKey)},
 )
 async def put_product_sheet(
     product_key: ProductKey,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rapport.errors import Conflict, NotFound
+from rapport.errors import BadRequest, Conflict, NotFound
 
 
 class ArticleNotFound(NotFound):
@@ -19,3 +19,7 @@ class TranslationExists(Conflict):
 
 class ProductSheetNotFound(NotFound):
     """No fact sheet for that product in that locale in this workspace."""
+
+
+class InvalidProductKey(BadRequest):
+    """A product id that cannot be a fact sheet's address ("." or "..")."""

@@ -12,8 +12,10 @@ another)."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,7 +55,6 @@ FULL_Z = 3.0
 # English. In other languages a line answers through a shared word.
 SEMANTIC_LANGUAGES = frozenset({"en"})
 MAX_SENTENCES = 20
-_PUNCTUATION = ".,;:!?¿¡()[]\"'«»“”"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -76,7 +77,8 @@ class IndexedSheet:
     locale: str
     name: str
     name_words: frozenset[str]
-    sku: str | None
+    sku_key: str | None  # the SKU as `sku_key` reads it, when it is distinctive enough
+    sku_words: frozenset[str]
     url: str
     lines: tuple[Line, ...]
     vectors: Vectors | None = None
@@ -87,6 +89,51 @@ index: VersionIndex[IndexedSheet] = VersionIndex()
 # Which fact sheets a workspace has: kept a few seconds (core.recent); writing or deleting one
 # forgets its workspace's.
 _keys: Recent[str, tuple[ArticleKey, ...]] = Recent(SETTINGS_SECONDS)
+
+
+# Sheets met with vectors of another model than the running one (or none): embedded again
+# before the next answer's first statement, never while a unit of work holds a connection;
+# until then they answer by shared words.
+_stale: dict[str, IndexedSheet] = {}
+_stale_lock = threading.Lock()
+
+
+def sku_key(text: str) -> str | None:
+    """Return a SKU (or a word a customer wrote) in the form SKUs are compared in: letters
+    and digits only, case-folded ("#LS-01" and "ls01" are "ls01"); None when it is too
+    short or too plain to tell a product (fewer than four characters; digits only, under
+    eight: an order number is not a SKU)."""
+    key = re.sub(r"[\W_]+", "", text.casefold())
+    if len(key) < 4 or (key.isdigit() and len(key) < 8):
+        return None
+    return key
+
+
+def _sku_keys(query: str) -> set[str]:
+    """Return the SKU forms a question holds: each word, and each pair of words ("LS 01")."""
+    tokens = [re.sub(r"['\u2019]s$", "", token) for token in query.split()]
+    found = {sku_key(token) for token in tokens}
+    found |= {sku_key(first + second) for first, second in itertools.pairwise(tokens)}
+    return {key for key in found if key is not None}
+
+
+async def refresh_stale() -> None:
+    """Embed the lines of the sheets met with another model's vectors (call it before a
+    unit of work's first statement)."""
+    with _stale_lock:
+        pending = list(_stale.values())
+        _stale.clear()
+    if not pending:
+        return
+    texts = [text for sheet in pending for text in line_texts(sheet.name, sheet.lines)]
+    vectors, model = await embed(texts)
+    start = 0
+    for sheet in pending:
+        end = start + len(sheet.lines)
+        index.store(
+            sheet.sheet_id, dataclasses.replace(sheet, vectors=vectors[start:end], model=model)
+        )
+        start = end
 
 
 def sheets_changed(session: AsyncSession, workspace_id: str) -> None:
@@ -132,7 +179,8 @@ def indexed(sheet: ProductSheet) -> IndexedSheet:
         locale=sheet.locale,
         name=sheet.name,
         name_words=frozenset(ranking.words(sheet.name)) - ranking.STOPWORDS,
-        sku=sheet.sku.casefold() if sheet.sku else None,
+        sku_key=sku_key(sheet.sku) if sheet.sku else None,
+        sku_words=frozenset(ranking.words(sheet.sku or "")),
         url=sheet.url or "",
         lines=lines,
         vectors=vectors,
@@ -159,17 +207,20 @@ async def answers(
     every = await _keys.load(workspace_id, read)
     if not every:
         return []
-    terms = set(ranking.words(query)) - ranking.STOPWORDS
+    said = ranking.words(query)
+    terms = set(said) - ranking.STOPWORDS
     if not terms:
         return []
     keys = choose_versions(every, preferred_locales(locale, default_locale))
     sheets = await _load(repository, keys)
-    named = _named(sheets, terms, query)
+    named = _named(sheets, said, terms, query)
     if named is None:
         return []
     sheet, name_score = named
-    if sheet.model != model:
-        sheet = await _embedded(sheet, model)
+    if sheet.lines and sheet.model != model:
+        with _stale_lock:
+            _stale[sheet.sheet_id] = sheet
+        sheet = dataclasses.replace(sheet, vectors=None)
     return _answer(sheet, name_score, terms, query_vector)
 
 
@@ -186,45 +237,60 @@ async def _load(
 
 
 def _named(
-    sheets: Sequence[IndexedSheet], terms: set[str], query: str
+    sheets: Sequence[IndexedSheet], said: list[str], terms: set[str], query: str
 ) -> tuple[IndexedSheet, float] | None:
     """Return the one product the question names best, with how fully it names it; None
-    when its words fit another product's name as well ("the shirt" with two shirts)."""
-    tokens = {token.strip(_PUNCTUATION).casefold() for token in query.split()}
-    by_sku = [sheet for sheet in sheets if sheet.sku is not None and sheet.sku in tokens]
+    when its words fit another product's name as well ("the shirt" with two shirts), or
+    name part of it with another word in place of the rest ("the silk shirt" in a shop
+    whose shirt is a hemp shirt: another product)."""
+    quoted = _sku_keys(query)
+    by_sku = [sheet for sheet in sheets if sheet.sku_key is not None and sheet.sku_key in quoted]
     if by_sku:
         return (by_sku[0], 1.0) if len({s.product_key for s in by_sku}) == 1 else None
     frequency = Counter(word for sheet in sheets for word in sheet.name_words)
     total = len(sheets)
-    best: tuple[float, IndexedSheet] | None = None
+    # (share of the name, words of it said): "the linen shirt dress" names the dress, whose
+    # name it holds as fully as the shirt's, with one word more.
+    scored: list[tuple[float, int, IndexedSheet]] = []
     for sheet in sheets:
         shared = sheet.name_words & terms
-        if not shared:
-            continue
-        weight = {word: math.log(1 + total / frequency[word]) for word in sheet.name_words}
-        share = sum(weight[word] for word in shared) / sum(weight.values())
-        if best is None or share > best[0]:
-            best = (share, sheet)
-    if best is None or best[0] < NAME_SHARE:
+        if shared:
+            weight = {word: math.log(1 + total / frequency[word]) for word in sheet.name_words}
+            share = sum(weight[w] for w in shared) / sum(weight.values())
+            scored.append((round(share, 9), len(shared), sheet))
+    if not scored:
         return None
-    share, named = best
-    said = named.name_words & terms
-    if any(s.product_key != named.product_key and said <= s.name_words for s in sheets):
+    scored.sort(key=lambda entry: (-entry[0], -entry[1]))
+    share, said_words, named = scored[0]
+    if share < NAME_SHARE or any(
+        (other, count) == (share, said_words) and sheet.product_key != named.product_key
+        for other, count, sheet in scored[1:]
+    ):
         return None
+    if share < 1.0:
+        shared = named.name_words & terms
+        others = [s for s in sheets if s.product_key != named.product_key]
+        if any(shared <= s.name_words for s in others) or _other_word_before(said, shared, named):
+            return None
     return named, share
 
 
-async def _embedded(sheet: IndexedSheet, model: str) -> IndexedSheet:
-    vectors, made_by = await embed(line_texts(sheet.name, sheet.lines))
-    ready = dataclasses.replace(sheet, vectors=vectors, model=made_by)
-    index.store(ready.sheet_id, ready)
-    return ready
+def _other_word_before(said: list[str], shared: frozenset[str], named: IndexedSheet) -> bool:
+    """Tell whether a word the product's name lacks comes right before one of the name's
+    words in the question ("silk" in "the silk shirt")."""
+    return any(
+        word in shared
+        and before.isalpha()
+        and before not in ranking.STOPWORDS
+        and before not in named.name_words
+        for before, word in itertools.pairwise(said)
+    )
 
 
 def _answer(
     sheet: IndexedSheet, name_score: float, terms: set[str], query_vector: Vectors
 ) -> list[ProductHit]:
-    rest = terms - sheet.name_words - ({sheet.sku} if sheet.sku else set())
+    rest = terms - sheet.name_words - sheet.sku_words
     ranked = _ranked_lines(sheet, rest, query_vector)
     if not ranked:
         return []
@@ -259,11 +325,13 @@ def _ranked_lines(
     if not rest:
         sentences = [line for line in sheet.lines if line.fact is None]
         return [(NAME_ONLY_LINE, (sentences or list(sheet.lines))[0])]
-    cosines = (
-        np.asarray(sheet.vectors) @ np.asarray(query_vector).reshape(-1)
-        if sheet.vectors is not None and sheet.locale.split("-")[0] in SEMANTIC_LANGUAGES
-        else np.zeros(len(sheet.lines))
+    query = np.asarray(query_vector).reshape(-1)
+    usable = (
+        sheet.vectors is not None
+        and np.asarray(sheet.vectors).shape == (len(sheet.lines), len(query))
+        and sheet.locale.split("-")[0] in SEMANTIC_LANGUAGES
     )
+    cosines = np.asarray(sheet.vectors) @ query if usable else np.zeros(len(sheet.lines))
     spread = float(cosines.std())
     standing = (cosines - float(cosines.mean())) / spread if spread > 0 else cosines * 0
     ranked = []

@@ -12,7 +12,7 @@ from rapport.core.db import lock_key
 from rapport.core.pagination import decode_cursor, encode_cursor
 from rapport.knowledge import product_search
 from rapport.knowledge.embedding import embed, to_bytes
-from rapport.knowledge.errors import ProductSheetNotFound
+from rapport.knowledge.errors import InvalidProductKey, ProductSheetNotFound
 from rapport.knowledge.models import ProductSheet
 from rapport.knowledge.repository import ProductSheetRepository
 from rapport.knowledge.schemas import (
@@ -45,6 +45,8 @@ class ProductSheetService:
         """Write a product's fact sheet in one locale whole; return it and whether it is new.
         Its lines are embedded first, before the unit of work's first statement (unless
         `embedding` comes from `embed_sheet`)."""
+        if product_key in (".", ".."):
+            raise InvalidProductKey("A product id may not be . or .. (it is part of an address).")
         vectors, model = embedding or await self.embed_sheet(body)
         await lock_key(session, f"knowledge.product_sheet:{workspace_id}:{product_key}:{locale}")
         repository = ProductSheetRepository(session, workspace_id)
@@ -137,13 +139,15 @@ class ProductSheetService:
         counts in that locale, else its language, else the workspace's default locale.
 
         The question is embedded before the first statement (unless the caller did:
-        `embedded` is its vector and the model's name): call it before writing in a unit."""
+        `embedded` is its vector and the model's name), and so are the lines of sheets met
+        earlier with another model's vectors: call it before the unit's first statement."""
         query = query.strip()[:MAX_QUERY_CHARS]
         if not query:
             return []
         if embedded is None:
             vectors, model = await embed([query])
             embedded = vectors[0], model
+        await product_search.refresh_stale()
         query_vector, model = embedded
         return await product_search.answers(
             session,

@@ -28,7 +28,7 @@ _STOP_TEXT = (
     "a an and are as at be but by can do does for from how i if in is it me my of on or our "
     "so that the this to was we what when where which who why will with you your "
     "der die das und ist ich mein meine wie wo was wann ein eine zu mit von auf fur es sie "
-    "de d l en le la les un une des du au aux et est je mon ma mes ce cette vous pour avec dans "
+    "de en le la les un une des du au aux et est je mon ma mes ce cette vous pour avec dans "
     "qui quoi "
     "el los las unos unas del al y que se su sus lo mi mis por para con como puedo puede"
 )

@@ -23,8 +23,13 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 LOCALE_PATTERN = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,2}$"
 MAX_BODY = 100_000
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
-# A product key travels in paths (/product-sheets/{key}/{locale}): no slash, no control.
-PRODUCT_KEY_PATTERN = r"^[^\x00-\x1f\x7f/]+$"
+# A product key travels in paths (/product-sheets/{key}/{locale}) and links: no slash, no
+# control or invisible direction character, no space at either end (and not "." or "..":
+# the service refuses those).
+_KEY_CHAR = "/\\x00-\\x1f\\x7f-\\x9f\\u200b-\\u200f\\u202a-\\u202e\\u2066-\\u2069"
+PRODUCT_KEY_PATTERN = rf"^[^\s{_KEY_CHAR}](?:[^{_KEY_CHAR}]*[^\s{_KEY_CHAR}])?$"
+# Multi-line text: no control character but tab and line breaks.
+NO_CONTROL_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
 def normal_locale(value: str) -> str:
@@ -127,8 +132,12 @@ class KnowledgeSettingsUpdate(BaseModel):
 
 MAX_FACTS = 50
 MAX_DESCRIPTION = 5_000
+# A fact's name has no colon: the console writes a fact as "Name: value".
 FactName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=NO_CONTROL)
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=60, pattern=r"^[^\x00-\x1f\x7f:]*$"
+    ),
 ]
 FactValue = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_CONTROL)
@@ -148,7 +157,9 @@ WebAddress = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_
 
 
 class Fact(BaseModel):
-    name: FactName = Field(description="What the fact is about, such as Material or Sizes.")
+    name: FactName = Field(
+        description="What the fact is about, such as Material or Sizes (no colon)."
+    )
     value: FactValue = Field(description="The fact, such as 100 % linen or XS to XXL.")
 
 
@@ -166,9 +177,9 @@ class ProductSheetWrite(BaseModel):
     sku: Sku | None = Field(
         default=None, description="Its stock-keeping unit: a customer who quotes it is understood."
     )
-    description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)] = Field(
-        default="", description="Plain text about the product (up to 5,000 characters)."
-    )
+    description: Annotated[
+        str, StringConstraints(max_length=MAX_DESCRIPTION, pattern=NO_CONTROL_TEXT)
+    ] = Field(default="", description="Plain text about the product (up to 5,000 characters).")
     facts: Annotated[list[Fact], Field(max_length=MAX_FACTS), AfterValidator(_distinct_names)] = (
         Field(default_factory=list, description="Up to 50 facts, in the order they are shown.")
     )
@@ -202,7 +213,7 @@ class ProductSheetRead(ReadModel):
 
 
 class ProductSheetPage(BaseModel):
-    items: list[ProductSheetRead] = Field(description="Fact sheets, by product then locale.")
+    items: list[ProductSheetRead] = Field(description="Fact sheets, newest first.")
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor` to get the next page; null on the last."
     )

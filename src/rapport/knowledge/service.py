@@ -33,6 +33,7 @@ from rapport.knowledge.schemas import (
     ArticleRead,
     ArticleUpdate,
 )
+from rapport.nlp.ports import Vectors
 
 DEFAULT_LOCALE = "en"
 _CURSOR_KIND = "knowledge.articles"
@@ -75,17 +76,22 @@ async def search(
     locale: str | None = None,
     limit: int = 5,
     published_only: bool = True,
+    embedded: tuple[Vectors, str] | None = None,
 ) -> list[ArticleHit]:
     """Find the articles that best answer `query`: BM25 and MiniLM cosine, summed half and
     half (see docs/knowledge.md). With `locale`, each article counts in that locale, else its
     language, else the workspace's default locale; without, every locale counts.
 
-    The query is embedded before the first statement: call it before writing in a unit."""
+    The query is embedded before the first statement (unless the caller did: `embedded` is
+    its vector and the model's name): call it before writing in a unit."""
     query = query.strip()[: searching.MAX_QUERY_CHARS]
     limit = max(0, min(limit, searching.MAX_LIMIT))
     if not query or limit == 0:
         return []
-    vectors, model = await embed([query])
+    if embedded is None:
+        vectors, model = await embed([query])
+        embedded = vectors[0], model
+    query_vector, model = embedded
     default_locale = await articles.default_locale(session, workspace_id)
     ranked = await searching.hits(
         session,
@@ -95,7 +101,7 @@ async def search(
         locale=locale,
         limit=limit,
         published_only=published_only,
-        query_vector=vectors[0],
+        query_vector=query_vector,
         model=model,
     )
     if not ranked:

@@ -66,7 +66,7 @@ def sheet_of(product: ShopProduct) -> ProductSheetWrite:
     named: set[str] = set()
 
     def add(name: str, value: str) -> None:
-        name, value = _one_line(name, 60), _one_line(value, 500)
+        name, value = _one_line(name.replace(":", " "), 60), _one_line(value, 500)
         if name and value and name.casefold() not in named and len(facts) < MAX_FACTS:
             named.add(name.casefold())
             facts.append(Fact(name=name, value=value))
@@ -83,6 +83,6 @@ def sheet_of(product: ShopProduct) -> ProductSheetWrite:
     return ProductSheetWrite(
         name=_one_line(product.title, 200) or _one_line(product.product_key, 200),
         sku=skus.pop() if len(skus) == 1 else None,
-        description=text_of_html(product.body_html)[:MAX_DESCRIPTION],
+        description=_CONTROL.sub(" ", text_of_html(product.body_html))[:MAX_DESCRIPTION],
         facts=facts,
     )
