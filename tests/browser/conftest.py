@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS
+from rapport.config import Settings
+from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS, SIZES
+from tests.fixtures.server import LiveServer, serve
 
 # Assertions wait for the page to reach the expected state; Playwright's 5 s default is too short
 # when every core runs a test worker beside Chromium and its server (CI once saw a click's
@@ -31,3 +33,22 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     page = await context.new_page()
     yield page
     await context.close()
+
+
+@pytest.fixture(params=sorted(SIZES))
+async def sized(request: pytest.FixtureRequest, browser: Browser) -> AsyncIterator[Page]:
+    """A page in its own context, at a desktop's or a phone's size."""
+    phone = request.param == "phone"
+    context = await browser.new_context(
+        viewport=SIZES[request.param], is_mobile=phone, has_touch=phone
+    )
+    page = await context.new_page()
+    yield page
+    await context.close()
+
+
+@pytest.fixture
+def working_server(settings: Settings) -> Iterator[LiveServer]:
+    """A live server whose worker runs the jobs (the assistant's turns)."""
+    with serve(settings.model_copy(update={"run_worker": True})) as server:
+        yield server

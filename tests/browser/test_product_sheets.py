@@ -4,16 +4,15 @@ question from the demo sheets, on a desktop and a phone."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
 from rapport.assistant.demo import seed_demo
 from rapport.assistant.knowledge import use_search
 from rapport.assistant.labels import use_models
-from rapport.config import Settings
 from rapport.core.db import Database
 from rapport.identity.audit import SYSTEM
 from rapport.identity.enums import Role
@@ -22,11 +21,9 @@ from rapport.knowledge.demo import seed_demo as seed_knowledge
 from rapport.web.widget.demo import DEMO_SLUG
 from tests.fixtures.browser import sign_in_page, watch
 from tests.fixtures.identity import make_source, make_staff, make_workspace
-from tests.fixtures.server import LiveServer, serve
+from tests.fixtures.server import LiveServer
 
 pytestmark = pytest.mark.e2e
-
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
 
 @pytest.fixture(autouse=True)
@@ -37,25 +34,6 @@ def _shipped_models() -> Iterator[None]:
     yield
     use_models(None)
     use_search(None)
-
-
-@pytest.fixture
-def working_server(settings: Settings) -> Iterator[LiveServer]:
-    """A live server whose worker runs the assistant's turns."""
-    with serve(settings.model_copy(update={"run_worker": True})) as server:
-        yield server
-
-
-@pytest.fixture(params=sorted(SIZES))
-async def sized(request: pytest.FixtureRequest, browser: Browser) -> AsyncIterator[Page]:
-    """A page in its own context, at a desktop's or a phone's size."""
-    phone = request.param == "phone"
-    context = await browser.new_context(
-        viewport=SIZES[request.param], is_mobile=phone, has_touch=phone
-    )
-    page = await context.new_page()
-    yield page
-    await context.close()
 
 
 async def _fits(page: Page) -> None:

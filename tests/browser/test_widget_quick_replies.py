@@ -4,30 +4,28 @@ as typed words would, and the buttons go once answered; on a desktop and a phone
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Page, expect
 
 from rapport.assistant import replies
 from rapport.assistant.demo import DEMO_CUSTOMER_EMAIL, seed_demo
 from rapport.assistant.knowledge import use_search
 from rapport.assistant.labels import use_models
-from rapport.config import Settings
 from rapport.core.db import Database
 from rapport.events.order_actions import order_actions
 from rapport.identity.audit import SYSTEM
 from rapport.identity.verification import identity_verification
 from rapport.web.widget.demo import DEMO_SLUG
 from tests.fixtures.assistant import use_fakes
-from tests.fixtures.browser import watch
+from tests.fixtures.browser import SIZES, watch
 from tests.fixtures.identity import make_source, make_workspace
-from tests.fixtures.server import LiveServer, serve
+from tests.fixtures.server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 ASKED = "To check it's your order, what email address did you order with?"
 QUESTION = 'Shall I cancel order 1002 (49.00 EUR)? Reply "yes" to confirm or "no" to leave it.'
 
@@ -39,25 +37,6 @@ def _fake_models() -> Iterator[None]:
     yield
     use_models(None)
     use_search(None)
-
-
-@pytest.fixture
-def working_server(settings: Settings) -> Iterator[LiveServer]:
-    """A live server whose worker runs the assistant's turns."""
-    with serve(settings.model_copy(update={"run_worker": True})) as server:
-        yield server
-
-
-@pytest.fixture(params=sorted(SIZES))
-async def sized(request: pytest.FixtureRequest, browser: Browser) -> AsyncIterator[Page]:
-    """A page in its own context, at a desktop's or a phone's size."""
-    phone = request.param == "phone"
-    context = await browser.new_context(
-        viewport=SIZES[request.param], is_mobile=phone, has_touch=phone
-    )
-    page = await context.new_page()
-    yield page
-    await context.close()
 
 
 async def _demo_shop(database: Database) -> str:
