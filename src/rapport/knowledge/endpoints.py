@@ -63,14 +63,14 @@ LocaleFilter = Annotated[
 
 
 def _locale(value: str | None) -> str | None:
-    try:
-        return None if value is None else normal_locale(value)
-    except ValueError as error:
-        raise BadRequest(str(error)) from error
+    return None if value is None else _path_locale(value)
 
 
 def _path_locale(value: str) -> str:
-    return _locale(value) or value
+    try:
+        return normal_locale(value)
+    except ValueError as error:
+        raise BadRequest(str(error)) from error
 
 
 @router.get("/articles", response_model=ArticlePage, responses=error_responses(BadRequest))

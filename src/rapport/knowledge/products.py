@@ -96,9 +96,7 @@ class ProductSheetService:
     ) -> int:
         """Delete a product's fact sheets in every locale; return how many there were."""
         repository = ProductSheetRepository(session, workspace_id)
-        found = await repository.listed(
-            product_key=product_key, locale=None, before_id=None, limit=1_000
-        )
+        found = await repository.of_product(product_key)
         for sheet in found:
             await repository.delete(sheet)
         if found:

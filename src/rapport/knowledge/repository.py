@@ -159,6 +159,10 @@ class ProductSheetRepository(TenantRepository[ProductSheet]):
         rows = (await self.session.execute(statement)).all()
         return [ArticleKey(*row) for row in rows]
 
+    async def of_product(self, product_key: str) -> Sequence[ProductSheet]:
+        """Return a product's fact sheets in every locale."""
+        return await self.all(self.base_query().where(ProductSheet.product_key == product_key))
+
     async def with_ids(self, ids: Sequence[str]) -> Sequence[ProductSheet]:
         """Return these fact sheets of the workspace."""
         if not ids:
