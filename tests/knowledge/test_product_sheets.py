@@ -3,7 +3,6 @@ answers they give (which product a question names, which facts answer it)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -18,10 +17,9 @@ from rapport.knowledge.demo import seed_demo as seed_knowledge
 from rapport.knowledge.embedding import use_embedder
 from rapport.knowledge.products import product_sheets
 from rapport.knowledge.schemas import MAX_FACTS, ProductHit
-from rapport.nlp.fakes import FakeEmbedder
-from rapport.nlp.ports import Embedder, Vectors
+from rapport.nlp.ports import Embedder
 from tests.fixtures.identity import bearer, make_api_key, make_workspace
-from tests.fixtures.knowledge import make_product_sheet
+from tests.fixtures.knowledge import UpgradedEmbedder, make_product_sheet
 
 SHEET = {
     "name": "Linen shirt",
@@ -392,34 +390,20 @@ def test_the_demo_sheets_name_the_demo_orders_products() -> None:
     assert keys == {order.item.lower().replace(" ", "-") for order in DEMO_ORDERS}
 
 
-class _Upgraded(FakeEmbedder):
-    """Another model than the one the sheets were written with; notes the connections the
-    database has checked out each time it runs."""
-
-    name = "upgraded-embedder"
-
-    def __init__(self, database: Database) -> None:
-        self.database, self.held = database, list[int]()
-
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        self.held.append(self.database.engine.sync_engine.pool.checkedout())
-        return super().embed(texts)
-
-
 async def test_sheets_of_another_model_are_embedded_again_before_a_unit_of_work(
     database: Database,
 ) -> None:
     workspace = await make_workspace(database)
     sheet_id = await make_product_sheet(database, workspace.id)  # by the fake embedder
-    upgraded = _Upgraded(database)
+    upgraded = UpgradedEmbedder(database)
     use_embedder(upgraded)
     question = "Is the linen shirt machine washable?"
     first = await _answer(database, workspace.id, question)  # by shared words meanwhile
     assert [hit.title for hit in first] == ["Linen shirt — Care"]
-    assert sheet_id in product_search._stale
+    assert sheet_id in product_search.stale
     again = await _answer(database, workspace.id, question)
     assert [hit.title for hit in again] == ["Linen shirt — Care"]
-    assert sheet_id not in product_search._stale
+    assert sheet_id not in product_search.stale
     assert [
         item.model for item in product_search.index._items.values() if item.sheet_id == sheet_id
     ] == [upgraded.name]

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.assistant.dialogue import Hit
 from rapport.assistant.labels import clean
-from rapport.knowledge.embedding import embed
 from rapport.knowledge.products import product_sheets
+from rapport.knowledge.search import embed_query
 from rapport.knowledge.service import search as search_articles
 
 logger = logging.getLogger(__name__)
@@ -25,13 +25,12 @@ async def knowledge_search(
     """Search published articles and the fact sheet of a product the question names, in the
     customer's language first (any locale else), best first. The query is embedded once,
     before the first statement (it is the text the labels' models read, so the shared
-    embedder remembers it), and given to both."""
+    embedder remembers it), with the articles and sheets met earlier with another model's
+    vectors, and given to both."""
     query = clean(query)[:MAX_QUERY]
     if not query.strip():
         return []
-    vectors, model = await embed([query.strip()])
-    embedded = vectors[0], model
-    # The sheets first: they may embed lines met with another model, before any statement.
+    embedded = await embed_query(query.strip())
     hits: list[Hit] = list(
         await product_sheets.answer(session, workspace_id, query, locale=locale, embedded=embedded)
     )

@@ -24,6 +24,7 @@ from rapport.core.db import Database
 from rapport.core.ratelimit import RateLimiter
 from rapport.knowledge.embedding import embed
 from rapport.knowledge.products import product_sheets
+from rapport.knowledge.search import refresh_stale
 from rapport.knowledge.service import search as search_articles
 from rapport.nlp.pii import mask_pii
 from rapport.nlp.ports import Vectors
@@ -128,6 +129,7 @@ class ReplySuggester:
         message_id, question = asked.id, asked.body[:MAX_QUESTION_CHARS]
         found = await _by_similarity(workspace_id, question, answered, canned)
         language = seen.detected_language if seen.detected_language != "und" else None
+        await refresh_stale()  # sheets met with another model's vectors, before the unit
         async with database.session() as session:
             embedded = (found.question, found.model)
             facts = await product_sheets.answer(

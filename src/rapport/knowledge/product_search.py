@@ -6,8 +6,8 @@ how rare it is among the catalog's names ("tote" tells more than "bag"), or its 
 whose words fit two products' names names neither ("the shirt" in a shop with two): the
 customer is asked again rather than answered about the wrong one. The named product's facts
 and description sentences are then scored against the rest of the question. Their vectors
-are made when the sheet is written (and again, in a thread, only when the running model is
-another)."""
+are made when the sheet is written (and again before the next question, when the running
+model is another: search.StaleVectors)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import dataclasses
 import itertools
 import math
 import re
-import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,11 +25,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.recent import SETTINGS_SECONDS, Recent
 from rapport.knowledge import ranking
-from rapport.knowledge.embedding import embed, from_bytes
+from rapport.knowledge.embedding import from_bytes
 from rapport.knowledge.models import ProductSheet
 from rapport.knowledge.repository import ArticleKey, ProductSheetRepository
 from rapport.knowledge.schemas import Fact, ProductHit
-from rapport.knowledge.search import VersionIndex, choose_versions, preferred_locales
+from rapport.knowledge.search import (
+    StaleVectors,
+    VersionIndex,
+    choose_versions,
+    preferred_locales,
+    read_indexed,
+)
 from rapport.nlp.ports import Vectors
 
 # A question names a product when it holds this share of the name's (rarity-weighted) words
@@ -92,10 +97,16 @@ _keys: Recent[str, tuple[ArticleKey, ...]] = Recent(SETTINGS_SECONDS)
 
 
 # Sheets met with vectors of another model than the running one (or none): embedded again
-# before the next answer's first statement, never while a unit of work holds a connection;
-# until then they answer by shared words.
-_stale: dict[str, IndexedSheet] = {}
-_stale_lock = threading.Lock()
+# before the next answer's first statement (search.refresh_stale); until then they answer by
+# shared words.
+stale: StaleVectors[IndexedSheet] = StaleVectors(
+    index,
+    key=lambda sheet: sheet.sheet_id,
+    texts=lambda sheet: line_texts(sheet.name, sheet.lines),
+    with_vectors=lambda sheet, vectors, model: dataclasses.replace(
+        sheet, vectors=vectors, model=model
+    ),
+)
 
 
 def sku_key(text: str) -> str | None:
@@ -115,25 +126,6 @@ def _sku_keys(query: str) -> set[str]:
     found = {sku_key(token) for token in tokens}
     found |= {sku_key(first + second) for first, second in itertools.pairwise(tokens)}
     return {key for key in found if key is not None}
-
-
-async def refresh_stale() -> None:
-    """Embed the lines of the sheets met with another model's vectors (call it before a
-    unit of work's first statement)."""
-    with _stale_lock:
-        pending = list(_stale.values())
-        _stale.clear()
-    if not pending:
-        return
-    texts = [text for sheet in pending for text in line_texts(sheet.name, sheet.lines)]
-    vectors, model = await embed(texts)
-    start = 0
-    for sheet in pending:
-        end = start + len(sheet.lines)
-        index.store(
-            sheet.sheet_id, dataclasses.replace(sheet, vectors=vectors[start:end], model=model)
-        )
-        start = end
 
 
 def sheets_changed(session: AsyncSession, workspace_id: str) -> None:
@@ -212,28 +204,19 @@ async def answers(
     if not terms:
         return []
     keys = choose_versions(every, preferred_locales(locale, default_locale))
-    sheets = await _load(repository, keys)
+    sheets = await read_indexed(index, keys, repository.with_ids, _entry)
     named = _named(sheets, said, terms, query)
     if named is None:
         return []
     sheet, name_score = named
     if sheet.lines and sheet.model != model:
-        with _stale_lock:
-            _stale[sheet.sheet_id] = sheet
+        stale.note(sheet)
         sheet = dataclasses.replace(sheet, vectors=None)
     return _answer(sheet, name_score, terms, query_vector)
 
 
-async def _load(
-    repository: ProductSheetRepository, keys: Sequence[ArticleKey]
-) -> list[IndexedSheet]:
-    found = {key.id: index.fresh(key) for key in keys}
-    missing = [key_id for key_id, item in found.items() if item is None]
-    for sheet in await repository.with_ids(missing):
-        item = indexed(sheet)
-        index.store(item.sheet_id, item)
-        found[sheet.id] = item
-    return [item for item in found.values() if item is not None]
+def _entry(sheet: ProductSheet) -> tuple[str, IndexedSheet]:
+    return sheet.id, indexed(sheet)
 
 
 def _named(

@@ -21,7 +21,7 @@ from rapport.knowledge.schemas import (
     ProductSheetRead,
     ProductSheetWrite,
 )
-from rapport.knowledge.search import MAX_QUERY_CHARS
+from rapport.knowledge.search import MAX_QUERY_CHARS, embed_query
 from rapport.knowledge.service import articles
 from rapport.nlp.ports import Vectors
 
@@ -136,16 +136,14 @@ class ProductSheetService:
         none when it names no product, or two equally). With `locale`, a product's sheet
         counts in that locale, else its language, else the workspace's default locale.
 
-        The question is embedded before the first statement (unless the caller did:
-        `embedded` is its vector and the model's name), and so are the lines of sheets met
-        earlier with another model's vectors: call it before the unit's first statement."""
+        The question is embedded before the first statement, with the rows waiting for new
+        vectors (`search.embed_query`), unless the caller did: `embedded` is its vector and
+        the model's name, and the caller ran `search.refresh_stale()`."""
         query = query.strip()[:MAX_QUERY_CHARS]
         if not query:
             return []
         if embedded is None:
-            vectors, model = await embed([query])
-            embedded = vectors[0], model
-        await product_search.refresh_stale()
+            embedded = await embed_query(query)
         query_vector, model = embedded
         return await product_search.answers(
             session,

@@ -6,10 +6,10 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,7 +79,103 @@ class VersionIndex(Generic[T]):
                 self._items.popitem(last=False)
 
 
+R = TypeVar("R")
+
+
+async def read_indexed(
+    index: VersionIndex[T],
+    keys: Sequence[ArticleKey],
+    read: Callable[[list[str]], Awaitable[Sequence[R]]],
+    indexed: Callable[[R], tuple[str, T]],
+) -> list[T]:
+    """Return the rows of `keys` indexed, in their order: from the index where it holds their
+    current version, the others read by id (`read`) and indexed (`indexed` gives the id and
+    the entry) and kept there."""
+    found = {key.id: index.fresh(key) for key in keys}
+    for row in await read([key_id for key_id, item in found.items() if item is None]):
+        item_id, item = indexed(row)
+        index.store(item_id, item)
+        found[item_id] = item
+    return [item for item in found.values() if item is not None]
+
+
+class StaleVectors(Generic[T]):
+    """Indexed rows met with vectors of another model than the running one (or none, after
+    an edit raced the embedding): they are searched by their words meanwhile, and embedded
+    again by `refresh_stale()`, which callers run before a unit of work's first statement.
+    So no model runs while a connection is held, and a model change costs no search its
+    answer by meaning for more than one question. The new vectors are kept in the process's
+    index, not written back."""
+
+    def __init__(
+        self,
+        index: VersionIndex[T],
+        *,
+        key: Callable[[T], str],
+        texts: Callable[[T], list[str]],
+        with_vectors: Callable[[T, Vectors, str], T],
+    ) -> None:
+        self.index, self.key, self.texts, self.with_vectors = index, key, texts, with_vectors
+        self._pending: dict[str, T] = {}
+        self._lock = threading.Lock()
+        _stale_sets.append(self)
+
+    def note(self, item: T) -> None:
+        """Have the row embedded again before the next unit of work."""
+        with self._lock:
+            self._pending[self.key(item)] = item
+
+    def __contains__(self, item_id: object) -> bool:
+        with self._lock:
+            return item_id in self._pending
+
+    def take(self) -> list[T]:
+        """Return the rows waiting and forget them."""
+        with self._lock:
+            pending = list(self._pending.values())
+            self._pending.clear()
+            return pending
+
+    def keep(self, item: T, vectors: Vectors, model: str) -> None:
+        """Keep a row with its new vectors in the index."""
+        self.index.store(self.key(item), self.with_vectors(item, vectors, model))
+
+
+_stale_sets: list[StaleVectors[Any]] = []
+
+
+async def refresh_stale() -> None:
+    """Embed every row met with another model's vectors (articles and fact sheets), in one
+    model run; call it before a unit of work's first statement."""
+    waiting = [(stale, item) for stale in _stale_sets for item in stale.take()]
+    if not waiting:
+        return
+    texts = [stale.texts(item) for stale, item in waiting]
+    vectors, model = await embed([text for item_texts in texts for text in item_texts])
+    start = 0
+    for (stale, item), item_texts in zip(waiting, texts, strict=True):
+        stale.keep(item, vectors[start : start + len(item_texts)], model)
+        start += len(item_texts)
+
+
+async def embed_query(query: str) -> tuple[Vectors, str]:
+    """Embed a question (with the rows waiting for `refresh_stale`, in one model run's
+    time): call it before the unit of work's first statement; a caller that embeds its
+    question otherwise runs `refresh_stale()` there."""
+    await refresh_stale()
+    vectors, model = await embed([query])
+    return vectors[0], model
+
+
 index: VersionIndex[Indexed] = VersionIndex()
+stale: StaleVectors[Indexed] = StaleVectors(
+    index,
+    key=lambda item: item.article_id,
+    texts=lambda item: [article_text(item.title, item.text)],
+    with_vectors=lambda item, vectors, model: dataclasses.replace(
+        item, vector=vectors[0], model=model
+    ),
+)
 # Which articles a search looks at, by workspace and published-only: kept a few seconds
 # (core.recent); the knowledge service forgets a workspace's when one of its articles changes.
 _keys: Recent[tuple[str, bool], tuple[ArticleKey, ...]] = Recent(SETTINGS_SECONDS)
@@ -136,25 +232,17 @@ def choose_versions(keys: Sequence[ArticleKey], preferred: list[str]) -> list[Ar
 async def load(
     repository: ArticleRepository, keys: Sequence[ArticleKey], model: str
 ) -> list[Indexed]:
-    """Return the chosen articles indexed, reading only those changed since last time and
-    embedding those whose stored vector is missing or of another model."""
-    found = {key.id: index.fresh(key) for key in keys}
-    missing = [key.id for key, item in zip(keys, found.values(), strict=True) if item is None]
-    for article in await repository.with_ids(missing):
-        found[article.id] = indexed(article)
-    stale = [item for item in found.values() if item is not None and item.model != model]
-    if stale:
-        vectors, _ = await embed([article_text(item.title, item.text) for item in stale])
-        for item, vector in zip(stale, vectors, strict=True):
-            found[item.article_id] = _with_vector(item, vector, model)
-    items = [item for item in found.values() if item is not None]
+    """Return the chosen articles indexed, reading only those changed since last time; those
+    whose stored vector is missing or of another model are noted for `refresh_stale()`."""
+
+    def entry(article: Article) -> tuple[str, Indexed]:
+        return article.id, indexed(article)
+
+    items = await read_indexed(index, keys, repository.with_ids, entry)
     for item in items:
-        index.store(item.article_id, item)
+        if item.model != model:
+            stale.note(item)
     return items
-
-
-def _with_vector(item: Indexed, vector: Vectors, model: str) -> Indexed:
-    return dataclasses.replace(item, vector=vector, model=model)
 
 
 def rank(
@@ -162,15 +250,25 @@ def rank(
     query_vector: Vectors,
     items: Sequence[Indexed],
     *,
+    model: str,
     preferred: list[str],
     limit: int,
 ) -> list[tuple[Indexed, float, float]]:
     """Score the items for the query; return the best hits with (keyword, semantic) scores,
     one per translation group's best version."""
     keyword = ranking.keyword_scores(query, [item.document for item in items])
-    # load() gave every item a vector of the query's model.
-    vectors = np.stack([item.vector for item in items if item.vector is not None])
-    semantic = ranking.semantic_scores(query_vector, vectors)
+    query_vector = np.asarray(query_vector).reshape(-1)
+    # An article without a vector of the query's model (until refresh_stale) is found by words.
+    usable = {
+        position: item.vector
+        for position, item in enumerate(items)
+        if item.vector is not None and item.model == model and len(item.vector) == len(query_vector)
+    }
+    semantic = [0.0] * len(items)
+    if usable:
+        cosines = ranking.semantic_scores(query_vector, np.stack(list(usable.values())))
+        for position, score in zip(usable, cosines, strict=True):
+            semantic[position] = score
     preference = {locale: position for position, locale in enumerate(preferred)}
     scored = [
         (item, kw, sem)
@@ -226,7 +324,7 @@ async def hits(
     items = await load(repository, keys, model)
     if not items:
         return []
-    ranked = rank(query, query_vector, items, preferred=preferred, limit=len(items))
+    ranked = rank(query, query_vector, items, model=model, preferred=preferred, limit=len(items))
     return _one_per_group(ranked, keys, limit)
 
 

@@ -82,15 +82,15 @@ async def search(
     half (see docs/knowledge.md). With `locale`, each article counts in that locale, else its
     language, else the workspace's default locale; without, every locale counts.
 
-    The query is embedded before the first statement (unless the caller did: `embedded` is
-    its vector and the model's name): call it before writing in a unit."""
+    The query is embedded before the first statement, with the rows waiting for new vectors
+    (`search.embed_query`), unless the caller did: `embedded` is its vector and the model's
+    name, and the caller ran `search.refresh_stale()`. Call it before writing in a unit."""
     query = query.strip()[: searching.MAX_QUERY_CHARS]
     limit = max(0, min(limit, searching.MAX_LIMIT))
     if not query or limit == 0:
         return []
     if embedded is None:
-        vectors, model = await embed([query])
-        embedded = vectors[0], model
+        embedded = await searching.embed_query(query)
     query_vector, model = embedded
     default_locale = await articles.default_locale(session, workspace_id)
     ranked = await searching.hits(
