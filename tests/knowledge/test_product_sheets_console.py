@@ -10,6 +10,7 @@ from rapport.core.db import Database
 from rapport.identity.enums import Role
 from rapport.identity.models import Workspace
 from rapport.knowledge.products import product_sheets
+from rapport.knowledge.schemas import Fact, ProductSheetWrite
 from tests.fixtures.identity import make_staff, make_workspace
 from tests.fixtures.knowledge import make_product_sheet
 from tests.web.console import csrf_of, sign_in
@@ -140,3 +141,27 @@ async def test_another_workspaces_sheet_is_not_found(
     await make_product_sheet(database, other.id)
     assert (await client.get("/console/product-sheets/linen-shirt/en")).status_code == 404
     assert "Linen shirt" not in (await client.get("/console/product-sheets")).text
+
+
+async def test_a_synced_sheet_says_which_facts_the_store_keeps(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace, token = await _signed_in(client, database)
+    catalog = ProductSheetWrite(
+        name="Linen shirt",
+        facts=[Fact(name="Type", value="Shirts"), Fact(name="Price", value="49.00")],
+    )
+    async with database.session() as session:
+        await product_sheets.put(
+            session, workspace.id, "p7", "en", catalog, author="shopify", synced=True
+        )
+    page = (await client.get("/console/product-sheets/p7/en")).text
+    assert "Kept in sync by your Shopify store: Type, Price." in page
+    form = {**FORM, "product_key": "p7", "facts": "Type: Shirts\nPrice: 49.00\nFit: relaxed"}
+    saved = await client.post("/console/product-sheets", data={**form, "csrf_token": token})
+    assert saved.status_code == 303
+    async with database.session() as session:
+        sheet = await product_sheets.get(session, workspace.id, "p7", "en")
+    assert (sheet.synced_facts, len(sheet.facts)) == (["Type", "Price"], 3)
+    await make_product_sheet(database, workspace.id, "by-hand")
+    assert "Kept in sync" not in (await client.get("/console/product-sheets/by-hand/en")).text

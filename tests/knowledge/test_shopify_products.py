@@ -15,8 +15,10 @@ from rapport.identity.keys import sources
 from rapport.identity.models import Source
 from rapport.knowledge.errors import ProductSheetNotFound
 from rapport.knowledge.products import product_sheets
+from rapport.knowledge.schemas import Fact, ProductSheetWrite
 from rapport.knowledge.shopify import text_of_html
 from tests.fixtures.identity import make_source, make_workspace
+from tests.fixtures.knowledge import make_product_sheet
 
 # The parts of Shopify's product payload that Rapport reads (their documented example's
 # shape), and some it does not.
@@ -104,6 +106,98 @@ async def test_an_update_replaces_the_sheet_and_a_deletion_removes_it(
     async with database.session() as session:
         with pytest.raises(ProductSheetNotFound):
             await product_sheets.get(session, source.workspace_id, "632910392", "en")
+
+
+async def test_an_update_keeps_the_facts_and_address_written_by_hand(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    source, secret = await _shop(database)
+    await _deliver(client, source, secret, "products-update", PRODUCT)
+    async with database.session() as session:  # the owner adds to it in the console
+        sheet = await product_sheets.get(session, source.workspace_id, "632910392", "en")
+        assert sheet.synced_facts == ["Type", "Brand", "Size", "Color", "Price"]
+        edited = ProductSheetWrite(
+            name=sheet.name,
+            description=sheet.description,
+            facts=[
+                *(Fact(name=name, value=value) for name, value in sheet.facts),
+                Fact(name="Care", value="machine wash at 30 °C"),
+            ],
+            url="https://shop.example/linen-shirt",
+        )
+        await product_sheets.put(
+            session, source.workspace_id, "632910392", "en", edited, author="staff:1"
+        )
+    no_colors = {
+        **PRODUCT,
+        "body_html": "",
+        "options": [{"name": "Size", "values": ["S", "M"]}],
+        "variants": [{"sku": "LS-S", "price": "45.00"}, {"sku": "LS-M", "price": "45.00"}],
+    }
+    assert (await _deliver(client, source, secret, "products-update", no_colors)).is_success
+    async with database.session() as session:
+        sheet = await product_sheets.get(session, source.workspace_id, "632910392", "en")
+        hits = await product_sheets.answer(
+            session, source.workspace_id, "How do I wash the linen shirt?"
+        )
+    # The catalog's facts as it sends them now (Color gone), then the owner's.
+    assert sheet.facts == [
+        ["Type", "Shirts"],
+        ["Brand", "Atelier Nord"],
+        ["Size", "S, M"],
+        ["Price", "45.00"],
+        ["Care", "machine wash at 30 °C"],
+    ]
+    assert (sheet.synced_facts, sheet.author) == (["Type", "Brand", "Size", "Price"], "shopify")
+    assert sheet.url == "https://shop.example/linen-shirt"
+    assert sheet.description == "A relaxed shirt in washed linen. Free returns within 30 days."
+    assert sheet.embedding is not None and sheet.embedding_model is not None
+    assert [(hit.title, hit.snippet) for hit in hits] == [
+        ("Linen shirt — Care", "machine wash at 30 °C")
+    ]
+
+
+async def test_a_sheet_written_by_hand_first_keeps_the_facts_the_catalog_does_not_send(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    source, secret = await _shop(database)
+    await make_product_sheet(
+        database,
+        source.workspace_id,
+        "632910392",
+        facts=(("Price", "40.00"), ("Fit", "relaxed")),
+    )
+    assert (await _deliver(client, source, secret, "products-update", PRODUCT)).is_success
+    async with database.session() as session:
+        sheet = await product_sheets.get(session, source.workspace_id, "632910392", "en")
+    assert [name for name, _ in sheet.facts] == [
+        "Type", "Brand", "Size", "Color", "Price", "Fit",
+    ]  # fmt: skip
+    assert dict(sheet.facts)["Price"] == "49.00 to 55.00"
+
+
+async def test_a_sheet_changed_while_its_update_was_embedded_is_written_without_vectors(
+    database: Database,
+) -> None:
+    workspace = await make_workspace(database)
+    await make_product_sheet(database, workspace.id, "p1", facts=(("Fit", "relaxed"),))
+    catalog = ProductSheetWrite(name="Linen shirt", facts=[Fact(name="Price", value="49.00")])
+    async with database.session() as session:
+        planned = await product_sheets.synced(session, workspace.id, "p1", "en", catalog)
+    embedding = await product_sheets.embed_sheet(planned)
+    await make_product_sheet(  # the owner saves meanwhile
+        database, workspace.id, "p1", facts=(("Fit", "relaxed"), ("Care", "hand wash"))
+    )
+    async with database.session() as session:
+        sheet, _ = await product_sheets.put(
+            session, workspace.id, "p1", "en", catalog,
+            author="shopify", embedding=embedding, synced=True,
+        )  # fmt: skip
+        assert sheet.facts == [["Price", "49.00"], ["Fit", "relaxed"], ["Care", "hand wash"]]
+        assert (sheet.embedding, sheet.embedding_model) == (None, None)
+    async with database.session() as session:  # answered by words until embedded again
+        hits = await product_sheets.answer(session, workspace.id, "Linen shirt care?")
+    assert [hit.snippet for hit in hits] == ["hand wash"]
 
 
 async def test_a_wrong_signature_or_write_key_changes_nothing(

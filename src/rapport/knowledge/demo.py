@@ -255,10 +255,10 @@ async def seed_demo(session: AsyncSession, workspace_id: str) -> int:
     embeddings = await articles.embed_articles([_create(s, None) for s in DEMO_ARTICLES])
     sheet_embeddings = [await product_sheets.embed_sheet(sheet) for _, _, sheet in DEMO_PRODUCTS]
     sheets = ProductSheetRepository(session, workspace_id)
-    for (key, locale, sheet), embedding in zip(DEMO_PRODUCTS, sheet_embeddings, strict=True):
+    for (key, locale, sheet), lines in zip(DEMO_PRODUCTS, sheet_embeddings, strict=True):
         if await sheets.by_key(key, locale) is None:
             await product_sheets.put(
-                session, workspace_id, key, locale, sheet, author=DEMO_AUTHOR, embedding=embedding
+                session, workspace_id, key, locale, sheet, author=DEMO_AUTHOR, embedding=lines
             )
     repository = ArticleRepository(session, workspace_id)
     created = 0

@@ -277,7 +277,8 @@ async def receive_shopify_product(
     write_key: str, request: Request, database: DatabaseDep
 ) -> JSONResponse:
     """Keep a product's fact sheet from a Shopify `products/create` or `products/update`
-    webhook (verified by X-Shopify-Hmac-Sha256), in the workspace's default locale."""
+    webhook (verified by X-Shopify-Hmac-Sha256), in the workspace's default locale; the
+    facts written by hand stay (`synced_sheet`)."""
     # Verified and embedded before the sheet's unit of work opens (the body middleware has
     # read it whole): no unit waits on a sender or on the model.
     body = await request.body()
@@ -290,12 +291,16 @@ async def receive_shopify_product(
         raise MalformedRequest(
             f"The product cannot be a fact sheet: {invalid.errors()[0]['msg']}."
         ) from invalid
-    embedding = await product_sheets.embed_sheet(sheet)
-    async with database.session() as session:
+    async with database.session() as session:  # what it will write, read first to embed it
         locale = await articles.default_locale(session, workspace_id)
+        planned = await product_sheets.synced(
+            session, workspace_id, product.product_key, locale, sheet
+        )
+    embedding = await product_sheets.embed_sheet(planned)
+    async with database.session() as session:
         saved, _ = await product_sheets.put(
             session, workspace_id, product.product_key, locale, sheet,
-            author=SHOPIFY_AUTHOR, embedding=embedding,
+            author=SHOPIFY_AUTHOR, embedding=embedding, synced=True,
         )  # fmt: skip
         sheet_id = saved.id
     return JSONResponse({"success": True, "sheet_id": sheet_id})

@@ -66,6 +66,9 @@ class ProductSheet(TenantMixin, Base):
     url: Mapped[str | None] = mapped_column(String(2048))
     author: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The names of the facts the shop's catalog wrote last (a Shopify update replaces those
+    # and keeps the facts written by hand).
+    synced_facts: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     # Its lines' vectors (facts, then description sentences; float32 rows, L2-normalised)
     # and the model that made them, as articles keep theirs.
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)

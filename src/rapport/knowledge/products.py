@@ -4,6 +4,7 @@ them), listed, deleted, and asked (product_search.py)."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +17,8 @@ from rapport.knowledge.errors import InvalidProductKey, ProductSheetNotFound
 from rapport.knowledge.models import ProductSheet
 from rapport.knowledge.repository import ProductSheetRepository
 from rapport.knowledge.schemas import (
+    MAX_FACTS,
+    Fact,
     ProductHit,
     ProductSheetPage,
     ProductSheetRead,
@@ -26,8 +29,48 @@ from rapport.knowledge.service import articles
 from rapport.nlp.ports import Vectors
 
 _CURSOR_KIND = "knowledge.product_sheets"
-# A sheet's lines' vectors packed for the database, and the model that made them.
-Embedding = tuple[bytes | None, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Embedding:
+    """A sheet's lines' vectors packed for the database, the model that made them, and the
+    texts they were made of (a sheet whose lines are other texts stores no vectors)."""
+
+    vectors: bytes | None
+    model: str | None
+    texts: tuple[str, ...]
+
+
+def _texts(body: ProductSheetWrite) -> tuple[str, ...]:
+    facts = [(fact.name, fact.value) for fact in body.facts]
+    lines = product_search.lines_of(facts, body.description)
+    return tuple(product_search.line_texts(body.name, lines))
+
+
+def synced_sheet(
+    current: ProductSheet | None, catalog: ProductSheetWrite
+) -> tuple[ProductSheetWrite, list[str]]:
+    """Return the sheet a catalog update writes, and the names of the facts it owns: the
+    catalog's name, SKU and facts, then the facts written by hand (those whose names the
+    catalog neither sends now nor sent last time), and the description and page address
+    written by hand where the catalog sends none."""
+    names = [fact.name for fact in catalog.facts]
+    if current is None:
+        return catalog, names
+    owned = {name.casefold() for name in [*names, *current.synced_facts]}
+    kept = [
+        Fact(name=name, value=value)
+        for name, value in current.facts
+        if name.casefold() not in owned
+    ]
+    body = catalog.model_copy(
+        update={
+            "facts": [*catalog.facts, *kept][:MAX_FACTS],
+            "description": catalog.description or current.description,
+            "url": catalog.url or current.url,
+        }
+    )
+    return body, names
 
 
 class ProductSheetService:
@@ -41,23 +84,33 @@ class ProductSheetService:
         *,
         author: str,
         embedding: Embedding | None = None,
+        synced: bool = False,
     ) -> tuple[ProductSheet, bool]:
         """Write a product's fact sheet in one locale whole; return it and whether it is new.
         Its lines are embedded first, before the unit of work's first statement (unless
-        `embedding` comes from `embed_sheet`)."""
+        `embedding` comes from `embed_sheet`). With `synced`, `body` is the shop catalog's
+        and is merged with the sheet under the unit's lock (`synced_sheet`); lines that are
+        not the embedded ones store no vectors, and the next question embeds them
+        (search.StaleVectors)."""
         if product_key in (".", ".."):
             raise InvalidProductKey("A product id may not be . or .. (it is part of an address).")
-        vectors, model = embedding or await self.embed_sheet(body)
+        embedding = embedding or await self.embed_sheet(body)
         await lock_key(session, f"knowledge.product_sheet:{workspace_id}:{product_key}:{locale}")
         repository = ProductSheetRepository(session, workspace_id)
         sheet = await repository.by_key(product_key, locale)
+        synced_names = list(sheet.synced_facts) if sheet is not None else []
+        if synced:
+            body, synced_names = synced_sheet(sheet, body)
         created = sheet is None
         if sheet is None:
             sheet = ProductSheet(product_key=product_key, locale=locale)
         sheet.name, sheet.sku, sheet.description = body.name, body.sku, body.description
         sheet.facts = [[fact.name, fact.value] for fact in body.facts]
         sheet.url, sheet.author, sheet.updated_at = body.url, author, utcnow()
-        sheet.embedding, sheet.embedding_model = vectors, model
+        sheet.synced_facts = synced_names
+        same = embedding.texts == _texts(body)
+        sheet.embedding = embedding.vectors if same else None
+        sheet.embedding_model = embedding.model if same else None
         product_search.sheets_changed(session, workspace_id)
         if created:
             await repository.add(sheet)
@@ -67,12 +120,23 @@ class ProductSheetService:
 
     async def embed_sheet(self, body: ProductSheetWrite) -> Embedding:
         """Embed a sheet's lines (facts, then sentences) in a thread, before a unit of work."""
-        facts = [(fact.name, fact.value) for fact in body.facts]
-        lines = product_search.lines_of(facts, body.description)
-        if not lines:
-            return None, None
-        vectors, model = await embed(product_search.line_texts(body.name, lines))
-        return to_bytes(vectors), model
+        texts = _texts(body)
+        if not texts:
+            return Embedding(None, None, texts)
+        vectors, model = await embed(list(texts))
+        return Embedding(to_bytes(vectors), model, texts)
+
+    async def synced(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        product_key: str,
+        locale: str,
+        catalog: ProductSheetWrite,
+    ) -> ProductSheetWrite:
+        """Return the sheet a catalog update would write now (to embed before `put`)."""
+        current = await ProductSheetRepository(session, workspace_id).by_key(product_key, locale)
+        return synced_sheet(current, catalog)[0]
 
     async def get(
         self, session: AsyncSession, workspace_id: str, product_key: str, locale: str

@@ -197,7 +197,13 @@ class ProductSheetRead(ReadModel):
     description: str = Field(description="Plain text about the product.")
     facts: list[Fact] = Field(description="Its facts, in order.")
     url: str | None = Field(description="The product's page in the shop.")
-    author: str = Field(description="Who wrote it (`staff:<id>`, `api_key:<id>`, `system`).")
+    author: str = Field(
+        description="Who wrote it last (`staff:<id>`, `api_key:<id>`, `shopify`, `system`)."
+    )
+    synced_facts: list[str] = Field(
+        description="The facts the shop's catalog keeps (by name): a Shopify product update "
+        "replaces these and keeps the others."
+    )
     created_at: datetime = Field(description="When it was first written.")
     updated_at: datetime = Field(description="When it last changed.")
 
