@@ -15,8 +15,10 @@ from rapport.core.db import Database
 from rapport.core.outbox import publish
 from rapport.webhooks.delivery import MAX_ATTEMPTS, webhook_sender
 from rapport.webhooks.service import webhooks
+from rapport.webhooks.tasks import FAN_OUT
 from rapport.worker.runner import Worker
 from tests.fixtures.identity import bearer, make_api_key, make_workspace
+from tests.fixtures.jobs import all_jobs
 from tests.fixtures.statements import statements_recorded
 from tests.fixtures.webhooks import Receiver, run_until_idle, verify, webhook_receiver
 
@@ -232,6 +234,30 @@ async def test_a_disabled_endpoint_gets_nothing(
 
     assert receiver.received == []
     assert await deliveries(client, key, endpoint_id) == []
+
+
+async def test_a_workspace_without_an_endpoint_on_queues_no_fan_out(
+    database: Database, client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    key = bearer(await make_api_key(database, await make_workspace(database)))
+    await open_conversation(client, key)
+    assert FAN_OUT not in {job.name for job in await all_jobs(database)}
+    created = await client.post(
+        "/api/v1/webhooks", json={"url": receiver.url, "event_types": ["message.created"]},
+        headers=key,
+    )  # fmt: skip
+    endpoint_id = created.json()["endpoint"]["id"]
+    await client.patch(f"/api/v1/webhooks/{endpoint_id}", json={"enabled": False}, headers=key)
+    await open_conversation(client, key)
+    assert FAN_OUT not in {job.name for job in await all_jobs(database)}
+    await client.patch(f"/api/v1/webhooks/{endpoint_id}", json={"enabled": True}, headers=key)
+    await open_conversation(client, key)  # switched on: this one's events go out
+
+    await Worker(database).run_pending()
+
+    assert [json.loads(request["body"])["type"] for request in receiver.received] == [
+        "message.created"
+    ]
 
 
 async def test_a_workspace_without_endpoints_fans_out_in_one_read(database: Database) -> None:

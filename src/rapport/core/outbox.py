@@ -8,9 +8,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import JSON, String, Table, insert
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Select, String, Table, insert
+from sqlalchemy.event import listens_for
+from sqlalchemy.ext.asyncio import AsyncSession, async_session
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from rapport.core.clock import utcnow
 from rapport.core.db import Base, IdMixin
@@ -24,7 +25,14 @@ DOMAIN_EVENT_RETENTION = timedelta(days=30)
 
 # Which events a subscriber's job is queued for, judged from the event's data alone.
 When = Callable[[Mapping[str, Any]], bool]
-_subscribers: dict[str, dict[str, When | None]] = defaultdict(dict)
+# What a subscriber needs in the event's workspace to have anything to do (webhook fan-out:
+# an endpoint that is on), as a query finding it. Most workspaces have none, so its job row,
+# its claim and its run would do nothing: the query runs instead, once per workspace, when
+# the event's transaction writes (in that transaction: nothing cached to go stale).
+Needs = Callable[[str], Select[Any]]
+_subscribers: dict[str, dict[str, tuple[When | None, Needs | None]]] = defaultdict(dict)
+# session.info: the events published in it whose subscribers' needs are yet to be checked.
+_NEEDED = "outbox_needed"
 
 
 class DomainEvent(IdMixin, Base):
@@ -37,10 +45,13 @@ class DomainEvent(IdMixin, Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-def subscribe(event_name: str, job_name: str, *, when: When | None = None) -> None:
+def subscribe(
+    event_name: str, job_name: str, *, when: When | None = None, needs: Needs | None = None
+) -> None:
     """Run the job `job_name(session, event_id=..., **data)` for every `event_name` (with
-    `when`, only for the events whose data it accepts: no job row for the others)."""
-    _subscribers[event_name].setdefault(job_name, when)
+    `when`, only for the events whose data it accepts; with `needs`, only in workspaces
+    where its query finds a row when the event is written: no job row for the others)."""
+    _subscribers[event_name].setdefault(job_name, (when, needs))
 
 
 def subscriptions() -> dict[str, list[str]]:
@@ -48,18 +59,50 @@ def subscriptions() -> dict[str, list[str]]:
     return {name: list(jobs) for name, jobs in _subscribers.items() if jobs}
 
 
-def _jobs_for(name: str, data: Mapping[str, Any]) -> list[str]:
+def _jobs_for(name: str, data: Mapping[str, Any]) -> list[tuple[str, Needs | None]]:
     subscribers = _subscribers.get(name, {})
-    return [job for job, when in subscribers.items() if when is None or when(data)]
+    return [
+        (job, needs) for job, (when, needs) in subscribers.items() if when is None or when(data)
+    ]
 
 
 def publish(session: AsyncSession, name: str, *, workspace_id: str, **data: Any) -> DomainEvent:
-    """Record a domain event and enqueue its subscribers, in the caller's transaction."""
+    """Record a domain event and enqueue its subscribers, in the caller's transaction (those
+    with `needs` when the transaction writes the event, if their query finds a row)."""
     event = DomainEvent(id=new_id(), workspace_id=workspace_id, name=name, data=data)
     session.add(event)
-    for job_name in _jobs_for(name, data):
-        enqueue(session, job_name, workspace_id=workspace_id, event_id=event.id, **data)
+    for job_name, needs in _jobs_for(name, data):
+        if needs is None:
+            enqueue(session, job_name, workspace_id=workspace_id, event_id=event.id, **data)
+        else:
+            waiting = session.info.setdefault(_NEEDED, {})
+            waiting.setdefault(event.id, []).append((job_name, needs))
     return event
+
+
+@listens_for(Session, "before_flush")
+def _enqueue_needed(session: Session, flush_context: Any, instances: Any) -> None:
+    """Enqueue the jobs of the events about to be written whose subscribers' queries find
+    what they need, one query per workspace and subscriber (an event rolled back before its
+    flush is not in `session.new`, and its jobs are dropped)."""
+    waiting: dict[str, list[tuple[str, Needs]]] = session.info.pop(_NEEDED, None) or {}
+    if not waiting:
+        return
+    proxy = async_session(session)
+    if proxy is None:  # not an async unit of work: publish is only called from those
+        return
+    found: dict[tuple[Needs, str], bool] = {}
+    for written in [obj for obj in session.new if isinstance(obj, DomainEvent)]:
+        for job_name, needs in waiting.get(written.id, ()):
+            key = (needs, written.workspace_id)
+            if key not in found:
+                query = needs(written.workspace_id).limit(1)
+                found[key] = session.execute(query).first() is not None
+            if found[key]:
+                enqueue(
+                    proxy, job_name, workspace_id=written.workspace_id, event_id=written.id,
+                    **written.data,
+                )  # fmt: skip
 
 
 async def publish_many(
@@ -77,9 +120,14 @@ async def publish_many(
         for event_id, (name, data) in zip(ids, events, strict=True)
     ]
     await session.execute(insert(cast(Table, DomainEvent.__table__)), rows)
+    found: dict[Needs, bool] = {}
     for event_id, (name, data) in zip(ids, events, strict=True):
-        for job_name in _jobs_for(name, data):
-            enqueue(session, job_name, workspace_id=workspace_id, event_id=event_id, **data)
+        for job_name, needs in _jobs_for(name, data):
+            if needs is not None and needs not in found:
+                query = needs(workspace_id).limit(1)
+                found[needs] = (await session.execute(query)).first() is not None
+            if needs is None or found[needs]:
+                enqueue(session, job_name, workspace_id=workspace_id, event_id=event_id, **data)
 
 
 async def prune_events(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.jobs import job
@@ -20,6 +21,7 @@ from rapport.support.events import (
     MESSAGE_CREATED,
 )
 from rapport.webhooks.delivery import DELIVER_JOB, MAX_ATTEMPTS, deliver
+from rapport.webhooks.models import WebhookEndpoint
 from rapport.webhooks.repository import prune_settled
 from rapport.webhooks.service import webhooks
 
@@ -48,7 +50,14 @@ async def deliver_webhook(session: AsyncSession, workspace_id: str, delivery_id:
     await deliver(session, workspace_id, delivery_id)
 
 
+def _endpoint_on(workspace_id: str) -> Select[Any]:
+    """Find an endpoint that is on: a workspace without one queues no fan-out job."""
+    return select(WebhookEndpoint.id).where(
+        WebhookEndpoint.workspace_id == workspace_id, WebhookEndpoint.enabled.is_(True)
+    )
+
+
 for _event in EVENTS:
-    subscribe(_event, FAN_OUT)
+    subscribe(_event, FAN_OUT, needs=_endpoint_on)
 
 retain("webhook_deliveries", DELIVERY_RETENTION, prune_settled)
