@@ -682,6 +682,12 @@ async def baseline(database: Database, workspace_id: str, count: int) -> list[fl
     return samples
 
 
+async def job_rows(database: Database) -> int:
+    """Count the job rows ever queued (done ones stay until the nightly prune)."""
+    async with database.session() as session:
+        return int((await session.execute(select(func.count()).select_from(Job))).scalar_one())
+
+
 async def back_to_back(database: Database, workspace_id: str, count: int) -> list[float]:
     """One conversation, each message sent as soon as the reply is in."""
     customer = Customer(database, workspace_id)
@@ -795,13 +801,17 @@ def measure(
         )
         if turns.through_jobs:
             await settled(database)
+        queued, sent = await job_rows(database), 10 * len(QUESTIONS)
         async with Usage(turns) as used:
-            samples = await back_to_back(database, workspace_id, 10 * len(QUESTIONS))
+            samples = await back_to_back(database, workspace_id, sent)
+        if turns.through_jobs:
+            await settled(database)
+        queued = (await job_rows(database) - queued) / sent
         print(
             f"{label} message in -> bot reply out, 1 conversation back to back "
             f"({len(samples)} replies): {spread(samples)}; p95 "
             f"{percentile(samples, 0.95) / base:.1f}x the baseline's; "
-            f"{used.describe(len(samples))} ({load()})"
+            f"{used.describe(len(samples))}; {queued:.2f} jobs queued a message ({load()})"
         )
         for count in OPEN_CONVERSATIONS:
             if turns.through_jobs:

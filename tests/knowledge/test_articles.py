@@ -3,15 +3,21 @@ describe."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
+from rapport.assistant.dialogue import Hit
+from rapport.assistant.knowledge import knowledge_search
 from rapport.core.clock import utcnow
 from rapport.core.db import Database
 from rapport.knowledge import search as searching
 from rapport.knowledge.embedding import embedder, use_embedder
+from rapport.knowledge.models import Article
 from rapport.knowledge.schemas import ArticleUpdate
 from rapport.knowledge.service import articles, search
-from rapport.nlp.ports import Embedder
+from rapport.nlp.fakes import FakeEmbedder
+from rapport.nlp.ports import Embedder, Vectors
 from tests.fixtures.identity import make_workspace
 from tests.fixtures.knowledge import UpgradedEmbedder, make_article
 
@@ -90,3 +96,73 @@ async def test_articles_of_another_model_are_embedded_again_with_no_connection_h
         (article_id, round(float(max(0.0, query @ text)), 4))
     ]
     assert upgraded.held and set(upgraded.held) == {0}  # no connection held while it ran
+
+
+class _FailsOn(FakeEmbedder):
+    """Another model, which fails on any batch holding `poison`; counts its texts a call."""
+
+    name = "failing-embedder"
+
+    def __init__(self, poison: str) -> None:
+        self.poison, self.calls = poison, list[int]()
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.calls.append(len(texts))
+        if any(self.poison in text for text in texts):
+            raise RuntimeError("model failed on a text")
+        return super().embed(texts)
+
+
+async def test_a_row_the_model_fails_on_breaks_no_search(database: Database) -> None:
+    poisoned, other = await make_workspace(database), await make_workspace(database)
+    await make_article(database, poisoned.id, "Bad", "POISON vouchers.")
+    gifts = await make_article(database, other.id, "Gift cards", "Vouchers never expire.")
+    failing = _FailsOn("POISON")
+    use_embedder(failing)
+    async with database.session() as session:  # notes the poisoned article for a refresh
+        assert len(await search(session, poisoned.id, "vouchers")) == 1
+    for _ in range(2):  # the refresh fails, is logged, and the search answers by words
+        async with database.session() as session:
+            hits = await search(session, other.id, "vouchers")
+        assert [hit.article_id for hit in hits] == [gifts]
+    hits = await knowledge_search_of(database, other.id, "Do vouchers expire?")
+    assert [hit.title for hit in hits] == ["Gift cards"]
+
+
+async def knowledge_search_of(database: Database, workspace_id: str, query: str) -> list[Hit]:
+    async with database.session() as session:
+        return list(await knowledge_search(session, workspace_id, query, "en"))
+
+
+async def test_a_refresh_embeds_a_bounded_number_of_rows(database: Database) -> None:
+    workspace = await make_workspace(database)
+    for number in range(searching.REFRESH_TEXTS + 6):
+        await make_article(database, workspace.id, f"Article {number}", "About vouchers.")
+    counting = _FailsOn("never in any text")
+    use_embedder(counting)
+    for _ in range(3):
+        async with database.session() as session:
+            await search(session, workspace.id, "vouchers")
+    # The query alone, then 64 rows and the query, then the last 6 and the query.
+    assert counting.calls == [1, searching.REFRESH_TEXTS, 1, 6, 1]
+
+
+def test_a_row_being_embedded_is_not_queued_twice() -> None:
+    index: searching.VersionIndex[searching.Indexed] = searching.VersionIndex()
+    stale = searching.StaleVectors(
+        index, key=lambda item: item.article_id, texts=lambda _: ["text"],
+        with_vectors=lambda item, _vectors, _model: item,
+    )  # fmt: skip
+    try:
+        row = searching.indexed(
+            Article(id="a1", slug="a", locale="en", title="A", body="B", updated_at=utcnow())
+        )
+        stale.note(row)
+        assert stale.take(10) == [row] and "a1" not in stale
+        stale.note(row)  # met again while a refresh embeds it
+        assert "a1" not in stale
+        stale.done(row)
+        stale.note(row)
+        assert "a1" in stale
+    finally:
+        searching._stale_sets.remove(stale)

@@ -11,9 +11,10 @@ import pytest
 from rapport.core.db import Database
 from rapport.core.ratelimit import RateLimiter
 from rapport.knowledge import help_endpoints
+from rapport.knowledge.embedding import use_embedder
 from rapport.knowledge.enums import ArticleStatus
 from tests.fixtures.identity import make_workspace
-from tests.fixtures.knowledge import make_article
+from tests.fixtures.knowledge import UpgradedEmbedder, make_article
 
 
 def _links(html: str) -> list[str]:
@@ -94,6 +95,19 @@ async def test_a_search_shows_published_hits_only(
     response = await client.get(f"/help/{workspace.slug}?q=gift")
     results = response.text.split('id="results-heading"')[1].split("</section>")[0]
     assert _links(results) == [f"/help/{workspace.slug}/en/gift-cards"]
+
+
+async def test_a_search_holds_no_connection_while_the_model_runs(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace = await make_workspace(database)
+    await make_article(database, workspace.id, "Gift cards", "Never expire.", slug="gift-cards")
+    upgraded = UpgradedEmbedder(database)  # the article's vector is now another model's
+    use_embedder(upgraded)
+    for _ in range(2):  # the second search embeds the article again too
+        response = await client.get(f"/help/{workspace.slug}?q=gift")
+        assert "/gift-cards" in response.text
+    assert len(upgraded.held) == 3 and set(upgraded.held) == {0}
 
 
 async def test_searches_are_limited_per_address(

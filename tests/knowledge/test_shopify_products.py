@@ -15,7 +15,7 @@ from rapport.identity.keys import sources
 from rapport.identity.models import Source
 from rapport.knowledge.errors import ProductSheetNotFound
 from rapport.knowledge.products import product_sheets
-from rapport.knowledge.schemas import Fact, ProductSheetWrite
+from rapport.knowledge.schemas import MAX_FACTS, Fact, ProductSheetWrite
 from rapport.knowledge.shopify import text_of_html
 from tests.fixtures.identity import make_source, make_workspace
 from tests.fixtures.knowledge import make_product_sheet
@@ -174,6 +174,48 @@ async def test_a_sheet_written_by_hand_first_keeps_the_facts_the_catalog_does_no
         "Type", "Brand", "Size", "Color", "Price", "Fit",
     ]  # fmt: skip
     assert dict(sheet.facts)["Price"] == "49.00 to 55.00"
+
+
+async def test_a_full_sheet_gives_the_stores_facts_way_to_those_written_by_hand(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    source, secret = await _shop(database)
+    await _deliver(client, source, secret, "products-update", PRODUCT)
+    by_hand = [(f"Hand {number}", "yes") for number in range(MAX_FACTS - 5)]
+    async with database.session() as session:  # five from the store, 45 by hand
+        sheet = await product_sheets.get(session, source.workspace_id, "632910392", "en")
+        full = ProductSheetWrite(
+            name=sheet.name,
+            facts=[Fact(name=name, value=value) for name, value in [*sheet.facts, *by_hand]],
+        )
+        await product_sheets.put(
+            session, source.workspace_id, "632910392", "en", full, author="staff:1"
+        )
+    more_options = {
+        **PRODUCT,
+        "options": [*PRODUCT["options"], {"name": "Material", "values": ["Linen"]}],
+    }
+    assert (await _deliver(client, source, secret, "products-update", more_options)).is_success
+    async with database.session() as session:
+        sheet = await product_sheets.get(session, source.workspace_id, "632910392", "en")
+    assert len(sheet.facts) == MAX_FACTS
+    assert [name for name, _ in sheet.facts][-len(by_hand) :] == [name for name, _ in by_hand]
+    assert sheet.synced_facts == ["Type", "Brand", "Size", "Color", "Material"]  # Price gave way
+
+
+async def test_a_fact_stored_under_earlier_rules_is_kept_as_it_is(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    source, secret = await _shop(database)
+    await make_product_sheet(database, source.workspace_id, "632910392")
+    async with database.session() as session:  # names could hold a colon until 2026-12-07
+        sheet = await product_sheets.get(session, source.workspace_id, "632910392", "en")
+        sheet.facts = [["Care: wash", "cold"]]
+    response = await _deliver(client, source, secret, "products-update", PRODUCT)
+    assert response.status_code == 200, response.text
+    async with database.session() as session:
+        sheet = await product_sheets.get(session, source.workspace_id, "632910392", "en")
+    assert sheet.facts[-1] == ["Care: wash", "cold"]
 
 
 async def test_a_sheet_changed_while_its_update_was_embedded_is_written_without_vectors(

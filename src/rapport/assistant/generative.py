@@ -298,6 +298,7 @@ async def _gather(
     state = DialogueState()
     if dialogue is not None and dialogue.state:
         state = DialogueState.load(keyring().decrypt(dialogue.state, state_aad(dialogue.id)))
+    await session.commit()  # the reads end: no connection held while the search embeds
     hits = await prefetch(session, workspace_id, message, labels)
     rules = Rules(
         settings.confidence_threshold,

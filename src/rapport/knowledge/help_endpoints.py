@@ -103,6 +103,8 @@ async def help_center(
     if wait:
         values["error"] = TooManyRequests("Too many searches; try again shortly.", wait)
         return _page(request, "help/index.html", values, 429)
+    # The reads end here: the search embeds the question, holding no connection meanwhile.
+    await session.commit()
     values["hits"] = await search(session, workspace_id, values["query"], locale=chosen)
     return _page(request, "help/index.html", values)
 

@@ -139,7 +139,7 @@ def lines_of(facts: Sequence[Sequence[str]], description: str) -> tuple[Line, ..
         Line(
             f"{name}: {value}",
             frozenset(ranking.words(f"{name} {value}")),
-            Fact(name=name, value=value),
+            Fact.model_construct(name=name, value=value),  # as stored, not checked again
         )
         for name, value in facts
     ]

@@ -53,24 +53,27 @@ def synced_sheet(
     """Return the sheet a catalog update writes, and the names of the facts it owns: the
     catalog's name, SKU and facts, then the facts written by hand (those whose names the
     catalog neither sends now nor sent last time), and the description and page address
-    written by hand where the catalog sends none."""
-    names = [fact.name for fact in catalog.facts]
+    written by hand where the catalog sends none. A sheet never holds more than MAX_FACTS:
+    the catalog's last facts give way to those written by hand, never the reverse."""
     if current is None:
-        return catalog, names
-    owned = {name.casefold() for name in [*names, *current.synced_facts]}
+        return catalog, [fact.name for fact in catalog.facts]
+    sent = {fact.name.casefold() for fact in catalog.facts}
+    owned = sent | {name.casefold() for name in current.synced_facts}
+    # Kept as stored (written under the rules of their day), not checked again.
     kept = [
-        Fact(name=name, value=value)
+        Fact.model_construct(name=name, value=value)
         for name, value in current.facts
         if name.casefold() not in owned
     ]
+    synced = catalog.facts[: max(0, MAX_FACTS - len(kept))]
     body = catalog.model_copy(
         update={
-            "facts": [*catalog.facts, *kept][:MAX_FACTS],
+            "facts": [*synced, *kept][:MAX_FACTS],
             "description": catalog.description or current.description,
             "url": catalog.url or current.url,
         }
     )
-    return body, names
+    return body, [fact.name for fact in synced]
 
 
 class ProductSheetService:

@@ -4,6 +4,7 @@ an in-process index of their words and vectors, and the ranking of ranking.py.""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,6 +24,7 @@ from rapport.knowledge.repository import ArticleKey, ArticleRepository
 from rapport.knowledge.schemas import ArticleHit
 from rapport.nlp.ports import Vectors
 
+logger = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 1_000
 MAX_LIMIT = 50
 
@@ -102,10 +104,11 @@ async def read_indexed(
 class StaleVectors(Generic[T]):
     """Indexed rows met with vectors of another model than the running one (or none, after
     an edit raced the embedding): they are searched by their words meanwhile, and embedded
-    again by `refresh_stale()`, which callers run before a unit of work's first statement.
-    So no model runs while a connection is held, and a model change costs no search its
-    answer by meaning for more than one question. The new vectors are kept in the process's
-    index, not written back."""
+    again by `refresh_stale()`, which callers run before a unit of work's first statement,
+    a few rows at a time. So no model runs while a connection is held, and a model change
+    costs each row its answer by meaning for a question or two. The new vectors are kept in
+    the process's index, not written back: each process (and each restart) embeds again
+    the rows it meets, as it did before these were queued."""
 
     def __init__(
         self,
@@ -117,51 +120,83 @@ class StaleVectors(Generic[T]):
     ) -> None:
         self.index, self.key, self.texts, self.with_vectors = index, key, texts, with_vectors
         self._pending: dict[str, T] = {}
+        self._in_flight: set[str] = set()  # taken by a refresh that has not ended
         self._lock = threading.Lock()
         _stale_sets.append(self)
 
     def note(self, item: T) -> None:
-        """Have the row embedded again before the next unit of work."""
+        """Have the row embedded again by a coming refresh (unless one is embedding it)."""
         with self._lock:
-            self._pending[self.key(item)] = item
+            item_id = self.key(item)
+            if item_id not in self._in_flight:
+                self._pending[item_id] = item
 
     def __contains__(self, item_id: object) -> bool:
         with self._lock:
             return item_id in self._pending
 
-    def take(self) -> list[T]:
-        """Return the rows waiting and forget them."""
+    def take(self, budget: int) -> list[T]:
+        """Take the oldest rows waiting, up to `budget` texts (one row at least, if any)."""
+        taken: list[T] = []
         with self._lock:
-            pending = list(self._pending.values())
-            self._pending.clear()
-            return pending
+            while self._pending:
+                item_id, item = next(iter(self._pending.items()))
+                cost = len(self.texts(item))
+                if taken and cost > budget:
+                    break
+                del self._pending[item_id]
+                self._in_flight.add(item_id)
+                taken.append(item)
+                budget -= cost
+        return taken
 
     def keep(self, item: T, vectors: Vectors, model: str) -> None:
         """Keep a row with its new vectors in the index."""
         self.index.store(self.key(item), self.with_vectors(item, vectors, model))
 
+    def done(self, item: T) -> None:
+        """End a refresh's hold on a row (kept or not: a failed one is noted again when met)."""
+        with self._lock:
+            self._in_flight.discard(self.key(item))
+
 
 _stale_sets: list[StaleVectors[Any]] = []
+# The texts one refresh embeds at most: after a model change each question pays for a few
+# rows (about 1-5 ms a text), never for a whole catalog.
+REFRESH_TEXTS = 64
 
 
 async def refresh_stale() -> None:
-    """Embed every row met with another model's vectors (articles and fact sheets), in one
-    model run; call it before a unit of work's first statement."""
-    waiting = [(stale, item) for stale in _stale_sets for item in stale.take()]
+    """Embed some of the rows met with another model's vectors (articles and fact sheets),
+    in one model run; call it before a unit of work's first statement. It never raises: a
+    failure is logged and the rows stay searchable by their words."""
+    waiting: list[tuple[StaleVectors[Any], Any]] = []
+    budget = REFRESH_TEXTS
+    for stale in _stale_sets:
+        taken = stale.take(budget) if budget > 0 else []
+        budget -= sum(len(stale.texts(item)) for item in taken)
+        waiting += [(stale, item) for item in taken]
     if not waiting:
         return
-    texts = [stale.texts(item) for stale, item in waiting]
-    vectors, model = await embed([text for item_texts in texts for text in item_texts])
-    start = 0
-    for (stale, item), item_texts in zip(waiting, texts, strict=True):
-        stale.keep(item, vectors[start : start + len(item_texts)], model)
-        start += len(item_texts)
+    try:
+        texts = [stale.texts(item) for stale, item in waiting]
+        vectors, model = await embed([text for item_texts in texts for text in item_texts])
+        start = 0
+        for (stale, item), item_texts in zip(waiting, texts, strict=True):
+            stale.keep(item, vectors[start : start + len(item_texts)], model)
+            start += len(item_texts)
+    except Exception as error:  # a search without these vectors still answers by words
+        logger.warning("knowledge: embedding stale rows failed", extra={"error": repr(error)})
+    finally:
+        for stale, item in waiting:
+            stale.done(item)
 
 
 async def embed_query(query: str) -> tuple[Vectors, str]:
-    """Embed a question (with the rows waiting for `refresh_stale`, in one model run's
-    time): call it before the unit of work's first statement; a caller that embeds its
-    question otherwise runs `refresh_stale()` there."""
+    """Embed a question, after some of the rows waiting for new vectors (`refresh_stale`):
+    call it before the unit of work's first statement (or after a commit that gave the
+    connection back); a caller that embeds its question otherwise runs `refresh_stale()`
+    there."""
     await refresh_stale()
     vectors, model = await embed([query])
     return vectors[0], model

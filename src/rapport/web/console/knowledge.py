@@ -221,6 +221,7 @@ async def suggest_articles(
     said = [m.body for m in thread if m.author_type == AuthorType.customer and not m.private]
     hits = []
     if said:
+        await session.commit()  # the thread's read ends: no connection held while it embeds
         found = await search(session, workspace_id, said[-1], limit=SUGGESTIONS)
         hits = [hit for hit in found if hit.score >= SUGGESTION_MIN_SCORE]
     return page(ctx, "knowledge/_suggestions.html", hits=hits, asked=bool(said))
