@@ -32,6 +32,7 @@ GROUPS: dict[str, str] = {
     "customers": "customers",
     "import": "imports",
     "nlp": "nlp",
+    "knowledge": "knowledge",
     "metrics": "metrics",
     "analytics": "analytics",
 }
