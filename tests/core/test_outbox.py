@@ -111,3 +111,29 @@ async def test_publish_many_checks_the_need_once(database: Database, needing: No
     async with database.session() as session:
         await publish_many(session, "w1", [(NEEDED, {"marker": "y"}), (NEEDED, {"marker": "z"})])
     assert await _queued(database) == [("test.record_effect", "y"), ("test.record_effect", "z")]
+
+
+async def test_a_need_that_fails_fails_the_flush_and_leaves_the_event_waiting(
+    database: Database,
+) -> None:
+    calls: list[str] = []
+
+    def flaky(workspace_id: str) -> Select[Any]:
+        calls.append(workspace_id)
+        if len(calls) == 1:
+            raise RuntimeError("transient")
+        return _has_work(workspace_id)
+
+    async with database.session() as session:
+        session.add(DomainEvent(workspace_id="w1", name=MARKER_ROW, data={}))
+    subscribe(NEEDED, "test.record_effect", needs=flaky)
+    try:
+        async with database.session() as session:
+            publish(session, NEEDED, workspace_id="w1", marker="kept")
+            with pytest.raises(RuntimeError):
+                await session.flush()
+        # the unit commits: its flush checks again and queues the job
+    finally:
+        del outbox._subscribers[NEEDED]
+    assert await _queued(database) == [("test.record_effect", "kept")]
+    assert calls == ["w1", "w1"]

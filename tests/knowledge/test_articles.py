@@ -3,7 +3,9 @@ describe."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from datetime import timedelta
 
 import pytest
 
@@ -166,3 +168,16 @@ def test_a_row_being_embedded_is_not_queued_twice() -> None:
         assert "a1" in stale
     finally:
         searching._stale_sets.remove(stale)
+
+
+def test_new_vectors_never_replace_a_newer_version() -> None:
+    index: searching.VersionIndex[searching.Indexed] = searching.VersionIndex()
+    old = searching.indexed(
+        Article(id="a1", slug="a", locale="en", title="A", body="B", updated_at=utcnow())
+    )
+    newer = dataclasses.replace(old, title="A, edited", updated_at=utcnow() + timedelta(seconds=1))
+    index.store("a1", newer)
+    index.replace("a1", dataclasses.replace(old, model="another"))  # a refresh of the old one
+    assert index._items["a1"] is newer
+    index.replace("a1", dataclasses.replace(newer, model="another"))
+    assert index._items["a1"].model == "another"

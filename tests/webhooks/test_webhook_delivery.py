@@ -261,8 +261,8 @@ async def test_a_workspace_without_an_endpoint_on_queues_no_fan_out(
 
 
 async def test_a_workspace_without_endpoints_fans_out_in_one_read(database: Database) -> None:
-    """Every support event queues a fan-out; where no endpoint is enabled (most workspaces)
-    it reads the endpoints and stops, without reading the event."""
+    """A fan-out queued while an endpoint was on that finds none on when it runs reads the
+    endpoints and stops, without reading the event."""
     workspace = await make_workspace(database)
     async with database.session() as session:
         event = publish(session, "message.created", workspace_id=workspace.id, message_id="m")

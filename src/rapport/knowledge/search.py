@@ -75,10 +75,20 @@ class VersionIndex(Generic[T]):
     def store(self, item_id: str, item: T) -> None:
         """Keep a row's entry."""
         with self._lock:
-            self._items[item_id] = item
-            self._items.move_to_end(item_id)
-            while len(self._items) > self.max_items:
-                self._items.popitem(last=False)
+            self._store(item_id, item)
+
+    def replace(self, item_id: str, item: T) -> None:
+        """Keep a row's entry again (new vectors), unless a newer version came meanwhile."""
+        with self._lock:
+            held = self._items.get(item_id)
+            if held is None or held.updated_at == item.updated_at:
+                self._store(item_id, item)
+
+    def _store(self, item_id: str, item: T) -> None:
+        self._items[item_id] = item
+        self._items.move_to_end(item_id)
+        while len(self._items) > self.max_items:
+            self._items.popitem(last=False)
 
 
 R = TypeVar("R")
@@ -151,8 +161,8 @@ class StaleVectors(Generic[T]):
         return taken
 
     def keep(self, item: T, vectors: Vectors, model: str) -> None:
-        """Keep a row with its new vectors in the index."""
-        self.index.store(self.key(item), self.with_vectors(item, vectors, model))
+        """Keep a row with its new vectors in the index (not over a newer version)."""
+        self.index.replace(self.key(item), self.with_vectors(item, vectors, model))
 
     def done(self, item: T) -> None:
         """End a refresh's hold on a row (kept or not: a failed one is noted again when met)."""

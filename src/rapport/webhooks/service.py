@@ -153,7 +153,7 @@ class WebhookService:
         repository = EndpointRepository(session, workspace_id)
         endpoints = await repository.enabled()
         if not endpoints:
-            return 0  # most workspaces: every support event's fan-out ends at this one read
+            return 0  # switched off since the event was queued (no job where none is on)
         event_type = await repository.event_name(event_id)
         if event_type is None:
             # Pruned: domain events are kept 30 days (core.retention), and a fan-out runs

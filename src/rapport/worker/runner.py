@@ -279,8 +279,9 @@ def deal(claimed: list[ClaimedJob], lanes: int) -> list[list[ClaimedJob]]:
     """Deal claimed jobs out to `lanes` lanes: the subscribers of one domain event together,
     in their order (one transaction for all of them, not one each), the events in turn.
 
-    A customer's chat message queues three jobs (the assistant's take, SLA tracking, webhook
-    fan-out); dealt one by one they took three transactions in three lanes."""
+    A customer's chat message queues two or three jobs (the assistant's take, SLA tracking,
+    webhook fan-out where an endpoint is on); dealt one by one they took a transaction and a
+    lane each."""
     events: dict[str, list[ClaimedJob]] = {}
     for claimed_job in claimed:
         event = claimed_job.payload.get("event_id")
