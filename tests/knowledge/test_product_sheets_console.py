@@ -9,7 +9,7 @@ import pytest
 from rapport.core.db import Database
 from rapport.identity.enums import Role
 from rapport.identity.models import Workspace
-from rapport.knowledge.products import product_sheets
+from rapport.knowledge.products import CatalogUpdate, product_sheets
 from rapport.knowledge.schemas import Fact, ProductSheetWrite
 from tests.fixtures.identity import make_staff, make_workspace
 from tests.fixtures.knowledge import make_product_sheet
@@ -151,10 +151,12 @@ async def test_a_synced_sheet_says_which_facts_the_store_keeps(
         name="Linen shirt",
         facts=[Fact(name="Type", value="Shirts"), Fact(name="Price", value="49.00")],
     )
+    embedding = await product_sheets.embed_sheet(catalog)
     async with database.session() as session:
-        await product_sheets.put(
-            session, workspace.id, "p7", "en", catalog, author="shopify", synced=True
-        )
+        await product_sheets.sync(
+            session, workspace.id, "p7", "en", CatalogUpdate(catalog),
+            author="shopify", embedding=embedding,
+        )  # fmt: skip
     page = (await client.get("/console/product-sheets/p7/en")).text
     assert "Kept in sync by your Shopify store: Type, Price." in page
     form = {**FORM, "product_key": "p7", "facts": "Type: Shirts\nPrice: 49.00\nFit: relaxed"}

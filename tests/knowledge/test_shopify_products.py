@@ -14,7 +14,7 @@ from rapport.events.shopify import signature
 from rapport.identity.keys import sources
 from rapport.identity.models import Source
 from rapport.knowledge.errors import ProductSheetNotFound
-from rapport.knowledge.products import product_sheets
+from rapport.knowledge.products import CatalogUpdate, product_sheets
 from rapport.knowledge.schemas import MAX_FACTS, Fact, ProductSheetWrite
 from rapport.knowledge.shopify import text_of_html
 from tests.fixtures.identity import make_source, make_workspace
@@ -224,22 +224,47 @@ async def test_a_sheet_changed_while_its_update_was_embedded_is_written_without_
     workspace = await make_workspace(database)
     await make_product_sheet(database, workspace.id, "p1", facts=(("Fit", "relaxed"),))
     catalog = ProductSheetWrite(name="Linen shirt", facts=[Fact(name="Price", value="49.00")])
+    update = CatalogUpdate(catalog)
     async with database.session() as session:
-        planned = await product_sheets.synced(session, workspace.id, "p1", "en", catalog)
+        planned = await product_sheets.planned_sync(session, workspace.id, "p1", "en", update)
+    assert planned is not None
     embedding = await product_sheets.embed_sheet(planned)
     await make_product_sheet(  # the owner saves meanwhile
         database, workspace.id, "p1", facts=(("Fit", "relaxed"), ("Care", "hand wash"))
     )
     async with database.session() as session:
-        sheet, _ = await product_sheets.put(
-            session, workspace.id, "p1", "en", catalog,
-            author="shopify", embedding=embedding, synced=True,
-        )  # fmt: skip
+        written = await product_sheets.sync(
+            session, workspace.id, "p1", "en", update, author="shopify", embedding=embedding
+        )
+        assert written is not None
+        sheet = written[0]
         assert sheet.facts == [["Price", "49.00"], ["Fit", "relaxed"], ["Care", "hand wash"]]
         assert (sheet.embedding, sheet.embedding_model) == (None, None)
     async with database.session() as session:  # answered by words until embedded again
         hits = await product_sheets.answer(session, workspace.id, "Linen shirt care?")
     assert [hit.snippet for hit in hits] == ["hand wash"]
+
+
+async def test_a_late_or_repeated_older_update_changes_nothing(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    source, secret = await _shop(database)
+    newer = {**PRODUCT, "title": "Linen shirt", "updated_at": "2026-12-07T10:00:00-05:00"}
+    older = {**PRODUCT, "title": "Old linen shirt", "updated_at": "2026-12-07T09:59:00-05:00"}
+    first = await _deliver(client, source, secret, "products-update", newer)
+    assert first.json()["applied"] is True
+    late = await _deliver(client, source, secret, "products-update", older)
+    assert late.json() == {"success": True, "applied": False}
+    again = await _deliver(client, source, secret, "products-update", newer)  # a retry
+    assert again.json()["applied"] is True
+    async with database.session() as session:
+        sheet = await product_sheets.get(session, source.workspace_id, "632910392", "en")
+    assert sheet.name == "Linen shirt"
+    assert sheet.source_updated_at is not None
+    assert sheet.source_updated_at.isoformat() == "2026-12-07T15:00:00+00:00"
+    unreadable = {**PRODUCT, "updated_at": "soon"}
+    bad_time = await _deliver(client, source, secret, "products-update", unreadable)
+    assert bad_time.status_code == 400 and "updated_at" in bad_time.json()["detail"]
 
 
 async def test_a_wrong_signature_or_write_key_changes_nothing(

@@ -50,7 +50,7 @@ ORDER_SHAPE = Shape(
 PRODUCT_SHAPE = Shape(
     {
         "id": ID, "title": TEXT, "body_html": TEXT, "product_type": TEXT, "vendor": TEXT,
-        "options": ARRAY, "variants": ARRAY,
+        "options": ARRAY, "variants": ARRAY, "updated_at": TEXT,
     },
     arrays={
         "options": Shape({"name": TEXT, "values": ARRAY}),
@@ -72,6 +72,8 @@ class ShopProduct:
     options: list[tuple[str, list[str]]]
     skus: list[str]
     prices: list[Decimal]
+    # When the store last changed it (deliveries can come late or twice: an older one loses).
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,10 @@ def read_product(workspace_id: str, body: bytes) -> ShopProduct:
     key = text(product.get("id"))
     if key is None:
         raise MalformedRequest("The product has no `id`.")
+    try:
+        updated_at = time_field(product, "updated_at")
+    except ValueError as error:
+        raise MalformedRequest(str(error)) from error
     options = []
     for option in product.get("options") or []:
         values = [text(value, 500) for value in option.get("values") or []]
@@ -142,6 +148,7 @@ def read_product(workspace_id: str, body: bytes) -> ShopProduct:
         options=options,
         skus=[sku for v in variants if (sku := text(v.get("sku"))) is not None],
         prices=[price for v in variants if (price := _price(v.get("price"))) is not None],
+        updated_at=updated_at,
     )
 
 

@@ -32,7 +32,7 @@ from rapport.knowledge.errors import (
 )
 from rapport.knowledge.help_endpoints import help_router as help_router
 from rapport.knowledge.models import Article, ProductSheet
-from rapport.knowledge.products import product_sheets
+from rapport.knowledge.products import CatalogUpdate, product_sheets
 from rapport.knowledge.schemas import (
     ArticleCreate,
     ArticleHit,
@@ -291,19 +291,24 @@ async def receive_shopify_product(
         raise MalformedRequest(
             f"The product cannot be a fact sheet: {invalid.errors()[0]['msg']}."
         ) from invalid
+    update = CatalogUpdate(sheet, product.updated_at)
     async with database.session() as session:  # what it will write, read first to embed it
         locale = await articles.default_locale(session, workspace_id)
-        planned = await product_sheets.synced(
-            session, workspace_id, product.product_key, locale, sheet
+        planned = await product_sheets.planned_sync(
+            session, workspace_id, product.product_key, locale, update
         )
+    if planned is None:
+        return JSONResponse({"success": True, "applied": False})
     embedding = await product_sheets.embed_sheet(planned)
     async with database.session() as session:
-        saved, _ = await product_sheets.put(
-            session, workspace_id, product.product_key, locale, sheet,
-            author=SHOPIFY_AUTHOR, embedding=embedding, synced=True,
+        written = await product_sheets.sync(
+            session, workspace_id, product.product_key, locale, update,
+            author=SHOPIFY_AUTHOR, embedding=embedding,
         )  # fmt: skip
-        sheet_id = saved.id
-    return JSONResponse({"success": True, "sheet_id": sheet_id})
+        if written is None:  # a newer version was written meanwhile
+            return JSONResponse({"success": True, "applied": False})
+        sheet_id = written[0].id
+    return JSONResponse({"success": True, "applied": True, "sheet_id": sheet_id})
 
 
 @shopify_router.post("/webhooks/shopify/{write_key}/products-delete")

@@ -69,6 +69,9 @@ class ProductSheet(TenantMixin, Base):
     # The names of the facts the shop's catalog wrote last (a Shopify update replaces those
     # and keeps the facts written by hand).
     synced_facts: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # When the catalog last changed the product, as of the version synced (an older delivery
+    # changes nothing).
+    source_updated_at: Mapped[datetime | None]
     # Its lines' vectors (facts, then description sentences; float32 rows, L2-normalised)
     # and the model that made them, as articles keep theirs.
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)

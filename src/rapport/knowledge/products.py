@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +48,21 @@ def _texts(body: ProductSheetWrite) -> tuple[str, ...]:
     return tuple(product_search.line_texts(body.name, lines))
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogUpdate:
+    """A product as the shop's catalog sends it, and when the catalog last changed it."""
+
+    sheet: ProductSheetWrite
+    updated_at: datetime | None = None
+
+
+def _older(update: CatalogUpdate, current: ProductSheet | None) -> bool:
+    """Tell whether the sheet holds a newer version of the product than the update (a
+    delivery that came late, or again after a newer one)."""
+    held = current.source_updated_at if current is not None else None
+    return held is not None and update.updated_at is not None and update.updated_at < held
+
+
 def synced_sheet(
     current: ProductSheet | None, catalog: ProductSheetWrite
 ) -> tuple[ProductSheetWrite, list[str]]:
@@ -87,22 +103,69 @@ class ProductSheetService:
         *,
         author: str,
         embedding: Embedding | None = None,
-        synced: bool = False,
     ) -> tuple[ProductSheet, bool]:
         """Write a product's fact sheet in one locale whole; return it and whether it is new.
         Its lines are embedded first, before the unit of work's first statement (unless
-        `embedding` comes from `embed_sheet`). With `synced`, `body` is the shop catalog's
-        and is merged with the sheet under the unit's lock (`synced_sheet`); lines that are
-        not the embedded ones store no vectors, and the next question embeds them
-        (search.StaleVectors)."""
+        `embedding` comes from `embed_sheet`)."""
+        embedding = embedding or await self.embed_sheet(body)
+        written = await self._write(
+            session, workspace_id, product_key, locale, body, author, embedding, None
+        )
+        assert written is not None  # only a catalog update can be older than the sheet
+        return written
+
+    async def sync(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        product_key: str,
+        locale: str,
+        update: CatalogUpdate,
+        *,
+        author: str,
+        embedding: Embedding,
+    ) -> tuple[ProductSheet, bool] | None:
+        """Write what the shop's catalog sends of a product, merged with the sheet under the
+        unit's lock (`synced_sheet`); None, writing nothing, when the sheet holds a newer
+        version of the product. Lines that are not the embedded ones (`planned_sync`, then
+        `embed_sheet`) store no vectors: the next questions embed them (search.StaleVectors)."""
+        return await self._write(
+            session, workspace_id, product_key, locale, update.sheet, author, embedding, update
+        )
+
+    async def planned_sync(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        product_key: str,
+        locale: str,
+        update: CatalogUpdate,
+    ) -> ProductSheetWrite | None:
+        """Return the sheet a catalog update would write now (to embed before `sync`), or None
+        when the sheet holds a newer version of the product."""
+        current = await ProductSheetRepository(session, workspace_id).by_key(product_key, locale)
+        return None if _older(update, current) else synced_sheet(current, update.sheet)[0]
+
+    async def _write(
+        self,
+        session: AsyncSession,
+        workspace_id: str,
+        product_key: str,
+        locale: str,
+        body: ProductSheetWrite,
+        author: str,
+        embedding: Embedding,
+        update: CatalogUpdate | None,
+    ) -> tuple[ProductSheet, bool] | None:
         if product_key in (".", ".."):
             raise InvalidProductKey("A product id may not be . or .. (it is part of an address).")
-        embedding = embedding or await self.embed_sheet(body)
         await lock_key(session, f"knowledge.product_sheet:{workspace_id}:{product_key}:{locale}")
         repository = ProductSheetRepository(session, workspace_id)
         sheet = await repository.by_key(product_key, locale)
         synced_names = list(sheet.synced_facts) if sheet is not None else []
-        if synced:
+        if update is not None:
+            if _older(update, sheet):
+                return None
             body, synced_names = synced_sheet(sheet, body)
         created = sheet is None
         if sheet is None:
@@ -111,6 +174,8 @@ class ProductSheetService:
         sheet.facts = [[fact.name, fact.value] for fact in body.facts]
         sheet.url, sheet.author, sheet.updated_at = body.url, author, utcnow()
         sheet.synced_facts = synced_names
+        if update is not None and update.updated_at is not None:
+            sheet.source_updated_at = update.updated_at
         same = embedding.texts == _texts(body)
         sheet.embedding = embedding.vectors if same else None
         sheet.embedding_model = embedding.model if same else None
@@ -128,18 +193,6 @@ class ProductSheetService:
             return Embedding(None, None, texts)
         vectors, model = await embed(list(texts))
         return Embedding(to_bytes(vectors), model, texts)
-
-    async def synced(
-        self,
-        session: AsyncSession,
-        workspace_id: str,
-        product_key: str,
-        locale: str,
-        catalog: ProductSheetWrite,
-    ) -> ProductSheetWrite:
-        """Return the sheet a catalog update would write now (to embed before `put`)."""
-        current = await ProductSheetRepository(session, workspace_id).by_key(product_key, locale)
-        return synced_sheet(current, catalog)[0]
 
     async def get(
         self, session: AsyncSession, workspace_id: str, product_key: str, locale: str
