@@ -146,7 +146,14 @@ async def test_labels_that_raise_the_priority_apply_its_sla_policy_and_say_why(
 async def test_the_assistants_reply_queues_no_sla_tracking(database: Database) -> None:
     # Its reply changes nothing an SLA reads: the customer's message is tracked, the reply not
     # (one job less a turn; a hand-off or a resolution publish their own events).
-    workspace_id, conversation_id = await _start(database, "How long does shipping take?")
+    workspace = await make_workspace(database)
+    await make_sla_policy(database, workspace.id)  # without one, nothing is tracked at all
+    await enable_assistant(database, workspace.id)
+    workspace_id = workspace.id
+    conversation_id = await open_conversation(
+        database, workspace_id, "How long does shipping take?", None
+    )
+    await Worker(database, concurrency=1).run_pending()
     assert [author for author, _, _ in await thread(database, conversation_id)] == [
         "customer", "assistant",
     ]  # fmt: skip

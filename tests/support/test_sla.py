@@ -221,6 +221,40 @@ async def test_only_messages_that_move_a_wait_queue_a_refresh(
     assert [after - before for before, after in itertools.pairwise(counted)] == [0, 1, 1]
 
 
+async def _refreshes(database: Database, workspace_id: str) -> int:
+    async with database.session() as session:
+        jobs = await session.execute(select(Job).where(Job.workspace_id == workspace_id))
+        return sum(job.name == "support.track_sla" for job in jobs.scalars())
+
+
+async def test_tracking_is_queued_only_where_an_sla_may_apply(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    FrozenClock(START)
+    workspace = await make_workspace(database)
+    headers = bearer(await make_api_key(database, workspace))
+    conversation_id = await _open(client, headers)
+    await _say(client, headers, conversation_id, "customer")
+    assert await _refreshes(database, workspace.id) == 0  # no policy, nothing showing one
+    policy_id = await make_sla_policy(database, workspace.id, first_response_minutes=60)
+    await _say(client, headers, conversation_id, "customer")
+    assert await _refreshes(database, workspace.id) == 1
+    await _run_jobs(database)
+    read = (await client.get(f"/api/v1/conversations/{conversation_id}", headers=headers)).json()
+    assert read["sla_policy_id"] == policy_id
+    deleted = await client.delete(f"/api/v1/sla-policies/{policy_id}", headers=headers)
+    assert deleted.status_code == 204, deleted.text
+    # No policy now, but the conversation still shows the deleted one's deadline: its next
+    # change is tracked, and clears it; after that nothing is queued any more.
+    await _say(client, headers, conversation_id, "customer")
+    assert await _refreshes(database, workspace.id) == 2
+    await _run_jobs(database)
+    read = (await client.get(f"/api/v1/conversations/{conversation_id}", headers=headers)).json()
+    assert (read["sla_policy_id"], read["first_response_due_at"]) == (None, None)
+    await _say(client, headers, conversation_id, "customer")
+    assert await _refreshes(database, workspace.id) == 2
+
+
 async def test_a_merge_gives_the_survivor_the_wait_it_took_over(
     client: httpx.AsyncClient, database: Database
 ) -> None:

@@ -65,6 +65,9 @@ class Conversation(TenantMixin, Base):
         Index("ix_conversations_created", *CREATED_INDEX),
         # Inbox views without a status (every conversation, newest first; migration 0020).
         Index("ix_conversations_recent", "workspace_id", "id"),
+        # Whether any conversation still shows an SLA policy: a workspace with neither a
+        # policy nor such a conversation queues no SLA tracking (migration 0042).
+        Index("ix_conversations_sla_policy", "workspace_id", "sla_policy_id"),
     )
 
     channel: Mapped[Channel] = mapped_column(_enum(Channel))

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select, exists, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import as_utc, utcnow
@@ -24,6 +25,7 @@ from rapport.support.events import (
 from rapport.support.lifecycle import change_status
 from rapport.support.models import Conversation
 from rapport.support.routing import routing
+from rapport.support.routing_models import SlaPolicy
 from rapport.support.routing_repository import RoutingRepository, SweepRepository
 from rapport.support.schemas import Acting
 from rapport.support.sla import slas
@@ -110,12 +112,23 @@ def _moves_deadlines(data: Mapping[str, Any]) -> bool:
     return data.get("author_type") in (AuthorType.customer, AuthorType.agent)
 
 
+def _sla_may_apply(workspace_id: str) -> Select[Any]:
+    """Find an SLA policy of the workspace, or a conversation still showing one (a deleted
+    policy's deadlines are cleared at the conversation's next change): with neither, a
+    refresh would find nothing to record or show."""
+    policy = exists().where(SlaPolicy.workspace_id == workspace_id)
+    showing = exists().where(
+        Conversation.workspace_id == workspace_id, Conversation.sla_policy_id.is_not(None)
+    )
+    return select(literal_column("1")).where(or_(policy, showing))
+
+
 for _event in (
     CONVERSATION_CREATED, CONVERSATION_STATUS_CHANGED, CONVERSATION_PRIORITY_CHANGED,
     CONVERSATION_MERGED,  # the survivor takes over a wait the merged conversation had
 ):  # fmt: skip
-    subscribe(_event, TRACK_SLA)
-subscribe(MESSAGE_CREATED, TRACK_SLA, when=_moves_deadlines)
+    subscribe(_event, TRACK_SLA, needs=_sla_may_apply)
+subscribe(MESSAGE_CREATED, TRACK_SLA, when=_moves_deadlines, needs=_sla_may_apply)
 schedule(ROUTE_WAITING, EVERY_MINUTE)
 schedule(CHECK_SLAS, EVERY_MINUTE)
 schedule(WAKE_SNOOZED, EVERY_MINUTE)
