@@ -113,27 +113,31 @@ async def test_publish_many_checks_the_need_once(database: Database, needing: No
     assert await _queued(database) == [("test.record_effect", "y"), ("test.record_effect", "z")]
 
 
-async def test_a_need_that_fails_fails_the_flush_and_leaves_the_event_waiting(
-    database: Database,
+async def test_a_check_that_fails_takes_back_its_jobs_and_leaves_the_event_waiting(
+    database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[str] = []
-
-    def flaky(workspace_id: str) -> Select[Any]:
-        calls.append(workspace_id)
-        if len(calls) == 1:
-            raise RuntimeError("transient")
-        return _has_work(workspace_id)
-
     async with database.session() as session:
         session.add(DomainEvent(workspace_id="w1", name=MARKER_ROW, data={}))
-    subscribe(NEEDED, "test.record_effect", needs=flaky)
+    subscribe(NEEDED, "test.record_effect", needs=_has_work)
+    subscribe(NEEDED, "test.always_fails", needs=_has_work)
+    calls: list[str] = []
+    real_enqueue = outbox.enqueue
+
+    def enqueue_failing_once(session: Any, name: str, **fields: Any) -> Any:
+        calls.append(name)
+        if len(calls) == 2:  # the first job is queued, the second fails
+            raise RuntimeError("transient")
+        return real_enqueue(session, name, **fields)
+
+    monkeypatch.setattr(outbox, "enqueue", enqueue_failing_once)
     try:
         async with database.session() as session:
             publish(session, NEEDED, workspace_id="w1", marker="kept")
             with pytest.raises(RuntimeError):
                 await session.flush()
-        # the unit commits: its flush checks again and queues the job
+        # the unit commits: its flush checks again and queues each job once
     finally:
         del outbox._subscribers[NEEDED]
-    assert await _queued(database) == [("test.record_effect", "kept")]
-    assert calls == ["w1", "w1"]
+    queued = await _queued(database)
+    assert queued == [("test.always_fails", "kept"), ("test.record_effect", "kept")]
+    assert calls == ["test.record_effect", "test.always_fails"] * 2

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import JSON, Select, String, Table, insert, inspect
+from sqlalchemy import JSON, Select, String, Table, bindparam, insert, inspect
 from sqlalchemy.event import listens_for
 from sqlalchemy.ext.asyncio import AsyncSession, async_session
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -30,8 +30,10 @@ When = Callable[[Mapping[str, Any]], bool]
 # an endpoint that is on), as a query finding it. Most workspaces have none, so its job row,
 # its claim and its run would do nothing: the query runs instead, once per workspace, when
 # the event's transaction writes (in that transaction: nothing cached to go stale).
-Needs = Callable[[str], Select[Any]]
-_subscribers: dict[str, dict[str, tuple[When | None, Needs | None]]] = defaultdict(dict)
+# `needs(workspace_id)` is called once, with a bound parameter, and the query it returns is
+# kept: each check then runs it without building it again.
+Needs = Callable[[Any], Select[Any]]
+_subscribers: dict[str, dict[str, tuple[When | None, Select[Any] | None]]] = defaultdict(dict)
 # session.info: the events published in it whose subscribers' needs are yet to be checked.
 _NEEDED = "outbox_needed"
 logger = logging.getLogger(__name__)
@@ -53,7 +55,8 @@ def subscribe(
     """Run the job `job_name(session, event_id=..., **data)` for every `event_name` (with
     `when`, only for the events whose data it accepts; with `needs`, only in workspaces
     where its query finds a row when the event is written: no job row for the others)."""
-    _subscribers[event_name].setdefault(job_name, (when, needs))
+    query = needs(bindparam("workspace_id")).limit(1) if needs is not None else None
+    _subscribers[event_name].setdefault(job_name, (when, query))
 
 
 def subscriptions() -> dict[str, list[str]]:
@@ -61,7 +64,7 @@ def subscriptions() -> dict[str, list[str]]:
     return {name: list(jobs) for name, jobs in _subscribers.items() if jobs}
 
 
-def _jobs_for(name: str, data: Mapping[str, Any]) -> list[tuple[str, Needs | None]]:
+def _jobs_for(name: str, data: Mapping[str, Any]) -> list[tuple[str, Select[Any] | None]]:
     subscribers = _subscribers.get(name, {})
     return [
         (job, needs) for job, (when, needs) in subscribers.items() if when is None or when(data)
@@ -88,11 +91,11 @@ def _enqueue_needed(session: Session, flush_context: Any, instances: Any) -> Non
     what they need, one query per workspace and subscriber. An event rolled back before its
     flush is no longer pending, and its jobs are dropped. Should a query fail, the jobs this
     flush queued are taken back and every event stays waiting, as the flush fails."""
-    waiting: dict[DomainEvent, list[tuple[str, Needs]]] = session.info.get(_NEEDED) or {}
+    waiting: dict[DomainEvent, list[tuple[str, Select[Any]]]] = session.info.get(_NEEDED) or {}
     if not waiting:
         return
     unit = cast(AsyncSession, async_session(session) or session)  # enqueue needs add and info
-    found: dict[tuple[Needs, str], bool] = {}
+    found: dict[tuple[Select[Any], str], bool] = {}
     queued: list[Any] = []
     try:
         for written, subscribers in waiting.items():
@@ -103,8 +106,8 @@ def _enqueue_needed(session: Session, flush_context: Any, instances: Any) -> Non
             for job_name, needs in subscribers:
                 key = (needs, written.workspace_id)
                 if key not in found:
-                    query = needs(written.workspace_id).limit(1)
-                    found[key] = session.execute(query).first() is not None
+                    params = {"workspace_id": written.workspace_id}
+                    found[key] = session.execute(needs, params).first() is not None
                 if found[key]:
                     queued.append(
                         enqueue(
@@ -134,12 +137,12 @@ async def publish_many(
         for event_id, (name, data) in zip(ids, events, strict=True)
     ]
     await session.execute(insert(cast(Table, DomainEvent.__table__)), rows)
-    found: dict[Needs, bool] = {}
+    found: dict[Select[Any], bool] = {}
     for event_id, (name, data) in zip(ids, events, strict=True):
         for job_name, needs in _jobs_for(name, data):
             if needs is not None and needs not in found:
-                query = needs(workspace_id).limit(1)
-                found[needs] = (await session.execute(query)).first() is not None
+                params = {"workspace_id": workspace_id}
+                found[needs] = (await session.execute(needs, params)).first() is not None
             if needs is None or found[needs]:
                 enqueue(session, job_name, workspace_id=workspace_id, event_id=event_id, **data)
 
