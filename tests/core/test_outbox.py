@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Select, select
+from sqlalchemy import BindParameter, Select, select
 
 from rapport.core import outbox
 from rapport.core.db import Database
@@ -19,7 +19,7 @@ NEEDED = "test.needed_event"
 MARKER_ROW = "test.something_to_do"  # a workspace with such an event has work for the job
 
 
-def _has_work(workspace_id: str) -> Select[Any]:
+def _has_work(workspace_id: BindParameter[str]) -> Select[Any]:
     return select(DomainEvent.id).where(
         DomainEvent.workspace_id == workspace_id, DomainEvent.name == MARKER_ROW
     )

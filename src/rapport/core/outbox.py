@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import JSON, Select, String, Table, bindparam, insert, inspect
+from sqlalchemy import JSON, BindParameter, Select, String, Table, bindparam, insert, inspect
 from sqlalchemy.event import listens_for
 from sqlalchemy.ext.asyncio import AsyncSession, async_session
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -32,7 +32,7 @@ When = Callable[[Mapping[str, Any]], bool]
 # the event's transaction writes (in that transaction: nothing cached to go stale).
 # `needs(workspace_id)` is called once, with a bound parameter, and the query it returns is
 # kept: each check then runs it without building it again.
-Needs = Callable[[Any], Select[Any]]
+Needs = Callable[[BindParameter[str]], Select[Any]]
 _subscribers: dict[str, dict[str, tuple[When | None, Select[Any] | None]]] = defaultdict(dict)
 # session.info: the events published in it whose subscribers' needs are yet to be checked.
 _NEEDED = "outbox_needed"

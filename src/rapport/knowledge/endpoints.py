@@ -278,7 +278,8 @@ async def receive_shopify_product(
 ) -> JSONResponse:
     """Keep a product's fact sheet from a Shopify `products/create` or `products/update`
     webhook (verified by X-Shopify-Hmac-Sha256), in the workspace's default locale; the
-    facts written by hand stay (`synced_sheet`)."""
+    facts written by hand stay (`synced_sheet`), and a delivery of a version older than the
+    sheet's changes nothing (`"applied": false`)."""
     # Verified and embedded before the sheet's unit of work opens (the body middleware has
     # read it whole): no unit waits on a sender or on the model.
     body = await request.body()

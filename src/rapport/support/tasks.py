@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, literal_column, or_, select
+from sqlalchemy import BindParameter, Select, exists, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import as_utc, utcnow
@@ -112,7 +112,7 @@ def _moves_deadlines(data: Mapping[str, Any]) -> bool:
     return data.get("author_type") in (AuthorType.customer, AuthorType.agent)
 
 
-def _sla_may_apply(workspace_id: str) -> Select[Any]:
+def _sla_may_apply(workspace_id: BindParameter[str]) -> Select[Any]:
     """Find an SLA policy of the workspace, or a conversation still showing one (a deleted
     policy's deadlines are cleared at the conversation's next change): with neither, a
     refresh would find nothing to record or show."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import BindParameter, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.jobs import job
@@ -50,7 +50,7 @@ async def deliver_webhook(session: AsyncSession, workspace_id: str, delivery_id:
     await deliver(session, workspace_id, delivery_id)
 
 
-def _endpoint_on(workspace_id: str) -> Select[Any]:
+def _endpoint_on(workspace_id: BindParameter[str]) -> Select[Any]:
     """Find an endpoint that is on: a workspace without one queues no fan-out job."""
     return select(WebhookEndpoint.id).where(
         WebhookEndpoint.workspace_id == workspace_id, WebhookEndpoint.enabled.is_(True)
