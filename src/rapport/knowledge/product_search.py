@@ -156,6 +156,11 @@ def line_texts(name: str, lines: Sequence[Line]) -> list[str]:
     return [f"{name}. {line.text}" for line in lines]
 
 
+def sheet_texts(name: str, facts: Sequence[Sequence[str]], description: str) -> list[str]:
+    """Return what a sheet's vectors are made of, from its name, facts and description."""
+    return line_texts(name, lines_of(facts, description))
+
+
 def indexed(sheet: ProductSheet) -> IndexedSheet:
     """Index one fact sheet: its name's words, its lines and their stored vectors."""
     lines = lines_of(sheet.facts, sheet.description)

@@ -44,8 +44,7 @@ class Embedding:
 
 def _texts(body: ProductSheetWrite) -> tuple[str, ...]:
     facts = [(fact.name, fact.value) for fact in body.facts]
-    lines = product_search.lines_of(facts, body.description)
-    return tuple(product_search.line_texts(body.name, lines))
+    return tuple(product_search.sheet_texts(body.name, facts, body.description))
 
 
 @dataclass(frozen=True, slots=True)

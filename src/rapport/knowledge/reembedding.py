@@ -40,8 +40,8 @@ class Reembedded:
     empty: int = 0
 
 
-def _stale(model: Any, column: Any, name: str, workspace_id: str | None) -> list[Any]:
-    conditions = [or_(column.is_(None), column != name)]
+def _stale(model: Any, name: str, workspace_id: str | None) -> list[Any]:
+    conditions = [or_(model.embedding_model.is_(None), model.embedding_model != name)]
     if workspace_id is not None:
         conditions.append(model.workspace_id == workspace_id)
     return conditions
@@ -51,7 +51,7 @@ async def count_stale(session: AsyncSession, model_name: str, workspace_id: str 
     """Count the articles and fact sheets whose vectors are not `model_name`'s."""
     total = 0
     for model in (Article, ProductSheet):
-        conditions = _stale(model, model.embedding_model, model_name, workspace_id)
+        conditions = _stale(model, model_name, workspace_id)
         total += int(await session.scalar(select(func.count()).where(*conditions)) or 0)
     return total
 
@@ -71,7 +71,7 @@ async def reembed(
         after = ""
         while True:
             async with database.session() as session:
-                conditions = _stale(model, model.embedding_model, model_name, workspace_id)
+                conditions = _stale(model, model_name, workspace_id)
                 statement = select(model).where(model.id > after, *conditions).order_by(model.id)
                 found = (await session.scalars(statement.limit(CHUNK))).all()
                 rows = cast(list[Article | ProductSheet], list(found))
@@ -106,5 +106,4 @@ def _texts(row: Article | ProductSheet) -> Sequence[str]:
     """Return what a row's vectors are made of (search.py and product_search.py's texts)."""
     if isinstance(row, Article):
         return [article_text(row.title, plain_text(row.body))]
-    lines = product_search.lines_of(row.facts, row.description)
-    return product_search.line_texts(row.name, lines)
+    return product_search.sheet_texts(row.name, row.facts, row.description)
