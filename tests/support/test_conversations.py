@@ -93,6 +93,17 @@ async def test_card_numbers_are_masked_and_bodies_sealed_to_their_row(
         keyring().decrypt(row.body, f"conversation_messages.body:{cid}")
 
 
+async def test_a_link_is_stored_as_sent_even_when_its_id_holds_a_card_like_number(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    # 4111111111111111 passes Luhn: a link carrying it (or a hex id around it) must still open.
+    link = "https://shop.example/surveys/01a250b726ef7cc4111111111111111b?o=4111111111111111"
+    _, headers = await _api(database)
+    cid = await _open(client, headers, f"Card {CARD}, see {link}")
+    page = (await client.get(f"/api/v1/conversations/{cid}/messages", headers=headers)).json()
+    assert page["items"][0]["body"] == f"Card **** **** **** 1111, see {link}"
+
+
 async def test_metric_events_first_response_replies_resolution_and_reopen(
     client: httpx.AsyncClient, database: Database
 ) -> None:

@@ -1,14 +1,22 @@
-"""Mask personal data in text: card numbers (Luhn-checked) always, emails and phones on request."""
+"""Mask personal data in text: card numbers (Luhn-checked) always, emails and phones on request.
+
+One rule finds card numbers for every caller: 13-19 digits, optionally grouped by single spaces
+or hyphens, standing alone (not part of a longer number or a word such as a hex id), outside web
+addresses (a link's ids and tokens are never altered: a masked link would not open).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 CARD_MASK = "[CARD]"
 EMAIL_MASK = "[EMAIL]"
 PHONE_MASK = "[PHONE]"
-# 13-19 digits, optionally grouped by single spaces or hyphens.
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+DIGIT_MASK = "*"
+KEPT_DIGITS = 4
+_CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
+_URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)\S+", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # An optional +country code, then 7-15 digits grouped by spaces, dots, hyphens or brackets.
 _PHONE = re.compile(
@@ -27,14 +35,47 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _mask_card(match: re.Match[str]) -> str:
-    digits = re.sub(r"\D", "", match.group())
-    return CARD_MASK if luhn_valid(digits) else match.group()
+def _outside_urls(text: str, replace: Callable[[str], str]) -> str:
+    """Apply replace to the text between web addresses, leaving the addresses as they are."""
+    pieces: list[str] = []
+    start = 0
+    for url in _URL.finditer(text):
+        pieces.append(replace(text[start : url.start()]))
+        pieces.append(url.group())
+        start = url.end()
+    pieces.append(replace(text[start:]))
+    return "".join(pieces)
+
+
+def _cards(text: str, mask: Callable[[str], str]) -> str:
+    def one(match: re.Match[str]) -> str:
+        found = match.group()
+        return mask(found) if luhn_valid(re.sub(r"\D", "", found)) else found
+
+    return _outside_urls(text, lambda piece: _CARD.sub(one, piece))
+
+
+def _keep_last_digits(found: str) -> str:
+    to_mask = sum(character.isdigit() for character in found) - KEPT_DIGITS
+    masked = []
+    for character in found:
+        if character.isdigit() and to_mask > 0:
+            masked.append(DIGIT_MASK)
+            to_mask -= 1
+        else:
+            masked.append(character)
+    return "".join(masked)
+
+
+def mask_card_numbers(text: str) -> str:
+    """Star every digit but the last four of each card number, keeping its grouping (what a
+    conversation stores: the customer and the agent still see which card was meant)."""
+    return _cards(text, _keep_last_digits)
 
 
 def mask_pii(text: str, *, emails: bool = False, phones: bool = False) -> str:
     """Replace card numbers that pass Luhn (and, if asked, emails and phone numbers) by masks."""
-    masked = _CARD.sub(_mask_card, text)
+    masked = _cards(text, lambda _found: CARD_MASK)
     if emails:
         masked = _EMAIL.sub(EMAIL_MASK, masked)
     if phones:

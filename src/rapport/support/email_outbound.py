@@ -11,13 +11,13 @@ from rapport.core.clock import utcnow
 from rapport.core.crypto import hash_token, new_token
 from rapport.core.ids import new_id
 from rapport.messaging.service import outbound
+from rapport.nlp.pii import mask_card_numbers
 from rapport.support.email_models import EmailRecord, EmailSettings
 from rapport.support.email_repository import EmailRecordRepository, EmailSettingsRepository
 from rapport.support.email_schemas import EmailRecordView, EmailSettingsRead, InboundAddressRead
 from rapport.support.email_sealing import open_envelope, seal_envelope
 from rapport.support.enums import EmailDirection
 from rapport.support.models import Conversation
-from rapport.support.redaction import mask_card_numbers
 
 REPLY_PURPOSE = "support.reply"
 INBOUND_PATH = "/v1/webhooks/email/"

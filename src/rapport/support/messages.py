@@ -14,6 +14,7 @@ from rapport.core.ids import new_id
 from rapport.customers.errors import CustomerNotFound
 from rapport.customers.service import customers
 from rapport.identity.service import staff
+from rapport.nlp.pii import mask_card_numbers
 from rapport.support import metrics
 from rapport.support.email_outbound import email_channel
 from rapport.support.enums import (
@@ -30,7 +31,6 @@ from rapport.support.lifecycle import change_priority, change_status
 from rapport.support.models import Conversation, Message
 from rapport.support.notify import announce
 from rapport.support.priority import PRIORITY_RANK, CustomerValue, score
-from rapport.support.redaction import mask_card_numbers
 from rapport.support.repository import MessageRepository
 from rapport.support.schemas import Acting, MessageRead
 from rapport.support.sms_outbound import sms_channel

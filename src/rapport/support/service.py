@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.clock import utcnow
 from rapport.core.pagination import decode_cursor, encode_cursor
 from rapport.customers.service import customers
+from rapport.nlp.pii import mask_card_numbers
 from rapport.support import metrics
 from rapport.support.enums import AuthorType, Channel, ConversationStatus, MessageKind
 from rapport.support.errors import ConversationMerged, ConversationNotFound
@@ -28,7 +29,6 @@ from rapport.support.messages import (
 from rapport.support.models import Activity, Conversation, Message
 from rapport.support.notify import announce
 from rapport.support.priority import score
-from rapport.support.redaction import mask_card_numbers
 from rapport.support.repository import ActivityRepository, ConversationRepository, MessageRepository
 from rapport.support.routing_repository import RoutingRepository
 from rapport.support.schemas import (
