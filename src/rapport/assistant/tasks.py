@@ -16,7 +16,7 @@ from rapport.assistant.labels import label_text
 from rapport.assistant.quick_replies import confirmation_replies
 from rapport.assistant.service import assistant
 from rapport.assistant.turn import TurnResult, prefetch, take_turn
-from rapport.core.db import after_commit, unit_of_work
+from rapport.core.db import after_commit, background_work, unit_of_work
 from rapport.core.jobs import Lease, complete, finish_later, job
 from rapport.core.outbox import subscribe
 from rapport.support.assistant_desk import CustomerMessage, assistant_desk
@@ -54,7 +54,11 @@ async def take_message(
     lease = finish_later(session)
 
     async def turn() -> None:
-        await answer(engine, workspace_id, message, lease)
+        # A customer waits for this reply, and each of the turn's statements touches a few
+        # rows (one conversation's): on SQLite they run on the event loop as the live path's
+        # do, not one trip to a connection's thread each (about 4 ms of CPU a turn).
+        with background_work(bounded=True):
+            await answer(engine, workspace_id, message, lease)
 
     after_commit(session, turn)
 
