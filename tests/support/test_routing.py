@@ -13,16 +13,17 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from rapport.core.db import Database
-from rapport.core.jobs import enqueue
+from rapport.core.jobs import JobStatus, enqueue
 from rapport.identity.models import Workspace
 from rapport.support.enums import RoutingMode
 from rapport.support.models import Activity, Conversation
 from rapport.support.routing import routing
 from rapport.support.routing_calendar import calendars
 from rapport.support.routing_schemas import CalendarUpdate
+from rapport.support.tasks import ROUTE
 from rapport.worker.runner import Worker
 from tests.fixtures.identity import bearer, make_api_key, make_workspace
-from tests.fixtures.jobs import FrozenClock
+from tests.fixtures.jobs import FrozenClock, all_jobs
 from tests.fixtures.routing import make_agent, turn_routing_on
 from tests.fixtures.support import make_conversation
 
@@ -188,6 +189,29 @@ async def test_an_unassigned_conversation_is_routed_again(
         )
         history = [(actor.split(":")[0], data["assignee_id"]) for actor, data in rows]
     assert history == [("system", agent), ("api_key", None), ("system", agent)]
+
+
+async def test_routing_jobs_are_queued_only_where_routing_is_on(database: Database) -> None:
+    FrozenClock(WEDNESDAY)
+    workspace = await make_workspace(database)
+    agent = await make_agent(database, workspace)
+
+    async def route_jobs() -> list[str]:
+        return [job.status for job in await all_jobs(database) if job.name == ROUTE]
+
+    waiting = await _open_and_route(database, workspace.id)  # routing off: no job
+    assert await route_jobs() == []
+    assert await _assignee(database, waiting) is None
+    await turn_routing_on(database, workspace.id)
+    routed = await _open_and_route(database, workspace.id)
+    assert await route_jobs() == [JobStatus.done]
+    assert await _assignee(database, routed) == agent
+    # The one that waited from before is the minute's sweep's (nothing lost).
+    async with database.session() as session:
+        enqueue(session, "support.route_waiting")
+    await _run_jobs(database)
+    assert await _assignee(database, waiting) == agent
+    assert await route_jobs() == [JobStatus.done]  # an assignment queues no routing
 
 
 async def test_snoozed_conversations_reopen_when_their_time_passes(

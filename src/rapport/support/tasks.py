@@ -25,7 +25,7 @@ from rapport.support.events import (
 from rapport.support.lifecycle import change_status
 from rapport.support.models import Conversation
 from rapport.support.routing import routing
-from rapport.support.routing_models import SlaPolicy
+from rapport.support.routing_models import RoutingSettings, SlaPolicy
 from rapport.support.routing_repository import RoutingRepository, SweepRepository
 from rapport.support.schemas import Acting
 from rapport.support.sla import slas
@@ -47,11 +47,8 @@ async def route_conversation(
     session: AsyncSession, workspace_id: str, conversation_id: str, **event: Any
 ) -> None:
     """Assign a conversation that started waiting (new, reopened, unassigned) if one can."""
-    if event.get("assignee_id") is not None:
-        return  # an assignment to someone: nothing waits
-    if "status" in event and event["status"] != ConversationStatus.open:
-        return
-    await routing.route(session, workspace_id, conversation_id)
+    if _may_start_a_wait(event):  # jobs queued before the subscription's filter came
+        await routing.route(session, workspace_id, conversation_id)
 
 
 @job(TRACK_SLA, max_attempts=5)
@@ -99,8 +96,24 @@ def _due(conversation: Conversation, now: datetime) -> bool:
     )
 
 
+def _may_start_a_wait(data: Mapping[str, Any]) -> bool:
+    """A conversation created, reopened or unassigned may wait for an agent; an assignment to
+    someone, or a move to any status but open, starts no wait."""
+    if data.get("assignee_id") is not None:
+        return False
+    return "status" not in data or data["status"] == ConversationStatus.open
+
+
+def _routing_on(workspace_id: BindParameter[str]) -> Select[Any]:
+    """Find the workspace's routing switched on: where it is off, nothing is assigned (a
+    conversation waiting when it is switched on is routed by the minute's sweep)."""
+    return select(RoutingSettings.id).where(
+        RoutingSettings.workspace_id == workspace_id, RoutingSettings.enabled.is_(True)
+    )
+
+
 for _event in (CONVERSATION_CREATED, CONVERSATION_STATUS_CHANGED, CONVERSATION_ASSIGNED):
-    subscribe(_event, ROUTE)
+    subscribe(_event, ROUTE, when=_may_start_a_wait, needs=_routing_on)
 
 
 def _moves_deadlines(data: Mapping[str, Any]) -> bool:
