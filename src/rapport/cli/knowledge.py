@@ -36,7 +36,8 @@ def reembed_command(
         model = (await asyncio.to_thread(embedder)).name
         async with database.session() as session:
             total = await count_stale(session, model, workspace_id)
-        with Progress(console=console) as progress:
+        # With nothing to do there is no bar (an empty one read "0 %" as if stuck).
+        with Progress(console=console, disable=not total) as progress:
             task = progress.add_task(f"Embedding with {model}", total=total)
             done = await reembed(
                 database, workspace_id=workspace_id, advance=lambda n: progress.advance(task, n)
