@@ -172,6 +172,19 @@ async def test_background_statements_take_one_trip_each_to_the_thread(notes: Dat
         assert await session.scalar(text("SELECT count(*) FROM notes")) == 2
 
 
+async def test_a_read_transaction_ends_on_the_loop_even_in_background_work(
+    notes: Database,
+) -> None:
+    with background_work():
+        async with notes.session() as session:
+            trips = _Trips(await _driver(session))
+            assert await session.scalar(text("SELECT count(*) FROM notes")) == 0
+            assert len(trips) == 1  # background work's statement: on the thread
+    # Its commit ends a read (nothing to hand on), and the pool's rollback when the
+    # connection comes back finds nothing to undo: neither is worth a trip.
+    assert len(trips) == 1
+
+
 async def test_bounded_background_statements_run_on_the_event_loop(notes: Database) -> None:
     with background_work():
         with background_work(bounded=True):

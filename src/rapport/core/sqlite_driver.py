@@ -22,7 +22,8 @@ thread, one trip a statement (execute, fetch every row, close):
   bounded by its chunk, so it runs inline like the live path (`background_work(bounded=True)`;
   its graph walks go back to the thread, `core.db.unbounded_statements`);
 - the commit of background work's write transactions (`commits_on_thread`), and any write
-  commit outside WAL mode (it would wait for readers); a live unit's commit stays on the
+  commit outside WAL mode (it would wait for readers); a read transaction's end, and a
+  rollback with nothing to undo (the pool's reset after a commit), stay on the loop; a live unit's commit stays on the
   loop, where it only appends the transaction's pages to the WAL (the WAL is checkpointed,
   pages written back to the database file with fsyncs, by a thread of its own,
   `Checkpointer`);
@@ -466,9 +467,13 @@ class Connection:
         # Committing on the loop also hands SQLite's writer on at once instead of after a
         # trip to the thread and back. Not in background work (`commits_on_thread`), and
         # not outside WAL mode (a filesystem without it), where a commit waits for readers.
+        # A read transaction ends on the loop even in background work: a trip to the thread
+        # would cost more than it does.
         wrote, self._wrote = self._wrote, False
         if wrote and (_commit_on_thread.get() or not self._inline() or not self._in_wal()):
             await self.lane.run(self.raw.commit)
+        elif not wrote and self.lane.idle:
+            self.raw.commit()
         else:
             await self.call(self.raw.commit)
         if wrote:
@@ -482,6 +487,8 @@ class Connection:
 
     async def rollback(self) -> None:
         self._wrote = False
+        if self.lane.idle and not self.raw.in_transaction:
+            return  # nothing to undo (the pool's reset of a connection after its commit)
         await self.call(self.raw.rollback)
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
