@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core import jobs as jobs_module
-from rapport.core import sqlite_driver
-from rapport.core.db import Database, after_commit, background_work
+from rapport.core.db import Database, after_commit
 from rapport.core.jobs import JobSchedule, JobStatus, enqueue, job, schedule
 from rapport.worker import batch
 from rapport.worker.batch import ClaimedJob
@@ -164,27 +162,6 @@ async def test_concurrent_claims_never_share_a_job(
     ids = [job.id for claim in claims for job in claim]
     assert len(ids) == 20
     assert len(set(ids)) == 20
-
-
-async def test_a_claim_runs_on_the_event_loop_even_in_background_work(
-    database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # It touches at most MAX_CLAIM rows found by index: on SQLite a trip to the connection's
-    # thread for its statement cost more CPU than the statement; only its commit goes there.
-    if database.is_postgres:
-        pytest.skip("SQLite's connection threads only")
-    await enqueue_jobs(database, *[("test.record_effect", {"marker": "claimed"})] * 3)
-    trips: list[str] = []
-    send = sqlite_driver._Lane.send
-
-    def counted(lane: Any, call: Any, args: Any, future: Any) -> None:
-        trips.append(getattr(call, "__name__", repr(call)))
-        send(lane, call, args, future)
-
-    monkeypatch.setattr(sqlite_driver._Lane, "send", counted)
-    with background_work():  # as Worker.run_forever claims
-        assert len(await Worker(database).claim(10)) == 3
-    assert trips == ["commit"]
 
 
 async def test_concurrent_workers_run_every_job_exactly_once(

@@ -23,10 +23,10 @@ thread, one trip a statement (execute, fetch every row, close):
   its graph walks go back to the thread, `core.db.unbounded_statements`);
 - the commit of background work's write transactions (`commits_on_thread`), and any write
   commit outside WAL mode (it would wait for readers); a read transaction's end, and a
-  rollback with nothing to undo (the pool's reset after a commit), stay on the loop; a live unit's commit stays on the
-  loop, where it only appends the transaction's pages to the WAL (the WAL is checkpointed,
-  pages written back to the database file with fsyncs, by a thread of its own,
-  `Checkpointer`);
+  rollback with nothing to undo (the pool's reset after a commit), stay on the loop; a live
+  unit's commit stays on the loop, where it only appends the transaction's pages to the WAL
+  (the WAL is checkpointed, pages written back to the database file with fsyncs, by a thread
+  of its own, `Checkpointer`);
 - taking the write lock while another process holds it (an import beside the server);
 - every call while an earlier one is still on the thread (a caller that stopped waiting).
 

@@ -1,8 +1,8 @@
 """Mask personal data in text: card numbers (Luhn-checked) always, emails and phones on request.
 
 One rule finds card numbers for every caller: 13-19 digits, optionally grouped by single spaces
-or hyphens, standing alone (not part of a longer number or a word such as a hex id), outside web
-addresses (a link's ids and tokens are never altered: a masked link would not open).
+or hyphens, not part of a longer number, outside web addresses (a link's ids and tokens are
+never altered: a masked link would not open).
 """
 
 from __future__ import annotations
@@ -15,9 +15,13 @@ EMAIL_MASK = "[EMAIL]"
 PHONE_MASK = "[PHONE]"
 DIGIT_MASK = "*"
 KEPT_DIGITS = 4
-_CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
-_URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)\S+", re.IGNORECASE)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Letters may touch a card number (languages written without spaces do: "卡号4111..."), digits
+# and hyphens may not (it is part of a longer number then).
+_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+# Each run of characters is tried from its start only (the lookbehinds): tried from every
+# position, a long run of "a.a.a..." or of digits cost time growing with its square.
+_URL = re.compile(r"(?:(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://|\bwww\.)\S+", re.IGNORECASE)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # An optional +country code, then 7-15 digits grouped by spaces, dots, hyphens or brackets.
 _PHONE = re.compile(
     r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d(?:[ .-]?\d){6,14}(?!\w)"
