@@ -1,7 +1,7 @@
 """The assistant's turn after its job (the job's after-commit step) is background work, but a
 customer waits for it and each of its statements touches a few rows: on SQLite they run on
 the event loop as a request's do, not one trip each to a connection's thread (a trip costs
-more CPU than such a statement; about 4 ms a turn was measured)."""
+more CPU than such a statement; about 3 ms a message was measured)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,6 @@ async def test_the_turn_after_its_job_runs_its_statements_on_the_event_loop(
     assert authors[0] == "customer" and len(authors) == 2  # the turn wrote its reply
     # The commit goes to the thread, as background work's do (it overlaps the loop's next
     # piece of work); a read may overrun its budget on a loaded machine and finish there.
-    # Before, each of the turn's dozen statements took a trip.
+    # Before, the turn took twenty trips.
     others = [name for name in trips if name != "commit"]
     assert "commit" in trips and len(others) <= 2, trips
