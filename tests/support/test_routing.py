@@ -15,12 +15,12 @@ from sqlalchemy import select
 from rapport.core.db import Database
 from rapport.core.jobs import JobStatus, enqueue
 from rapport.identity.models import Workspace
-from rapport.support.enums import RoutingMode
+from rapport.support.enums import AgentAvailability, RoutingMode
 from rapport.support.models import Activity, Conversation
 from rapport.support.routing import routing
 from rapport.support.routing_calendar import calendars
 from rapport.support.routing_schemas import CalendarUpdate
-from rapport.support.tasks import ROUTE
+from rapport.support.tasks import ROUTE, ROUTE_WAITING
 from rapport.worker.runner import Worker
 from tests.fixtures.identity import bearer, make_api_key, make_workspace
 from tests.fixtures.jobs import FrozenClock, all_jobs
@@ -212,6 +212,37 @@ async def test_routing_jobs_are_queued_only_where_routing_is_on(database: Databa
     await _run_jobs(database)
     assert await _assignee(database, waiting) == agent
     assert await route_jobs() == [JobStatus.done]  # an assignment queues no routing
+
+
+async def test_the_sweep_reaches_past_conversations_nobody_can_take(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    FrozenClock(WEDNESDAY)
+    monkeypatch.setattr("rapport.support.routing.WAITING_BATCH", 3)
+    workspace = await make_workspace(database)
+    agent = await make_agent(database, workspace, online=False)
+    unroutable = [await make_conversation(database, workspace.id) for _ in range(4)]
+    async with database.session() as session:
+        for conversation_id in unroutable:  # a skill nobody has, at the front of the queue
+            conversation = await session.get(Conversation, conversation_id)
+            assert conversation is not None
+            conversation.skills = ["vault"]
+    behind = await make_conversation(database, workspace.id)
+    await turn_routing_on(database, workspace.id)
+
+    async def sweep() -> list[str]:
+        async with database.session() as session:
+            enqueue(session, "support.route_waiting")
+        await _run_jobs(database)
+        return [job.name for job in await all_jobs(database) if job.name == ROUTE_WAITING]
+
+    assert await sweep() == [ROUTE_WAITING]  # nobody online: one pass, no page queued
+    assert await _assignee(database, behind) is None
+    async with database.session() as session:
+        await routing.set_availability(session, workspace.id, agent, AgentAvailability.online)
+    assert len(await sweep()) == 3  # the first sweep's, this one's and the page after its first
+    assert await _assignee(database, behind) == agent
+    assert [await _assignee(database, c) for c in unroutable] == [None] * 4
 
 
 async def test_snoozed_conversations_reopen_when_their_time_passes(

@@ -29,7 +29,7 @@ from rapport.support.service import conversations
 from rapport.support.teams import teams
 
 ROUTING = Acting(actor="system:routing")
-# Conversations one periodic pass routes per workspace (the rest wait for the next pass).
+# Conversations of the unassigned queue one job tries (a full page queues the next at once).
 WAITING_BATCH = 50
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
@@ -119,14 +119,21 @@ class RoutingService:
                 return agent.staff_id
         return None
 
-    async def route_waiting(self, session: AsyncSession, workspace_id: str) -> int:
-        """Route the oldest conversations of the unassigned queue; return how many found one."""
-        waiting_ids = await RoutingRepository(session, workspace_id).waiting(WAITING_BATCH)
-        routed = 0
+    async def route_waiting(
+        self, session: AsyncSession, workspace_id: str, after: str | None = None
+    ) -> str | None:
+        """Try a page of the unassigned queue, oldest first (past the conversation `after`
+        when given); return the last one tried when the queue goes on, else None. Closed
+        hours or nobody online end the pass at once: no page could be routed."""
+        repository = RoutingRepository(session, workspace_id)
+        if not await repository.anyone_online():
+            return None
+        if not is_open(await calendars.load(session, workspace_id), utcnow()):
+            return None
+        waiting_ids = await repository.waiting(WAITING_BATCH, after)
         for conversation_id in waiting_ids:
-            if await self.route(session, workspace_id, conversation_id) is not None:
-                routed += 1
-        return routed
+            await self.route(session, workspace_id, conversation_id)
+        return waiting_ids[-1] if len(waiting_ids) == WAITING_BATCH else None
 
     async def _ranked(
         self, repository: RoutingRepository, conversation: Conversation, mode: RoutingMode

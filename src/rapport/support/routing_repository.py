@@ -127,9 +127,19 @@ class RoutingRepository(TenantRepository[Conversation]):
         found = {str(staff_id): int(count) for staff_id, count in rows}
         return {staff_id: found.get(staff_id, 0) for staff_id in staff_ids}
 
-    async def waiting(self, limit: int) -> list[str]:
-        """Return the ids of open unassigned conversations, oldest first."""
-        rows = await self.session.execute(
+    async def anyone_online(self) -> bool:
+        """Tell whether any agent of the workspace is online with a capacity (unlocked: a
+        routing locks and counts them itself)."""
+        query = select(Agent.id).where(
+            Agent.workspace_id == self.workspace_id,
+            Agent.availability == AgentAvailability.online,
+            Agent.capacity > 0,
+        )
+        return (await self.session.execute(query.limit(1))).first() is not None
+
+    async def waiting(self, limit: int, after: str | None = None) -> list[str]:
+        """Return the ids of open unassigned conversations, oldest first (past `after`)."""
+        query = (
             select(Conversation.id)
             .where(
                 Conversation.workspace_id == self.workspace_id,
@@ -140,7 +150,9 @@ class RoutingRepository(TenantRepository[Conversation]):
             .order_by(Conversation.id)
             .limit(limit)
         )
-        return [str(row[0]) for row in rows]
+        if after is not None:
+            query = query.where(Conversation.id > after)
+        return [str(row[0]) for row in await self.session.execute(query)]
 
     async def sla_due(self, now: datetime, limit: int) -> list[str]:
         """Return the ids of conversations whose SLA needs a look by `now`."""
