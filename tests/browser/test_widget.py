@@ -75,6 +75,26 @@ async def test_a_customer_chats_with_an_agent_and_a_reload_loses_nothing(
     assert await problems.all(page) == []
 
 
+async def test_a_card_number_sent_shows_masked_as_stored(
+    page: Page, live_server: LiveServer, database: Database
+) -> None:
+    await _demo(database)
+    problems = await watch(page)
+    await page.goto(f"{live_server.url}/demo/shop")
+    await page.get_by_role("button", name="Chat with us").click()
+    chat = page.get_by_role("dialog", name="Chat")
+    await chat.get_by_label("Your message").fill(
+        "My card is 4111 1111 1111 1111, see https://x.test/a"
+    )
+    await chat.get_by_role("button", name="Send", exact=True).last.click()
+    log = chat.get_by_role("log")
+    mine = log.locator(".msg.mine")
+    await expect(mine).to_have_text(["My card is **** **** **** 1111, see https://x.test/a"])
+    await expect(log).not_to_contain_text("Sending…")
+    await expect(log).not_to_contain_text("4111 1111")
+    assert await problems.all(page) == []
+
+
 async def test_the_demo_shop_with_the_chat_open_fits_a_phone(
     phone: Page, live_server: LiveServer, database: Database
 ) -> None:

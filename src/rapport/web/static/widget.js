@@ -363,6 +363,9 @@ form button { border: 0; border-radius: 8px; padding: 0 14px; background: #1d4ed
       this.dropQuick();
       const waiting = message.client_id && this.pending.get(message.client_id);
       if (waiting) {
+        // The bubble sent shows what was stored: a card number masked, as agents see it.
+        const sent = waiting.previousElementSibling;
+        if (sent && sent.textContent !== message.body) sent.textContent = message.body;
         waiting.textContent = "";
         waiting.dataset.seq = message.seq;
         this.pending.delete(message.client_id);
