@@ -1,8 +1,9 @@
 """Mask personal data in text: card numbers (Luhn-checked) always, emails and phones on request.
 
 One rule finds card numbers for every caller: 13-19 digits, optionally grouped by single spaces
-or hyphens, not part of a longer number, outside web addresses (a link's ids and tokens are
-never altered: a masked link would not open).
+or hyphens, not part of a longer number. What is stored or sent leaves web addresses as they
+are (a link's ids and tokens are never altered: a masked link would not open); what a model
+reads is masked in links too (it opens none).
 """
 
 from __future__ import annotations
@@ -51,11 +52,13 @@ def _outside_urls(text: str, replace: Callable[[str], str]) -> str:
     return "".join(pieces)
 
 
-def _cards(text: str, mask: Callable[[str], str]) -> str:
+def _cards(text: str, mask: Callable[[str], str], *, in_links: bool) -> str:
     def one(match: re.Match[str]) -> str:
         found = match.group()
         return mask(found) if luhn_valid(re.sub(r"\D", "", found)) else found
 
+    if in_links:
+        return _CARD.sub(one, text)
     return _outside_urls(text, lambda piece: _CARD.sub(one, piece))
 
 
@@ -73,13 +76,15 @@ def _keep_last_digits(found: str) -> str:
 
 def mask_card_numbers(text: str) -> str:
     """Star every digit but the last four of each card number, keeping its grouping (what a
-    conversation stores: the customer and the agent still see which card was meant)."""
-    return _cards(text, _keep_last_digits)
+    conversation stores: the customer and the agent still see which card was meant); web
+    addresses are left exactly as written."""
+    return _cards(text, _keep_last_digits, in_links=False)
 
 
 def mask_pii(text: str, *, emails: bool = False, phones: bool = False) -> str:
-    """Replace card numbers that pass Luhn (and, if asked, emails and phone numbers) by masks."""
-    masked = _cards(text, lambda _found: CARD_MASK)
+    """Replace card numbers that pass Luhn (and, if asked, emails and phone numbers) by masks,
+    inside web addresses too: what a model reads (a provider's, perhaps) never needs a card."""
+    masked = _cards(text, lambda _found: CARD_MASK, in_links=True)
     if emails:
         masked = _EMAIL.sub(EMAIL_MASK, masked)
     if phones:
