@@ -19,7 +19,7 @@ from rapport.support.enums import AgentAvailability, RoutingMode
 from rapport.support.models import Activity, Conversation
 from rapport.support.routing import routing
 from rapport.support.routing_calendar import calendars
-from rapport.support.routing_schemas import CalendarUpdate
+from rapport.support.routing_schemas import AgentRoutingUpdate, CalendarUpdate
 from rapport.support.tasks import ROUTE, ROUTE_WAITING
 from rapport.worker.runner import Worker
 from tests.fixtures.identity import bearer, make_api_key, make_workspace
@@ -243,6 +243,12 @@ async def test_the_sweep_reaches_past_conversations_nobody_can_take(
     assert len(await sweep()) == 3  # the first sweep's, this one's and the page after its first
     assert await _assignee(database, behind) == agent
     assert [await _assignee(database, c) for c in unroutable] == [None] * 4
+    # The agent full (capacity 1, holding one): the pass stops at its first look.
+    async with database.session() as session:
+        await routing.configure_agent(
+            session, workspace.id, agent, AgentRoutingUpdate(capacity=1, skills=[], languages=[])
+        )
+    assert len(await sweep()) == 4
 
 
 async def test_snoozed_conversations_reopen_when_their_time_passes(

@@ -124,9 +124,10 @@ class RoutingService:
     ) -> str | None:
         """Try a page of the unassigned queue, oldest first (past the conversation `after`
         when given); return the last one tried when the queue goes on, else None. Closed
-        hours or nobody online end the pass at once: no page could be routed."""
+        hours, or no agent online with room (every one full at a peak), end the pass at once:
+        nothing could be routed, and a long queue costs one look, not a try each."""
         repository = RoutingRepository(session, workspace_id)
-        if not await repository.anyone_online():
+        if not await repository.anyone_free():
             return None
         if not is_open(await calendars.load(session, workspace_id), utcnow()):
             return None

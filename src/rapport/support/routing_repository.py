@@ -127,15 +127,19 @@ class RoutingRepository(TenantRepository[Conversation]):
         found = {str(staff_id): int(count) for staff_id, count in rows}
         return {staff_id: found.get(staff_id, 0) for staff_id in staff_ids}
 
-    async def anyone_online(self) -> bool:
-        """Tell whether any agent of the workspace is online with a capacity (unlocked: a
-        routing locks and counts them itself)."""
-        query = select(Agent.id).where(
-            Agent.workspace_id == self.workspace_id,
-            Agent.availability == AgentAvailability.online,
-            Agent.capacity > 0,
+    async def anyone_free(self) -> bool:
+        """Tell whether any agent of the workspace is online with room for one more
+        conversation (unlocked: a routing locks and counts them itself)."""
+        rows = await self.session.execute(
+            select(Agent.staff_id, Agent.capacity).where(
+                Agent.workspace_id == self.workspace_id,
+                Agent.availability == AgentAvailability.online,
+                Agent.capacity > 0,
+            )
         )
-        return (await self.session.execute(query.limit(1))).first() is not None
+        capacities = {str(staff_id): int(capacity) for staff_id, capacity in rows}
+        loads = await self.loads(list(capacities)) if capacities else {}
+        return any(loads[staff_id] < capacity for staff_id, capacity in capacities.items())
 
     async def waiting(self, limit: int, after: str | None = None) -> list[str]:
         """Return the ids of open unassigned conversations, oldest first (past `after`)."""
