@@ -19,13 +19,17 @@ from rapport.support.enums import AgentAvailability, RoutingMode
 from rapport.support.models import Activity, Conversation
 from rapport.support.routing import routing
 from rapport.support.routing_calendar import calendars
-from rapport.support.routing_schemas import AgentRoutingUpdate, CalendarUpdate
-from rapport.support.tasks import ROUTE, ROUTE_WAITING
+from rapport.support.routing_schemas import (
+    AgentRoutingUpdate,
+    CalendarUpdate,
+    RoutingSettingsUpdate,
+)
+from rapport.support.tasks import ROUTE
 from rapport.worker.runner import Worker
 from tests.fixtures.identity import bearer, make_api_key, make_workspace
 from tests.fixtures.jobs import FrozenClock, all_jobs
 from tests.fixtures.routing import make_agent, turn_routing_on
-from tests.fixtures.support import make_conversation
+from tests.fixtures.support import make_conversation, make_team
 
 pytestmark = pytest.mark.usefixtures("app")  # the app registers the support jobs
 
@@ -211,44 +215,63 @@ async def test_routing_jobs_are_queued_only_where_routing_is_on(database: Databa
         enqueue(session, "support.route_waiting")
     await _run_jobs(database)
     assert await _assignee(database, waiting) == agent
-    assert await route_jobs() == [JobStatus.done]  # an assignment queues no routing
+    # The sweep queued its routing; the assignments that followed queued none.
+    assert await route_jobs() == [JobStatus.done, JobStatus.done]
 
 
-async def test_the_sweep_reaches_past_conversations_nobody_can_take(
-    database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_the_sweep_routes_past_conversations_nobody_can_take(database: Database) -> None:
     FrozenClock(WEDNESDAY)
-    monkeypatch.setattr("rapport.support.routing.WAITING_BATCH", 3)
     workspace = await make_workspace(database)
     agent = await make_agent(database, workspace, online=False)
-    unroutable = [await make_conversation(database, workspace.id) for _ in range(4)]
+    team = await make_team(database, workspace.id)  # the agent is not in it
+    unroutable = [await make_conversation(database, workspace.id) for _ in range(60)]
     async with database.session() as session:
-        for conversation_id in unroutable:  # a skill nobody has, at the front of the queue
+        for number, conversation_id in enumerate(unroutable):  # at the front of the queue
             conversation = await session.get(Conversation, conversation_id)
             assert conversation is not None
-            conversation.skills = ["vault"]
+            if number % 2:
+                conversation.skills = ["vault"]  # a skill nobody has
+            else:
+                conversation.team_id = team
     behind = await make_conversation(database, workspace.id)
     await turn_routing_on(database, workspace.id)
 
     async def sweep() -> list[str]:
+        """Run the minute's pass; return the conversations it queued a routing for."""
+        before = {job.id for job in await all_jobs(database)}
         async with database.session() as session:
             enqueue(session, "support.route_waiting")
         await _run_jobs(database)
-        return [job.name for job in await all_jobs(database) if job.name == ROUTE_WAITING]
+        return [
+            job.payload["conversation_id"]
+            for job in await all_jobs(database)
+            if job.name == ROUTE and job.id not in before
+        ]
 
-    assert await sweep() == [ROUTE_WAITING]  # nobody online: one pass, no page queued
-    assert await _assignee(database, behind) is None
+    assert await sweep() == []  # nobody online
     async with database.session() as session:
         await routing.set_availability(session, workspace.id, agent, AgentAvailability.online)
-    assert len(await sweep()) == 3  # the first sweep's, this one's and the page after its first
+    assert await sweep() == [behind]  # only the one the agent can take, past the 60
     assert await _assignee(database, behind) == agent
-    assert [await _assignee(database, c) for c in unroutable] == [None] * 4
-    # The agent full (capacity 1, holding one): the pass stops at its first look.
+    assert {await _assignee(database, c) for c in unroutable} == {None}
+    second = await make_conversation(database, workspace.id)  # routed as it comes: set aside
     async with database.session() as session:
-        await routing.configure_agent(
-            session, workspace.id, agent, AgentRoutingUpdate(capacity=1, skills=[], languages=[])
+        conversation = await session.get(Conversation, second)
+        assert conversation is not None
+        conversation.assignee_id = None
+        body = AgentRoutingUpdate(capacity=2, skills=[], languages=[])
+        await routing.configure_agent(session, workspace.id, agent, body)  # full: 2 held
+    assert await sweep() == []
+    await turn_routing_on(database, workspace.id)  # on again after a check with it off
+    async with database.session() as session:
+        await routing.configure(
+            session,
+            workspace.id,
+            RoutingSettingsUpdate(enabled=False, mode=RoutingMode.round_robin),
         )
-    assert len(await sweep()) == 4
+        body = AgentRoutingUpdate(capacity=5, skills=[], languages=[])
+        await routing.configure_agent(session, workspace.id, agent, body)
+    assert await sweep() == []  # routing off
 
 
 async def test_snoozed_conversations_reopen_when_their_time_passes(

@@ -17,7 +17,11 @@ from rapport.support.models import Agent, Conversation
 from rapport.support.repository import AgentRepository
 from rapport.support.routing_calendar import calendars
 from rapport.support.routing_models import RoutingSettings
-from rapport.support.routing_repository import RoutingRepository, RoutingSettingsRepository
+from rapport.support.routing_repository import (
+    RoutingRepository,
+    RoutingSettingsRepository,
+    WaitingConversation,
+)
 from rapport.support.routing_schemas import (
     AgentRoutingRead,
     AgentRoutingUpdate,
@@ -29,8 +33,8 @@ from rapport.support.service import conversations
 from rapport.support.teams import teams
 
 ROUTING = Acting(actor="system:routing")
-# Conversations of the unassigned queue one job tries (a full page queues the next at once).
-WAITING_BATCH = 50
+# Unassigned conversations read at a time by the minute's pass over the queue.
+WAITING_PAGE = 500
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
@@ -119,22 +123,50 @@ class RoutingService:
                 return agent.staff_id
         return None
 
-    async def route_waiting(
-        self, session: AsyncSession, workspace_id: str, after: str | None = None
-    ) -> str | None:
-        """Try a page of the unassigned queue, oldest first (past the conversation `after`
-        when given); return the last one tried when the queue goes on, else None. Closed
-        hours, or no agent online with room (every one full at a peak), end the pass at once:
-        nothing could be routed, and a long queue costs one look, not a try each."""
+    async def waiting_to_route(self, session: AsyncSession, workspace_id: str) -> list[str]:
+        """Return the conversations of the unassigned queue worth routing now, oldest first:
+        each one an agent online with room could take (team, skills, language), at most as
+        many as those agents have room for. Nothing is locked: each is routed in a job of
+        its own (`route`), as a conversation that starts waiting is. Conversations nobody
+        could take (a skill nobody has) are passed over, so they never keep the ones behind
+        them from an agent; routing off, closed hours or nobody with room cost one look."""
+        settings = await RoutingSettingsRepository(session, workspace_id).current()
+        if settings is None or not settings.enabled:
+            return []
         repository = RoutingRepository(session, workspace_id)
-        if not await repository.anyone_free():
-            return None
-        if not is_open(await calendars.load(session, workspace_id), utcnow()):
-            return None
-        waiting_ids = await repository.waiting(WAITING_BATCH, after)
-        for conversation_id in waiting_ids:
-            await self.route(session, workspace_id, conversation_id)
-        return waiting_ids[-1] if len(waiting_ids) == WAITING_BATCH else None
+        room: dict[str, int] = {}
+        agents: list[Agent] = []
+        for agent, free in await repository.agents_with_room():
+            if await staff.role_in(session, workspace_id, agent.staff_id) is not None:
+                room[agent.staff_id] = free
+                agents.append(agent)
+        if not room or not is_open(await calendars.load(session, workspace_id), utcnow()):
+            return []
+        teams_of = await repository.teams_of(list(room))
+        chosen: list[str] = []
+        after: str | None = None
+        while room:
+            page = await repository.waiting(WAITING_PAGE, after)
+            for conversation in page:
+                taker = next(
+                    (
+                        agent.staff_id
+                        for agent in agents
+                        if room.get(agent.staff_id)
+                        and _suits(agent, conversation)
+                        and _in_team(teams_of[agent.staff_id], conversation.team_id)
+                    ),
+                    None,
+                )
+                if taker is not None:
+                    chosen.append(conversation.id)
+                    room[taker] -= 1
+                    if not any(room.values()):
+                        return chosen
+            if len(page) < WAITING_PAGE:
+                break
+            after = page[-1].id
+        return chosen
 
     async def _ranked(
         self, repository: RoutingRepository, conversation: Conversation, mode: RoutingMode
@@ -167,11 +199,17 @@ def waiting(conversation: Conversation) -> bool:
     )
 
 
-def _suits(agent: Agent, conversation: Conversation) -> bool:
+def _suits(agent: Agent, conversation: Conversation | WaitingConversation) -> bool:
     """Tell whether the agent holds every skill the conversation needs and speaks its language."""
     if not set(conversation.skills or []) <= set(agent.skills):
         return False
     return conversation.language is None or conversation.language in agent.languages
+
+
+def _in_team(teams: set[str], team_id: str | None) -> bool:
+    """Tell whether an agent of these teams may take a conversation of this team (any, when
+    it has none), as `RoutingRepository.online_agents` selects them."""
+    return team_id is None or team_id in teams
 
 
 def _rank(agent: Agent, load: int, mode: RoutingMode) -> tuple[object, ...]:

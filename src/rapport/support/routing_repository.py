@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -11,6 +12,17 @@ from rapport.core.repository import Repository, TenantRepository
 from rapport.support.enums import AgentAvailability, ConversationStatus, SlaEventKind, SlaTarget
 from rapport.support.models import Agent, Conversation, TeamMember
 from rapport.support.routing_models import Calendar, RoutingSettings, SlaEvent, SlaPolicy
+
+
+@dataclass(frozen=True)
+class WaitingConversation:
+    """A conversation of the unassigned queue, as the minute's pass reads it."""
+
+    id: str
+    team_id: str | None
+    skills: list[str]
+    language: str | None
+
 
 # Statuses that hold a place in an agent's capacity.
 HOLDING_CAPACITY = (ConversationStatus.open, ConversationStatus.snoozed)
@@ -127,24 +139,41 @@ class RoutingRepository(TenantRepository[Conversation]):
         found = {str(staff_id): int(count) for staff_id, count in rows}
         return {staff_id: found.get(staff_id, 0) for staff_id in staff_ids}
 
-    async def anyone_free(self) -> bool:
-        """Tell whether any agent of the workspace is online with room for one more
-        conversation (unlocked: a routing locks and counts them itself)."""
+    async def agents_with_room(self) -> list[tuple[Agent, int]]:
+        """Return the online agents holding fewer conversations than their capacity, each
+        with how many more they may take (unlocked: a routing locks and counts them itself)."""
+        query = select(Agent).where(
+            Agent.workspace_id == self.workspace_id,
+            Agent.availability == AgentAvailability.online,
+            Agent.capacity > 0,
+        )
+        agents = (await self.session.execute(query.order_by(Agent.id))).scalars().all()
+        loads = await self.loads([agent.staff_id for agent in agents]) if agents else {}
+        return [
+            (agent, agent.capacity - loads[agent.staff_id])
+            for agent in agents
+            if loads[agent.staff_id] < agent.capacity
+        ]
+
+    async def teams_of(self, staff_ids: list[str]) -> dict[str, set[str]]:
+        """Return the teams each staff member belongs to."""
         rows = await self.session.execute(
-            select(Agent.staff_id, Agent.capacity).where(
-                Agent.workspace_id == self.workspace_id,
-                Agent.availability == AgentAvailability.online,
-                Agent.capacity > 0,
+            select(TeamMember.staff_id, TeamMember.team_id).where(
+                TeamMember.workspace_id == self.workspace_id, TeamMember.staff_id.in_(staff_ids)
             )
         )
-        capacities = {str(staff_id): int(capacity) for staff_id, capacity in rows}
-        loads = await self.loads(list(capacities)) if capacities else {}
-        return any(loads[staff_id] < capacity for staff_id, capacity in capacities.items())
+        teams: dict[str, set[str]] = {staff_id: set() for staff_id in staff_ids}
+        for staff_id, team_id in rows:
+            teams[str(staff_id)].add(str(team_id))
+        return teams
 
-    async def waiting(self, limit: int, after: str | None = None) -> list[str]:
-        """Return the ids of open unassigned conversations, oldest first (past `after`)."""
+    async def waiting(self, limit: int, after: str | None = None) -> list[WaitingConversation]:
+        """Return open unassigned conversations, oldest first (past the id `after`), with
+        what routing needs of them."""
         query = (
-            select(Conversation.id)
+            select(
+                Conversation.id, Conversation.team_id, Conversation.skills, Conversation.language
+            )
             .where(
                 Conversation.workspace_id == self.workspace_id,
                 Conversation.assignee_id.is_(None),
@@ -156,7 +185,10 @@ class RoutingRepository(TenantRepository[Conversation]):
         )
         if after is not None:
             query = query.where(Conversation.id > after)
-        return [str(row[0]) for row in await self.session.execute(query)]
+        return [
+            WaitingConversation(str(id_), team_id, list(skills or []), language)
+            for id_, team_id, skills, language in await self.session.execute(query)
+        ]
 
     async def sla_due(self, now: datetime, limit: int) -> list[str]:
         """Return the ids of conversations whose SLA needs a look by `now`."""

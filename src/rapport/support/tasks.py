@@ -60,19 +60,12 @@ async def track_sla(
 
 
 @job(ROUTE_WAITING, max_attempts=1)
-async def route_waiting(
-    session: AsyncSession, workspace_id: str | None = None, after: str | None = None
-) -> None:
-    """Route the unassigned queues of the workspaces whose routing is on, a page each (the
-    minute's pass), or one workspace's queue past `after`: a full page queues the rest at
-    once, so conversations nobody can take never keep the ones behind them waiting."""
-    passes: list[tuple[str, str | None]] = [(workspace_id, after)] if workspace_id else []
-    if workspace_id is None:
-        passes = [(each, None) for each in await SweepRepository(session).routing_workspaces()]
-    for each, start in passes:
-        last = await routing.route_waiting(session, each, start)
-        if last is not None:
-            enqueue(session, ROUTE_WAITING, workspace_id=each, after=last)
+async def route_waiting(session: AsyncSession) -> None:
+    """Queue a routing for each conversation of the unassigned queues (of the workspaces
+    whose routing is on) that an agent with room could take now."""
+    for workspace_id in await SweepRepository(session).routing_workspaces():
+        for conversation_id in await routing.waiting_to_route(session, workspace_id):
+            enqueue(session, ROUTE, workspace_id=workspace_id, conversation_id=conversation_id)
 
 
 @job(CHECK_SLAS, max_attempts=1)
