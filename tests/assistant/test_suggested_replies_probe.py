@@ -165,6 +165,11 @@ async def test_a_workspace_writing_new_texts_all_the_time_has_an_embedding_budge
          "Returns: https://shop.example/returns within a 30-day window."),
         ("Track it at https://t.example/p/1Z999AA1 or use code SAVE20NOW.",
          "Track it at [link] or use code [reference]."),
+        # Digits a mask would take (a card number, a phone number) still make a link personal.
+        ("Your order: https://shop.example/orders/4111111111111111.",
+         "Your order: [link]."),
+        ("See https://shop.example/o/5551234567 or call +1 555 123 4567.",
+         "See [link] or call [PHONE]."),
     ],
 )  # fmt: skip
 def test_what_an_earlier_answer_keeps_and_loses(answer: str, suggested: str) -> None:

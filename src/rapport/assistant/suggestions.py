@@ -249,8 +249,9 @@ def _impersonal(text: str) -> str:
     """Take another customer's details out of an earlier reply: emails, phone and card
     numbers, links with a query or a number in them, references mixing letters and digits
     (tracking and order codes), long numbers (orders) and the name after a greeting."""
-    masked = mask_pii(text, emails=True, phones=True)
-    masked = _LINK.sub(_public_link, masked)
+    # Links first: masked inside, someone's order page would look like a plain page.
+    masked = _LINK.sub(_public_link, text)
+    masked = mask_pii(masked, emails=True, phones=True)
     masked = _REFERENCE.sub("[reference]", masked)
     masked = _LONG_NUMBER.sub("[number]", masked)
     return _GREETING_NAME.sub(r"\1", masked).strip()

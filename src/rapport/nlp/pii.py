@@ -3,7 +3,8 @@
 One rule finds card numbers for every caller: 13-19 digits, optionally grouped by single spaces
 or hyphens, not part of a longer number. What is stored or sent leaves web addresses as they
 are (a link's ids and tokens are never altered: a masked link would not open); what a model
-reads is masked in links too (it opens none).
+reads has a web address that holds a card number replaced whole by `[LINK]` (a placeholder a
+model cannot mistake for a working link and repeat).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from collections.abc import Callable
 
 CARD_MASK = "[CARD]"
+LINK_MASK = "[LINK]"
 EMAIL_MASK = "[EMAIL]"
 PHONE_MASK = "[PHONE]"
 DIGIT_MASK = "*"
@@ -40,26 +42,37 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _outside_urls(text: str, replace: Callable[[str], str]) -> str:
-    """Apply replace to the text between web addresses, leaving the addresses as they are."""
+def _around_urls(text: str, replace: Callable[[str], str], link: Callable[[str], str]) -> str:
+    """Apply `replace` to the text between web addresses and `link` to each address."""
     pieces: list[str] = []
     start = 0
     for url in _URL.finditer(text):
         pieces.append(replace(text[start : url.start()]))
-        pieces.append(url.group())
+        pieces.append(link(url.group()))
         start = url.end()
     pieces.append(replace(text[start:]))
     return "".join(pieces)
 
 
-def _cards(text: str, mask: Callable[[str], str], *, in_links: bool) -> str:
+def _is_card(found: str) -> bool:
+    return luhn_valid(re.sub(r"\D", "", found))
+
+
+def _cards(text: str, mask: Callable[[str], str], link: Callable[[str], str]) -> str:
     def one(match: re.Match[str]) -> str:
         found = match.group()
-        return mask(found) if luhn_valid(re.sub(r"\D", "", found)) else found
+        return mask(found) if _is_card(found) else found
 
-    if in_links:
-        return _CARD.sub(one, text)
-    return _outside_urls(text, lambda piece: _CARD.sub(one, piece))
+    return _around_urls(text, lambda piece: _CARD.sub(one, piece), link)
+
+
+def _as_written(url: str) -> str:
+    return url
+
+
+def _without_card(url: str) -> str:
+    holds_card = any(_is_card(found.group()) for found in _CARD.finditer(url))
+    return LINK_MASK if holds_card else url
 
 
 def _keep_last_digits(found: str) -> str:
@@ -78,13 +91,14 @@ def mask_card_numbers(text: str) -> str:
     """Star every digit but the last four of each card number, keeping its grouping (what a
     conversation stores: the customer and the agent still see which card was meant); web
     addresses are left exactly as written."""
-    return _cards(text, _keep_last_digits, in_links=False)
+    return _cards(text, _keep_last_digits, _as_written)
 
 
 def mask_pii(text: str, *, emails: bool = False, phones: bool = False) -> str:
-    """Replace card numbers that pass Luhn (and, if asked, emails and phone numbers) by masks,
-    inside web addresses too: what a model reads (a provider's, perhaps) never needs a card."""
-    masked = _cards(text, lambda _found: CARD_MASK, in_links=True)
+    """Replace card numbers that pass Luhn (and, if asked, emails and phone numbers) by masks;
+    a web address holding a card number becomes `[LINK]`: what a model reads (a provider's,
+    perhaps) never needs a card."""
+    masked = _cards(text, lambda _found: CARD_MASK, _without_card)
     if emails:
         masked = _EMAIL.sub(EMAIL_MASK, masked)
     if phones:
