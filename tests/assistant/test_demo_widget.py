@@ -10,11 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rapport.app import create_app
-from rapport.assistant.demo import DEMO_CUSTOMER_EMAIL, DEMO_INTENT, seed_demo
+from rapport.assistant.demo import DEMO_CUSTOMER_EMAIL, DEMO_INTENT, DEMO_USER_ID, seed_demo
 from rapport.assistant.knowledge import use_search
 from rapport.assistant.labels import use_models
 from rapport.config import Settings
+from rapport.identity.audit import SYSTEM
 from rapport.identity.models import Source
+from rapport.identity.verification import identity_verification, user_hash
 from rapport.knowledge.demo import seed_demo as seed_articles
 from rapport.worker.runner import Worker
 from tests.fixtures.identity import make_source, make_workspace
@@ -83,6 +85,26 @@ def test_a_newcomer_tracks_cancels_and_reaches_a_human(test_client: TestClient) 
         assert _ask(test_client, websocket, 5, "can I talk to a human please") == (
             "I'm passing you to a colleague who will reply here shortly."
         )
+
+
+def test_a_signed_in_customer_is_told_about_their_order_at_once(test_client: TestClient) -> None:
+    source = _demo_shop(test_client)
+
+    async def signature() -> str:
+        async with test_client.app.state.database.session() as session:  # type: ignore[attr-defined]
+            secret = await identity_verification.secret(
+                session, workspace_id=source.workspace_id, source_id=source.id, actor=SYSTEM
+            )
+        return user_hash(secret, DEMO_USER_ID)
+
+    assert test_client.portal is not None
+    signed = test_client.portal.call(signature)
+    with test_client.websocket_connect("/widget/ws") as websocket:
+        hello = {"type": "hello", "write_key": source.write_key}
+        websocket.send_json({**hello, "user_id": DEMO_USER_ID, "user_hash": signed})
+        assert websocket.receive_json()["verified"] is True
+        status = _ask(test_client, websocket, 1, "Hi, where is my order 1001?")
+        assert status.startswith("Order 1001 (placed ") and "shipped on" in status
 
 
 def test_the_demo_shop_answers_its_own_gift_wrap_question(test_client: TestClient) -> None:

@@ -12,6 +12,7 @@ from rapport.core.db import Database
 from rapport.identity.audit import SYSTEM
 from rapport.identity.models import Source, Workspace
 from rapport.identity.verification import identity_verification, user_hash
+from tests.fixtures.customers import make_customer
 from tests.fixtures.identity import bearer, make_api_key, make_source, make_workspace
 
 SCRIPT = Path(__file__).resolve().parents[2] / "src/rapport/web/static/widget.js"
@@ -115,6 +116,27 @@ async def test_a_signed_in_customer_finds_their_conversation_on_another_device(
     assert laptop["visitor_token"] != phone["visitor_token"]
     assert (laptop["conversation_id"], laptop["verified"]) == (sent.json()["conversation_id"], True)
     assert await _bodies(client, laptop["visitor_token"]) == ["Hello from my phone"]
+
+
+async def test_a_signed_in_customers_chat_is_their_profiles(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace, source = await _setup(database)
+    customer_id = await make_customer(database, workspace.id, user_id="customer-42")
+    signature = user_hash(await _secret(database, source), "customer-42")
+    signed = await _start(client, source, user_id="customer-42", user_hash=signature)
+    sent = await _send(client, signed["visitor_token"], "client-0001", "Where is my order?")
+    key = await make_api_key(database, workspace)
+    path = f"/api/v1/conversations/{sent.json()['conversation_id']}"
+    assert (await client.get(path, headers=bearer(key))).json()["customer_id"] == customer_id
+    # The same browser signed out: its next chat is nobody's profile.
+    await client.post(f"{path}/messages", json={"kind": "reply", "body": "Hi"}, headers=bearer(key))
+    await client.patch(path, json={"status": "resolved"}, headers=bearer(key))
+    unsigned = await _start(client, source, visitor_token=str(signed["visitor_token"]))
+    other = await _send(client, unsigned["visitor_token"], "client-0002", "Hello again")
+    other_path = f"/api/v1/conversations/{other.json()['conversation_id']}"
+    assert other_path != path
+    assert (await client.get(other_path, headers=bearer(key))).json()["customer_id"] is None
 
 
 async def test_a_forged_user_hash_is_refused(client: httpx.AsyncClient, database: Database) -> None:

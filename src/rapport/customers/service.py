@@ -118,6 +118,23 @@ class CustomerService:
         customer = await self.live(session, workspace_id, customer_id)
         return await CustomerRepository(session, workspace_id).group_ids(customer.id)
 
+    async def identified_by(
+        self, session: AsyncSession, workspace_id: str, kind: str, value: str
+    ) -> str | None:
+        """Return the live profile holding exactly this identifier (a shop's user id, an
+        email), if any: a lookup by blind index, never creating a profile."""
+        normalised = normalise(kind, value)
+        if normalised is None:
+            return None
+        key = (kind, blind_index(kind, normalised))
+        found = (await IdentifierRepository(session, workspace_id).find([key])).get(key)
+        if found is None:
+            return None
+        try:
+            return (await self.live(session, workspace_id, found.customer_id)).id
+        except CustomerNotFound:
+            return None
+
     async def search(self, session: AsyncSession, workspace_id: str, query: str) -> list[str]:
         """Find profiles by exact email, phone, user id or name (blind indexes, no plaintext)."""
         found: list[str] = []

@@ -241,6 +241,11 @@ class WidgetVisitor(TenantMixin, Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # Blind index of the user id the shop's server signed (never the id itself).
     user_index: Mapped[str | None] = mapped_column(String(64))
+    # The profile holding that user id, when there is one: the conversations it opens are
+    # that customer's (their orders, timeline and earlier chats beside them).
+    customer_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("customers.id", ondelete="SET NULL")
+    )
     # Where to send the reply when no agent was online (sealed to the row).
     email: Mapped[bytes | None] = mapped_column(LargeBinary)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)

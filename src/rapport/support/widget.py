@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.clock import utcnow
 from rapport.core.crypto import hash_token, keyring, new_token
 from rapport.core.realtime import publish_after_commit
+from rapport.customers.service import customers
 from rapport.identity.keys import sources
 from rapport.identity.service import staff
 from rapport.identity.verification import identity_verification
@@ -80,8 +81,13 @@ class WidgetService:
         user_index = await _verified_user(
             session, workspace_id, source_id, body.user_id, body.user_hash
         )
+        customer_id = None
+        if user_index is not None and body.user_id is not None:
+            customer_id = await customers.identified_by(
+                session, workspace_id, "user_id", body.user_id
+            )
         row, token = await _visitor_of(session, workspace_id, source_id, body.visitor_token)
-        row.user_index, row.last_seen_at = user_index, utcnow()
+        row.user_index, row.customer_id, row.last_seen_at = user_index, customer_id, utcnow()
         visitor = _visitor(row)
         thread = await ThreadRepository(session, visitor.workspace_id).latest_owned(
             visitor.id, user_index
@@ -273,7 +279,9 @@ class WidgetService:
     async def _open(self, session: AsyncSession, visitor: Visitor, text: str) -> Message | None:
         first = MessageCreate(kind=MessageKind.customer, body=text)
         # The API's shape opens API channels only; the widget's conversations are chats.
-        body = ConversationCreate(message=first).model_copy(update={"channel": Channel.chat})
+        body = ConversationCreate(message=first, customer_id=visitor.customer_id).model_copy(
+            update={"channel": Channel.chat}
+        )
         conversation = await conversations.create(
             session, visitor.workspace_id, body, _acting(visitor)
         )
@@ -334,7 +342,7 @@ async def _offered(
 
 
 def _visitor(row: WidgetVisitor) -> Visitor:
-    return Visitor(row.id, row.workspace_id, row.source_id, row.user_index)
+    return Visitor(row.id, row.workspace_id, row.source_id, row.user_index, row.customer_id)
 
 
 def _acting(visitor: Visitor) -> Acting:

@@ -108,6 +108,7 @@ class Visitor:
     workspace_id: str
     source_id: str
     user_index: str | None
+    customer_id: str | None = None  # the verified customer's profile, when there is one
 
     @property
     def actor(self) -> str:
