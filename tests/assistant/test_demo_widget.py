@@ -107,6 +107,20 @@ def test_a_signed_in_customer_is_told_about_their_order_at_once(test_client: Tes
         assert status.startswith("Order 1001 (placed ") and "shipped on" in status
 
 
+def test_an_answer_from_an_article_links_to_the_help_centre_in_full(
+    test_client: TestClient, settings: Settings
+) -> None:
+    use_search(None)  # the knowledge base's own search (the suite fakes it)
+    source = _demo_shop(test_client, articles=True)
+    with test_client.websocket_connect("/widget/ws") as websocket:
+        websocket.send_json({"type": "hello", "write_key": source.write_key})
+        assert websocket.receive_json()["type"] == "ready"
+        answer = _ask(test_client, websocket, 1, "How long does shipping take?")
+    link = answer.rsplit("More: ", 1)[1].split()[0]
+    assert link.startswith(f"{settings.base_url.rstrip('/')}/help/demo/en/"), answer
+    assert test_client.get(link.removeprefix(settings.base_url.rstrip("/"))).status_code == 200
+
+
 def test_the_demo_shop_answers_its_own_gift_wrap_question(test_client: TestClient) -> None:
     source = _demo_shop(test_client, runs=2)  # a second run adds no second intent
     with test_client.websocket_connect("/widget/ws") as websocket:

@@ -92,7 +92,33 @@ async def test_a_card_number_sent_shows_masked_as_stored(
     await expect(mine).to_have_text(["My card is **** **** **** 1111, see https://x.test/a"])
     await expect(log).not_to_contain_text("Sending…")
     await expect(log).not_to_contain_text("4111 1111")
+    link = mine.get_by_role("link", name="https://x.test/a")
+    await expect(link).to_have_attribute("href", "https://x.test/a")
+    await expect(link).to_have_attribute("rel", "noopener noreferrer nofollow ugc")
     assert await problems.all(page) == []
+
+
+async def test_the_chat_opens_at_its_latest_message_after_a_reload(
+    phone: Page, live_server: LiveServer, database: Database
+) -> None:
+    key = await _demo(database)
+    await phone.goto(f"{live_server.url}/demo/shop")
+    await phone.get_by_role("button", name="Chat with us").click()
+    chat = phone.get_by_role("dialog", name="Chat")
+    await chat.get_by_label("Your message").fill("<b>Hello</b>, see www.x.test")
+    await chat.get_by_role("button", name="Send", exact=True).last.click()
+    log = chat.get_by_role("log")
+    await expect(log).not_to_contain_text("Sending…")
+    for number in range(12):
+        await _reply(live_server, key, f"Line {number} of a long answer.\nIt goes on.")
+    await expect(log).to_contain_text("Line 11 of a long answer.")
+    await phone.reload()
+    await phone.get_by_role("button", name="Chat with us").click()
+    log = phone.get_by_role("dialog", name="Chat").get_by_role("log")
+    await expect(log).to_contain_text("Line 11 of a long answer.")
+    await expect(log.locator(".msg").first).to_have_text("<b>Hello</b>, see www.x.test")
+    await expect(log.get_by_text("Line 11 of a long answer.")).to_be_in_viewport()
+    assert await log.evaluate("node => node.scrollHeight > node.clientHeight + 100")
 
 
 async def test_the_demo_shop_with_the_chat_open_fits_a_phone(

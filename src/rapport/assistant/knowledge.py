@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.assistant.dialogue import Hit
 from rapport.assistant.labels import clean
+from rapport.config import get_settings
 from rapport.knowledge.products import product_sheets
+from rapport.knowledge.schemas import ArticleHit
 from rapport.knowledge.search import embed_query
 from rapport.knowledge.service import search as search_articles
 
@@ -35,12 +37,21 @@ async def knowledge_search(
         await product_sheets.answer(session, workspace_id, query, locale=locale, embedded=embedded)
     )
     try:
-        hits += await search_articles(
+        found = await search_articles(
             session, workspace_id, query, locale=locale, limit=3, embedded=embedded
         )
+        hits += [_absolute(article) for article in found]
     except Exception as error:  # the sheets' answer stands without the articles
         logger.warning("article search failed", extra={"error": type(error).__name__})
     return sorted(hits, key=lambda hit: -hit.score)
+
+
+def _absolute(article: ArticleHit) -> ArticleHit:
+    """Give the help centre's link with Rapport's public address: the reply is read on the
+    shop's own pages (the widget), where a bare path would name one of the shop's."""
+    if not article.url.startswith("/"):
+        return article
+    return article.model_copy(update={"url": get_settings().base_url.rstrip("/") + article.url})
 
 
 _search: Search = knowledge_search

@@ -55,7 +55,8 @@ button, input, textarea { font: inherit; }
   background: #fff; border-radius: 12px; box-shadow: 0 8px 30px rgba(0,0,0,.25); overflow: hidden; }
 .panel[hidden], .launcher[hidden], [hidden] { display: none; }
 header { display: flex; align-items: center; gap: 8px; padding: 12px 14px; background: #1d4ed8; color: #fff; }
-header h2 { font-size: 16px; margin: 0; flex: 1; }
+header > div { flex: 1; }
+header h2 { font-size: 16px; margin: 0; }
 header p { margin: 0; font-size: 13px; opacity: .9; }
 .x { background: transparent; color: #fff; border: 0; font-size: 22px; cursor: pointer;
   min-width: 44px; min-height: 44px; }
@@ -63,6 +64,7 @@ header p { margin: 0; font-size: 13px; opacity: .9; }
 .msg { max-width: 80%; padding: 8px 12px; border-radius: 12px; background: #eef2f7;
   white-space: pre-wrap; overflow-wrap: anywhere; align-self: flex-start; }
 .msg.mine { align-self: flex-end; background: #1d4ed8; color: #fff; }
+.msg a { color: inherit; text-decoration: underline; }
 .quick { display: flex; flex-wrap: wrap; gap: 8px; align-self: flex-start; }
 .quick button { min-height: 44px; min-width: 64px; padding: 0 16px; border: 1px solid #1d4ed8;
   border-radius: 999px; background: #fff; color: #1d4ed8; cursor: pointer; }
@@ -97,6 +99,21 @@ form button { border: 0; border-radius: 8px; padding: 0 14px; background: #1d4ed
     Object.assign(node, props || {});
     for (const child of children) node.append(child);
     return node;
+  };
+  // A message's text with its web addresses as links (text nodes and anchors only: nothing
+  // a message says is ever read as HTML).
+  const LINK = /\bhttps?:\/\/[^\s<>"]*[^\s<>".,;:!?)\]'"]/g;
+  const fill = (node, text) => {
+    node.textContent = "";
+    let start = 0;
+    for (const found of text.matchAll(LINK)) {
+      node.append(text.slice(start, found.index));
+      const link = el("a", { href: found[0], textContent: found[0], target: "_blank" });
+      link.rel = "noopener noreferrer nofollow ugc";
+      node.append(link);
+      start = found.index + found[0].length;
+    }
+    node.append(text.slice(start));
   };
   const SCALES = { nps: [0, 10], csat: [1, 5], ces: [1, 7], rating: [1, 5] };
   const newId = () =>
@@ -208,6 +225,7 @@ form button { border: 0; border-radius: 8px; padding: 0 14px; background: #1d4ed
       this.panel.hidden = !open;
       this.launcher.hidden = open;
       this.launcher.setAttribute("aria-expanded", String(open));
+      if (open) this.log.scrollTop = this.log.scrollHeight; // the latest message, not the first
       (open ? this.input : this.launcher).focus();
       if (open) this.markRead();
     }
@@ -345,7 +363,8 @@ form button { border: 0; border-radius: 8px; padding: 0 14px; background: #1d4ed
 
     bubble(text, mine, clientId) {
       this.empty.hidden = true;
-      const node = el("div", { className: mine ? "msg mine" : "msg", textContent: text });
+      const node = el("div", { className: mine ? "msg mine" : "msg" });
+      fill(node, text);
       const meta = el("div", { className: "meta", textContent: clientId ? this.t("sending") : "" });
       this.log.append(node);
       if (mine) this.log.append(meta);
@@ -365,7 +384,7 @@ form button { border: 0; border-radius: 8px; padding: 0 14px; background: #1d4ed
       if (waiting) {
         // The bubble sent shows what was stored: a card number masked, as agents see it.
         const sent = waiting.previousElementSibling;
-        if (sent && sent.textContent !== message.body) sent.textContent = message.body;
+        if (sent && sent.textContent !== message.body) fill(sent, message.body);
         waiting.textContent = "";
         waiting.dataset.seq = message.seq;
         this.pending.delete(message.client_id);
