@@ -501,7 +501,7 @@ async def test_a_customer_without_orders_is_handed_off_after_two_misses(
     for text in (theirs, "new@example.com", theirs, "new@example.com", "yes"):
         await say(database, workspace_id, conversation_id, text)
     said = await _assistant_says(database, conversation_id)
-    assert replies.ENGLISH.not_found in said and replies.ENGLISH.handing_off in said
+    assert replies.ENGLISH.not_found in said and replies.ENGLISH.handing_off_later in said
     assert not any(reply.startswith("Shall I") for reply in said)
     assert (await conversation_row(database, conversation_id)).status == "open"
     assert (await order_row(database, theirs)).status == "completed"
@@ -870,7 +870,7 @@ async def test_a_request_for_a_person_beats_an_intent_with_a_task(database: Data
     order = await make_order(database, workspace_id, buyer)
     text = f"please stop my parcel {order}, I want a human"
     conversation_id = await _start(database, workspace_id, text, buyer)
-    assert await _assistant_says(database, conversation_id) == [replies.ENGLISH.handing_off]
+    assert await _assistant_says(database, conversation_id) == [replies.ENGLISH.handing_off_later]
     assert (await order_row(database, order)).status == "completed"
 
 
@@ -887,7 +887,7 @@ async def test_a_complaint_the_report_warns_of_goes_to_people(
     assert report.items[0].built_in == {"complaint": 1}  # "such messages go to people"
     buyer = await make_buyer(database, workspace_id, "ann@example.com")
     conversation_id = await _start(database, workspace_id, "I complain, stop my parcel", buyer)
-    assert await _assistant_says(database, conversation_id) == [replies.ENGLISH.handing_off]
+    assert await _assistant_says(database, conversation_id) == [replies.ENGLISH.handing_off_later]
 
 
 async def test_a_request_for_service_the_report_warns_of_goes_to_people(
@@ -906,7 +906,7 @@ async def test_a_request_for_service_the_report_warns_of_goes_to_people(
     conversation_id = await _start(
         database, workspace_id, "get me your manager to stop my parcel", None
     )
-    assert await _assistant_says(database, conversation_id) == [replies.ENGLISH.handing_off]
+    assert await _assistant_says(database, conversation_id) == [replies.ENGLISH.handing_off_later]
 
 
 async def test_with_the_shipped_models_a_flagged_complaint_goes_to_people(
@@ -929,4 +929,4 @@ async def test_with_the_shipped_models_a_flagged_complaint_goes_to_people(
         conversation_id = await _start(
             database, workspace_id, "I want to make a complaint about the courier", None
         )
-    assert await _assistant_says(database, conversation_id) == [replies.ENGLISH.handing_off]
+    assert await _assistant_says(database, conversation_id) == [replies.ENGLISH.handing_off_later]

@@ -105,7 +105,7 @@ async def test_a_message_far_from_every_example_takes_the_usual_path(database: D
 async def test_asking_for_a_human_still_hands_off(database: Database) -> None:
     workspace_id = await shop(database, HOURS)
     conversation_id = await ask(database, workspace_id, "human please: when are you open?")
-    assert (await thread(database, conversation_id))[1][2] == replies.ENGLISH.handing_off
+    assert (await thread(database, conversation_id))[1][2] == replies.ENGLISH.handing_off_later
     assert (await conversation_row(database, conversation_id)).status == "open"
 
 

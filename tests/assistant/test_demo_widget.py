@@ -15,11 +15,13 @@ from rapport.assistant.knowledge import use_search
 from rapport.assistant.labels import use_models
 from rapport.config import Settings
 from rapport.identity.audit import SYSTEM
-from rapport.identity.models import Source
+from rapport.identity.enums import Role
+from rapport.identity.models import Source, Workspace
 from rapport.identity.verification import identity_verification, user_hash
 from rapport.knowledge.demo import seed_demo as seed_articles
 from rapport.worker.runner import Worker
-from tests.fixtures.identity import make_source, make_workspace
+from tests.fixtures.identity import make_source, make_staff, make_workspace
+from tests.fixtures.sessions import sign_in
 
 
 @pytest.fixture
@@ -82,7 +84,29 @@ def test_a_newcomer_tracks_cancels_and_reaches_a_human(test_client: TestClient) 
         assert _ask(test_client, websocket, 4, "yes") == (
             "Order 1002 is cancelled. Anything else I can help with?"
         )
+        # Nobody is at the console: no promise of a quick reply.
         assert _ask(test_client, websocket, 5, "can I talk to a human please") == (
+            "I'm passing you to a colleague. No one is online right now, so they will reply "
+            "here as soon as they are back."
+        )
+
+
+def test_with_someone_at_the_console_a_colleague_replies_shortly(test_client: TestClient) -> None:
+    source = _demo_shop(test_client)
+
+    async def at_the_console() -> None:
+        database = test_client.app.state.database  # type: ignore[attr-defined]
+        async with database.session() as session:
+            workspace = await session.get(Workspace, source.workspace_id)
+        assert workspace is not None
+        await sign_in(database, await make_staff(database, workspace, Role.agent))
+
+    assert test_client.portal is not None
+    test_client.portal.call(at_the_console)
+    with test_client.websocket_connect("/widget/ws") as websocket:
+        websocket.send_json({"type": "hello", "write_key": source.write_key})
+        assert websocket.receive_json()["agents_online"] is True
+        assert _ask(test_client, websocket, 1, "can I talk to a human please") == (
             "I'm passing you to a colleague who will reply here shortly."
         )
 
@@ -162,7 +186,8 @@ def test_a_french_customer_is_answered_in_french(test_client: TestClient) -> Non
         assert answer.startswith("Livraison : délais et frais: ")  # the French article
         assert answer.endswith("\nPuis-je vous aider pour autre chose ?")
         assert _ask(test_client, websocket, 6, "je veux parler à un conseiller") == (
-            "Je vous passe à un collègue qui vous répondra ici très vite."
+            "Je vous passe à un collègue. Personne n'est en ligne pour le moment : il vous "
+            "répondra ici dès son retour."
         )
 
 

@@ -115,7 +115,7 @@ async def test_a_hand_off_emails_the_customer_but_never_the_note_for_agents(
         ("assistant", True),
     ]
     assert [sent.get_content() for _, _, sent in inbox.received] == [
-        ENGLISH.handing_off + SIGNATURE
+        ENGLISH.handing_off_later + SIGNATURE
     ]
 
 
@@ -166,7 +166,7 @@ async def test_the_assistants_sms_reply_goes_through_the_provider(
     ]
     [sent] = twilio.received
     assert (sent["form"]["To"], sent["form"]["From"]) == (CUSTOMER_NUMBER, SHOP_NUMBER)
-    assert sent["form"]["Body"] == ENGLISH.handing_off
+    assert sent["form"]["Body"] == ENGLISH.handing_off_later
     records = (await client.get(f"/api/v1/conversations/{conversation_id}/sms", headers=key)).json()
     outbound = [r for r in records if r["direction"] == "outbound"]
     assert [(r["status"], r["attempts"]) for r in outbound] == [("accepted", 1)]

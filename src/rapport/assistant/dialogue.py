@@ -112,6 +112,8 @@ class Context:
     run_action: Callable[[dict[str, Any]], Awaitable[OrderFacts]]
     # The workspace's own answer, when the message matched one of its custom intents.
     custom_answer: CustomAnswer | None = None
+    # Whether someone of the workspace is at the console now (asked only on a hand-off).
+    agents_online: Callable[[], Awaitable[bool]] | None = None
 
 
 async def respond(
@@ -135,7 +137,7 @@ async def respond(
             return Outcome().say(say.declined)
     handoff = _handoff_rule(context, text, labels)
     if handoff is not None:
-        return Outcome(handoff=handoff).say(say.handing_off)
+        return Outcome(handoff=handoff).say(await _passing_on(context, say))
     if state.awaiting == "anything_else" and is_done(text):
         state.awaiting = None
         return Outcome(resolve=True).say(say.goodbye)
@@ -149,7 +151,7 @@ async def respond(
         elif draft is not None and (draft.reply or draft.task):
             return await _follow(context, state, draft)
         else:
-            return _answer_or_clarify(context, state, labels)
+            return await _answer_or_clarify(context, state, labels)
     return await _progress(context, state)
 
 
@@ -247,7 +249,18 @@ def _answers_a_question(state: DialogueState, text: str) -> bool:
     return state.awaiting == "address" and state.address is not None
 
 
-def _answer_or_clarify(context: Context, state: DialogueState, labels: MessageLabels) -> Outcome:
+async def _passing_on(context: Context, say: replies.Phrases, *, not_mine: bool = False) -> str:
+    """The hand-off's words: a colleague replies here shortly, or, with nobody at the console
+    now, as soon as they are back (no promise the night cannot keep)."""
+    online = context.agents_online is None or await context.agents_online()
+    if not_mine:
+        return say.not_mine if online else say.not_mine_later
+    return say.handing_off if online else say.handing_off_later
+
+
+async def _answer_or_clarify(
+    context: Context, state: DialogueState, labels: MessageLabels
+) -> Outcome:
     say = replies.phrases(state.language)
     best = max(context.hits, key=lambda hit: hit.score, default=None)
     if best is not None and best.score >= context.rules.knowledge_threshold:
@@ -256,7 +269,8 @@ def _answer_or_clarify(context: Context, state: DialogueState, labels: MessageLa
     if _confident(context, labels):
         # Understood (an account, a review, a payment problem...), but no task or article
         # covers it: asking to rephrase would tell the customer they were not understood.
-        return Outcome(handoff=HandoffReason.no_answer).say(say.not_mine)
+        passing_on = await _passing_on(context, say, not_mine=True)
+        return Outcome(handoff=HandoffReason.no_answer).say(passing_on)
     state.out_of_scope += 1
     if state.clarified or state.out_of_scope >= 2:
         reason = (
@@ -264,7 +278,7 @@ def _answer_or_clarify(context: Context, state: DialogueState, labels: MessageLa
             if labels.intent == "out_of_scope"
             else HandoffReason.low_confidence
         )
-        return Outcome(handoff=reason).say(say.handing_off)
+        return Outcome(handoff=reason).say(await _passing_on(context, say))
     state.clarified = True
     return Outcome().say(say.clarify)
 
@@ -281,7 +295,7 @@ async def _progress(context: Context, state: DialogueState) -> Outcome:
     if customer is not None or state.email is not None:
         facts = await context.find_order(state.order, customer, state.email)
     if facts is None:
-        return _not_verified(state)
+        return await _not_verified(context, state)
     if state.task == ORDER_STATUS:
         state.finish_task()
         return Outcome(answered=True, action=ORDER_STATUS).say(say.status(facts))
@@ -298,14 +312,15 @@ async def _progress(context: Context, state: DialogueState) -> Outcome:
     return Outcome().say(say.confirm(state.task or "", facts, state.address))
 
 
-def _not_verified(state: DialogueState) -> Outcome:
+async def _not_verified(context: Context, state: DialogueState) -> Outcome:
     say = replies.phrases(state.language)
     if state.email is None:
         state.awaiting = "email"
         return Outcome().say(say.ask_email)
     state.failed_checks += 1
     if state.failed_checks >= MAX_FAILED_CHECKS:
-        return Outcome(handoff=HandoffReason.not_verified).say(say.handing_off)
+        passing_on = await _passing_on(context, say)
+        return Outcome(handoff=HandoffReason.not_verified).say(passing_on)
     state.order = state.email = None
     state.awaiting = "order_number"
     return Outcome().say(say.not_found)

@@ -23,9 +23,11 @@ class Phrases:
     `{question}`, `{date}`, `{placed}`, `{where}` and `{url}` are filled in when said."""
 
     handing_off: str
+    handing_off_later: str  # nobody at the console now
     switched_off: str  # the assistant was switched off for the channel mid-conversation
     clarify: str
     not_mine: str
+    not_mine_later: str
     ask_order: str
     ask_email: str
     ask_address: str
@@ -115,6 +117,10 @@ class Phrases:
 
 ENGLISH = Phrases(
     handing_off="I'm passing you to a colleague who will reply here shortly.",
+    handing_off_later=(
+        "I'm passing you to a colleague. No one is online right now, so they will reply here "
+        "as soon as they are back."
+    ),
     switched_off="I'm passing you to a colleague.",
     clarify=(
         "Sorry, I didn't quite get that. I can tell you where an order is, cancel or return "
@@ -124,6 +130,10 @@ ENGLISH = Phrases(
     not_mine=(
         "That's something I can't sort out myself, so I'm passing you to a colleague who "
         "will reply here shortly."
+    ),
+    not_mine_later=(
+        "That's something I can't sort out myself, so I'm passing you to a colleague. No one is "
+        "online right now, so they will reply here as soon as they are back."
     ),
     ask_order="Sure. What is the order number?",
     ask_email="To check it's your order, what email address did you order with?",
@@ -182,6 +192,10 @@ ENGLISH = Phrases(
 
 FRENCH = Phrases(
     handing_off="Je vous passe à un collègue qui vous répondra ici très vite.",
+    handing_off_later=(
+        "Je vous passe à un collègue. Personne n'est en ligne pour le moment : il vous "
+        "répondra ici dès son retour."
+    ),
     switched_off="Je vous passe à un collègue.",
     clarify=(
         "Désolé, je n'ai pas bien compris. Je peux vous dire où en est une commande, "
@@ -192,6 +206,10 @@ FRENCH = Phrases(
     not_mine=(
         "Je ne peux pas régler cela moi-même, je vous passe donc à un collègue qui vous "
         "répondra ici très vite."
+    ),
+    not_mine_later=(
+        "Je ne peux pas régler cela moi-même, je vous passe donc à un collègue. Personne n'est "
+        "en ligne pour le moment : il vous répondra ici dès son retour."
     ),
     ask_order="Bien sûr. Quel est le numéro de commande ?",
     ask_email=(
@@ -263,6 +281,10 @@ FRENCH = Phrases(
 
 GERMAN = Phrases(
     handing_off="Ich leite Sie an ein Teammitglied weiter, das Ihnen hier in Kürze antwortet.",
+    handing_off_later=(
+        "Ich leite Sie an ein Teammitglied weiter. Gerade ist niemand online; Sie bekommen "
+        "hier eine Antwort, sobald jemand zurück ist."
+    ),
     switched_off="Ich leite Sie an ein Teammitglied weiter.",
     clarify=(
         "Entschuldigung, das habe ich nicht ganz verstanden. Ich kann Ihnen sagen, wo eine "
@@ -273,6 +295,10 @@ GERMAN = Phrases(
     not_mine=(
         "Das kann ich nicht selbst erledigen, deshalb leite ich Sie an ein Teammitglied "
         "weiter, das Ihnen hier in Kürze antwortet."
+    ),
+    not_mine_later=(
+        "Das kann ich nicht selbst erledigen, deshalb leite ich Sie an ein Teammitglied weiter. "
+        "Gerade ist niemand online; Sie bekommen hier eine Antwort, sobald jemand zurück ist."
     ),
     ask_order="Gern. Wie lautet die Bestellnummer?",
     ask_email=(
@@ -349,6 +375,10 @@ GERMAN = Phrases(
 
 SPANISH = Phrases(
     handing_off="Le paso con un compañero que le responderá aquí en breve.",
+    handing_off_later=(
+        "Le paso con un compañero. Ahora mismo no hay nadie conectado: le responderá aquí en "
+        "cuanto vuelva."
+    ),
     switched_off="Le paso con un compañero.",
     clarify=(
         "Perdone, no lo he entendido bien. Puedo decirle dónde está un pedido, cancelarlo o "
@@ -358,6 +388,10 @@ SPANISH = Phrases(
     not_mine=(
         "Eso no lo puedo resolver yo, así que le paso con un compañero que le responderá aquí "
         "en breve."
+    ),
+    not_mine_later=(
+        "Eso no lo puedo resolver yo, así que le paso con un compañero. Ahora mismo no hay nadie "
+        "conectado: le responderá aquí en cuanto vuelva."
     ),
     ask_order="Claro. ¿Cuál es el número de pedido?",
     ask_email=(

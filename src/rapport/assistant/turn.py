@@ -144,8 +144,14 @@ async def _context(
         settings.negative_sentiment_threshold,
         settings.knowledge_threshold,
     )
+
+    async def agents_online() -> bool:
+        return await assistant_desk.agents_online(session, workspace_id)
+
     vip = await _is_vip(session, workspace_id, conversation.customer_id, settings.vip_trait)
-    return Context(rules, vip, conversation.customer_id, hits, find_order, act, custom_answer)
+    return Context(
+        rules, vip, conversation.customer_id, hits, find_order, act, custom_answer, agents_online
+    )
 
 
 async def _is_vip(

@@ -21,6 +21,7 @@ from rapport.support.priority import PRIORITY_RANK
 from rapport.support.repository import ConversationRepository, MessageRepository, MessageState
 from rapport.support.schemas import ASSISTANT_ACTOR, Acting, MessageRead
 from rapport.support.service import conversations
+from rapport.support.widget import widget
 
 logger = logging.getLogger(__name__)
 ASSISTANT = Acting(actor=ASSISTANT_ACTOR)
@@ -161,6 +162,11 @@ class AssistantDesk:
             await change_status(
                 session, conversation, ConversationStatus.open, ASSISTANT, handoff=facts
             )
+
+    async def agents_online(self, session: AsyncSession, workspace_id: str) -> bool:
+        """Tell whether someone of the workspace is at the console now (as the widget tells
+        its visitors), so a hand-off promises no quick reply at night."""
+        return await widget.agents_online(session, workspace_id)
 
     async def resolve(self, session: AsyncSession, conversation: Conversation) -> None:
         """Resolve a conversation the assistant handled alone (the cycle's end records the
