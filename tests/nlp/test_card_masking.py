@@ -33,6 +33,15 @@ SURVEY_LINK = "http://127.0.0.1:8000/console/surveys/01a250b726ef7cc411111111111
             f"card 4111111111111111 then {SURVEY_LINK} and 5500 0000 0000 0004",
             f"card ************1111 then {SURVEY_LINK} and **** **** **** 0004",
         ),
+        # A card typed straight after a link: its first group touches the link, the rest not.
+        (
+            "https://shop.example/pay/4111 1111 1111 1111",
+            "https://shop.example/pay/**** **** **** 1111",
+        ),
+        (
+            "https://shop.example/checkout?card=4111 1111 1111 1111 thanks",
+            "https://shop.example/checkout?card=**** **** **** 1111 thanks",
+        ),
     ],
 )
 def test_masking(text: str, masked: str) -> None:

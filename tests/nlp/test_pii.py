@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rapport.nlp.pii import luhn_valid, mask_pii
 
 
@@ -28,6 +30,22 @@ def test_emails_and_phones_stay_unless_asked() -> None:
 
 def test_short_numbers_are_not_phones() -> None:
     assert mask_pii("order 12345 of 3 items", phones=True) == "order 12345 of 3 items"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("https://shop.example/pay/4111 1111 1111 1111", "[LINK]"),
+        ("https://shop.example/checkout?card=4111 1111 1111 1111 thanks", "[LINK] thanks"),
+        (
+            "(see https://x.example/4111111111111111) or www.x.example/5500000000000004.",
+            "(see [LINK]) or [LINK].",
+        ),
+        ("https://x.example/4111111111111111/5500000000000004", "[LINK]"),
+    ],
+)
+def test_a_card_typed_on_after_a_link_is_masked_for_models(text: str, masked: str) -> None:
+    assert mask_pii(text) == masked
 
 
 def test_a_link_holding_a_card_is_replaced_whole_for_models() -> None:
