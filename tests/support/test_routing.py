@@ -274,6 +274,32 @@ async def test_the_sweep_routes_past_conversations_nobody_can_take(database: Dat
     assert await sweep() == []  # routing off
 
 
+async def test_the_sweep_hands_out_conversations_as_routing_would(database: Database) -> None:
+    FrozenClock(WEDNESDAY)
+    workspace = await make_workspace(database)  # routing off while the scene is set
+    busy = await make_agent(database, workspace, capacity=3, skills=("returns",))
+    free = await make_agent(database, workspace, capacity=1)
+    held = [await make_conversation(database, workspace.id) for _ in range(2)]
+    generic = await make_conversation(database, workspace.id)
+    returns = await make_conversation(database, workspace.id)
+    async with database.session() as session:
+        for conversation_id in held:
+            conversation = await session.get(Conversation, conversation_id)
+            assert conversation is not None
+            conversation.assignee_id = busy
+        conversation = await session.get(Conversation, returns)
+        assert conversation is not None
+        conversation.skills = ["returns"]
+    await turn_routing_on(database, workspace.id, RoutingMode.least_loaded)
+    async with database.session() as session:
+        enqueue(session, "support.route_waiting")
+    await _run_jobs(database)
+    # Least loaded: the generic one goes to the free agent, so the busy one's last place
+    # is left for the conversation only they can take (handed out first come, first
+    # served, the generic one took it, and the other waited for the next minute).
+    assert (await _assignee(database, generic), await _assignee(database, returns)) == (free, busy)
+
+
 async def test_snoozed_conversations_reopen_when_their_time_passes(
     client: httpx.AsyncClient, database: Database, app: FastAPI
 ) -> None:

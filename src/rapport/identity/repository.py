@@ -87,6 +87,15 @@ class MembershipRepository(TenantRepository[Membership]):
         """Return the staff user's membership in this workspace."""
         return await self.one_or_none(self.base_query().where(Membership.staff_id == staff_id))
 
+    async def members_among(self, staff_ids: list[str]) -> set[str]:
+        """Return which of these staff users are members of the workspace."""
+        rows = await self.session.execute(
+            select(Membership.staff_id).where(
+                Membership.workspace_id == self.workspace_id, Membership.staff_id.in_(staff_ids)
+            )
+        )
+        return {str(row[0]) for row in rows}
+
     async def list_with_staff(self) -> Sequence[tuple[Membership, StaffUser]]:
         """Return every member of the workspace with their account."""
         rows = await self.session.execute(

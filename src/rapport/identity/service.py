@@ -216,6 +216,14 @@ class StaffService:
         rows = await MembershipRepository(session, workspace_id).list_with_staff()
         return {user.id: user.display_name for _membership, user in rows}
 
+    async def members_among(
+        self, session: AsyncSession, workspace_id: str, staff_ids: list[str]
+    ) -> set[str]:
+        """Return which of these staff users are members of the workspace (one query)."""
+        if not staff_ids:
+            return set()
+        return await MembershipRepository(session, workspace_id).members_among(staff_ids)
+
     async def role_in(self, session: AsyncSession, workspace_id: str, staff_id: str) -> Role | None:
         """Return a staff member's role in a workspace; None when they are not a member."""
         membership = await MembershipRepository(session, workspace_id).for_staff(staff_id)

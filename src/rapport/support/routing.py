@@ -125,48 +125,39 @@ class RoutingService:
 
     async def waiting_to_route(self, session: AsyncSession, workspace_id: str) -> list[str]:
         """Return the conversations of the unassigned queue worth routing now, oldest first:
-        each one an agent online with room could take (team, skills, language), at most as
-        many as those agents have room for. Nothing is locked: each is routed in a job of
+        each one an agent online with room could take (team, skills, language), as many as
+        those agents have room for, given as `route` would give them (its ranking, each
+        agent's load counted up as it goes). Nothing is locked: each is routed in a job of
         its own (`route`), as a conversation that starts waiting is. Conversations nobody
         could take (a skill nobody has) are passed over, so they never keep the ones behind
-        them from an agent; routing off, closed hours or nobody with room cost one look."""
+        them from an agent. Routing off, closed hours or an empty queue cost a look or two."""
         settings = await RoutingSettingsRepository(session, workspace_id).current()
         if settings is None or not settings.enabled:
             return []
-        repository = RoutingRepository(session, workspace_id)
-        room: dict[str, int] = {}
-        agents: list[Agent] = []
-        for agent, free in await repository.agents_with_room():
-            if await staff.role_in(session, workspace_id, agent.staff_id) is not None:
-                room[agent.staff_id] = free
-                agents.append(agent)
-        if not room or not is_open(await calendars.load(session, workspace_id), utcnow()):
+        if not is_open(await calendars.load(session, workspace_id), utcnow()):
             return []
-        teams_of = await repository.teams_of(list(room))
+        repository = RoutingRepository(session, workspace_id)
+        page = await repository.waiting(WAITING_PAGE)
+        if not page:
+            return []
+        with_room = await repository.agents_with_room()
+        members = await staff.members_among(
+            session, workspace_id, [agent.staff_id for agent, _ in with_room]
+        )
+        pool = _Pool([(agent, room) for agent, room in with_room if agent.staff_id in members])
+        if not pool.room:
+            return []
+        pool.teams = await repository.teams_of(list(pool.room))
         chosen: list[str] = []
-        after: str | None = None
-        while room:
-            page = await repository.waiting(WAITING_PAGE, after)
+        while True:
             for conversation in page:
-                taker = next(
-                    (
-                        agent.staff_id
-                        for agent in agents
-                        if room.get(agent.staff_id)
-                        and _suits(agent, conversation)
-                        and _in_team(teams_of[agent.staff_id], conversation.team_id)
-                    ),
-                    None,
-                )
-                if taker is not None:
+                if pool.give(conversation, settings.mode):
                     chosen.append(conversation.id)
-                    room[taker] -= 1
-                    if not any(room.values()):
+                    if not pool.room:
                         return chosen
             if len(page) < WAITING_PAGE:
-                break
-            after = page[-1].id
-        return chosen
+                return chosen
+            page = await repository.waiting(WAITING_PAGE, page[-1].id)
 
     async def _ranked(
         self, repository: RoutingRepository, conversation: Conversation, mode: RoutingMode
@@ -190,6 +181,50 @@ class RoutingService:
         return agent
 
 
+class _Pool:
+    """The agents with room, as the minute's pass hands them conversations in its head."""
+
+    def __init__(self, agents: list[tuple[Agent, int]]) -> None:
+        self.agents = [agent for agent, _ in agents]
+        self.room = {agent.staff_id: room for agent, room in agents}
+        self.load = {agent.staff_id: agent.capacity - room for agent, room in agents}
+        self.last: dict[str, tuple[datetime, int]] = {
+            agent.staff_id: (_as_aware(agent.last_assigned_at), 0) for agent in self.agents
+        }
+        self.teams: dict[str, set[str]] = {}
+        self._able: dict[tuple[object, ...], list[Agent]] = {}
+        self._given = 0
+
+    def give(self, conversation: WaitingConversation, mode: RoutingMode) -> bool:
+        """Give the conversation to the agent `route` would pick, if any has room."""
+        need = (conversation.team_id, tuple(sorted(conversation.skills)), conversation.language)
+        able = self._able.get(need)
+        if able is None:
+            able = self._able[need] = [
+                agent
+                for agent in self.agents
+                if _suits(agent, conversation)
+                and _in_team(self.teams.get(agent.staff_id, set()), conversation.team_id)
+            ]
+        free = [agent for agent in able if self.room.get(agent.staff_id)]
+        if not free:
+            return False
+        taker = min(free, key=lambda agent: self._rank(agent, mode)).staff_id
+        self._given += 1
+        self.room[taker] -= 1
+        self.load[taker] += 1
+        self.last[taker] = (utcnow(), self._given)
+        if not self.room[taker]:
+            del self.room[taker]
+        return True
+
+    def _rank(self, agent: Agent, mode: RoutingMode) -> tuple[object, ...]:
+        last = self.last[agent.staff_id]
+        if mode == RoutingMode.least_loaded:
+            return (self.load[agent.staff_id], last, agent.staff_id)
+        return (last, agent.staff_id)
+
+
 def waiting(conversation: Conversation) -> bool:
     """Tell whether a conversation is in the unassigned queue."""
     return (
@@ -201,9 +236,9 @@ def waiting(conversation: Conversation) -> bool:
 
 def _suits(agent: Agent, conversation: Conversation | WaitingConversation) -> bool:
     """Tell whether the agent holds every skill the conversation needs and speaks its language."""
-    if not set(conversation.skills or []) <= set(agent.skills):
+    if not set(conversation.skills or []) <= set(agent.skills or []):
         return False
-    return conversation.language is None or conversation.language in agent.languages
+    return conversation.language is None or conversation.language in (agent.languages or [])
 
 
 def _in_team(teams: set[str], team_id: str | None) -> bool:
@@ -212,10 +247,13 @@ def _in_team(teams: set[str], team_id: str | None) -> bool:
     return team_id is None or team_id in teams
 
 
+def _as_aware(moment: datetime | None) -> datetime:
+    last = moment or _NEVER
+    return last if last.tzinfo is not None else last.replace(tzinfo=UTC)
+
+
 def _rank(agent: Agent, load: int, mode: RoutingMode) -> tuple[object, ...]:
-    last = agent.last_assigned_at or _NEVER
-    if last.tzinfo is None:
-        last = last.replace(tzinfo=UTC)
+    last = _as_aware(agent.last_assigned_at)
     if mode == RoutingMode.least_loaded:
         return (load, last, agent.staff_id)
     return (last, agent.staff_id)

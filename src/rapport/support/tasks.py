@@ -60,9 +60,10 @@ async def track_sla(
 
 
 @job(ROUTE_WAITING, max_attempts=1)
-async def route_waiting(session: AsyncSession) -> None:
+async def route_waiting(session: AsyncSession, **_: Any) -> None:
     """Queue a routing for each conversation of the unassigned queues (of the workspaces
-    whose routing is on) that an agent with room could take now."""
+    whose routing is on) that an agent with room could take now (arguments of passes queued
+    by an older version are ignored)."""
     for workspace_id in await SweepRepository(session).routing_workspaces():
         for conversation_id in await routing.waiting_to_route(session, workspace_id):
             enqueue(session, ROUTE, workspace_id=workspace_id, conversation_id=conversation_id)
