@@ -14,6 +14,7 @@ from rapport.assistant.demo import DEMO_CUSTOMER_EMAIL, DEMO_INTENT, DEMO_USER_I
 from rapport.assistant.knowledge import use_search
 from rapport.assistant.labels import use_models
 from rapport.config import Settings
+from rapport.customers.service import customers
 from rapport.identity.audit import SYSTEM
 from rapport.identity.enums import Role
 from rapport.identity.models import Source, Workspace
@@ -143,6 +144,22 @@ def test_an_answer_from_an_article_links_to_the_help_centre_in_full(
     link = answer.rsplit("More: ", 1)[1].split()[0]
     assert link.startswith(f"{settings.base_url.rstrip('/')}/help/demo/en/"), answer
     assert test_client.get(link.removeprefix(settings.base_url.rstrip("/"))).status_code == 200
+
+
+def test_the_demo_customers_profile_counts_her_orders(test_client: TestClient) -> None:
+    source = _demo_shop(test_client, runs=2)
+
+    async def profile() -> tuple[int, str]:
+        async with test_client.app.state.database.session() as session:  # type: ignore[attr-defined]
+            found = await customers.identified_by(
+                session, source.workspace_id, "user_id", DEMO_USER_ID
+            )
+            assert found is not None
+            read = await customers.get(session, source.workspace_id, found)
+        return read.orders_count, str(read.revenue)
+
+    assert test_client.portal is not None
+    assert test_client.portal.call(profile) == (2, "98.00")
 
 
 def test_the_demo_shop_answers_its_own_gift_wrap_question(test_client: TestClient) -> None:

@@ -76,6 +76,8 @@ async def seed_demo(session: AsyncSession, workspace_id: str) -> list[DemoOrder]
     customer_id = await customers.observe(session, workspace_id, signal)
     for sample in DEMO_ORDERS:
         await _order(session, workspace_id, customer_id, sample)
+    if customer_id is not None:  # her profile's orders, revenue and last order, as she has
+        await orders.refresh_customer(session, workspace_id, customer_id)
     return list(DEMO_ORDERS)
 
 
