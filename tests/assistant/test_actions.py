@@ -96,5 +96,7 @@ async def test_an_action_that_fails_hands_off(database: Database) -> None:
     note = (await thread(database, conversation_id))[-1]
     assert conversation.status == "open"
     assert note[:2] == ("assistant", True)
-    assert note[2].startswith("Assistant handed this conversation off: action failed.")
-    assert note[2].endswith(f"language en. Order: {order_key}.")
+    assert note[2].startswith(
+        "Assistant handed this conversation off (action_failed): an action on the order failed."
+    )
+    assert note[2].endswith(f", English.\nIn hand: order {order_key}.")

@@ -465,8 +465,8 @@ async def test_understood_with_nothing_to_offer_goes_to_people_with_a_note(
     conversation = await conversation_row(database, conversation_id)
     assert reply == ("assistant", False, replies.ENGLISH.not_mine_later)
     assert note[:2] == ("assistant", True)
-    assert note[2].startswith("Assistant handed this conversation off: no answer.")
-    assert "intent recover_password (1.00)" in note[2] and "forgot" not in note[2]
+    assert note[2].startswith("Assistant handed this conversation off (no_answer): ")
+    assert "intent recover password (100% sure)" in note[2] and "forgot" not in note[2]
     assert (conversation.status, conversation.assignee_id) == (ConversationStatus.open, None)
     assert conversation.handed_off_at is not None
     # Handed off: the assistant acts on nothing more, not even a confirmed-looking request.
@@ -500,7 +500,9 @@ async def test_an_earlier_rule_still_names_its_own_reason(
 
     [_, reply, note] = await thread(database, conversation_id)
     assert reply[2] == replies.ENGLISH.handing_off_later
-    assert note[2].startswith(f"Assistant handed this conversation off: {reason}.")
+    assert note[2].startswith(
+        f"Assistant handed this conversation off ({reason.replace(' ', '_')}): "
+    )
 
 
 @pytest.mark.usefixtures("password_intents")
@@ -526,7 +528,7 @@ async def test_a_custom_intent_answers_before_the_no_answer_rule(
     assert messages[1] == ("assistant", False, "Reset it at /account/reset.")
     if hand_off:
         assert status == ConversationStatus.open
-        assert messages[2][2].startswith("Assistant handed this conversation off: custom intent.")
+        assert messages[2][2].startswith("Assistant handed this conversation off (custom_intent): ")
     else:
         assert (status, len(messages)) == (ConversationStatus.pending, 2)
 

@@ -167,9 +167,9 @@ async def test_an_intent_that_hands_off_leaves_a_note_and_opens_the_conversation
     messages = await thread(database, conversation_id)
     assert messages[1] == ("assistant", False, sales)
     assert (
-        messages[2][1] is True and "handed this conversation off: custom intent" in messages[2][2]
+        messages[2][1] is True and "handed this conversation off (custom_intent)" in messages[2][2]
     )
-    assert "intent wholesale" in messages[2][2]
+    assert "Last message: intent wholesale (" in messages[2][2]
     assert (await conversation_row(database, conversation_id)).status == "open"
 
 

@@ -294,6 +294,26 @@ async def test_another_customers_order_is_never_shown(database: Database) -> Non
     assert bodies[-1].startswith("I couldn't find that order for that email address.")
 
 
+async def test_the_hand_off_note_says_what_the_assistant_did(database: Database) -> None:
+    workspace = await make_workspace(database)
+    await enable_assistant(database, workspace.id)
+    owner = await make_buyer(database, workspace.id, "owner@example.com")
+    order_key = await make_order(database, workspace.id, owner, shipped=True)
+    conversation_id = await open_conversation(
+        database, workspace.id, f"where is order {order_key}", owner
+    )
+    await Worker(database, concurrency=1).run_pending()
+    await say(database, workspace.id, conversation_id, "I want to talk to a human")
+    author, private, note = (await thread(database, conversation_id))[-1]
+    assert (author, private) == ("assistant", True)
+    assert note.splitlines()[1:] == [
+        f"Done: showed the status of order {order_key}.",
+        "Last message: intent contact human agent (100% sure), sentiment neutral (+0.00), English.",
+        f"In hand: order {order_key}.",
+    ]
+    assert "owner@example.com" not in note
+
+
 async def test_the_owner_sees_the_status(database: Database) -> None:
     workspace = await make_workspace(database)
     await enable_assistant(database, workspace.id)
@@ -315,8 +335,9 @@ async def test_asking_for_a_human_hands_off_with_a_note(database: Database) -> N
     assert conversation.handed_off_at is not None
     assert messages[-1] == (
         "assistant", True,
-        "Assistant handed this conversation off: asked for human. Last message: intent "
-        "contact_human_agent (1.00), sentiment neutral (+0.00), language en.",
+        "Assistant handed this conversation off (asked_for_human): the customer asked for a "
+        "person.\nLast message: intent contact human agent (100% sure), sentiment neutral "
+        "(+0.00), English.",
     )  # fmt: skip
     assert await _metric_kinds(database, conversation_id) == ["handoff"]
     await say(database, workspace_id, conversation_id, "hello?")

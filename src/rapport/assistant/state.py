@@ -80,6 +80,7 @@ class DialogueState:
     out_of_scope: int = 0
     failed_checks: int = 0
     language: str | None = None  # the language it answers in (replies.SPOKEN), English first
+    done: list[str] = field(default_factory=list)  # "<task>:<order>" shown or run, latest last
 
     def dump(self) -> str:
         """Serialise to JSON."""

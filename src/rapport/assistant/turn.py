@@ -21,7 +21,7 @@ from rapport.assistant.dialogue import (
     Rules,
     respond,
 )
-from rapport.assistant.enums import HandoffReason
+from rapport.assistant.enums import ActionKind, HandoffReason
 from rapport.assistant.models import Dialogue
 from rapport.assistant.replies import phrases
 from rapport.assistant.repository import CustomIntentDayRepository, DialogueRepository
@@ -107,6 +107,8 @@ async def take_turn(
         stale = draft is not None and draft.turn != dialogue.turns
         read = shipped if shipped is not None else labels
         outcome = await respond(context, state, message.text, read, None if stale else draft)
+    if outcome.action is not None and state.order is not None:
+        state.done = [*state.done, f"{outcome.action}:{state.order}"][-MAX_DONE:]
     await _apply(session, workspace_id, conversation, outcome, labels, settings.name, state)
     dialogue.handed_off = outcome.handoff is not None
     dialogue.turns += 1
@@ -194,16 +196,55 @@ async def _apply(
 
 
 def _summary(name: str, reason: HandoffReason, labels: MessageLabels, state: DialogueState) -> str:
-    """The agents' note: why, what the last message seemed to be, and the task and order in
-    hand (no message text, email or address)."""
-    note = (
-        f"{name} handed this conversation off: {str(reason).replace('_', ' ')}. "
-        f"Last message: intent {labels.intent} ({labels.intent_confidence:.2f}), "
-        f"sentiment {labels.sentiment} ({labels.sentiment_score:+.2f}), "
-        f"language {labels.language}."
+    """The agents' note, in plain words: why, what the assistant did (orders shown, actions
+    run), what the last message seemed to be, and the task in hand (no message text, email
+    or address)."""
+    lines = [f"{name} handed this conversation off ({reason}): {_REASONS[reason]}."]
+    done = [_DONE[kind].format(order=order) for kind, _, order in _split(state.done)]
+    if done:
+        lines.append(f"Done: {'; '.join(done)}.")
+    language = _LANGUAGES.get(labels.language, labels.language)
+    lines.append(
+        f"Last message: intent {labels.intent.replace('_', ' ')} "
+        f"({labels.intent_confidence:.0%} sure), sentiment {labels.sentiment} "
+        f"({labels.sentiment_score:+.2f}), {language}."
     )
-    if state.task is not None:
-        note += f" Working on: {state.task.replace('_', ' ')}."
-    if state.order is not None:
-        note += f" Order: {state.order}."
-    return note
+    if state.task is not None or state.order is not None:
+        task = (state.task or "").replace("_", " ")
+        order = f"order {state.order}" if state.order is not None else ""
+        lines.append(f"In hand: {', '.join(part for part in (task, order) if part)}.")
+    return "\n".join(lines)
+
+
+def _split(done: list[str]) -> list[tuple[str, str, str]]:
+    """Read the state's record of what was done (entries of an unknown kind are skipped)."""
+    return [entry.partition(":") for entry in done if entry.partition(":")[0] in _DONE]
+
+
+MAX_DONE = 10
+_REASONS = {
+    HandoffReason.asked_for_human: "the customer asked for a person",
+    HandoffReason.negative_sentiment: "the customer sounds upset",
+    HandoffReason.vip_customer: "a VIP customer",
+    HandoffReason.low_confidence: "it did not understand the customer, twice",
+    HandoffReason.out_of_scope: "the questions are outside what it handles",
+    HandoffReason.action_failed: "an action on the order failed",
+    HandoffReason.not_verified: "the customer could not show the order is theirs",
+    HandoffReason.complaint: "a complaint",
+    HandoffReason.custom_intent: "a custom intent hands these over",
+    HandoffReason.no_answer: "it understood, but has no task or article for it",
+}
+_DONE = {
+    ORDER_STATUS: "showed the status of order {order}",
+    ActionKind.cancel_order: "cancelled order {order}",
+    ActionKind.change_address: "changed the delivery address of order {order}",
+    ActionKind.request_return: "started a return of order {order}",
+    ActionKind.resend_invoice: "resent the invoice of order {order}",
+}
+_LANGUAGES = {
+    "en": "English",
+    "fr": "French",
+    "de": "German",
+    "es": "Spanish",
+    "und": "language unknown",
+}
