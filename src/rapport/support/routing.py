@@ -219,10 +219,8 @@ class _Pool:
         return True
 
     def _rank(self, agent: Agent, mode: RoutingMode) -> tuple[object, ...]:
-        last = self.last[agent.staff_id]
-        if mode == RoutingMode.least_loaded:
-            return (self.load[agent.staff_id], last, agent.staff_id)
-        return (last, agent.staff_id)
+        staff_id = agent.staff_id
+        return _ranking(self.last[staff_id], self.load[staff_id], staff_id, mode)
 
 
 def waiting(conversation: Conversation) -> bool:
@@ -253,10 +251,14 @@ def _as_aware(moment: datetime | None) -> datetime:
 
 
 def _rank(agent: Agent, load: int, mode: RoutingMode) -> tuple[object, ...]:
-    last = _as_aware(agent.last_assigned_at)
+    return _ranking(_as_aware(agent.last_assigned_at), load, agent.staff_id, mode)
+
+
+def _ranking(last: object, load: int, staff_id: str, mode: RoutingMode) -> tuple[object, ...]:
+    """Round robin: assigned longest ago first; least loaded: fewest held, then the same."""
     if mode == RoutingMode.least_loaded:
-        return (load, last, agent.staff_id)
-    return (last, agent.staff_id)
+        return (load, last, staff_id)
+    return (last, staff_id)
 
 
 routing = RoutingService()
