@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rapport.knowledge.markdown import plain_text, render_html
+from rapport.knowledge.markdown import plain_lines, plain_text, render_html
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,24 @@ def test_links_are_nofollow_noopener() -> None:
 def test_plain_text_drops_the_syntax() -> None:
     text = "# Sizes\n\nTake **M** or `L`.\n\n- one\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |"
     assert plain_text(text) == "Sizes Take M or L. one two a b 1 2"
+
+
+def test_plain_lines_keep_an_articles_shape_for_a_chat() -> None:
+    body = (
+        "Delivery takes:\n\n- **Germany:** 1-2 days\n- **EU:** 3-5 days\n\n"
+        "3. Print the label.\n4. Hand it in.\n\n"
+        "| Size | Chest |\n|---|---|\n| S | 92 |\n| M | |\n\n"
+        "```\nRETURN-1001\n```\n\nThanks for\nreading."
+    )
+    assert plain_lines(body) == (
+        "Delivery takes:\n- Germany: 1-2 days\n- EU: 3-5 days\n"
+        "3. Print the label.\n4. Hand it in.\n"
+        "Size | Chest\nS | 92\nM |\n"
+        "RETURN-1001\nThanks for reading."
+    )
+    # The words are plain_text's, which the embedding and BM25 read.
+    assert plain_text(body).startswith("Delivery takes: Germany: 1-2 days EU: 3-5 days")
+
+
+def test_plain_lines_of_nothing_are_empty() -> None:
+    assert plain_lines("") == plain_lines("-\n") == ""

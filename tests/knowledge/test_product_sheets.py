@@ -352,6 +352,42 @@ async def test_an_empty_or_punctuation_question_gets_no_answer(database: Databas
 
 
 @pytest.mark.parametrize(
+    ("locale", "question", "expected"),
+    [
+        ("de", "Wie viel kostet die Tasche?", "Canvas-Tasche — Preis"),
+        ("de", "Ist die Tasche waschbar?", "Canvas-Tasche — Pflege"),
+        ("fr", "Combien coûte le sac ?", "Sac en toile — Prix"),
+        ("es", "¿Cuánto mide la bolsa?", "Bolsa de lona — Medidas"),
+        ("es", "¿Qué colores tiene la bolsa?", "Bolsa de lona — Colores"),
+        ("es", "¿La bolsa es impermeable?", None),  # no subject of its facts
+    ],
+)
+async def test_common_facts_are_asked_for_in_the_customers_words(
+    database: Database, locale: str, question: str, expected: str | None
+) -> None:
+    # MiniLM learned English: in another language a fact answers through a shared word, and
+    # "kostet" shares none with "Preis". The common facts' subjects (price, size, care,
+    # material, colours) are known in the four languages the assistant speaks.
+    names = {"de": "Canvas-Tasche", "fr": "Sac en toile", "es": "Bolsa de lona"}
+    facts = {
+        "de": [("Preis", "49,00 €"), ("Pflege", "kalte Handwäsche"), ("Größe", "38 x 42 cm")],
+        "fr": [("Prix", "49,00 €"), ("Entretien", "lavage à la main"), ("Taille", "38 x 42 cm")],
+        "es": [("Precio", "49,00 €"), ("Medidas", "38 x 42 cm"), ("Colores", "crudo y negro")],
+    }
+    workspace = await make_workspace(database)
+    await make_product_sheet(
+        database,
+        workspace.id,
+        "canvas-tote-bag",
+        locale=locale,
+        name=names[locale],
+        facts=facts[locale],
+    )
+    hits = await _answer(database, workspace.id, question, locale)
+    assert [hit.title for hit in hits] == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize(
     ("question", "expected"),
     [
         ("How much is the linen shirt?", "Linen shirt — Price"),
@@ -382,7 +418,10 @@ async def test_meaning_alone_answers_only_from_english_sheets(
         database, workspace.id, "¿La camisa de lino se puede lavar a máquina?", "es"
     )
     assert [hit.title for hit in washing] == ["Camisa de lino — Cuidado"]
-    assert await _answer(database, workspace.id, "¿Cuánto cuesta la camisa de lino?", "es") == []
+    assert await _answer(database, workspace.id, "¿La camisa de lino abriga?", "es") == []
+    # A price is asked for by its subject's words ("cuesta" for "Precio").
+    price = await _answer(database, workspace.id, "¿Cuánto cuesta la camisa de lino?", "es")
+    assert [hit.title for hit in price] == ["Camisa de lino — Precio"]
 
 
 def test_the_demo_sheets_name_the_demo_orders_products() -> None:

@@ -290,3 +290,69 @@ def test_a_snippet_starts_at_the_sentence_of_the_first_query_word(
 def test_a_long_snippet_is_cut_at_a_word() -> None:
     starts = ranking.word_starts(SNIPPET_TEXT)
     assert ranking.snippet(SNIPPET_TEXT, starts, "orders", limit=20) == "Orders leave in a…"
+
+
+def test_tags_count_as_title_words() -> None:
+    tagged = ranking.document("Versandzeiten", "Wir versenden werktags.", tags=["Lieferung"])
+    untagged = ranking.document("Versandzeiten", "Wir versenden werktags.")
+    other = ranking.document("Rücksendung", "Bitte zurückschicken.")
+    assert ranking.keyword_scores("Lieferung", [tagged, other]) == [1.0, 0.0]
+    assert ranking.keyword_scores("Lieferung", [untagged, other]) == [0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Was kostet der Versand?", [0.0, 1.0, 0.0]),  # begins "Versandzeiten"
+        ("Ist die Tasche waschbar?", [1.0, 0.0, 0.0]),  # ends "Tragetasche"
+        ("refund", [0.0, 0.0, 1.0]),  # begins "refunded"
+        ("ship", [0.0, 0.0, 0.0]),  # too short to be a part ("shipping")
+    ],
+)
+def test_a_word_no_article_holds_counts_where_it_begins_or_ends_one(
+    query: str, expected: list[float]
+) -> None:
+    documents = [
+        ranking.document("Tragetasche", "Robust, aus Canvas."),
+        ranking.document("Versandzeiten", "Wir versenden werktags."),
+        ranking.document("Refunds", "Money is refunded in five days. Shipping is free."),
+    ]
+    scores = ranking.keyword_scores(query, documents)
+    assert [1.0 if score > 0 else 0.0 for score in scores] == expected
+
+
+def test_a_word_held_whole_is_not_looked_for_in_parts() -> None:
+    whole = ranking.document("Versand", "Wir versenden werktags.")
+    compound = ranking.document("Versandkosten", "Ab 50 € kostenlos.")
+    assert ranking.keyword_scores("Versand", [whole, compound])[1] == 0.0
+
+
+def test_question_words_match_no_article() -> None:
+    # "cuánto" (how much) met "en cuanto" (as soon as) in the tracking sentence of the
+    # shipping article, and its snippet started there.
+    shipping = ranking.document("Envíos", "Recibirá un correo en cuanto el paquete salga.")
+    assert ranking.keyword_scores("¿Cuánto?", [shipping]) == [0.0]
+
+
+LINES = (
+    "We ship on weekdays. Delivery takes:\n- Germany: 1-2 days\n- EU: 3-5 days\n"
+    "Orders placed before 2 pm leave the same day."
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # A word in a list starts the snippet at the line leading into it.
+        ("EU", LINES[len("We ship on weekdays. ") :]),
+        ("orders", "Orders placed before 2 pm leave the same day."),
+        ("weekdays", LINES),
+    ],
+)
+def test_a_snippet_keeps_the_articles_lines(query: str, expected: str) -> None:
+    assert ranking.snippet(LINES, ranking.word_starts(LINES), query) == expected
+
+
+def test_a_long_snippet_ends_after_its_last_whole_line() -> None:
+    snippet = ranking.snippet(LINES, ranking.word_starts(LINES), "weekdays", limit=90)
+    assert snippet == "We ship on weekdays. Delivery takes:\n- Germany: 1-2 days\n- EU: 3-5 days"

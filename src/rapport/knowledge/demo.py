@@ -86,9 +86,9 @@ DEMO_ARTICLES = (
     DemoArticle(
         "de",
         "versand",
-        "Versandzeiten und -kosten",
-        ("Versand",),
-        "Wir versenden werktags aus unserem Lager in Hamburg.\n\n"
+        "Versand: Lieferzeiten und Kosten",
+        ("Versand", "Lieferung"),
+        "Wir versenden werktags aus unserem Lager in Hamburg. Die Lieferung dauert:\n\n"
         "- **Deutschland:** 1-2 Werktage, 4,90 €, ab 50 € kostenlos\n"
         "- **EU:** 3-5 Werktage, 9,90 €, ab 100 € kostenlos\n"
         "- **Weltweit:** 5-10 Werktage, ab 19,90 €\n\n"
@@ -122,6 +122,18 @@ DEMO_ARTICLES = (
         translates="payment-methods",
     ),
     DemoArticle(
+        "de",
+        "groessentabelle",
+        "Größentabelle",
+        ("Größen",),
+        "Unsere Hemden haben europäische Größen.\n\n"
+        "| Größe | Brustumfang (cm) | Länge (cm) |\n|---|---|---|\n"
+        "| S | 92-96 | 72 |\n| M | 100-104 | 74 |\n| L | 108-112 | 76 |\n| XL | 116-120 | 78 |\n\n"
+        "Zwischen zwei Größen? Nehmen Sie die größere: Leinen gibt nach, dehnt sich aber nie. "
+        "Die Passform ist normal; der Umtausch in eine andere Größe ist kostenlos.",
+        translates="size-guide",
+    ),
+    DemoArticle(
         "fr",
         "livraison",
         "Livraison : délais et frais",
@@ -149,6 +161,29 @@ DEMO_ARTICLES = (
         translates="returns-and-refunds",
     ),
     DemoArticle(
+        "fr",
+        "moyens-de-paiement",
+        "Moyens de paiement",
+        ("Paiement",),
+        "Nous acceptons Visa, Mastercard, American Express, PayPal, Klarna (paiement à 30 "
+        "jours) et le virement bancaire. Votre carte est débitée à l'expédition de la "
+        "commande.\n\nLa facture est jointe à la confirmation d'expédition ; demandez-la dans "
+        "le chat pour la recevoir à nouveau.",
+        translates="payment-methods",
+    ),
+    DemoArticle(
+        "fr",
+        "guide-des-tailles",
+        "Guide des tailles",
+        ("Tailles",),
+        "Nos chemises suivent les tailles européennes.\n\n"
+        "| Taille | Tour de poitrine (cm) | Longueur (cm) |\n|---|---|---|\n"
+        "| S | 92-96 | 72 |\n| M | 100-104 | 74 |\n| L | 108-112 | 76 |\n| XL | 116-120 | 78 |\n\n"
+        "Entre deux tailles ? Prenez la plus grande : le lin se détend mais ne s'étire "
+        "jamais. La coupe est classique ; l'échange pour une autre taille est gratuit.",
+        translates="size-guide",
+    ),
+    DemoArticle(
         "es",
         "envios",
         "Envíos: plazos y gastos",
@@ -174,6 +209,29 @@ DEMO_ARTICLES = (
         "Reembolsamos en el método de pago original en un plazo de 5 días laborables desde "
         "su recepción.",
         translates="returns-and-refunds",
+    ),
+    DemoArticle(
+        "es",
+        "formas-de-pago",
+        "Formas de pago",
+        ("Pago",),
+        "Aceptamos Visa, Mastercard, American Express, PayPal, Klarna (pago a 30 días) y "
+        "transferencia bancaria. Su tarjeta se cobra cuando se envía el pedido.\n\n"
+        "La factura va adjunta a la confirmación de envío; pídala en el chat y se la "
+        "enviamos de nuevo.",
+        translates="payment-methods",
+    ),
+    DemoArticle(
+        "es",
+        "guia-de-tallas",
+        "Guía de tallas",
+        ("Tallas",),
+        "Nuestras camisas siguen las tallas europeas.\n\n"
+        "| Talla | Contorno de pecho (cm) | Largo (cm) |\n|---|---|---|\n"
+        "| S | 92-96 | 72 |\n| M | 100-104 | 74 |\n| L | 108-112 | 76 |\n| XL | 116-120 | 78 |\n\n"
+        "¿Entre dos tallas? Elija la mayor: el lino cede pero nunca se estira. El corte es "
+        "clásico; el cambio por otra talla es gratuito.",
+        translates="size-guide",
     ),
 )
 
@@ -231,6 +289,37 @@ DEMO_PRODUCTS = (
         ),
     ),
     (
+        "linen-shirt",
+        "de",
+        _sheet(
+            "Leinenhemd",
+            "Ein lässiges Hemd aus gewaschenem europäischem Leinen: weich vom ersten Tragen an, "
+            "kühl an heißen Tagen und mit jeder Wäsche weicher. Kostenlose Rücksendung innerhalb "
+            "von 30 Tagen.",
+            ("Material", "100 % europäisches Leinen, für mehr Weichheit gewaschen"),
+            ("Größen", "XS, S, M, L, XL und XXL; lockere Passform, nehmen Sie Ihre übliche Größe"),
+            ("Farben", "Weiß, Sand, Salbei und Marine"),
+            ("Pflege", "Maschinenwäsche bei 30 °C, an der Luft trocknen, feucht bügeln"),
+            ("Hergestellt in", "Portugal"),
+            ("Preis", "49,00 €"),
+        ),
+    ),
+    (
+        "linen-shirt",
+        "fr",
+        _sheet(
+            "Chemise en lin",
+            "Une chemise ample en lin européen lavé : douce dès le premier jour, fraîche quand il "
+            "fait chaud, et plus douce à chaque lavage. Retour gratuit sous 30 jours.",
+            ("Matière", "100 % lin européen, lavé pour plus de douceur"),
+            ("Tailles", "XS, S, M, L, XL et XXL ; coupe ample, prenez votre taille habituelle"),
+            ("Coloris", "blanc, sable, sauge et marine"),
+            ("Entretien", "lavage en machine à 30 °C, séchage à l'air libre, repasser humide"),
+            ("Fabriquée au", "Portugal"),
+            ("Prix", "49,00 €"),
+        ),
+    ),
+    (
         "canvas-tote-bag",
         "en",
         _sheet(
@@ -242,6 +331,48 @@ DEMO_PRODUCTS = (
             ("Handles", "60 cm, long enough to wear over the shoulder"),
             ("Care", "hand wash cold; do not tumble dry"),
             ("Price", "€49.00"),
+        ),
+    ),
+    (
+        "canvas-tote-bag",
+        "de",
+        _sheet(
+            "Canvas-Tasche",
+            "Eine robuste Tasche für jeden Tag aus Bio-Baumwoll-Canvas, mit Innentasche für "
+            "Schlüssel und Handy.",
+            ("Material", "Bio-Baumwoll-Canvas, 400 g/m²"),
+            ("Größe", "38 x 42 cm, 10 cm Seitenfalte; trägt bis zu 15 kg"),
+            ("Henkel", "60 cm, lang genug für die Schulter"),
+            ("Pflege", "kalte Handwäsche; nicht in den Trockner"),
+            ("Preis", "49,00 €"),
+        ),
+    ),
+    (
+        "canvas-tote-bag",
+        "fr",
+        _sheet(
+            "Sac cabas en toile",
+            "Un cabas solide pour tous les jours, en toile de coton bio, avec une poche "
+            "intérieure pour les clés et le téléphone.",
+            ("Matière", "toile de coton bio, 400 g/m²"),
+            ("Dimensions", "38 x 42 cm, soufflet de 10 cm ; porte jusqu'à 15 kg"),
+            ("Anses", "60 cm, assez longues pour le porter à l'épaule"),
+            ("Entretien", "lavage à la main à froid ; pas de sèche-linge"),
+            ("Prix", "49,00 €"),
+        ),
+    ),
+    (
+        "canvas-tote-bag",
+        "es",
+        _sheet(
+            "Bolsa de lona",
+            "Una bolsa resistente para el día a día, de lona de algodón orgánico, con un "
+            "bolsillo interior para las llaves y el móvil.",
+            ("Material", "lona de algodón orgánico, 400 g/m²"),
+            ("Medidas", "38 x 42 cm con fuelle de 10 cm; aguanta hasta 15 kg"),
+            ("Asas", "60 cm, lo bastante largas para llevarla al hombro"),
+            ("Cuidado", "lavar a mano en frío; no usar secadora"),
+            ("Precio", "49,00 €"),
         ),
     ),
 )

@@ -48,6 +48,49 @@ def plain_text(body: str) -> str:
     return " ".join(" ".join(part.split()) for part in parts if part.strip())
 
 
+def plain_lines(body: str) -> str:
+    """Return an article's text without markdown syntax, kept in its shape for a chat: a
+    line a paragraph, a list item ("- " or "2. " before it), a table row (cells between
+    " | ") or a code block's line."""
+    lines: list[str] = []
+    markers: list[int | None] = []  # per open list: the next item's number, None for bullets
+    row: list[str] | None = None
+    marker = ""  # the list item's marker, until its first paragraph takes it
+    for token in _PARSER.parse(body):
+        if token.type == "bullet_list_open":
+            markers.append(None)
+        elif token.type == "ordered_list_open":
+            markers.append(int(token.attrGet("start") or 1))
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            markers.pop()
+        elif token.type == "list_item_open":
+            marker = _marker(markers)
+        elif token.type == "tr_open":
+            row = []
+        elif token.type == "tr_close" and row is not None:
+            lines.append(" | ".join(row).rstrip())
+            row = None
+        elif token.type == "inline":
+            text = " ".join(_inline_text(token.children or []).split())
+            if row is not None:
+                row.append(text)
+            elif text:
+                lines.append(marker + text)
+                marker = ""
+        elif token.type in ("code_block", "fence"):
+            lines += [line.rstrip() for line in token.content.splitlines() if line.strip()]
+    return "\n".join(lines)
+
+
+def _marker(markers: list[int | None]) -> str:
+    """Return the next list item's marker, and count it."""
+    if not markers or markers[-1] is None:
+        return "- "
+    number = markers[-1]
+    markers[-1] = number + 1
+    return f"{number}. "
+
+
 def _inline_text(children: list[Token]) -> str:
     pieces = []
     for child in children:

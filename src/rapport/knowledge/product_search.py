@@ -60,6 +60,23 @@ FULL_Z = 3.0
 # English. In other languages a line answers through a shared word.
 SEMANTIC_LANGUAGES = frozenset({"en"})
 MAX_SENTENCES = 20
+# The common facts of a product, as customers ask for them in the languages the assistant
+# speaks: a fact whose name holds one of a subject's words answers a question holding another
+# ("Wie viel kostet die Tasche?" -> "Preis"), where MiniLM cannot tell in other languages.
+_SUBJECTS = (
+    "price prices cost costs priced much preis kostet kosten viel wieviel prix coute coutent "
+    "couter tarif precio precios cuesta cuestan cuestas vale valen",
+    "size sizes sizing dimensions measurements measure big large small fit groesse groessen "
+    "grosse grossen mass masse passform taille tailles dimension mesure mesures grand petit "
+    "talla tallas tamano medida medidas mide miden",
+    "care wash washable washing clean iron pflege waschen waschbar wasche waschmaschine "
+    "bugeln entretien laver lavable lavage nettoyer repasser cuidado cuidados lavar lavado "
+    "limpiar planchar",
+    "material materials fabric made cotton linen stoff gewebe matiere tissu composition "
+    "tejido tela composicion",
+    "colour colours color colors farbe farben couleur couleurs coloris colore colores",
+)
+SUBJECT_WORDS = tuple(frozenset(ranking.words(subject)) for subject in _SUBJECTS)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -138,7 +155,7 @@ def lines_of(facts: Sequence[Sequence[str]], description: str) -> tuple[Line, ..
     lines = [
         Line(
             f"{name}: {value}",
-            frozenset(ranking.words(f"{name} {value}")),
+            frozenset(ranking.words(f"{name} {value}")) | _subject_of(name),
             Fact.model_construct(name=name, value=value),  # as stored, not checked again
         )
         for name, value in facts
@@ -149,6 +166,12 @@ def lines_of(facts: Sequence[Sequence[str]], description: str) -> tuple[Line, ..
         for sentence in sentences[:MAX_SENTENCES]
     ]
     return tuple(lines)
+
+
+def _subject_of(fact_name: str) -> frozenset[str]:
+    """Return the words customers ask a fact by, when its name is one of the common ones."""
+    named = frozenset(ranking.words(fact_name))
+    return frozenset().union(*(words for words in SUBJECT_WORDS if words & named))
 
 
 def line_texts(name: str, lines: Sequence[Line]) -> list[str]:
@@ -327,7 +350,8 @@ def _ranked_lines(
         keyword = len(rest & line.words) / len(rest)
         if keyword > 0 or (line.fact is not None and z >= MIN_Z):
             meaning = min(1.0, max(0.0, float(z) / FULL_Z))
-            ranked.append((ranking.combined(keyword, meaning), line))
+            # Without meanings to weigh (a sheet in another language), the words tell alone.
+            ranked.append((ranking.combined(keyword, meaning) if usable else keyword, line))
     ranked.sort(key=lambda entry: -entry[0])
     return ranked
 

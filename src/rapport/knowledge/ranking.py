@@ -3,6 +3,7 @@ their weighted sum. Identical on every database: nothing here runs SQL."""
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import unicodedata
@@ -24,13 +25,32 @@ KEYWORD_WEIGHT = 0.5
 SEMANTIC_FLOOR = 0.35
 SNIPPET_CHARS = 300
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Words that ask or join rather than say what about: a question's "how", "which", "can I",
+# and the articles and prepositions around them, in the languages the assistant speaks.
+# Left in, a Spanish "cuánto" met "en cuanto" (as soon as) in an article about something else.
 _STOP_TEXT = (
-    "a an and are as at be but by can do does for from how i if in is it me my of on or our "
-    "so that the this to was we what when where which who why will with you your "
-    "der die das und ist ich mein meine wie wo was wann ein eine zu mit von auf fur es sie "
-    "de en le la les un une des du au aux et est je mon ma mes ce cette vous pour avec dans "
-    "qui quoi "
-    "el los las unos unas del al y que se su sus lo mi mis por para con como puedo puede"
+    # English
+    "a about after all also am an and any are as at be been before but by can could did do "
+    "does for from get got had has have how i if in into is it its just me my need no "
+    "not of on or our please should so than that the their them then there these they this "
+    "to too up us very was we were what when where which who why will with would you your "
+    # German
+    "ab aber alle als am an auch auf aus bei bin bis bitte da dann das dass dem den der des "
+    "die dies diese dieser du durch ein eine einem einen einer es fur gibt habe haben hier "
+    "ich ihr ihre im in ist ja kann kannst konnen konnte mein meine mich mir mit muss "
+    "nach nicht noch nur ob oder sein sich sie sind so soll sollte um und uns unser vom von "
+    "vor warum was welche welcher welches wenn wer wie wir wird wo wurde zu zum "
+    "zur uber "
+    # French
+    "a au aux avec ce ces cette combien comment dans de des do donc du elle en est et etre "
+    "faut il ils je la le les leur lui ma mais me mes moi mon ne nos notre nous on ou par pas "
+    "peut peux pour pourquoi puis quand que quel quelle quelles quels qui quoi sa se ses "
+    "si son sont sur ta te tes toi ton tu un une vos votre vous y "
+    # Spanish
+    "a al algo como con cual cuales cuando cuanta cuanto cuantos de debo del donde el ella "
+    "en es esa ese esta este esto estoy ha hay la las le les lo los me mi mis muy no nos o "
+    "para pero por porque puede puedo que quien se si sin su sus te tengo tiene tu un una "
+    "unas uno unos usted y ya"
 )
 
 
@@ -50,20 +70,60 @@ def _stem(word: str) -> str:
 STOPWORDS = frozenset(words(_STOP_TEXT))
 
 
+# A query word no article holds is looked for as the start or the end of longer words, when
+# it is at least this long ("Versand" in "Versandzeiten", "Tasche" in "Tragetasche", "refund"
+# in "refunded"); such a part counts PART_WEIGHT of a whole word.
+MIN_PART = 5
+PART_WEIGHT = 0.5
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
-    """One searchable article: its weighted word counts and its length in words."""
+    """One searchable article: its weighted word counts, its length in words, and for
+    `part_count` its words sorted forwards and written backwards, and the first and last
+    MIN_PART letters of its longer words (most words of a query are neither: two set
+    lookups an article tell)."""
 
     counts: Counter[str]
     length: int
+    forwards: tuple[str, ...]
+    backwards: tuple[str, ...]
+    heads: frozenset[str]
+    tails: frozenset[str]
 
 
-def document(title: str, text: str) -> Document:
-    """Build the BM25 view of an article (title words count TITLE_WEIGHT times)."""
+def document(title: str, text: str, tags: Sequence[str] = ()) -> Document:
+    """Build the BM25 view of an article (title and tag words count TITLE_WEIGHT times)."""
     counts = Counter(words(text))
-    for word in words(title):
+    for word in words(" ".join([title, *tags])):
         counts[word] += TITLE_WEIGHT
-    return Document(counts, sum(counts.values()))
+    longer = [word for word in counts if len(word) > MIN_PART]
+    return Document(
+        counts,
+        sum(counts.values()),
+        tuple(sorted(counts)),
+        tuple(sorted(word[::-1] for word in counts)),
+        frozenset(word[:MIN_PART] for word in longer),
+        frozenset(word[-MIN_PART:] for word in longer),
+    )
+
+
+def part_count(doc: Document, term: str) -> int:
+    """Count the document's words that start or end with `term` (longer than it)."""
+    ahead = _starting_with(doc.forwards, term) if term[:MIN_PART] in doc.heads else []
+    behind = []
+    if term[-MIN_PART:] in doc.tails:
+        behind = [word[::-1] for word in _starting_with(doc.backwards, term[::-1])]
+    return sum(doc.counts[word] for word in (*ahead, *behind) if word != term)
+
+
+def _starting_with(sorted_words: tuple[str, ...], part: str) -> list[str]:
+    position = bisect.bisect_left(sorted_words, part)
+    found = []
+    while position < len(sorted_words) and sorted_words[position].startswith(part):
+        found.append(sorted_words[position])
+        position += 1
+    return found
 
 
 def keyword_scores(query: str, documents: Sequence[Document]) -> list[float]:
@@ -72,31 +132,37 @@ def keyword_scores(query: str, documents: Sequence[Document]) -> list[float]:
     Each query word a document holds contributes its IDF times BM25's saturating term
     frequency (length-normalised, capped at 1); the sum is divided by the IDF of every query
     word found in any document. Words no document holds cannot tell articles apart and are
-    left out, as are stop words."""
+    left out, as are stop words; a long one that no document holds whole counts where it
+    begins or ends a word (German compounds, English endings), at PART_WEIGHT."""
     terms = {word for word in words(query) if word not in STOPWORDS}
     if not documents or not terms:
         return [0.0] * len(documents)
+    found: dict[str, list[float]] = {}
+    for term in terms:
+        column = [float(doc.counts.get(term, 0)) for doc in documents]
+        if not any(column) and len(term) >= MIN_PART:
+            column = [PART_WEIGHT * part_count(doc, term) for doc in documents]
+        if any(column):
+            found[term] = column
+    if not found:
+        return [0.0] * len(documents)
     average = sum(doc.length for doc in documents) / len(documents) or 1.0
-    frequency = {term: sum(1 for doc in documents if term in doc.counts) for term in terms}
     idf = {
-        term: math.log(1 + (len(documents) - found + 0.5) / (found + 0.5))
-        for term, found in frequency.items()
-        if found
+        term: math.log(1 + (len(documents) - held + 0.5) / (held + 0.5))
+        for term, column in found.items()
+        for held in [sum(1 for count in column if count)]
     }
     total = sum(idf.values())
-    if total == 0:
-        return [0.0] * len(documents)
-    return [_bm25(doc, idf, average) / total for doc in documents]
-
-
-def _bm25(doc: Document, idf: dict[str, float], average: float) -> float:
-    norm = K1 * (1 - B + B * doc.length / average)
-    score = 0.0
-    for term, weight in idf.items():
-        count = doc.counts.get(term, 0)
-        if count:
-            score += weight * min(1.0, count * (K1 + 1) / (count + norm))
-    return score
+    scores = []
+    for position, doc in enumerate(documents):
+        norm = K1 * (1 - B + B * doc.length / average)
+        score = 0.0
+        for term, weight in idf.items():
+            count = found[term][position]
+            if count:
+                score += weight * min(1.0, count * (K1 + 1) / (count + norm))
+        scores.append(score / total)
+    return scores
 
 
 def semantic_scores(query: Vectors, vectors: Vectors) -> list[float]:
@@ -129,20 +195,42 @@ def word_starts(text: str) -> dict[str, int]:
 
 
 def snippet(text: str, starts: dict[str, int], query: str, limit: int = SNIPPET_CHARS) -> str:
-    """Return up to `limit` characters of plain text, from the sentence of the first query
-    word found (else from the start), cut at a word boundary with an ellipsis; `starts` is
-    the text's `word_starts`."""
+    """Return up to `limit` characters of an article's lines (`markdown.plain_lines`), from
+    the sentence of the first query word found, else from the start; a word in a list or a
+    table starts it at the line that leads into the list. It ends after the last whole line
+    that fits (when that keeps half of it), else at a word boundary with an ellipsis; `starts`
+    is the text's `word_starts`."""
     wanted = {word for word in words(query) if word not in STOPWORDS}
     found = [starts[word] for word in wanted if word in starts]
-    start = _sentence_start(text, min(found)) if found else 0
+    start = _start(text, min(found)) if found else 0
     piece = text[start:].strip()
     if len(piece) <= limit:
         return piece
+    line_end = piece.rfind("\n", 0, limit)
+    if line_end >= limit // 2:
+        return piece[:line_end].rstrip()
     cut = piece[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,.;:")
     return f"{cut}…"
 
 
-def _sentence_start(text: str, position: int) -> int:
-    ends = [text.rfind(mark, 0, position) for mark in (". ", "! ", "? ")]
+_LISTED = re.compile(r"(?:- |\d+\. )|.* \| ")  # a list item's or a table row's line
+
+
+def _start(text: str, position: int) -> int:
+    """Return where the snippet of a word at `position` starts: its sentence, or for a word
+    in a list or table, the last sentence of the line before the list."""
+    line = text.rfind("\n", 0, position) + 1
+    if not _LISTED.match(text, line):
+        return _sentence_start(text, line, position)
+    while line > 0:
+        before = text.rfind("\n", 0, line - 1) + 1
+        if not _LISTED.match(text, before):
+            return _sentence_start(text, before, line - 1)
+        line = before
+    return 0
+
+
+def _sentence_start(text: str, line: int, position: int) -> int:
+    ends = [text.rfind(mark, line, position) for mark in (". ", "! ", "? ")]
     found = max(ends)
-    return 0 if found < 0 else found + 2
+    return line if found < 0 else found + 2

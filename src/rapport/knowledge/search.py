@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.recent import SETTINGS_SECONDS, Recent
 from rapport.knowledge import ranking
 from rapport.knowledge.embedding import article_text, embed, from_bytes
-from rapport.knowledge.markdown import plain_text
+from rapport.knowledge.markdown import plain_lines, plain_text
 from rapport.knowledge.models import Article
 from rapport.knowledge.repository import ArticleKey, ArticleRepository
 from rapport.knowledge.schemas import ArticleHit
@@ -38,8 +38,9 @@ class Indexed:
     slug: str
     locale: str
     title: str
-    text: str
-    starts: dict[str, int]
+    text: str  # plain, as embedded
+    lines: str  # in its shape, for snippets (`markdown.plain_lines`)
+    starts: dict[str, int]  # of `lines`' words
     document: ranking.Document
     vector: Vectors | None
     model: str | None
@@ -235,6 +236,7 @@ def articles_changed(session: AsyncSession, workspace_id: str) -> None:
 def indexed(article: Article) -> Indexed:
     """Index one article: its plain text, BM25 counts and stored vector."""
     text = plain_text(article.body)
+    lines = plain_lines(article.body)
     vector = from_bytes(article.embedding) if article.embedding else None
     return Indexed(
         updated_at=article.updated_at,
@@ -243,8 +245,9 @@ def indexed(article: Article) -> Indexed:
         locale=article.locale,
         title=article.title,
         text=text,
-        starts=ranking.word_starts(text),
-        document=ranking.document(article.title, text),
+        lines=lines,
+        starts=ranking.word_starts(lines),
+        document=ranking.document(article.title, text, article.tags or ()),
         vector=vector,
         model=article.embedding_model if vector is not None else None,
     )
@@ -338,7 +341,7 @@ def hit(item: Indexed, keyword: float, semantic: float, query: str, url: str) ->
         slug=item.slug,
         locale=item.locale,
         title=item.title,
-        snippet=ranking.snippet(item.text, item.starts, query),
+        snippet=ranking.snippet(item.lines, item.starts, query),
         url=url,
         score=round(ranking.combined(keyword, semantic), 4),
         keyword_score=round(keyword, 4),

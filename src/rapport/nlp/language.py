@@ -20,6 +20,10 @@ LANGUAGE_SURE = 0.5
 OTHER_LANGUAGE_SURE = 0.9
 # How sure a FocusedDetector's second reading, among its few languages, must be.
 FOCUSED_SURE = 0.9
+SPANISH = "es"
+# Of the languages a shop's assistant speaks, only Spanish opens a question or an exclamation
+# with these: "¿Aceptan PayPal?" is Spanish, though too short for the model to be sure.
+SPANISH_OPENERS = frozenset("¿¡")
 
 
 def outside(found: LanguageResult, languages: Sequence[str], sure: float) -> bool:
@@ -61,7 +65,9 @@ class FocusedDetector:
     detector is unsure but its best guess is one of `languages`, and the text has at least two
     words, the same model is asked again among `languages` alone, and its answer is taken when
     at least FOCUSED_SURE. A text surely in another language, a single word ("ok", "merci") and
-    a guess outside `languages` keep the general reading."""
+    a guess outside `languages` keep the general reading; a text the general detector is
+    unsure of that opens a question or exclamation the Spanish way ("¿", "¡") is Spanish, if
+    Spanish is one of `languages`."""
 
     def __init__(self, languages: Sequence[str]) -> None:
         self.languages = tuple(languages)
@@ -71,6 +77,9 @@ class FocusedDetector:
     def detect(self, text: str) -> LanguageResult:
         """Return the general reading, or the focused one where it is sure and that is not."""
         found = self._general.detect(text)
+        unsure = found.confidence < LANGUAGE_SURE
+        if unsure and SPANISH in self.languages and not SPANISH_OPENERS.isdisjoint(text):
+            return LanguageResult(SPANISH, FOCUSED_SURE)
         if found.confidence >= LANGUAGE_SURE or found.language not in self.languages:
             return found
         words = sum(1 for word in text.split() if any(character.isalpha() for character in word))
