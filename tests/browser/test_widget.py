@@ -98,6 +98,26 @@ async def test_a_card_number_sent_shows_masked_as_stored(
     assert await problems.all(page) == []
 
 
+async def test_an_email_left_while_no_one_is_online_is_not_asked_again(
+    page: Page, live_server: LiveServer, database: Database
+) -> None:
+    await _demo(database)
+    problems = await watch(page)
+    await page.goto(f"{live_server.url}/demo/shop")
+    await page.get_by_role("button", name="Chat with us").click()
+    chat = page.get_by_role("dialog", name="Chat")
+    await expect(chat).to_contain_text("No one is online right now. Leave your email")
+    await chat.get_by_label("Your email").fill("ana@example.com")
+    await chat.get_by_role("button", name="Send", exact=True).first.click()
+    await expect(chat).to_contain_text("Thanks, we'll reply by email.")
+    await page.reload()  # it asked again after a reload
+    await page.get_by_role("button", name="Chat with us").click()
+    chat = page.get_by_role("dialog", name="Chat")
+    await expect(chat).to_contain_text("Thanks, we'll reply by email.")
+    await expect(chat.get_by_label("Your email")).to_be_hidden()
+    assert await problems.all(page) == []
+
+
 async def test_the_chat_opens_at_its_latest_message_after_a_reload(
     phone: Page, live_server: LiveServer, database: Database
 ) -> None:

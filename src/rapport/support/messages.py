@@ -34,6 +34,7 @@ from rapport.support.priority import PRIORITY_RANK, CustomerValue, score
 from rapport.support.repository import MessageRepository
 from rapport.support.schemas import Acting, MessageRead
 from rapport.support.sms_outbound import sms_channel
+from rapport.support.widget_email import schedule as schedule_widget_email
 
 AUTHOR_OF_KIND = {
     MessageKind.customer: AuthorType.customer,
@@ -159,7 +160,7 @@ async def write_message(
             # silent (after the reply's own metrics: its wait counts from the start).
             await change_status(session, conversation, ConversationStatus.open, acting)
     if author_type in SENT_TO_CUSTOMER and not private:
-        await _send_out(session, conversation, message.id, text)
+        await _send_out(session, conversation, message.id, text, author_type)
     announce(
         session,
         MESSAGE_CREATED,
@@ -174,15 +175,22 @@ async def write_message(
 
 
 async def _send_out(
-    session: AsyncSession, conversation: Conversation, message_id: str, text: str
+    session: AsyncSession,
+    conversation: Conversation,
+    message_id: str,
+    text: str,
+    author_type: AuthorType,
 ) -> None:
     """Queue a public reply on the conversation's own channel, as durable jobs (email with
     the signature and threading headers, a text through the SMS provider); the chat widget
-    and the API read it from the conversation instead."""
+    and the API read it from the conversation instead, and a widget visitor who left an
+    address gets the agents' replies they have not seen by email (support/widget_email.py)."""
     if conversation.channel == Channel.email:
         await email_channel.send_reply(session, conversation, message_id, text)
     elif conversation.channel == Channel.sms:
         await sms_channel.send_reply(session, conversation, message_id, text)
+    elif conversation.channel == Channel.chat and author_type == AuthorType.agent:
+        await schedule_widget_email(session, conversation)
 
 
 async def _check_mentions(

@@ -268,6 +268,8 @@ class WidgetThread(TenantMixin, Base):
     user_index: Mapped[str | None] = mapped_column(String(64))
     visitor_read_seq: Mapped[int] = mapped_column(Integer, default=0)
     agent_read_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # The last reply emailed to the address the visitor left (support/widget_email.py).
+    emailed_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class WidgetClientMessage(TenantMixin, Base):

@@ -30,6 +30,7 @@ from rapport.support.routing_repository import RoutingRepository, SweepRepositor
 from rapport.support.schemas import Acting
 from rapport.support.sla import slas
 from rapport.support.sms_tasks import deliver_sms as deliver_sms  # the SMS channel's job
+from rapport.support.widget_email import email_unseen_replies as email_unseen_replies
 
 ROUTE = "support.route_conversation"
 TRACK_SLA = "support.track_sla"

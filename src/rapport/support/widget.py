@@ -22,6 +22,7 @@ from rapport.support.models import Message, WidgetClientMessage, WidgetThread, W
 from rapport.support.notify import announce
 from rapport.support.schemas import Acting, ConversationCreate, MessageCreate
 from rapport.support.service import PlannedPost, conversations
+from rapport.support.widget_email import UNSEEN_FOR, email_aad
 from rapport.support.widget_errors import (
     IdentityNotVerified,
     VisitorNotRecognised,
@@ -105,6 +106,7 @@ class WidgetService:
             agent_read_seq=thread.agent_read_seq if thread else 0,
             agents_online=await self.agents_online(session, visitor.workspace_id),
             verified=user_index is not None,
+            email_left=row.email is not None,
         )
 
     async def authenticate(self, session: AsyncSession, token: str) -> Visitor:
@@ -241,11 +243,12 @@ class WidgetService:
         )  # fmt: skip
 
     async def leave_email(self, session: AsyncSession, visitor: Visitor, email: str) -> None:
-        """Keep where to send the reply (sealed) and put it in a private note for agents."""
+        """Keep where to send the replies the visitor does not see (sealed; emailed by
+        support/widget_email.py) and say so in a private note for agents."""
         row = await VisitorRepository(session, visitor.workspace_id).locked(visitor.id)
         if row is None:
             raise VisitorNotRecognised("Unknown visitor; start a new widget session.")
-        row.email = keyring().encrypt(email, f"widget_visitors.email:{row.id}")
+        row.email = keyring().encrypt(email, email_aad(row.id))
         thread = await self._thread(session, visitor, None)
         if thread is None:
             return
@@ -253,7 +256,11 @@ class WidgetService:
         conversation = await conversations.get_for_change(
             session, visitor.workspace_id, thread.conversation_id, acting
         )
-        text = f"No agent was online; the visitor asks for the reply at {email}."
+        minutes = int(UNSEEN_FOR.total_seconds() // 60)
+        text = (
+            f"No agent was online; the visitor left {email}. Replies they have not read in "
+            f"the chat {minutes} minutes later are emailed there."
+        )
         await write_message(
             session, conversation, AuthorType.system, "system", text, acting=acting, private=True
         )

@@ -42,6 +42,9 @@ class WidgetSessionRead(BaseModel):
     agent_read_seq: int = Field(description="How far an agent has read.")
     agents_online: bool = Field(description="Whether someone is at the console now.")
     verified: bool = Field(description="Whether the visitor is a verified signed-in customer.")
+    email_left: bool = Field(
+        default=False, description="Whether the visitor left an email for replies they miss."
+    )
 
 
 class WidgetMessageCreate(BaseModel):

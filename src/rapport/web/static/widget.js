@@ -283,7 +283,8 @@ form button { border: 0; border-radius: 8px; padding: 0 14px; background: #1d4ed
       this.conversationId = data.conversation_id;
       this.status.textContent = data.agents_online ? this.t("online") : "";
       this.offline.hidden = data.agents_online;
-      this.emailForm.hidden = data.agents_online;
+      this.offline.textContent = this.t(data.email_left ? "emailSaved" : "offline");
+      this.emailForm.hidden = data.agents_online || data.email_left;
       this.agentRead = data.agent_read_seq;
       for (const item of this.state.outbox) this.frame(Object.assign({ type: "message" }, item));
       this.loadSurvey();
