@@ -216,7 +216,7 @@ def test_a_french_customer_is_answered_in_french(test_client: TestClient) -> Non
             "Versand: Lieferzeiten und Kosten: Die Lieferung dauert:\n"
             "- Deutschland: 1-2 Werktage, 4,90 €, ab 50 € kostenlos\n"
             "- EU: 3-5 Werktage, 9,90 €, ab 100 € kostenlos\n"
-            "- Weltweit: 5-10 Werktage, ab 19,90 €\n"
+            "- Weltweit: 5-10 Werktage, ab 19,90 €\n…\n"
             "Mehr dazu: http://127.0.0.1:8000/help/demo/de/versand\n"
             "Kann ich Ihnen sonst noch helfen?",
         ),

@@ -213,8 +213,11 @@ def test_a_language_it_was_not_taught_still_gets_no_shipped_intent(shipped_model
         ("order 1001", "und"),  # one word with letters
         ("das wars danke", "und"),  # the best general guess is Dutch: not one of its four
         ("¿Aceptan PayPal?", "es"),  # 0.06 over every language, 0.60 among four: Spanish's "¿"
-        ("¡Hola!", "es"),  # Serbian at 0.01 over every language
+        ("¡Hola amigos!", "es"),
         ("Accept PayPal?", "und"),
+        ("¿", "und"),  # no words
+        ("¡Hola!", "und"),  # one word stays a guess
+        ("Thanks!¡", "und"),  # no question or exclamation opened the Spanish way
     ],
 )
 def test_short_messages_lean_to_the_languages_it_speaks(text: str, language: str) -> None:

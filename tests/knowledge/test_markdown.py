@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rapport.knowledge.markdown import plain_lines, plain_text, render_html
+from rapport.knowledge.markdown import plain_forms, plain_lines, plain_text, render_html
 
 
 @pytest.mark.parametrize(
@@ -63,3 +63,20 @@ def test_plain_lines_keep_an_articles_shape_for_a_chat() -> None:
 
 def test_plain_lines_of_nothing_are_empty() -> None:
     assert plain_lines("") == plain_lines("-\n") == ""
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        ("- \n\nAfter the list.", "After the list."),  # the empty item's marker stays there
+        ("- ![Photo](x.png)\n\nNext paragraph.", "Next paragraph."),
+        ("0. zero\n1. one", "0. zero\n1. one"),  # a list may start at 0
+    ],
+)
+def test_plain_lines_markers_stay_with_their_items(markdown: str, expected: str) -> None:
+    assert plain_lines(markdown) == expected
+
+
+def test_plain_forms_are_both_from_one_parse() -> None:
+    body = "Delivery takes:\n\n- **DE:** 1 day\n\n| a | b |\n|---|---|\n| 1 | 2 |"
+    assert plain_forms(body) == (plain_text(body), plain_lines(body))

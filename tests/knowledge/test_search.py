@@ -307,6 +307,9 @@ def test_tags_count_as_title_words() -> None:
         ("Ist die Tasche waschbar?", [1.0, 0.0, 0.0]),  # ends "Tragetasche"
         ("refund", [0.0, 0.0, 1.0]),  # begins "refunded"
         ("ship", [0.0, 0.0, 0.0]),  # too short to be a part ("shipping")
+        ("Does the dress come in red?", [0.0, 0.0, 0.0]),  # "ad-dress": no compound's front
+        ("I want to change my order", [0.0, 0.0, 0.0]),  # "ex-change"
+        ("order 12345", [0.0, 0.0, 0.0]),  # a number is no part of "+49 40 1234567"
     ],
 )
 def test_a_word_no_article_holds_counts_where_it_begins_or_ends_one(
@@ -315,7 +318,11 @@ def test_a_word_no_article_holds_counts_where_it_begins_or_ends_one(
     documents = [
         ranking.document("Tragetasche", "Robust, aus Canvas."),
         ranking.document("Versandzeiten", "Wir versenden werktags."),
-        ranking.document("Refunds", "Money is refunded in five days. Shipping is free."),
+        ranking.document(
+            "Money back",
+            "Money is refunded in five days to your address, or exchanges are free. "
+            "Call +49 40 1234567.",
+        ),
     ]
     scores = ranking.keyword_scores(query, documents)
     assert [1.0 if score > 0 else 0.0 for score in scores] == expected
@@ -325,6 +332,23 @@ def test_a_word_held_whole_is_not_looked_for_in_parts() -> None:
     whole = ranking.document("Versand", "Wir versenden werktags.")
     compound = ranking.document("Versandkosten", "Ab 50 € kostenlos.")
     assert ranking.keyword_scores("Versand", [whole, compound])[1] == 0.0
+
+
+def test_a_pasted_paragraph_of_unknown_words_looks_for_few_parts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    documents = [ranking.document("Versandzeiten", "Wir versenden werktags.")] * 3
+    unknown = " ".join(f"unknownword{chr(97 + number % 26)}" * 2 for number in range(200))
+    looked_for: list[str] = []
+    counting = ranking.part_count
+
+    def counted(doc: ranking.Document, term: str) -> int:
+        looked_for.append(term)
+        return counting(doc, term)
+
+    monkeypatch.setattr(ranking, "part_count", counted)
+    assert ranking.keyword_scores(unknown, documents) == [0.0, 0.0, 0.0]
+    assert len(set(looked_for)) == ranking.MAX_PARTS
 
 
 def test_question_words_match_no_article() -> None:
@@ -355,4 +379,13 @@ def test_a_snippet_keeps_the_articles_lines(query: str, expected: str) -> None:
 
 def test_a_long_snippet_ends_after_its_last_whole_line() -> None:
     snippet = ranking.snippet(LINES, ranking.word_starts(LINES), "weekdays", limit=90)
-    assert snippet == "We ship on weekdays. Delivery takes:\n- Germany: 1-2 days\n- EU: 3-5 days"
+    assert snippet == (
+        "We ship on weekdays. Delivery takes:\n- Germany: 1-2 days\n- EU: 3-5 days\n…"
+    )  # "…": more follows (a table cut at France would read as every country)
+
+
+def test_a_word_far_down_a_list_starts_the_snippet_at_its_line() -> None:
+    topics = "\n".join(f"- Topic {number}: shipping, returns, packaging." for number in range(9))
+    text = f"Our FAQ covers these topics:\n{topics}\n- Topic 9: warranty claims.\nEnd."
+    snippet = ranking.snippet(text, ranking.word_starts(text), "warranty claims", limit=120)
+    assert snippet == "- Topic 9: warranty claims.\nEnd."

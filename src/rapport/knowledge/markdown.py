@@ -39,8 +39,18 @@ def render_html(body: str) -> str:
 
 def plain_text(body: str) -> str:
     """Return an article's text without markdown syntax, blocks separated by one space."""
+    return _text(_PARSER.parse(body))
+
+
+def plain_forms(body: str) -> tuple[str, str]:
+    """Return `plain_text` and `plain_lines` of an article, from one parse."""
+    tokens = _PARSER.parse(body)
+    return _text(tokens), _lines(tokens)
+
+
+def _text(tokens: Sequence[Token]) -> str:
     parts: list[str] = []
-    for token in _PARSER.parse(body):
+    for token in tokens:
         if token.type == "inline":
             parts.append(_inline_text(token.children or []))
         elif token.type in ("code_block", "fence"):
@@ -52,19 +62,26 @@ def plain_lines(body: str) -> str:
     """Return an article's text without markdown syntax, kept in its shape for a chat: a
     line a paragraph, a list item ("- " or "2. " before it), a table row (cells between
     " | ") or a code block's line."""
+    return _lines(_PARSER.parse(body))
+
+
+def _lines(tokens: Sequence[Token]) -> str:
     lines: list[str] = []
     markers: list[int | None] = []  # per open list: the next item's number, None for bullets
     row: list[str] | None = None
     marker = ""  # the list item's marker, until its first paragraph takes it
-    for token in _PARSER.parse(body):
+    for token in tokens:
         if token.type == "bullet_list_open":
             markers.append(None)
         elif token.type == "ordered_list_open":
-            markers.append(int(token.attrGet("start") or 1))
+            start = token.attrGet("start")
+            markers.append(1 if start is None else int(start))
         elif token.type in ("bullet_list_close", "ordered_list_close"):
             markers.pop()
         elif token.type == "list_item_open":
             marker = _marker(markers)
+        elif token.type == "list_item_close":
+            marker = ""  # an item without text (an image, a code block) leaves no marker
         elif token.type == "tr_open":
             row = []
         elif token.type == "tr_close" and row is not None:

@@ -61,19 +61,17 @@ FULL_Z = 3.0
 SEMANTIC_LANGUAGES = frozenset({"en"})
 MAX_SENTENCES = 20
 # The common facts of a product, as customers ask for them in the languages the assistant
-# speaks: a fact whose name holds one of a subject's words answers a question holding another
-# ("Wie viel kostet die Tasche?" -> "Preis"), where MiniLM cannot tell in other languages.
+# speaks: a fact whose whole name is one of a subject's words ("Preis", "Medidas") answers a
+# question holding another ("Wie viel kostet die Tasche?"), where MiniLM cannot tell in other
+# languages. A name with more in it ("Shipping cost", "Made in") is no common fact.
 _SUBJECTS = (
-    "price prices cost costs priced much preis kostet kosten viel wieviel prix coute coutent "
-    "couter tarif precio precios cuesta cuestan cuestas vale valen",
-    "size sizes sizing dimensions measurements measure big large small fit groesse groessen "
-    "grosse grossen mass masse passform taille tailles dimension mesure mesures grand petit "
-    "talla tallas tamano medida medidas mide miden",
-    "care wash washable washing clean iron pflege waschen waschbar wasche waschmaschine "
-    "bugeln entretien laver lavable lavage nettoyer repasser cuidado cuidados lavar lavado "
-    "limpiar planchar",
-    "material materials fabric made cotton linen stoff gewebe matiere tissu composition "
-    "tejido tela composicion",
+    "price prices cost costs priced preis kostet kosten prix coute coutent couter tarif "
+    "precio precios cuesta cuestan",
+    "size sizes sizing dimensions measurements measure groesse groessen grosse grossen masse "
+    "taille tailles dimension mesure mesures talla tallas tamano medida medidas mide miden",
+    "care wash washable washing pflege waschen waschbar wasche waschmaschine entretien laver "
+    "lavable lavage cuidado cuidados lavar lavado",
+    "material materials fabric stoff gewebe matiere tissu composition tejido tela composicion",
     "colour colours color colors farbe farben couleur couleurs coloris colore colores",
 )
 SUBJECT_WORDS = tuple(frozenset(ranking.words(subject)) for subject in _SUBJECTS)
@@ -171,7 +169,7 @@ def lines_of(facts: Sequence[Sequence[str]], description: str) -> tuple[Line, ..
 def _subject_of(fact_name: str) -> frozenset[str]:
     """Return the words customers ask a fact by, when its name is one of the common ones."""
     named = frozenset(ranking.words(fact_name))
-    return frozenset().union(*(words for words in SUBJECT_WORDS if words & named))
+    return next((words for words in SUBJECT_WORDS if named and named <= words), frozenset())
 
 
 def line_texts(name: str, lines: Sequence[Line]) -> list[str]:
@@ -337,10 +335,11 @@ def _ranked_lines(
         sentences = [line for line in sheet.lines if line.fact is None]
         return [(NAME_ONLY_LINE, (sentences or list(sheet.lines))[0])]
     query = np.asarray(query_vector).reshape(-1)
+    semantic = sheet.locale.split("-")[0] in SEMANTIC_LANGUAGES
     usable = (
-        sheet.vectors is not None
+        semantic
+        and sheet.vectors is not None
         and np.asarray(sheet.vectors).shape == (len(sheet.lines), len(query))
-        and sheet.locale.split("-")[0] in SEMANTIC_LANGUAGES
     )
     cosines = np.asarray(sheet.vectors) @ query if usable else np.zeros(len(sheet.lines))
     spread = float(cosines.std())
@@ -351,7 +350,7 @@ def _ranked_lines(
         if keyword > 0 or (line.fact is not None and z >= MIN_Z):
             meaning = min(1.0, max(0.0, float(z) / FULL_Z))
             # Without meanings to weigh (a sheet in another language), the words tell alone.
-            ranked.append((ranking.combined(keyword, meaning) if usable else keyword, line))
+            ranked.append((ranking.combined(keyword, meaning) if semantic else keyword, line))
     ranked.sort(key=lambda entry: -entry[0])
     return ranked
 

@@ -30,25 +30,25 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # Left in, a Spanish "cuánto" met "en cuanto" (as soon as) in an article about something else.
 _STOP_TEXT = (
     # English
-    "a about after all also am an and any are as at be been before but by can could did do "
+    "a about all also an and any are as at be been but by can could did do "
     "does for from get got had has have how i if in into is it its just me my need no "
     "not of on or our please should so than that the their them then there these they this "
-    "to too up us very was we were what when where which who why will with would you your "
+    "to too up very was we were what when where which who why will with would you your "
     # German
-    "ab aber alle als am an auch auf aus bei bin bis bitte da dann das dass dem den der des "
+    "ab aber alle als am an auch auf aus bei bis bitte da dann das dass dem der des "
     "die dies diese dieser du durch ein eine einem einen einer es fur gibt habe haben hier "
     "ich ihr ihre im in ist ja kann kannst konnen konnte mein meine mich mir mit muss "
     "nach nicht noch nur ob oder sein sich sie sind so soll sollte um und uns unser vom von "
-    "vor warum was welche welcher welches wenn wer wie wir wird wo wurde zu zum "
+    "vor warum was welche welcher welches wenn wer wie wieviel viel wir wird wo wurde zu zum "
     "zur uber "
     # French
-    "a au aux avec ce ces cette combien comment dans de des do donc du elle en est et etre "
-    "faut il ils je la le les leur lui ma mais me mes moi mon ne nos notre nous on ou par pas "
+    "a au aux avec ce ces cette combien comment dans de des donc du elle en est et etre "
+    "faut il ils je la le les leur lui ma me mes moi mon ne nos notre nous on ou par pas "
     "peut peux pour pourquoi puis quand que quel quelle quelles quels qui quoi sa se ses "
-    "si son sont sur ta te tes toi ton tu un une vos votre vous y "
+    "si sont sur ta te tes toi tu un une vos votre vous y "
     # Spanish
     "a al algo como con cual cuales cuando cuanta cuanto cuantos de debo del donde el ella "
-    "en es esa ese esta este esto estoy ha hay la las le les lo los me mi mis muy no nos o "
+    "en es esa ese esta este esto estoy ha la las le les lo los me mi mis muy no nos o "
     "para pero por porque puede puedo que quien se si sin su sus te tengo tiene tu un una "
     "unas uno unos usted y ya"
 )
@@ -71,10 +71,16 @@ STOPWORDS = frozenset(words(_STOP_TEXT))
 
 
 # A query word no article holds is looked for as the start or the end of longer words, when
-# it is at least this long ("Versand" in "Versandzeiten", "Tasche" in "Tragetasche", "refund"
-# in "refunded"); such a part counts PART_WEIGHT of a whole word.
+# it is at least this long and has no digit ("Versand" in "Versandzeiten", "Tasche" in
+# "Tragetasche", "refund" in "refunded"); it counts PART_WEIGHT of a whole word (its IDF, in
+# the score and in the sum it is divided by). A word ends another only after a front of
+# MIN_FRONT letters or more, as a compound's first part is ("Trage-tasche"): "dress" does not
+# end "address", nor "change" "exchange". At most MAX_PARTS words of a query are looked for
+# so (a pasted paragraph of unknown words costs a few set lookups an article each).
 MIN_PART = 5
+MIN_FRONT = 4
 PART_WEIGHT = 0.5
+MAX_PARTS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +115,17 @@ def document(title: str, text: str, tags: Sequence[str] = ()) -> Document:
 
 
 def part_count(doc: Document, term: str) -> int:
-    """Count the document's words that start or end with `term` (longer than it)."""
-    ahead = _starting_with(doc.forwards, term) if term[:MIN_PART] in doc.heads else []
-    behind = []
+    """Count the document's words that start with `term`, or end with it after a front of
+    MIN_FRONT letters or more (each word once)."""
+    found = set(_starting_with(doc.forwards, term)) if term[:MIN_PART] in doc.heads else set()
     if term[-MIN_PART:] in doc.tails:
-        behind = [word[::-1] for word in _starting_with(doc.backwards, term[::-1])]
-    return sum(doc.counts[word] for word in (*ahead, *behind) if word != term)
+        found.update(
+            word[::-1]
+            for word in _starting_with(doc.backwards, term[::-1])
+            if len(word) - len(term) >= MIN_FRONT
+        )
+    found.discard(term)
+    return sum(doc.counts[word] for word in found)
 
 
 def _starting_with(sorted_words: tuple[str, ...], part: str) -> list[str]:
@@ -133,22 +144,28 @@ def keyword_scores(query: str, documents: Sequence[Document]) -> list[float]:
     frequency (length-normalised, capped at 1); the sum is divided by the IDF of every query
     word found in any document. Words no document holds cannot tell articles apart and are
     left out, as are stop words; a long one that no document holds whole counts where it
-    begins or ends a word (German compounds, English endings), at PART_WEIGHT."""
+    begins or ends a word (German compounds, English endings), at PART_WEIGHT (see MIN_PART).
+    """
     terms = {word for word in words(query) if word not in STOPWORDS}
     if not documents or not terms:
         return [0.0] * len(documents)
     found: dict[str, list[float]] = {}
-    for term in terms:
+    weights: dict[str, float] = {}
+    parts = 0
+    for term in sorted(terms, key=lambda word: (-len(word), word)):
         column = [float(doc.counts.get(term, 0)) for doc in documents]
-        if not any(column) and len(term) >= MIN_PART:
-            column = [PART_WEIGHT * part_count(doc, term) for doc in documents]
+        weights[term] = 1.0
+        if not any(column) and _may_be_part(term) and parts < MAX_PARTS:
+            parts += 1
+            column = [float(part_count(doc, term)) for doc in documents]
+            weights[term] = PART_WEIGHT
         if any(column):
             found[term] = column
     if not found:
         return [0.0] * len(documents)
     average = sum(doc.length for doc in documents) / len(documents) or 1.0
     idf = {
-        term: math.log(1 + (len(documents) - held + 0.5) / (held + 0.5))
+        term: weights[term] * math.log(1 + (len(documents) - held + 0.5) / (held + 0.5))
         for term, column in found.items()
         for held in [sum(1 for count in column if count)]
     }
@@ -163,6 +180,10 @@ def keyword_scores(query: str, documents: Sequence[Document]) -> list[float]:
                 score += weight * min(1.0, count * (K1 + 1) / (count + norm))
         scores.append(score / total)
     return scores
+
+
+def _may_be_part(term: str) -> bool:
+    return len(term) >= MIN_PART and not any(character.isdigit() for character in term)
 
 
 def semantic_scores(query: Vectors, vectors: Vectors) -> list[float]:
@@ -197,18 +218,25 @@ def word_starts(text: str) -> dict[str, int]:
 def snippet(text: str, starts: dict[str, int], query: str, limit: int = SNIPPET_CHARS) -> str:
     """Return up to `limit` characters of an article's lines (`markdown.plain_lines`), from
     the sentence of the first query word found, else from the start; a word in a list or a
-    table starts it at the line that leads into the list. It ends after the last whole line
-    that fits (when that keeps half of it), else at a word boundary with an ellipsis; `starts`
-    is the text's `word_starts`."""
+    table starts it at the line that leads into the list, unless the word's line would not
+    fit then (a long list: from the word's line). It ends after the last whole line that fits
+    (when that keeps half of it), with a line "…" when more follows, else at a word boundary
+    with an ellipsis; `starts` is the text's `word_starts`."""
     wanted = {word for word in words(query) if word not in STOPWORDS}
     found = [starts[word] for word in wanted if word in starts]
-    start = _start(text, min(found)) if found else 0
+    start = 0
+    if found:
+        first = min(found)
+        start = _start(text, first)
+        line_end = text.find("\n", first)
+        if (len(text) if line_end < 0 else line_end) - start > limit:
+            start = text.rfind("\n", 0, first) + 1
     piece = text[start:].strip()
     if len(piece) <= limit:
         return piece
-    line_end = piece.rfind("\n", 0, limit)
+    line_end = piece.rfind("\n", 0, limit - 2)
     if line_end >= limit // 2:
-        return piece[:line_end].rstrip()
+        return piece[:line_end].rstrip() + "\n…"
     cut = piece[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,.;:")
     return f"{cut}…"
 

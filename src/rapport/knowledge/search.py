@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.recent import SETTINGS_SECONDS, Recent
 from rapport.knowledge import ranking
 from rapport.knowledge.embedding import article_text, embed, from_bytes
-from rapport.knowledge.markdown import plain_lines, plain_text
+from rapport.knowledge.markdown import plain_forms
 from rapport.knowledge.models import Article
 from rapport.knowledge.repository import ArticleKey, ArticleRepository
 from rapport.knowledge.schemas import ArticleHit
@@ -235,8 +235,7 @@ def articles_changed(session: AsyncSession, workspace_id: str) -> None:
 
 def indexed(article: Article) -> Indexed:
     """Index one article: its plain text, BM25 counts and stored vector."""
-    text = plain_text(article.body)
-    lines = plain_lines(article.body)
+    text, lines = plain_forms(article.body)
     vector = from_bytes(article.embedding) if article.embedding else None
     return Indexed(
         updated_at=article.updated_at,

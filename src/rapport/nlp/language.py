@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,8 +23,8 @@ OTHER_LANGUAGE_SURE = 0.9
 FOCUSED_SURE = 0.9
 SPANISH = "es"
 # Of the languages a shop's assistant speaks, only Spanish opens a question or an exclamation
-# with these: "¿Aceptan PayPal?" is Spanish, though too short for the model to be sure.
-SPANISH_OPENERS = frozenset("¿¡")
+# with "¿" or "¡": "¿Aceptan PayPal?" is Spanish, though too short for the model to be sure.
+SPANISH_OPENING = re.compile(r"(?:^|[\s.!?])[¿¡]\s*[^\W\d_]")
 
 
 def outside(found: LanguageResult, languages: Sequence[str], sure: float) -> bool:
@@ -65,9 +66,10 @@ class FocusedDetector:
     detector is unsure but its best guess is one of `languages`, and the text has at least two
     words, the same model is asked again among `languages` alone, and its answer is taken when
     at least FOCUSED_SURE. A text surely in another language, a single word ("ok", "merci") and
-    a guess outside `languages` keep the general reading; a text the general detector is
-    unsure of that opens a question or exclamation the Spanish way ("¿", "¡") is Spanish, if
-    Spanish is one of `languages`."""
+    a guess outside `languages` keep the general reading; a text of two words or more the
+    general detector is unsure of, that opens a question or an exclamation the Spanish way
+    ("¿Aceptan PayPal?") and that the focused reading leans to Spanish, is Spanish (if it is
+    one of `languages`)."""
 
     def __init__(self, languages: Sequence[str]) -> None:
         self.languages = tuple(languages)
@@ -77,13 +79,13 @@ class FocusedDetector:
     def detect(self, text: str) -> LanguageResult:
         """Return the general reading, or the focused one where it is sure and that is not."""
         found = self._general.detect(text)
-        unsure = found.confidence < LANGUAGE_SURE
-        if unsure and SPANISH in self.languages and not SPANISH_OPENERS.isdisjoint(text):
-            return LanguageResult(SPANISH, FOCUSED_SURE)
-        if found.confidence >= LANGUAGE_SURE or found.language not in self.languages:
+        if found.confidence >= LANGUAGE_SURE:
             return found
         words = sum(1 for word in text.split() if any(character.isalpha() for character in word))
-        if words < 2:
+        spanish_way = SPANISH in self.languages and SPANISH_OPENING.search(text) is not None
+        if words < 2 or (found.language not in self.languages and not spanish_way):
             return found
         focused = self._focused.detect(text)
+        if spanish_way and focused.language == SPANISH:
+            return LanguageResult(SPANISH, max(focused.confidence, FOCUSED_SURE))
         return focused if focused.confidence >= FOCUSED_SURE else found
