@@ -246,8 +246,8 @@ async def test_an_email_left_offline_is_a_private_note(
     note = listed.json()["items"][-1]
     assert (note["author_type"], note["private"]) == ("system", True)
     assert note["body"] == (
-        "No agent was online; the visitor left ana@example.com. Replies they have not read in "
-        "the chat 2 minutes later are emailed there."
+        "No agent was online; the customer left ana@example.com. Agents' replies they have not "
+        "read in the chat 2 minutes later are emailed there."
     )
     assert await _bodies(client, token) == ["Hi"]
 

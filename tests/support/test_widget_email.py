@@ -11,8 +11,10 @@ import pytest
 from fastapi import FastAPI
 
 from rapport.core.db import Database
+from rapport.identity.audit import SYSTEM
+from rapport.identity.verification import identity_verification, user_hash
 from rapport.support.enums import Channel
-from rapport.support.widget_email import UNSEEN_FOR
+from rapport.support.widget_email import MAX_REPLIES, UNSEEN_FOR
 from rapport.worker.runner import Worker
 from tests.fixtures.assistant import enable_assistant
 from tests.fixtures.identity import bearer, make_api_key, make_source, make_workspace
@@ -195,3 +197,118 @@ async def test_the_assistants_answers_are_not_emailed(
     assert "assistant" in [item["author_type"] for item in authors.json()["items"]]
     await _later(database, clock)
     assert inbox.received == []
+
+
+async def test_more_replies_than_one_email_carries_say_so(
+    database: Database, client: httpx.AsyncClient, inbox: Inbox
+) -> None:
+    clock = FrozenClock()
+    chat = await _chat(database, client)
+    await chat.leave_email()
+    for number in range(MAX_REPLIES + 1):
+        await chat.reply(f"Reply {number}")
+    await _later(database, clock)
+    [(_, _, sent)] = inbox.received
+    lines = sent.get_content().split("\n\n")
+    assert lines[:2] == ["(Earlier replies are in the chat.)", "Reply 1"]
+    assert lines[MAX_REPLIES] == f"Reply {MAX_REPLIES}"
+
+
+async def test_an_address_left_before_the_first_message_is_told_to_agents(
+    database: Database, client: httpx.AsyncClient, inbox: Inbox
+) -> None:
+    clock = FrozenClock()
+    workspace = await make_workspace(database)
+    source = await make_source(database, workspace)
+    started = await client.post("/widget/sessions", json={"write_key": source.write_key})
+    visitor = {"Authorization": f"Bearer {started.json()['visitor_token']}"}
+    left = await client.post("/widget/email", json={"email": "ana@example.com"}, headers=visitor)
+    assert left.status_code == 204
+    sent = await client.post(
+        "/widget/messages", json={"client_id": "client-0001", "body": "Hi"}, headers=visitor
+    )
+    conversation_id = sent.json()["conversation_id"]
+    key = bearer(await make_api_key(database, workspace))
+    chat = Chat(client, started.json()["visitor_token"], conversation_id, key)
+    listed = await client.get(f"/api/v1/conversations/{conversation_id}/messages", headers=key)
+    assert [(item["author_type"], item["private"]) for item in listed.json()["items"]] == [
+        ("customer", False),
+        ("system", True),
+    ]
+    assert "the customer left ana@example.com" in listed.json()["items"][1]["body"]
+    await chat.reply("Hello!")
+    await _later(database, clock)
+    assert [recipients for _, recipients, _ in inbox.received] == [["ana@example.com"]]
+
+
+async def test_another_person_on_the_same_browser_never_gets_the_address(
+    database: Database, client: httpx.AsyncClient, inbox: Inbox
+) -> None:
+    # The address is the conversation's: another customer signing in on the same browser,
+    # or a stranger after a sign-out, neither sees it nor has replies sent to it.
+    clock = FrozenClock()
+    workspace = await make_workspace(database)
+    source = await make_source(database, workspace)
+    async with database.session() as session:
+        secret = await identity_verification.secret(
+            session, workspace_id=workspace.id, source_id=source.id, actor=SYSTEM
+        )
+
+    async def start(token: str | None, user_id: str | None) -> dict:
+        fields: dict[str, str] = {"write_key": source.write_key}
+        if token:
+            fields["visitor_token"] = token
+        if user_id:
+            fields |= {"user_id": user_id, "user_hash": user_hash(secret, user_id)}
+        started = await client.post("/widget/sessions", json=fields)
+        assert started.status_code == 200, started.text
+        return dict(started.json())
+
+    first = await start(None, "customer-1")
+    token = first["visitor_token"]
+    visitor = {"Authorization": f"Bearer {token}"}
+    await client.post(
+        "/widget/messages", json={"client_id": "client-0001", "body": "Hi"}, headers=visitor
+    )
+    left = await client.post("/widget/email", json={"email": "one@example.com"}, headers=visitor)
+    assert left.status_code == 204
+    second = await start(token, "customer-2")  # another customer signs in on this browser
+    assert second["email_left"] is False
+    sent = await client.post(
+        "/widget/messages",
+        json={"client_id": "client-0002", "body": "Where is my order?"},
+        headers=visitor,
+    )
+    key = bearer(await make_api_key(database, workspace))
+    chat = Chat(client, token, sent.json()["conversation_id"], key)
+    await chat.reply("Your order goes to 5 Elm St.")
+    stranger = await start(token, None)  # signed out: a stranger on the browser
+    assert stranger["email_left"] is False
+    await client.post("/widget/email", json={"email": "evil@example.com"}, headers=visitor)
+    await _later(database, clock)
+    assert inbox.received == []
+    assert (await start(token, "customer-1"))["email_left"] is True  # theirs, on their chat
+
+
+@pytest.mark.parametrize(
+    ("email", "status", "stored"),
+    [
+        ("kunde@müller.de", 204, "kunde@xn--mller-kva.de"),  # the domain in punycode
+        ("jörg@example.de", 422, None),  # mail servers refuse a name with accents
+    ],
+)
+async def test_an_address_is_kept_as_mail_servers_take_it(
+    database: Database,
+    client: httpx.AsyncClient,
+    inbox: Inbox,
+    email: str,
+    status: int,
+    stored: str | None,
+) -> None:
+    clock = FrozenClock()
+    chat = await _chat(database, client)
+    left = await client.post("/widget/email", json={"email": email}, headers=chat.visitor)
+    assert left.status_code == status, left.text
+    await chat.reply("Hello!")
+    await _later(database, clock)
+    assert [recipients for _, recipients, _ in inbox.received] == ([[stored]] if stored else [])

@@ -246,7 +246,8 @@ class WidgetVisitor(TenantMixin, Base):
     customer_id: Mapped[str | None] = mapped_column(
         String(32), ForeignKey("customers.id", ondelete="SET NULL")
     )
-    # Where to send the reply when no agent was online (sealed to the row).
+    # An address left before the visitor's first conversation (sealed to the row): it goes to
+    # the next conversation they open, and is forgotten when who is signed in changes.
     email: Mapped[bytes | None] = mapped_column(LargeBinary)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -268,7 +269,9 @@ class WidgetThread(TenantMixin, Base):
     user_index: Mapped[str | None] = mapped_column(String(64))
     visitor_read_seq: Mapped[int] = mapped_column(Integer, default=0)
     agent_read_seq: Mapped[int] = mapped_column(Integer, default=0)
-    # The last reply emailed to the address the visitor left (support/widget_email.py).
+    # Where to email the replies its customer has not seen (sealed to the row; left in the
+    # widget when no one was online), and the last reply emailed (support/widget_email.py).
+    email: Mapped[bytes | None] = mapped_column(LargeBinary)
     emailed_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 

@@ -22,7 +22,7 @@ from rapport.support.models import Message, WidgetClientMessage, WidgetThread, W
 from rapport.support.notify import announce
 from rapport.support.schemas import Acting, ConversationCreate, MessageCreate
 from rapport.support.service import PlannedPost, conversations
-from rapport.support.widget_email import UNSEEN_FOR, email_aad
+from rapport.support.widget_email import UNSEEN_FOR, thread_email_aad, visitor_email_aad
 from rapport.support.widget_errors import (
     IdentityNotVerified,
     VisitorNotRecognised,
@@ -88,6 +88,8 @@ class WidgetService:
                 session, workspace_id, "user_id", body.user_id
             )
         row, token = await _visitor_of(session, workspace_id, source_id, body.visitor_token)
+        if row.user_index != user_index:
+            row.email = None  # left by whoever was signed in (or not) on this browser before
         row.user_index, row.customer_id, row.last_seen_at = user_index, customer_id, utcnow()
         visitor = _visitor(row)
         thread = await ThreadRepository(session, visitor.workspace_id).latest_owned(
@@ -106,7 +108,7 @@ class WidgetService:
             agent_read_seq=thread.agent_read_seq if thread else 0,
             agents_online=await self.agents_online(session, visitor.workspace_id),
             verified=user_index is not None,
-            email_left=row.email is not None,
+            email_left=(thread.email if thread else row.email) is not None,
         )
 
     async def authenticate(self, session: AsyncSession, token: str) -> Visitor:
@@ -243,23 +245,36 @@ class WidgetService:
         )  # fmt: skip
 
     async def leave_email(self, session: AsyncSession, visitor: Visitor, email: str) -> None:
-        """Keep where to send the replies the visitor does not see (sealed; emailed by
-        support/widget_email.py) and say so in a private note for agents."""
+        """Keep where to email the replies of the visitor's current conversation they do not
+        see (sealed to its thread: the conversation's, never the browser's; support/
+        widget_email.py) and tell agents in a private note. Before a first conversation it is
+        kept on the visitor for the next one they open, until who is signed in changes."""
+        thread = await self._thread(session, visitor, None)
+        if thread is not None:
+            await self._address_thread(session, visitor, thread.conversation_id, email)
+            return
         row = await VisitorRepository(session, visitor.workspace_id).locked(visitor.id)
         if row is None:
             raise VisitorNotRecognised("Unknown visitor; start a new widget session.")
-        row.email = keyring().encrypt(email, email_aad(row.id))
-        thread = await self._thread(session, visitor, None)
-        if thread is None:
-            return
+        row.email = keyring().encrypt(email, visitor_email_aad(row.id))
+
+    async def _address_thread(
+        self, session: AsyncSession, visitor: Visitor, conversation_id: str, email: str
+    ) -> None:
         acting = _acting(visitor)
         conversation = await conversations.get_for_change(
-            session, visitor.workspace_id, thread.conversation_id, acting
+            session, visitor.workspace_id, conversation_id, acting
         )
+        thread = await ThreadRepository(session, visitor.workspace_id).for_conversation(
+            conversation_id
+        )
+        if thread is None:
+            raise ConversationNotFound("No such conversation for this visitor.")
+        thread.email = keyring().encrypt(email, thread_email_aad(thread.id))
         minutes = int(UNSEEN_FOR.total_seconds() // 60)
         text = (
-            f"No agent was online; the visitor left {email}. Replies they have not read in "
-            f"the chat {minutes} minutes later are emailed there."
+            f"No agent was online; the customer left {email}. Agents' replies they have not "
+            f"read in the chat {minutes} minutes later are emailed there."
         )
         await write_message(
             session, conversation, AuthorType.system, "system", text, acting=acting, private=True
@@ -302,6 +317,11 @@ class WidgetService:
             session, visitor.workspace_id, owner_topic(visitor),
             {"type": "widget.conversation", "conversation_id": conversation.id},
         )  # fmt: skip
+        row = await VisitorRepository(session, visitor.workspace_id).locked(visitor.id)
+        if row is not None and row.email is not None:  # left before this first conversation
+            email = keyring().decrypt(row.email, visitor_email_aad(row.id))
+            row.email = None
+            await self._address_thread(session, visitor, conversation.id, email)
         return await ThreadMessageRepository(session, visitor.workspace_id).latest(conversation.id)
 
 

@@ -21,8 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.crypto import keyring
 from rapport.core.jobs import enqueue, job
 from rapport.messaging.service import outbound
-from rapport.support.enums import AuthorType
-from rapport.support.models import Conversation, Message, WidgetThread, WidgetVisitor
+from rapport.support.models import Conversation, Message, WidgetThread
 from rapport.support.widget_repository import ThreadMessageRepository, ThreadRepository
 
 REPLY_EMAIL = "support.widget_reply_email"
@@ -32,47 +31,54 @@ UNSEEN_FOR = timedelta(minutes=2)
 # The replies one email carries at most (the newest are the ones that matter).
 MAX_REPLIES = 20
 
-# (subject, the email's last lines), in the conversation's language.
+# (subject, the email's last lines, the line for replies left out), in the conversation's
+# language.
 _WORDS = {
     "en": (
         "A reply to your chat",
         "You left this address in our chat when no one was online.\n"
         "To carry on, write in the chat on our website.",
+        "(Earlier replies are in the chat.)",
     ),
     "fr": (
         "Une réponse à votre message",
         "Vous avez laissé cette adresse dans notre chat quand personne n'était en ligne.\n"
         "Pour continuer, écrivez-nous dans le chat de notre site.",
+        "(Les réponses précédentes sont dans le chat.)",
     ),
     "de": (
         "Eine Antwort auf Ihre Nachricht",
         "Sie haben diese Adresse in unserem Chat hinterlassen, als niemand online war.\n"
         "Schreiben Sie uns im Chat auf unserer Website, um fortzufahren.",
+        "(Frühere Antworten finden Sie im Chat.)",
     ),
     "es": (
         "Una respuesta a su mensaje",
         "Dejó esta dirección en nuestro chat cuando no había nadie en línea.\n"
         "Para continuar, escríbanos en el chat de nuestra web.",
+        "(Las respuestas anteriores están en el chat.)",
     ),
 }
 
 
-def email_aad(visitor_id: str) -> str:
-    """Return the associated data that binds a visitor's sealed email to its row."""
+def thread_email_aad(thread_id: str) -> str:
+    """Return the associated data that binds a conversation's sealed address to its thread."""
+    return f"widget_threads.email:{thread_id}"
+
+
+def visitor_email_aad(visitor_id: str) -> str:
+    """Return the associated data that binds an address left before a first conversation to
+    its visitor."""
     return f"widget_visitors.email:{visitor_id}"
 
 
 async def schedule(session: AsyncSession, conversation: Conversation) -> None:
     """Queue the email of an agent's reply for later, when the conversation came through the
-    widget and its visitor left an address (one read; the job decides the rest)."""
-    query = (
-        select(WidgetVisitor.id)
-        .join(WidgetThread, WidgetThread.visitor_id == WidgetVisitor.id)
-        .where(
-            WidgetThread.workspace_id == conversation.workspace_id,
-            WidgetThread.conversation_id == conversation.id,
-            WidgetVisitor.email.is_not(None),
-        )
+    widget and its customer left an address for it (one read; the job decides the rest)."""
+    query = select(WidgetThread.id).where(
+        WidgetThread.workspace_id == conversation.workspace_id,
+        WidgetThread.conversation_id == conversation.id,
+        WidgetThread.email.is_not(None),
     )
     if (await session.execute(query)).first() is not None:
         enqueue(
@@ -90,27 +96,25 @@ async def email_unseen_replies(
 ) -> None:
     """Email the agents' replies of a widget conversation its visitor has not seen."""
     thread = await ThreadRepository(session, workspace_id).for_conversation(conversation_id)
-    if thread is None:
+    if thread is None or thread.email is None:
         return
-    visitor = await session.get(WidgetVisitor, thread.visitor_id)
-    if visitor is None or visitor.email is None:
-        return
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None or conversation.merged_into_id is not None:
+        return  # merged away: its thread's places no longer match its messages
     after = max(thread.visitor_read_seq, thread.emailed_seq)
     messages = ThreadMessageRepository(session, workspace_id)
-    replies = [
-        message
-        for message in await messages.public_after(conversation_id, after, limit=500)
-        if message.author_type == AuthorType.agent
-    ][-MAX_REPLIES:]
-    if not replies:
+    newest = await messages.agent_replies_after(conversation_id, after, MAX_REPLIES + 1)
+    if not newest:
         return  # read in the chat meanwhile, or emailed by an earlier job
-    conversation = await session.get(Conversation, conversation_id)
-    language = (conversation.detected_language if conversation else None) or "en"
-    subject, footer = _WORDS.get(language.split("-")[0], _WORDS["en"])
+    replies = list(reversed(newest[:MAX_REPLIES]))
+    language = conversation.detected_language or "en"
+    subject, footer, earlier = _WORDS.get(language.split("-")[0], _WORDS["en"])
     email = EmailMessage()
-    email["To"] = keyring().decrypt(visitor.email, email_aad(visitor.id))
+    email["To"] = keyring().decrypt(thread.email, thread_email_aad(thread.id))
     email["Subject"] = subject
     texts = [_text(message) for message in replies]
+    if len(newest) > MAX_REPLIES:
+        texts.insert(0, earlier)
     email.set_content("\n\n".join(texts) + f"\n\n-- \n{footer}\n")
     await outbound.queue(session, workspace_id, email, purpose=PURPOSE)
     thread.emailed_seq = replies[-1].seq

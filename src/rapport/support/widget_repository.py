@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, select
 
 from rapport.core.repository import Repository, TenantRepository
+from rapport.support.enums import AuthorType
 from rapport.support.models import Message, WidgetClientMessage, WidgetThread, WidgetVisitor
 
 
@@ -104,6 +105,18 @@ class ThreadMessageRepository(TenantRepository[Message]):
             Message.seq > after_seq,
         )
         return await self.all(query.order_by(Message.seq, Message.id).limit(limit))
+
+    async def agent_replies_after(
+        self, conversation_id: str, after_seq: int, limit: int
+    ) -> Sequence[Message]:
+        """Return a conversation's public agents' replies after a place in it, newest first."""
+        query = self.base_query().where(
+            Message.conversation_id == conversation_id,
+            Message.private.is_(False),
+            Message.author_type == AuthorType.agent,
+            Message.seq > after_seq,
+        )
+        return await self.all(query.order_by(Message.seq.desc(), Message.id.desc()).limit(limit))
 
     async def public_after_owned(
         self,

@@ -102,6 +102,19 @@ class WidgetRead(BaseModel):
 class WidgetEmail(BaseModel):
     email: EmailStr = Field(description="Where to send the reply.")
 
+    @field_validator("email")
+    @classmethod
+    def _deliverable(cls, value: str) -> str:
+        """Keep an address mail servers take: a plain-ASCII name, the domain in punycode
+        ("kunde@müller.de" goes to "kunde@xn--mller-kva.de")."""
+        name, _, domain = value.rpartition("@")
+        if not name.isascii():
+            raise ValueError("Use an address whose part before the @ has no accents.")
+        try:
+            return f"{name}@{domain.encode('idna').decode('ascii')}"
+        except UnicodeError as error:
+            raise ValueError("This email domain cannot be written for mail servers.") from error
+
 
 @dataclass(frozen=True)
 class Visitor:

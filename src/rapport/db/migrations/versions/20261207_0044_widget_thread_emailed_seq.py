@@ -4,8 +4,12 @@ Revision ID: 20261207_0044
 Revises: 20261207_0043
 Create Date: 2026-12-07 22:00:00
 
-- widget_threads.emailed_seq: the place of the last reply emailed to the visitor (0: none), so
-  a reply is emailed once, and several unseen ones in one email.
+- widget_threads.email: where to email the replies of this conversation its customer has not
+  seen (sealed to the row), left in the widget when no one was online. It is the
+  conversation's, not the browser's: another person signing in on the same browser, or a
+  stranger after a sign-out, never gets it.
+- widget_threads.emailed_seq: the place of the last reply emailed (0: none), so a reply is
+  emailed once, and several unseen ones in one email.
 """
 
 from collections.abc import Sequence
@@ -21,6 +25,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("widget_threads", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("email", sa.LargeBinary(), nullable=True))
         batch_op.add_column(
             sa.Column("emailed_seq", sa.Integer(), nullable=False, server_default="0")
         )
@@ -29,3 +34,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("widget_threads", schema=None) as batch_op:
         batch_op.drop_column("emailed_seq")
+        batch_op.drop_column("email")
