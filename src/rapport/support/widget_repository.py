@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, select
 
 from rapport.core.repository import Repository, TenantRepository
 from rapport.support.enums import AuthorType
@@ -95,26 +95,26 @@ class ClientMessageRepository(TenantRepository[WidgetClientMessage]):
 class ThreadMessageRepository(TenantRepository[Message]):
     model = Message
 
-    async def public_after(
-        self, conversation_id: str, after_seq: int, limit: int
-    ) -> Sequence[Message]:
-        """Return a conversation's public messages after a place in it, in order."""
-        query = self.base_query().where(
+    def _public_after(self, conversation_id: str, after_seq: int) -> Select[Message]:
+        return self.base_query().where(
             Message.conversation_id == conversation_id,
             Message.private.is_(False),
             Message.seq > after_seq,
         )
+
+    async def public_after(
+        self, conversation_id: str, after_seq: int, limit: int
+    ) -> Sequence[Message]:
+        """Return a conversation's public messages after a place in it, in order."""
+        query = self._public_after(conversation_id, after_seq)
         return await self.all(query.order_by(Message.seq, Message.id).limit(limit))
 
     async def agent_replies_after(
         self, conversation_id: str, after_seq: int, limit: int
     ) -> Sequence[Message]:
         """Return a conversation's public agents' replies after a place in it, newest first."""
-        query = self.base_query().where(
-            Message.conversation_id == conversation_id,
-            Message.private.is_(False),
-            Message.author_type == AuthorType.agent,
-            Message.seq > after_seq,
+        query = self._public_after(conversation_id, after_seq).where(
+            Message.author_type == AuthorType.agent
         )
         return await self.all(query.order_by(Message.seq.desc(), Message.id.desc()).limit(limit))
 
