@@ -210,7 +210,7 @@ async def test_the_filters_page_by_keyset_without_losing_or_mixing_conversations
     assert sorted(seen) == sorted(negative) and len(seen) == len(set(seen))
 
 
-async def test_the_conversation_carries_the_latest_labelled_messages_labels(
+async def test_the_conversation_carries_the_latest_mood_and_language_and_keeps_the_request(
     client: httpx.AsyncClient, database: Database
 ) -> None:
     desk = await make_desk(database)
@@ -225,9 +225,11 @@ async def test_the_conversation_carries_the_latest_labelled_messages_labels(
     assert sent.status_code == 201, sent.text
     await label_latest(database, desk.workspace.id, conversation_id, HAPPY)
     assert await ids(client, "sentiment=negative", headers) == []
-    assert await ids(client, "sentiment=positive&intent=out_of_scope", headers) == [conversation_id]
+    assert await ids(client, "intent=out_of_scope", headers) == []
+    assert await ids(client, "sentiment=positive&intent=cancel_order", headers) == [conversation_id]
     conversation = (await client.get(f"{URL}/{conversation_id}", headers=headers)).json()
     assert (conversation["sentiment"], conversation["detected_language"]) == ("positive", "de")
+    assert conversation["intent"] == "cancel_order"
     messages = (await client.get(f"{URL}/{conversation_id}/messages", headers=headers)).json()
     assert [item["sentiment"] for item in messages["items"]] == ["negative", "positive"]
 

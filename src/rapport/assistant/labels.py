@@ -15,6 +15,7 @@ from rapport.nlp.language import (
     ENGLISH,
     LANGUAGE_SURE,
     OTHER_LANGUAGE_SURE,
+    UNKNOWN,
     FocusedDetector,
     outside,
 )
@@ -30,7 +31,6 @@ from rapport.support.assistant_desk import MessageLabels
 
 # The models see at most this much of a message (a 100 KB paste is labelled by its start).
 MAX_MODEL_CHARS = 2000
-UNKNOWN = "und"
 # The shipped intent model reads the languages it was trained on (English, French, German,
 # Spanish): a message surely (OTHER_LANGUAGE_SURE) in another gets no shipped intent. The
 # workspace's own intents, with examples in its language, still match it; the knowledge base
@@ -101,8 +101,13 @@ def label_text(text: str) -> MessageLabels:
     """Label one message: language, intent with confidence, sentiment with score."""
     cleaned = clean(text)
     if not any(character.isalnum() for character in cleaned):
-        # Empty, emoji-only or binary noise: nothing a model can read.
-        return MessageLabels(UNKNOWN, "out_of_scope", 0.0, "neutral", 0.0)
+        if not any(unicodedata.category(character) == "So" for character in cleaned):
+            # Empty, punctuation or binary noise: nothing a model can read.
+            return MessageLabels(UNKNOWN, "out_of_scope", 0.0, "neutral", 0.0, bare=True)
+        # Emoji alone ask for nothing but say how the customer feels (the sentiment heads
+        # read them by their names: "😡" is a pouting face).
+        [mood] = models().sentiment.analyze([cleaned], [LanguageResult(UNKNOWN, 0.0)])
+        return MessageLabels(UNKNOWN, "out_of_scope", 0.0, mood.label, round(float(mood.score), 4))
     loaded = models()
     detected = loaded.language.detect(cleaned)
     language = _told(detected)
@@ -120,6 +125,7 @@ def label_text(text: str) -> MessageLabels:
         intent_confidence=0.0 if other_language or bare else round(float(intent.confidence), 4),
         sentiment=sentiment.label,
         sentiment_score=round(float(sentiment.score), 4),
+        bare=bare,
     )
 
 

@@ -12,13 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.clock import as_utc, utcnow
 from rapport.core.crypto import DecryptionError
+from rapport.nlp.intents import OUT_OF_SCOPE
+from rapport.nlp.language import NO_LANGUAGE, UNKNOWN
 from rapport.support.enums import AuthorType, Channel, ConversationStatus, Priority
 from rapport.support.errors import ConversationMerged, ConversationNotFound
 from rapport.support.lifecycle import change_priority, change_status
 from rapport.support.messages import open_body, read_message, write_message
 from rapport.support.models import Conversation
 from rapport.support.priority import PRIORITY_RANK
-from rapport.support.repository import ConversationRepository, MessageRepository, MessageState
+from rapport.support.repository import MessageRepository, MessageState
 from rapport.support.schemas import ASSISTANT_ACTOR, Acting, MessageRead
 from rapport.support.service import conversations
 from rapport.support.widget import widget
@@ -40,6 +42,10 @@ class MessageLabels:
     intent_confidence: float
     sentiment: str
     sentiment_score: float
+    # A bare answer to the assistant's question (an order number, "yes", an email address)
+    # or nothing a model reads (emoji, noise): it says nothing of what the customer wants or
+    # feels, so the conversation keeps the labels it has.
+    bare: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ class AssistantDesk:
         )
         if not labelled:
             return None
-        for name, value in _conversation_labels(labels).items():
+        for name, value in _conversation_labels(conversation, labels).items():
             setattr(conversation, name, value)
         await _raise_priority(session, conversation, labels)
         return conversation
@@ -119,26 +125,26 @@ class AssistantDesk:
         neither overwrites the other's newer labels, and two runs never deadlock. A message
         whose conversation is gone or merged since the page was read waits for the next
         run. Return the messages labelled now."""
-        locked = set()
+        locked = {}
         for conversation_id in sorted({message.conversation_id for message, _ in labelled}):
             try:
-                await conversations.get_for_change(
+                locked[conversation_id] = await conversations.get_for_change(
                     session, workspace_id, conversation_id, ASSISTANT
                 )
             except (ConversationNotFound, ConversationMerged):
                 continue
-            locked.add(conversation_id)
         messages = MessageRepository(session, workspace_id)
-        threads = ConversationRepository(session, workspace_id)
         done = []
         for message, labels in labelled:
-            if message.conversation_id not in locked or not await messages.label(
+            conversation = locked.get(message.conversation_id)
+            if conversation is None or not await messages.label(
                 message.message_id, message.conversation_id, _message_labels(labels)
             ):
                 continue
             done.append(message)
             if not await messages.labelled_after(message.conversation_id, message.message_id):
-                await threads.set_labels(message.conversation_id, _conversation_labels(labels))
+                for name, value in _conversation_labels(conversation, labels).items():
+                    setattr(conversation, name, value)
         return done
 
     async def post(
@@ -195,15 +201,26 @@ def _message_labels(labels: MessageLabels) -> dict[str, object]:
     }
 
 
-def _conversation_labels(labels: MessageLabels) -> dict[str, object]:
-    """A conversation's label columns: its latest labelled customer message's labels."""
-    return {
-        "detected_language": labels.language,
-        "intent": labels.intent,
-        "intent_confidence": labels.intent_confidence,
-        "sentiment": labels.sentiment,
-        "sentiment_score": labels.sentiment_score,
-    }
+def _conversation_labels(conversation: Conversation, labels: MessageLabels) -> dict[str, object]:
+    """The label columns a conversation takes from a newer customer message: what its latest
+    messages that say something say. The language of the latest one whose language is told;
+    the intent of the latest one in scope (a "thanks" or an off-topic question after "I want
+    a refund" leaves the refund the conversation's intent), out of scope only while none was;
+    the sentiment of the latest one that is not a bare answer (an order number given to the
+    assistant says nothing of how the customer feels). A conversation without labels takes
+    all of the message's."""
+    changed: dict[str, object] = {}
+    unlabelled = conversation.intent is None
+    if unlabelled or labels.language not in (UNKNOWN, NO_LANGUAGE):
+        changed["detected_language"] = labels.language
+    if labels.bare and not unlabelled:
+        return changed
+    if unlabelled or labels.intent != OUT_OF_SCOPE or conversation.intent == OUT_OF_SCOPE:
+        changed["intent"] = labels.intent
+        changed["intent_confidence"] = labels.intent_confidence
+    changed["sentiment"] = labels.sentiment
+    changed["sentiment_score"] = labels.sentiment_score
+    return changed
 
 
 async def _raise_priority(

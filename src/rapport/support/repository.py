@@ -65,17 +65,6 @@ class ConversationRepository(TenantRepository[Conversation]):
             query = query.where(exists(carrying))
         return query
 
-    async def set_labels(self, conversation_id: str, labels: dict[str, Any]) -> None:
-        """Store a conversation's labels (its latest labelled customer message's), nothing
-        else of it changed."""
-        statement = (
-            update(Conversation)
-            .where(self.in_workspace(), Conversation.id == conversation_id)
-            .values(labels)
-            .execution_options(synchronize_session=False)
-        )
-        await self.session.execute(statement)
-
     async def move_thread(self, from_id: str, to_id: str) -> None:
         """Move a conversation's messages and history to another one."""
         for model in (Message, Activity):

@@ -1,0 +1,142 @@
+"""A conversation's labels say what its customer wants and feels: a bare answer to the
+assistant's question ("1002", "yes"), a "thanks" or an off-topic line after a request does
+not wipe the request from the inbox, its filters or the agent's view; a new request, a newer
+mood and a newly told language do replace the old ones. Each message keeps its own labels."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from rapport.assistant.backlog import label_backlog
+from rapport.assistant.labels import label_text
+from rapport.core.db import Database
+from rapport.support.assistant_desk import MessageLabels
+from tests.fixtures.assistant import conversation_row, customer_messages, post_quietly
+from tests.fixtures.identity import bearer, make_api_key
+from tests.fixtures.support_console import ANGRY, CALM, label_latest, make_desk, open_conversation
+
+URL = "/api/v1/conversations"
+# What the models make of "1002" sent after "which order?": a bare answer.
+ORDER_NUMBER = MessageLabels("und", "out_of_scope", 0.0, "neutral", 0.0, bare=True)
+THANKS = MessageLabels("de", "out_of_scope", 0.2, "positive", 0.66)
+UNTOLD_OK = MessageLabels("und", "out_of_scope", 0.31, "neutral", 0.01)
+FIELDS = ("detected_language", "intent", "intent_confidence", "sentiment", "sentiment_score")
+
+
+async def labels_after(database: Database, *sequence: MessageLabels) -> tuple[object, ...]:
+    """Open a conversation, label its messages in turn as live turns do, and return the
+    conversation's labels."""
+    desk = await make_desk(database)
+    conversation_id = await open_conversation(database, desk.workspace.id, "first")
+    await label_latest(database, desk.workspace.id, conversation_id, sequence[0])
+    for labels in sequence[1:]:
+        await post_quietly(database, desk.workspace.id, conversation_id, "next")
+        await label_latest(database, desk.workspace.id, conversation_id, labels)
+    conversation = await conversation_row(database, conversation_id)
+    return tuple(getattr(conversation, name) for name in FIELDS)
+
+
+async def test_a_bare_answer_leaves_the_request_and_the_mood(database: Database) -> None:
+    assert await labels_after(database, ANGRY, ORDER_NUMBER) == (
+        "fr", "cancel_order", 0.9172, "negative", -0.7134,
+    )  # fmt: skip
+
+
+async def test_a_thanks_after_a_request_keeps_the_request_and_takes_the_mood(
+    database: Database,
+) -> None:
+    assert await labels_after(database, ANGRY, THANKS) == (
+        "de", "cancel_order", 0.9172, "positive", 0.66,
+    )  # fmt: skip
+
+
+async def test_a_new_request_takes_over(database: Database) -> None:
+    assert await labels_after(database, ANGRY, ORDER_NUMBER, CALM) == (
+        "en", "delivery_period", 0.81, "neutral", 0.02,
+    )  # fmt: skip
+
+
+async def test_a_request_after_small_talk_takes_over(database: Database) -> None:
+    assert await labels_after(database, THANKS, ANGRY) == (
+        "fr", "cancel_order", 0.9172, "negative", -0.7134,
+    )  # fmt: skip
+
+
+async def test_a_first_message_gives_all_its_labels_even_bare(database: Database) -> None:
+    assert await labels_after(database, ORDER_NUMBER) == (
+        "und", "out_of_scope", 0.0, "neutral", 0.0,
+    )  # fmt: skip
+    assert await labels_after(database, ORDER_NUMBER, THANKS) == (
+        "de", "out_of_scope", 0.2, "positive", 0.66,
+    )  # fmt: skip
+
+
+async def test_an_untold_language_keeps_the_told_one(database: Database) -> None:
+    assert await labels_after(database, CALM, UNTOLD_OK) == (
+        "en", "delivery_period", 0.81, "neutral", 0.01,
+    )  # fmt: skip
+
+
+async def test_the_inbox_filter_still_finds_a_request_answered_with_its_order_number(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    desk = await make_desk(database)
+    headers = bearer(await make_api_key(database, desk.workspace))
+    conversation_id = await open_conversation(database, desk.workspace.id, "Annulez tout !")
+    await label_latest(database, desk.workspace.id, conversation_id, ANGRY)
+    sent = await client.post(
+        f"{URL}/{conversation_id}/messages", json={"kind": "customer", "body": "1002"},
+        headers=headers,
+    )  # fmt: skip
+    assert sent.status_code == 201, sent.text
+    await label_latest(database, desk.workspace.id, conversation_id, ORDER_NUMBER)
+
+    found = await client.get(f"{URL}?intent=cancel_order&sentiment=negative", headers=headers)
+    assert [item["id"] for item in found.json()["items"]] == [conversation_id]
+    messages = (await client.get(f"{URL}/{conversation_id}/messages", headers=headers)).json()
+    assert [(item["intent"], item["sentiment"]) for item in messages["items"]] == [
+        ("cancel_order", "negative"), ("out_of_scope", "neutral"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text", ["1002", "#1002", "yes", "oui", "ja bitte", "ok", "jane.doe@example.org", "???", "   "]
+)
+def test_answers_and_noise_are_bare(text: str) -> None:
+    assert label_text(text).bare
+
+
+def test_emoji_alone_ask_for_nothing_but_carry_a_mood() -> None:
+    angry, smile = label_text("😡😡"), label_text("🙂")
+    assert (angry.bare, angry.intent, angry.sentiment) == (False, "out_of_scope", "negative")
+    assert angry.sentiment_score < 0 < smile.sentiment_score
+    assert smile.sentiment == "positive"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["where is my order", "Annulez ma commande 1002 !", "thanks, that's all", "hmm"],
+)
+def test_messages_that_say_something_are_not_bare(text: str) -> None:
+    assert not label_text(text).bare
+
+
+async def test_the_backlog_labels_a_conversation_as_live_turns_do(database: Database) -> None:
+    desk = await make_desk(database)
+    conversation_id = await open_conversation(
+        database, desk.workspace.id, "I want to cancel my order, I ordered the wrong size"
+    )
+    await post_quietly(database, desk.workspace.id, conversation_id, "1002")
+
+    assert await label_backlog(database, desk.workspace.id, min_age=timedelta(0)) == 2
+
+    request, number = await customer_messages(database, conversation_id)
+    conversation = await conversation_row(database, conversation_id)
+    assert (request.intent, number.intent) == ("cancel_order", "out_of_scope")
+    assert (conversation.intent, conversation.intent_confidence) == (
+        "cancel_order", request.intent_confidence,
+    )  # fmt: skip
+    assert conversation.detected_language == "en"
