@@ -42,6 +42,8 @@ LANGUAGE_INTENTS_TRAIN = (
 LANGUAGE_INTENTS_TEST = (
     Path(__file__).resolve().parent / "data" / "shop_intents_multilingual_test.tsv"
 )
+# Questions about what shipping and returns cost, in the four languages (label, language, text).
+COST_QUESTIONS = Path(__file__).resolve().parent / "data" / "shop_cost_questions_test.tsv"
 NEAR_DUPLICATE = 0.85
 
 

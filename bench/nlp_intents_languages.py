@@ -20,6 +20,13 @@ accuracy (a rejection counts as a miss), out-of-scope recall and precision, accu
 macro-F1 over the 28 labels; then again for the messages not also in the training file (case,
 accents and punctuation aside: short ones such as "agent" were written by both writers).
 English is bench/nlp_shop_intents.py's `evaluate` (shop_intents_test.tsv), unchanged here.
+
+`costs`:
+Reads bench/data/shop_cost_questions_test.tsv (25 questions about what shipping and returns
+cost, in English, French, German and Spanish, written apart from the training rows about
+them) as the assistant labels a message, and prints each with its label, how many got the
+right intent, and how many a confident label would start an order task or a hand-off for
+(the dialogue's ACTING_INTENTS: an order number asked of a customer who asked a price).
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from nlp_build_models import (
     SHOP_INTENTS_WEIGHT,
 )
 from nlp_datasets import (
+    COST_QUESTIONS,
     LANGUAGE_INTENTS_TEST,
     LANGUAGE_INTENTS_TRAIN,
     SHOP_INTENTS_TRAIN,
@@ -46,6 +54,7 @@ from nlp_datasets import (
     shop_intents,
 )
 from nlp_shop_intents import MODEL_DIR, CachedEmbedder, probabilities_of, scores
+from rapport.assistant.dialogue import ACTING_INTENTS
 from rapport.assistant.labels import label_text
 from rapport.assistant.replies import SPOKEN
 from rapport.nlp import intents, metrics
@@ -158,5 +167,21 @@ def report_on(
             )
 
 
+def costs() -> None:
+    questions = language_intents(COST_QUESTIONS)
+    right = acting = 0
+    for text, label, language in questions:
+        found = label_text(text)
+        right += found.intent == label
+        acts = found.intent in ACTING_INTENTS
+        acting += acts
+        mark = "ok " if found.intent == label else "ACT" if acts else "-- "
+        print(f"{mark} {language} {found.intent:24} {found.intent_confidence:.2f}  {text}")
+    print(
+        f"{len(questions)} questions: right intent {right}, "
+        f"an order task or hand-off {acting} (acting intents)"
+    )
+
+
 if __name__ == "__main__":
-    {"choose": choose, "evaluate": evaluate}[sys.argv[1]]()
+    {"choose": choose, "evaluate": evaluate, "costs": costs}[sys.argv[1]]()

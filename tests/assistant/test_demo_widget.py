@@ -221,6 +221,16 @@ def test_a_french_customer_is_answered_in_french(test_client: TestClient) -> Non
             "Kann ich Ihnen sonst noch helfen?",
         ),
         (
+            "Was kostet der Versand?",  # was read as a refund request: "Which order?"
+            "Versand: Lieferzeiten und Kosten: Wir versenden werktags aus unserem Lager in "
+            "Hamburg. Die Lieferung dauert:\n"
+            "- Deutschland: 1-2 Werktage, 4,90 €, ab 50 € kostenlos\n"
+            "- EU: 3-5 Werktage, 9,90 €, ab 100 € kostenlos\n"
+            "- Weltweit: 5-10 Werktage, ab 19,90 €\n…\n"
+            "Mehr dazu: http://127.0.0.1:8000/help/demo/de/versand\n"
+            "Kann ich Ihnen sonst noch helfen?",
+        ),
+        (
             "Wie viel kostet die Tasche?",
             "Canvas-Tasche — Preis: 49,00 €\nKann ich Ihnen sonst noch helfen?",
         ),
