@@ -1,4 +1,5 @@
-"""The public help center on a 390 px phone: search, read an article, switch its language."""
+"""The public help center on a 390 px phone: search, read an article, switch its language; a
+German phone gets the German help center without choosing."""
 
 from __future__ import annotations
 
@@ -62,7 +63,34 @@ async def test_a_customer_searches_reads_and_switches_language_on_a_phone(
     assert await phone.get_attribute("html", "lang") == "en"
     article_width = await _width(phone)
     await phone.get_by_role("link", name="de", exact=True).click()
-    await expect(phone).to_have_title(f"Rücksendung · {workspace.name} help center")
+    await expect(phone).to_have_title(f"Rücksendung · Hilfe-Center von {workspace.name}")
     assert await phone.get_attribute("html", "lang") == "de"
     assert (index_width, article_width, await _width(phone)) == (390, 390, 390)
     assert await problems.all(phone) == []
+
+
+async def test_a_german_phone_gets_the_german_help_center_without_choosing(
+    browser: Browser, live_server: LiveServer, database: Database
+) -> None:
+    workspace = await make_workspace(database)
+    english = await make_article(database, workspace.id, "Returns", LONG_BODY, slug="returns")
+    await make_article(
+        database, workspace.id, "Rücksendung", "Rücksendungen sind 30 Tage lang kostenlos.",
+        slug="ruecksendung", locale="de", translation_of=english,
+    )  # fmt: skip
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, locale="de-DE")
+    page = await context.new_page()
+    problems = await watch(page)
+    await page.goto(f"{live_server.url}/help/{workspace.slug}")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Wie können wir helfen?")
+    await page.get_by_label("Artikel durchsuchen").fill("kostenlos")
+    await page.get_by_role("button", name="Suchen").click()
+    await expect(page.get_by_role("heading", level=2).first).to_have_text(
+        "Ergebnisse für “kostenlos”"
+    )
+    await page.get_by_role("link", name="Rücksendung").first.click()
+    await expect(page.get_by_role("link", name="← Alle Artikel")).to_be_visible()
+    assert await page.get_attribute("html", "lang") == "de"
+    assert await _width(page) == 390
+    assert await problems.all(page) == []
+    await context.close()

@@ -1,5 +1,6 @@
 """The public help center: only published articles of its own workspace, safe markdown,
-the page's language, and searches limited per address."""
+the page's language (the visitor's browser's when the address names none, its own words in
+it), and searches limited per address."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 
 from rapport.core.db import Database
+from rapport.core.languages import MAX_TAGS, accepted_languages, best_language
 from rapport.core.ratelimit import RateLimiter
 from rapport.knowledge import help_endpoints
 from rapport.knowledge.embedding import use_embedder
@@ -47,7 +49,8 @@ async def test_an_article_page_has_its_title_and_language(
     response = await client.get(f"/help/{workspace.slug}/de/versand")
     assert response.status_code == 200
     assert '<html lang="de">' in response.text
-    assert f"<title>Versand · {workspace.name} help center</title>" in response.text
+    assert f"<title>Versand · Hilfe-Center von {workspace.name}</title>" in response.text
+    assert "← Alle Artikel</a>" in response.text and "Aktualisiert 20" in response.text
     assert f'<a href="/help/{workspace.slug}/en/shipping" lang="en"' in response.text
 
 
@@ -157,3 +160,85 @@ async def test_the_locale_switch_lists_published_locales(
         f"/help/{workspace.slug}?locale=en",
         f"/help/{workspace.slug}/de/versand",
     ]
+
+
+async def _three_locales(database: Database) -> str:
+    workspace = await make_workspace(database)
+    await make_article(database, workspace.id, "Shipping", slug="shipping")
+    await make_article(database, workspace.id, "Versand", slug="versand", locale="de")
+    await make_article(database, workspace.id, "Envíos", slug="envios", locale="es-MX")
+    return workspace.slug
+
+
+@pytest.mark.parametrize(
+    ("accept", "locale", "heading"),
+    [
+        ("de-DE,de;q=0.9,en;q=0.8", "de", "Wie können wir helfen?"),
+        ("de-AT", "de", "Wie können wir helfen?"),  # its language alone
+        ("fr-CH, fr;q=0.9, de;q=0.5", "de", "Wie können wir helfen?"),  # no French: the next
+        ("en;q=0.5, de;q=0.9", "de", "Wie können wir helfen?"),  # by weight, not order
+        ("es", "es-MX", "¿En qué podemos ayudarle?"),  # a regional form of the language
+        ("fr", "en", "How can we help?"),  # none of them: the workspace's default
+        ("de;q=0, en", "en", "How can we help?"),  # q=0 means "not this one"
+        ("*", "en", "How can we help?"),
+        ("", "en", "How can we help?"),
+        ("de;q=bogus, ;;, 12-3, " + "x" * 5000, "en", "How can we help?"),  # junk
+    ],
+)
+async def test_the_index_speaks_the_browsers_language_when_the_address_names_none(
+    client: httpx.AsyncClient, database: Database, accept: str, locale: str, heading: str
+) -> None:
+    slug = await _three_locales(database)
+    response = await client.get(f"/help/{slug}", headers={"Accept-Language": accept})
+    assert response.status_code == 200
+    assert f'<html lang="{locale}">' in response.text and f"<h1>{heading}</h1>" in response.text
+    assert response.headers["content-language"] == locale
+    assert response.headers["vary"] == "Accept-Language"
+
+
+async def test_the_address_names_the_locale_over_the_browser(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    slug = await _three_locales(database)
+    response = await client.get(f"/help/{slug}?locale=en", headers={"Accept-Language": "de"})
+    assert '<html lang="en">' in response.text and "<h1>How can we help?</h1>" in response.text
+    assert "vary" not in response.headers
+    searched = await client.get(f"/help/{slug}?locale=de&q=Versand")
+    assert "Ergebnisse für “Versand”" in searched.text and "/help/" + slug + "/de/versand" in (
+        searched.text
+    )
+    assert 'placeholder="Artikel durchsuchen"' in searched.text
+
+
+async def test_untagged_articles_are_general_in_the_pages_language_after_the_tags(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    workspace = await make_workspace(database)
+    await make_article(database, workspace.id, "Versand", slug="versand", locale="de")
+    await make_article(
+        database, workspace.id, "Größen", slug="groessen", locale="de", tags=["Mode"]
+    )
+    await make_article(database, workspace.id, "Extra", slug="extra", locale="de", tags=["General"])
+    response = await client.get(f"/help/{workspace.slug}?locale=de")
+    headings = re.findall(r'<h2 id="tag-\d+">([^<]+)</h2>', response.text)
+    assert headings == ["General", "Mode", "Allgemein"]
+
+
+async def test_a_missing_page_speaks_the_browsers_language(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    response = await client.get("/help/no-such-workspace", headers={"Accept-Language": "fr-FR"})
+    assert response.status_code == 404 and '<html lang="fr">' in response.text
+    assert "<h1>Page introuvable</h1>" in response.text
+    assert "Cette page n&#39;existe pas dans ce centre d&#39;aide." in response.text
+
+
+def test_accept_language_is_read_by_weight_and_bounded() -> None:
+    assert accepted_languages("da, en-GB;q=0.8, en;q=0.7") == ["da", "en-gb", "en"]
+    assert accepted_languages("en;q=0.7, de;Q=0.9") == ["en"]  # "Q" is no weight we read
+    assert accepted_languages("en;q=1.5, de;q=-1, fr;q=0.500, es;q=1.000") == ["es", "fr"]
+    assert accepted_languages(",".join(["de"] * 1000)) == ["de"] * MAX_TAGS
+    assert accepted_languages(None) == [] and accepted_languages("*;q=0.5") == []
+    assert best_language(["pt-br", "pt"], ["en", "pt-BR"]) == "pt-BR"
+    assert best_language(["pt-pt"], ["en", "pt-BR"]) == "pt-BR"
+    assert best_language(["nl"], ["en", "de"]) is None

@@ -14,10 +14,12 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rapport.core.deps import SessionDep
+from rapport.core.languages import accepted_languages, best_language
 from rapport.core.ratelimit import RateLimiter
 from rapport.errors import NotFound, RapportError, TooManyRequests
 from rapport.identity.auth import client_ip
 from rapport.identity.service import workspaces
+from rapport.knowledge.help_texts import ENGLISH, TEXTS, help_texts
 from rapport.knowledge.markdown import render_html
 from rapport.knowledge.repository import ArticleRepository
 from rapport.knowledge.schemas import LOCALE_PATTERN, SLUG_PATTERN, ArticleRead, normal_locale
@@ -29,19 +31,34 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 SEARCHES_PER_MINUTE = 20
 SEARCH_BURST = 10
 search_limiter = RateLimiter(SEARCHES_PER_MINUTE / 60, SEARCH_BURST)
-GENERAL = "General"
+# The group of articles without a tag (shown as "General" in the page's language).
+UNTAGGED = ""
 
 
 def _page(
-    request: Request, name: str, values: dict[str, Any], status_code: int = 200
-) -> HTMLResponse:
-    headers = {"Cache-Control": "no-store"} if status_code >= 400 else {}
+    request: Request, name: str, values: dict[str, Any], status_code: int = 200,
+    *, negotiated: bool = False,
+) -> HTMLResponse:  # fmt: skip
+    """Render a page in `values["locale"]`, with the help center's words in its language.
+    `negotiated`: the language came from the browser's Accept-Language (caches must tell)."""
+    values["t"] = help_texts(values["locale"])
+    headers = {"Content-Language": values["locale"]}
+    if status_code >= 400:
+        headers["Cache-Control"] = "no-store"
+    if negotiated:
+        headers["Vary"] = "Accept-Language"
     return templates.TemplateResponse(request, name, values, status_code, headers)
 
 
+def _wanted(request: Request) -> list[str]:
+    return accepted_languages(request.headers.get("accept-language"))
+
+
 def _missing(request: Request, error: RapportError | None = None) -> HTMLResponse:
-    message = error.message if error else "There is no such page in this help center."
-    return _page(request, "help/missing.html", {"message": message, "locale": "en"}, 404)
+    locale = best_language(_wanted(request), TEXTS) or ENGLISH
+    message = error.message if error else help_texts(locale)["no_page"]
+    values = {"message": message, "locale": locale}
+    return _page(request, "help/missing.html", values, 404, negotiated=True)
 
 
 async def _workspace_id(session: AsyncSession, slug: str) -> tuple[str, str]:
@@ -49,22 +66,28 @@ async def _workspace_id(session: AsyncSession, slug: str) -> tuple[str, str]:
     return workspace.id, workspace.name
 
 
-def _chosen_locale(asked: str | None, available: list[str], default: str) -> str:
+def _chosen_locale(
+    asked: str | None, browser: list[str], available: list[str], default: str
+) -> str:
+    """The locale a help center page is shown in: the one asked for in the address, else the
+    first of the browser's languages the help center has, else the workspace's default."""
     try:
-        wanted = normal_locale(asked) if asked else default
+        wanted = normal_locale(asked) if asked else None
     except ValueError:
-        wanted = default
+        wanted = None
     if wanted in available:
         return wanted
+    if asked is None and (found := best_language(browser, available)) is not None:
+        return found
     return default if default in available or not available else available[0]
 
 
 def _by_tag(found: list[ArticleRead]) -> list[tuple[str, list[ArticleRead]]]:
     groups: dict[str, list[ArticleRead]] = defaultdict(list)
     for article in found:
-        for tag in article.tags or [GENERAL]:
+        for tag in article.tags or [UNTAGGED]:
             groups[tag].append(article)
-    return sorted(groups.items(), key=lambda item: (item[0] == GENERAL, item[0].casefold()))
+    return sorted(groups.items(), key=lambda item: (item[0] == UNTAGGED, item[0].casefold()))
 
 
 @help_router.get("/help/{workspace_slug}", response_class=HTMLResponse)
@@ -85,7 +108,8 @@ async def help_center(
     if not available:  # no help center yet: answer as for no workspace (slugs stay private)
         return _missing(request)
     default = await articles.default_locale(session, workspace_id)
-    chosen = _chosen_locale(locale, available, default)
+    chosen = _chosen_locale(locale, _wanted(request), available, default)
+    negotiated = locale is None
     listed = [ArticleRead.model_validate(a) for a in await repository.published(chosen)]
     values: dict[str, Any] = {
         "workspace_slug": workspace_slug,
@@ -98,15 +122,15 @@ async def help_center(
         "error": None,
     }
     if not values["query"]:
-        return _page(request, "help/index.html", values)
+        return _page(request, "help/index.html", values, negotiated=negotiated)
     wait = search_limiter.take(client_ip(request) or "unknown")
     if wait:
-        values["error"] = TooManyRequests("Too many searches; try again shortly.", wait)
-        return _page(request, "help/index.html", values, 429)
+        values["error"] = TooManyRequests(help_texts(chosen)["too_many"], wait)
+        return _page(request, "help/index.html", values, 429, negotiated=negotiated)
     # The reads end here: the search embeds the question, holding no connection meanwhile.
     await session.commit()
     values["hits"] = await search(session, workspace_id, values["query"], locale=chosen)
-    return _page(request, "help/index.html", values)
+    return _page(request, "help/index.html", values, negotiated=negotiated)
 
 
 @help_router.get("/help/{workspace_slug}/{locale}/{slug}", response_class=HTMLResponse)
