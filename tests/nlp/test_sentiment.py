@@ -118,6 +118,18 @@ def test_the_lexicon_reads_only_the_start_of_a_very_long_text() -> None:
     assert rows[0].tolist() == rows[1].tolist()
 
 
+def test_the_lexicon_reads_emoji_by_their_names_within_the_same_bound() -> None:
+    # VADER reads each emoji by its name ("smiling face with hearts", 24 letters): 2,000 of
+    # them, the start of a message the labels read, were 50 KB to its quadratic rules (10 s).
+    lexicon = LexiconFeatures()
+    text = "a" + "🥰" * 25_000
+    cut = lexicon.cut(text)
+    assert text.startswith(cut) and 100 < len(cut) < LEXICON_CHARS // 20
+    assert len(lexicon.describe_emoji(cut)) <= LEXICON_CHARS
+    assert lexicon.cut("😡 awful") == "😡 awful"
+    assert lexicon([cut])[0].tolist() == lexicon([text])[0].tolist()
+
+
 # Written for this test (not in the training or held-out files), each with the sign its score
 # should have. The English head alone reads the first two the wrong way round.
 OTHER_LANGUAGE = [

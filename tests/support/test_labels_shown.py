@@ -62,7 +62,8 @@ async def test_the_console_shows_them_beside_the_conversation_and_in_the_inbox(
     await label_latest(database, desk.workspace.id, conversation_id, ANGRY)
     page = (await client.get(conversation_url(conversation_id))).text
     assert (
-        '<dd data-intent title="Detected in the latest customer message">Cancel order '
+        '<dd data-intent title="The latest request the customer made that the assistant '
+        'understood">Cancel order '
         '<span class="muted">· 92 % sure</span></dd>'
     ) in page
     assert (

@@ -101,31 +101,28 @@ def label_text(text: str) -> MessageLabels:
     """Label one message: language, intent with confidence, sentiment with score."""
     cleaned = clean(text)
     if not any(character.isalnum() for character in cleaned):
-        if not any(unicodedata.category(character) == "So" for character in cleaned):
-            # Empty, punctuation or binary noise: nothing a model can read.
-            return MessageLabels(UNKNOWN, "out_of_scope", 0.0, "neutral", 0.0, bare=True)
-        # Emoji alone ask for nothing but say how the customer feels (the sentiment heads
-        # read them by their names: "😡" is a pouting face).
-        [mood] = models().sentiment.analyze([cleaned], [LanguageResult(UNKNOWN, 0.0)])
-        return MessageLabels(UNKNOWN, "out_of_scope", 0.0, mood.label, round(float(mood.score), 4))
+        # Empty, emoji-only or binary noise: nothing the models read reliably.
+        return MessageLabels(UNKNOWN, "out_of_scope", 0.0, "neutral", 0.0, bare=True)
     loaded = models()
     detected = loaded.language.detect(cleaned)
     language = _told(detected)
+    if only_answers(cleaned):
+        # A bare answer ("oui", "nein", an email address, an order number) asks for nothing
+        # and tells no mood: the dialogue reads it as an answer; no intent may start a task
+        # or a hand-off from it, nor its sentiment raise a priority or hand off ("yes" reads
+        # positive, "1002 😭😭" negative: neither is the customer's mood).
+        return MessageLabels(language, "out_of_scope", 0.0, "neutral", 0.0, bare=True)
     reader = _reader(loaded, language)
     [intent] = reader.predict([cleaned])
     [sentiment] = loaded.sentiment.analyze([cleaned], [detected])
     other_language = outside(detected, reader.languages, OTHER_LANGUAGE_SURE)
-    # A bare answer ("oui", "nein", an email address, an order number) asks for nothing: the
-    # dialogue reads it as an answer, and no intent may start a task or a hand-off from it.
-    bare = only_answers(cleaned)
     return MessageLabels(
         language=language,
-        intent="out_of_scope" if intent.out_of_scope or other_language or bare else intent.label,
-        # The model's reading of a language it never learned, or of a bare answer, says nothing.
-        intent_confidence=0.0 if other_language or bare else round(float(intent.confidence), 4),
+        intent="out_of_scope" if intent.out_of_scope or other_language else intent.label,
+        # The model's reading of a language it never learned says nothing.
+        intent_confidence=0.0 if other_language else round(float(intent.confidence), 4),
         sentiment=sentiment.label,
         sentiment_score=round(float(sentiment.score), 4),
-        bare=bare,
     )
 
 

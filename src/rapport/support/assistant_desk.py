@@ -78,21 +78,23 @@ class AssistantDesk:
     ) -> Conversation | None:  # fmt: skip
         """Store a customer message's labels on it and its conversation, once, and raise the
         priority they call for. The conversation is locked first, so two runs of one
-        message's turn cannot both label it. None: labelled already, or gone."""
+        message's turn cannot both label it. A message labelled after a newer one of its
+        conversation (their turns ran out of order) only fills what the newer left unsaid,
+        and raises no priority: the newer one is what the customer says now. None: labelled
+        already, or gone."""
         try:
             conversation = await conversations.get_for_change(
                 session, workspace_id, message.conversation_id, ASSISTANT
             )
         except ConversationNotFound:
             return None
-        labelled = await MessageRepository(session, workspace_id).label(
-            message.message_id, conversation.id, _message_labels(labels)
-        )
-        if not labelled:
+        messages = MessageRepository(session, workspace_id)
+        if not await messages.label(message.message_id, conversation.id, _message_labels(labels)):
             return None
-        for name, value in _conversation_labels(conversation, labels).items():
-            setattr(conversation, name, value)
-        await _raise_priority(session, conversation, labels)
+        latest = not await messages.labelled_after(conversation.id, message.message_id)
+        _relabel(conversation, labels, latest=latest)
+        if latest:
+            await _raise_priority(session, conversation, labels)
         return conversation
 
     async def unlabelled(
@@ -119,7 +121,8 @@ class AssistantDesk:
         labelled: Sequence[tuple[CustomerMessage, MessageLabels]],
     ) -> list[CustomerMessage]:  # fmt: skip
         """Store the labels of messages from the past, once each: on the message, and on its
-        conversation unless a newer customer message has labels already. Nothing else
+        conversation as a live turn does (where a newer customer message has labels already,
+        only what it left unsaid: an order number sent after the history). Nothing else
         changes (no priority: the moment it would have mattered has passed; no turn). The
         page's conversations are locked first, in id order, as a live turn locks its one:
         neither overwrites the other's newer labels, and two runs never deadlock. A message
@@ -142,9 +145,8 @@ class AssistantDesk:
             ):
                 continue
             done.append(message)
-            if not await messages.labelled_after(message.conversation_id, message.message_id):
-                for name, value in _conversation_labels(conversation, labels).items():
-                    setattr(conversation, name, value)
+            latest = not await messages.labelled_after(message.conversation_id, message.message_id)
+            _relabel(conversation, labels, latest=latest)
         return done
 
     async def post(
@@ -201,26 +203,34 @@ def _message_labels(labels: MessageLabels) -> dict[str, object]:
     }
 
 
-def _conversation_labels(conversation: Conversation, labels: MessageLabels) -> dict[str, object]:
-    """The label columns a conversation takes from a newer customer message: what its latest
-    messages that say something say. The language of the latest one whose language is told;
-    the intent of the latest one in scope (a "thanks" or an off-topic question after "I want
-    a refund" leaves the refund the conversation's intent), out of scope only while none was;
-    the sentiment of the latest one that is not a bare answer (an order number given to the
-    assistant says nothing of how the customer feels). A conversation without labels takes
-    all of the message's."""
-    changed: dict[str, object] = {}
-    unlabelled = conversation.intent is None
-    if unlabelled or labels.language not in (UNKNOWN, NO_LANGUAGE):
-        changed["detected_language"] = labels.language
-    if labels.bare and not unlabelled:
-        return changed
-    if unlabelled or labels.intent != OUT_OF_SCOPE or conversation.intent == OUT_OF_SCOPE:
-        changed["intent"] = labels.intent
-        changed["intent_confidence"] = labels.intent_confidence
-    changed["sentiment"] = labels.sentiment
-    changed["sentiment_score"] = labels.sentiment_score
-    return changed
+def _relabel(conversation: Conversation, labels: MessageLabels, *, latest: bool) -> None:
+    """Set a conversation's labels from one of its customer messages: what its latest messages
+    that say something say.
+
+    - language: the latest message's whose language was told ("ok" or an order number leaves
+      a German conversation German);
+    - intent: the latest one in scope ("thanks", an off-topic question or an answer to the
+      assistant after "I want a refund" leave the refund), out of scope while none was;
+    - sentiment: the latest message's that is not a bare answer (an order number or a "yes"
+      says nothing of how the customer feels).
+
+    `latest`: no newer customer message of the conversation has labels. An older one (history
+    labelled after a new message, turns run out of order) only fills what the newer left
+    unsaid: a language still untold, an intent still out of scope, a sentiment still unknown.
+    """
+    told = labels.language not in (UNKNOWN, NO_LANGUAGE)
+    untold = conversation.detected_language in (None, UNKNOWN, NO_LANGUAGE)
+    if conversation.detected_language is None or (told and (latest or untold)):
+        conversation.detected_language = labels.language
+    understood = conversation.intent not in (None, OUT_OF_SCOPE)
+    if conversation.intent is None or (
+        labels.intent != OUT_OF_SCOPE and (latest or not understood)
+    ):
+        conversation.intent = labels.intent
+        conversation.intent_confidence = labels.intent_confidence
+    if not labels.bare and (latest or conversation.sentiment is None):
+        conversation.sentiment = labels.sentiment
+        conversation.sentiment_score = labels.sentiment_score
 
 
 async def _raise_priority(

@@ -79,14 +79,17 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Most items to return.")]
 IdFilter = Annotated[str | None, Query(pattern=ID_PATTERN, description="Only this id.")]
 SentimentFilter = Annotated[
     SentimentLabel | None,
-    Query(description="Only those whose latest labelled customer message has this sentiment."),
+    Query(
+        description="Only those whose customer's latest mood (their latest message that is "
+        "not a bare answer) is this."
+    ),
 ]
 IntentFilter = Annotated[
     str | None,
     Query(
         pattern=INTENT_PATTERN,
-        description="Only those whose latest labelled customer message has this intent "
-        "(built-in, the workspace's own, or out_of_scope).",
+        description="Only those with this intent: the latest request their customer made "
+        "that was understood (built-in, the workspace's own), or out_of_scope while none was.",
     ),
 ]
 

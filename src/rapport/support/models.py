@@ -109,7 +109,8 @@ class Conversation(TenantMixin, Base):
     next_response_due_at: Mapped[datetime | None]
     resolution_due_at: Mapped[datetime | None]
     sla_check_at: Mapped[datetime | None] = mapped_column(index=True)
-    # The latest customer message's labels (the assistant's NLP; not a routing need).
+    # What the customer's latest messages say (the assistant's NLP, assistant_desk._relabel;
+    # not a routing need).
     detected_language: Mapped[str | None] = mapped_column(String(16))
     intent: Mapped[str | None] = mapped_column(String(64))
     intent_confidence: Mapped[float | None] = mapped_column(Float)

@@ -164,7 +164,7 @@ class MessageRepository(TenantRepository[Message]):
 
     async def labelled_after(self, conversation_id: str, message_id: str) -> bool:
         """Tell whether a customer message of the conversation newer than `message_id` has
-        labels (the conversation's labels are its latest labelled customer message's). Newer
+        labels (an older one then only fills in the conversation's labels). Newer
         is a later id: ids are made in order (UUIDv7), where two `created_at` can tie and a
         clock set back reorders them."""
         query = select(

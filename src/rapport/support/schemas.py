@@ -126,8 +126,10 @@ class AssignmentChange(BaseModel):
 
 
 class DetectedLabels(BaseModel):
-    """What the assistant's models read in a customer message (on a conversation: in its
-    latest labelled one); null until the labelling job has run, and on other messages."""
+    """What the assistant's models read in a customer message (on a conversation: what its
+    customer's latest messages say: the language last told, the latest request understood,
+    the latest mood of a message not a bare answer); null until the labelling job has run,
+    and on other messages."""
 
     detected_language: str | None = Field(
         default=None, description="The language detected (ISO 639-1; `und`: none found)."
@@ -235,7 +237,7 @@ class ConversationFilters:
     customer_id: str | None = None
     # Saved views: only conversations carrying this tag.
     tag: str | None = None
-    # The latest labelled customer message's sentiment or intent (the assistant's labels).
+    # The conversation's sentiment or intent (the assistant's labels, support/assistant_desk).
     sentiment: str | None = None
     intent: str | None = None
 

@@ -136,12 +136,12 @@ class ViewFilters(BaseModel):
     )
     tag: Tag | None = Field(default=None, description="Only those with this tag.")
     sentiment: SentimentLabel | None = Field(
-        default=None, description="Only those whose latest customer message reads so."
+        default=None, description="Only those whose customer's latest mood reads so."
     )
     intent: str | None = Field(
         default=None,
         pattern=INTENT_PATTERN,
-        description="Only those whose latest customer message has this intent.",
+        description="Only those with this intent (the latest request understood).",
     )
 
 
