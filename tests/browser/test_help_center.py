@@ -63,7 +63,7 @@ async def test_a_customer_searches_reads_and_switches_language_on_a_phone(
     assert await phone.get_attribute("html", "lang") == "en"
     article_width = await _width(phone)
     await phone.get_by_role("link", name="de", exact=True).click()
-    await expect(phone).to_have_title(f"Rücksendung · Hilfe-Center von {workspace.name}")
+    await expect(phone).to_have_title(f"Rücksendung · {workspace.name} \u2013 Hilfe-Center")
     assert await phone.get_attribute("html", "lang") == "de"
     assert (index_width, article_width, await _width(phone)) == (390, 390, 390)
     assert await problems.all(phone) == []
@@ -86,7 +86,7 @@ async def test_a_german_phone_gets_the_german_help_center_without_choosing(
     await page.get_by_label("Artikel durchsuchen").fill("kostenlos")
     await page.get_by_role("button", name="Suchen").click()
     await expect(page.get_by_role("heading", level=2).first).to_have_text(
-        "Ergebnisse für “kostenlos”"
+        "Ergebnisse für „kostenlos“"
     )
     await page.get_by_role("link", name="Rücksendung").first.click()
     await expect(page.get_by_role("link", name="← Alle Artikel")).to_be_visible()

@@ -49,8 +49,9 @@ async def test_an_article_page_has_its_title_and_language(
     response = await client.get(f"/help/{workspace.slug}/de/versand")
     assert response.status_code == 200
     assert '<html lang="de">' in response.text
-    assert f"<title>Versand · Hilfe-Center von {workspace.name}</title>" in response.text
-    assert "← Alle Artikel</a>" in response.text and "Aktualisiert 20" in response.text
+    assert f"<title>Versand · {workspace.name} \u2013 Hilfe-Center</title>" in response.text
+    assert "← Alle Artikel</a>" in response.text and "Aktualisiert am 20" in response.text
+    assert "vary" not in response.headers  # the address names the article's language
     assert f'<a href="/help/{workspace.slug}/en/shipping" lang="en"' in response.text
 
 
@@ -182,7 +183,9 @@ async def _three_locales(database: Database) -> str:
         ("de;q=0, en", "en", "How can we help?"),  # q=0 means "not this one"
         ("*", "en", "How can we help?"),
         ("", "en", "How can we help?"),
-        ("de;q=bogus, ;;, 12-3, " + "x" * 5000, "en", "How can we help?"),  # junk
+        ("de;q=bogus, ;;, 12-3, x" + "x" * 5000, "en", "How can we help?"),  # junk
+        ("fr;q=0.1," + " " * 600 + "de", "en", "How can we help?"),  # read to 500 characters
+        ("de;Q=0.9, en;q=0.5", "de", "Wie können wir helfen?"),  # "Q" is "q" (RFC 5234)
     ],
 )
 async def test_the_index_speaks_the_browsers_language_when_the_address_names_none(
@@ -194,6 +197,7 @@ async def test_the_index_speaks_the_browsers_language_when_the_address_names_non
     assert f'<html lang="{locale}">' in response.text and f"<h1>{heading}</h1>" in response.text
     assert response.headers["content-language"] == locale
     assert response.headers["vary"] == "Accept-Language"
+    assert response.headers["cache-control"] == "private"
 
 
 async def test_the_address_names_the_locale_over_the_browser(
@@ -204,10 +208,20 @@ async def test_the_address_names_the_locale_over_the_browser(
     assert '<html lang="en">' in response.text and "<h1>How can we help?</h1>" in response.text
     assert "vary" not in response.headers
     searched = await client.get(f"/help/{slug}?locale=de&q=Versand")
-    assert "Ergebnisse für “Versand”" in searched.text and "/help/" + slug + "/de/versand" in (
+    assert "Ergebnisse für „Versand“" in searched.text and "/help/" + slug + "/de/versand" in (
         searched.text
     )
     assert 'placeholder="Artikel durchsuchen"' in searched.text
+
+
+@pytest.mark.parametrize("asked", ["fr", "xx-!!", ""])
+async def test_a_locale_the_help_center_lacks_falls_back_to_the_browsers(
+    client: httpx.AsyncClient, database: Database, asked: str
+) -> None:
+    slug = await _three_locales(database)
+    response = await client.get(f"/help/{slug}?locale={asked}", headers={"Accept-Language": "de"})
+    assert '<html lang="de">' in response.text
+    assert response.headers["vary"] == "Accept-Language"
 
 
 async def test_untagged_articles_are_general_in_the_pages_language_after_the_tags(
@@ -218,10 +232,16 @@ async def test_untagged_articles_are_general_in_the_pages_language_after_the_tag
     await make_article(
         database, workspace.id, "Größen", slug="groessen", locale="de", tags=["Mode"]
     )
-    await make_article(database, workspace.id, "Extra", slug="extra", locale="de", tags=["General"])
+    for title, slug, tag in (("Extra", "extra", "General"), ("Mehr", "mehr", "allgemein")):
+        await make_article(database, workspace.id, title, slug=slug, locale="de", tags=[tag])
+    await make_article(database, workspace.id, "Maße", slug="masse", locale="de", tags=["mode"])
     response = await client.get(f"/help/{workspace.slug}?locale=de")
     headings = re.findall(r'<h2 id="tag-\d+">([^<]+)</h2>', response.text)
+    # "allgemein" joins the untagged under the page's word; tags differ by more than case.
     assert headings == ["General", "Mode", "Allgemein"]
+    general = response.text.split("Allgemein</h2>")[1]
+    assert "/de/versand" in general and "/de/mehr" in general
+    assert "/de/masse" not in general
 
 
 async def test_a_missing_page_speaks_the_browsers_language(
@@ -231,14 +251,21 @@ async def test_a_missing_page_speaks_the_browsers_language(
     assert response.status_code == 404 and '<html lang="fr">' in response.text
     assert "<h1>Page introuvable</h1>" in response.text
     assert "Cette page n&#39;existe pas dans ce centre d&#39;aide." in response.text
+    assert response.headers["vary"] == "Accept-Language"
+    assert response.headers["cache-control"] == "no-store"
 
 
 def test_accept_language_is_read_by_weight_and_bounded() -> None:
     assert accepted_languages("da, en-GB;q=0.8, en;q=0.7") == ["da", "en-gb", "en"]
-    assert accepted_languages("en;q=0.7, de;Q=0.9") == ["en"]  # "Q" is no weight we read
+    assert accepted_languages("en;q=0.7, de;Q=0.9") == ["de", "en"]
     assert accepted_languages("en;q=1.5, de;q=-1, fr;q=0.500, es;q=1.000") == ["es", "fr"]
     assert accepted_languages(",".join(["de"] * 1000)) == ["de"] * MAX_TAGS
     assert accepted_languages(None) == [] and accepted_languages("*;q=0.5") == []
     assert best_language(["pt-br", "pt"], ["en", "pt-BR"]) == "pt-BR"
     assert best_language(["pt-pt"], ["en", "pt-BR"]) == "pt-BR"
     assert best_language(["nl"], ["en", "de"]) is None
+    # RFC 4647 lookup: shorter forms of each wanted tag first, any regional form only after
+    # every wanted language was tried in those forms.
+    assert best_language(["zh-hant-tw", "zh"], ["zh-Hans", "zh-Hant"]) == "zh-Hant"
+    assert best_language(["zh-tw", "zh", "en"], ["zh-Hans", "zh-Hant", "en"]) == "en"
+    assert best_language(["pt-pt", "en"], ["pt-BR", "en"]) == "en"

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 MAX_HEADER = 500
 MAX_TAGS = 12
 _TAG = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$")
-_WEIGHT = re.compile(r"^q=(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$")
+_WEIGHT = re.compile(r"^[qQ]=(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$")
 
 
 def accepted_languages(header: str | None) -> list[str]:
@@ -40,16 +40,21 @@ def accepted_languages(header: str | None) -> list[str]:
 
 
 def best_language(wanted: Iterable[str], available: Iterable[str]) -> str | None:
-    """Return the first wanted language a page has (as the page spells it): the tag itself,
-    else its language alone ("de-AT" finds "de"), else a regional form of that language ("de"
-    finds "de-CH"). None when none is there."""
+    """Return the best of the `available` languages (as the page spells it) for a visitor who
+    wants `wanted`, most wanted first, as RFC 4647 looks up: each wanted tag, then shorter
+    forms of it ("zh-hant-tw", "zh-hant", "zh"); only when none of the visitor's languages is
+    there in any such form, a regional form of one of them ("es" finds "es-MX"; "zh-TW"
+    never finds "zh-Hans" before an "en" the visitor listed next). None: nothing fits."""
     offered = list(available)
     by_lower = {code.lower(): code for code in offered}
-    for tag in wanted:
+    tags = [tag.lower() for tag in wanted]
+    for tag in tags:
+        parts = tag.split("-")
+        for end in range(len(parts), 0, -1):
+            if (found := by_lower.get("-".join(parts[:end]))) is not None:
+                return found
+    for tag in tags:
         primary = tag.split("-")[0]
-        for candidate in (tag, primary):
-            if candidate in by_lower:
-                return by_lower[candidate]
         for code in offered:
             if code.lower().split("-")[0] == primary:
                 return code

@@ -4,7 +4,6 @@ with a search box; drafts and other workspaces' articles are never shown."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rapport.core.deps import SessionDep
 from rapport.core.languages import accepted_languages, best_language
 from rapport.core.ratelimit import RateLimiter
-from rapport.errors import NotFound, RapportError, TooManyRequests
+from rapport.errors import NotFound, TooManyRequests
 from rapport.identity.auth import client_ip
 from rapport.identity.service import workspaces
 from rapport.knowledge.help_texts import ENGLISH, TEXTS, help_texts
@@ -31,8 +30,6 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 SEARCHES_PER_MINUTE = 20
 SEARCH_BURST = 10
 search_limiter = RateLimiter(SEARCHES_PER_MINUTE / 60, SEARCH_BURST)
-# The group of articles without a tag (shown as "General" in the page's language).
-UNTAGGED = ""
 
 
 def _page(
@@ -43,10 +40,13 @@ def _page(
     `negotiated`: the language came from the browser's Accept-Language (caches must tell)."""
     values["t"] = help_texts(values["locale"])
     headers = {"Content-Language": values["locale"]}
+    if negotiated:
+        # Shared caches that ignore Vary on pages must not hand one visitor's language to
+        # the next.
+        headers["Vary"] = "Accept-Language"
+        headers["Cache-Control"] = "private"
     if status_code >= 400:
         headers["Cache-Control"] = "no-store"
-    if negotiated:
-        headers["Vary"] = "Accept-Language"
     return templates.TemplateResponse(request, name, values, status_code, headers)
 
 
@@ -54,10 +54,9 @@ def _wanted(request: Request) -> list[str]:
     return accepted_languages(request.headers.get("accept-language"))
 
 
-def _missing(request: Request, error: RapportError | None = None) -> HTMLResponse:
+def _missing(request: Request) -> HTMLResponse:
     locale = best_language(_wanted(request), TEXTS) or ENGLISH
-    message = error.message if error else help_texts(locale)["no_page"]
-    values = {"message": message, "locale": locale}
+    values = {"message": help_texts(locale)["no_page"], "locale": locale}
     return _page(request, "help/missing.html", values, 404, negotiated=True)
 
 
@@ -68,26 +67,33 @@ async def _workspace_id(session: AsyncSession, slug: str) -> tuple[str, str]:
 
 def _chosen_locale(
     asked: str | None, browser: list[str], available: list[str], default: str
-) -> str:
-    """The locale a help center page is shown in: the one asked for in the address, else the
-    first of the browser's languages the help center has, else the workspace's default."""
+) -> tuple[str, bool]:
+    """The locale a help center page is shown in, and whether the browser chose it: the one
+    the address asks for when the help center has it, else the best of the browser's
+    languages it has (a shared `?locale=fr` link opens in German for a German visitor when
+    there is no French), else the workspace's default."""
     try:
         wanted = normal_locale(asked) if asked else None
     except ValueError:
         wanted = None
     if wanted in available:
-        return wanted
-    if asked is None and (found := best_language(browser, available)) is not None:
-        return found
-    return default if default in available or not available else available[0]
+        return wanted, False
+    if (found := best_language(browser, available)) is not None:
+        return found, True
+    return (default if default in available or not available else available[0]), True
 
 
-def _by_tag(found: list[ArticleRead]) -> list[tuple[str, list[ArticleRead]]]:
-    groups: dict[str, list[ArticleRead]] = defaultdict(list)
+def _by_tag(found: list[ArticleRead], general: str) -> list[tuple[str, list[ArticleRead]]]:
+    """The articles by tag, tags told apart regardless of case ("Returns" and "returns" are
+    one heading, spelt as first met); the untagged ones under `general` (the page's word for
+    it) with any tag spelt so, last."""
+    groups: dict[str, tuple[str, list[ArticleRead]]] = {}
     for article in found:
-        for tag in article.tags or [UNTAGGED]:
-            groups[tag].append(article)
-    return sorted(groups.items(), key=lambda item: (item[0] == UNTAGGED, item[0].casefold()))
+        for tag in article.tags or [general]:
+            groups.setdefault(tag.casefold(), (tag, []))[1].append(article)
+    last = general.casefold()
+    ordered = sorted(groups.items(), key=lambda item: (item[0] == last, item[0]))
+    return [(general if key == last else tag, articles) for key, (tag, articles) in ordered]
 
 
 @help_router.get("/help/{workspace_slug}", response_class=HTMLResponse)
@@ -108,15 +114,14 @@ async def help_center(
     if not available:  # no help center yet: answer as for no workspace (slugs stay private)
         return _missing(request)
     default = await articles.default_locale(session, workspace_id)
-    chosen = _chosen_locale(locale, _wanted(request), available, default)
-    negotiated = locale is None
+    chosen, negotiated = _chosen_locale(locale, _wanted(request), available, default)
     listed = [ArticleRead.model_validate(a) for a in await repository.published(chosen)]
     values: dict[str, Any] = {
         "workspace_slug": workspace_slug,
         "workspace_name": name,
         "locale": chosen,
         "locales": available,
-        "groups": _by_tag(listed),
+        "groups": _by_tag(listed, help_texts(chosen)["general"]),
         "query": q.strip(),
         "hits": None,
         "error": None,

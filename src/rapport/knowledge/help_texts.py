@@ -1,6 +1,7 @@
 """The help center's own words (headings, search, links) in the languages the assistant
 speaks; a page in any other locale uses English. The articles are the shop's own, in their
-locales."""
+locales. French puts a narrow no-break space (U+202F) before "?", ";" and inside « »,
+so a phone never wraps the mark onto a line of its own; titles use an en dash (U+2013)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "search": "Search",
         "search_articles": "Search articles",
         "results_for": "Results for",
+        "open_quote": "“",
+        "close_quote": "”",
         "no_match": "No article matches. Try other words, or ask us in the chat.",
         "no_articles": "No articles yet.",
         "all_articles": "All articles",
@@ -29,29 +32,36 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
     "de": {
         "help": "Hilfe",
         "help_center": "Hilfe-Center",
-        "title": "Hilfe-Center von {name}",
+        "title": "{name} \u2013 Hilfe-Center",
         "heading": "Wie können wir helfen?",
         "search": "Suchen",
         "search_articles": "Artikel durchsuchen",
         "results_for": "Ergebnisse für",
-        "no_match": "Kein Artikel passt. Versuchen Sie andere Wörter oder fragen Sie uns im Chat.",
+        "open_quote": "„",
+        "close_quote": "“",
+        "no_match": (
+            "Keine passenden Artikel gefunden. Versuchen Sie andere Wörter oder fragen Sie uns "
+            "im Chat."
+        ),
         "no_articles": "Noch keine Artikel.",
         "all_articles": "Alle Artikel",
-        "updated": "Aktualisiert",
+        "updated": "Aktualisiert am",
         "general": "Allgemein",
         "language": "Sprache",
         "not_found": "Nicht gefunden",
         "no_page": "Diese Seite gibt es in diesem Hilfe-Center nicht.",
-        "too_many": "Zu viele Suchen; bitte versuchen Sie es gleich noch einmal.",
+        "too_many": "Zu viele Suchanfragen; bitte versuchen Sie es gleich noch einmal.",
     },
     "fr": {
         "help": "Aide",
         "help_center": "Centre d'aide",
-        "title": "Centre d'aide de {name}",
-        "heading": "Comment pouvons-nous vous aider ?",
+        "title": "{name} \u2013 Centre d'aide",
+        "heading": "Comment pouvons-nous vous aider\u202f?",
         "search": "Rechercher",
         "search_articles": "Rechercher un article",
         "results_for": "Résultats pour",
+        "open_quote": "«\u202f",
+        "close_quote": "\u202f»",
         "no_match": (
             "Aucun article ne correspond. Essayez d'autres mots ou écrivez-nous dans le chat."
         ),
@@ -62,16 +72,18 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "language": "Langue",
         "not_found": "Page introuvable",
         "no_page": "Cette page n'existe pas dans ce centre d'aide.",
-        "too_many": "Trop de recherches ; réessayez dans un instant.",
+        "too_many": "Trop de recherches\u202f; réessayez dans un instant.",
     },
     "es": {
         "help": "Ayuda",
         "help_center": "Centro de ayuda",
-        "title": "Centro de ayuda de {name}",
+        "title": "{name} \u2013 Centro de ayuda",
         "heading": "¿En qué podemos ayudarle?",
         "search": "Buscar",
         "search_articles": "Buscar artículos",
         "results_for": "Resultados para",
+        "open_quote": "«",
+        "close_quote": "»",
         "no_match": "Ningún artículo coincide. Pruebe con otras palabras o pregúntenos en el chat.",
         "no_articles": "Todavía no hay artículos.",
         "all_articles": "Todos los artículos",
