@@ -229,12 +229,14 @@ def test_short_messages_lean_to_the_languages_it_speaks(text: str, language: str
 @pytest.mark.parametrize(
     "text",
     ["oui", "Oui !", "non", "ja", "nein", "sí", "no", "yes", "ok", "jane.doe@example.org",
-     "ana@demo.example.com", "#1001"],
+     "ana@demo.example.com", "#1001", "order 1002", "Order no. 1002", "Bestellung Nr. 1002",
+     "commande n° 1002", "pedido 1002"],
 )  # fmt: skip
 def test_a_bare_answer_has_no_intent(shipped_models: None, text: str) -> None:
     # The MiniLM head read "oui" as contact_human_agent (0.66) and "jane.doe@example.org" as
     # create_account (0.93): such an answer sent outside a question would have handed the
-    # customer off as asking for a person, or for an account.
+    # customer off as asking for a person, or for an account. "order 1002" read as
+    # place_order (0.96), "Bestellung Nr. 1002" as change_order: the conversation's request.
     labels = label_text(text)
     assert (labels.intent, labels.intent_confidence) == ("out_of_scope", 0.0)
 

@@ -164,8 +164,11 @@ def test_answers_and_noise_are_bare_and_tell_no_mood(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["where is my order", "Annulez ma commande 1002 !", "thanks, that's all", "hmm"],
-)
+    [
+        "where is my order", "Annulez ma commande 1002 !", "thanks, that's all", "hmm",
+        "cancel order 1002", "where is order 1002", "order 1002 please",
+    ],
+)  # fmt: skip
 def test_messages_that_say_something_are_not_bare(text: str) -> None:
     assert not label_text(text).bare
 

@@ -116,6 +116,15 @@ class Outcome:
         return self
 
 
+# The words that name an order around its number, in the four languages ("order no. 1002",
+# "Bestellnummer 1002", "commande n° 1002", "pedido núm. 1002").
+ORDER_WORDS = frozenset(
+    {"order", "orders", "number", "no", "nr", "num", "bestellung", "bestellnummer",
+     "auftrag", "auftragsnummer", "nummer", "commande", "numéro", "numero", "n", "nº", "n°",
+     "pedido", "número", "núm", "nro"}
+)  # fmt: skip
+
+
 def words(text: str) -> str:
     """Return the text lowered with punctuation and extra spaces dropped."""
     return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
@@ -153,13 +162,17 @@ def is_done(text: str) -> bool:
 
 def only_answers(text: str) -> bool:
     """Tell whether a message is nothing but an answer to a question: a yes, a no, or an
-    email address or order number with no words around it. Such a message asks for nothing."""
+    email address or order number with no words around it but the order's own ("order 1002",
+    "Bestellung Nr. 1002": the model read those as placing or changing an order). Such a
+    message asks for nothing."""
     if is_yes(text) or is_no(text):
         return True
     rest = text.replace(_email_or_empty(text), " ")
     number = order_number(rest)
     if number is not None:
         rest = rest.replace(number, " ")
+        if set(words(rest).split()) <= ORDER_WORDS:
+            return True
     return rest != text and not any(character.isalpha() for character in rest)
 
 
