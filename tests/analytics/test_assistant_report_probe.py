@@ -271,7 +271,7 @@ async def test_the_inbox_keeps_the_other_filters_when_the_intent_is_cleared(
     )
     assert response.status_code == 200
     assert '<input type="hidden" name="intent" value="payment_issue">' in response.text
-    assert "has the intent <strong>Payment issue</strong>" in response.text
+    assert "whose intent is <strong>Payment issue</strong>" in response.text
     assert (
         '<a href="/console/inbox?view=all&amp;status=any&amp;channel=chat">Show every intent</a>'
         in response.text
