@@ -18,11 +18,12 @@ from rapport.core.ratelimit import RateLimiter
 from rapport.errors import NotFound, TooManyRequests
 from rapport.identity.auth import client_ip
 from rapport.identity.service import workspaces
-from rapport.knowledge.help_texts import ENGLISH, TEXTS, help_texts
+from rapport.knowledge.help_texts import TEXTS, help_texts
 from rapport.knowledge.markdown import render_html
 from rapport.knowledge.repository import ArticleRepository
 from rapport.knowledge.schemas import LOCALE_PATTERN, SLUG_PATTERN, ArticleRead, normal_locale
 from rapport.knowledge.service import articles, get_published, help_path, search
+from rapport.nlp.language import ENGLISH
 
 help_router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")

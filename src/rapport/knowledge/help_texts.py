@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-ENGLISH = "en"
+from rapport.nlp.language import ENGLISH
+
 TEXTS: Mapping[str, Mapping[str, str]] = {
     "en": {
         "help": "Help",
